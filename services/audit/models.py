@@ -1,0 +1,46 @@
+"""The audit trail: one row per event ever published, append-only (see the migration's triggers and grants)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import make_base
+from shared.messaging.tables import define_messaging_tables
+
+Base = make_base()
+messaging = define_messaging_tables(Base.metadata)
+
+
+class AuditRecord(Base):
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        Index("ix_audit_records_aggregate", "aggregate_type", "aggregate_id", "occurred_at"),
+        Index("ix_audit_records_actor", "actor_id", "occurred_at"),
+        Index("ix_audit_records_type", "event_type", "occurred_at"),
+        Index("ix_audit_records_occurred", "occurred_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(200))
+    event_version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(100))
+    aggregate_type: Mapped[str] = mapped_column(String(100))
+    aggregate_id: Mapped[str | None] = mapped_column(String(200))
+    actor_type: Mapped[str | None] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    topic: Mapped[str] = mapped_column(String(249))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))
+    causation_id: Mapped[str | None] = mapped_column(String(128))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)

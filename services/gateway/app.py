@@ -1,0 +1,177 @@
+"""The API gateway: the one HTTP entry for the frontends.
+
+It routes `/api/v1/...` to the owning service, checks the access token before anything leaves
+it (each service checks again), passes the request id and trace context on, reports every
+service's health at `/healthz`, and serves one merged OpenAPI document with its docs page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from services.gateway.routes import PUBLIC, service_for, upstream_services
+from services.gateway.settings import GatewaySettings
+from shared.app import ServiceParts, create_service_app
+from shared.auth import bearer_token
+from shared.context import current
+from shared.errors import NotFound, Problem, ServiceUnavailable
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+              "transfer-encoding", "upgrade", "host", "content-length"}
+OPERATIONAL_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+class PayloadTooLarge(Problem):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class GatewayTimeout(Problem):
+    status, title, slug = 504, "Gateway timeout", "gateway-timeout"
+
+
+def _upstreams(settings: GatewaySettings) -> dict[str, str]:
+    return {name: getattr(settings, f"{name}_url").rstrip("/") for name in upstream_services()}
+
+
+def build_router(settings: GatewaySettings) -> APIRouter:
+    router = APIRouter()
+    upstreams = _upstreams(settings)
+    openapi_cache: dict[str, Any] = {"at": 0.0, "doc": None}
+
+    @router.get("/healthz", tags=["operations"], summary="The gateway and every service behind it")
+    async def healthz(request: Request):
+        client: httpx.AsyncClient = request.app.state.http
+
+        async def probe(name: str, url: str) -> tuple[str, dict]:
+            try:
+                response = await client.get(f"{url}/readyz", timeout=settings.health_timeout_seconds)
+                body = response.json()
+                return name, {"status": "ok" if response.status_code == 200 else "not ready",
+                              "checks": body.get("checks", {})}
+            except (httpx.HTTPError, ValueError) as exc:
+                return name, {"status": "unreachable", "error": exc.__class__.__name__}
+
+        results = dict(await asyncio.gather(*(probe(n, u) for n, u in upstreams.items())))
+        healthy = all(r["status"] == "ok" for r in results.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", "gateway": "ok", "services": results},
+                            status_code=200 if healthy else 503)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request):
+        if openapi_cache["doc"] is None or time.monotonic() - openapi_cache["at"] > settings.openapi_cache_seconds:
+            openapi_cache["doc"] = await merged_openapi(request.app.state.http, upstreams)
+            openapi_cache["at"] = time.monotonic()
+        return openapi_cache["doc"]
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="InsureOps API")
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def proxy(path: str, request: Request):
+        full_path = "/" + path
+        service = service_for(full_path)
+        if service is None:
+            raise NotFound(f"no API at {full_path}")
+        if (request.method, full_path) not in PUBLIC:
+            await request.app.state.token_verifier.verify(bearer_token(request))
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
+            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
+        body = await request.body()
+        if len(body) > settings.max_request_bytes:
+            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["x-request-id"] = current().request_id or ""
+        headers["x-forwarded-for"] = request.client.host if request.client else ""
+        client: httpx.AsyncClient = request.app.state.http
+        upstream_request = client.build_request(request.method, f"{upstreams[service]}{full_path}",
+                                                params=request.query_params, headers=headers, content=body,
+                                                timeout=settings.upstream_timeout_seconds)
+        try:
+            upstream = await client.send(upstream_request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeout(f"the {service} service did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"the {service} service is unavailable") from exc
+        response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+        response_headers.pop("x-request-id", None)
+        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code, headers=response_headers,
+                                 background=BackgroundTask(upstream.aclose))
+
+    return router
+
+
+async def merged_openapi(client: httpx.AsyncClient, upstreams: dict[str, str]) -> dict:
+    """One OpenAPI document from every service's: their paths as the gateway serves them."""
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "InsureOps API", "version": "1.0.0",
+                 "description": "Every InsureOps service behind one gateway. Log in at `POST /api/v1/auth/token` "
+                                "and send the token as `Authorization: Bearer <token>`. Errors are RFC 9457 "
+                                "problem+json."},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {
+            "bearer": {"type": "oauth2", "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}}}}},
+        "security": [{"bearer": []}],
+        "tags": [],
+    }
+    missing = []
+    for name, url in upstreams.items():
+        try:
+            response = await client.get(f"{url}/openapi.json", timeout=5)
+            response.raise_for_status()
+            part = response.json()
+        except (httpx.HTTPError, ValueError):
+            missing.append(name)
+            continue
+        for schema_name, schema in part.get("components", {}).get("schemas", {}).items():
+            existing = doc["components"]["schemas"].get(schema_name)
+            if existing is not None and existing != schema:
+                schema_name = f"{name}_{schema_name}"
+            doc["components"]["schemas"][schema_name] = schema
+        for path, operations in part.get("paths", {}).items():
+            if path in OPERATIONAL_PATHS or service_for(path) != name:
+                continue
+            operations = copy.deepcopy(operations)
+            for method, operation in operations.items():
+                if (method.upper(), path) in PUBLIC:
+                    operation["security"] = []
+            doc["paths"][path] = operations
+        for tag in part.get("tags", []) or []:
+            doc["tags"].append(tag)
+    if missing:
+        doc["info"]["x-missing-services"] = missing
+    return doc
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    async def open_client(app: FastAPI) -> None:
+        app.state.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        try:
+            from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+            HTTPXClientInstrumentor().instrument_client(app.state.http)
+        except Exception:
+            pass
+
+    return create_service_app(ServiceParts(
+        settings=settings,
+        title="InsureOps gateway",
+        description="The one entry for frontends.",
+        routers=[build_router(settings)],
+        on_startup=[open_client],
+        liveness_route=False,
+        openapi_url=None,
+    ))

@@ -1,0 +1,166 @@
+"""Identity's HTTP API: tokens, JWKS, departments and users. Thin: rules live in service.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity import repository as repo
+from services.identity import service
+from services.identity.schemas import (
+    DepartmentCreate,
+    DepartmentOut,
+    DepartmentUpdate,
+    Role,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from shared.auth import Principal, current_user, require_role
+from shared.context import Actor
+from shared.db import TransactionalRoute, get_session
+from shared.errors import NotFound
+from shared.pagination import Page, PageParams, page_params
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Admin = Annotated[Principal, Depends(require_role("Admin"))]
+Caller = Annotated[Principal, Depends(current_user)]
+
+PROBLEMS = {
+    401: {"description": "Missing, invalid or expired token (problem+json)"},
+    403: {"description": "The caller's role may not do this (problem+json)"},
+    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
+    409: {"description": "Conflicts with existing data (problem+json)"},
+    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
+}
+
+router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
+
+
+def _actor(user: Principal) -> Actor:
+    return Actor("user", str(user.user_id))
+
+
+# Tokens -----------------------------------------------------------------------------------------
+@router.post("/api/v1/auth/token", response_model=TokenOut, tags=["auth"],
+             summary="Log in: exchange email and password for an access token (OAuth2 password form)")
+async def issue_token(request: Request, session: Session,
+                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    settings = request.app.state.settings
+    user = await service.authenticate(session, form.username, form.password)
+    token = request.app.state.key_ring.issue(user, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                                             ttl_seconds=settings.access_token_ttl_seconds)
+    return TokenOut(access_token=token, expires_in=settings.access_token_ttl_seconds)
+
+
+@router.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys that verify access tokens (JWKS)")
+async def jwks(request: Request, response: Response) -> dict:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return request.app.state.key_ring.jwks()
+
+
+@router.get("/api/v1/auth/me", response_model=UserOut, tags=["auth"], summary="The logged-in user")
+async def me(session: Session, user: Caller) -> UserOut:
+    found = await repo.get_user(session, user.user_id)
+    if found is None:
+        raise NotFound("your account no longer exists")
+    return UserOut.model_validate(found)
+
+
+# Departments ------------------------------------------------------------------------------------
+@router.get("/api/v1/departments", response_model=Page[DepartmentOut], tags=["departments"],
+            summary="List departments")
+async def list_departments(session: Session, _: Caller, page: Annotated[PageParams, Depends(page_params)]):
+    items, total = await repo.list_departments(session, page)
+    return Page(items=[DepartmentOut.model_validate(d) for d in items], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post("/api/v1/departments", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED,
+             tags=["departments"], summary="Create a department (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+async def create_department(body: DepartmentCreate, session: Session, admin: Admin):
+    return DepartmentOut.model_validate(await service.create_department(session, body, _actor(admin)))
+
+
+@router.get("/api/v1/departments/{department_id}", response_model=DepartmentOut, tags=["departments"],
+            summary="One department", responses={404: PROBLEMS[404]})
+async def get_department(department_id: uuid.UUID, session: Session, _: Caller):
+    dept = await repo.get_department(session, department_id)
+    if dept is None:
+        raise NotFound(f"no department {department_id}")
+    return DepartmentOut.model_validate(dept)
+
+
+@router.patch("/api/v1/departments/{department_id}", response_model=DepartmentOut, tags=["departments"],
+              summary="Rename a department or change its manager (Admin)",
+              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def update_department(department_id: uuid.UUID, body: DepartmentUpdate, session: Session, admin: Admin):
+    return DepartmentOut.model_validate(await service.update_department(session, department_id, body, _actor(admin)))
+
+
+@router.delete("/api/v1/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"],
+               summary="Delete an empty department (Admin)",
+               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def delete_department(department_id: uuid.UUID, session: Session, admin: Admin) -> Response:
+    await service.delete_department(session, department_id, _actor(admin))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Users ------------------------------------------------------------------------------------------
+def _visible(caller: Principal, department_id: uuid.UUID | None, user_id: uuid.UUID) -> bool:
+    """Admins see everyone; others see themselves and the people of their own department."""
+    return caller.is_admin or caller.user_id == user_id or (
+        caller.department_id is not None and caller.department_id == department_id)
+
+
+@router.get("/api/v1/users", response_model=Page[UserOut], tags=["users"],
+            summary="List users (Admin: all; others: their own department)")
+async def list_users(session: Session, caller: Caller, page: Annotated[PageParams, Depends(page_params)],
+                     department_id: uuid.UUID | None = None, role: Role | None = None, active: bool | None = None,
+                     q: Annotated[str | None, Query(max_length=100, description="Part of a name or email")] = None):
+    if not caller.is_admin:
+        if caller.department_id is None or (department_id and department_id != caller.department_id):
+            return Page(items=[], total=0, limit=page.limit, offset=page.offset)
+        department_id = caller.department_id
+    items, total = await repo.list_users(session, page, department_id=department_id, role=role, active=active, q=q)
+    return Page(items=[UserOut.model_validate(u) for u in items], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/api/v1/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["users"],
+             summary="Create a user (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+async def create_user(body: UserCreate, request: Request, session: Session, admin: Admin):
+    user = await service.create_user(session, body, _actor(admin),
+                                     min_password=request.app.state.settings.password_min_length)
+    return UserOut.model_validate(user)
+
+
+@router.get("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"], summary="One user",
+            responses={404: PROBLEMS[404]})
+async def get_user(user_id: uuid.UUID, session: Session, caller: Caller):
+    user = await repo.get_user(session, user_id)
+    if user is None or not _visible(caller, user.department_id, user.id):
+        raise NotFound(f"no user {user_id}")
+    return UserOut.model_validate(user)
+
+
+@router.patch("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"],
+              summary="Change a user: name, email, role, department, active, password (Admin)",
+              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, admin: Admin):
+    user = await service.update_user(session, user_id, body, _actor(admin),
+                                     min_password=request.app.state.settings.password_min_length)
+    return UserOut.model_validate(user)
+
+
+@router.delete("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"],
+               summary="Deactivate a user (Admin); the record is kept",
+               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def deactivate_user(user_id: uuid.UUID, request: Request, session: Session, admin: Admin):
+    user = await service.update_user(session, user_id, UserUpdate(active=False), _actor(admin),
+                                     min_password=request.app.state.settings.password_min_length)
+    return UserOut.model_validate(user)

@@ -1,0 +1,64 @@
+"""Every query of the identity service."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity.models import Department, User
+from shared.pagination import PageParams, apply_sort
+
+USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "created_at": User.created_at}
+DEPARTMENT_SORTS = {"name": Department.name, "created_at": Department.created_at}
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+    stmt = select(User).where(User.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (await session.execute(select(User).where(User.email == email.lower()))).scalar_one_or_none()
+
+
+async def list_users(session: AsyncSession, page: PageParams, *, department_id: uuid.UUID | None = None,
+                     role: str | None = None, active: bool | None = None, q: str | None = None) -> tuple[list[User], int]:
+    stmt = select(User)
+    if department_id is not None:
+        stmt = stmt.where(User.department_id == department_id)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    stmt = apply_sort(stmt, page.sort, USER_SORTS, "name", User.id).limit(page.limit).offset(page.offset)
+    return list((await session.execute(stmt)).scalars()), total
+
+
+async def count_users_in_department(session: AsyncSession, department_id: uuid.UUID) -> int:
+    return (await session.execute(select(func.count()).where(User.department_id == department_id))).scalar_one()
+
+
+async def get_department(session: AsyncSession, department_id: uuid.UUID, *, for_update: bool = False) -> Department | None:
+    stmt = select(Department).where(Department.id == department_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_department_by_name(session: AsyncSession, name: str) -> Department | None:
+    return (await session.execute(
+        select(Department).where(func.lower(Department.name) == name.lower()))).scalar_one_or_none()
+
+
+async def list_departments(session: AsyncSession, page: PageParams) -> tuple[list[Department], int]:
+    total = (await session.execute(select(func.count()).select_from(Department))).scalar_one()
+    stmt = apply_sort(select(Department), page.sort, DEPARTMENT_SORTS, "name", Department.id)
+    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total

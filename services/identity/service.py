@@ -1,0 +1,191 @@
+"""Identity's business rules. Functions flush but never commit; every change writes its event to the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity import repository as repo
+from services.identity.models import Department, User, messaging
+from services.identity.schemas import DepartmentCreate, DepartmentUpdate, UserCreate, UserUpdate
+from shared import clock
+from shared.context import Actor
+from shared.contracts import FieldChange
+from shared.contracts.identity import (
+    DepartmentCreated,
+    DepartmentDeleted,
+    DepartmentUpdated,
+    UserCreated,
+    UserDeactivated,
+    UserUpdated,
+)
+from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.messaging.outbox import Outbox
+
+outbox = Outbox("identity", messaging.outbox)
+_hasher = PasswordHasher()
+# Verifying against this keeps a login for an unknown email as slow as one with a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password(password: str, min_length: int, field: str = "body.password") -> None:
+    if len(password) < min_length:
+        raise InvalidInput.for_field(field, f"must be at least {min_length} characters")
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, FieldChange]:
+    return {k: FieldChange(before=before[k], after=after[k]) for k in after if before.get(k) != after[k]}
+
+
+def _json(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+# Authentication ---------------------------------------------------------------------------------
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await repo.get_user_by_email(session, email)
+    if user is None:
+        await _password_matches(_DUMMY_HASH, password)
+        raise Unauthorized("incorrect email or password")
+    if not await _password_matches(user.password_hash, password):
+        raise Unauthorized("incorrect email or password")
+    if not user.active:
+        raise Unauthorized("this account is deactivated")
+    return user
+
+
+# Departments ------------------------------------------------------------------------------------
+async def _check_manager(session: AsyncSession, manager_id: uuid.UUID | None, field: str) -> None:
+    if manager_id is None:
+        return
+    manager = await repo.get_user(session, manager_id)
+    if manager is None:
+        raise InvalidInput.for_field(field, f"no user {manager_id}")
+    if not manager.active or manager.role not in ("Manager", "Admin"):
+        raise InvalidInput.for_field(field, "the manager must be an active Manager or Admin")
+
+
+async def create_department(session: AsyncSession, data: DepartmentCreate, actor: Actor) -> Department:
+    if await repo.get_department_by_name(session, data.name):
+        raise Conflict(f"a department named {data.name!r} exists", errors=[{"field": "body.name", "message": "already taken"}])
+    await _check_manager(session, data.manager_id, "body.manager_id")
+    now = clock.now()
+    dept = Department(id=uuid.uuid4(), name=data.name, manager_id=data.manager_id, created_at=now, updated_at=now)
+    session.add(dept)
+    await session.flush()
+    await outbox.add(session, DepartmentCreated(department_id=dept.id, name=dept.name, manager_id=dept.manager_id),
+                     subject=str(dept.id), actor=actor)
+    return dept
+
+
+async def update_department(session: AsyncSession, department_id: uuid.UUID, data: DepartmentUpdate,
+                            actor: Actor) -> Department:
+    dept = await repo.get_department(session, department_id, for_update=True)
+    if dept is None:
+        raise NotFound(f"no department {department_id}")
+    fields = data.model_dump(exclude_unset=True)
+    if fields.get("name") is None:
+        fields.pop("name", None)
+    if "name" in fields and fields["name"].lower() != dept.name.lower():
+        if await repo.get_department_by_name(session, fields["name"]):
+            raise Conflict(f"a department named {fields['name']!r} exists",
+                           errors=[{"field": "body.name", "message": "already taken"}])
+    if "manager_id" in fields:
+        await _check_manager(session, fields["manager_id"], "body.manager_id")
+    before = {k: _json(getattr(dept, k)) for k in fields}
+    for key, value in fields.items():
+        setattr(dept, key, value)
+    changes = _changes(before, {k: _json(v) for k, v in fields.items()})
+    if changes:
+        dept.updated_at = clock.now()
+        await session.flush()
+        await outbox.add(session, DepartmentUpdated(department_id=dept.id, changes=changes), subject=str(dept.id),
+                         actor=actor)
+    return dept
+
+
+async def delete_department(session: AsyncSession, department_id: uuid.UUID, actor: Actor) -> None:
+    dept = await repo.get_department(session, department_id, for_update=True)
+    if dept is None:
+        raise NotFound(f"no department {department_id}")
+    if await repo.count_users_in_department(session, department_id):
+        raise Conflict("the department still has users; move them first")
+    await session.delete(dept)
+    await session.flush()
+    await outbox.add(session, DepartmentDeleted(department_id=dept.id, name=dept.name), subject=str(dept.id),
+                     actor=actor)
+
+
+# Users ------------------------------------------------------------------------------------------
+async def _check_department(session: AsyncSession, department_id: uuid.UUID | None, field: str) -> None:
+    if department_id is not None and await repo.get_department(session, department_id) is None:
+        raise InvalidInput.for_field(field, f"no department {department_id}")
+
+
+async def create_user(session: AsyncSession, data: UserCreate, actor: Actor | None, *, min_password: int) -> User:
+    _check_password(data.password, min_password)
+    await _check_department(session, data.department_id, "body.department_id")
+    if await repo.get_user_by_email(session, data.email):
+        raise Conflict(f"a user with email {data.email} exists", errors=[{"field": "body.email", "message": "already taken"}])
+    now = clock.now()
+    user = User(id=uuid.uuid4(), name=data.name, email=data.email, password_hash=await hash_password(data.password),
+                role=data.role, department_id=data.department_id, active=data.active, created_at=now, updated_at=now)
+    session.add(user)
+    await session.flush()
+    await outbox.add(session, UserCreated(user_id=user.id, name=user.name, email=user.email, role=user.role,
+                                          department_id=user.department_id, active=user.active),
+                     subject=str(user.id), actor=actor)
+    return user
+
+
+async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, actor: Actor, *,
+                      min_password: int) -> User:
+    user = await repo.get_user(session, user_id, for_update=True)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    fields = data.model_dump(exclude_unset=True)
+    for required in ("name", "email", "role", "active"):
+        if required in fields and fields[required] is None:
+            raise InvalidInput.for_field(f"body.{required}", "may not be null")
+    password = fields.pop("password", None)
+    if "department_id" in fields:
+        await _check_department(session, fields["department_id"], "body.department_id")
+    if "email" in fields and fields["email"] != user.email and await repo.get_user_by_email(session, fields["email"]):
+        raise Conflict(f"a user with email {fields['email']} exists",
+                       errors=[{"field": "body.email", "message": "already taken"}])
+    if actor.type == "user" and actor.id == str(user.id):
+        if fields.get("active") is False or fields.get("role", user.role) != user.role:
+            raise Conflict("you cannot deactivate yourself or change your own role")
+    before = {k: _json(getattr(user, k)) for k in fields}
+    for key, value in fields.items():
+        setattr(user, key, value)
+    changes = _changes(before, {k: _json(v) for k, v in fields.items()})
+    if password is not None:
+        _check_password(password, min_password)
+        user.password_hash = await hash_password(password)
+    if not changes and password is None:
+        return user
+    user.updated_at = clock.now()
+    await session.flush()
+    if "active" in changes and changes["active"].after is False:
+        event = UserDeactivated(user_id=user.id, changes=changes)
+    else:
+        event = UserUpdated(user_id=user.id, changes=changes, password_changed=password is not None)
+    await outbox.add(session, event, subject=str(user.id), actor=actor)
+    return user

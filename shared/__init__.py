@@ -1,0 +1,1 @@
+"""Code every InsureOps service shares: settings, database, messaging, auth, errors, observability, clock."""

@@ -1,0 +1,198 @@
+"""Builds a service's FastAPI app with everything the platform expects of it.
+
+Problem+json errors, request ids, tracing, `/healthz`, `/readyz`, `/metrics`; for services with a
+database: the engine and per-request transactions, topic creation, the outbox relay, and the
+event consumers — all started in the lifespan and stopped cleanly with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from shared.auth import JWKSKeySource, KeySource, TokenVerifier
+from shared.db import create_engine, create_sessionmaker
+from shared.errors import install_problem_handlers
+from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.tables import MessagingTables
+from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
+from shared.settings import DatabaseSettings, ServiceSettings
+
+log = logging.getLogger("insureops.app")
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group the service runs: what it reads and how it handles it."""
+
+    name: str
+    topics: list[str] | None = None
+    pattern: str | None = None
+    handlers: dict | None = None
+    batch_handler: Callable | None = None
+
+
+@dataclass
+class ServiceParts:
+    """What a service plugs into the common app."""
+
+    settings: ServiceSettings
+    title: str
+    description: str
+    routers: list[APIRouter]
+    tables: MessagingTables | None = None
+    publishes: list[str] = field(default_factory=list)
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
+    on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
+    tags: list[dict] = field(default_factory=list)
+    # The gateway answers /healthz itself (with every service's state) and serves its own OpenAPI.
+    liveness_route: bool = True
+    openapi_url: str | None = "/openapi.json"
+
+
+async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int = 60) -> None:
+    for attempt in range(1, attempts + 1):
+        try:
+            await action()
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("%s failed (%s); retrying", what, exc)
+            await asyncio.sleep(1.0)
+
+
+def create_service_app(parts: ServiceParts) -> FastAPI:
+    settings = parts.settings
+    setup_logging(settings)
+    setup_tracing(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task] = []
+        consumers = []
+        producer = None
+        engine = None
+        try:
+            if isinstance(settings, DatabaseSettings):
+                engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+                app.state.engine = engine
+                app.state.sessionmaker = create_sessionmaker(engine)
+                dlqs = [dead_letter_topic(c.name) for c in parts.consumers]
+                await _retry("creating topics", lambda: ensure_topics(settings, parts.publishes + dlqs))
+                producer = make_producer(settings)
+                await _retry("starting the Kafka producer", producer.start)
+                app.state.producer = producer
+                if parts.tables is not None:
+                    from shared.db import asyncpg_dsn
+
+                    relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
+                                        producer=producer, batch_size=settings.outbox_batch_size,
+                                        poll_seconds=settings.outbox_poll_seconds,
+                                        retention_hours=settings.outbox_retention_hours)
+                    app.state.relay = relay
+                    tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+                for spec in parts.consumers:
+                    from shared.messaging.consumer import EventConsumer
+
+                    consumer = EventConsumer(
+                        name=spec.name,
+                        consumer=make_consumer(settings, group_id=spec.name,
+                                               fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                                               max_poll_records=settings.consumer_batch_size),
+                        producer=producer, sessionmaker=app.state.sessionmaker, tables=parts.tables,
+                        topics=spec.topics, pattern=spec.pattern, handlers=spec.handlers,
+                        batch_handler=spec.batch_handler, max_attempts=settings.consumer_max_attempts,
+                        retry_backoff=settings.consumer_retry_backoff_seconds,
+                        batch_size=settings.consumer_batch_size,
+                    )
+                    await _retry(f"starting consumer {spec.name}", consumer.start)
+                    consumers.append(consumer)
+                    tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{spec.name}"))
+            for hook in parts.on_startup:
+                await hook(app)
+            keys = await parts.key_source(app) if parts.key_source else JWKSKeySource(
+                settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            app.state.token_verifier = TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                                                     keys=keys)
+            log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for consumer in consumers:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+            if engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(title=parts.title, description=parts.description, version="1.0.0", lifespan=lifespan,
+                  openapi_tags=parts.tags or None, openapi_url=parts.openapi_url,
+                  docs_url="/docs" if parts.openapi_url else None, redoc_url=None)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
+    _add_operational_routes(app, settings, liveness=parts.liveness_route)
+    for router in parts.routers:
+        app.include_router(router)
+    try:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    except Exception:
+        log.warning("FastAPI tracing is unavailable", exc_info=True)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness: bool) -> None:
+    if liveness:
+        @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+        async def healthz() -> dict:
+            return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: database and Kafka reachable",
+             responses={503: {"description": "a dependency is unreachable"}})
+    async def readyz(request: Request):
+        checks: dict[str, str] = {}
+        engine = getattr(request.app.state, "engine", None)
+        if engine is not None:
+            try:
+                async with engine.connect() as conn:
+                    await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
+                checks["database"] = "ok"
+            except Exception as exc:
+                checks["database"] = f"unreachable: {exc.__class__.__name__}"
+        producer = getattr(request.app.state, "producer", None)
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.client.fetch_all_metadata(), 3)
+                checks["kafka"] = "ok"
+            except Exception as exc:
+                checks["kafka"] = f"unreachable: {exc.__class__.__name__}"
+        if not hasattr(request.app.state, "token_verifier"):
+            checks["startup"] = "in progress"
+        ok = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
+        relay = getattr(request.app.state, "relay", None)
+        if relay is not None:
+            body["outbox_relay"] = "active" if relay.is_leader else "standby"
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

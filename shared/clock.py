@@ -1,0 +1,61 @@
+"""The one source of "now" for every service, so tests can move time.
+
+Code asks `clock.now()`; tests (and the test-only clock endpoint of later services) replace the
+clock with `set_clock(FrozenClock(...))` or shift it with `OffsetClock`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class FrozenClock:
+    """Stands still until moved."""
+
+    def __init__(self, at: datetime):
+        self._at = at.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+
+
+class OffsetClock:
+    """Runs with the system clock, shifted by an offset that can be moved."""
+
+    def __init__(self, offset: timedelta = timedelta(0)):
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+_clock: Clock = SystemClock()
+
+
+def now() -> datetime:
+    return _clock.now()
+
+
+def get_clock() -> Clock:
+    return _clock
+
+
+def set_clock(clock: Clock) -> None:
+    global _clock
+    _clock = clock

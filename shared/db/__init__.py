@@ -1,0 +1,89 @@
+"""Database access shared by the services: async SQLAlchemy over asyncpg.
+
+One transaction per request and per handled event, opened and closed here: service code flushes
+but never commits. `TransactionalRoute` commits after the endpoint (and the response model) have
+succeeded and before the response leaves, so a client never sees a 2xx for a write that did not
+commit; an error rolls everything back, outbox rows included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_base() -> type[DeclarativeBase]:
+    """A declarative base with its own metadata and the shared naming convention (one per service)."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    return Base
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                                 echo=echo, pool_recycle=1800)
+    try:
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    except Exception:  # tracing is optional; never block the database on it
+        pass
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The same URL for plain asyncpg (LISTEN/NOTIFY and advisory locks need a raw connection)."""
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class TransactionalRoute(APIRoute):
+    """A route whose request runs in one database transaction, committed only when it succeeds."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def run_in_transaction(request: Request):
+            sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(request.app.state, "sessionmaker", None)
+            if sessionmaker is None:
+                return await handler(request)
+            session = sessionmaker()
+            request.state.session = session
+            try:
+                response = await handler(request)
+                if response.status_code < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                return response
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                await session.close()
+
+        return run_in_transaction
+
+
+def get_session(request: Request) -> AsyncSession:
+    """FastAPI dependency: the request's session (the route class opened it)."""
+    return request.state.session

@@ -1,0 +1,1 @@
+"""The message bus rules in code: CloudEvents envelope, outbox and relay, idempotent consumer, dead letters."""

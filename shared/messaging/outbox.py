@@ -1,0 +1,61 @@
+"""The transactional outbox: an event is written in the same transaction as the change it reports.
+
+`Outbox.add` inserts the event row and a NOTIFY (delivered only if the transaction commits) that
+wakes the relay; nothing talks to Kafka inside a request.
+"""
+
+from __future__ import annotations
+
+import json
+
+from opentelemetry import propagate
+from sqlalchemy import Table, insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import clock, context
+from shared.contracts import EventData
+from shared.context import Actor
+from shared.messaging.envelope import Envelope, new_event_id, topic_for
+
+
+def notify_channel(service: str) -> str:
+    return f"outbox_{service}"
+
+
+class Outbox:
+    def __init__(self, service: str, table: Table):
+        self.service = service
+        self.table = table
+        self._notify = text(f"NOTIFY {notify_channel(service)}")
+
+    async def add(self, session: AsyncSession, data: EventData, *, subject: str,
+                  actor: Actor | None = None) -> Envelope:
+        """Record `data` as an event about aggregate `subject`; the caller's transaction decides its fate."""
+        ctx = context.current()
+        trace_headers: dict[str, str] = {}
+        propagate.inject(trace_headers)
+        envelope = Envelope(
+            id=new_event_id(),
+            type=data.event_type,
+            source=self.service,
+            time=clock.now(),
+            data=data.model_dump(mode="json"),
+            subject=subject,
+            dataversion=data.version,
+            actor=actor or ctx.actor,
+            correlation_id=ctx.correlation_id or ctx.request_id,
+            causation_id=ctx.causation_id,
+            trace_headers={k: v for k, v in trace_headers.items() if k in ("traceparent", "tracestate")},
+        )
+        await session.execute(
+            insert(self.table).values(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                topic=topic_for(envelope.type),
+                key=subject,
+                headers=envelope.attribute_headers(),
+                payload=json.dumps(envelope.data, separators=(",", ":")),
+            )
+        )
+        await session.execute(self._notify)
+        return envelope

@@ -1,0 +1,46 @@
+"""One way to page, sort and return lists, for every list endpoint."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select
+
+from shared.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+    sort: str | None
+
+
+def page_params(
+    limit: int = Query(50, ge=1, le=200, description="Items per page (1-200)."),
+    offset: int = Query(0, ge=0, description="Items to skip."),
+    sort: str | None = Query(None, description="Field to sort by; prefix with `-` for descending."),
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset, sort=sort)
+
+
+def apply_sort(stmt: Select, sort: str | None, allowed: dict[str, ColumnElement], default: str,
+               tiebreak: ColumnElement) -> Select:
+    """Order by `sort` (`name` or `-name`), refusing fields not in `allowed` with a 422 naming them."""
+    sort = sort or default
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    if name not in allowed:
+        raise InvalidInput.for_field("query.sort", f"cannot sort by {name!r}; choose one of {', '.join(sorted(allowed))}")
+    column = allowed[name]
+    return stmt.order_by(column.desc() if descending else column.asc(), tiebreak)

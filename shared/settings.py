@@ -1,0 +1,69 @@
+"""Settings common to every service; each service subclasses `ServiceSettings` with its own fields.
+
+Variables are read from the environment without a prefix (each service runs as its own process
+or container), with the same names in `make up` and docker-compose.yml. Every field carries a
+description; `python -m shared.settings_doc` prints them all as the table in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str = Field("service", description="Name of the service: the `source` of its events and its consumer group.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    http_port: int = Field(8000, description="Port the HTTP server listens on.")
+    log_level: str = Field("INFO", description="Python log level.")
+    log_format: Literal["json", "text"] = Field("json", description="`json` (one object a line, with trace ids) or `text`.")
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma separated.")
+    kafka_topic_partitions: int = Field(3, description="Partitions of the topics this service creates at start-up.")
+    kafka_replication_factor: int = Field(1, description="Replication factor of the topics this service creates.")
+
+    jwt_issuer: str = Field("insureops-identity", description="Expected `iss` of access tokens.")
+    jwt_audience: str = Field("insureops", description="Expected `aud` of access tokens.")
+    jwks_url: str = Field(
+        "http://127.0.0.1:8001/.well-known/jwks.json", description="Where the identity service publishes its signing keys."
+    )
+    jwks_cache_seconds: int = Field(300, description="How long fetched signing keys are trusted before refetching.")
+
+    otel_traces_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", description="Where spans go: nowhere (trace ids still propagate), stdout, or OTLP/HTTP."
+    )
+    otel_exporter_otlp_endpoint: str = Field(
+        "http://127.0.0.1:4318", description="OTLP/HTTP collector, when OTEL_TRACES_EXPORTER=otlp."
+    )
+
+
+class DatabaseSettings(ServiceSettings):
+    """Settings of a service that owns a database and talks to Kafka."""
+
+    database_url: str = Field(
+        "postgresql+asyncpg://service:service@127.0.0.1:15432/service",
+        description="SQLAlchemy URL the running service uses (its data-only role).",
+    )
+    migration_database_url: str | None = Field(
+        None, description="SQLAlchemy URL migrations run with (the schema owner's role); defaults to DATABASE_URL."
+    )
+    database_pool_size: int = Field(10, description="Connections kept in the pool.")
+
+    outbox_batch_size: int = Field(500, description="Outbox rows the relay publishes per round.")
+    outbox_poll_seconds: float = Field(
+        1.0, description="The relay re-reads the outbox this often even without a NOTIFY (fallback)."
+    )
+    outbox_retention_hours: int = Field(72, description="Published outbox rows are deleted after this many hours.")
+
+    consumer_max_attempts: int = Field(
+        3, description="How many times a consumer tries an event before it goes to the dead-letter topic."
+    )
+    consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
+    consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
+    consumer_fetch_max_wait_ms: int = Field(
+        20, description="How long Kafka may hold a fetch to fill it (aiokafka's 500 ms default adds latency)."
+    )
