@@ -1,0 +1,91 @@
+"""Bad input gets a 4xx problem+json that says what is wrong — never a 500."""
+
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from devstack.seed import ADMIN
+from tests.conftest import assert_problem
+
+
+async def test_missing_and_mistyped_fields_are_named(gateway, admin_headers):
+    r = await gateway.post("/api/v1/users", json={"name": "No Email", "role": "Wizard", "active": "perhaps"},
+                           headers=admin_headers)
+    body = assert_problem(r, 422)
+    fields = {e["field"] for e in body["errors"]}
+    assert {"body.email", "body.password", "body.role", "body.active"} <= fields
+    assert_problem(await gateway.post("/api/v1/departments", content=b"{not json",
+                                      headers={**admin_headers, "content-type": "application/json"}), 422)
+    assert_problem(await gateway.get("/api/v1/users/not-a-uuid", headers=admin_headers), 422, "path.user_id")
+    assert_problem(await gateway.get("/api/v1/users", params={"limit": 0}, headers=admin_headers), 422, "query.limit")
+    assert_problem(await gateway.get("/api/v1/users", params={"sort": "password_hash"}, headers=admin_headers),
+                   422, "query.sort")
+
+
+async def test_unknown_department_and_duplicate_email(gateway, admin_headers):
+    email = f"dup.{uuid.uuid4().hex[:8]}@example.com"
+    user = {"name": "Dup", "email": email, "password": "long-enough-pw", "role": "Employee"}
+    assert_problem(await gateway.post("/api/v1/users", json={**user, "department_id": str(uuid.uuid4())},
+                                      headers=admin_headers), 422, "body.department_id")
+    assert (await gateway.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
+    assert_problem(await gateway.post("/api/v1/users", json={**user, "email": email.upper()}, headers=admin_headers),
+                   409, "body.email")
+    assert_problem(await gateway.post("/api/v1/users", json={**user, "email": "x" + email, "password": "short"},
+                                      headers=admin_headers), 422, "body.password")
+
+
+async def test_wrong_password_and_unknown_user(gateway):
+    for username, password in ((ADMIN.email, "wrong-password"), ("nobody@example.com", "whatever-pw")):
+        r = await gateway.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert_problem(r, 401)
+    assert_problem(await gateway.post("/api/v1/auth/token", data={"username": ADMIN.email}), 422, "body.password")
+
+
+def _forged_tokens(valid: str) -> dict[str, str]:
+    import base64
+    import json
+
+    head, body, sig = valid.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    now = int(time.time())
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    return {
+        "alg none": f"{enc({**header, 'alg': 'none'})}.{body}.",
+        "tampered": f"{head}.{enc({**claims, 'role': 'Admin', 'sub': str(uuid.uuid4())})}.{sig}",
+        "expired": jwt.encode({**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}, stranger,
+                              algorithm="ES256", headers={"kid": header["kid"]}),
+        "foreign key": jwt.encode(claims, stranger, algorithm="ES256", headers={"kid": header["kid"]}),
+        "garbage": "abc.def.ghi",
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "alg none", "tampered", "expired", "foreign key", "garbage"])
+async def test_bad_tokens_get_401_at_the_gateway_and_at_the_service(case, gateway, admin_headers, stack):
+    import httpx
+
+    token = admin_headers["Authorization"].split()[1]
+    headers = {} if case == "missing" else {"Authorization": f"Bearer {_forged_tokens(token)[case]}"}
+    assert_problem(await gateway.get("/api/v1/users", headers=headers), 401)
+    async with httpx.AsyncClient(base_url=stack.service_url("identity")) as direct:
+        assert_problem(await direct.get("/api/v1/users", headers=headers), 401)
+    async with httpx.AsyncClient(base_url=stack.service_url("audit")) as direct:
+        assert_problem(await direct.get("/api/v1/audit/records", headers=headers), 401)
+
+
+async def test_roles_and_scope(gateway):
+    from devstack.seed import DEMO_USERS
+    from tests.conftest import login
+
+    employee = next(u for u in DEMO_USERS if u.role == "Employee")
+    headers = {"Authorization": f"Bearer {await login(gateway, employee.email, employee.password)}"}
+    assert_problem(await gateway.post("/api/v1/departments", json={"name": "Nope"}, headers=headers), 403)
+    assert_problem(await gateway.get("/api/v1/audit/records", headers=headers), 403)
+    assert_problem(await gateway.get(f"/api/v1/users/{uuid.uuid4()}", headers=headers), 404)
+    colleagues = (await gateway.get("/api/v1/users", headers=headers)).json()["items"]
+    me = (await gateway.get("/api/v1/auth/me", headers=headers)).json()
+    assert colleagues and all(u["department_id"] == me["department_id"] for u in colleagues)
