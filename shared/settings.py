@@ -2,7 +2,7 @@
 
 Variables are read from the environment without a prefix (each service runs as its own process
 or container), with the same names in `make up` and docker-compose.yml. Every field carries a
-description; `python -m shared.settings_doc` prints them all as the table in docs/configuration.md.
+description; `python -m devstack.settings_doc` prints them all as the table in docs/configuration.md.
 """
 
 from __future__ import annotations

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from shared import settings_doc
+from devstack import settings_doc
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def test_configuration_doc_is_up_to_date():
     assert DOC.read_text(encoding="utf-8") == settings_doc.render(), (
-        "docs/configuration.md is out of date: run `python -m shared.settings_doc > docs/configuration.md`"
+        "docs/configuration.md is out of date: run `python -m devstack.settings_doc > docs/configuration.md`"
     )
 
 

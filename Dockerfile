@@ -1,0 +1,33 @@
+# One image for every InsureOps service; docker-compose.yml picks the process with
+# `python -m services.<name>` (or `python -m shared.db.migrate <name> upgrade head`).
+# Runtime dependencies only: the dev extras (embedded PostgreSQL, supervisor, pytest) are for `make`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, in their own layer, so a code change does not reinstall them.
+# constraints.txt pins the dev packages too; as constraints they are simply not installed.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY shared/ shared/
+COPY services/ services/
+COPY devstack/ devstack/
+RUN pip install -c constraints.txt . \
+    && rm -rf build *.egg-info \
+    && python -m compileall -q shared services devstack
+
+# The processes run from /app (migrations are found next to the code), as an unprivileged user
+# that cannot write the code.
+RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home insureops
+USER insureops
+
+EXPOSE 8000 8001 8006
