@@ -65,6 +65,9 @@ def record_values(envelope: Envelope) -> dict[str, Any]:
     }
 
 
+_INSERT_RECORD = pg_insert(AuditRecord).on_conflict_do_nothing(index_elements=["event_id"])
+
+
 async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """Batch handler: one multi-row INSERT for the batch (the inbox already dropped redeliveries;
     the unique event id is a second guard)."""
@@ -73,10 +76,8 @@ async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> Non
         span = tracer.start_span(f"consume {envelope.type}", context=propagate.extract(envelope.trace_headers),
                                  kind=SpanKind.CONSUMER, attributes={"messaging.message.id": envelope.id})
         span.end()
-    await session.execute(
-        pg_insert(AuditRecord).values([record_values(e) for e in envelopes])
-        .on_conflict_do_nothing(index_elements=["event_id"])
-    )
+    # Rows as parameters (executemany), not inlined: the statement compiles once and is cached.
+    await session.execute(_INSERT_RECORD, [record_values(e) for e in envelopes])
 
 
 def encode_cursor(record: AuditRecord) -> str:

@@ -57,5 +57,9 @@ class Outbox:
                 payload=json.dumps(envelope.data, separators=(",", ":")),
             )
         )
-        await session.execute(self._notify)
+        # One NOTIFY per transaction is enough to wake the relay (PostgreSQL delivers it at commit).
+        transaction = session.get_transaction()
+        if session.info.get("outbox_notified") is not transaction:
+            await session.execute(self._notify)
+            session.info["outbox_notified"] = transaction
         return envelope

@@ -1,0 +1,264 @@
+"""`python -m bench`: bring the stack up if needed, measure, print a table, write .run/bench/last.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import latency, memory, throughput
+from bench.common import BenchError
+from devstack.config import REPO_ROOT, load
+
+# The aims of the issue.
+AIM_EVENTS_PER_SECOND = 2000.0
+AIM_P99_MS = 200.0
+AIM_IDLE_RSS_MB = 150.0
+
+
+def _machine() -> dict:
+    cpu_model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_total_mb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total_mb = int(line.split()[1]) / 1024
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "mem_total_mb": round(mem_total_mb) if mem_total_mb else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_before": list(os.getloadavg()),
+        "commit": commit,
+    }
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000,
+                        help="outbox events for the relay and audit throughput (0 skips it; default 20000)")
+    parser.add_argument("--batch", type=int, default=1000, help="outbox rows per transaction (default 1000)")
+    parser.add_argument("--writes", type=int, default=300,
+                        help="PATCHes through the gateway for the latency figure (0 skips it; default 300)")
+    parser.add_argument("--rate", type=float, default=50.0, help="pace of those PATCHes per second (default 50)")
+    parser.add_argument("--settle", type=float, default=5.0,
+                        help="seconds to let the services go idle before reading their memory (default 5)")
+    parser.add_argument("--stall-timeout", type=float, default=120.0,
+                        help="fail a phase after this many seconds without progress (default 120)")
+    parser.add_argument("--poll", type=float, default=0.1, help="seconds between progress polls (default 0.1)")
+    parser.add_argument("--output", type=Path, default=None, help="JSON file (default .run/bench/last.json)")
+    args = parser.parse_args(argv)
+    if args.events < 0 or args.writes < 0 or args.batch < 1 or args.rate <= 0 or args.stall_timeout <= 0:
+        parser.error("--events/--writes must be >= 0, --batch >= 1, --rate and --stall-timeout > 0")
+    return args
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("ok" if ok else "MISSED")
+
+
+def _fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} ev/s"
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "",
+        f"InsureOps benchmark  {report['finished_at']}  (commit {m['commit'] or '?'})",
+        f"Machine: nproc {m['nproc']}, {m['cpu_model'] or 'unknown CPU'}, "
+        f"{(m['mem_total_mb'] or 0) / 1024:.1f} GiB RAM, Python {m['python']}, {m['platform']}",
+        "Load average before the run: " + " ".join(f"{v:.2f}" for v in m["load_average_before"]),
+        "",
+    ]
+    rows: list[tuple[str, str, str, str]] = []
+    tp = report.get("throughput")
+    if tp and "error" not in tp:
+        n = tp["events"]
+        rows += [
+            (f"Outbox -> Kafka (relay), {n:,} events", f"{_fmt_rate(tp['relay_rate'])} ({tp['relay_seconds']:.2f} s)",
+             f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s", _verdict(tp["relay_rate"] >= AIM_EVENTS_PER_SECOND)),
+            (f"Into audit, end to end, {n:,} events", f"{_fmt_rate(tp['audit_rate'])} ({tp['audit_seconds']:.2f} s)",
+             f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s", _verdict(tp["audit_rate"] >= AIM_EVENTS_PER_SECOND)),
+            ("  audit while catching up (after relay done)",
+             f"{_fmt_rate(tp['audit_catchup_rate'])} ({tp['audit_backlog_at_relay_done']:,} left)"
+             if tp["audit_catchup_rate"] else "kept pace (no backlog)", "", ""),
+        ]
+    elif tp:
+        rows.append(("Outbox -> Kafka -> audit throughput", "FAILED", f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s",
+                     "MISSED"))
+    lat = report.get("latency")
+    if lat and "error" not in lat:
+        rows += [
+            (f"API write -> audit record, {lat['writes']} writes", f"p50 {lat['p50_ms']:.1f} ms", "", ""),
+            ("", f"p99 {lat['p99_ms']:.1f} ms", f"p99 < {AIM_P99_MS:.0f} ms", _verdict(lat["p99_ms"] < AIM_P99_MS)),
+            ("", f"max {lat['max_ms']:.1f} ms", "", ""),
+        ]
+    elif lat:
+        rows.append(("API write -> audit record", "FAILED", f"p99 < {AIM_P99_MS:.0f} ms", "MISSED"))
+    for proc in report.get("memory", []):
+        service = proc["name"] in memory.SERVICES
+        label = f"Resident memory after load, {proc['name']}" + ("" if service else " (info)")
+        if proc["rss_mb"] is None:
+            rows.append((label, proc.get("error") or "?", f"< {AIM_IDLE_RSS_MB:.0f} MB" if service else "", ""))
+            continue
+        measured = f"{proc['rss_mb']:.1f} MB"
+        if not service and proc["tree_processes"] > 1:
+            measured += f" (+children {proc['tree_rss_mb']:.0f} MB)"
+        rows.append((label, measured, f"< {AIM_IDLE_RSS_MB:.0f} MB" if service else "",
+                     _verdict(proc["rss_mb"] < AIM_IDLE_RSS_MB) if service else ""))
+    header = ("Figure", "Measured", "Aim", "")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines.append(fmt.format(*header).rstrip())
+    lines.append("  ".join("-" * w for w in widths))
+    lines += [fmt.format(*r).rstrip() for r in rows]
+
+    details = []
+    if tp and "error" not in tp:
+        details += [
+            f"throughput: {tp['transactions']} transactions of {tp['batch_size']} rows, filled in "
+            f"{tp['fill_seconds']:.1f} s then committed back to back in {tp['commit_seconds'] * 1000:.0f} ms; "
+            f"clock starts at the first commit",
+            f"  relay: last published_at {tp['relay_seconds']:.2f} s after it (poll saw it at "
+            f"{tp['relay_polled_seconds']:.2f} s); first to last published_at: {_fmt_rate(tp['relay_active_rate'])}",
+            f"  audit: last recorded_at {tp['audit_seconds']:.2f} s after it (poll saw it at "
+            f"{tp['audit_polled_seconds']:.2f} s); first to last recorded_at: {_fmt_rate(tp['audit_active_rate'])}; "
+            f"{tp['audit_lag_seconds'] * 1000:.0f} ms behind the relay at the end",
+            "  CPU from the first commit until audit had all (% of one core): "
+            + ", ".join(f"{name} {pct:.0f}%" for name, pct in tp["cpu_percent"].items()),
+        ]
+    if lat and "error" not in lat:
+        details += [
+            f"latency: {lat['writes']} sequential PATCHes paced at {lat['target_rate']:g}/s (achieved "
+            f"{lat['achieved_rate']:.1f}/s); t0 = 2xx received by the client, end = audit recorded_at",
+            f"  HTTP round trip through the gateway: p50 {lat['http_p50_ms']:.1f} ms, p99 {lat['http_p99_ms']:.1f} ms;"
+            f" occurred_at -> recorded_at: p50 {lat['pipeline_p50_ms']:.1f} ms, p99 {lat['pipeline_p99_ms']:.1f} ms;"
+            f" min {lat['min_ms']:.1f} ms, mean {lat['mean_ms']:.1f} ms",
+        ]
+    if report.get("memory"):
+        details.append(f"memory: VmRSS read {report['settle_seconds']:g} s after the load; peak (VmHWM) "
+                       + ", ".join(f"{p['name']} {p['peak_mb']:.0f} MB" for p in report["memory"]
+                                   if p["peak_mb"] is not None))
+    for phase in ("throughput", "latency"):
+        if report.get(phase) and "error" in report[phase]:
+            details.append(f"{phase} FAILED: {report[phase]['error']}")
+    if details:
+        lines += ["", *details]
+    return "\n".join(lines)
+
+
+def _phase_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+    import httpx
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return BenchError, OSError, httpx.HTTPError, asyncpg.PostgresError, SQLAlchemyError
+
+
+PHASE_ERRORS = _phase_errors()
+
+
+async def _measure(cfg, sup, args) -> dict:
+    report: dict = {}
+    if args.events:
+        say(f"[1/3] outbox -> Kafka -> audit throughput, {args.events} events")
+        try:
+            report["throughput"] = (await throughput.run(
+                cfg, events=args.events, batch_size=args.batch, stall_timeout=args.stall_timeout, poll=args.poll,
+                say=say, cpu_probe=lambda: memory.cpu_seconds(sup))).as_dict()
+        except PHASE_ERRORS as exc:
+            report["throughput"] = {"error": f"{exc.__class__.__name__}: {exc}"}
+            say(f"  FAILED: {exc}")
+    if args.writes:
+        say(f"[2/3] API write -> audit latency, {args.writes} writes")
+        try:
+            report["latency"] = (await latency.run(
+                cfg, writes=args.writes, rate=args.rate, stall_timeout=args.stall_timeout, poll=min(args.poll, 0.05),
+                say=say)).as_dict()
+        except PHASE_ERRORS as exc:
+            report["latency"] = {"error": f"{exc.__class__.__name__}: {exc}"}
+            say(f"  FAILED: {exc}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse(argv)
+    cfg = load()
+    machine = _machine()
+    started = time.time()
+
+    from devstack.cli import start
+    from devstack.seed import seed
+
+    say("making sure the stack is up (starts it if needed) ...")
+    sup = start(cfg, quiet=True)
+    seed(cfg)
+
+    report = {
+        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine,
+        "parameters": {"events": args.events, "batch": args.batch, "writes": args.writes, "rate": args.rate,
+                       "stall_timeout": args.stall_timeout},
+        "aims": {"events_per_second": AIM_EVENTS_PER_SECOND, "p99_ms": AIM_P99_MS,
+                 "idle_rss_mb_per_service": AIM_IDLE_RSS_MB},
+    }
+    report.update(asyncio.run(_measure(cfg, sup, args)))
+
+    say(f"[3/3] memory, after {args.settle:g} s idle")
+    time.sleep(args.settle)
+    report["settle_seconds"] = args.settle
+    report["memory"] = [p.as_dict() for p in memory.measure(sup)]
+    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["verdicts"] = _verdicts(report)
+
+    print(render(report), flush=True)
+    output = args.output or cfg.run_dir / "bench" / "last.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nfigures written to {output}")
+    failed = [p for p in ("throughput", "latency") if isinstance(report.get(p), dict) and "error" in report[p]]
+    sys.exit(1 if failed else 0)
+
+
+def _verdicts(report: dict) -> dict:
+    out: dict = {}
+    tp = report.get("throughput")
+    if tp:
+        out["relay_events_per_second"] = "error" not in tp and tp["relay_rate"] >= AIM_EVENTS_PER_SECOND
+        out["audit_events_per_second"] = "error" not in tp and tp["audit_rate"] >= AIM_EVENTS_PER_SECOND
+    lat = report.get("latency")
+    if lat:
+        out["p99_ms"] = "error" not in lat and lat["p99_ms"] < AIM_P99_MS
+    for proc in report.get("memory", []):
+        if proc["name"] in memory.SERVICES:
+            out[f"idle_rss_{proc['name']}"] = proc["rss_mb"] is not None and proc["rss_mb"] < AIM_IDLE_RSS_MB
+    return out

@@ -1,0 +1,164 @@
+"""Outbox -> Kafka -> audit throughput.
+
+N identity events are written with the real `Outbox.add` (the same row format, headers and NOTIFY
+as a request would write) into `batch` transactions on as many connections. All transactions are
+filled first and then committed back to back, so the relay faces a backlog of N committed rows at
+once and the figure measures the relay (and audit), not how fast this script can insert.
+
+Both clocks are this machine's: the client's `time.time()` and PostgreSQL's `now()` (which the relay
+writes as `published_at`) and audit's `recorded_at` (audit's own clock). The rates are computed
+from those timestamps; the poll loops only decide when everything has arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import asyncpg
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bench.common import admin_dsn_for, runtime_dsn, ts, wait_for_count
+from devstack.config import StackSettings
+from services.identity.models import messaging
+from shared import context
+from shared.context import Actor
+from shared.contracts import FieldChange
+from shared.contracts.identity import DepartmentUpdated
+from shared.messaging.outbox import Outbox
+
+BENCH_ACTOR = Actor("system", "bench")
+MAX_CONNECTIONS = 50  # the filled transactions are held open at once, one connection each
+SYNTHETIC_AGGREGATES = 32  # event keys, so the events spread over every partition like real traffic
+
+
+@dataclass
+class ThroughputResult:
+    events: int
+    batch_size: int
+    transactions: int
+    fill_seconds: float  # writing the rows (before the clock starts)
+    commit_seconds: float  # committing every transaction, back to back
+    # Relay: first commit -> last published_at.
+    relay_seconds: float
+    relay_rate: float
+    relay_active_rate: float  # N / (last published_at - first published_at)
+    relay_polled_seconds: float  # first commit -> poll saw all published (includes poll granularity)
+    # Audit: first commit -> last recorded_at.
+    audit_seconds: float
+    audit_rate: float
+    audit_active_rate: float  # N / (last recorded_at - first recorded_at)
+    audit_polled_seconds: float
+    audit_lag_seconds: float  # last recorded_at - last published_at
+    audit_backlog_at_relay_done: int  # events not yet in audit when the relay had published the last one
+    audit_catchup_rate: float | None  # that backlog / (last recorded_at - last published_at)
+    # CPU used by each process from the first commit until audit had everything, in % of one core.
+    # PostgreSQL's figure includes every backend, also those of other clients and of this benchmark.
+    cpu_percent: dict[str, float]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def _both(first, second) -> tuple[float, float]:
+    """Run two waits side by side; if one fails, stop the other and raise the failure itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            a = group.create_task(first)
+            b = group.create_task(second)
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return a.result(), b.result()
+
+
+async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout: float,
+              poll: float, say, cpu_probe: Callable[[], dict[str, float]] = dict) -> ThroughputResult:
+    batch_size = max(batch_size, math.ceil(events / MAX_CONNECTIONS))
+    transactions = math.ceil(events / batch_size)
+    outbox = Outbox("identity", messaging.outbox)
+    aggregates = [uuid.uuid4() for _ in range(SYNTHETIC_AGGREGATES)]
+    run_id = uuid.uuid4().hex[:12]
+
+    engine = create_async_engine(cfg.database_url("identity"), poolclass=NullPool,
+                                 connect_args={"timeout": 10, "command_timeout": 120})
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    token = context.bind(correlation_id=f"bench-{run_id}")
+    sessions = []
+    event_ids: list[str] = []
+    try:
+        say(f"  writing {events} outbox rows in {transactions} transactions of {batch_size} (uncommitted) ...")
+        fill_started = time.monotonic()
+        for t in range(transactions):
+            session = sessionmaker()
+            sessions.append(session)
+            for i in range(t * batch_size, min(events, (t + 1) * batch_size)):
+                aggregate = aggregates[i % len(aggregates)]
+                data = DepartmentUpdated(department_id=aggregate, changes={
+                    "name": FieldChange(before=f"bench {run_id} #{i}", after=f"bench {run_id} #{i + 1}")})
+                envelope = await outbox.add(session, data, subject=str(aggregate), actor=BENCH_ACTOR)
+                event_ids.append(envelope.id)
+        fill_seconds = time.monotonic() - fill_started
+
+        published_conn = await asyncpg.connect(runtime_dsn(cfg, "identity"), timeout=10, command_timeout=30)
+        audit_conn = await asyncpg.connect(admin_dsn_for(cfg, "audit"), timeout=10, command_timeout=30)
+        try:
+            async def published() -> int:
+                return await published_conn.fetchval(
+                    "SELECT count(*) FROM outbox WHERE event_id = ANY($1::text[]) AND published_at IS NOT NULL",
+                    event_ids)
+
+            async def recorded() -> int:
+                return await audit_conn.fetchval(
+                    "SELECT count(*) FROM audit_records WHERE event_id = ANY($1::text[])", event_ids)
+
+            say(f"  committing {transactions} transactions; waiting for the relay and audit ...")
+            cpu_before = cpu_probe()
+            started = time.time()
+            for session in sessions:
+                await session.commit()
+            commit_seconds = time.time() - started
+            relay_seen, audit_seen = await _both(
+                wait_for_count("outbox relay (rows published)", published, events, stall_timeout=stall_timeout,
+                               poll=poll),
+                wait_for_count("audit (records of the events)", recorded, events, stall_timeout=stall_timeout,
+                               poll=poll))
+            cpu_wall = time.time() - started
+            cpu_after = cpu_probe()
+
+            first_pub, last_pub = await published_conn.fetchrow(
+                "SELECT min(published_at), max(published_at) FROM outbox WHERE event_id = ANY($1::text[])",
+                event_ids)
+            first_rec, last_rec, after_relay = await audit_conn.fetchrow(
+                "SELECT min(recorded_at), max(recorded_at), count(*) FILTER (WHERE recorded_at > $2) "
+                "FROM audit_records WHERE event_id = ANY($1::text[])", event_ids, last_pub)
+        finally:
+            await published_conn.close(timeout=5)
+            await audit_conn.close(timeout=5)
+    finally:
+        context.reset(token)
+        for session in sessions:
+            await session.close()
+        await engine.dispose()
+
+    relay_seconds = ts(last_pub) - started
+    audit_seconds = ts(last_rec) - started
+    audit_lag = ts(last_rec) - ts(last_pub)
+    catchup = after_relay / audit_lag if after_relay and audit_lag > 0 else None
+    return ThroughputResult(
+        events=events, batch_size=batch_size, transactions=transactions,
+        fill_seconds=fill_seconds, commit_seconds=commit_seconds,
+        relay_seconds=relay_seconds, relay_rate=events / relay_seconds,
+        relay_active_rate=events / max(ts(last_pub) - ts(first_pub), 1e-6),
+        relay_polled_seconds=relay_seen - started,
+        audit_seconds=audit_seconds, audit_rate=events / audit_seconds,
+        audit_active_rate=events / max(ts(last_rec) - ts(first_rec), 1e-6),
+        audit_polled_seconds=audit_seen - started,
+        audit_lag_seconds=audit_lag, audit_backlog_at_relay_done=after_relay, audit_catchup_rate=catchup,
+        cpu_percent={name: round(100 * (cpu_after[name] - cpu_before[name]) / cpu_wall, 1)
+                     for name in cpu_after if name in cpu_before},
+    )
