@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,13 @@ def cmd_up(args: argparse.Namespace) -> None:
         print("running in the background; stop it with `make down`.")
         return
     print("Ctrl-C stops everything.")
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # Explicit handlers: SIGINT may arrive ignored (a shell's background job) and SIGTERM should stop us too.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         while sup.running():
             time.sleep(1)

@@ -90,7 +90,8 @@ def ensure_formatted(cfg: StackSettings, libs: Path, props: Path) -> None:
         cluster_id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
     subprocess.run(
         [
-            "java", "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format", "--standalone",
+            "java", f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}", "-cp", f"{libs}/*",
+            "kafka.tools.StorageTool", "format", "--standalone",
             "-t", cluster_id_file.read_text().strip(), "-c", str(props), "--ignore-formatted",
         ],
         check=True,
