@@ -23,3 +23,16 @@ def test_consumers_ignore_fields_they_do_not_know():
 def test_no_contract_carries_a_password():
     for model in REGISTRY.values():
         assert not any("password" in name and name != "password_changed" for name in model.model_fields)
+
+
+def test_asyncapi_document_is_generated_and_current():
+    from pathlib import Path
+
+    from shared.contracts.asyncapi import build_document, render
+
+    doc = build_document()
+    names = {m["name"] for m in doc["components"]["messages"].values()}
+    assert names == {event_type for event_type, _ in REGISTRY}
+    assert doc["channels"]["identity_user_events"]["address"] == "identity.user.events"
+    committed = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
+    assert committed.read_text() == render(), "run `python -m shared.contracts.asyncapi > docs/asyncapi.json`"
