@@ -12,11 +12,11 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("/api/v1/auth/", "identity"),
+    Route("/api/v1/auth", "identity"),
     Route("/api/v1/users", "identity"),
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
-    Route("/api/v1/audit/", "audit"),
+    Route("/api/v1/audit", "audit"),
 )
 
 # Reachable without a token: logging in and fetching the public keys.
@@ -24,8 +24,9 @@ PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/.well-known/jwks.json")}
 
 
 def service_for(path: str) -> str | None:
+    """The service owning `path`: a prefix matches itself and what lies below it, never `/api/v1/usersX`."""
     for route in ROUTES:
-        if path == route.prefix.rstrip("/") or path.startswith(route.prefix if route.prefix.endswith("/") else route.prefix + "/") or path == route.prefix:
+        if path == route.prefix or path.startswith(route.prefix + "/"):
             return route.service
     return None
 

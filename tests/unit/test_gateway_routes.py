@@ -1,0 +1,14 @@
+"""The gateway's path-to-service table."""
+
+from services.gateway.routes import service_for
+
+
+def test_prefixes_match_themselves_and_below_only():
+    assert service_for("/api/v1/auth/token") == "identity"
+    assert service_for("/api/v1/users") == "identity"
+    assert service_for("/api/v1/users/123") == "identity"
+    assert service_for("/.well-known/jwks.json") == "identity"
+    assert service_for("/api/v1/audit/records") == "audit"
+    assert service_for("/api/v1/usersX") is None
+    assert service_for("/api/v1/auditor") is None
+    assert service_for("/api/v2/users") is None
