@@ -19,8 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
-from shared.db import create_engine, create_sessionmaker
+from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
 from shared.errors import install_problem_handlers
+from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.tables import MessagingTables
@@ -54,6 +55,7 @@ class ServiceParts:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     tags: list[dict] = field(default_factory=list)
     # The gateway answers /healthz itself (with every service's state) and serves its own OpenAPI.
     liveness_route: bool = True
@@ -93,9 +95,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer
-                if parts.tables is not None:
-                    from shared.db import asyncpg_dsn
-
+                if parts.tables is not None and parts.publishes:
                     relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
                                         producer=producer, batch_size=settings.outbox_batch_size,
                                         poll_seconds=settings.outbox_poll_seconds,
@@ -103,8 +103,6 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     app.state.relay = relay
                     tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
                 for spec in parts.consumers:
-                    from shared.messaging.consumer import EventConsumer
-
                     consumer = EventConsumer(
                         name=spec.name,
                         consumer=make_consumer(settings, group_id=spec.name,
@@ -128,6 +126,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
         finally:
+            for hook in parts.on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook(app)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,8 +6,6 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +14,6 @@ from services.audit.models import AuditRecord
 from shared.clock import now
 from shared.errors import InvalidInput
 from shared.messaging.envelope import Envelope
-
-tracer = trace.get_tracer("insureops.audit")
 
 # Identifiers that name the aggregate itself are not "changed fields" of a creation.
 _ID_SUFFIX = "_id"
@@ -71,11 +67,6 @@ _INSERT_RECORD = pg_insert(AuditRecord).on_conflict_do_nothing(index_elements=["
 async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """Batch handler: one multi-row INSERT for the batch (the inbox already dropped redeliveries;
     the unique event id is a second guard)."""
-    for envelope in envelopes:
-        # A consumer span per event continues each event's trace into audit.
-        span = tracer.start_span(f"consume {envelope.type}", context=propagate.extract(envelope.trace_headers),
-                                 kind=SpanKind.CONSUMER, attributes={"messaging.message.id": envelope.id})
-        span.end()
     # Rows as parameters (executemany), not inlined: the statement compiles once and is cached.
     await session.execute(_INSERT_RECORD, [record_values(e) for e in envelopes])
 

@@ -166,12 +166,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         except Exception:
             pass
 
+    async def close_client(app: FastAPI) -> None:
+        await app.state.http.aclose()
+
     return create_service_app(ServiceParts(
         settings=settings,
         title="InsureOps gateway",
         description="The one entry for frontends.",
         routers=[build_router(settings)],
         on_startup=[open_client],
+        on_shutdown=[close_client],
         liveness_route=False,
         openapi_url=None,
     ))

@@ -178,6 +178,11 @@ class EventConsumer:
 
     async def _dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         if self.batch_handler:
+            # A consumer span per event continues each event's trace, however the batch is handled.
+            for envelope in envelopes:
+                tracer.start_span(f"consume {envelope.type}", context=propagate.extract(envelope.trace_headers),
+                                  kind=SpanKind.CONSUMER, attributes={"messaging.system": "kafka",
+                                                                      "messaging.message.id": envelope.id}).end()
             await self.batch_handler(session, envelopes)
             return
         for envelope in envelopes:

@@ -39,7 +39,7 @@ async def test_identity_killed_between_commit_and_publish(stack, supervisor, gat
     old_pid = supervisor.pid("identity")
     lock = await asyncpg.connect(superuser_dsn(stack, "identity"))
     try:
-        # Wait for the running relay to let go? It never does: take the lock by killing its holder first.
+        # The running relay holds the lock for good: kill it, then take the lock before the restart can.
         supervisor.kill("identity")
         got = await wait_until(lambda: lock.fetchval("SELECT pg_try_advisory_lock($1)", relay_lock_key("identity")),
                                timeout=30, what="the relay lock")
