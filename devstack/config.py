@@ -59,6 +59,10 @@ class StackSettings(BaseSettings):
             "When set, no embedded PostgreSQL is started and the service databases are created there."
         ),
     )
+    clock_control: bool = Field(
+        True,
+        description="Let tests and demos move each service's clock and run its periodic jobs on demand (CLOCK_CONTROL).",
+    )
     jwt_issuer: str = Field("insureops-identity", description="`iss` of the access tokens.")
     jwt_audience: str = Field("insureops", description="`aud` of the access tokens.")
 
@@ -113,6 +117,7 @@ class StackSettings(BaseSettings):
             "JWT_AUDIENCE": self.jwt_audience,
             "JWKS_URL": f"{self.service_url('identity')}/.well-known/jwks.json",
             "LOG_FORMAT": "json",
+            "CLOCK_CONTROL": "true" if self.clock_control else "false",
         }
         spec = next(s for s in SERVICES if s.name == service)
         if spec.has_database:

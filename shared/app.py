@@ -12,15 +12,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
-from shared.errors import install_problem_handlers
+from shared.errors import NotFound, install_problem_handlers
+from shared.jobs import JobRunner, PeriodicJob
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
 from shared.messaging.relay import OutboxRelay
@@ -53,6 +56,7 @@ class ServiceParts:
     tables: MessagingTables | None = None
     publishes: list[str] = field(default_factory=list)
     consumers: list[ConsumerSpec] = field(default_factory=list)
+    jobs: list[PeriodicJob] = field(default_factory=list)
     key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
@@ -117,6 +121,11 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     await _retry(f"starting consumer {spec.name}", consumer.start)
                     consumers.append(consumer)
                     tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{spec.name}"))
+                if parts.jobs:
+                    runner = JobRunner(settings.service_name, app.state.sessionmaker, parts.jobs)
+                    app.state.jobs = runner
+                    for job in parts.jobs:
+                        tasks.append(asyncio.create_task(runner.loop(job.name), name=f"job-{job.name}"))
             for hook in parts.on_startup:
                 await hook(app)
             keys = await parts.key_source(app) if parts.key_source else JWKSKeySource(
@@ -148,6 +157,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     install_problem_handlers(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
     _add_operational_routes(app, settings, liveness=parts.liveness_route)
+    if settings.clock_control:
+        _add_clock_control_routes(app)
     for router in parts.routers:
         app.include_router(router)
     try:
@@ -197,3 +208,36 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class ClockOffset(BaseModel):
+    offset_seconds: float = Field(description="How far this service's clock runs ahead of the wall clock.")
+
+
+def _add_clock_control_routes(app: FastAPI) -> None:
+    """Test and demo only (CLOCK_CONTROL=true): move this service's clock, run a periodic job now.
+
+    Served on the service's own port, never through the gateway, and left out of the OpenAPI document.
+    """
+    from shared import clock
+
+    def current_offset() -> ClockOffset:
+        active = clock.get_clock()
+        offset = active.offset if isinstance(active, clock.OffsetClock) else timedelta(0)
+        return ClockOffset(offset_seconds=offset.total_seconds())
+
+    @app.get("/internal/clock", include_in_schema=False)
+    async def get_clock() -> dict:
+        return {**current_offset().model_dump(), "now": clock.now().isoformat()}
+
+    @app.put("/internal/clock", include_in_schema=False)
+    async def put_clock(body: ClockOffset) -> dict:
+        clock.set_clock(clock.OffsetClock(timedelta(seconds=body.offset_seconds)))
+        return {**current_offset().model_dump(), "now": clock.now().isoformat()}
+
+    @app.post("/internal/jobs/{name}/run", include_in_schema=False)
+    async def run_job(name: str, request: Request) -> dict:
+        runner = getattr(request.app.state, "jobs", None)
+        if runner is None or name not in runner.jobs:
+            raise NotFound(f"this service has no periodic job {name!r}")
+        return await runner.run_once(name)

@@ -33,6 +33,14 @@ class ServiceSettings(BaseSettings):
     )
     jwks_cache_seconds: int = Field(300, description="How long fetched signing keys are trusted before refetching.")
 
+    clock_control: bool = Field(
+        False,
+        description=(
+            "Test and demo only: serve `/internal/clock` (move this service's clock) and "
+            "`/internal/jobs/{name}/run` on the service's own port. Never enable in production."
+        ),
+    )
+
     otel_traces_exporter: Literal["none", "console", "otlp"] = Field(
         "none", description="Where spans go: nowhere (trace ids still propagate), stdout, or OTLP/HTTP."
     )

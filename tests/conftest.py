@@ -105,3 +105,65 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     if field is not None:
         assert any(e["field"] == field for e in body.get("errors", [])), body
     return body
+
+
+# Events and time ----------------------------------------------------------------------------------
+
+@pytest.fixture
+async def publish_event(stack):
+    """Publish a contract event to Kafka as if another service had sent it (for testing one consumer
+    before or without its producer). Returns the envelope; `await publish_event(data, subject=...)`."""
+    from aiokafka import AIOKafkaProducer
+
+    from shared import clock
+    from shared.context import Actor
+    from shared.messaging.envelope import Envelope, new_event_id, topic_for
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+
+    async def publish(data, *, subject: str, source: str | None = None, actor: Actor | None = None,
+                      event_id: str | None = None) -> Envelope:
+        envelope = Envelope(id=event_id or new_event_id(), type=data.event_type,
+                            source=source or data.event_type.split(".")[0], time=clock.now(),
+                            data=data.model_dump(mode="json"), subject=subject, dataversion=data.version,
+                            actor=actor or Actor("system", "tests"))
+        await producer.send_and_wait(topic_for(envelope.type), envelope.encode_value(), key=subject.encode(),
+                                     headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+        return envelope
+
+    yield publish
+    await producer.stop()
+
+
+@pytest.fixture
+async def move_clock(stack):
+    """Move the clocks of running services (CLOCK_CONTROL) and put them back after the test.
+
+    `await move_clock(timedelta(hours=9), services=["tasks"])` moves those services' clocks forward by
+    that much more. Identity and the gateway keep wall time so access tokens stay valid.
+    `await run_job("tasks", "sla_watch")` runs a periodic job at once instead of waiting for its round.
+    """
+    from datetime import timedelta
+
+    moved: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def move(by: timedelta, *, services: list[str]) -> None:
+            for name in services:
+                current = (await client.get(f"{stack.service_url(name)}/internal/clock")).json()["offset_seconds"]
+                moved.setdefault(name, current)
+                response = await client.put(f"{stack.service_url(name)}/internal/clock",
+                                            json={"offset_seconds": current + by.total_seconds()})
+                assert response.status_code == 200, response.text
+
+        yield move
+        for name, original in moved.items():
+            await client.put(f"{stack.service_url(name)}/internal/clock", json={"offset_seconds": original})
+
+
+async def run_job(stack: StackSettings, service: str, job: str) -> dict:
+    """Run a service's periodic job once, now, and return its report."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        response = await client.post(f"{stack.service_url(service)}/internal/jobs/{job}/run")
+        assert response.status_code == 200, response.text
+        return response.json()

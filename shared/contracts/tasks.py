@@ -1,0 +1,113 @@
+"""Events of the tasks service. Topic `tasks.task.events`; key: the task id.
+
+Every event names the task's `client_id` and `opportunity_id` when it has them (manual tickets may
+have neither), so the audit service can assemble a client's history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from shared.contracts import EventData, FieldChange, event
+
+Priority = Literal["low", "normal", "high", "urgent"]
+TaskStatus = Literal["open", "in_progress", "waiting", "done", "cancelled"]
+SlaState = Literal["green", "yellow", "red"]
+
+
+@event("tasks.task.created")
+class TaskCreated(EventData):
+    """A task was opened: by routing on a stage move (`origin: auto`) or by a person (`manual`)."""
+
+    task_id: UUID
+    title: str
+    description: str | None
+    origin: Literal["auto", "manual"]
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    stage_key: str | None
+    department_id: UUID | None
+    assignee_id: UUID | None
+    assignment_reason: str | None  # why this person was chosen
+    priority: Priority
+    status: TaskStatus
+    due_at: datetime | None
+    sla_state: SlaState
+
+
+@event("tasks.task.reassigned")
+class TaskReassigned(EventData):
+    """The task changed hands (a manager's reassignment)."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    department_id: UUID | None
+    assignee_id: UUID | None  # the new assignee
+    changes: dict[str, FieldChange]  # at least `assignee_id`
+    assignment_reason: str | None
+
+
+@event("tasks.task.updated")
+class TaskUpdated(EventData):
+    """Fields of the task changed: status, priority, title, description, due time."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    assignee_id: UUID | None
+    changes: dict[str, FieldChange]
+
+
+@event("tasks.task.commented")
+class TaskCommented(EventData):
+    """Someone added to the task's comment thread."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    comment_id: UUID
+    author_id: UUID
+    body: str
+
+
+@event("tasks.task.sla_changed")
+class TaskSlaChanged(EventData):
+    """The SLA state moved: green → yellow is "at risk", → red is overdue."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    department_id: UUID | None
+    assignee_id: UUID | None
+    due_at: datetime | None
+    changes: dict[str, FieldChange]  # `sla_state` before and after
+
+
+@event("tasks.task.escalated")
+class TaskEscalated(EventData):
+    """An overdue task was escalated, once, to its department's manager."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    department_id: UUID | None
+    assignee_id: UUID | None
+    manager_id: UUID | None  # None when the department has no manager
+    due_at: datetime | None
+    title: str
+
+
+@event("tasks.task.stale")
+class TaskStale(EventData):
+    """A reminder: the task saw no activity for the stage's stale period (one event per period)."""
+
+    task_id: UUID
+    client_id: UUID | None
+    opportunity_id: UUID | None
+    assignee_id: UUID | None
+    idle_working_hours: float
+    period: int  # 1 for the first reminder, 2 for the second, ...
+    title: str

@@ -1,0 +1,123 @@
+"""A replica of identity's users and departments: who exists, their role and department, whether they
+are active, and who manages each department. Fed by `identity.user.events` and
+`identity.department.events`.
+
+Use: `people = define_people_tables(Base.metadata)` beside the service's models, create the two tables
+in the service's migration (`people_tables_migration_ops`), and add
+`ConsumerSpec(name=..., topics=IDENTITY_TOPICS, handlers={**people_handlers(people), ...})`.
+Handlers are upserts driven by the event's data, so applying one twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, delete, func, select
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.identity import (
+    DepartmentCreated,
+    DepartmentDeleted,
+    DepartmentUpdated,
+    UserCreated,
+    UserDeactivated,
+    UserUpdated,
+)
+from shared.messaging.envelope import Envelope
+
+IDENTITY_TOPICS = ["identity.user.events", "identity.department.events"]
+
+
+@dataclass(frozen=True)
+class PeopleTables:
+    users: Table
+    departments: Table
+
+
+def define_people_tables(metadata: MetaData) -> PeopleTables:
+    users = Table(
+        "known_users",
+        metadata,
+        Column("id", PgUUID(as_uuid=True), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("email", String(320), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("department_id", PgUUID(as_uuid=True), nullable=True, index=True),
+        Column("active", Boolean, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    departments = Table(
+        "known_departments",
+        metadata,
+        Column("id", PgUUID(as_uuid=True), primary_key=True),
+        Column("name", String(200), nullable=False),
+        Column("manager_id", PgUUID(as_uuid=True), nullable=True),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return PeopleTables(users, departments)
+
+
+_USER_FIELDS = {"name", "email", "role", "department_id", "active"}
+_DEPARTMENT_FIELDS = {"name", "manager_id"}
+
+
+def _after(changes: dict, allowed: set[str]) -> dict[str, Any]:
+    return {name: change.after for name, change in changes.items() if name in allowed}
+
+
+def people_handlers(tables: PeopleTables) -> dict:
+    """Handlers keyed by event type, in the `(session, envelope, data)` form the consumer calls."""
+    users, departments = tables.users, tables.departments
+
+    async def user_created(session: AsyncSession, envelope: Envelope, data: UserCreated) -> None:
+        values = {"name": data.name, "email": data.email, "role": data.role,
+                  "department_id": data.department_id, "active": data.active}
+        await session.execute(pg_insert(users).values(id=data.user_id, **values)
+                              .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+
+    async def user_changed(session: AsyncSession, envelope: Envelope, data: UserUpdated | UserDeactivated) -> None:
+        values = _after(data.changes, _USER_FIELDS)
+        if isinstance(data, UserDeactivated):
+            values["active"] = False
+        if values:
+            await session.execute(users.update().where(users.c.id == data.user_id)
+                                  .values(**values, updated_at=func.now()))
+
+    async def department_created(session: AsyncSession, envelope: Envelope, data: DepartmentCreated) -> None:
+        values = {"name": data.name, "manager_id": data.manager_id}
+        await session.execute(pg_insert(departments).values(id=data.department_id, **values)
+                              .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+
+    async def department_updated(session: AsyncSession, envelope: Envelope, data: DepartmentUpdated) -> None:
+        values = _after(data.changes, _DEPARTMENT_FIELDS)
+        if values:
+            await session.execute(departments.update().where(departments.c.id == data.department_id)
+                                  .values(**values, updated_at=func.now()))
+
+    async def department_deleted(session: AsyncSession, envelope: Envelope, data: DepartmentDeleted) -> None:
+        await session.execute(delete(departments).where(departments.c.id == data.department_id))
+
+    return {
+        "identity.user.created": user_created,
+        "identity.user.updated": user_changed,
+        "identity.user.deactivated": user_changed,
+        "identity.department.created": department_created,
+        "identity.department.updated": department_updated,
+        "identity.department.deleted": department_deleted,
+    }
+
+
+async def active_members(session: AsyncSession, tables: PeopleTables, department_id) -> list[Any]:
+    """Active users of a department, as rows."""
+    users = tables.users
+    return list((await session.execute(
+        select(users).where(users.c.department_id == department_id, users.c.active.is_(True)))).all())
+
+
+async def department_manager(session: AsyncSession, tables: PeopleTables, department_id) -> Any | None:
+    """The department's manager id, or None."""
+    return await session.scalar(select(tables.departments.c.manager_id)
+                                .where(tables.departments.c.id == department_id))
