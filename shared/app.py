@@ -27,6 +27,7 @@ from shared.jobs import JobRunner, PeriodicJob
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
 from shared.messaging.relay import OutboxRelay
+from shared.revocation import DeactivatedUsers
 from shared.messaging.tables import MessagingTables
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
 from shared.settings import DatabaseSettings, ServiceSettings
@@ -89,6 +90,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         consumers = []
         producer = None
         engine = None
+        revocations = None
         try:
             if isinstance(settings, DatabaseSettings):
                 engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -130,14 +132,19 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 await hook(app)
             keys = await parts.key_source(app) if parts.key_source else JWKSKeySource(
                 settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            revocations = DeactivatedUsers(settings)
+            await _retry("reading deactivated users", revocations.start)
+            app.state.revocations = revocations
             app.state.token_verifier = TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                                                     keys=keys)
+                                                     keys=keys, is_deactivated=revocations.is_deactivated)
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
         finally:
             for hook in parts.on_shutdown:
                 with contextlib.suppress(Exception):
                     await hook(app)
+            if revocations is not None:
+                await revocations.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -198,6 +205,9 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
                 checks["kafka"] = f"unreachable: {exc.__class__.__name__}"
         if not hasattr(request.app.state, "token_verifier"):
             checks["startup"] = "in progress"
+        revocations = getattr(request.app.state, "revocations", None)
+        if revocations is not None:
+            checks["deactivated_users"] = "ok" if revocations.caught_up.is_set() else "catching up"
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
         relay = getattr(request.app.state, "relay", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -85,11 +86,13 @@ class JWKSKeySource:
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: int = 10):
+    def __init__(self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: int = 10,
+                 is_deactivated: Callable[[UUID], bool] | None = None):
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
         self.leeway = leeway_seconds
+        self.is_deactivated = is_deactivated
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -119,10 +122,13 @@ class TokenVerifier:
             if role not in ROLES:
                 raise ValueError(role)
             dept = claims.get("department_id")
-            return Principal(user_id=UUID(claims["sub"]), role=role, department_id=UUID(dept) if dept else None,
+            principal = Principal(user_id=UUID(claims["sub"]), role=role, department_id=UUID(dept) if dept else None,
                              name=claims.get("name", ""), email=claims.get("email", ""))
         except (KeyError, ValueError) as exc:
             raise Unauthorized("token claims are incomplete") from exc
+        if self.is_deactivated is not None and self.is_deactivated(principal.user_id):
+            raise Unauthorized("this user has been deactivated")
+        return principal
 
 
 def bearer_token(request: Request) -> str:

@@ -10,7 +10,7 @@ async def test_healthz_reports_every_service(gateway):
     assert body["status"] == "ok"
     for service in ("identity", "audit"):
         assert body["services"][service]["status"] == "ok"
-        assert body["services"][service]["checks"] == {"database": "ok", "kafka": "ok"}
+        assert body["services"][service]["checks"] == {"database": "ok", "kafka": "ok", "deactivated_users": "ok"}
 
 
 async def test_one_openapi_document_for_all_services(gateway):
