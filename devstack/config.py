@@ -63,6 +63,16 @@ class StackSettings(BaseSettings):
         True,
         description="Let tests and demos move each service's clock and run its periodic jobs on demand (CLOCK_CONTROL).",
     )
+    gateway_rate_limit_per_second: float = Field(
+        1000.0,
+        description=(
+            "Per-user and per-address request rate the local gateway allows (relaxed, so tests and benchmarks "
+            "from one address are not throttled; the gateway's own default is much lower)."
+        ),
+    )
+    cors_origins: str = Field(
+        "http://localhost:3000,http://localhost:5173", description="Frontend origins the local gateway allows (CORS)."
+    )
     jwt_issuer: str = Field("insureops-identity", description="`iss` of the access tokens.")
     jwt_audience: str = Field("insureops", description="`aud` of the access tokens.")
 
@@ -124,6 +134,9 @@ class StackSettings(BaseSettings):
             env["DATABASE_URL"] = self.database_url(service)
             env["MIGRATION_DATABASE_URL"] = self.database_url(service, owner=True)
         if service == "gateway":
+            env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(self.gateway_rate_limit_per_second)
+            env["RATE_LIMIT_USER_BURST"] = env["RATE_LIMIT_ADDRESS_BURST"] = str(int(self.gateway_rate_limit_per_second * 2))
+            env["CORS_ORIGINS"] = self.cors_origins
             for other in SERVICES:
                 if other.name != "gateway":
                     env[f"{other.name.upper()}_URL"] = self.service_url(other.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -93,8 +94,21 @@ class TokenVerifier:
         self.keys = keys
         self.leeway = leeway_seconds
         self.is_deactivated = is_deactivated
+        # Verified tokens, kept until they expire: a frontend sends the same token many times.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self.cache_size = 10_000
 
     async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            principal = cached[0]
+        else:
+            principal = await self._verify(token)
+        if self.is_deactivated is not None and self.is_deactivated(principal.user_id):
+            raise Unauthorized("this user has been deactivated")
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -126,8 +140,9 @@ class TokenVerifier:
                              name=claims.get("name", ""), email=claims.get("email", ""))
         except (KeyError, ValueError) as exc:
             raise Unauthorized("token claims are incomplete") from exc
-        if self.is_deactivated is not None and self.is_deactivated(principal.user_id):
-            raise Unauthorized("this user has been deactivated")
+        self._verified[token] = (principal, float(claims["exp"]) + self.leeway)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
         return principal
 
 

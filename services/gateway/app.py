@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.limits import RateLimitMiddleware, TokenBuckets
 from services.gateway.routes import PUBLIC, service_for, upstream_services
 from services.gateway.settings import GatewaySettings
 from shared.app import ServiceParts, create_service_app
@@ -169,7 +171,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def close_client(app: FastAPI) -> None:
         await app.state.http.aclose()
 
-    return create_service_app(ServiceParts(
+    app = create_service_app(ServiceParts(
         settings=settings,
         title="InsureOps gateway",
         description="The one entry for frontends.",
@@ -179,3 +181,30 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         liveness_route=False,
         openapi_url=None,
     ))
+    install_limits(app, settings)
+    return app
+
+
+def install_limits(app: FastAPI, settings: GatewaySettings) -> None:
+    """Rate limits (per address, per verified user) and CORS for the configured frontend origins."""
+
+    async def user_of(request: Request):
+        try:
+            token = bearer_token(request)
+            return (await request.app.state.token_verifier.verify(token)).user_id
+        except (Problem, AttributeError):
+            return None
+
+    per_address = TokenBuckets(rate=settings.rate_limit_address_per_second, burst=settings.rate_limit_address_burst) \
+        if settings.rate_limit_address_per_second > 0 else None
+    per_user = TokenBuckets(rate=settings.rate_limit_user_per_second, burst=settings.rate_limit_user_burst) \
+        if settings.rate_limit_user_per_second > 0 else None
+    app.add_middleware(RateLimitMiddleware, per_address=per_address, per_user=per_user, user_of=user_of)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        # Added last, so it runs first: preflights are answered before limits and token checks.
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
+                           expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID",
+                                           "Location"], max_age=600)

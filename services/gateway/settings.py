@@ -14,3 +14,15 @@ class GatewaySettings(ServiceSettings):
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
     max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")
     openapi_cache_seconds: int = Field(30, description="How long the merged OpenAPI document is reused.")
+
+    rate_limit_user_per_second: float = Field(
+        20.0, description="Sustained requests per second one authenticated user may make (0 turns the limit off)."
+    )
+    rate_limit_user_burst: int = Field(100, description="Requests a user may make at once before the rate applies.")
+    rate_limit_address_per_second: float = Field(
+        50.0, description="Sustained requests per second from one client address (0 turns the limit off)."
+    )
+    rate_limit_address_burst: int = Field(200, description="Requests one address may make at once.")
+    cors_origins: str = Field(
+        "", description="Comma-separated frontend origins allowed to call the API from a browser (CORS); empty: none."
+    )

@@ -101,3 +101,23 @@ CASES = {
 async def test_forged_or_stale_tokens_are_refused(case, ring, verifier):
     with pytest.raises(Unauthorized):
         await verifier.verify(CASES[case](ring))
+
+
+async def test_a_cached_token_still_fails_once_its_user_is_deactivated(ring):
+    deactivated: set[uuid.UUID] = set()
+    verifier = TokenVerifier(issuer=ISS, audience=AUD, keys=ring, leeway_seconds=0,
+                             is_deactivated=lambda user_id: user_id in deactivated)
+    token = sign(ring, claims())
+    principal = await verifier.verify(token)
+    assert await verifier.verify(token) == principal  # second time from the cache
+    deactivated.add(principal.user_id)
+    with pytest.raises(Unauthorized, match="deactivated"):
+        await verifier.verify(token)
+
+
+async def test_a_cached_token_expires_on_time(ring, verifier):
+    token = sign(ring, claims(exp=int(time.time()) + 1))
+    await verifier.verify(token)
+    time.sleep(2.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        await verifier.verify(token)
