@@ -10,7 +10,7 @@
 # Safe to run again by hand: every step is idempotent.
 set -euo pipefail
 
-SERVICES="${INSUREOPS_DB_SERVICES:-identity audit}"
+SERVICES="${INSUREOPS_DB_SERVICES:-identity clients pipeline tasks contracts audit notifications}"
 
 for svc in $SERVICES; do
     echo "insureops: provisioning database and roles of ${svc}"
