@@ -9,7 +9,6 @@ from services.clients.models import messaging, people
 from services.clients.service import on_contract_event
 from services.clients.settings import ClientsSettings
 from shared.app import ConsumerSpec, ServiceParts, create_service_app
-from shared.messaging.kafka import ensure_topics
 from shared.projections.identity import IDENTITY_TOPICS, people_handlers
 
 CONTRACT_TOPIC = "contracts.contract.events"
@@ -19,10 +18,6 @@ STATUS_EVENTS = ("created", "issued", "activated", "expired", "cancelled")
 
 def create_app(settings: ClientsSettings | None = None) -> FastAPI:
     settings = settings or ClientsSettings()
-
-    async def ensure_consumed_topics(app: FastAPI) -> None:
-        # Consumed before their owners may have started: create them as their owners would.
-        await ensure_topics(settings, [CONTRACT_TOPIC, *IDENTITY_TOPICS])
 
     return create_service_app(ServiceParts(
         settings=settings,
@@ -38,6 +33,5 @@ def create_app(settings: ClientsSettings | None = None) -> FastAPI:
             handlers={**people_handlers(people),
                       **{f"contracts.contract.{verb}": on_contract_event for verb in STATUS_EVENTS}},
         )],
-        on_startup=[ensure_consumed_topics],
         tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],
     ))

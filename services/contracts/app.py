@@ -11,7 +11,6 @@ from services.contracts.models import messaging
 from services.contracts.settings import ContractsSettings
 from shared.app import ConsumerSpec, ServiceParts, create_service_app
 from shared.jobs import PeriodicJob
-from shared.messaging.kafka import ensure_topics
 
 CONSUMED_TOPICS = ["pipeline.opportunity.events", "clients.client.events"]
 
@@ -23,10 +22,6 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
         return await service.lifecycle_scan(
             session, today=service.business_today(settings.business_timezone),
             renewal_days=settings.renewal_notice_days, batch_size=settings.lifecycle_scan_batch_size)
-
-    async def ensure_consumed_topics(app: FastAPI) -> None:
-        # Consumed before their owners may have started: create them as their owners would.
-        await ensure_topics(settings, CONSUMED_TOPICS)
 
     return create_service_app(ServiceParts(
         settings=settings,
@@ -47,6 +42,5 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
             },
         )],
         jobs=[PeriodicJob("lifecycle_scan", settings.lifecycle_scan_interval_seconds, lifecycle_scan)],
-        on_startup=[ensure_consumed_topics],
         tags=[{"name": "contracts", "description": "Contracts and their lifecycle"}],
     ))
