@@ -75,9 +75,8 @@ class Client(Base):
 class ClientContract(Base):
     """What the clients service knows of each contract, from contract events (never from the contracts database).
 
-    `held` records that the client has held this contract: it was issued at some point (statuses
-    issued, active, expired, or cancelled after issue). A contract created and cancelled before it
-    was issued was never held.
+    `held` records that the client has held this contract: it was in force at some point (active, or
+    expired). A contract created, or issued, and cancelled before it came into force was never held.
     """
 
     __tablename__ = "client_contracts"

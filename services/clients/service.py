@@ -34,8 +34,10 @@ outbox = Outbox("clients", messaging.outbox)
 # Contract statuses in lifecycle order. An event carrying a lower rank than the one already applied
 # is stale (a redelivery from before a later change) and does not move the status back.
 STATUS_RANK = {"pending_issuance": 0, "issued": 1, "active": 2, "expired": 3, "cancelled": 3}
-# A contract counts as held by the client once it has been issued: issued, in force, or run out.
-HELD_STATUSES = {"issued", "active", "expired"}
+# A contract counts as held by the client once it has been in force: active, or expired (which only an
+# issued or active contract can become). Issued but not yet in force, or cancelled before it came into
+# force, it was never held: a new client does not flash "inactive" between issue and activation.
+HELD_STATUSES = {"active", "expired"}
 
 PROFILE_FIELDS = ("kind", "name", "tax_id", "country", "email", "phone", "address", "department_id", "parent_id")
 
@@ -201,7 +203,7 @@ async def archive_client(session: AsyncSession, client_id: uuid.UUID, caller: Pr
 
 # Status from contract events ------------------------------------------------------------------------
 def derive_status(active_contracts: int, ever_held: bool) -> str:
-    """Active: holds an active contract now. Inactive: has held one (issued at some point), none active now.
+    """Active: holds an active contract now. Inactive: has held one (in force at some point), none active now.
     Prospect: has never held one."""
     if active_contracts > 0:
         return "active"
@@ -212,7 +214,7 @@ async def project_contract(session: AsyncSession, data: ContractEvent, event_tim
     """Apply a contract event to the local projection; False if it was stale and changed nothing."""
     row = await repo.get_projected_contract(session, data.contract_id)
     rank = STATUS_RANK[data.status]
-    held = data.status in HELD_STATUSES or data.policy_number is not None
+    held = data.status in HELD_STATUSES
     if row is None:
         session.add(ClientContract(contract_id=data.contract_id, client_id=data.client_id, status=data.status,
                                    premium=data.premium, currency=data.currency, start_date=data.start_date,

@@ -99,7 +99,7 @@ async def insert_contract_once(session: AsyncSession, values: dict) -> Contract 
 # The lifecycle scanner: state-conditional updates, so a contract moves once however many rounds
 # (or instances) reach it; rows another transaction holds are skipped until the next round.
 def _due(condition, limit: int):
-    return select(Contract.id).where(*condition).limit(limit).with_for_update(skip_locked=True)
+    return select(Contract.id).where(*condition).order_by(Contract.id).limit(limit).with_for_update(skip_locked=True)
 
 
 async def move_status(session: AsyncSession, *, from_status: str, to_status: str, condition: list, limit: int,
@@ -133,7 +133,8 @@ async def claim_renewal_notices(session: AsyncSession, today: date, days_before_
            .where(Contract.status.in_(("issued", "active")),
                   Contract.end_date <= today + timedelta(days=days_before_end), Contract.end_date >= today,
                   ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists())
-           .limit(limit))
+           # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
+           .order_by(Contract.id).limit(limit))
     stmt = (pg_insert(RenewalNotice.__table__)
             .from_select(["contract_id", "days_before_end", "noticed_on"], due)
             .on_conflict_do_nothing(index_elements=["contract_id"])
