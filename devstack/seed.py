@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from devstack.config import StackSettings
+from devstack.seed_clients import seed_clients
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,4 @@ def seed(cfg: StackSettings) -> None:
                     client.patch(f"/api/v1/departments/{dept['id']}",
                                  json={"manager_id": users[demo.email]["id"]}).raise_for_status()
     print(f"demo data in place: {len(DEPARTMENTS)} departments, {len(DEMO_USERS)} users")
+    seed_clients(cfg)

@@ -18,6 +18,8 @@ from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
 from services.audit.settings import AuditSettings
+from services.clients.settings import ClientsSettings
+from services.contracts.settings import ContractsSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
 from shared.settings import DatabaseSettings, ServiceSettings
@@ -36,9 +38,14 @@ _REDECLARED = "Common settings repeated here are redeclared by this service, wit
 SECTIONS: tuple[Section, ...] = (
     Section("Common (every service)", ServiceSettings, "Read by every service.", inherited=True),
     Section("Services with a database", DatabaseSettings,
-            "Read, in addition to the common settings, by every service that owns a database (identity, audit)."),
+            "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
+            "contracts, audit)."),
     Section("identity", IdentitySettings, "The identity service (users, departments, tokens); it also reads the "
             f"common and database settings. {_REDECLARED}"),
+    Section("clients", ClientsSettings, "The clients service (profiles, corporate tree, status from contracts); it "
+            f"also reads the common and database settings. {_REDECLARED}"),
+    Section("contracts", ContractsSettings, "The contracts service (contracts and their lifecycle); it also reads "
+            f"the common and database settings. {_REDECLARED}"),
     Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
             f"common and database settings. {_REDECLARED}"),
     Section("gateway", GatewaySettings, "The API gateway (the one URL frontends use); it also reads the common "

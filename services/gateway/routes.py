@@ -16,6 +16,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/users", "identity"),
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
+    Route("/api/v1/clients", "clients"),
+    Route("/api/v1/contracts", "contracts"),
     Route("/api/v1/audit", "audit"),
 )
 

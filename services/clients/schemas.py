@@ -1,0 +1,122 @@
+"""Request and response bodies of the clients API."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+ClientKind = Literal["individual", "company"]
+ClientStatus = Literal["prospect", "active", "inactive"]
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_PHONE = re.compile(r"^\+?[0-9 ()./\-]{5,40}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _country(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.upper()
+    if not _COUNTRY.match(value):
+        raise ValueError("an ISO 3166-1 alpha-2 country code, e.g. GR")
+    return value
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 5:
+        raise ValueError("a phone number: digits, optionally a leading +, spaces, dashes, dots or brackets")
+    return value
+
+
+class ClientCreate(Strict):
+    kind: ClientKind
+    name: str = Field(min_length=1, max_length=300)
+    tax_id: str | None = Field(None, max_length=32,
+                               description="Validated: a Greek AFM (9 digits, check digit) when country is GR.")
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2, e.g. GR.")
+    email: EmailStr | None = None
+    phone: str | None = None
+    address: str | None = Field(None, max_length=1000)
+    department_id: uuid.UUID | None = Field(
+        None, description="The owning department; defaults to the caller's. Only an Admin may pick another.")
+    parent_id: uuid.UUID | None = Field(None, description="The parent company in the corporate tree.")
+
+    @field_validator("country")
+    @classmethod
+    def _check_country(cls, value: str | None) -> str | None:
+        return _country(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        return _phone(value)
+
+
+class ClientUpdate(Strict):
+    kind: ClientKind | None = None
+    name: str | None = Field(None, min_length=1, max_length=300)
+    tax_id: str | None = Field(None, max_length=32)
+    country: str | None = None
+    email: EmailStr | None = None
+    phone: str | None = None
+    address: str | None = Field(None, max_length=1000)
+    department_id: uuid.UUID | None = Field(None, description="Admin only.")
+    parent_id: uuid.UUID | None = Field(None, description="Move in the tree; null makes it a root. A cycle is refused.")
+
+    @field_validator("country")
+    @classmethod
+    def _check_country(cls, value: str | None) -> str | None:
+        return _country(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        return _phone(value)
+
+
+class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: ClientKind
+    name: str
+    tax_id: str | None
+    country: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+    department_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    status: ClientStatus = Field(description="Follows the client's contracts; never set by hand.")
+    active_contracts: int
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+    status_changed_at: datetime | None
+
+
+class TreeNode(ClientOut):
+    depth: int = Field(description="0 for the client asked about; 1 for its children (or its parent), and so on.")
+
+
+class CurrencyTotal(BaseModel):
+    currency: str
+    annual_premium: Decimal = Field(description="Sum of the premiums of the active contracts, in this currency.")
+    active_contracts: int
+
+
+class Rollup(BaseModel):
+    client_id: uuid.UUID
+    clients: int = Field(description="Clients in the subtree, the client itself included.")
+    active_contracts: int
+    premium_by_currency: list[CurrencyTotal]

@@ -1,0 +1,78 @@
+"""The contracts HTTP API. Thin: rules live in service.py, queries in repository.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts import repository as repo
+from services.contracts import service
+from services.contracts.schemas import ContractCancel, ContractCreate, ContractIssue, ContractOut, ContractStatus
+from shared.auth import Principal, current_user, require_role
+from shared.db import TransactionalRoute, get_session
+from shared.pagination import Page, PageParams, page_params
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Caller = Annotated[Principal, Depends(current_user)]
+Manager = Annotated[Principal, Depends(require_role("Manager", "Admin"))]
+
+PROBLEMS = {
+    401: {"description": "Missing, invalid or expired token (problem+json)"},
+    403: {"description": "The caller's role may not do this (problem+json)"},
+    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
+    409: {"description": "The contract's state does not allow it, or a duplicate (problem+json)"},
+    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
+}
+
+router = APIRouter(route_class=TransactionalRoute, tags=["contracts"],
+                   responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
+
+
+@router.get("/api/v1/contracts", response_model=Page[ContractOut],
+            summary="List contracts (Admin: all; others: their department's and those they are specialist of)")
+async def list_contracts(
+    session: Session, caller: Caller, page: Annotated[PageParams, Depends(page_params)],
+    client_id: uuid.UUID | None = None,
+    status_: Annotated[ContractStatus | None, Query(alias="status")] = None,
+    opportunity_id: uuid.UUID | None = None,
+    specialist_id: uuid.UUID | None = None,
+):
+    filters = repo.ContractFilters(client_id=client_id, status=status_, opportunity_id=opportunity_id,
+                                   specialist_id=specialist_id)
+    items, total = await repo.list_contracts(session, page, filters, caller)
+    return Page(items=[ContractOut.model_validate(c) for c in items], total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post("/api/v1/contracts", response_model=ContractOut, status_code=status.HTTP_201_CREATED,
+             summary="Create a contract by hand (Manager, Admin); optionally already issued",
+             responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+async def create_contract(body: ContractCreate, request: Request, session: Session, caller: Manager):
+    return ContractOut.model_validate(
+        await service.create_contract(session, body, caller, request.app.state.settings))
+
+
+@router.get("/api/v1/contracts/{contract_id}", response_model=ContractOut, summary="One contract",
+            responses={404: PROBLEMS[404]})
+async def get_contract(contract_id: uuid.UUID, session: Session, caller: Caller):
+    contract, _ = await service.get_visible(session, contract_id, caller)
+    return ContractOut.model_validate(contract)
+
+
+@router.post("/api/v1/contracts/{contract_id}/issue", response_model=ContractOut,
+             summary="Issue the policy (Manager, Admin or the specialist); active at once if its dates cover today",
+             responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def issue_contract(contract_id: uuid.UUID, body: ContractIssue, request: Request, session: Session,
+                         caller: Caller):
+    return ContractOut.model_validate(
+        await service.issue_contract(session, contract_id, body, caller, request.app.state.settings))
+
+
+@router.post("/api/v1/contracts/{contract_id}/cancel", response_model=ContractOut,
+             summary="Cancel with a reason and an effective date inside the period; stores the pro-rata refund",
+             responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def cancel_contract(contract_id: uuid.UUID, body: ContractCancel, session: Session, caller: Caller):
+    return ContractOut.model_validate(await service.cancel_contract(session, contract_id, body, caller))

@@ -1,0 +1,124 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+Create Date: 2026-11-21 10:06:33.195356
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('contracts',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=False),
+    sa.Column('opportunity_id', sa.Uuid(), nullable=True),
+    sa.Column('line_id', sa.Uuid(), nullable=True),
+    sa.Column('line_name', sa.String(length=200), nullable=True),
+    sa.Column('specialist_id', sa.Uuid(), nullable=True),
+    sa.Column('department_id', sa.Uuid(), nullable=True),
+    sa.Column('origin', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('premium', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=False),
+    sa.Column('insurer', sa.String(length=200), nullable=True),
+    sa.Column('policy_number', sa.String(length=100), nullable=True),
+    sa.Column('issue_date', sa.Date(), nullable=True),
+    sa.Column('cancel_reason', sa.Text(), nullable=True),
+    sa.Column('cancel_effective_date', sa.Date(), nullable=True),
+    sa.Column('refund', sa.Numeric(precision=16, scale=2), nullable=True),
+    sa.Column('created_by', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('activated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f('ck_contracts_currency')),
+    sa.CheckConstraint("origin IN ('deal', 'manual')", name=op.f('ck_contracts_origin')),
+    sa.CheckConstraint("status IN ('pending_issuance', 'issued', 'active', 'expired', 'cancelled')", name=op.f('ck_contracts_status')),
+    sa.CheckConstraint('premium > 0', name=op.f('ck_contracts_premium_positive')),
+    sa.CheckConstraint('start_date < end_date', name=op.f('ck_contracts_period')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contracts')),
+    sa.UniqueConstraint('opportunity_id', name=op.f('uq_contracts_opportunity_id')),
+    sa.UniqueConstraint('policy_number', name=op.f('uq_contracts_policy_number'))
+    )
+    op.create_index(op.f('ix_contracts_client_id'), 'contracts', ['client_id'], unique=False)
+    op.create_index('ix_contracts_scan', 'contracts', ['status', 'end_date'], unique=False)
+    op.create_index(op.f('ix_contracts_specialist_id'), 'contracts', ['specialist_id'], unique=False)
+    op.create_table('dead_letters',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('consumer', sa.String(length=100), nullable=False),
+    sa.Column('topic', sa.String(length=249), nullable=False),
+    sa.Column('partition', sa.Integer(), nullable=False),
+    sa.Column('offset', sa.BigInteger(), nullable=False),
+    sa.Column('key', sa.Text(), nullable=True),
+    sa.Column('event_id', sa.String(length=64), nullable=True),
+    sa.Column('event_type', sa.String(length=200), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('payload', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
+    )
+    op.create_table('inbox',
+    sa.Column('consumer', sa.String(length=100), nullable=False),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
+    )
+    op.create_table('known_clients',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('department_id', sa.Uuid(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=True),
+    sa.Column('archived', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_clients'))
+    )
+    op.create_index(op.f('ix_known_clients_department_id'), 'known_clients', ['department_id'], unique=False)
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=64), nullable=False),
+    sa.Column('event_type', sa.String(length=200), nullable=False),
+    sa.Column('topic', sa.String(length=249), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=True),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
+    )
+    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
+    op.create_table('renewal_notices',
+    sa.Column('contract_id', sa.Uuid(), nullable=False),
+    sa.Column('days_before_end', sa.Integer(), nullable=False),
+    sa.Column('noticed_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('contract_id', name=op.f('pk_renewal_notices'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('renewal_notices')
+    op.drop_index('ix_outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'))
+    op.drop_table('outbox')
+    op.drop_index(op.f('ix_known_clients_department_id'), table_name='known_clients')
+    op.drop_table('known_clients')
+    op.drop_table('inbox')
+    op.drop_table('dead_letters')
+    op.drop_index(op.f('ix_contracts_specialist_id'), table_name='contracts')
+    op.drop_index('ix_contracts_scan', table_name='contracts')
+    op.drop_index(op.f('ix_contracts_client_id'), table_name='contracts')
+    op.drop_table('contracts')

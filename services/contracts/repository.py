@@ -1,0 +1,148 @@
+"""Every query of the contracts service."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, Integer, Select, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts.models import Contract, KnownClient, RenewalNotice
+from shared.auth import Principal
+from shared.pagination import PageParams, apply_sort
+
+CONTRACT_SORTS = {
+    "created_at": Contract.created_at,
+    "start_date": Contract.start_date,
+    "end_date": Contract.end_date,
+    "premium": Contract.premium,
+    "status": Contract.status,
+}
+
+_contracts = Contract.__table__
+
+
+def owning_department():
+    """The department that scopes a contract: its client's (from the replica), else the one recorded at creation."""
+    return func.coalesce(KnownClient.department_id, Contract.department_id)
+
+
+def _scoped(stmt: Select, caller: Principal) -> Select:
+    stmt = stmt.outerjoin(KnownClient, KnownClient.id == Contract.client_id)
+    if caller.is_admin:
+        return stmt
+    in_department = owning_department() == caller.department_id if caller.department_id else False
+    return stmt.where(or_(in_department, Contract.specialist_id == caller.user_id))
+
+
+async def get_contract(session: AsyncSession, contract_id: uuid.UUID, *,
+                       for_update: bool = False) -> tuple[Contract, uuid.UUID | None] | None:
+    """The contract and the department that owns it (its client's)."""
+    stmt = (select(Contract, owning_department()).outerjoin(KnownClient, KnownClient.id == Contract.client_id)
+            .where(Contract.id == contract_id))
+    if for_update:
+        stmt = stmt.with_for_update(of=Contract)
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def get_by_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Contract | None:
+    return (await session.execute(select(Contract).where(Contract.opportunity_id == opportunity_id))).scalar_one_or_none()
+
+
+async def get_by_policy_number(session: AsyncSession, policy_number: str) -> Contract | None:
+    return (await session.execute(select(Contract).where(Contract.policy_number == policy_number))).scalar_one_or_none()
+
+
+async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
+    return (await session.execute(select(KnownClient).where(KnownClient.id == client_id))).scalar_one_or_none()
+
+
+@dataclass
+class ContractFilters:
+    client_id: uuid.UUID | None = None
+    status: str | None = None
+    opportunity_id: uuid.UUID | None = None
+    specialist_id: uuid.UUID | None = None
+
+
+async def list_contracts(session: AsyncSession, page: PageParams, filters: ContractFilters,
+                         caller: Principal) -> tuple[list[Contract], int]:
+    stmt = _scoped(select(Contract), caller)
+    if filters.client_id:
+        stmt = stmt.where(Contract.client_id == filters.client_id)
+    if filters.status:
+        stmt = stmt.where(Contract.status == filters.status)
+    if filters.opportunity_id:
+        stmt = stmt.where(Contract.opportunity_id == filters.opportunity_id)
+    if filters.specialist_id:
+        stmt = stmt.where(Contract.specialist_id == filters.specialist_id)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    stmt = apply_sort(stmt, page.sort, CONTRACT_SORTS, "-created_at", Contract.id)
+    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+
+
+async def insert_contract_once(session: AsyncSession, values: dict) -> Contract | None:
+    """Insert a contract unless one exists for its opportunity; the new contract, or None."""
+    inserted = await session.execute(pg_insert(_contracts).values(**values)
+                                     .on_conflict_do_nothing(index_elements=["opportunity_id"])
+                                     .returning(_contracts.c.id))
+    new_id = inserted.scalar_one_or_none()
+    if new_id is None:
+        return None
+    return await session.get(Contract, new_id)
+
+
+# The lifecycle scanner: state-conditional updates, so a contract moves once however many rounds
+# (or instances) reach it; rows another transaction holds are skipped until the next round.
+def _due(condition, limit: int):
+    return select(Contract.id).where(*condition).order_by(Contract.id).limit(limit).with_for_update(skip_locked=True)
+
+
+async def move_status(session: AsyncSession, *, from_status: str, to_status: str, condition: list, limit: int,
+                      stamp: dict) -> list[Contract]:
+    """UPDATE ... SET status = to WHERE status = from AND condition ... RETURNING: the contracts this call moved."""
+    where = [Contract.status == from_status, *condition]
+    stmt = (update(Contract).where(Contract.id.in_(_due(where, limit)), *where)
+            .values(status=to_status, **stamp).returning(Contract)
+            .execution_options(synchronize_session=False))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def activate_in_force(session: AsyncSession, today: date, now: datetime, limit: int) -> list[Contract]:
+    return await move_status(session, from_status="issued", to_status="active",
+                             condition=[Contract.start_date <= today, Contract.end_date >= today], limit=limit,
+                             stamp={"activated_at": now, "updated_at": now})
+
+
+async def expire_ended(session: AsyncSession, from_status: str, today: date, now: datetime,
+                       limit: int) -> list[Contract]:
+    return await move_status(session, from_status=from_status, to_status="expired",
+                             condition=[Contract.end_date < today], limit=limit,
+                             stamp={"expired_at": now, "updated_at": now})
+
+
+async def claim_renewal_notices(session: AsyncSession, today: date, days_before_end: int,
+                                limit: int) -> list[uuid.UUID]:
+    """Record a renewal notice for each issued or active contract within `days_before_end` days of its end;
+    return the ids recorded by this call (a contract already noticed is left alone: ON CONFLICT DO NOTHING)."""
+    due = (select(Contract.id, literal(days_before_end, Integer), literal(today, Date))
+           .where(Contract.status.in_(("issued", "active")),
+                  Contract.end_date <= today + timedelta(days=days_before_end), Contract.end_date >= today,
+                  ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists())
+           # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
+           .order_by(Contract.id).limit(limit))
+    stmt = (pg_insert(RenewalNotice.__table__)
+            .from_select(["contract_id", "days_before_end", "noticed_on"], due)
+            .on_conflict_do_nothing(index_elements=["contract_id"])
+            .returning(RenewalNotice.contract_id))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def contracts_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Contract]:
+    if not ids:
+        return []
+    return list((await session.execute(select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id))).scalars())

@@ -1,0 +1,88 @@
+"""Request and response bodies of the contracts API. Money is a Decimal, serialised as a string."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "cancelled"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Premium = Field(gt=0, max_digits=16, decimal_places=2,
+                description="Annual premium, a decimal string with at most 2 decimals, greater than 0.")
+
+
+def _currency(value: str) -> str:
+    value = value.upper()
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise ValueError("an ISO 4217 currency code: three letters, e.g. EUR")
+    return value
+
+
+class ContractCreate(Strict):
+    client_id: uuid.UUID
+    premium: Decimal = Premium
+    currency: str = Field(description="ISO 4217, e.g. EUR.")
+    start_date: date
+    end_date: date = Field(description="The last day of cover; must be after start_date.")
+    insurer: str = Field(min_length=1, max_length=200)
+    line_id: uuid.UUID | None = None
+    line_name: str | None = Field(None, max_length=200)
+    opportunity_id: uuid.UUID | None = Field(None, description="The deal this contract comes from, if any (one contract per deal).")
+    specialist_id: uuid.UUID | None = Field(None, description="Who looks after the contract; defaults to the caller.")
+    policy_number: str | None = Field(None, min_length=1, max_length=100,
+                                      description="With issue_date: the contract is created already issued.")
+    issue_date: date | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        return _currency(value)
+
+
+class ContractIssue(Strict):
+    policy_number: str = Field(min_length=1, max_length=100)
+    issue_date: date = Field(description="Not after today (the business date) nor after the end date.")
+
+
+class ContractCancel(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+    effective_date: date = Field(description="Within the contract's period [start_date, end_date].")
+
+
+class ContractOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    opportunity_id: uuid.UUID | None
+    line_id: uuid.UUID | None
+    line_name: str | None
+    specialist_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    origin: Literal["deal", "manual"]
+    status: ContractStatus
+    premium: Decimal
+    currency: str
+    start_date: date
+    end_date: date
+    insurer: str | None
+    policy_number: str | None
+    issue_date: date | None
+    cancel_reason: str | None
+    cancel_effective_date: date | None
+    refund: Decimal | None = Field(description="Pro-rata refund of premium, set when cancelled.")
+    created_at: datetime
+    updated_at: datetime
+    issued_at: datetime | None
+    activated_at: datetime | None
+    expired_at: datetime | None
+    cancelled_at: datetime | None

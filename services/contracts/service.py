@@ -1,0 +1,321 @@
+"""The contracts service's rules: creation (from an accepted deal or by hand), issue, activation,
+expiry, cancellation with a pro-rata refund, and the once-only renewal notice.
+
+Functions flush but never commit; every change writes its event to the outbox in the same transaction.
+"Today" is the business date: `clock.now()` in the configured time zone.
+
+Access: a contract is scoped by its client's owning department (from the clients replica). Admin:
+all. Manager: their department's, and may write them. Employee: reads their department's; writes
+(issue, cancel) only the contracts they are the specialist of, which they also always see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contracts import repository as repo
+from services.contracts.models import Contract, KnownClient, messaging
+from services.contracts.refund import CENT, pro_rata_refund
+from services.contracts.schemas import ContractCancel, ContractCreate, ContractIssue
+from services.contracts.settings import ContractsSettings
+from shared import clock
+from shared.auth import Principal
+from shared.context import Actor
+from shared.contracts import FieldChange
+from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
+from shared.contracts.contracts import (
+    ContractActivated,
+    ContractCancelled,
+    ContractCreated,
+    ContractExpired,
+    ContractIssued,
+    ContractRenewalDue,
+)
+from shared.contracts.pipeline import OpportunityAccepted
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.messaging.envelope import Envelope
+from shared.messaging.outbox import Outbox
+
+outbox = Outbox("contracts", messaging.outbox)
+
+# Statuses a contract can still be cancelled from.
+CANCELLABLE = ("pending_issuance", "issued", "active")
+
+
+def business_today(timezone: str) -> date:
+    return clock.now().astimezone(ZoneInfo(timezone)).date()
+
+
+def actor_of(user: Principal) -> Actor:
+    return Actor("user", str(user.user_id))
+
+
+def in_force(contract: Contract, today: date) -> bool:
+    return contract.start_date <= today <= contract.end_date
+
+
+def snapshot(contract: Contract) -> dict[str, Any]:
+    """The fields every contract event carries."""
+    return {
+        "contract_id": contract.id, "client_id": contract.client_id, "opportunity_id": contract.opportunity_id,
+        "line_id": contract.line_id, "specialist_id": contract.specialist_id,
+        "department_id": contract.department_id, "status": contract.status, "premium": contract.premium,
+        "currency": contract.currency, "start_date": contract.start_date, "end_date": contract.end_date,
+        "insurer": contract.insurer, "policy_number": contract.policy_number,
+    }
+
+
+def _status_change(before: str, after: str) -> dict[str, FieldChange]:
+    return {"status": FieldChange(before=before, after=after)}
+
+
+# Access ---------------------------------------------------------------------------------------------
+def can_see(caller: Principal, contract: Contract, department_id: uuid.UUID | None) -> bool:
+    return (caller.is_admin or contract.specialist_id == caller.user_id
+            or (caller.department_id is not None and caller.department_id == department_id))
+
+
+def can_write(caller: Principal, contract: Contract, department_id: uuid.UUID | None) -> bool:
+    if caller.is_admin or contract.specialist_id == caller.user_id:
+        return True
+    return caller.role == "Manager" and caller.department_id is not None and caller.department_id == department_id
+
+
+async def get_visible(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
+                      for_update: bool = False) -> tuple[Contract, uuid.UUID | None]:
+    found = await repo.get_contract(session, contract_id, for_update=for_update)
+    if found is None or not can_see(caller, *found):
+        raise NotFound(f"no contract {contract_id}")
+    return found
+
+
+async def get_writable(session: AsyncSession, contract_id: uuid.UUID, caller: Principal) -> Contract:
+    contract, department_id = await get_visible(session, contract_id, caller, for_update=True)
+    if not can_write(caller, contract, department_id):
+        raise Forbidden("only a Manager of the client's department, an Admin or the contract's specialist may do this")
+    return contract
+
+
+# Creation -------------------------------------------------------------------------------------------
+async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_seconds: float) -> KnownClient | None:
+    """The client from the replica; a client created a moment ago may still be on its way, so wait briefly."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        client = await repo.get_known_client(session, client_id)
+        if client is not None or time.monotonic() >= deadline:
+            return client
+        await asyncio.sleep(0.1)
+
+
+async def _add_contract(session: AsyncSession, contract: Contract, origin: str, actor: Actor | None) -> None:
+    await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id),
+                     actor=actor)
+
+
+async def create_contract(session: AsyncSession, data: ContractCreate, caller: Principal,
+                          settings: ContractsSettings) -> Contract:
+    """A contract by hand (Manager or Admin); given a policy number and issue date it is issued at once,
+    and activated if its dates cover today."""
+    if data.start_date >= data.end_date:
+        raise InvalidInput.for_field("body.end_date", "must be after start_date")
+    if (data.policy_number is None) != (data.issue_date is None):
+        missing = "body.issue_date" if data.issue_date is None else "body.policy_number"
+        raise InvalidInput.for_field(missing, "policy_number and issue_date come together (to create it issued)")
+    client = await _wait_for_client(session, data.client_id, settings.client_wait_seconds)
+    if client is None or not (caller.is_admin or client.department_id == caller.department_id):
+        raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
+    if client.archived:
+        raise InvalidInput.for_field("body.client_id", "the client is archived")
+    if data.opportunity_id and await repo.get_by_opportunity(session, data.opportunity_id):
+        raise Conflict("the deal already has its contract",
+                       errors=[{"field": "body.opportunity_id", "message": "already has a contract"}])
+    today = business_today(settings.business_timezone)
+    if data.issue_date is not None:
+        _check_issue(data.issue_date, data.end_date, today)
+        await _check_policy_number_free(session, data.policy_number)
+    now = clock.now()
+    contract = Contract(
+        id=uuid.uuid4(), client_id=data.client_id, opportunity_id=data.opportunity_id, line_id=data.line_id,
+        line_name=data.line_name, specialist_id=data.specialist_id or caller.user_id,
+        department_id=client.department_id, origin="manual", status="pending_issuance", premium=data.premium,
+        currency=data.currency, start_date=data.start_date, end_date=data.end_date, insurer=data.insurer,
+        created_by=str(actor_of(caller)), created_at=now, updated_at=now)
+    session.add(contract)
+    await _flush(session)
+    await _add_contract(session, contract, "manual", actor_of(caller))
+    if data.issue_date is not None:
+        await _issue(session, contract, data.policy_number, data.issue_date, today, actor_of(caller))
+    return contract
+
+
+async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, data: OpportunityAccepted) -> None:
+    """Handler of pipeline.opportunity.accepted: the deal's contract, from the agreed terms, once per deal."""
+    terms = data.terms
+    problems = []
+    if terms.premium <= 0:
+        problems.append("premium must be greater than 0")
+    if terms.start_date >= terms.end_date:
+        problems.append("start_date must be before end_date")
+    currency = terms.currency.upper()
+    if len(currency) != 3 or not currency.isalpha():
+        problems.append("currency must be an ISO 4217 code")
+    if problems:
+        # Not retryable: the dead-letter topic keeps it, with this reason, for a person to look at.
+        raise ValueError(f"accepted deal {data.opportunity_id} has unusable terms: {'; '.join(problems)}")
+    client = await repo.get_known_client(session, data.client_id)
+    now = clock.now()
+    contract = await repo.insert_contract_once(session, {
+        "id": uuid.uuid4(), "client_id": data.client_id, "opportunity_id": data.opportunity_id,
+        "line_id": data.line_id, "line_name": data.line_name, "specialist_id": data.owner_id,
+        "department_id": client.department_id if client and client.department_id else data.department_id,
+        "origin": "deal", "status": "pending_issuance",
+        "premium": terms.premium.quantize(CENT, rounding=ROUND_HALF_EVEN), "currency": currency,
+        "start_date": terms.start_date, "end_date": terms.end_date, "insurer": terms.insurer,
+        "created_by": str(envelope.actor) if envelope.actor else None, "created_at": now, "updated_at": now,
+    })
+    if contract is not None:
+        await _add_contract(session, contract, "deal", None)
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "policy_number" in text:
+            raise Conflict("the policy number is taken",
+                           errors=[{"field": "body.policy_number", "message": "already used"}]) from exc
+        if "opportunity_id" in text:
+            raise Conflict("the deal already has its contract",
+                           errors=[{"field": "body.opportunity_id", "message": "already has a contract"}]) from exc
+        raise
+
+
+# Issue ----------------------------------------------------------------------------------------------
+def _check_issue(issue_date: date, end_date: date, today: date) -> None:
+    if issue_date > today:
+        raise InvalidInput.for_field("body.issue_date", f"may not be in the future (today is {today})")
+    if issue_date > end_date:
+        raise InvalidInput.for_field("body.issue_date", "may not be after the contract's end date")
+
+
+async def _check_policy_number_free(session: AsyncSession, policy_number: str) -> None:
+    if await repo.get_by_policy_number(session, policy_number):
+        raise Conflict("the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}])
+
+
+async def _issue(session: AsyncSession, contract: Contract, policy_number: str, issue_date: date, today: date,
+                 actor: Actor | None) -> None:
+    now = clock.now()
+    before = {"status": contract.status, "policy_number": contract.policy_number, "issue_date": None}
+    contract.status, contract.policy_number, contract.issue_date = "issued", policy_number, issue_date
+    contract.issued_at = contract.updated_at = now
+    await _flush(session)
+    await outbox.add(session, ContractIssued(
+        **snapshot(contract), issue_date=issue_date,
+        changes={"status": FieldChange(before=before["status"], after="issued"),
+                 "policy_number": FieldChange(before=before["policy_number"], after=policy_number),
+                 "issue_date": FieldChange(before=None, after=issue_date.isoformat())}),
+        subject=str(contract.id), actor=actor)
+    if in_force(contract, today):
+        contract.status, contract.activated_at = "active", now
+        await session.flush()
+        await outbox.add(session, ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
+                         subject=str(contract.id), actor=actor)
+
+
+async def issue_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractIssue, caller: Principal,
+                         settings: ContractsSettings) -> Contract:
+    contract = await get_writable(session, contract_id, caller)
+    if contract.status != "pending_issuance":
+        raise Conflict(f"the contract is {contract.status}; only a contract pending issuance can be issued")
+    today = business_today(settings.business_timezone)
+    _check_issue(data.issue_date, contract.end_date, today)
+    await _check_policy_number_free(session, data.policy_number)
+    await _issue(session, contract, data.policy_number, data.issue_date, today, actor_of(caller))
+    return contract
+
+
+# Cancellation ---------------------------------------------------------------------------------------
+async def cancel_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel,
+                          caller: Principal) -> Contract:
+    contract = await get_writable(session, contract_id, caller)
+    if contract.status not in CANCELLABLE:
+        raise Conflict(f"the contract is already {contract.status}")
+    if not contract.start_date <= data.effective_date <= contract.end_date:
+        raise InvalidInput.for_field(
+            "body.effective_date",
+            f"must lie within the contract's period, {contract.start_date} to {contract.end_date}")
+    before = contract.status
+    now = clock.now()
+    contract.refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, data.effective_date)
+    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", data.reason, data.effective_date
+    contract.cancelled_at = contract.updated_at = now
+    await session.flush()
+    await outbox.add(session, ContractCancelled(
+        **snapshot(contract), reason=data.reason, effective_date=data.effective_date, refund=contract.refund,
+        changes={**_status_change(before, "cancelled"), "refund": FieldChange(before=None, after=str(contract.refund))}),
+        subject=str(contract.id), actor=actor_of(caller))
+    return contract
+
+
+# The lifecycle scanner ------------------------------------------------------------------------------
+async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: int, batch_size: int) -> dict[str, int]:
+    """One round: activate issued contracts now in force, expire those past their end date, and write
+    the renewal notice of those within `renewal_days` of their end. Idempotent; safe to run concurrently."""
+    now: datetime = clock.now()
+    activated = await repo.activate_in_force(session, today, now, batch_size)
+    for contract in activated:
+        await outbox.add(session, ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
+                         subject=str(contract.id))
+    expired = 0
+    for from_status in ("active", "issued"):
+        for contract in await repo.expire_ended(session, from_status, today, now, batch_size):
+            await outbox.add(session, ContractExpired(**snapshot(contract),
+                                                      changes=_status_change(from_status, "expired")),
+                             subject=str(contract.id))
+            expired += 1
+    noticed = await repo.claim_renewal_notices(session, today, renewal_days, batch_size)
+    for contract in await repo.contracts_by_ids(session, noticed):
+        await outbox.add(session, ContractRenewalDue(**snapshot(contract), days_before_end=renewal_days),
+                         subject=str(contract.id))
+    return {"activated": len(activated), "expired": expired, "renewal_due": len(noticed)}
+
+
+# The clients replica --------------------------------------------------------------------------------
+async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
+    values = {"name": data.name, "department_id": data.department_id, "status": data.status,
+              "updated_at": clock.now()}
+    await session.execute(pg_insert(KnownClient).values(id=data.client_id, archived=False, **values)
+                          .on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+async def on_client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
+    client = await repo.get_known_client(session, data.client_id)
+    if client is None:
+        return
+    for field in ("name", "department_id", "archived"):
+        if field in data.changes:
+            value = data.changes[field].after
+            setattr(client, field, uuid.UUID(value) if field == "department_id" and value else value)
+    client.updated_at = clock.now()
+    await session.flush()
+
+
+async def on_client_status_changed(session: AsyncSession, envelope: Envelope, data: ClientStatusChanged) -> None:
+    client = await repo.get_known_client(session, data.client_id)
+    if client is not None and "status" in data.changes:
+        client.status = data.changes["status"].after
+        client.updated_at = clock.now()
+        await session.flush()
+
