@@ -17,6 +17,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
     Route("/api/v1/audit", "audit"),
+    Route("/api/v1/lines", "pipeline"),
+    Route("/api/v1/stages", "pipeline"),
+    Route("/api/v1/opportunities", "pipeline"),
+    Route("/api/v1/pipeline", "pipeline"),
 )
 
 # Reachable without a token: logging in and fetching the public keys.
