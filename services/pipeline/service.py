@@ -174,16 +174,16 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate, actor
     now = clock.now()
     edited: dict[str, dict[str, FieldChange]] = {}
     changes = _changes({k: getattr(stage, k) for k in fields}, fields)
+    for name in changes:
+        setattr(stage, name, fields[name])
     if changes:
-        edited[key] = changes
+        edited[key] = dict(changes)
     for other_key, position in new_positions.items():
         other = by_key[other_key]
         if other.position != position:
             edited.setdefault(other_key, {})["position"] = FieldChange(before=other.position, after=position)
             other.position = position
             other.updated_at = now
-    for name in changes:
-        setattr(stage, name, fields[name])
     if edited:
         stage.updated_at = now
         await session.flush()
