@@ -173,15 +173,8 @@ async def get_opportunity(opportunity_id: uuid.UUID, request: Request, session: 
               responses={403: PROBLEMS[403], **MOVE_PROBLEMS})
 async def update_opportunity(opportunity_id: uuid.UUID, body: OpportunityUpdate, request: Request, session: Session,
                              caller: Caller):
-    await service.update_opportunity(session, opportunity_id, body, caller, _actor(caller))
-    return await _answer(session, opportunity_id, caller, request)
-
-
-async def _answer(session: AsyncSession, opportunity_id: uuid.UUID, caller: Principal, request: Request):
-    # After a move the deal may have left the caller's scope (e.g. into another department's stage):
-    # they made the move, so they still get its result.
-    return await service.visible_opportunity(session, opportunity_id, rules.Viewer(caller.user_id, "Admin", None),
-                                             at_risk_share=_share(request))
+    deal = await service.update_opportunity(session, opportunity_id, body, caller, _actor(caller))
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.post("/api/v1/opportunities/{opportunity_id}/advance", response_model=OpportunityOut,
@@ -189,27 +182,30 @@ async def _answer(session: AsyncSession, opportunity_id: uuid.UUID, caller: Prin
              summary="Move the deal to the next stage (not from Client Decision or Policy Issuance)")
 async def advance(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller,
                   body: Annotated[AdvanceBody | None, Body()] = None):
-    await service.move(session, opportunity_id, "advance", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "advance", viewer=service.viewer_of(caller), actor=_actor(caller),
                        from_stage=body.from_stage if body else None)
-    return await _answer(session, opportunity_id, caller, request)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.post("/api/v1/opportunities/{opportunity_id}/move-back", response_model=OpportunityOut,
              tags=["opportunities"], responses=MOVE_PROBLEMS, summary="Move the deal one stage back, with a reason")
 async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Request, session: Session,
                     caller: Caller):
-    await service.move(session, opportunity_id, "move_back", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "move_back", viewer=service.viewer_of(caller), actor=_actor(caller),
                        from_stage=body.from_stage, reason=body.reason)
-    return await _answer(session, opportunity_id, caller, request)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.post("/api/v1/opportunities/{opportunity_id}/accept", response_model=OpportunityOut,
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="The client accepted (at Client Decision): record the terms, move to Policy Issuance")
 async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, session: Session, caller: Caller):
-    await service.move(session, opportunity_id, "accept", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "accept", viewer=service.viewer_of(caller), actor=_actor(caller),
                        terms=body)
-    return await _answer(session, opportunity_id, caller, request)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.post("/api/v1/opportunities/{opportunity_id}/decline", response_model=OpportunityOut,
@@ -217,17 +213,19 @@ async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, ses
              summary="The client declined (at Client Decision): close the deal as lost and archive it")
 async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request, session: Session,
                   caller: Caller):
-    await service.move(session, opportunity_id, "decline", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "decline", viewer=service.viewer_of(caller), actor=_actor(caller),
                        reason=body.reason)
-    return await _answer(session, opportunity_id, caller, request)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.post("/api/v1/opportunities/{opportunity_id}/complete", response_model=OpportunityOut,
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="Mark the policy issued (at Policy Issuance): the deal reaches Completion and is won")
 async def complete(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
-    await service.move(session, opportunity_id, "complete", viewer=service.viewer_of(caller), actor=_actor(caller))
-    return await _answer(session, opportunity_id, caller, request)
+    deal = await service.move(session, opportunity_id, "complete", viewer=service.viewer_of(caller), actor=_actor(caller))
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
 
 
 @router.get("/api/v1/opportunities/{opportunity_id}/timeline", response_model=Timeline, tags=["opportunities"],

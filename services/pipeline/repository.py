@@ -65,6 +65,15 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient
 
 
 # Opportunities -----------------------------------------------------------------------------------
+async def lock_opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
+    """(Opportunity, line name, client name) of one deal, its row locked until the transaction ends; or None."""
+    stmt = (select(Opportunity, Line.name, KnownClient.name)
+            .join(Line, Line.id == Opportunity.line_id)
+            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+            .where(Opportunity.id == opportunity_id).with_for_update(of=Opportunity))
+    return (await session.execute(stmt)).first()
+
+
 async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
                           for_update: bool = False) -> Opportunity | None:
     stmt = select(Opportunity).where(Opportunity.id == opportunity_id)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -272,23 +273,40 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor
     return opp
 
 
+@dataclass
+class LockedDeal:
+    """A deal under its row lock, with what answering about it needs."""
+
+    opp: Opportunity
+    order: list[Stage]  # every stage, in order
+    line_name: str
+    client_name: str | None
+
+    @property
+    def stage(self) -> Stage:
+        return next(s for s in self.order if s.key == self.opp.stage_key)
+
+    def out(self, *, at_risk_share: float) -> OpportunityOut:
+        return opportunity_out(self.opp, self.stage, self.line_name, self.client_name, at_risk_share=at_risk_share)
+
+
 async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, viewer: rules.Viewer | None,
-                          ) -> tuple[Opportunity, list[Stage]]:
-    opp = await repo.get_opportunity(session, opportunity_id, for_update=True)
-    order = await repo.stages(session)
-    if opp is None:
+                          ) -> LockedDeal:
+    row = await repo.lock_opportunity_row(session, opportunity_id)
+    if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
-    if viewer is not None:
-        stage = next(s for s in order if s.key == opp.stage_key)
-        if not rules.can_see(viewer, owner_id=opp.owner_id, department_id=opp.department_id,
-                             stage_department_id=stage.department_id):
-            raise NotFound(f"no opportunity {opportunity_id}")
-    return opp, order
+    deal = LockedDeal(row[0], await repo.stages(session), row[1], row[2])
+    if viewer is not None and not rules.can_see(viewer, owner_id=deal.opp.owner_id,
+                                                department_id=deal.opp.department_id,
+                                                stage_department_id=deal.stage.department_id):
+        raise NotFound(f"no opportunity {opportunity_id}")
+    return deal
 
 
 async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, data: OpportunityUpdate,
-                             principal, actor: Actor) -> Opportunity:
-    opp, _ = await _locked_visible(session, opportunity_id, viewer_of(principal))
+                             principal, actor: Actor) -> LockedDeal:
+    deal = await _locked_visible(session, opportunity_id, viewer_of(principal))
+    opp = deal.opp
     fields = data.model_dump(exclude_unset=True)
     if "owner_id" in fields:
         if principal.role not in ("Manager", "Admin"):
@@ -306,7 +324,7 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
         raise InvalidInput.for_field("body.currency", "required with an expected premium")
     changes = _changes({k: getattr(opp, k) for k in fields}, fields)
     if not changes:
-        return opp
+        return deal
     for key in changes:
         setattr(opp, key, fields[key])
     opp.updated_at = clock.now()
@@ -314,19 +332,20 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
     await session.flush()
     await outbox.add(session, OpportunityUpdated(opportunity_id=opp.id, client_id=opp.client_id, changes=changes),
                      subject=str(opp.id), actor=actor)
-    return opp
+    return deal
 
 
 # Opportunities: moves ----------------------------------------------------------------------------
 async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Move, *,
                viewer: rules.Viewer | None, actor: Actor | None = None, from_stage: str | None = None,
                reason: str | None = None, terms: TermsIn | None = None,
-               contract_id: uuid.UUID | None = None) -> Opportunity:
+               contract_id: uuid.UUID | None = None) -> LockedDeal:
     """Apply one move to a deal under its row lock, record it in the history and publish it.
 
     `viewer` None means the platform itself moves the deal (contract issued): no access check."""
     actor = actor or context.current().actor or Actor("system", "pipeline")
-    opp, order = await _locked_visible(session, opportunity_id, viewer)
+    deal = await _locked_visible(session, opportunity_id, viewer)
+    opp, order = deal.opp, deal.order
     if from_stage is not None and from_stage != opp.stage_key and opp.status == "open":
         raise Conflict(f"the deal is no longer at {from_stage}: it is at {opp.stage_key}",
                        errors=[{"field": "body.from_stage", "message": f"the deal is at {opp.stage_key}"}])
@@ -358,7 +377,7 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
             department_id=opp.department_id, stage=stage_ref(left), reason=reason, status="lost"),
             subject=str(opp.id), actor=actor)
-        return opp
+        return deal
 
     direction = "back" if kind == "move_back" else "forward"
     opp.stage_key, opp.stage_entered_at = entered.key, now
@@ -378,13 +397,12 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         from_stage=stage_ref(left), to_stage=stage_ref(entered), direction=direction, reason=reason,
         seconds_in_stage=seconds, status=opp.status), subject=str(opp.id), actor=actor)
     if kind == "accept":
-        line = await repo.get_line(session, opp.line_id)
         await outbox.add(session, OpportunityAccepted(
-            opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=line.name,
+            opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=deal.line_name,
             owner_id=opp.owner_id, department_id=opp.department_id,
             terms=Terms(premium=terms.premium, currency=terms.currency, start_date=terms.start_date,
                         end_date=terms.end_date, insurer=terms.insurer)), subject=str(opp.id), actor=actor)
-    return opp
+    return deal
 
 
 async def complete_on_contract_issued(session: AsyncSession, opportunity_id: uuid.UUID,
