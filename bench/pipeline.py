@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections import deque
@@ -100,9 +101,11 @@ async def paced(client: httpx.AsyncClient, deals: list[str], *, count: int, rate
 
 
 async def closed_loop(client: httpx.AsyncClient, ready: deque, remaining: dict[str, int], *, concurrency: int,
-                      seconds: float) -> dict:
-    """`concurrency` clients advancing as fast as answers come back, for `seconds`."""
+                      seconds: float, cpu_probe) -> dict:
+    """`concurrency` clients advancing as fast as answers come back, for `seconds`; with the CPU time each
+    process of the stack spent per advance (a figure that other load on the machine does not inflate much)."""
     latencies: list[float] = []
+    cpu_before = cpu_probe()
     stop_at = time.perf_counter() + seconds
 
     async def worker() -> None:
@@ -118,13 +121,25 @@ async def closed_loop(client: httpx.AsyncClient, ready: deque, remaining: dict[s
     took = time.perf_counter() - start
     if not latencies:
         raise BenchError("no deal left to advance; open more with --deals")
-    return {"concurrency": concurrency, "advances": len(latencies), "seconds": took,
+    await asyncio.sleep(1.0)  # let the relay and audit finish the last events
+    cpu_after = cpu_probe()
+    cpu_ms = {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / len(latencies) * 1000, 2)
+              for name in cpu_after}
+    return {"concurrency": concurrency, "advances": len(latencies), "seconds": took, "cpu_ms_per_advance": cpu_ms,
             "rate": len(latencies) / took, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "exhausted": not ready}
 
 
 async def run(args) -> dict:
+    from bench import memory
+    from devstack.supervisor import Supervisor
+
     cfg = load()
+    supervisor = Supervisor(cfg)
+
+    def cpu_probe() -> dict[str, float]:
+        return memory.cpu_seconds(supervisor, ("pipeline", "gateway", "audit", "kafka", "postgres"))
+
     limits = httpx.Limits(max_connections=max(args.concurrency) + 64, max_keepalive_connections=max(args.concurrency) + 64)
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=60, limits=limits) as client:
         response = await client.post("/api/v1/auth/token", data={"username": ADMIN.email, "password": ADMIN.password})
@@ -139,7 +154,7 @@ async def run(args) -> dict:
         began = time.perf_counter()
         deals = await _open_deals(client, client_id=client_id, line_id=line["id"], count=args.deals)
         open_rate = len(deals) / (time.perf_counter() - began)
-        report = {"deals": len(deals), "open_rate": open_rate}
+        report = {"deals": len(deals), "open_rate": open_rate, "load_average_before": list(os.getloadavg())}
 
         paced_count = min(args.paced, len(deals))
         print(f"paced: {paced_count} advances at {args.rate:g}/s ...", flush=True)
@@ -151,7 +166,7 @@ async def run(args) -> dict:
         for concurrency in args.concurrency:
             print(f"closed loop: {concurrency} concurrent clients for {args.loop_seconds:g} s ...", flush=True)
             report["closed_loop"].append(await closed_loop(client, ready, remaining, concurrency=concurrency,
-                                                           seconds=args.loop_seconds))
+                                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
         report["best_sustained_rate"] = max(r["rate"] for r in report["closed_loop"])
     return report
 
@@ -168,6 +183,9 @@ def render(report: dict) -> str:
                      f"{r['rate']:.0f}/s  p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms"
                      + ("  (ran out of deals)" if r["exhausted"] else "")))
     rows.append(("Highest sustained advance rate", f"{report['best_sustained_rate']:.0f}/s"))
+    cpu = report["closed_loop"][-1]["cpu_ms_per_advance"]
+    rows.append(("CPU per advance (last closed loop)", ", ".join(f"{k} {v:.1f} ms" for k, v in cpu.items())))
+    rows.append(("Load average before the run", " ".join(f"{v:.2f}" for v in report["load_average_before"])))
     width = max(len(r[0]) for r in rows)
     return "\n".join(["", "Pipeline benchmark (through the gateway)", *(f"{a:<{width}}  {b}" for a, b in rows)])
 
