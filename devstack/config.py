@@ -32,6 +32,7 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 1),
     ServiceSpec("clients", 2),
+    ServiceSpec("pipeline", 3),
     ServiceSpec("contracts", 5),
     ServiceSpec("audit", 6),
     ServiceSpec("gateway", 0, has_database=False),

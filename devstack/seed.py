@@ -77,3 +77,5 @@ def seed(cfg: StackSettings) -> None:
                                  json={"manager_id": users[demo.email]["id"]}).raise_for_status()
     print(f"demo data in place: {len(DEPARTMENTS)} departments, {len(DEMO_USERS)} users")
     seed_clients(cfg)
+    from devstack.seed_pipeline import seed_pipeline  # here: it imports this module
+    seed_pipeline(cfg)

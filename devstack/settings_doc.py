@@ -22,6 +22,7 @@ from services.clients.settings import ClientsSettings
 from services.contracts.settings import ContractsSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
+from services.pipeline.settings import PipelineSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 
 
@@ -39,13 +40,15 @@ SECTIONS: tuple[Section, ...] = (
     Section("Common (every service)", ServiceSettings, "Read by every service.", inherited=True),
     Section("Services with a database", DatabaseSettings,
             "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
-            "contracts, audit)."),
+            "pipeline, tasks, contracts, audit, notifications)."),
     Section("identity", IdentitySettings, "The identity service (users, departments, tokens); it also reads the "
             f"common and database settings. {_REDECLARED}"),
     Section("clients", ClientsSettings, "The clients service (profiles, corporate tree, status from contracts); it "
             f"also reads the common and database settings. {_REDECLARED}"),
     Section("contracts", ContractsSettings, "The contracts service (contracts and their lifecycle); it also reads "
             f"the common and database settings. {_REDECLARED}"),
+    Section("pipeline", PipelineSettings, "The pipeline service (insurance lines, stages, deals and their history); "
+            f"it also reads the common and database settings. {_REDECLARED}"),
     Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
             f"common and database settings. {_REDECLARED}"),
     Section("gateway", GatewaySettings, "The API gateway (the one URL frontends use); it also reads the common "

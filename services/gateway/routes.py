@@ -19,6 +19,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/clients", "clients"),
     Route("/api/v1/contracts", "contracts"),
     Route("/api/v1/audit", "audit"),
+    Route("/api/v1/lines", "pipeline"),
+    Route("/api/v1/stages", "pipeline"),
+    Route("/api/v1/opportunities", "pipeline"),
+    Route("/api/v1/pipeline", "pipeline"),
 )
 
 # Reachable without a token: logging in and fetching the public keys.

@@ -1,0 +1,1 @@
+"""The pipeline service: insurance lines, stage definitions, deals and their stage history."""

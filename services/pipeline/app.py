@@ -1,0 +1,35 @@
+"""The pipeline service: insurance lines, the nine stages, deals and their moves, the board and analytics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.pipeline import service
+from services.pipeline.consumers import CONSUMED_TOPICS, HANDLERS
+from services.pipeline.endpoints import router
+from services.pipeline.models import messaging
+from services.pipeline.settings import PipelineSettings
+from shared.app import ConsumerSpec, ServiceParts, create_service_app
+
+PUBLISHES = ["pipeline.opportunity.events", "pipeline.config.events"]
+
+
+async def _prepare(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        await service.ensure_default_lines(session)
+
+
+def create_app(settings: PipelineSettings | None = None) -> FastAPI:
+    settings = settings or PipelineSettings()
+    return create_service_app(ServiceParts(
+        settings=settings,
+        title="InsureOps pipeline",
+        description="Insurance lines and their specialists, the nine stages, deals (opportunities) moving "
+                    "through them, each deal's timeline, the board and pipeline analytics.",
+        routers=[router],
+        tables=messaging,
+        publishes=PUBLISHES,
+        consumers=[ConsumerSpec(name="pipeline", topics=CONSUMED_TOPICS, handlers=HANDLERS)],
+        on_startup=[_prepare],
+        tags=[{"name": "lines"}, {"name": "stages"}, {"name": "opportunities"}, {"name": "pipeline"}],
+    ))

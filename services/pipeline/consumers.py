@@ -1,0 +1,55 @@
+"""What pipeline reads from the bus: people (identity), clients, and contract issuance.
+
+Every handler writes through the consumer's session, so the inbox makes a redelivery a no-op; the
+state guard in `complete_on_contract_issued` is a second defence against a duplicate issuance.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pipeline import service
+from services.pipeline.models import KnownClient, people
+from shared.contracts.clients import ClientCreated, ClientUpdated
+from shared.contracts.contracts import ContractIssued
+from shared.messaging.envelope import Envelope
+from shared.projections.identity import IDENTITY_TOPICS, people_handlers
+
+CLIENT_TOPIC = "clients.client.events"
+CONTRACT_TOPIC = "contracts.contract.events"
+CONSUMED_TOPICS = [*IDENTITY_TOPICS, CLIENT_TOPIC, CONTRACT_TOPIC]
+_CLIENT_FIELDS = {"name", "department_id"}
+
+
+async def client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
+    values = {"name": data.name, "department_id": data.department_id}
+    await session.execute(pg_insert(KnownClient).values(id=data.client_id, **values)
+                          .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+
+
+async def client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
+    values = {name: change.after for name, change in data.changes.items() if name in _CLIENT_FIELDS}
+    if values.get("name") is None:
+        values.pop("name", None)
+    if values.get("department_id") is not None:
+        values["department_id"] = uuid.UUID(str(values["department_id"]))
+    if values:
+        await session.execute(update(KnownClient).where(KnownClient.id == data.client_id)
+                              .values(**values, updated_at=func.now()))
+
+
+async def contract_issued(session: AsyncSession, envelope: Envelope, data: ContractIssued) -> None:
+    if data.opportunity_id is not None:
+        await service.complete_on_contract_issued(session, data.opportunity_id, data.contract_id)
+
+
+HANDLERS = {
+    **people_handlers(people),
+    "clients.client.created": client_created,
+    "clients.client.updated": client_updated,
+    "contracts.contract.issued": contract_issued,
+}

@@ -1,0 +1,302 @@
+"""Pipeline's HTTP API: insurance lines, stages, opportunities and their moves, the board and analytics.
+Thin: rules live in service.py and rules.py, queries in repository.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pipeline import repository as repo
+from services.pipeline import rules, service
+from services.pipeline.models import Opportunity
+from services.pipeline.schemas import (
+    AdvanceBody,
+    Analytics,
+    Board,
+    BoardColumn,
+    Conversion,
+    DeclineBody,
+    LineCreate,
+    LineOut,
+    LineUpdate,
+    MoveBackBody,
+    OpportunityCreate,
+    OpportunityOut,
+    OpportunityUpdate,
+    SlaState,
+    StageOut,
+    StageTime,
+    StageUpdate,
+    Status,
+    TermsIn,
+    Timeline,
+    TimelineEntry,
+    WinRate,
+)
+from shared import clock
+from shared.auth import Principal, current_user, require_role
+from shared.context import Actor
+from shared.db import TransactionalRoute, get_session
+from shared.errors import InvalidInput, NotFound
+from shared.pagination import Page, PageParams, page_params
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+Admin = Annotated[Principal, Depends(require_role("Admin"))]
+Caller = Annotated[Principal, Depends(current_user)]
+
+PROBLEMS = {
+    401: {"description": "Missing, invalid or expired token (problem+json)"},
+    403: {"description": "The caller's role may not do this (problem+json)"},
+    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
+    409: {"description": "Not possible in the deal's current state, or the deal moved meanwhile (problem+json)"},
+    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
+}
+MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
+
+router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
+
+
+def _actor(user: Principal) -> Actor:
+    return Actor("user", str(user.user_id))
+
+
+def _share(request: Request) -> float:
+    return request.app.state.settings.sla_at_risk_share
+
+
+# Lines -------------------------------------------------------------------------------------------
+@router.get("/api/v1/lines", response_model=list[LineOut], tags=["lines"], summary="The insurance lines")
+async def list_lines(session: Session, _: Caller):
+    return [LineOut.model_validate(line) for line in await repo.lines(session)]
+
+
+@router.post("/api/v1/lines", response_model=LineOut, status_code=status.HTTP_201_CREATED, tags=["lines"],
+             summary="Add an insurance line (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+async def create_line(body: LineCreate, session: Session, admin: Admin):
+    return LineOut.model_validate(await service.create_line(session, body, _actor(admin)))
+
+
+@router.get("/api/v1/lines/{line_id}", response_model=LineOut, tags=["lines"], summary="One insurance line",
+            responses={404: PROBLEMS[404]})
+async def get_line(line_id: uuid.UUID, session: Session, _: Caller):
+    line = await repo.get_line(session, line_id)
+    if line is None:
+        raise NotFound(f"no insurance line {line_id}")
+    return LineOut.model_validate(line)
+
+
+@router.patch("/api/v1/lines/{line_id}", response_model=LineOut, tags=["lines"],
+              summary="Rename a line, change its primary specialist or department (Admin)",
+              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def update_line(line_id: uuid.UUID, body: LineUpdate, session: Session, admin: Admin):
+    return LineOut.model_validate(await service.update_line(session, line_id, body, _actor(admin)))
+
+
+# Stages ------------------------------------------------------------------------------------------
+@router.get("/api/v1/stages", response_model=list[StageOut], tags=["stages"], summary="The stages, in order")
+async def list_stages(session: Session, _: Caller):
+    return [StageOut.model_validate(s) for s in await repo.stages(session)]
+
+
+@router.patch("/api/v1/stages/{key}", response_model=StageOut, tags=["stages"],
+              summary="Change a stage: name, position, SLA target (working hours), department (Admin)",
+              responses={403: PROBLEMS[403], 404: PROBLEMS[404]})
+async def update_stage(key: str, body: StageUpdate, session: Session, admin: Admin):
+    return StageOut.model_validate(await service.update_stage(session, key, body, _actor(admin)))
+
+
+# Opportunities -----------------------------------------------------------------------------------
+@router.post("/api/v1/opportunities", response_model=OpportunityOut, status_code=status.HTTP_201_CREATED,
+             tags=["opportunities"], responses={409: PROBLEMS[409]},
+             summary="Open a deal at the first stage; the line's primary specialist owns it")
+async def open_opportunity(body: OpportunityCreate, request: Request, session: Session, caller: Caller):
+    opp = await service.open_opportunity(session, body, _actor(caller),
+                                         client_wait_seconds=request.app.state.settings.client_wait_seconds)
+    # The caller opened it, so they get it back even if it lies outside what they may list later.
+    return await service.visible_opportunity(session, opp.id, rules.Viewer(caller.user_id, "Admin", None),
+                                             at_risk_share=_share(request))
+
+
+@router.get("/api/v1/opportunities", response_model=Page[OpportunityOut], tags=["opportunities"],
+            summary="Deals the caller may see, filtered, sorted and paged")
+async def list_opportunities(
+    request: Request, session: Session, caller: Caller, page: Annotated[PageParams, Depends(page_params)],
+    stage: Annotated[str | None, Query(max_length=40, description="Stage key")] = None,
+    owner_id: uuid.UUID | None = None,
+    line_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
+    client_id: uuid.UUID | None = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    sla_state: Annotated[SlaState | None, Query(description="Wall-clock time in the current stage against its "
+                                                            "SLA target; only open deals have one")] = None,
+):
+    filters = _filters(stage=stage, owner_id=owner_id, line_id=line_id, department_id=department_id,
+                       client_id=client_id, status=status_)
+    if sla_state is not None:
+        filters.append(repo.sla_filter(sla_state, clock.now(), _share(request)))
+    rows, total = await repo.list_opportunities(session, service.viewer_of(caller), page, filters=filters)
+    share = _share(request)
+    return Page(items=[service.opportunity_out(*row, at_risk_share=share) for row in rows], total=total,
+                limit=page.limit, offset=page.offset)
+
+
+def _filters(*, stage=None, owner_id=None, line_id=None, department_id=None, client_id=None, status=None) -> list:
+    filters = []
+    if stage is not None:
+        filters.append(Opportunity.stage_key == stage)
+    if owner_id is not None:
+        filters.append(Opportunity.owner_id == owner_id)
+    if line_id is not None:
+        filters.append(Opportunity.line_id == line_id)
+    if department_id is not None:
+        filters.append(Opportunity.department_id == department_id)
+    if client_id is not None:
+        filters.append(Opportunity.client_id == client_id)
+    if status is not None:
+        filters.append(Opportunity.status == status)
+    return filters
+
+
+@router.get("/api/v1/opportunities/{opportunity_id}", response_model=OpportunityOut, tags=["opportunities"],
+            summary="One deal", responses={404: PROBLEMS[404]})
+async def get_opportunity(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    return await service.visible_opportunity(session, opportunity_id, service.viewer_of(caller),
+                                             at_risk_share=_share(request))
+
+
+@router.patch("/api/v1/opportunities/{opportunity_id}", response_model=OpportunityOut, tags=["opportunities"],
+              summary="Change title, expected premium, notes; reassign the owner (Manager or Admin)",
+              responses={403: PROBLEMS[403], **MOVE_PROBLEMS})
+async def update_opportunity(opportunity_id: uuid.UUID, body: OpportunityUpdate, request: Request, session: Session,
+                             caller: Caller):
+    deal = await service.update_opportunity(session, opportunity_id, body, caller, _actor(caller))
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.post("/api/v1/opportunities/{opportunity_id}/advance", response_model=OpportunityOut,
+             tags=["opportunities"], responses=MOVE_PROBLEMS,
+             summary="Move the deal to the next stage (not from Client Decision or Policy Issuance)")
+async def advance(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller,
+                  body: Annotated[AdvanceBody | None, Body()] = None):
+    deal = await service.move(session, opportunity_id, "advance", viewer=service.viewer_of(caller), actor=_actor(caller),
+                       from_stage=body.from_stage if body else None)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.post("/api/v1/opportunities/{opportunity_id}/move-back", response_model=OpportunityOut,
+             tags=["opportunities"], responses=MOVE_PROBLEMS, summary="Move the deal one stage back, with a reason")
+async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Request, session: Session,
+                    caller: Caller):
+    deal = await service.move(session, opportunity_id, "move_back", viewer=service.viewer_of(caller), actor=_actor(caller),
+                       from_stage=body.from_stage, reason=body.reason)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.post("/api/v1/opportunities/{opportunity_id}/accept", response_model=OpportunityOut,
+             tags=["opportunities"], responses=MOVE_PROBLEMS,
+             summary="The client accepted (at Client Decision): record the terms, move to Policy Issuance")
+async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, session: Session, caller: Caller):
+    deal = await service.move(session, opportunity_id, "accept", viewer=service.viewer_of(caller), actor=_actor(caller),
+                       terms=body)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.post("/api/v1/opportunities/{opportunity_id}/decline", response_model=OpportunityOut,
+             tags=["opportunities"], responses=MOVE_PROBLEMS,
+             summary="The client declined (at Client Decision): close the deal as lost and archive it")
+async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request, session: Session,
+                  caller: Caller):
+    deal = await service.move(session, opportunity_id, "decline", viewer=service.viewer_of(caller), actor=_actor(caller),
+                       reason=body.reason)
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.post("/api/v1/opportunities/{opportunity_id}/complete", response_model=OpportunityOut,
+             tags=["opportunities"], responses=MOVE_PROBLEMS,
+             summary="Mark the policy issued (at Policy Issuance): the deal reaches Completion and is won")
+async def complete(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    deal = await service.move(session, opportunity_id, "complete", viewer=service.viewer_of(caller), actor=_actor(caller))
+    # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
+    return deal.out(at_risk_share=_share(request))
+
+
+@router.get("/api/v1/opportunities/{opportunity_id}/timeline", response_model=Timeline, tags=["opportunities"],
+            summary="Every move of the deal: from, to, who, when, time spent in the stage left, reason",
+            responses={404: PROBLEMS[404]})
+async def timeline(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    await service.visible_opportunity(session, opportunity_id, service.viewer_of(caller),
+                                      at_risk_share=_share(request))
+    names = {s.key: s.name for s in await repo.stages(session)}
+    entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage),
+                             to_stage=m.to_stage, to_stage_name=names.get(m.to_stage), actor=m.actor,
+                             moved_at=m.moved_at, seconds_in_stage=m.seconds_in_stage, reason=m.reason,
+                             status_after=m.status_after)
+               for m in await repo.timeline(session, opportunity_id)]
+    return Timeline(opportunity_id=opportunity_id, entries=entries)
+
+
+# Board and analytics -----------------------------------------------------------------------------
+@router.get("/api/v1/pipeline/board", response_model=Board, tags=["pipeline"],
+            summary="Deals grouped by stage with counts (lost deals are archived and not shown)")
+async def board(request: Request, session: Session, caller: Caller, owner_id: uuid.UUID | None = None,
+                line_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
+                per_stage: Annotated[int | None, Query(ge=1, le=200, description="Deals listed per stage")] = None):
+    filters = _filters(owner_id=owner_id, line_id=line_id, department_id=department_id)
+    filters.append(Opportunity.archived.is_(False))
+    per_stage = per_stage or request.app.state.settings.board_deals_per_stage
+    counts, rows = await repo.board(session, service.viewer_of(caller), filters=filters, per_stage=per_stage)
+    share = _share(request)
+    columns = []
+    for stage in await repo.stages(session):
+        deals = [service.opportunity_out(*row, at_risk_share=share) for row in rows if row[0].stage_key == stage.key]
+        columns.append(BoardColumn(stage=StageOut.model_validate(stage), count=counts.get(stage.key, 0), deals=deals))
+    return Board(columns=columns, total=sum(counts.values()))
+
+
+@router.get("/api/v1/pipeline/analytics", response_model=Analytics, tags=["pipeline"],
+            summary="Time in each stage (median, p90), stage-to-stage conversion, win rate per line and specialist")
+async def analytics(session: Session, caller: Caller, line_id: uuid.UUID | None = None,
+                    owner_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
+                    since: Annotated[datetime | None, Query(description="Deals opened at or after")] = None,
+                    until: Annotated[datetime | None, Query(description="Deals opened before")] = None):
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput.for_field(f"query.{name}", "needs a timezone (e.g. 2026-01-31T09:00:00Z)")
+    filters = _filters(owner_id=owner_id, line_id=line_id, department_id=department_id)
+    if since is not None:
+        filters.append(Opportunity.created_at >= since)
+    if until is not None:
+        filters.append(Opportunity.created_at < until)
+    viewer = service.viewer_of(caller)
+    order = await repo.stages(session)
+    times = {stage: (n, median, p90) for stage, n, median, p90 in await repo.time_in_stage(session, viewer, filters)}
+    entered, advanced = await repo.stage_reach(session, viewer, filters)
+    conversion = []
+    for here, nxt in zip(order, order[1:]):
+        n_in, n_on = entered.get(here.key, 0), advanced.get((here.key, nxt.key), 0)
+        conversion.append(Conversion(from_stage=here.key, to_stage=nxt.key, entered=n_in, advanced=n_on,
+                                     rate=n_on / n_in if n_in else None))
+
+    def rates(rows) -> list[WinRate]:
+        return [WinRate(id=i, name=name, won=won, lost=lost, open=still_open,
+                        rate=won / (won + lost) if won + lost else None) for i, name, won, lost, still_open in rows]
+
+    return Analytics(
+        deals=await repo.deal_counts(session, viewer, filters),
+        time_in_stage=[StageTime(stage=s.key, name=s.name, moves=times.get(s.key, (0, None, None))[0],
+                                 median_seconds=times.get(s.key, (0, None, None))[1],
+                                 p90_seconds=times.get(s.key, (0, None, None))[2]) for s in order
+                       if s.key in times or s.key != rules.COMPLETION],
+        conversion=conversion,
+        win_rate_by_line=rates(await repo.win_rates(session, viewer, filters, by="line")),
+        win_rate_by_specialist=rates(await repo.win_rates(session, viewer, filters, by="owner")),
+    )
+

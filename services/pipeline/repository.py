@@ -1,0 +1,217 @@
+"""Every query of the pipeline service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
+from services.pipeline.rules import Viewer
+from shared.pagination import PageParams, apply_sort
+
+OPPORTUNITY_SORTS = {
+    "created_at": Opportunity.created_at,
+    "updated_at": Opportunity.updated_at,
+    "title": Opportunity.title,
+    "expected_premium": Opportunity.expected_premium,
+    "stage": Stage.position,
+    "stage_entered_at": Opportunity.stage_entered_at,
+}
+
+
+# Stages and lines --------------------------------------------------------------------------------
+async def stages(session: AsyncSession, *, for_update: bool = False) -> list[Stage]:
+    stmt = select(Stage).order_by(Stage.position, Stage.key)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def get_stage(session: AsyncSession, key: str) -> Stage | None:
+    return await session.get(Stage, key)
+
+
+async def lines(session: AsyncSession) -> list[Line]:
+    return list((await session.execute(select(Line).order_by(Line.name))).scalars())
+
+
+async def get_line(session: AsyncSession, line_id: uuid.UUID, *, for_update: bool = False) -> Line | None:
+    stmt = select(Line).where(Line.id == line_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_line_by_name(session: AsyncSession, name: str) -> Line | None:
+    return (await session.execute(select(Line).where(func.lower(Line.name) == name.lower()))).scalar_one_or_none()
+
+
+# Replicas ----------------------------------------------------------------------------------------
+async def active_user(session: AsyncSession, user_id: uuid.UUID):
+    users = people.users
+    return (await session.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True)))).first()
+
+
+async def department_exists(session: AsyncSession, department_id: uuid.UUID) -> bool:
+    departments = people.departments
+    return await session.scalar(select(literal(True)).where(departments.c.id == department_id)) is not None
+
+
+async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
+    return await session.get(KnownClient, client_id, populate_existing=True)
+
+
+# Opportunities -----------------------------------------------------------------------------------
+async def lock_opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
+    """(Opportunity, line name, client name) of one deal, its row locked until the transaction ends; or None."""
+    stmt = (select(Opportunity, Line.name, KnownClient.name)
+            .join(Line, Line.id == Opportunity.line_id)
+            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+            .where(Opportunity.id == opportunity_id).with_for_update(of=Opportunity))
+    return (await session.execute(stmt)).first()
+
+
+async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
+                          for_update: bool = False) -> Opportunity | None:
+    stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def scope_filter(viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL form of rules.can_see (Stage must be joined on the deal's current stage)."""
+    if viewer.role == "Admin":
+        return true()
+    conditions = [Opportunity.owner_id == viewer.user_id]
+    if viewer.department_id is not None:
+        conditions += [Opportunity.department_id == viewer.department_id,
+                       Stage.department_id == viewer.department_id]
+    return or_(*conditions)
+
+
+def elapsed_ratio(now: datetime) -> ColumnElement[float]:
+    """Share of the current stage's SLA target used, in wall-clock time."""
+    return (func.extract("epoch", literal(now) - Opportunity.stage_entered_at) / (Stage.sla_hours * 3600.0))
+
+
+def sla_filter(state: str, now: datetime, at_risk_share: float) -> ColumnElement[bool]:
+    ratio = elapsed_ratio(now)
+    open_ = Opportunity.status == "open"
+    if state == "red":
+        return and_(open_, ratio >= 1.0)
+    if state == "yellow":
+        return and_(open_, ratio >= at_risk_share, ratio < 1.0)
+    return and_(open_, ratio < at_risk_share)
+
+
+def _opportunity_rows() -> Select:
+    return (select(Opportunity, Stage, Line.name, KnownClient.name)
+            .join(Stage, Stage.key == Opportunity.stage_key)
+            .join(Line, Line.id == Opportunity.line_id)
+            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id))
+
+
+async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
+    """(Opportunity, Stage, line name, client name) of one deal, or None."""
+    return (await session.execute(_opportunity_rows().where(Opportunity.id == opportunity_id))).first()
+
+
+async def list_opportunities(session: AsyncSession, viewer: Viewer, page: PageParams, *, filters: list,
+                             ) -> tuple[list, int]:
+    stmt = _opportunity_rows().where(scope_filter(viewer), *filters)
+    total = (await session.execute(
+        select(func.count()).select_from(
+            select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
+            .where(scope_filter(viewer), *filters).subquery()))).scalar_one()
+    stmt = apply_sort(stmt, page.sort, OPPORTUNITY_SORTS, "-created_at", Opportunity.id)
+    rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()
+    return list(rows), total
+
+
+async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_stage: int) -> tuple[dict, list]:
+    """Counts per stage and the most recently moved deals of each stage (up to `per_stage`)."""
+    base = (select(Opportunity.stage_key, func.count())
+            .join(Stage, Stage.key == Opportunity.stage_key)
+            .where(scope_filter(viewer), *filters).group_by(Opportunity.stage_key))
+    counts = {key: n for key, n in (await session.execute(base)).all()}
+    ranked = (select(Opportunity.id, func.row_number().over(
+        partition_by=Opportunity.stage_key,
+        order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id)).label("rank"))
+        .join(Stage, Stage.key == Opportunity.stage_key)
+        .where(scope_filter(viewer), *filters).subquery())
+    rows = (await session.execute(
+        _opportunity_rows().join(ranked, ranked.c.id == Opportunity.id).where(ranked.c.rank <= per_stage)
+        .order_by(Stage.position, Opportunity.stage_entered_at.desc(), Opportunity.id))).all()
+    return counts, list(rows)
+
+
+async def timeline(session: AsyncSession, opportunity_id: uuid.UUID) -> list[StageMove]:
+    return list((await session.execute(
+        select(StageMove).where(StageMove.opportunity_id == opportunity_id)
+        .order_by(StageMove.moved_at, StageMove.id))).scalars())
+
+
+# Analytics ---------------------------------------------------------------------------------------
+def _scoped_deals(viewer: Viewer, filters: list) -> Select:
+    return (select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
+            .where(scope_filter(viewer), *filters))
+
+
+async def deal_counts(session: AsyncSession, viewer: Viewer, filters: list) -> dict[str, int]:
+    deals = _scoped_deals(viewer, filters).subquery()
+    rows = await session.execute(select(Opportunity.status, func.count()).join(deals, deals.c.id == Opportunity.id)
+                                 .group_by(Opportunity.status))
+    return {"open": 0, "won": 0, "lost": 0, **{status: n for status, n in rows.all()}}
+
+
+async def time_in_stage(session: AsyncSession, viewer: Viewer, filters: list) -> list:
+    """(stage, moves, median, p90) of the seconds spent in each stage, over every move out of it."""
+    deals = _scoped_deals(viewer, filters).subquery()
+    seconds = StageMove.seconds_in_stage
+    stmt = (select(StageMove.from_stage, func.count(),
+                   func.percentile_cont(0.5).within_group(seconds),
+                   func.percentile_cont(0.9).within_group(seconds))
+            .join(deals, deals.c.id == StageMove.opportunity_id)
+            .where(StageMove.from_stage.is_not(None), seconds.is_not(None))
+            .group_by(StageMove.from_stage))
+    return list((await session.execute(stmt)).all())
+
+
+async def stage_reach(session: AsyncSession, viewer: Viewer, filters: list) -> tuple[dict, dict]:
+    """Per stage: distinct deals that entered it, and distinct deals that moved forward out of it (to where)."""
+    deals = _scoped_deals(viewer, filters).subquery()
+    entered = await session.execute(
+        select(StageMove.to_stage, func.count(func.distinct(StageMove.opportunity_id)))
+        .join(deals, deals.c.id == StageMove.opportunity_id)
+        .where(StageMove.to_stage.is_not(None), StageMove.kind.in_(("opened", "forward")))
+        .group_by(StageMove.to_stage))
+    advanced = await session.execute(
+        select(StageMove.from_stage, StageMove.to_stage, func.count(func.distinct(StageMove.opportunity_id)))
+        .join(deals, deals.c.id == StageMove.opportunity_id)
+        .where(StageMove.kind == "forward")
+        .group_by(StageMove.from_stage, StageMove.to_stage))
+    return dict(entered.all()), {(f, t): n for f, t, n in advanced.all()}
+
+
+async def win_rates(session: AsyncSession, viewer: Viewer, filters: list, *, by: str) -> list:
+    """(id, name, won, lost, open) per line (`by="line"`) or per owner (`by="owner"`)."""
+    deals = _scoped_deals(viewer, filters).subquery()
+    won = func.count().filter(Opportunity.status == "won")
+    lost = func.count().filter(Opportunity.status == "lost")
+    still_open = func.count().filter(Opportunity.status == "open")
+    if by == "line":
+        stmt = (select(Line.id, Line.name, won, lost, still_open)
+                .select_from(Opportunity).join(deals, deals.c.id == Opportunity.id)
+                .join(Line, Line.id == Opportunity.line_id).group_by(Line.id, Line.name).order_by(Line.name))
+    else:
+        users = people.users
+        stmt = (select(Opportunity.owner_id, users.c.name, won, lost, still_open)
+                .select_from(Opportunity).join(deals, deals.c.id == Opportunity.id)
+                .outerjoin(users, users.c.id == Opportunity.owner_id)
+                .group_by(Opportunity.owner_id, users.c.name).order_by(users.c.name, Opportunity.owner_id))
+    return list((await session.execute(stmt)).all())
+
