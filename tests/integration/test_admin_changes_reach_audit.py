@@ -78,12 +78,15 @@ async def test_audit_query_api_filters_by_aggregate_actor_type_and_time(gateway,
                                        headers=admin_headers)
         assert response.status_code == 200
 
-    async def page_of_all():
+    async def all_four_recorded():
         r = await gateway.get("/api/v1/audit/records", headers=admin_headers,
-                              params={"aggregate_id": dept["id"], "order": "asc", "limit": 2})
-        return r.json() if r.status_code == 200 and r.json()["next_cursor"] else None
+                              params={"aggregate_id": dept["id"], "limit": 10})
+        return r.status_code == 200 and len(r.json()["items"]) == 4
 
-    first = await wait_until(page_of_all, what="audit records of the department")
+    await wait_until(all_four_recorded, what="the four audit records of the department")
+    first = (await gateway.get("/api/v1/audit/records", headers=admin_headers,
+                               params={"aggregate_id": dept["id"], "order": "asc", "limit": 2})).json()
+    assert first["next_cursor"]
     assert [r["event_type"] for r in first["items"]] == ["identity.department.created", "identity.department.updated"]
     second = (await gateway.get("/api/v1/audit/records", headers=admin_headers, params={
         "aggregate_id": dept["id"], "order": "asc", "limit": 2, "cursor": first["next_cursor"]})).json()
