@@ -31,6 +31,7 @@ class ServiceSpec:
 # The services that exist so far, in start order. The gateway goes last: it routes to the others.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 1),
+    ServiceSpec("notifications", 7),
     ServiceSpec("audit", 6),
     ServiceSpec("gateway", 0, has_database=False),
 )
@@ -62,6 +63,11 @@ class StackSettings(BaseSettings):
     clock_control: bool = Field(
         True,
         description="Let tests and demos move each service's clock and run its periodic jobs on demand (CLOCK_CONTROL).",
+    )
+    smtp_port: int | None = Field(
+        None,
+        description="Where the notifications service sends email (SMTP on this host); tests start a mail server "
+        "there. Default: the HTTP base + 25.",
     )
     jwt_issuer: str = Field("insureops-identity", description="`iss` of the access tokens.")
     jwt_audience: str = Field("insureops", description="`aud` of the access tokens.")
@@ -101,6 +107,10 @@ class StackSettings(BaseSettings):
         return f"http://{self.host}:{self.http_port(service)}"
 
     @property
+    def smtp_server_port(self) -> int:
+        return self.smtp_port if self.smtp_port is not None else self.http_port_base + 25
+
+    @property
     def gateway_url(self) -> str:
         return self.service_url("gateway")
 
@@ -123,6 +133,9 @@ class StackSettings(BaseSettings):
         if spec.has_database:
             env["DATABASE_URL"] = self.database_url(service)
             env["MIGRATION_DATABASE_URL"] = self.database_url(service, owner=True)
+        if service == "notifications":
+            env["SMTP_HOST"] = self.host
+            env["SMTP_PORT"] = str(self.smtp_server_port)
         if service == "gateway":
             for other in SERVICES:
                 if other.name != "gateway":

@@ -1,0 +1,72 @@
+"""One caller's live stream: replay from the database after the last id seen, then live.
+
+Live and replay are the same loop: wait for a wake-up (a NOTIFY for this recipient, see push.py) or
+the heartbeat interval, then read the rows after the last sequence number sent. A recipient's
+sequence numbers become visible in order (they are taken under a row lock held until commit), so
+"after the last one sent" never skips a row, whether it was committed before the stream opened,
+while it replayed, or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import jwt
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge
+
+from services.notifications import repository as repo
+from services.notifications.schemas import NotificationOut
+from services.notifications.sse import comment, format_event
+
+STREAMS = Gauge("notifications_sse_streams", "Live notification streams open in this process")
+SENT = Counter("notifications_sse_events_total", "Notifications sent on live streams")
+
+
+def token_expiry(token: str) -> float:
+    """When an already verified token expires (seconds since the epoch, wall clock)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return float(claims["exp"])
+
+
+async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: int | None,
+                              expires_at: float) -> AsyncIterator[bytes]:
+    settings = app.state.settings
+    sessionmaker = app.state.sessionmaker
+    subscription = app.state.push_hub.subscribe(user_id)  # before the first read: no wake-up can slip by
+    STREAMS.inc()
+    try:
+        if resume_from is None:
+            async with sessionmaker() as session:
+                last = await repo.last_seq(session, user_id)
+                unread = await repo.unread_count(session, user_id)
+            yield format_event({"last_event_id": last, "unread": unread}, event="ready", id=last,
+                               retry_ms=settings.sse_retry_ms)
+        else:
+            last = resume_from
+            yield f"retry: {settings.sse_retry_ms}\n\n".encode()
+        while True:
+            subscription.event.clear()
+            async with sessionmaker() as session:
+                rows = await repo.after_seq(session, user_id, last, settings.sse_replay_limit)
+            for row in rows:
+                yield format_event(NotificationOut.of(row).model_dump(mode="json"), event="notification", id=row.seq)
+                last = row.seq
+            SENT.inc(len(rows))
+            if len(rows) >= settings.sse_replay_limit:
+                continue
+            remaining = expires_at - time.time()
+            if remaining <= 0:
+                yield format_event({"last_event_id": last}, event="token_expired")
+                return
+            try:
+                await asyncio.wait_for(subscription.event.wait(), min(settings.sse_heartbeat_seconds, remaining))
+            except asyncio.TimeoutError:
+                if time.time() < expires_at:
+                    yield comment("heartbeat")
+    finally:
+        subscription.close()
+        STREAMS.dec()
