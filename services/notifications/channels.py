@@ -23,7 +23,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.models import EmailDelivery, Notification
-from services.notifications.push import notify_recipient
+from services.notifications.push import notify_recipients
 from services.notifications.settings import NotificationsSettings
 from shared import clock
 
@@ -52,12 +52,20 @@ class Channel(ABC):
     async def deliver(self, session: AsyncSession, notification: Notification, recipient: Recipient) -> None:
         """Record the delivery of a just-stored notification, in the caller's transaction."""
 
+    async def deliver_many(self, session: AsyncSession, items: list[tuple[Notification, Recipient]]) -> None:
+        """Several at once (a channel may do them in one statement)."""
+        for notification, recipient in items:
+            await self.deliver(session, notification, recipient)
+
 
 class InAppChannel(Channel):
     name = IN_APP
 
     async def deliver(self, session: AsyncSession, notification: Notification, recipient: Recipient) -> None:
-        await notify_recipient(session, recipient.id)
+        await notify_recipients(session, [recipient.id])
+
+    async def deliver_many(self, session: AsyncSession, items: list[tuple[Notification, Recipient]]) -> None:
+        await notify_recipients(session, [recipient.id for _, recipient in items])
 
 
 class EmailChannel(Channel):

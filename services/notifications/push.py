@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger("insureops.notifications.push")
 
 PUSH_CHANNEL = "notifications_push"
-_NOTIFY = text(f"SELECT pg_notify('{PUSH_CHANNEL}', :recipient)")
+_NOTIFY = text(f"SELECT pg_notify('{PUSH_CHANNEL}', r) FROM unnest(CAST(:recipients AS text[])) AS r")
 
 
-async def notify_recipient(session: AsyncSession, recipient_id: uuid.UUID) -> None:
-    """Queue a wake-up for `recipient_id`'s streams, delivered when the session's transaction commits."""
-    # PostgreSQL folds identical notices of one transaction into one.
-    await session.execute(_NOTIFY, {"recipient": str(recipient_id)})
+async def notify_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID]) -> None:
+    """Queue a wake-up for these recipients' streams, delivered when the session's transaction commits."""
+    ids = sorted({str(r) for r in recipient_ids})
+    if ids:
+        await session.execute(_NOTIFY, {"recipients": ids})
 
 
 class Subscription:

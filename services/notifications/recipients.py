@@ -79,9 +79,15 @@ def title_key(data: EventData) -> TitleKey | None:
     return None
 
 
+def needs_known_title(data: EventData) -> bool:
+    """Whether the notification of `data` names a task or deal its event does not carry the title of."""
+    return isinstance(data, (TaskReassigned, TaskSlaChanged, OpportunityAccepted, OpportunityDeclined))
+
+
 def title_updates(data: EventData) -> list[tuple[TitleKey, str]]:
     """Titles an event reveals (a new task or deal, or a renamed one)."""
-    if isinstance(data, (TaskCreated, TaskEscalated, TaskStale)):
+    # Escalations and reminders carry the title too, but creation and renames already told it.
+    if isinstance(data, TaskCreated):
         return [((LinkType.TASK.value, data.task_id), data.title)]
     if isinstance(data, OpportunityOpened):
         return [((LinkType.OPPORTUNITY.value, data.opportunity_id), data.title)]

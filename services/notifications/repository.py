@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.channels import Recipient
-from services.notifications.models import KnownTitle, Notification, NotificationCursor, NotificationPreference, people
+from services.notifications.models import Notification, NotificationCursor, NotificationPreference, people
 from services.notifications.recipients import TitleKey
 
 
@@ -82,30 +82,53 @@ async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
     return int(value or 0)
 
 
-async def take_seqs(session: AsyncSession, counts: dict[uuid.UUID, int]) -> dict[uuid.UUID, int]:
-    """Reserve `counts[r]` sequence numbers for each recipient; returns each one's new last number.
+# One statement: number the drafts per recipient after each one's cursor, and insert them. The cursor rows
+# are taken in recipient order and stay locked until commit, so two writers cannot deadlock and a
+# recipient's sequence numbers become visible in order. A (source event, recipient) pair already stored
+# is skipped (its number is left unused: numbers only need to grow). Plain SQL over arrays: one round
+# trip and nothing to compile per batch.
+_STORE = text("""
+WITH drafts AS (
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:recipients AS uuid[]), CAST(:ords AS int[]),
+                         CAST(:kinds AS text[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
+                         CAST(:link_types AS text[]), CAST(:link_ids AS uuid[]), CAST(:event_ids AS text[]),
+                         CAST(:event_types AS text[]))
+        AS d(id, recipient_id, ord, kind, title, body, link_type, link_id, source_event_id, source_event_type)
+), counts AS (
+    SELECT recipient_id, count(*) AS n FROM drafts GROUP BY recipient_id
+), cursors AS (
+    INSERT INTO notification_cursors (recipient_id, last_seq)
+    SELECT recipient_id, n FROM counts ORDER BY recipient_id
+    ON CONFLICT (recipient_id) DO UPDATE SET last_seq = notification_cursors.last_seq + EXCLUDED.last_seq
+    RETURNING recipient_id, last_seq
+)
+INSERT INTO notifications (id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id,
+                           source_event_type, created_at)
+SELECT d.id, d.recipient_id,
+       c.last_seq - n.n + row_number() OVER (PARTITION BY d.recipient_id ORDER BY d.ord),
+       d.kind, d.title, d.body, d.link_type, d.link_id, d.source_event_id, d.source_event_type, CAST(:created_at AS timestamptz)
+FROM drafts d JOIN cursors c USING (recipient_id) JOIN counts n USING (recipient_id)
+ORDER BY d.ord
+ON CONFLICT ON CONSTRAINT uq_notifications_source_event_recipient DO NOTHING
+RETURNING id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type,
+          created_at, read_at
+""")
 
-    The cursor rows stay locked until commit, taken in id order so two writers cannot deadlock.
-    """
-    if not counts:
-        return {}
-    rows = [{"recipient_id": r, "last_seq": counts[r]} for r in sorted(counts)]
-    stmt = pg_insert(NotificationCursor).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[NotificationCursor.recipient_id],
-        set_={"last_seq": NotificationCursor.last_seq + stmt.excluded.last_seq},
-    ).returning(NotificationCursor.recipient_id, NotificationCursor.last_seq)
-    return {r: int(last) for r, last in (await session.execute(stmt)).all()}
 
-
-async def insert_notifications(session: AsyncSession, rows: list[dict]) -> list[Notification]:
-    """Insert; a (source event, recipient) pair already stored is skipped. Returns the rows inserted."""
+async def store_notifications(session: AsyncSession, rows: list[dict], created_at: datetime) -> list[Notification]:
+    """Store new notifications (dicts of the draft columns), numbered per recipient; returns those inserted,
+    in `seq` order (as detached rows)."""
     if not rows:
         return []
-    stmt = (pg_insert(Notification)
-            .on_conflict_do_nothing(constraint="uq_notifications_source_event_recipient")
-            .returning(Notification))
-    return list((await session.scalars(stmt, rows)).all())
+    params = {name: [r[column] for r in rows] for name, column in (
+        ("ids", "id"), ("recipients", "recipient_id"), ("kinds", "kind"), ("titles", "title"), ("bodies", "body"),
+        ("link_types", "link_type"), ("link_ids", "link_id"), ("event_ids", "source_event_id"),
+        ("event_types", "source_event_type"))}
+    params["ords"] = list(range(len(rows)))
+    params["created_at"] = created_at
+    result = await session.execute(_STORE, params)
+    stored = [Notification(**row) for row in result.mappings()]
+    return sorted(stored, key=lambda n: (n.recipient_id, n.seq))
 
 
 # Replica and titles ---------------------------------------------------------------------------------
@@ -125,27 +148,29 @@ async def known_titles(session: AsyncSession, keys: Iterable[TitleKey]) -> dict[
     keys = list(set(keys))
     if not keys:
         return {}
-    ids = {k[1] for k in keys}
-    rows = (await session.execute(select(KnownTitle.resource_type, KnownTitle.resource_id, KnownTitle.title)
-                                  .where(KnownTitle.resource_id.in_(ids)))).all()
+    rows = (await session.execute(text(
+        "SELECT resource_type, resource_id, title FROM known_titles "
+        "WHERE (resource_type, resource_id) IN (SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[])))"),
+        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})).all()
     return {(t, i): title for t, i, title in rows}
 
 
 async def save_titles(session: AsyncSession, titles: dict[TitleKey, str]) -> None:
     if not titles:
         return
-    rows = [{"resource_type": t, "resource_id": i, "title": title[:300]} for (t, i), title in sorted(titles.items())]
-    stmt = pg_insert(KnownTitle).values(rows)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[KnownTitle.resource_type, KnownTitle.resource_id],
-        set_={"title": stmt.excluded.title, "updated_at": func.now()}))
+    items = sorted(titles.items())
+    await session.execute(text(
+        "INSERT INTO known_titles (resource_type, resource_id, title) "
+        "SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[]), CAST(:titles AS text[])) "
+        "ON CONFLICT (resource_type, resource_id) DO UPDATE SET title = EXCLUDED.title, updated_at = now()"),
+        {"types": [k[0] for k, _ in items], "ids": [k[1] for k, _ in items], "titles": [t[:300] for _, t in items]})
 
 
 # Preferences ----------------------------------------------------------------------------------------
 async def preferences_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, str], list[str]]:
-    rows = (await session.execute(select(NotificationPreference.user_id, NotificationPreference.kind,
-                                         NotificationPreference.channels)
-                                  .where(NotificationPreference.user_id.in_(list(user_ids))))).all()
+    rows = (await session.execute(text(
+        "SELECT user_id, kind, channels FROM notification_preferences WHERE user_id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": list(user_ids)})).all()
     return {(u, k): list(c) for u, k, c in rows}
 
 
