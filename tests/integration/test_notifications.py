@@ -399,3 +399,22 @@ async def test_email_preference_sends_the_notification_over_smtp_with_retries(
     assert await notifications_db.fetchval(
         "SELECT count(*) FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id "
         "WHERE n.source_event_id = $1", other.id) == 0
+
+
+async def test_the_service_itself_accepts_the_query_token_on_the_stream_and_the_api_is_documented(
+        stack, gateway, admin_headers):
+    user = await new_user(gateway, admin_headers)
+    async with httpx.AsyncClient(base_url=stack.service_url("notifications"), timeout=httpx.Timeout(10, read=None)) as c:
+        async with c.stream("GET", STREAM, params={"access_token": user["token"]}) as response:
+            assert response.status_code == 200
+            assert response.headers["cache-control"].startswith("no-cache")
+            parser = EventStreamParser()
+            async for line in response.aiter_lines():
+                if (event := parser.feed(line)) is not None:
+                    assert event.event == "ready" and event.json() == {"last_event_id": 0, "unread": 0}
+                    break
+    paths = (await gateway.get("/openapi.json")).json()["paths"]
+    for path in (STREAM, "/api/v1/notifications", "/api/v1/notifications/unread-count",
+                 "/api/v1/notifications/read-all", "/api/v1/notifications/preferences",
+                 "/api/v1/notifications/{notification_id}", "/api/v1/notifications/{notification_id}/read"):
+        assert path in paths, path
