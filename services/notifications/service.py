@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
 
 from prometheus_client import Counter as MetricCounter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,18 +89,17 @@ async def store_and_deliver(session: AsyncSession, drafts: list[tuple[Envelope, 
     notification to the channels its recipient chose for its kind (in-app always)."""
     if not drafts:
         return []
-    counts = Counter(d.recipient_id for _, d in drafts)
     rows = [{"id": uuid.uuid4(), "recipient_id": draft.recipient_id, "kind": draft.kind.value, "title": draft.title,
              "body": draft.body, "link_type": draft.link_type.value, "link_id": draft.link_id,
              "source_event_id": envelope.id, "source_event_type": envelope.type} for envelope, draft in drafts]
     stored = await repo.store_notifications(session, rows, clock.now())
     if len(stored) < len(rows):
         log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))
+    if not stored:
+        return []
     for notification in stored:
         STORED.labels(notification.kind).inc()
-    if len(stored) < len(rows):
-        log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))
-    preferences = await repo.preferences_of(session, counts)
+    preferences = await repo.preferences_of(session, {n.recipient_id for n in stored})
     chosen = {n.id: preferences.get((n.recipient_id, n.kind), DEFAULT_CHANNELS) for n in stored}
     # The replica is read only when a channel needs more than the recipient's id.
     needs_details = {n.recipient_id for n in stored if any(c != IN_APP for c in chosen[n.id])}
