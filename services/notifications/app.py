@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.notifications.channels import SmtpSender, send_due_emails
@@ -28,7 +29,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                                      max_attempts=settings.email_max_attempts)
 
     async def start_push(app: FastAPI) -> None:
-        hub = PushHub(asyncpg_dsn(settings.database_url), keepalive_seconds=settings.sse_heartbeat_seconds)
+        dsn = asyncpg_dsn(settings.database_url)
+        app.state.stream_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=settings.stream_pool_size)
+        hub = PushHub(dsn, keepalive_seconds=settings.sse_heartbeat_seconds)
         app.state.push_hub = hub
         app.state.push_task = asyncio.create_task(hub.run(), name="push-listener")
 
@@ -38,6 +41,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        pool = getattr(app.state, "stream_pool", None)
+        if pool is not None:
+            await pool.close()
 
     return create_service_app(ServiceParts(
         settings=settings,
@@ -47,7 +53,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                     "channel (in-app, email), and a live Server-Sent Events stream.",
         routers=[stream_router, router],
         tables=messaging,
-        consumers=[ConsumerSpec(name="notifications", topics=CONSUMED_TOPICS, batch_handler=handle_events)],
+        # Several members of the one consumer group: the same as more replicas, in one process.
+        consumers=[ConsumerSpec(name="notifications", topics=CONSUMED_TOPICS, batch_handler=handle_events)
+                   for _ in range(settings.consumer_instances)],
         jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
         on_startup=[start_push],
         on_shutdown=[stop_push],

@@ -9,10 +9,17 @@ class NotificationsSettings(DatabaseSettings):
     service_name: str = Field("notifications", description="Name of the service: its consumer group.")
     http_port: int = Field(8007, description="Port the HTTP server listens on.")
 
+    consumer_instances: int = Field(
+        3, ge=1, le=16,
+        description="Consumers of the event topics run side by side in each process (one consumer group; Kafka "
+        "shares the partitions among them), so one partition's batch does not wait behind another's.",
+    )
     sse_heartbeat_seconds: float = Field(
         15.0, description="A live stream sends a comment this often when idle (keeps proxies from closing it)."
     )
     sse_retry_ms: int = Field(3000, description="Reconnection delay suggested to EventSource clients (`retry:`).")
+    stream_pool_size: int = Field(
+        5, ge=1, description="Connections of the pool the live streams read their new notifications with.")
     sse_replay_limit: int = Field(500, description="Most notifications a stream reads from the database per round.")
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server the email channel sends through.")
