@@ -19,6 +19,7 @@ from email.utils import formatdate
 from typing import ClassVar
 
 import aiosmtplib
+from prometheus_client import Counter
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,7 @@ from services.notifications.settings import NotificationsSettings
 from shared import clock
 
 log = logging.getLogger("insureops.notifications.channels")
+EMAILS = Counter("notifications_email_attempts_total", "Attempts to send notification emails", ["outcome"])
 
 IN_APP = "in_app"
 EMAIL = "email"
@@ -151,10 +153,12 @@ async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_si
             if delivery.attempts >= max_attempts:
                 delivery.status = "failed"
                 failed += 1
+                EMAILS.labels("failed").inc()
                 log.error("email %s to %s failed for good after %d attempts: %s", delivery.id,
                           delivery.to_address, delivery.attempts, delivery.last_error)
             else:
                 delivery.next_attempt_at = clock.now() + retry_delay(delivery.attempts)
+                EMAILS.labels("retrying").inc()
                 log.warning("email %s to %s failed (attempt %d): %s", delivery.id, delivery.to_address,
                             delivery.attempts, delivery.last_error)
         else:
@@ -163,5 +167,6 @@ async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_si
             delivery.sent_at = clock.now()
             delivery.last_error = None
             sent += 1
+            EMAILS.labels("sent").inc()
         await session.flush()
     return {"sent": sent, "failed": failed, "retrying": len(rows) - sent - failed}

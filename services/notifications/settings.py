@@ -37,5 +37,6 @@ class NotificationsSettings(DatabaseSettings):
     )
     email_batch_size: int = Field(50, description="Most emails the sender sends in one round.")
     email_max_attempts: int = Field(
-        8, description="Attempts per email before it is marked failed (backoff doubles from 2 s, capped at 10 min)."
+        12, description="Attempts per email before it is marked failed (the pause doubles from 2 s up to 10 min: "
+        "12 attempts span about 37 minutes)."
     )
