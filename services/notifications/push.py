@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger("insureops.notifications.push")
 
 PUSH_CHANNEL = "notifications_push"
+LISTENER_NAME = "notifications-push-listener"  # application_name of the LISTEN connection (pg_stat_activity)
 _NOTIFY = text(f"SELECT pg_notify('{PUSH_CHANNEL}', r) FROM unnest(CAST(:recipients AS text[])) AS r")
 
 
@@ -90,7 +91,7 @@ class PushHub:
         while True:
             conn = None
             try:
-                conn = await asyncpg.connect(self.dsn)
+                conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTENER_NAME})
                 closed = asyncio.Event()
                 conn.add_termination_listener(lambda _c: closed.set())
                 await conn.add_listener(PUSH_CHANNEL, self._on_notice)

@@ -418,3 +418,36 @@ async def test_the_service_itself_accepts_the_query_token_on_the_stream_and_the_
                  "/api/v1/notifications/read-all", "/api/v1/notifications/preferences",
                  "/api/v1/notifications/{notification_id}", "/api/v1/notifications/{notification_id}/read"):
         assert path in paths, path
+
+
+async def test_every_open_stream_of_a_user_is_pushed_to_even_after_the_listen_connection_drops(
+        stack, gateway, admin_headers, publish_event, notifications_db):
+    user = await new_user(gateway, admin_headers)
+    task_id = str(uuid.uuid4())
+    async with LiveStream(stack, headers=user["headers"]) as tab1, LiveStream(stack, headers=user["headers"]) as tab2:
+        await tab1.next("ready")
+        await tab2.next("ready")
+        first = await publish_event(stale(user["id"], title="both tabs"), subject=task_id)
+        for tab in (tab1, tab2):
+            assert (await tab.next()).json()["source_event_id"] == first.id
+
+        # Cut the service's LISTEN connection; it reconnects and streams look for what they missed.
+        listening = ("SELECT pid FROM pg_stat_activity WHERE datname = 'notifications' "
+                     "AND application_name = 'notifications-push-listener'")
+        old = {r["pid"] for r in await notifications_db.fetch(listening)}
+        assert old, "the service should hold a LISTEN connection"
+        await notifications_db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE pid = ANY($1::int[])", list(old))
+        second = await publish_event(stale(user["id"], title="after the cut"), subject=task_id)
+        for tab in (tab1, tab2):
+            assert (await tab.next(timeout=10)).json()["source_event_id"] == second.id
+
+        async def relistening():
+            return {r["pid"] for r in await notifications_db.fetch(listening)} - old
+
+        await wait_until(relistening, what="a new LISTEN connection")
+        third = await publish_event(stale(user["id"], title="live again"), subject=task_id)
+        started = time.monotonic()
+        for tab in (tab1, tab2):
+            assert (await tab.next(timeout=5)).json()["source_event_id"] == third.id
+        assert time.monotonic() - started < 2.0
