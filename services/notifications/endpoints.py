@@ -45,7 +45,8 @@ router = APIRouter(route_class=TransactionalRoute, tags=[TAG], responses={401: P
         "`ready` (its `id:` is the newest sequence number, its data the unread count); a comment line is sent "
         "every 15 s when idle. To resume, send the last id seen as the `Last-Event-ID` header (EventSource does "
         "this by itself when it reconnects) or as `?last_event_id=`: everything after it is replayed from the "
-        "database, then the stream goes live.\n\n"
+        "database, then the stream goes live (a resume point beyond the caller's newest id starts afresh with "
+        "`ready`).\n\n"
         "Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set "
         "headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event "
         "`token_expired` when the token expires; reconnect with a fresh token and the last id."),

@@ -54,8 +54,9 @@ async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: 
     subscription = app.state.push_hub.subscribe(user_id)  # before the first read: no wake-up can slip by
     STREAMS.inc()
     try:
-        if resume_from is None:
-            start = await pool.fetchrow(_START, user_id)
+        start = await pool.fetchrow(_START, user_id)
+        if resume_from is None or resume_from > start["last"]:
+            # A fresh stream, or a resume point this user never had (a restored database): start from now.
             last = int(start["last"])
             yield format_event({"last_event_id": last, "unread": start["unread"]}, event="ready", id=last,
                                retry_ms=settings.sse_retry_ms)

@@ -171,6 +171,11 @@ async def test_a_resumed_stream_replays_exactly_what_it_missed(stack, gateway, a
         assert (await live.next()).json()["source_event_id"] == later.id
         await live.nothing_more(within=0.5)
 
+    # A resume point the user never reached (say, from before a database restore) starts afresh.
+    async with LiveStream(stack, headers={**user["headers"], "Last-Event-ID": "999999"}) as live:
+        ready = await live.next("ready")
+        assert int(ready.id) == int(last_seen) + 4 == ready.json()["last_event_id"]
+
     # The polyfill form of the resume point gives the same.
     async with LiveStream(stack, params={"access_token": user["token"], "last_event_id": last_seen}) as live:
         again = [(await live.next()).json()["source_event_id"] for _ in range(4)]
