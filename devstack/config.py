@@ -34,6 +34,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("clients", 2),
     ServiceSpec("pipeline", 3),
     ServiceSpec("contracts", 5),
+    ServiceSpec("notifications", 7),
     ServiceSpec("audit", 6),
     ServiceSpec("gateway", 0, has_database=False),
 )
@@ -76,6 +77,11 @@ class StackSettings(BaseSettings):
     cors_origins: str = Field(
         "http://localhost:3000,http://localhost:5173", description="Frontend origins the local gateway allows (CORS)."
     )
+    smtp_port: int | None = Field(
+        None,
+        description="Where the notifications service sends email (SMTP on this host); tests start a mail server "
+        "there. Default: the HTTP base + 25.",
+    )
     jwt_issuer: str = Field("insureops-identity", description="`iss` of the access tokens.")
     jwt_audience: str = Field("insureops", description="`aud` of the access tokens.")
 
@@ -114,6 +120,10 @@ class StackSettings(BaseSettings):
         return f"http://{self.host}:{self.http_port(service)}"
 
     @property
+    def smtp_server_port(self) -> int:
+        return self.smtp_port if self.smtp_port is not None else self.http_port_base + 25
+
+    @property
     def gateway_url(self) -> str:
         return self.service_url("gateway")
 
@@ -136,6 +146,9 @@ class StackSettings(BaseSettings):
         if spec.has_database:
             env["DATABASE_URL"] = self.database_url(service)
             env["MIGRATION_DATABASE_URL"] = self.database_url(service, owner=True)
+        if service == "notifications":
+            env["SMTP_HOST"] = self.host
+            env["SMTP_PORT"] = str(self.smtp_server_port)
         if service == "gateway":
             env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(self.gateway_rate_limit_per_second)
             env["RATE_LIMIT_USER_BURST"] = env["RATE_LIMIT_ADDRESS_BURST"] = str(int(self.gateway_rate_limit_per_second * 2))

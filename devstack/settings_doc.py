@@ -23,6 +23,7 @@ from services.contracts.settings import ContractsSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
 from services.pipeline.settings import PipelineSettings
+from services.notifications.settings import NotificationsSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 
 
@@ -51,6 +52,8 @@ SECTIONS: tuple[Section, ...] = (
             f"it also reads the common and database settings. {_REDECLARED}"),
     Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
             f"common and database settings. {_REDECLARED}"),
+    Section("notifications", NotificationsSettings, "The notifications service (inbox, live stream, email); it "
+            f"also reads the common and database settings. {_REDECLARED}"),
     Section("gateway", GatewaySettings, "The API gateway (the one URL frontends use); it also reads the common "
             f"settings. {_REDECLARED}"),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,8 +20,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from services.gateway.limits import RateLimitMiddleware, TokenBuckets
-from services.gateway.routes import PUBLIC, service_for, upstream_services
+from services.gateway.routes import PUBLIC, QUERY_TOKEN, service_for, upstream_services
 from services.gateway.settings import GatewaySettings
 from shared.app import ServiceParts, create_service_app
 from shared.auth import bearer_token
@@ -38,6 +38,31 @@ class PayloadTooLarge(Problem):
 
 class GatewayTimeout(Problem):
     status, title, slug = 504, "Gateway timeout", "gateway-timeout"
+
+
+def _token(request: Request, path: str) -> str:
+    """The caller's bearer token; on the few routes browsers reach with EventSource, also `?access_token=`."""
+    if (request.method, path) in QUERY_TOKEN and not request.headers.get("authorization"):
+        token = request.query_params.get("access_token", "").strip()
+        if token:
+            return token
+    return bearer_token(request)
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream"
+
+
+async def _idle_limited(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The chunks of an ordinary response, failing if the service goes quiet for `seconds` mid-body."""
+    iterator = aiter(chunks)
+    while True:
+        try:
+            async with asyncio.timeout(seconds):
+                chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        yield chunk
 
 
 def _upstreams(settings: GatewaySettings) -> dict[str, str]:
@@ -84,8 +109,10 @@ def build_router(settings: GatewaySettings) -> APIRouter:
         service = service_for(full_path)
         if service is None:
             raise NotFound(f"no API at {full_path}")
+        token = None
         if (request.method, full_path) not in PUBLIC:
-            await request.app.state.token_verifier.verify(bearer_token(request))
+            token = _token(request, full_path)
+            await request.app.state.token_verifier.verify(token)
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
             raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
@@ -95,19 +122,33 @@ def build_router(settings: GatewaySettings) -> APIRouter:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["x-request-id"] = current().request_id or ""
         headers["x-forwarded-for"] = request.client.host if request.client else ""
+        params = request.query_params.multi_items()
+        if token is not None and "authorization" not in {k.lower() for k in headers}:
+            # A query-string token (EventSource) travels on as a header, out of URLs and logs.
+            headers["authorization"] = f"Bearer {token}"
+            params = [(k, v) for k, v in params if k != "access_token"]
         client: httpx.AsyncClient = request.app.state.http
+        # The wait for the response head is bounded here; no read timeout on the connection itself, since an
+        # event stream may be quiet between heartbeats. Other bodies are bounded per chunk (`_idle_limited`).
         upstream_request = client.build_request(request.method, f"{upstreams[service]}{full_path}",
-                                                params=request.query_params, headers=headers, content=body,
-                                                timeout=settings.upstream_timeout_seconds)
+                                                params=params, headers=headers, content=body,
+                                                timeout=httpx.Timeout(settings.upstream_timeout_seconds, read=None))
         try:
-            upstream = await client.send(upstream_request, stream=True)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(settings.upstream_timeout_seconds):
+                upstream = await client.send(upstream_request, stream=True)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise GatewayTimeout(f"the {service} service did not answer in time") from exc
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"the {service} service is unavailable") from exc
         response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
         response_headers.pop("x-request-id", None)
-        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code, headers=response_headers,
+        if is_event_stream(upstream):
+            chunks = upstream.aiter_raw()
+        else:
+            chunks = _idle_limited(upstream.aiter_raw(), settings.upstream_timeout_seconds)
+        # When the client goes away, Starlette stops the stream and the background task closes the
+        # upstream response, so the service sees its stream end too.
+        return StreamingResponse(chunks, status_code=upstream.status_code, headers=response_headers,
                                  background=BackgroundTask(upstream.aclose))
 
     return router

@@ -23,10 +23,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/stages", "pipeline"),
     Route("/api/v1/opportunities", "pipeline"),
     Route("/api/v1/pipeline", "pipeline"),
+    Route("/api/v1/notifications", "notifications"),
 )
 
 # Reachable without a token: logging in and fetching the public keys.
 PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/.well-known/jwks.json")}
+
+# Live streams a browser opens with EventSource, which cannot send headers: the token may come as
+# `?access_token=` instead (the gateway passes it on as an Authorization header).
+QUERY_TOKEN = {("GET", "/api/v1/notifications/stream")}
 
 
 def service_for(path: str) -> str | None:

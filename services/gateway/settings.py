@@ -13,6 +13,7 @@ class GatewaySettings(ServiceSettings):
     contracts_url: str = Field("http://127.0.0.1:8005", description="Base URL of the contracts service.")
     audit_url: str = Field("http://127.0.0.1:8006", description="Base URL of the audit service.")
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
+    notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
     upstream_timeout_seconds: float = Field(10.0, description="Longest wait for a service's answer.")
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
     max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")

@@ -12,3 +12,13 @@ def test_prefixes_match_themselves_and_below_only():
     assert service_for("/api/v1/usersX") is None
     assert service_for("/api/v1/auditor") is None
     assert service_for("/api/v2/users") is None
+
+
+def test_notifications_route_and_the_only_query_token_route():
+    from services.gateway.routes import PUBLIC, QUERY_TOKEN
+
+    assert service_for("/api/v1/notifications") == "notifications"
+    assert service_for("/api/v1/notifications/stream") == "notifications"
+    assert service_for("/api/v1/notificationsX") is None
+    assert QUERY_TOKEN == {("GET", "/api/v1/notifications/stream")}
+    assert not QUERY_TOKEN & PUBLIC

@@ -1,0 +1,63 @@
+"""The notifications service: task, deal and contract events become notifications for the right person,
+kept in their inbox, pushed live over Server-Sent Events, and emailed where they asked for it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+from fastapi import FastAPI
+
+from services.notifications.channels import SmtpSender, send_due_emails
+from services.notifications.endpoints import router, stream_router
+from services.notifications.models import messaging
+from services.notifications.push import PushHub
+from services.notifications.service import CONSUMED_TOPICS, handle_events
+from services.notifications.settings import NotificationsSettings
+from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from shared.db import asyncpg_dsn
+from shared.jobs import PeriodicJob
+
+
+def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
+    settings = settings or NotificationsSettings()
+    sender = SmtpSender(settings)
+
+    async def send_emails(session):
+        return await send_due_emails(session, sender, batch_size=settings.email_batch_size,
+                                     max_attempts=settings.email_max_attempts)
+
+    async def start_push(app: FastAPI) -> None:
+        dsn = asyncpg_dsn(settings.database_url)
+        app.state.stream_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=settings.stream_pool_size)
+        hub = PushHub(dsn, keepalive_seconds=settings.sse_heartbeat_seconds)
+        app.state.push_hub = hub
+        app.state.push_task = asyncio.create_task(hub.run(), name="push-listener")
+
+    async def stop_push(app: FastAPI) -> None:
+        task = getattr(app.state, "push_task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        pool = getattr(app.state, "stream_pool", None)
+        if pool is not None:
+            await pool.close()
+
+    return create_service_app(ServiceParts(
+        settings=settings,
+        title="InsureOps notifications",
+        description="Each user's notifications (task assigned, at risk, escalated, stale; deal opened; decision "
+                    "recorded; contract renewal due or expired): inbox, unread count, preferences per kind and "
+                    "channel (in-app, email), and a live Server-Sent Events stream.",
+        routers=[stream_router, router],
+        tables=messaging,
+        # Several members of the one consumer group: the same as more replicas, in one process.
+        consumers=[ConsumerSpec(name="notifications", topics=CONSUMED_TOPICS, batch_handler=handle_events)
+                   for _ in range(settings.consumer_instances)],
+        jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
+        on_startup=[start_push],
+        on_shutdown=[stop_push],
+        tags=[{"name": "notifications", "description": "The caller's own notifications."}],
+    ))

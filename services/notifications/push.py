@@ -1,0 +1,120 @@
+"""Waking live streams when a recipient's notifications are committed, across every replica.
+
+The transaction that writes notifications also runs `pg_notify(PUSH_CHANNEL, <recipient id>)`;
+PostgreSQL delivers it only at commit, to every listening process. Each process keeps one listening
+connection and wakes the streams of that recipient, which then read their new rows from the
+database. The notice carries no data: a lost notice delays a stream until its next heartbeat,
+when it reads the database anyway, and never loses a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger("insureops.notifications.push")
+
+PUSH_CHANNEL = "notifications_push"
+LISTENER_NAME = "notifications-push-listener"  # application_name of the LISTEN connection (pg_stat_activity)
+_NOTIFY = text(f"SELECT pg_notify('{PUSH_CHANNEL}', r) FROM unnest(CAST(:recipients AS text[])) AS r")
+
+
+async def notify_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID]) -> None:
+    """Queue a wake-up for these recipients' streams, delivered when the session's transaction commits."""
+    ids = sorted({str(r) for r in recipient_ids})
+    if ids:
+        await session.execute(_NOTIFY, {"recipients": ids})
+
+
+class Subscription:
+    """A stream's doorbell: set when its recipient may have new notifications."""
+
+    def __init__(self, hub: "PushHub", recipient_id: uuid.UUID):
+        self.hub = hub
+        self.recipient_id = recipient_id
+        self.event = asyncio.Event()
+
+    def close(self) -> None:
+        self.hub._unsubscribe(self)
+
+
+class PushHub:
+    """One LISTEN connection per process, fanning notices out to that process's streams."""
+
+    def __init__(self, dsn: str, *, keepalive_seconds: float = 15.0):
+        self.dsn = dsn
+        self.keepalive_seconds = keepalive_seconds
+        self._subscribers: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self.listening = False
+
+    def subscribe(self, recipient_id: uuid.UUID) -> Subscription:
+        subscription = Subscription(self, recipient_id)
+        self._subscribers[recipient_id].add(subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._subscribers.get(subscription.recipient_id)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[subscription.recipient_id]
+
+    @property
+    def stream_count(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    def wake(self, recipient_id: uuid.UUID) -> None:
+        for subscription in self._subscribers.get(recipient_id, ()):
+            subscription.event.set()
+
+    def wake_all(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.event.set()
+
+    def _on_notice(self, _conn, _pid, _channel, payload: str) -> None:
+        try:
+            recipient_id = uuid.UUID(payload)
+        except ValueError:
+            log.warning("ignoring a push notice that is not a user id: %r", payload[:100])
+            return
+        self.wake(recipient_id)
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            conn = None
+            try:
+                conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTENER_NAME})
+                closed = asyncio.Event()
+                conn.add_termination_listener(lambda _c: closed.set())
+                await conn.add_listener(PUSH_CHANNEL, self._on_notice)
+                self.listening = True
+                backoff = 0.5
+                # Notices sent while no connection listened are gone: let every stream look for itself.
+                self.wake_all()
+                while not closed.is_set():
+                    try:
+                        await asyncio.wait_for(closed.wait(), self.keepalive_seconds)
+                    except asyncio.TimeoutError:
+                        await conn.fetchval("SELECT 1", timeout=5)  # notices a silently dropped connection
+                log.warning("the push listener's connection closed; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the push listener failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.listening = False
+                if conn is not None and not conn.is_closed():
+                    try:
+                        await conn.close(timeout=5)
+                    except Exception:
+                        conn.terminate()

@@ -1,0 +1,180 @@
+"""Who is told what: from one domain event to the notifications it causes.
+
+Pure functions, no I/O: the caller passes what they need from the database (the department managers
+of the identity replica, the known titles of tasks and deals). One event never yields two
+notifications for the same person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from shared.contracts import EventData
+from shared.contracts.contracts import ContractExpired, ContractRenewalDue
+from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened, OpportunityUpdated
+from shared.contracts.tasks import (
+    TaskCreated,
+    TaskEscalated,
+    TaskReassigned,
+    TaskSlaChanged,
+    TaskStale,
+    TaskUpdated,
+)
+
+TITLE_MAX = 300
+
+
+class Kind(StrEnum):
+    """What a notification is about; preferences are set per kind."""
+
+    TASK_ASSIGNED = "task_assigned"
+    TASK_AT_RISK = "task_at_risk"
+    TASK_ESCALATED = "task_escalated"
+    TASK_STALE = "task_stale"
+    DEAL_OPENED = "deal_opened"
+    DECISION_RECORDED = "decision_recorded"
+    CONTRACT_RENEWAL_DUE = "contract_renewal_due"
+    CONTRACT_EXPIRED = "contract_expired"
+
+
+class LinkType(StrEnum):
+    TASK = "task"
+    OPPORTUNITY = "opportunity"
+    CONTRACT = "contract"
+
+
+# The event types that can cause a notification (the others only feed `title_updates`).
+SOURCE_EVENT_TYPES = (
+    "tasks.task.created", "tasks.task.reassigned", "tasks.task.sla_changed", "tasks.task.escalated",
+    "tasks.task.stale", "pipeline.opportunity.opened", "pipeline.opportunity.accepted",
+    "pipeline.opportunity.declined", "contracts.contract.renewal_due", "contracts.contract.expired",
+)
+
+
+@dataclass(frozen=True)
+class NotificationDraft:
+    """A notification before it has an id and a sequence number."""
+
+    recipient_id: UUID
+    kind: Kind
+    title: str
+    body: str
+    link_type: LinkType
+    link_id: UUID
+
+
+TitleKey = tuple[str, UUID]
+
+
+def title_key(data: EventData) -> TitleKey | None:
+    """The task or deal an event is about, as the key of its known title."""
+    if hasattr(data, "task_id"):
+        return (LinkType.TASK.value, data.task_id)
+    if hasattr(data, "opportunity_id") and not hasattr(data, "contract_id"):
+        return (LinkType.OPPORTUNITY.value, data.opportunity_id)
+    return None
+
+
+def needs_known_title(data: EventData) -> bool:
+    """Whether the notification of `data` names a task or deal its event does not carry the title of."""
+    return isinstance(data, (TaskReassigned, TaskSlaChanged, OpportunityAccepted, OpportunityDeclined))
+
+
+def title_updates(data: EventData) -> list[tuple[TitleKey, str]]:
+    """Titles an event reveals (a new task or deal, or a renamed one)."""
+    # Escalations and reminders carry the title too, but creation and renames already told it.
+    if isinstance(data, TaskCreated):
+        return [((LinkType.TASK.value, data.task_id), data.title)]
+    if isinstance(data, OpportunityOpened):
+        return [((LinkType.OPPORTUNITY.value, data.opportunity_id), data.title)]
+    if isinstance(data, (TaskUpdated, OpportunityUpdated)):
+        change = data.changes.get("title")
+        if change is not None and isinstance(change.after, str) and change.after:
+            return [(title_key(data), change.after)]
+    return []
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
+
+
+def drafts_for(data: EventData, *, titles: Mapping[TitleKey, str],
+               manager_of: Callable[[UUID | None], UUID | None]) -> list[NotificationDraft]:
+    """The notifications `data` causes: at most one per recipient, none for events nobody needs to hear of."""
+    drafts: list[NotificationDraft] = []
+
+    def add(recipient: UUID | None, kind: Kind, title: str, body: str, link_type: LinkType, link_id: UUID) -> None:
+        if recipient is None or any(d.recipient_id == recipient for d in drafts):
+            return
+        drafts.append(NotificationDraft(recipient, kind, _clip(title), body.strip(), link_type, link_id))
+
+    key = title_key(data)
+    known = titles.get(key) if key else None
+
+    if isinstance(data, TaskCreated):
+        due = f" Due {_when(data.due_at)}." if data.due_at else ""
+        why = f" {data.assignment_reason}" if data.assignment_reason else ""
+        add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {data.title}",
+            f"“{data.title}” ({data.priority} priority) is assigned to you.{due}{why}", LinkType.TASK, data.task_id)
+    elif isinstance(data, TaskReassigned):
+        name = known or "a task"
+        why = f" {data.assignment_reason}" if data.assignment_reason else ""
+        add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {name}",
+            f"“{name}” was reassigned to you.{why}", LinkType.TASK, data.task_id)
+    elif isinstance(data, TaskSlaChanged):
+        change = data.changes.get("sla_state")
+        if change is not None and change.after == "yellow":
+            name = known or "a task"
+            due = f" It is due {_when(data.due_at)}." if data.due_at else ""
+            add(data.assignee_id, Kind.TASK_AT_RISK, f"At risk: {name}",
+                f"“{name}” has used most of its SLA window.{due}", LinkType.TASK, data.task_id)
+    elif isinstance(data, TaskEscalated):
+        due = f" (due {_when(data.due_at)})" if data.due_at else ""
+        add(data.manager_id, Kind.TASK_ESCALATED, f"Escalated: {data.title}",
+            f"“{data.title}” is overdue{due} and was escalated to you as the department's manager.",
+            LinkType.TASK, data.task_id)
+    elif isinstance(data, TaskStale):
+        add(data.assignee_id, Kind.TASK_STALE, f"Reminder: {data.title}",
+            f"“{data.title}” has seen no activity for {data.idle_working_hours:.0f} working hours "
+            f"(reminder {data.period}).", LinkType.TASK, data.task_id)
+    elif isinstance(data, OpportunityOpened):
+        add(data.owner_id, Kind.DEAL_OPENED, f"New deal: {data.title}",
+            f"A {data.line_name} deal was opened at {data.stage.name}; you are its specialist.",
+            LinkType.OPPORTUNITY, data.opportunity_id)
+    elif isinstance(data, OpportunityAccepted):
+        name = known or f"{data.line_name} deal"
+        terms = data.terms
+        body = (f"The client accepted “{name}”: premium {terms.premium} {terms.currency}, "
+                f"{terms.start_date.isoformat()} to {terms.end_date.isoformat()}, insurer {terms.insurer}.")
+        for recipient in (data.owner_id, manager_of(data.department_id)):
+            add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} accepted", body,
+                LinkType.OPPORTUNITY, data.opportunity_id)
+    elif isinstance(data, OpportunityDeclined):
+        name = known or "a deal"
+        body = f"The client declined “{name}” at {data.stage.name}: {data.reason}"
+        for recipient in (data.owner_id, manager_of(data.department_id)):
+            add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} declined", body,
+                LinkType.OPPORTUNITY, data.opportunity_id)
+    elif isinstance(data, ContractRenewalDue):
+        policy = data.policy_number or "a contract"
+        add(data.specialist_id, Kind.CONTRACT_RENEWAL_DUE, f"Renewal due: {policy}",
+            f"Policy {policy}{_insurer(data.insurer)} ends on {data.end_date.isoformat()} "
+            f"({data.days_before_end} days); time to prepare the renewal.", LinkType.CONTRACT, data.contract_id)
+    elif isinstance(data, ContractExpired):
+        policy = data.policy_number or "a contract"
+        add(data.specialist_id, Kind.CONTRACT_EXPIRED, f"Contract expired: {policy}",
+            f"Policy {policy}{_insurer(data.insurer)} ended on {data.end_date.isoformat()} and has expired.",
+            LinkType.CONTRACT, data.contract_id)
+    return drafts
+
+
+def _insurer(insurer: str | None) -> str:
+    return f" with {insurer}" if insurer else ""

@@ -1,0 +1,86 @@
+"""One caller's live stream: replay from the database after the last id seen, then live.
+
+Live and replay are the same loop: wait for a wake-up (a NOTIFY for this recipient, see push.py) or
+the heartbeat interval, then read the rows after the last sequence number sent. A recipient's
+sequence numbers become visible in order (they are taken under a row lock held until commit), so
+"after the last one sent" never skips a row, whether it was committed before the stream opened,
+while it replayed, or later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import jwt
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge
+
+from services.notifications.schemas import NotificationOut
+from services.notifications.sse import comment, format_event
+
+STREAMS = Gauge("notifications_sse_streams", "Live notification streams open in this process")
+SENT = Counter("notifications_sse_events_total", "Notifications sent on live streams")
+
+
+def token_expiry(token: str) -> float:
+    """When an already verified token expires (seconds since the epoch, wall clock)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return float(claims["exp"])
+
+
+# A stream's reads are single statements that need no transaction: they run on a small asyncpg pool of
+# their own, one round trip each (no pool ping, BEGIN or ROLLBACK around them), which keeps the push fast.
+_AFTER = ("SELECT id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type, "
+          "created_at, read_at FROM notifications WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+_START = ("SELECT coalesce((SELECT last_seq FROM notification_cursors WHERE recipient_id = $1), 0) AS last, "
+          "(SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL) AS unread")
+
+
+def _as_json(row) -> dict:
+    return NotificationOut(
+        id=row["id"], sequence=row["seq"], recipient_id=row["recipient_id"], kind=row["kind"], title=row["title"],
+        body=row["body"], link={"type": row["link_type"], "id": row["link_id"]},
+        source_event_id=row["source_event_id"], source_event_type=row["source_event_type"],
+        created_at=row["created_at"], read_at=row["read_at"]).model_dump(mode="json")
+
+
+async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: int | None,
+                              expires_at: float) -> AsyncIterator[bytes]:
+    settings = app.state.settings
+    pool = app.state.stream_pool
+    subscription = app.state.push_hub.subscribe(user_id)  # before the first read: no wake-up can slip by
+    STREAMS.inc()
+    try:
+        start = await pool.fetchrow(_START, user_id)
+        if resume_from is None or resume_from > start["last"]:
+            # A fresh stream, or a resume point this user never had (a restored database): start from now.
+            last = int(start["last"])
+            yield format_event({"last_event_id": last, "unread": start["unread"]}, event="ready", id=last,
+                               retry_ms=settings.sse_retry_ms)
+        else:
+            last = resume_from
+            yield f"retry: {settings.sse_retry_ms}\n\n".encode()
+        while True:
+            subscription.event.clear()
+            rows = await pool.fetch(_AFTER, user_id, last, settings.sse_replay_limit)
+            for row in rows:
+                yield format_event(_as_json(row), event="notification", id=row["seq"])
+                last = row["seq"]
+            SENT.inc(len(rows))
+            if len(rows) >= settings.sse_replay_limit:
+                continue
+            remaining = expires_at - time.time()
+            if remaining <= 0:
+                yield format_event({"last_event_id": last}, event="token_expired")
+                return
+            try:
+                await asyncio.wait_for(subscription.event.wait(), min(settings.sse_heartbeat_seconds, remaining))
+            except asyncio.TimeoutError:
+                if time.time() < expires_at:
+                    yield comment("heartbeat")
+    finally:
+        subscription.close()
+        STREAMS.dec()
