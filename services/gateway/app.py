@@ -20,6 +20,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.limits import RateLimitMiddleware, TokenBuckets
 from services.gateway.routes import PUBLIC, QUERY_TOKEN, service_for, upstream_services
 from services.gateway.settings import GatewaySettings
 from shared.app import ServiceParts, create_service_app
