@@ -38,6 +38,9 @@ test-unit: $(STAMP)
 ## Throughput, latency and memory figures (starts the stack if needed).
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.pipeline
+	$(PY) -m bench.contracts
+	$(PY) -m bench.notifications
 
 clean: down
 	rm -rf .run

@@ -6,9 +6,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devstack.config import SERVICES as _SPECS
 from devstack.supervisor import Supervisor
 
-SERVICES = ("identity", "audit", "gateway")
+SERVICES = tuple(spec.name for spec in _SPECS)
 INFRASTRUCTURE = ("kafka", "postgres")
 
 
