@@ -4,6 +4,7 @@ starts it (Kafka, PostgreSQL, every service, demo data) and stops it again at th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -109,10 +110,10 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
 
 # Events and time ----------------------------------------------------------------------------------
 
-@pytest.fixture
-async def publish_event(stack):
-    """Publish a contract event to Kafka as if another service had sent it (for testing one consumer
-    before or without its producer). Returns the envelope; `await publish_event(data, subject=...)`."""
+@contextlib.asynccontextmanager
+async def event_publisher(stack: StackSettings):
+    """`async with event_publisher(stack) as publish:` the `publish_event` fixture's function, for fixtures
+    of a wider scope."""
     from aiokafka import AIOKafkaProducer
 
     from shared import clock
@@ -132,8 +133,18 @@ async def publish_event(stack):
                                      headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
         return envelope
 
-    yield publish
-    await producer.stop()
+    try:
+        yield publish
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+async def publish_event(stack):
+    """Publish a contract event to Kafka as if another service had sent it (for testing one consumer
+    before or without its producer). Returns the envelope; `await publish_event(data, subject=...)`."""
+    async with event_publisher(stack) as publish:
+        yield publish
 
 
 @pytest.fixture

@@ -112,9 +112,10 @@ async def update_stage(key: str, body: StageUpdate, session: Session, admin: Adm
 # Opportunities -----------------------------------------------------------------------------------
 @router.post("/api/v1/opportunities", response_model=OpportunityOut, status_code=status.HTTP_201_CREATED,
              tags=["opportunities"], responses={409: PROBLEMS[409]},
-             summary="Open a deal at the first stage; the line's primary specialist owns it")
+             summary="Open a deal at the first stage for a client the caller may see; the line's primary "
+                     "specialist owns it")
 async def open_opportunity(body: OpportunityCreate, request: Request, session: Session, caller: Caller):
-    opp = await service.open_opportunity(session, body, _actor(caller),
+    opp = await service.open_opportunity(session, body, _actor(caller), viewer=service.viewer_of(caller),
                                          client_wait_seconds=request.app.state.settings.client_wait_seconds)
     # The caller opened it, so they get it back even if it lies outside what they may list later.
     return await service.visible_opportunity(session, opp.id, rules.Viewer(caller.user_id, "Admin", None),

@@ -130,3 +130,11 @@ def can_see(viewer: Viewer, *, owner_id: uuid.UUID, department_id: uuid.UUID | N
     if owner_id == viewer.user_id:
         return True
     return viewer.department_id is not None and viewer.department_id in (department_id, stage_department_id)
+
+
+def may_open_deal_for(viewer: Viewer | None, *, client_department_id: uuid.UUID | None) -> bool:
+    """A deal is opened for a client the opener may see: the Admin any, everyone else their department's
+    (the clients service's rule). `viewer` None is the platform itself."""
+    if viewer is None or viewer.role == "Admin":
+        return True
+    return viewer.department_id is not None and viewer.department_id == client_department_id

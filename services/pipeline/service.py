@@ -238,7 +238,9 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
 
 
 async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor: Actor, *,
-                           client_wait_seconds: float) -> Opportunity:
+                           client_wait_seconds: float, viewer: rules.Viewer | None = None) -> Opportunity:
+    """Open a deal at the first stage. With a `viewer` other than an Admin, the client must be one of the
+    viewer's department (the clients they may see); any other is answered like an unknown one."""
     if data.expected_premium is not None and data.currency is None:
         raise InvalidInput.for_field("body.currency", "required with an expected premium")
     line = await repo.get_line(session, data.line_id)
@@ -251,7 +253,7 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor
         raise Conflict(f"the primary specialist of the {line.name} line is no longer active; an Admin must "
                        "assign another", errors=[{"field": "body.line_id", "message": "specialist inactive"}])
     client = await _wait_for_client(session, data.client_id, client_wait_seconds)
-    if client is None:
+    if client is None or not rules.may_open_deal_for(viewer, client_department_id=client.department_id):
         raise InvalidInput.for_field("body.client_id", f"unknown client {data.client_id}")
     order = await repo.stages(session)
     first = order[0]

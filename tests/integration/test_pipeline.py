@@ -104,9 +104,11 @@ async def test_open_deal_is_owned_by_the_line_specialist_and_audited(gateway, ad
 
 # The nine stages ---------------------------------------------------------------------------------
 async def test_a_deal_walks_all_nine_stages_and_the_timeline_shows_every_move(gateway, admin_headers, lines,
-                                                                              headers_of, new_client):
+                                                                              headers_of, new_client, people):
     kostas = await headers_of("kostas")
-    deal = await open_deal(gateway, kostas, client_id=await new_client(), line_id=lines["Auto"]["id"])
+    # A deal is opened for a client of the opener's department.
+    client_id = await new_client(department_id=people["kostas"]["department_id"])
+    deal = await open_deal(gateway, kostas, client_id=client_id, line_id=lines["Auto"]["id"])
     deal = await advance_to(gateway, kostas, deal, "client_decision")
     accepted = await gateway.post(f"/api/v1/opportunities/{deal['id']}/accept", headers=kostas, json=TERMS)
     assert accepted.status_code == 200, accepted.text

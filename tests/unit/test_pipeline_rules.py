@@ -124,3 +124,15 @@ def test_who_sees_a_deal():
     at_technical_stage = {**deal, "stage_department_id": technical}
     assert rules.can_see(Viewer(uuid.uuid4(), "Employee", technical), **at_technical_stage)
     assert rules.can_see(Viewer(uuid.uuid4(), "Manager", technical), **at_technical_stage)
+
+
+def test_a_deal_is_opened_only_for_a_client_the_opener_may_see():
+    sales, technical = uuid.uuid4(), uuid.uuid4()
+    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=sales)
+    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=sales)
+    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=technical)
+    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=technical)
+    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", None), client_department_id=None)
+    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=None)
+    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Admin", None), client_department_id=technical)
+    assert rules.may_open_deal_for(None, client_department_id=None)

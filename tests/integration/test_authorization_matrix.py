@@ -1,0 +1,627 @@
+"""The authorisation matrix (tests/integration/authz_matrix.py) on the real stack, through the gateway:
+every endpoint of the gateway's OpenAPI x role x record scope gets the answer the matrix names, every
+endpoint but the public ones is 401 without a token (at the gateway and at the owning service), and an
+endpoint without a row, or a row without an endpoint, fails the run.
+
+The matrix is checked through two perspectives: Technical callers (giorgos, nikos) with Sales as the
+other department, and Sales callers (kostas, maria) with Technical as the other one. The records are made
+once per module, through the gateway as the Admin; actions that change a record for good get a record of
+their own per cell. Every cell runs concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.seed import ADMIN, DEMO_USERS
+from services.gateway.routes import PUBLIC, service_for
+from shared.contracts.tasks import TaskStale
+from tests.conftest import event_publisher, wait_until
+from tests.integration.authz_matrix import MATRIX, ROLES, Row, cell_count
+
+PASSWORDS = {u.email: u.password for u in DEMO_USERS}
+TECHNICAL_LINE = "Authz matrix (Technical)"  # made by the first run (Anna its specialist), then kept
+SALES_LINE = "Property"  # a Sales line of the demo data (Sofia its specialist)
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """Whose eyes the matrix is checked through: the callers' department and another one."""
+
+    own_department: str
+    other_department: str
+    employee: str
+    manager: str
+    colleague: str  # of the callers' department: owns the `own` records
+    outsider: str  # of the other department: owns the `other` records
+    own_line: str  # a line of each department, whose specialist is the colleague / the outsider
+    other_line: str
+
+    @property
+    def callers(self) -> dict[str, str]:
+        return {"Employee": self.employee, "Manager": self.manager, "Admin": ADMIN.email}
+
+
+PERSPECTIVES = {
+    "Technical": Perspective("Technical", "Sales", "giorgos@insureops.example.com",
+                             "nikos.manager@insureops.example.com", "anna@insureops.example.com",
+                             "sofia@insureops.example.com", TECHNICAL_LINE, SALES_LINE),
+    "Sales": Perspective("Sales", "Technical", "kostas@insureops.example.com", "maria.manager@insureops.example.com",
+                         "sofia@insureops.example.com", "anna@insureops.example.com", SALES_LINE, TECHNICAL_LINE),
+}
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+CONCURRENCY = 12
+
+
+@dataclass
+class Call:
+    """How one cell exercises its endpoint."""
+
+    path: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: dict | None = None
+    params: dict | None = None
+    listed: str | None = None  # list endpoints: the id of the record whose presence is the answer
+    stream: bool = False
+
+
+class World:
+    """The users, tokens and records the cells act on, made once per module."""
+
+    def __init__(self, client: httpx.AsyncClient, tag: str, perspective: Perspective):
+        self.client = client
+        self.p = perspective
+        self.tag = tag
+        self.headers: dict[str, dict[str, str]] = {}
+        self.me: dict[str, dict] = {}
+        self.people: dict[str, dict] = {}
+        self.departments: dict[str, dict] = {}
+        self.lines: dict[str, dict] = {}
+        self.clients: dict[str, dict] = {}
+        self.deals: dict[Any, dict] = {}
+        self.contracts: dict[Any, dict] = {}
+        self.notifications: dict[Any, str] = {}
+        self.audit_event_id = ""
+        self.today = date.today()
+        self.made_departments: list[str] = []
+
+    # Requests as the Admin ------------------------------------------------------------------------
+    async def admin(self, method: str, path: str, expected: int = 200, **kw) -> Any:
+        response = await self.client.request(method, path, headers=self.headers["Admin"], **kw)
+        assert response.status_code == expected, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    # The record of a scope ------------------------------------------------------------------------
+    def department(self, scope: str) -> dict:
+        return self.departments[self.p.own_department if scope == "own" else self.p.other_department]
+
+    def user(self, role: str, scope: str) -> dict:
+        return {"own": self.people[self.p.colleague], "other": self.people[self.p.outsider], "mine": self.me[role]}[scope]
+
+    def deal(self, role: str, scope: str) -> dict:
+        return self.deals[("mine", role)] if scope == "mine" else self.deals[scope]
+
+    def contract(self, role: str, scope: str) -> dict:
+        return self.contracts[("mine", role)] if scope == "mine" else self.contracts[scope]
+
+    def notification(self, role: str, scope: str) -> str:
+        return self.notifications[("mine", role)] if scope == "mine" else self.notifications[scope]
+
+    # New records --------------------------------------------------------------------------------
+    async def new_client(self, scope: str, name: str) -> dict:
+        return await self.admin("POST", "/api/v1/clients", 201, json={
+            "kind": "company", "name": f"{name} {self.tag}", "department_id": self.department(scope)["id"]})
+
+    async def new_deal(self, role: str, scope: str, *, advanced: bool = False) -> dict:
+        """`own`: a deal on the callers' department's line (the colleague owns it) at First Contact. `other`
+        and `mine`: on the other department's line (the outsider owns it; for `mine` reassigned to the caller),
+        moved on to the first stage that department works: a department also sees the deals in the stages
+        it works, and these must be seen only by ownership. `advanced`: at least one stage past the first."""
+        own = scope == "own"
+        client, line = self.clients["own" if own else "other"], self.lines["own" if own else "other"]
+        deal = await self.admin("POST", "/api/v1/opportunities", 201, json={
+            "client_id": client["id"], "line_id": line["id"], "title": f"Authz {scope} deal {self.tag}"})
+        if scope == "mine":
+            deal = await self.admin("PATCH", f"/api/v1/opportunities/{deal['id']}",
+                                    json={"owner_id": self.me[role]["id"]})
+        while (not own and deal["stage"]["department_id"] != self.department("other")["id"]) or \
+                (advanced and deal["stage"]["position"] == 1):
+            deal = await self.admin("POST", f"/api/v1/opportunities/{deal['id']}/advance")
+        return deal
+
+    async def new_contract(self, role: str, scope: str) -> dict:
+        """A contract pending issuance for a client of the scope's department; its specialist is the colleague
+        (own), the outsider (other) or the caller (mine). It starts in a month, so issuing it changes no
+        client's status."""
+        client = self.clients["own" if scope == "own" else "other"]
+        specialist = self.user(role, scope)
+        start = self.today + timedelta(days=30)
+        return await self.admin("POST", "/api/v1/contracts", 201, json={
+            "client_id": client["id"], "premium": "1200.00", "currency": "EUR", "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=364)).isoformat(), "insurer": "Authz Mutual",
+            "specialist_id": specialist["id"]})
+
+    async def new_user(self, scope: str | None, role: str) -> dict:
+        """An inactive user (so routing never gives them work) of the scope's department, or of none."""
+        return await self.admin("POST", "/api/v1/users", 201, json={
+            "name": f"Authz {role} {self.tag}", "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
+            "password": "authz-matrix-pass", "role": "Employee", "active": False,
+            "department_id": self.department(scope)["id"] if scope else None})
+
+    async def new_department(self, label: str) -> dict:
+        made = await self.admin("POST", "/api/v1/departments", 201, json={"name": f"Authz {label} {uuid.uuid4().hex[:10]}"})
+        self.made_departments.append(made["id"])
+        return made
+
+
+async def _login(client: httpx.AsyncClient, email: str) -> tuple[dict[str, str], dict]:
+    response = await client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORDS[email]})
+    assert response.status_code == 200, response.text
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    me = await client.get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200, me.text
+    return headers, me.json()
+
+
+async def _technical_line(w: World) -> dict:
+    """The Technical line whose specialist is Anna: the demo data has Sales lines only."""
+    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    anna = w.people["anna@insureops.example.com"]  # the colleague or the outsider of either perspective
+    wanted = {"specialist_id": anna["id"], "department_id": w.departments["Technical"]["id"]}
+    line = lines.get(TECHNICAL_LINE)
+    if line is None:
+        response = await w.client.post("/api/v1/lines", headers=w.headers["Admin"], json={"name": TECHNICAL_LINE, **wanted})
+        if response.status_code == 409:  # made meanwhile by the other perspective's fixture
+            return await _technical_line(w)
+        assert response.status_code == 201, response.text
+        line = response.json()
+    elif any(line[k] != v for k, v in wanted.items()):
+        line = await w.admin("PATCH", f"/api/v1/lines/{line['id']}", json=wanted)
+    return line
+
+
+async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World:
+    w = World(client, uuid.uuid4().hex[:8], p)
+    callers = p.callers
+    logins = await asyncio.gather(*(_login(client, callers[r]) for r in ROLES),
+                                  *(_login(client, e) for e in (p.colleague, p.outsider)))
+    for role, (headers, me) in zip(ROLES, logins):
+        w.headers[role], w.me[role] = headers, me
+    for email, (headers, me) in zip((p.colleague, p.outsider), logins[3:]):
+        w.people[email] = {**me, "headers": headers}
+    departments = await w.admin("GET", "/api/v1/departments", params={"limit": 200})
+    w.departments = {d["name"]: d for d in departments["items"]}
+    for email, department in ((p.employee, p.own_department), (p.manager, p.own_department),
+                              (p.colleague, p.own_department), (p.outsider, p.other_department)):
+        user = w.people.get(email) or next(m for m in w.me.values() if m["email"] == email)
+        assert user["department_id"] == w.departments[department]["id"], (email, department)
+
+    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    lines[TECHNICAL_LINE] = await _technical_line(w)
+    w.lines = {"own": lines[p.own_line], "other": lines[p.other_line]}
+    assert w.lines["own"]["specialist_id"] == w.people[p.colleague]["id"]
+    assert w.lines["other"]["specialist_id"] == w.people[p.outsider]["id"]
+
+    w.clients["own"], w.clients["other"] = await asyncio.gather(
+        w.new_client("own", f"Authz {p.own_department} client"),
+        w.new_client("other", f"Authz {p.other_department} client"))
+    made = await asyncio.gather(
+        w.new_deal("Admin", "own"), w.new_deal("Admin", "other"),
+        *(w.new_deal(role, "mine") for role in ROLES),
+        w.new_contract("Admin", "own"), w.new_contract("Admin", "other"),
+        *(w.new_contract(role, "mine") for role in ROLES))
+    w.deals["own"], w.deals["other"] = made[0], made[1]
+    w.contracts["own"], w.contracts["other"] = made[5], made[6]
+    for i, role in enumerate(ROLES):
+        w.deals[("mine", role)], w.contracts[("mine", role)] = made[2 + i], made[7 + i]
+
+    # One notification for each caller, for a colleague of theirs and for the outsider.
+    recipients = {("mine", role): (w.me[role]["id"], w.headers[role]) for role in ROLES}
+    recipients["own"] = (w.people[p.colleague]["id"], w.people[p.colleague]["headers"])
+    recipients["other"] = (w.people[p.outsider]["id"], w.people[p.outsider]["headers"])
+    title = f"Authz reminder {w.tag}"
+    async with event_publisher(stack) as publish:
+        for user_id, _ in recipients.values():
+            task_id = uuid.uuid4()
+            await publish(TaskStale(task_id=task_id, client_id=None, opportunity_id=None, assignee_id=user_id,
+                                    idle_working_hours=16, period=1, title=title), subject=str(task_id))
+
+    async def notification_of(headers: dict[str, str]) -> str:
+        async def find():
+            items = (await client.get("/api/v1/notifications", headers=headers,
+                                      params={"limit": 200})).json()["items"]
+            return next((n["id"] for n in items if n["title"] == f"Reminder: {title}"), None)
+        return await wait_until(find, timeout=30, what="the fixture notification")
+
+    found = await asyncio.gather(*(notification_of(headers) for _, headers in recipients.values()))
+    w.notifications = dict(zip(recipients, found))
+
+    w.audit_event_id = (await w.admin("GET", "/api/v1/audit/records", params={"limit": 1}))["items"][0]["event_id"]
+    return w
+
+
+@pytest.fixture(scope="module")
+async def worlds(stack) -> dict[str, World]:
+    """Both perspectives' records, made concurrently."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+        made = await asyncio.gather(*(_make_world(stack, client, p) for p in PERSPECTIVES.values()))
+        yield dict(zip(PERSPECTIVES, made))
+        # Departments the cells made to be deleted (the non-Admins' are refused).
+        for w in made:
+            for department_id in w.made_departments:
+                await client.delete(f"/api/v1/departments/{department_id}", headers=w.headers["Admin"])
+
+
+# How each row is exercised ---------------------------------------------------------------------------
+Builder = Callable[[World, str, str | None], Awaitable[Call]]
+BUILDERS: dict[tuple[str, str, str], Builder] = {}
+
+
+def builds(method: str, path: str, variant: str = ""):
+    def register(fn: Builder) -> Builder:
+        key = (method, path, variant)
+        assert key not in BUILDERS, key
+        BUILDERS[key] = fn
+        return fn
+    return register
+
+
+def simple(method: str, path: str, **kw) -> None:
+    """A row exercised with the same request by every caller."""
+    async def build(w: World, role: str, scope: str | None) -> Call:
+        return Call(**kw)
+    builds(method, path)(build)
+
+
+# Identity
+@builds("POST", "/api/v1/auth/token")
+async def _(w, role, scope):
+    email = w.p.callers[role]
+    return Call(data={"username": email, "password": PASSWORDS[email]})
+
+
+simple("GET", "/.well-known/jwks.json")
+simple("GET", "/api/v1/auth/me")
+
+
+@builds("GET", "/api/v1/departments")
+async def _(w, role, scope):
+    return Call(params={"limit": 200}, listed=w.department(scope)["id"])
+
+
+@builds("POST", "/api/v1/departments")
+async def _(w, role, scope):
+    return Call(json={"name": f"Authz new {uuid.uuid4().hex[:10]}"})
+
+
+@builds("GET", "/api/v1/departments/{department_id}")
+async def _(w, role, scope):
+    return Call(path={"department_id": w.department(scope)["id"]})
+
+
+@builds("PATCH", "/api/v1/departments/{department_id}")
+async def _(w, role, scope):
+    department = w.department(scope)
+    return Call(path={"department_id": department["id"]}, json={"name": department["name"]})  # no change
+
+
+@builds("DELETE", "/api/v1/departments/{department_id}")
+async def _(w, role, scope):
+    return Call(path={"department_id": (await w.new_department(f"delete {role}"))["id"]})
+
+
+@builds("GET", "/api/v1/users")
+async def _(w, role, scope):
+    user = w.user(role, scope)
+    return Call(params={"q": user["email"]}, listed=user["id"])
+
+
+@builds("POST", "/api/v1/users")
+async def _(w, role, scope):
+    return Call(json={"name": f"Authz new {w.tag}", "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
+                      "password": "authz-matrix-pass", "role": "Employee", "active": False})
+
+
+@builds("GET", "/api/v1/users/{user_id}")
+async def _(w, role, scope):
+    return Call(path={"user_id": w.user(role, scope)["id"]})
+
+
+@builds("PATCH", "/api/v1/users/{user_id}")
+async def _(w, role, scope):
+    user = w.user(role, scope)
+    return Call(path={"user_id": user["id"]}, json={"name": user["name"]})  # no change
+
+
+@builds("DELETE", "/api/v1/users/{user_id}")
+async def _(w, role, scope):
+    target = w.me[role] if scope == "mine" else await w.new_user(scope, role)
+    return Call(path={"user_id": target["id"]})
+
+
+# Clients
+@builds("GET", "/api/v1/clients")
+async def _(w, role, scope):
+    client = w.clients[scope]
+    return Call(params={"q": client["name"]}, listed=client["id"])
+
+
+@builds("POST", "/api/v1/clients")
+async def _(w, role, scope):
+    return Call(json={"kind": "individual", "name": f"Authz new client {w.tag}",
+                      "department_id": w.department(scope)["id"]})
+
+
+for _path in ("/api/v1/clients/{client_id}", "/api/v1/clients/{client_id}/ancestors",
+              "/api/v1/clients/{client_id}/subtree", "/api/v1/clients/{client_id}/rollup"):
+    @builds("GET", _path)
+    async def _(w, role, scope):
+        return Call(path={"client_id": w.clients[scope]["id"]})
+
+
+@builds("PATCH", "/api/v1/clients/{client_id}")
+async def _(w, role, scope):
+    return Call(path={"client_id": w.clients[scope]["id"]}, json={"address": "Authz Street 1, Athens"})
+
+
+@builds("DELETE", "/api/v1/clients/{client_id}")
+async def _(w, role, scope):
+    return Call(path={"client_id": (await w.new_client(scope, "Authz archivable"))["id"]})
+
+
+# Contracts
+@builds("GET", "/api/v1/contracts")
+async def _(w, role, scope):
+    contract = w.contract(role, scope)
+    return Call(params={"client_id": contract["client_id"], "limit": 200}, listed=contract["id"])
+
+
+@builds("POST", "/api/v1/contracts")
+async def _(w, role, scope):
+    start = w.today + timedelta(days=30)
+    return Call(json={"client_id": w.clients[scope]["id"], "premium": "990.00", "currency": "EUR",
+                      "start_date": start.isoformat(), "end_date": (start + timedelta(days=364)).isoformat(),
+                      "insurer": "Authz Mutual"})
+
+
+@builds("GET", "/api/v1/contracts/{contract_id}")
+async def _(w, role, scope):
+    return Call(path={"contract_id": w.contract(role, scope)["id"]})
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/issue")
+async def _(w, role, scope):
+    contract = await w.new_contract(role, scope)
+    return Call(path={"contract_id": contract["id"]},
+                json={"policy_number": f"AUTHZ-{uuid.uuid4().hex[:12]}",
+                      "issue_date": (w.today - timedelta(days=1)).isoformat()})
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/cancel")
+async def _(w, role, scope):
+    contract = await w.new_contract(role, scope)
+    return Call(path={"contract_id": contract["id"]},
+                json={"reason": "authorisation matrix", "effective_date": contract["start_date"]})
+
+
+# Audit
+simple("GET", "/api/v1/audit/records", params={"limit": 5})
+
+
+@builds("GET", "/api/v1/audit/records/{event_id}")
+async def _(w, role, scope):
+    return Call(path={"event_id": w.audit_event_id})
+
+
+# Pipeline configuration
+simple("GET", "/api/v1/lines")
+simple("GET", "/api/v1/stages")
+
+
+@builds("POST", "/api/v1/lines")
+async def _(w, role, scope):
+    return Call(json={"name": f"Authz line {uuid.uuid4().hex[:10]}"})
+
+
+@builds("GET", "/api/v1/lines/{line_id}")
+async def _(w, role, scope):
+    return Call(path={"line_id": w.lines["own"]["id"]})
+
+
+@builds("PATCH", "/api/v1/lines/{line_id}")
+async def _(w, role, scope):
+    return Call(path={"line_id": w.lines["own"]["id"]}, json={"name": w.lines["own"]["name"]})  # no change
+
+
+@builds("PATCH", "/api/v1/stages/{key}")
+async def _(w, role, scope):
+    return Call(path={"key": "first_contact"}, json={"name": "First Contact"})  # no change
+
+
+# Deals
+@builds("POST", "/api/v1/opportunities")
+async def _(w, role, scope):
+    return Call(json={"client_id": w.clients[scope]["id"], "line_id": w.lines["own"]["id"],
+                      "title": f"Authz new deal {w.tag}"})
+
+
+@builds("GET", "/api/v1/opportunities")
+async def _(w, role, scope):
+    deal = w.deal(role, scope)
+    return Call(params={"client_id": deal["client_id"], "limit": 200}, listed=deal["id"])
+
+
+for _path in ("/api/v1/opportunities/{opportunity_id}", "/api/v1/opportunities/{opportunity_id}/timeline"):
+    @builds("GET", _path)
+    async def _(w, role, scope):
+        return Call(path={"opportunity_id": w.deal(role, scope)["id"]})
+
+
+@builds("PATCH", "/api/v1/opportunities/{opportunity_id}", "edit")
+async def _(w, role, scope):
+    return Call(path={"opportunity_id": w.deal(role, scope)["id"]}, json={"notes": "checked by the matrix"})
+
+
+@builds("PATCH", "/api/v1/opportunities/{opportunity_id}", "reassign")
+async def _(w, role, scope):
+    deal = w.deal(role, scope)
+    return Call(path={"opportunity_id": deal["id"]}, json={"owner_id": deal["owner_id"]})  # to its owner: no change
+
+
+@builds("POST", "/api/v1/opportunities/{opportunity_id}/advance")
+async def _(w, role, scope):
+    return Call(path={"opportunity_id": (await w.new_deal(role, scope))["id"]})
+
+
+@builds("POST", "/api/v1/opportunities/{opportunity_id}/move-back")
+async def _(w, role, scope):
+    deal = await w.new_deal(role, scope, advanced=True)
+    return Call(path={"opportunity_id": deal["id"]}, json={"reason": "checked by the matrix"})
+
+
+_TERMS = {"premium": "1000.00", "currency": "EUR", "start_date": "2031-01-01", "end_date": "2031-12-31",
+          "insurer": "Authz Mutual"}
+for _action, _body in (("accept", _TERMS), ("decline", {"reason": "checked by the matrix"}), ("complete", None)):
+    @builds("POST", f"/api/v1/opportunities/{{opportunity_id}}/{_action}")
+    async def _(w, role, scope, _body=_body):
+        return Call(path={"opportunity_id": w.deal(role, scope)["id"]}, json=_body)
+
+
+@builds("GET", "/api/v1/pipeline/board")
+async def _(w, role, scope):
+    deal = w.deal(role, scope)
+    return Call(params={"owner_id": deal["owner_id"], "per_stage": 200}, listed=deal["id"])
+
+
+simple("GET", "/api/v1/pipeline/analytics")
+
+# Notifications
+simple("GET", "/api/v1/notifications/stream", stream=True)
+simple("GET", "/api/v1/notifications/unread-count")
+simple("POST", "/api/v1/notifications/read-all")
+simple("GET", "/api/v1/notifications/preferences")
+simple("PUT", "/api/v1/notifications/preferences", json={"kinds": {"task_stale": ["in_app"]}})
+
+
+@builds("GET", "/api/v1/notifications")
+async def _(w, role, scope):
+    return Call(params={"limit": 200}, listed=w.notification(role, scope))
+
+
+for _path in ("/api/v1/notifications/{notification_id}", "/api/v1/notifications/{notification_id}/read"):
+    @builds("GET" if _path.endswith("}") else "POST", _path)
+    async def _(w, role, scope):
+        return Call(path={"notification_id": w.notification(role, scope)})
+
+
+# Running the cells -----------------------------------------------------------------------------------
+def _ids(body: Any) -> set[str]:
+    """Every `id` anywhere in a JSON answer (a page's items, a board's deals, ...)."""
+    found: set[str] = set()
+    if isinstance(body, dict):
+        if isinstance(body.get("id"), str):
+            found.add(body["id"])
+        for value in body.values():
+            found |= _ids(value)
+    elif isinstance(body, list):
+        for value in body:
+            found |= _ids(value)
+    return found
+
+
+def _url(path: str, params: dict[str, str]) -> str:
+    url = re.sub(r"\{(\w+)\}", lambda m: str(params[m.group(1)]), path)
+    assert "{" not in url, url
+    return url
+
+
+async def _answer(client: httpx.AsyncClient, row: Row, call: Call, headers: dict[str, str]) -> tuple[str, str]:
+    """The outcome of one request in the matrix's words, and a line saying what came back."""
+    request = client.build_request(row.method, _url(row.path, call.path), headers=headers, json=call.json,
+                                   data=call.data, params=call.params)
+    response = await client.send(request, stream=True)
+    try:
+        if call.stream:
+            detail = f"{response.status_code} {response.headers.get('content-type')}"
+        else:
+            await response.aread()
+            detail = f"{response.status_code} {response.text[:200]}"
+    finally:
+        await response.aclose()
+    status = response.status_code
+    if 200 <= status < 300:
+        if row.list_of_records:
+            return ("ok" if call.listed in _ids(response.json()) else "404"), f"{detail} (listed? {call.listed})"
+        return "ok", detail
+    if 400 <= status < 500 and not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return f"{status} without problem+json", detail
+    return str(status), detail
+
+
+async def test_every_endpoint_has_a_row_and_every_row_an_endpoint(stack):
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+        doc = (await client.get("/openapi.json")).json()
+    assert "x-missing-services" not in doc["info"], doc["info"]
+    served = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops if method in HTTP_METHODS}
+    rows = {r.endpoint for r in MATRIX}
+    assert not served - rows, f"endpoints without a row in the authorisation matrix: {sorted(served - rows)}"
+    assert not rows - served, f"matrix rows naming endpoints that no longer exist: {sorted(rows - served)}"
+    keys = [r.key for r in MATRIX]
+    assert len(keys) == len(set(keys)), "a row appears twice"
+    assert set(BUILDERS) == set(keys), f"rows without a request: {set(keys) - set(BUILDERS)}; " \
+                                       f"requests without a row: {set(BUILDERS) - set(keys)}"
+    assert {r.endpoint for r in MATRIX if r.public} == PUBLIC
+
+
+@pytest.mark.parametrize("perspective", list(PERSPECTIVES))
+async def test_every_role_gets_the_answer_the_matrix_names_for_every_record_scope(worlds, perspective):
+    world = worlds[perspective]
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def cell(row: Row, role: str, scope: str | None) -> tuple[Row, str, str | None, str, str]:
+        async with gate:
+            call = await BUILDERS[row.key](world, role, scope)
+            outcome, detail = await _answer(world.client, row, call, world.headers[role])
+        return row, role, scope, outcome, detail
+
+    results = await asyncio.gather(*(cell(row, role, scope) for row in MATRIX for role in ROLES
+                                     for scope in row.expect[role]))
+    assert len(results) == cell_count()
+    wrong = [f"{row.method} {row.path}{' (' + row.variant + ')' if row.variant else ''} as {role}"
+             f"{' on ' + scope if scope else ''}: expected {row.expect[role][scope]}, got {outcome} -- {detail}"
+             for row, role, scope, outcome, detail in results if outcome != row.expect[role][scope]]
+    assert not wrong, f"{len(wrong)} of {len(results)} cells differ from the matrix:\n" + "\n".join(wrong)
+
+
+async def test_without_a_token_only_the_public_endpoints_answer(stack, worlds):
+    """401 for every other endpoint, at the gateway and at the owning service itself (each service checks
+    tokens on its own, so a request that bypasses the gateway gets nowhere either)."""
+    world = worlds["Technical"]
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def anonymous(row: Row, base: str) -> str | None:
+            call = await BUILDERS[row.key](world, "Admin", row.scopes[0])
+            response = await client.request(row.method, base + _url(row.path, call.path), json=call.json,
+                                            data=call.data, params=call.params)
+            expected = 200 if row.public else 401
+            if response.status_code != expected:
+                return f"{row.method} {row.path} at {base}: {response.status_code} {response.text[:200]}"
+            if not row.public:
+                assert response.headers["content-type"].startswith("application/problem+json")
+                assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
+            return None
+
+        # Public rows and Admin-only creations are not repeated at the service (the gateway case creates).
+        checks = [anonymous(row, stack.gateway_url) for row in MATRIX if row.variant in ("", "edit")]
+        checks += [anonymous(row, stack.service_url(service_for(row.path))) for row in MATRIX
+                   if not row.public and row.variant in ("", "edit")]
+        wrong = [w for w in await asyncio.gather(*checks) if w]
+    assert not wrong, "\n".join(wrong)
