@@ -31,6 +31,7 @@ class ServiceSpec:
 # The services that exist so far, in start order. The gateway goes last: it routes to the others.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 1),
+    ServiceSpec("tasks", 4),
     ServiceSpec("audit", 6),
     ServiceSpec("gateway", 0, has_database=False),
 )

@@ -95,7 +95,11 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 app.state.engine = engine
                 app.state.sessionmaker = create_sessionmaker(engine)
                 dlqs = [dead_letter_topic(c.name) for c in parts.consumers]
-                await _retry("creating topics", lambda: ensure_topics(settings, parts.publishes + dlqs))
+                # The topics a consumer reads are created too (idempotently), so a service can start, and
+                # tests can publish to it, before the producing service exists: the broker does not auto-create.
+                consumed = [t for c in parts.consumers for t in (c.topics or [])]
+                topics = list(dict.fromkeys(parts.publishes + dlqs + consumed))
+                await _retry("creating topics", lambda: ensure_topics(settings, topics))
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer

@@ -16,6 +16,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/users", "identity"),
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
+    Route("/api/v1/tasks", "tasks"),
+    Route("/api/v1/workload", "tasks"),
+    Route("/api/v1/calendar", "tasks"),
     Route("/api/v1/audit", "audit"),
 )
 

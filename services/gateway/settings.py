@@ -9,6 +9,7 @@ class GatewaySettings(ServiceSettings):
     service_name: str = Field("gateway", description="Name of the service.")
     http_port: int = Field(8000, description="Port the gateway listens on (the one URL frontends use).")
     identity_url: str = Field("http://127.0.0.1:8001", description="Base URL of the identity service.")
+    tasks_url: str = Field("http://127.0.0.1:8004", description="Base URL of the tasks service.")
     audit_url: str = Field("http://127.0.0.1:8006", description="Base URL of the audit service.")
     upstream_timeout_seconds: float = Field(10.0, description="Longest wait for a service's answer.")
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
