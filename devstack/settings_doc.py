@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 from services.audit.settings import AuditSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
+from services.tasks.settings import TasksSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 
 
@@ -39,6 +40,8 @@ SECTIONS: tuple[Section, ...] = (
             "Read, in addition to the common settings, by every service that owns a database (identity, audit)."),
     Section("identity", IdentitySettings, "The identity service (users, departments, tokens); it also reads the "
             f"common and database settings. {_REDECLARED}"),
+    Section("tasks", TasksSettings, "The tasks service (tickets, routing, SLA and stale-work watches, workload, "
+            f"the working-time calendar); it also reads the common and database settings. {_REDECLARED}"),
     Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
             f"common and database settings. {_REDECLARED}"),
     Section("gateway", GatewaySettings, "The API gateway (the one URL frontends use); it also reads the common "

@@ -39,9 +39,6 @@ class TasksSettings(DatabaseSettings):
         'hours (e.g. `{"client_decision": 40}`).',
     )
     stale_watch_interval_seconds: float = Field(30.0, gt=0, description="How often the stale-work watch runs.")
-    watch_batch_size: int = Field(
-        500, ge=1, description="Tasks the SLA and stale watches handle per query; a round repeats until done."
-    )
     watch_max_per_round: int = Field(
         20_000, ge=1, description="Most tasks one round of a watch changes (the rest wait for the next round)."
     )

@@ -216,3 +216,38 @@ async def test_a_redelivered_event_has_one_effect(gateway, admin_headers, publis
     closes = await wait_until(lambda: audit_records(gateway, admin_headers, tasks[0]["id"], "tasks.task.updated"),
                               timeout=20, what="the close in audit")
     assert len(closes) == 1 and closes[0]["changes"] == [{"field": "status", "before": "open", "after": "done"}]
+
+
+async def test_the_department_lock_serialises_routings_in_concurrent_transactions(stack, gateway, admin_headers):
+    """Two replicas route in parallel transactions: the advisory lock per department keeps the load rule.
+
+    Here 40 transactions on the tasks database (as the service's own role) each route one task into the
+    same department at the same time and commit; without the lock most would read the same loads."""
+    from services.tasks import service
+    from services.tasks.settings import TasksSettings
+    from shared import context
+    from shared.context import Actor
+    from shared.db import create_engine, create_sessionmaker
+
+    team = await make_team(gateway, admin_headers, employees=4, manager=False, label="QA Lock")
+    settings = TasksSettings()
+    engine = create_engine(stack.database_url("tasks"), pool_size=20)
+    sessions = create_sessionmaker(engine)
+    token = context.bind(actor=Actor("system", "tests"))
+    try:
+        async def route_one(i: int) -> None:
+            async with sessions() as session, session.begin():
+                assignment = await service.route_to_least_loaded_member(session, uuid.UUID(team.department_id),
+                                                                        settings)
+                await service.open_task(session, settings, title=f"Lock probe {i}", description=None,
+                                        origin="manual", opportunity_id=None, client_id=None, stage_key=None,
+                                        department_id=uuid.UUID(team.department_id), assignment=assignment,
+                                        priority="normal", sla_started_at=service.clock.now())
+
+        await asyncio.gather(*(route_one(i) for i in range(40)))
+    finally:
+        context.reset(token)
+        await engine.dispose()
+    workload = (await gateway.get("/api/v1/workload", params={"department_id": team.department_id},
+                                  headers=admin_headers)).json()
+    assert sorted(m["open_tasks"] for m in workload["members"]) == [10] * 4, workload
