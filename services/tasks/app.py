@@ -27,7 +27,7 @@ def create_app(settings: TasksSettings | None = None) -> FastAPI:
         publishes=["tasks.task.events", "tasks.calendar.events"],
         consumers=[
             ConsumerSpec(name="tasks.people", topics=IDENTITY_TOPICS, handlers=people_handlers(people)),
-            ConsumerSpec(name="tasks.router", topics=[PIPELINE_TOPIC], handlers=routing.handlers(settings)),
+            ConsumerSpec(name=routing.CONSUMER, topics=[PIPELINE_TOPIC], batch_handler=routing.batch_handler(settings)),
         ],
         jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],
         tags=[{"name": "tasks", "description": "Tickets: automatic and manual, routing, comments"},

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,14 +125,9 @@ async def list_tasks(session: AsyncSession, caller: Principal, filters: TaskFilt
     return list((await session.execute(stmt)).scalars()), total
 
 
-async def active_auto_tasks_of_deal(session: AsyncSession, opportunity_id: uuid.UUID) -> list[Task]:
-    stmt = (select(Task).where(Task.opportunity_id == opportunity_id, Task.origin == "auto",
-                               Task.status.in_(ACTIVE_STATUSES)).order_by(Task.number).with_for_update())
-    return list((await session.execute(stmt)).scalars())
-
-
-async def active_tasks_of_deal(session: AsyncSession, opportunity_id: uuid.UUID) -> list[Task]:
-    stmt = (select(Task).where(Task.opportunity_id == opportunity_id, Task.status.in_(ACTIVE_STATUSES))
+async def active_tasks_of_deals(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> list[Task]:
+    """The open tasks (automatic and manual) of these deals, locked for the transaction."""
+    stmt = (select(Task).where(Task.opportunity_id.in_(opportunity_ids), Task.status.in_(ACTIVE_STATUSES))
             .order_by(Task.number).with_for_update())
     return list((await session.execute(stmt)).scalars())
 
@@ -159,7 +154,7 @@ async def lock_department_for_routing(session: AsyncSession, department_id: uuid
     await session.execute(select(func.pg_advisory_xact_lock(department_lock_key(department_id))))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Member:
     user_id: uuid.UUID
     name: str
@@ -189,11 +184,18 @@ async def member_loads(session: AsyncSession, department_id: uuid.UUID, weights:
     return [Member(r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in (await session.execute(stmt)).all()]
 
 
-async def record_assignment(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
-    seq = assignment_sequence.next_value()
-    await session.execute(pg_insert(AssigneeStats).values(user_id=user_id, last_assigned_at=at, last_assignment_seq=seq)
-                          .on_conflict_do_update(index_elements=["user_id"],
-                                                 set_={"last_assigned_at": at, "last_assignment_seq": seq}))
+async def record_assignments(session: AsyncSession, assignments: list[tuple[uuid.UUID, datetime]]) -> None:
+    """Note who was assigned when, oldest first: each gets the next number of the assignment sequence."""
+    if not assignments:
+        return
+    numbers = sorted((await session.execute(
+        select(assignment_sequence.next_value()).select_from(func.generate_series(1, len(assignments))))).scalars())
+    latest = {user_id: (at, number) for (user_id, at), number in zip(assignments, numbers)}
+    rows = [{"user_id": u, "last_assigned_at": at, "last_assignment_seq": n} for u, (at, n) in latest.items()]
+    stmt = pg_insert(AssigneeStats)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={
+        "last_assigned_at": stmt.excluded.last_assigned_at, "last_assignment_seq": stmt.excluded.last_assignment_seq,
+    }), rows)
 
 
 async def unassigned_open_count(session: AsyncSession, department_id: uuid.UUID) -> int:
@@ -210,19 +212,37 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID):
     return (await session.execute(select(users).where(users.c.id == user_id))).first()
 
 
+async def department_name(session: AsyncSession, department_id: uuid.UUID) -> str:
+    department = await get_department(session, department_id)
+    return department.name if department is not None else f"department {department_id}"
+
+
 # Deals ------------------------------------------------------------------------------------------
-async def get_deal(session: AsyncSession, opportunity_id: uuid.UUID) -> Deal | None:
-    return await session.get(Deal, opportunity_id)
-
-
-async def upsert_deal(session: AsyncSession, **values) -> None:
+async def upsert_deal(session: AsyncSession, **values):
+    """Insert or refresh what routing knows of a deal; returns its row (title, line_name, ...)."""
     key = values.pop("opportunity_id")
-    await session.execute(pg_insert(Deal).values(opportunity_id=key, **values)
-                          .on_conflict_do_update(index_elements=["opportunity_id"], set_=values))
+    return (await session.execute(pg_insert(Deal).values(opportunity_id=key, **values)
+                                  .on_conflict_do_update(index_elements=["opportunity_id"], set_=values)
+                                  .returning(Deal.title, Deal.line_name))).first()
 
 
-async def set_deal_fields(session: AsyncSession, opportunity_id: uuid.UUID, **values) -> None:
-    await session.execute(update(Deal).where(Deal.opportunity_id == opportunity_id).values(**values))
+async def deals_by_id(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> dict:
+    rows = await session.execute(select(Deal.opportunity_id, Deal.title, Deal.line_name)
+                                 .where(Deal.opportunity_id.in_(opportunity_ids)))
+    return {row.opportunity_id: row for row in rows}
+
+
+async def set_deal_statuses(session: AsyncSession, statuses: dict[uuid.UUID, str]) -> None:
+    if statuses:
+        stmt = (update(Deal.__table__).where(Deal.__table__.c.opportunity_id == bindparam("deal"))
+                .values(status=bindparam("new_status"), updated_at=func.now()))
+        await session.execute(stmt, [{"deal": k, "new_status": v} for k, v in statuses.items()])
+
+
+async def set_deal_fields(session: AsyncSession, opportunity_id: uuid.UUID, **values):
+    """Update a known deal; returns its row (title, line_name), or None for a deal never heard of."""
+    return (await session.execute(update(Deal).where(Deal.opportunity_id == opportunity_id).values(**values)
+                                  .returning(Deal.title, Deal.line_name))).first()
 
 
 # Watches ----------------------------------------------------------------------------------------

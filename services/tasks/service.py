@@ -131,23 +131,91 @@ class Assignment:
     reason: str
 
 
-def _describe(member: repo.Member) -> str:
+@dataclass
+class _MemberState:
+    user_id: uuid.UUID
+    open_tasks: int
+    load: int
+    last_assigned_at: datetime | None
+    order: int  # assignment order: -1 never, then the sequence number; assignments of this transaction sort last
+
+
+class _RoutingMemory:
+    """What one transaction knows for routing, read once under each department's lock and then kept current
+    by the transaction's own openings and closings (nobody else routes into a locked department until it
+    commits); and the assignments it made, written to `assignee_stats` when it ends (`write_pending`)."""
+
+    def __init__(self) -> None:
+        self.departments: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}  # name, active member ids
+        self.members: dict[uuid.UUID, _MemberState] = {}
+        self.assigned: list[tuple[uuid.UUID, datetime]] = []
+
+
+_IN_THIS_TRANSACTION = 1 << 62
+
+
+def _memory(session: AsyncSession) -> _RoutingMemory:
+    return session.info.setdefault("tasks.routing", _RoutingMemory())
+
+
+def _note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID, priority: str,
+                     at: datetime) -> None:
+    memory = _memory(session)
+    memory.assigned.append((user_id, at))
+    member = memory.members.get(user_id)
+    if member is not None:
+        member.open_tasks += 1
+        member.load += settings.priority_weights[priority]
+        member.last_assigned_at, member.order = at, _IN_THIS_TRANSACTION + len(memory.assigned)
+
+
+def _count_load(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID | None, priority: str,
+                sign: int) -> None:
+    """A task of `user_id` left (-1) or re-entered (+1) the open work: keep routing's view of loads exact."""
+    member = _memory(session).members.get(user_id) if user_id is not None else None
+    if member is not None:
+        member.open_tasks += sign
+        member.load += sign * settings.priority_weights[priority]
+
+
+async def write_pending(session: AsyncSession) -> None:
+    """Flush the transaction's changes and record its assignments; call once, at the end of the unit of work."""
+    await session.flush()
+    memory = _memory(session)
+    await repo.record_assignments(session, memory.assigned)
+    memory.assigned.clear()
+
+
+def _describe(member: _MemberState) -> str:
     return member.last_assigned_at.isoformat(timespec="seconds") if member.last_assigned_at else "never"
 
 
 async def route_to_least_loaded_member(session: AsyncSession, department_id: uuid.UUID,
                                        settings: TasksSettings) -> Assignment:
     """The active member of the department with the lowest weighted open load; ties go to whoever was
-    assigned least recently (never first), then the lowest user id. Takes the department's routing lock
-    first, so concurrent routings into one department see each other's assignments."""
-    await repo.lock_department_for_routing(session, department_id)
-    department = await repo.get_department(session, department_id)
-    name = department.name if department is not None else f"department {department_id}"
-    members = await repo.member_loads(session, department_id, settings.priority_weights)
-    if not members:
+    assigned least recently (never first), then the lowest user id.
+
+    The first routing into a department in a transaction takes the department's advisory lock and only
+    then reads the loads, so concurrent routings (other replicas, other batches) see each other's work."""
+    memory = _memory(session)
+    if department_id not in memory.departments:
+        await repo.lock_department_for_routing(session, department_id)
+        await session.flush()  # the loads must include this transaction's own changes so far
+        rows = await repo.member_loads(session, department_id, settings.priority_weights)
+        pending = {user_id: i + 1 for i, (user_id, _) in enumerate(memory.assigned)}
+        for row in rows:
+            order = -1 if row.last_assignment_seq is None else row.last_assignment_seq
+            last_at = row.last_assigned_at
+            if row.user_id in pending:
+                order = _IN_THIS_TRANSACTION + pending[row.user_id]
+                last_at = max(at for u, at in memory.assigned if u == row.user_id)
+            memory.members[row.user_id] = _MemberState(row.user_id, row.open_tasks, row.load, last_at, order)
+        memory.departments[department_id] = (await repo.department_name(session, department_id),
+                                             [row.user_id for row in rows])
+    name, member_ids = memory.departments[department_id]
+    if not member_ids:
         return Assignment(None, f"no active member in {name}: left unassigned in the department")
-    ranked = sorted(members, key=lambda m: (m.load, -1 if m.last_assignment_seq is None else m.last_assignment_seq,
-                                            m.user_id))
+    ranked = sorted((memory.members[u] for u in member_ids), key=lambda m: (m.load, m.order, m.user_id))
     chosen = ranked[0]
     if len(ranked) == 1:
         return Assignment(chosen.user_id, f"the only active member of {name} (load {chosen.load})")
@@ -155,7 +223,7 @@ async def route_to_least_loaded_member(session: AsyncSession, department_id: uui
     if runner_up.load > chosen.load:
         return Assignment(chosen.user_id, f"least loaded in {name}: load {chosen.load} vs next {runner_up.load}")
     tied = sum(1 for m in ranked if m.load == chosen.load) - 1
-    if chosen.last_assignment_seq is None and runner_up.last_assignment_seq is None:
+    if chosen.order == -1 and runner_up.order == -1:
         how = "none of them assigned before, so the lowest user id"
     else:
         how = f"tie broken by least recently assigned (last assigned {_describe(chosen)} vs {_describe(runner_up)})"
@@ -168,21 +236,20 @@ async def open_task(session: AsyncSession, settings: TasksSettings, *, title: st
                     stage_key: str | None, department_id: uuid.UUID | None, assignment: Assignment,
                     priority: str, sla_started_at: datetime, sla_hours: float | None = None,
                     due_at: datetime | None = None, actor: Actor | None = None) -> Task:
-    """Insert a task, note the assignment, and publish `tasks.task.created`."""
+    """Add a task, note the assignment, and publish `tasks.task.created` (written by `write_pending`)."""
     now = clock.now()
     calendar = await load_calendar(session)
     task = Task(id=uuid.uuid4(), title=title, description=description, origin=origin, opportunity_id=opportunity_id,
                 client_id=client_id, stage_key=stage_key, department_id=department_id,
                 assignee_id=assignment.assignee_id, assignment_reason=assignment.reason, priority=priority,
                 status="open", created_by=str(actor) if actor else None, created_at=now, updated_at=now,
-                stale_period=0, comments_count=0)
+                stale_period=0, comments_count=0, escalated_at=None, escalated_to=None, closed_at=None)
     _set_sla_window(task, calendar, settings, started_at=sla_started_at, hours=sla_hours, due_at=due_at)
     task.sla_state = sla_state_at(now, task.yellow_at, task.due_at)
     _touch(task, now, calendar, settings)
     session.add(task)
-    await session.flush()
     if assignment.assignee_id is not None:
-        await repo.record_assignment(session, assignment.assignee_id, now)
+        _note_assignment(session, settings, assignment.assignee_id, priority, now)
     await outbox.add(session, TaskCreated(
         task_id=task.id, title=task.title, description=task.description, origin=task.origin, client_id=task.client_id,
         opportunity_id=task.opportunity_id, stage_key=task.stage_key, department_id=task.department_id,
@@ -205,8 +272,12 @@ async def _change(session: AsyncSession, settings: TasksSettings, task: Task, fi
                for k, v in fields.items() if getattr(task, k) != v}
     if not changes:
         return changes
+    if task.status in ACTIVE_STATUSES:
+        _count_load(session, settings, task.assignee_id, task.priority, -1)
     for key, value in fields.items():
         setattr(task, key, value)
+    if task.status in ACTIVE_STATUSES:
+        _count_load(session, settings, task.assignee_id, task.priority, +1)
     task.updated_at = now
     if "due_at" in changes:
         _set_sla_window(task, calendar, settings, started_at=task.sla_started_at, hours=None, due_at=task.due_at)
@@ -219,7 +290,6 @@ async def _change(session: AsyncSession, settings: TasksSettings, task: Task, fi
         if new_state != task.sla_state:
             changes["sla_state"] = FieldChange(before=task.sla_state, after=new_state)
             task.sla_state = new_state
-    await session.flush()
     await outbox.add(session, TaskUpdated(task_id=task.id, client_id=task.client_id,
                                           opportunity_id=task.opportunity_id, assignee_id=task.assignee_id,
                                           changes=changes), subject=str(task.id), actor=actor)
@@ -252,11 +322,12 @@ async def create_manual_task(session: AsyncSession, settings: TasksSettings, cal
         assignment = Assignment(user.id, f"chosen by {caller.name or caller.user_id} when opening the ticket")
     else:
         assignment = await route_to_least_loaded_member(session, department_id, settings)
-    now = clock.now()
-    return await open_task(session, settings, title=body.title, description=body.description, origin="manual",
+    task = await open_task(session, settings, title=body.title, description=body.description, origin="manual",
                            opportunity_id=body.opportunity_id, client_id=body.client_id, stage_key=body.stage_key,
                            department_id=department_id, assignment=assignment, priority=body.priority,
-                           sla_started_at=now, due_at=body.due_at, actor=actor_of(caller))
+                           sla_started_at=clock.now(), due_at=body.due_at, actor=actor_of(caller))
+    await write_pending(session)
+    return task
 
 
 async def visible_task(session: AsyncSession, caller: Principal, task_id: uuid.UUID, *,
@@ -279,6 +350,7 @@ async def update_task(session: AsyncSession, settings: TasksSettings, caller: Pr
     if task.status in CLOSED_STATUSES and fields != {"status": "open"}:
         raise Conflict(f"the task is {task.status}; reopen it (status open) before changing anything else")
     await _change(session, settings, task, fields, actor=actor_of(caller))
+    await write_pending(session)
     return task
 
 
@@ -297,14 +369,15 @@ async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: 
     calendar = await load_calendar(session)
     before = task.assignee_id
     reason = f"reassigned by {caller.name or caller.user_id}" + (f": {body.note}" if body.note else "")
+    _count_load(session, settings, task.assignee_id, task.priority, -1)
     task.assignee_id, task.assignment_reason = user.id, reason
+    _note_assignment(session, settings, user.id, task.priority, now)
     _touch(task, now, calendar, settings)
-    await session.flush()
-    await repo.record_assignment(session, user.id, now)
     await outbox.add(session, TaskReassigned(
         task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id, department_id=task.department_id,
         assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=_json(before), after=str(user.id))},
         assignment_reason=reason), subject=str(task.id), actor=actor_of(caller))
+    await write_pending(session)
     return task
 
 
@@ -316,7 +389,6 @@ async def add_comment(session: AsyncSession, settings: TasksSettings, caller: Pr
     session.add(comment)
     task.comments_count += 1
     _touch(task, now, await load_calendar(session), settings)
-    await session.flush()
     await outbox.add(session, TaskCommented(task_id=task.id, client_id=task.client_id,
                                             opportunity_id=task.opportunity_id, comment_id=comment.id,
                                             author_id=caller.user_id, body=body),
