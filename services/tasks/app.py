@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.tasks import routing, watch
+from services.tasks import routing, service, watch
 from services.tasks.endpoints import router
 from services.tasks.models import messaging, people
 from services.tasks.settings import TasksSettings
@@ -17,6 +17,7 @@ PIPELINE_TOPIC = "pipeline.opportunity.events"
 
 def create_app(settings: TasksSettings | None = None) -> FastAPI:
     settings = settings or TasksSettings()
+    service.calendar_cache.max_age = settings.calendar_cache_seconds
     return create_service_app(ServiceParts(
         settings=settings,
         title="InsureOps tasks",

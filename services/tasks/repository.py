@@ -171,31 +171,49 @@ def _weight(weights: dict[str, int]):
 
 async def member_loads(session: AsyncSession, department_id: uuid.UUID, weights: dict[str, int]) -> list[Member]:
     """Each active member of the department with their open tasks, weighted load and last assignment."""
+    return (await _members(session, department_id, weights))[1]
+
+
+async def department_members(session: AsyncSession, department_id: uuid.UUID,
+                             weights: dict[str, int]) -> tuple[str, list[Member]]:
+    """The department's name and its active members' loads (one round trip when it has members)."""
+    name, members = await _members(session, department_id, weights)
+    return (name if members else await department_name(session, department_id)), members
+
+
+async def _members(session: AsyncSession, department_id: uuid.UUID, weights: dict[str, int]):
     loads = (select(Task.assignee_id.label("user_id"), func.count().label("open_tasks"),
                     func.sum(_weight(weights)).label("load"))
              .where(Task.status.in_(ACTIVE_STATUSES), Task.assignee_id.in_(
                  select(users.c.id).where(users.c.department_id == department_id, users.c.active.is_(True))))
              .group_by(Task.assignee_id).subquery())
+    department = select(departments.c.name).where(departments.c.id == department_id).scalar_subquery()
     stmt = (select(users.c.id, users.c.name, users.c.role, func.coalesce(loads.c.open_tasks, 0),
-                   func.coalesce(loads.c.load, 0), AssigneeStats.last_assigned_at, AssigneeStats.last_assignment_seq)
+                   func.coalesce(loads.c.load, 0), AssigneeStats.last_assigned_at, AssigneeStats.last_assignment_seq,
+                   department)
             .select_from(users.outerjoin(loads, loads.c.user_id == users.c.id)
                          .outerjoin(AssigneeStats, AssigneeStats.user_id == users.c.id))
             .where(users.c.department_id == department_id, users.c.active.is_(True)))
-    return [Member(r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt)).all()
+    name = (rows[0][7] if rows else None) or f"department {department_id}"
+    return name, [Member(r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in rows]
 
 
 async def record_assignments(session: AsyncSession, assignments: list[tuple[uuid.UUID, datetime]]) -> None:
-    """Note who was assigned when, oldest first: each gets the next number of the assignment sequence."""
-    if not assignments:
+    """Note who was assigned when, oldest first: each takes the next number of the assignment sequence
+    (PostgreSQL evaluates the rows of a VALUES list in order)."""
+    latest: dict[uuid.UUID, datetime] = {}
+    for user_id, at in assignments:  # one row per person: their last assignment, in assignment order
+        latest.pop(user_id, None)
+        latest[user_id] = at
+    if not latest:
         return
-    numbers = sorted((await session.execute(
-        select(assignment_sequence.next_value()).select_from(func.generate_series(1, len(assignments))))).scalars())
-    latest = {user_id: (at, number) for (user_id, at), number in zip(assignments, numbers)}
-    rows = [{"user_id": u, "last_assigned_at": at, "last_assignment_seq": n} for u, (at, n) in latest.items()]
-    stmt = pg_insert(AssigneeStats)
+    stmt = pg_insert(AssigneeStats).values([
+        {"user_id": u, "last_assigned_at": at, "last_assignment_seq": assignment_sequence.next_value()}
+        for u, at in latest.items()])
     await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={
         "last_assigned_at": stmt.excluded.last_assigned_at, "last_assignment_seq": stmt.excluded.last_assignment_seq,
-    }), rows)
+    }))
 
 
 async def unassigned_open_count(session: AsyncSession, department_id: uuid.UUID) -> int:

@@ -12,7 +12,7 @@
 The consumer hands over a whole batch of events (one transaction, claimed in the inbox so a
 redelivered event is a no-op). The batch reads what it needs once — the deals' open automatic tasks
 and titles — then handles the events one by one, in order, against that state, and writes its
-changes in one flush at the end. An open automatic task per deal and stage is also unique in the
+changes (tasks, outbox rows, assignments) in a few statements at the end. An open automatic task per deal and stage is also unique in the
 database (a move replayed under a new event id opens nothing).
 """
 
@@ -164,13 +164,14 @@ def batch_handler(settings: TasksSettings):
             return
         batch = RoutingBatch(session, settings)
         await batch.prefetch([data.opportunity_id for _, data in events])
-        for envelope, data in events:
-            token = context.bind(actor=Actor("system", CONSUMER), correlation_id=envelope.correlation_id or envelope.id,
-                                 causation_id=envelope.id)
-            try:
-                await _HANDLERS[envelope.type](batch, envelope, data)
-            finally:
-                context.reset(token)
+        async with service.outbox.collect(session):
+            for envelope, data in events:
+                token = context.bind(actor=Actor("system", CONSUMER),
+                                     correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id)
+                try:
+                    await _HANDLERS[envelope.type](batch, envelope, data)
+                finally:
+                    context.reset(token)
         await batch.finish()
 
     return route_batch

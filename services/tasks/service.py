@@ -6,6 +6,7 @@ change writes its event to the outbox in that same transaction.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,20 +59,43 @@ def actor_of(user: Principal) -> Actor:
 _CALENDAR_CACHE_KEY = "tasks.calendar"
 
 
-async def load_calendar(session: AsyncSession) -> Calendar:
-    """The calendar in force; read once per transaction (a batch of events shares it)."""
+class _CalendarCache:
+    """The calendar this process read last: routing needs it for every batch, and it rarely changes. A change
+    made through this process is seen at once; one made through another replica within `max_age` seconds."""
+
+    def __init__(self) -> None:
+        self.max_age = 5.0
+        self.calendar: Calendar | None = None
+        self.read_at = 0.0
+
+    def get(self) -> Calendar | None:
+        fresh = self.calendar is not None and time.monotonic() - self.read_at < self.max_age
+        return self.calendar if fresh else None
+
+    def put(self, calendar: Calendar) -> None:
+        self.calendar, self.read_at = calendar, time.monotonic()
+
+
+calendar_cache = _CalendarCache()
+
+
+async def load_calendar(session: AsyncSession, *, fresh: bool = False) -> Calendar:
+    """The calendar in force (read at most once per transaction, and per `max_age` in this process)."""
     cached = session.info.get(_CALENDAR_CACHE_KEY)
-    if cached is not None:
+    if cached is not None and not fresh:
         return cached
-    row = await repo.get_calendar_row(session)
-    calendar = Calendar.from_dict(row.definition) if row is not None else DEFAULT_CALENDAR
+    calendar = None if fresh else calendar_cache.get()
+    if calendar is None:
+        row = await repo.get_calendar_row(session)
+        calendar = Calendar.from_dict(row.definition) if row is not None else DEFAULT_CALENDAR
+        calendar_cache.put(calendar)
     session.info[_CALENDAR_CACHE_KEY] = calendar
     return calendar
 
 
 async def calendar_view(session: AsyncSession) -> dict:
     row = await repo.get_calendar_row(session)
-    calendar = await load_calendar(session)
+    calendar = Calendar.from_dict(row.definition) if row is not None else DEFAULT_CALENDAR
     return {**calendar.to_dict(), "updated_at": row.updated_at if row else None,
             "updated_by": row.updated_by if row else None}
 
@@ -81,11 +105,12 @@ async def replace_calendar(session: AsyncSession, body: CalendarIn, actor: Actor
         calendar = Calendar.from_dict(body.model_dump(mode="json"))
     except CalendarError as exc:
         raise InvalidInput.for_field(f"body.{exc.field}", exc.message) from exc
-    before = (await load_calendar(session)).to_dict()
+    before = (await load_calendar(session, fresh=True)).to_dict()
     after = calendar.to_dict()
     changes = {k: FieldChange(before=before[k], after=after[k]) for k in after if before[k] != after[k]}
     await repo.save_calendar_row(session, after, clock.now(), str(actor))
     session.info[_CALENDAR_CACHE_KEY] = calendar
+    calendar_cache.put(calendar)  # (if the transaction failed, the cache would be wrong for max_age at most)
     if changes:
         await outbox.add(session, CalendarUpdated(changes=changes), subject="calendar", actor=actor)
     return await calendar_view(session)
@@ -201,7 +226,7 @@ async def route_to_least_loaded_member(session: AsyncSession, department_id: uui
     if department_id not in memory.departments:
         await repo.lock_department_for_routing(session, department_id)
         await session.flush()  # the loads must include this transaction's own changes so far
-        rows = await repo.member_loads(session, department_id, settings.priority_weights)
+        name, rows = await repo.department_members(session, department_id, settings.priority_weights)
         pending = {user_id: i + 1 for i, (user_id, _) in enumerate(memory.assigned)}
         for row in rows:
             order = -1 if row.last_assignment_seq is None else row.last_assignment_seq
@@ -210,8 +235,7 @@ async def route_to_least_loaded_member(session: AsyncSession, department_id: uui
                 order = _IN_THIS_TRANSACTION + pending[row.user_id]
                 last_at = max(at for u, at in memory.assigned if u == row.user_id)
             memory.members[row.user_id] = _MemberState(row.user_id, row.open_tasks, row.load, last_at, order)
-        memory.departments[department_id] = (await repo.department_name(session, department_id),
-                                             [row.user_id for row in rows])
+        memory.departments[department_id] = (name, [row.user_id for row in rows])
     name, member_ids = memory.departments[department_id]
     if not member_ids:
         return Assignment(None, f"no active member in {name}: left unassigned in the department")

@@ -23,6 +23,11 @@ class TasksSettings(DatabaseSettings):
         12, description="A member whose weighted open load is above this is flagged as overloaded in the workload view."
     )
 
+    calendar_cache_seconds: float = Field(
+        5.0, ge=0,
+        description="How long a replica reuses the working-time calendar it read; a change made through another "
+        "replica is used by this one at most this much later.",
+    )
     sla_yellow_share: float = Field(
         0.75, gt=0, lt=1,
         description="Share of a task's SLA window (working hours from its start to its due time) after which it is "
