@@ -28,7 +28,10 @@ def create_app(settings: TasksSettings | None = None) -> FastAPI:
         publishes=["tasks.task.events", "tasks.calendar.events"],
         consumers=[
             ConsumerSpec(name="tasks.people", topics=IDENTITY_TOPICS, handlers=people_handlers(people)),
-            ConsumerSpec(name=routing.CONSUMER, topics=[PIPELINE_TOPIC], batch_handler=routing.batch_handler(settings)),
+            # Several members of one consumer group: Kafka spreads the partitions, batches of different
+            # partitions are routed in parallel (the department locks keep the load rule).
+            *[ConsumerSpec(name=routing.CONSUMER, topics=[PIPELINE_TOPIC], batch_handler=routing.batch_handler(settings))
+              for _ in range(settings.router_consumers)],
         ],
         jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],
         tags=[{"name": "tasks", "description": "Tickets: automatic and manual, routing, comments"},

@@ -163,6 +163,11 @@ def batch_handler(settings: TasksSettings):
         if not events:
             return
         batch = RoutingBatch(session, settings)
+        # Replicas and this process's consumers route batches in parallel: every department this batch may
+        # route into is locked up front, in one order, before anything is read.
+        await service.lock_departments(session, [
+            data.to_stage.department_id for _, data in events
+            if isinstance(data, StageAdvanced) and data.status == "open" and data.to_stage.department_id])
         await batch.prefetch([data.opportunity_id for _, data in events])
         async with service.outbox.collect(session):
             for envelope, data in events:

@@ -171,6 +171,7 @@ class _RoutingMemory:
     commits); and the assignments it made, written to `assignee_stats` when it ends (`write_pending`)."""
 
     def __init__(self) -> None:
+        self.locked: set[uuid.UUID] = set()  # departments whose routing lock this transaction holds
         self.departments: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}  # name, active member ids
         self.members: dict[uuid.UUID, _MemberState] = {}
         self.assigned: list[tuple[uuid.UUID, datetime]] = []
@@ -211,6 +212,15 @@ async def write_pending(session: AsyncSession) -> None:
     memory.assigned.clear()
 
 
+async def lock_departments(session: AsyncSession, department_ids) -> None:
+    """Take the routing locks of these departments (held to the end of the transaction), in one global order,
+    so two transactions that each route into several departments cannot deadlock."""
+    memory = _memory(session)
+    for department_id in sorted(set(department_ids) - memory.locked):
+        await repo.lock_department_for_routing(session, department_id)
+        memory.locked.add(department_id)
+
+
 def _describe(member: _MemberState) -> str:
     return member.last_assigned_at.isoformat(timespec="seconds") if member.last_assigned_at else "never"
 
@@ -224,7 +234,7 @@ async def route_to_least_loaded_member(session: AsyncSession, department_id: uui
     then reads the loads, so concurrent routings (other replicas, other batches) see each other's work."""
     memory = _memory(session)
     if department_id not in memory.departments:
-        await repo.lock_department_for_routing(session, department_id)
+        await lock_departments(session, [department_id])
         await session.flush()  # the loads must include this transaction's own changes so far
         name, rows = await repo.department_members(session, department_id, settings.priority_weights)
         pending = {user_id: i + 1 for i, (user_id, _) in enumerate(memory.assigned)}

@@ -18,6 +18,11 @@ class TasksSettings(DatabaseSettings):
         description="Weight of an open task of each priority in a person's load (JSON object), used by routing "
         "and the workload view.",
     )
+    router_consumers: int = Field(
+        3, ge=1,
+        description="Consumers of pipeline events this process runs in the routing group: each handles the "
+        "partitions Kafka gives it, in parallel with the others (more than the topic's partitions is idle).",
+    )
     auto_task_priority: Priority = Field("normal", description="Priority of the tasks routing opens on a stage move.")
     overload_threshold: int = Field(
         12, description="A member whose weighted open load is above this is flagged as overloaded in the workload view."
