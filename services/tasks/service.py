@@ -157,7 +157,7 @@ class Assignment:
 
 
 @dataclass
-class _MemberState:
+class MemberState:
     user_id: uuid.UUID
     open_tasks: int
     load: int
@@ -173,7 +173,7 @@ class _RoutingMemory:
     def __init__(self) -> None:
         self.locked: set[uuid.UUID] = set()  # departments whose routing lock this transaction holds
         self.departments: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}  # name, active member ids
-        self.members: dict[uuid.UUID, _MemberState] = {}
+        self.members: dict[uuid.UUID, MemberState] = {}
         self.assigned: list[tuple[uuid.UUID, datetime]] = []
 
 
@@ -221,7 +221,7 @@ async def lock_departments(session: AsyncSession, department_ids) -> None:
         memory.locked.add(department_id)
 
 
-def _describe(member: _MemberState) -> str:
+def _describe(member: MemberState) -> str:
     return member.last_assigned_at.isoformat(timespec="seconds") if member.last_assigned_at else "never"
 
 
@@ -244,25 +244,32 @@ async def route_to_least_loaded_member(session: AsyncSession, department_id: uui
             if row.user_id in pending:
                 order = _IN_THIS_TRANSACTION + pending[row.user_id]
                 last_at = max(at for u, at in memory.assigned if u == row.user_id)
-            memory.members[row.user_id] = _MemberState(row.user_id, row.open_tasks, row.load, last_at, order)
+            memory.members[row.user_id] = MemberState(row.user_id, row.open_tasks, row.load, last_at, order)
         memory.departments[department_id] = (name, [row.user_id for row in rows])
     name, member_ids = memory.departments[department_id]
-    if not member_ids:
-        return Assignment(None, f"no active member in {name}: left unassigned in the department")
-    ranked = sorted((memory.members[u] for u in member_ids), key=lambda m: (m.load, m.order, m.user_id))
+    return choose_least_loaded(name, [memory.members[u] for u in member_ids])
+
+
+def choose_least_loaded(department: str, members: list[MemberState]) -> Assignment:
+    """The routing rule: lowest weighted load; ties to the least recently assigned (never first), then the
+    lowest user id. The reason says which part of the rule decided."""
+    if not members:
+        return Assignment(None, f"no active member in {department}: left unassigned in the department")
+    ranked = sorted(members, key=lambda m: (m.load, m.order, m.user_id))
     chosen = ranked[0]
     if len(ranked) == 1:
-        return Assignment(chosen.user_id, f"the only active member of {name} (load {chosen.load})")
+        return Assignment(chosen.user_id, f"the only active member of {department} (load {chosen.load})")
     runner_up = ranked[1]
     if runner_up.load > chosen.load:
-        return Assignment(chosen.user_id, f"least loaded in {name}: load {chosen.load} vs next {runner_up.load}")
+        return Assignment(chosen.user_id,
+                          f"least loaded in {department}: load {chosen.load} vs next {runner_up.load}")
     tied = sum(1 for m in ranked if m.load == chosen.load) - 1
     if chosen.order == -1 and runner_up.order == -1:
         how = "none of them assigned before, so the lowest user id"
     else:
         how = f"tie broken by least recently assigned (last assigned {_describe(chosen)} vs {_describe(runner_up)})"
-    return Assignment(chosen.user_id,
-                      f"least loaded in {name}: load {chosen.load}, tied with {tied} other{'s' * (tied != 1)}; {how}")
+    return Assignment(chosen.user_id, f"least loaded in {department}: load {chosen.load}, tied with {tied} "
+                                      f"other{'s' * (tied != 1)}; {how}")
 
 
 async def open_task(session: AsyncSession, settings: TasksSettings, *, title: str, description: str | None,

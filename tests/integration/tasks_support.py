@@ -166,3 +166,13 @@ async def audit_records(gateway: httpx.AsyncClient, admin_headers: dict, aggrega
 
 def hours(value: float) -> timedelta:
     return timedelta(hours=value)
+
+
+async def routing_is_live(gateway: httpx.AsyncClient, admin_headers: dict, publish_event, *,
+                          timeout: float = 60) -> None:
+    """Wait until the router consumes (after a fresh start its consumer group may still be forming), with a
+    probe deal whose task touches no test department."""
+    probe = Deal(owner_id=uuid.uuid4(), title="routing probe")
+    await publish_event(probe.opened(stage("first_contact", None, 1)), subject=str(probe.opportunity_id))
+    await wait_until(lambda: deal_tasks(gateway, admin_headers, probe.opportunity_id), timeout=timeout,
+                     what="the router to consume a probe event")

@@ -16,6 +16,7 @@ from tests.integration.tasks_support import (
     deal_tasks,
     make_team,
     parse_time,
+    routing_is_live,
     stage,
 )
 
@@ -59,6 +60,7 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
     assert [p[0] for p in plan] == list(STAGE_KEYS)
     stages = [stage(key, team.department_id, sla) for key, team, sla in plan]
     model = LoadModel()
+    await routing_is_live(gateway, admin_headers, publish_event)  # the 2 s below time routing, not start-up
 
     # First Contact: the deal's owner, the line's specialist.
     sent = await publish_event(deal.opened(stages[0], sales.department_id), subject=str(deal.opportunity_id))
