@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,8 @@ class TasksBenchResult:
     poll_round_trip_p99_ms: float
     routing_p50_ms: float  # event time -> the task's created_at (both from this machine's clock)
     routing_p99_ms: float
+    cpu_percent: dict[str, float]  # during the paced phase, % of one core per process
+    load_average: list[float]  # the machine's, at the end of the paced phase
     burst_events: int
     burst_publish_seconds: float
     burst_seconds: float
@@ -260,6 +263,16 @@ async def _clean_up(client: httpx.AsyncClient, publisher: Publisher, department_
         await asyncio.sleep(0.2)
 
 
+def _cpu(cfg: StackSettings) -> dict[str, float]:
+    from bench.memory import cpu_seconds
+    from devstack.supervisor import Supervisor
+
+    try:
+        return cpu_seconds(Supervisor(cfg), names=("tasks", "gateway", "postgres", "kafka"))
+    except Exception:  # CPU figures are informative only
+        return {}
+
+
 async def run(cfg: StackSettings, *, events: int, rate: float, burst: int, stall_timeout: float,
               say) -> TasksBenchResult:
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=30) as client:
@@ -271,8 +284,13 @@ async def run(cfg: StackSettings, *, events: int, rate: float, burst: int, stall
         open_before = await _count(client, department_id, active="true")
         async with Publisher(cfg) as publisher:
             await _wait_for_the_router(client, publisher, department_id, stall_timeout)
+            cpu_before, started = _cpu(cfg), time.monotonic()
             latencies, round_trips, achieved, deals, routed = await _latency(
                 client, publisher, department_id, events=events, rate=rate, stall_timeout=stall_timeout, say=say)
+            elapsed, cpu_after = time.monotonic() - started, _cpu(cfg)
+            cpu_percent = {name: 100 * (cpu_after[name] - cpu_before[name]) / elapsed
+                           for name in cpu_after if name in cpu_before}
+            load_average = list(os.getloadavg())
             publish_seconds, burst_seconds, sustained, burst_deals = await _burst(
                 client, publisher, department_id, events=burst, stall_timeout=stall_timeout, say=say)
             try:
@@ -284,7 +302,8 @@ async def run(cfg: StackSettings, *, events: int, rate: float, burst: int, stall
         latency_events=events, target_rate=rate, achieved_rate=achieved, p50_ms=percentile(latencies, 50),
         p90_ms=percentile(latencies, 90), p99_ms=percentile(latencies, 99), max_ms=max(latencies),
         poll_round_trip_p50_ms=percentile(round_trips, 50), poll_round_trip_p99_ms=percentile(round_trips, 99),
-        routing_p50_ms=percentile(routed, 50), routing_p99_ms=percentile(routed, 99),
+        routing_p50_ms=percentile(routed, 50), routing_p99_ms=percentile(routed, 99), cpu_percent=cpu_percent,
+        load_average=load_average,
         burst_events=burst, burst_publish_seconds=publish_seconds, burst_seconds=burst_seconds,
         sustained_rate=sustained, department_id=department_id, samples_ms=[round(v, 2) for v in latencies])
 
@@ -314,6 +333,10 @@ def render(result: TasksBenchResult) -> str:
         f"p50 {result.poll_round_trip_p50_ms:.1f} ms, p99 {result.poll_round_trip_p99_ms:.1f} ms; "
         f"of which event time -> task created by the router: p50 {result.routing_p50_ms:.1f} ms, "
         f"p99 {result.routing_p99_ms:.1f} ms",
+        "CPU during the paced phase (% of one core): "
+        + ", ".join(f"{name} {pct:.0f}%" for name, pct in result.cpu_percent.items())
+        + f"; machine load average then {' '.join(f'{v:.2f}' for v in result.load_average)} "
+        f"(nproc {os.cpu_count()})",
         f"burst: all {result.burst_events:,} handed to the producer in {result.burst_publish_seconds:.2f} s; the rate "
         "runs from the first send to the poll that counted the last routed task",
     ]
