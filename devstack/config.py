@@ -28,14 +28,15 @@ class ServiceSpec:
     has_database: bool = True
 
 
-# The services that exist so far, in start order. The gateway goes last: it routes to the others.
+# The services, in start order. The gateway goes last: it routes to the others.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 1),
     ServiceSpec("clients", 2),
     ServiceSpec("pipeline", 3),
+    ServiceSpec("tasks", 4),
     ServiceSpec("contracts", 5),
-    ServiceSpec("notifications", 7),
     ServiceSpec("audit", 6),
+    ServiceSpec("notifications", 7),
     ServiceSpec("gateway", 0, has_database=False),
 )
 
