@@ -90,6 +90,7 @@ class World:
         self.deals: dict[Any, dict] = {}
         self.contracts: dict[Any, dict] = {}
         self.notifications: dict[Any, str] = {}
+        self.tasks: dict[Any, dict] = {}
         self.audit_event_id = ""
         self.today = date.today()
         self.made_departments: list[str] = []
@@ -112,6 +113,9 @@ class World:
 
     def contract(self, role: str, scope: str) -> dict:
         return self.contracts[("mine", role)] if scope == "mine" else self.contracts[scope]
+
+    def task(self, role: str, scope: str) -> dict:
+        return self.tasks[("mine", role)] if scope == "mine" else self.tasks[scope]
 
     def notification(self, role: str, scope: str) -> str:
         return self.notifications[("mine", role)] if scope == "mine" else self.notifications[scope]
@@ -149,6 +153,18 @@ class World:
             "client_id": client["id"], "premium": "1200.00", "currency": "EUR", "start_date": start.isoformat(),
             "end_date": (start + timedelta(days=364)).isoformat(), "insurer": "Authz Mutual",
             "specialist_id": specialist["id"]})
+
+    def task_body(self, role: str, scope: str) -> dict:
+        """A low-priority ticket of the scope's department for the scope's client, given to the colleague
+        (own), the outsider (other) or the caller (mine, in the caller's own department), due in a month."""
+        department = self.department("own" if scope == "mine" else scope)
+        return {"title": f"Authz {scope} task {self.tag}", "department_id": department["id"],
+                "assignee_id": self.user(role, scope)["id"], "priority": "low",
+                "client_id": self.clients["own" if scope == "mine" else scope]["id"],
+                "due_at": f"{self.today + timedelta(days=30)}T12:00:00Z"}
+
+    async def new_task(self, role: str, scope: str) -> dict:
+        return await self.admin("POST", "/api/v1/tasks", 201, json=self.task_body(role, scope))
 
     async def new_user(self, scope: str | None, role: str) -> dict:
         """An inactive user (so routing never gives them work) of the scope's department, or of none."""
@@ -218,11 +234,14 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         w.new_deal("Admin", "own"), w.new_deal("Admin", "other"),
         *(w.new_deal(role, "mine") for role in ROLES),
         w.new_contract("Admin", "own"), w.new_contract("Admin", "other"),
-        *(w.new_contract(role, "mine") for role in ROLES))
+        *(w.new_contract(role, "mine") for role in ROLES),
+        w.new_task("Admin", "own"), w.new_task("Admin", "other"),
+        *(w.new_task(role, "mine") for role in ("Employee", "Manager")))
     w.deals["own"], w.deals["other"] = made[0], made[1]
     w.contracts["own"], w.contracts["other"] = made[5], made[6]
     for i, role in enumerate(ROLES):
         w.deals[("mine", role)], w.contracts[("mine", role)] = made[2 + i], made[7 + i]
+    w.tasks["own"], w.tasks["other"], w.tasks[("mine", "Employee")], w.tasks[("mine", "Manager")] = made[10:]
 
     # One notification for each caller, for a colleague of theirs and for the outsider.
     recipients = {("mine", role): (w.me[role]["id"], w.headers[role]) for role in ROLES}
@@ -255,10 +274,21 @@ async def worlds(stack) -> dict[str, World]:
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         made = await asyncio.gather(*(_make_world(stack, client, p) for p in PERSPECTIVES.values()))
         yield dict(zip(PERSPECTIVES, made))
-        # Departments the cells made to be deleted (the non-Admins' are refused).
         for w in made:
-            for department_id in w.made_departments:
-                await client.delete(f"/api/v1/departments/{department_id}", headers=w.headers["Admin"])
+            await _tidy_up(w)
+
+
+async def _tidy_up(w: World) -> None:
+    """Delete the departments the cells made to be deleted (the non-Admins' were refused), and cancel the
+    open tasks of the module's clients (the fixtures' tickets and those the fixture deals opened), so the
+    demo staff's load is what it was."""
+    for department_id in w.made_departments:
+        await w.client.delete(f"/api/v1/departments/{department_id}", headers=w.headers["Admin"])
+    for client in w.clients.values():
+        tasks = await w.admin("GET", "/api/v1/tasks", params={"client_id": client["id"], "active": "true",
+                                                              "limit": 200})
+        for task in tasks["items"]:
+            await w.admin("PATCH", f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"})
 
 
 # How each row is exercised ---------------------------------------------------------------------------
@@ -503,6 +533,60 @@ async def _(w, role, scope):
 
 
 simple("GET", "/api/v1/pipeline/analytics")
+
+# Tasks
+@builds("GET", "/api/v1/tasks")
+async def _(w, role, scope):
+    task = w.task(role, scope)
+    return Call(params={"client_id": task["client_id"], "limit": 200}, listed=task["id"])
+
+
+@builds("POST", "/api/v1/tasks")
+async def _(w, role, scope):
+    return Call(json=w.task_body(role, scope))
+
+
+for _path in ("/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/comments"):
+    @builds("GET", _path)
+    async def _(w, role, scope):
+        return Call(path={"task_id": w.task(role, scope)["id"]})
+
+
+@builds("PATCH", "/api/v1/tasks/{task_id}", "edit")
+async def _(w, role, scope):
+    return Call(path={"task_id": w.task(role, scope)["id"]}, json={"description": "checked by the matrix"})
+
+
+@builds("PATCH", "/api/v1/tasks/{task_id}", "deadline")
+async def _(w, role, scope):
+    task = w.task(role, scope)
+    return Call(path={"task_id": task["id"]}, json={"due_at": task["due_at"]})  # the same deadline: no change
+
+
+@builds("POST", "/api/v1/tasks/{task_id}/reassign")
+async def _(w, role, scope):
+    task = w.task(role, scope)
+    return Call(path={"task_id": task["id"]}, json={"assignee_id": task["assignee_id"]})  # to its holder: no change
+
+
+@builds("POST", "/api/v1/tasks/{task_id}/comments")
+async def _(w, role, scope):
+    return Call(path={"task_id": w.task(role, scope)["id"]}, json={"body": "Checked by the authorisation matrix."})
+
+
+@builds("GET", "/api/v1/workload")
+async def _(w, role, scope):
+    return Call(params={"department_id": w.department(scope)["id"]})
+
+
+simple("GET", "/api/v1/calendar")
+
+
+@builds("PUT", "/api/v1/calendar")
+async def _(w, role, scope):
+    current = await w.admin("GET", "/api/v1/calendar")
+    return Call(json={k: v for k, v in current.items() if k not in ("updated_at", "updated_by")})  # no change
+
 
 # Notifications
 simple("GET", "/api/v1/notifications/stream", stream=True)
