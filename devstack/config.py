@@ -123,6 +123,9 @@ class StackSettings(BaseSettings):
         if spec.has_database:
             env["DATABASE_URL"] = self.database_url(service)
             env["MIGRATION_DATABASE_URL"] = self.database_url(service, owner=True)
+        if service == "audit":
+            # The chain checkpoints live outside the database, with the stack's other data.
+            env["AUDIT_CHECKPOINT_FILE"] = str(self.run_dir / "audit" / "checkpoints.jsonl")
         if service == "gateway":
             for other in SERVICES:
                 if other.name != "gateway":

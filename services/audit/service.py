@@ -1,15 +1,16 @@
-"""Turning events into audit records, and reading them back."""
+"""Turning events into chained audit records, and reading them back."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.audit.chain import record_hash
 from services.audit.models import AuditRecord
 from shared.clock import now
 from shared.errors import InvalidInput
@@ -37,7 +38,18 @@ def changed_fields(envelope: Envelope) -> list[dict[str, Any]] | None:
     return None
 
 
-def record_values(envelope: Envelope) -> dict[str, Any]:
+def client_id_of(event_type: str, aggregate_id: str | None, data: Any) -> str | None:
+    """The client an event concerns: its `client_id` (deals, tasks, contracts and clients carry one),
+    or the aggregate itself for a client's own events."""
+    value = data.get("client_id") if isinstance(data, dict) else None
+    if isinstance(value, str) and value:
+        return value[:64]
+    if event_type.startswith("clients.client.") and aggregate_id:
+        return aggregate_id[:64]
+    return None
+
+
+def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> dict[str, Any]:
     service, aggregate, _ = (envelope.type.split(".") + ["", "", ""])[:3]
     return {
         "event_id": envelope.id,
@@ -49,7 +61,7 @@ def record_values(envelope: Envelope) -> dict[str, Any]:
         "actor_type": envelope.actor.type if envelope.actor else None,
         "actor_id": envelope.actor.id if envelope.actor else None,
         "occurred_at": envelope.time,
-        "recorded_at": now(),
+        "recorded_at": recorded_at or now(),
         "topic": envelope.topic,
         "partition": envelope.partition,
         "offset": envelope.offset,
@@ -58,17 +70,57 @@ def record_values(envelope: Envelope) -> dict[str, Any]:
         "trace_id": envelope.trace_id,
         "data": envelope.data,
         "changes": changed_fields(envelope),
+        "client_id": client_id_of(envelope.type, envelope.subject, envelope.data),
     }
 
 
-_INSERT_RECORD = pg_insert(AuditRecord).on_conflict_do_nothing(index_elements=["event_id"])
+# Column order of the COPY into audit_records (`id` comes from its sequence).
+COPY_COLUMNS = (
+    "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id", "actor_type", "actor_id",
+    "occurred_at", "recorded_at", "topic", "partition", "offset", "correlation_id", "causation_id", "trace_id",
+    "data", "changes", "client_id", "seq", "prev_hash", "hash",
+)
+_JSON_COLUMNS = ("data", "changes")
+_LOCK_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+_MOVE_HEAD = text("UPDATE audit_chain_head SET seq = :seq, hash = :hash, updated_at = :at WHERE id = 1")
+_dump = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
+               recorded_at: datetime) -> list[tuple]:
+    """The batch's rows in COPY_COLUMNS order, each chained to the one before it."""
+    rows = []
+    seq, prev = head_seq, head_hash
+    for envelope in envelopes:
+        seq += 1
+        values = record_values(envelope, recorded_at)
+        values["seq"] = seq
+        values["prev_hash"] = prev
+        values["hash"] = prev = record_hash(values)
+        for name in _JSON_COLUMNS:
+            if values[name] is not None:
+                values[name] = _dump(values[name])
+        rows.append(tuple(values[name] for name in COPY_COLUMNS))
+    return rows
 
 
 async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
-    """Batch handler: one multi-row INSERT for the batch (the inbox already dropped redeliveries;
-    the unique event id is a second guard)."""
-    # Rows as parameters (executemany), not inlined: the statement compiles once and is cached.
-    await session.execute(_INSERT_RECORD, [record_values(e) for e in envelopes])
+    """Batch handler: append the batch to the chain in the consumer's transaction.
+
+    The chain head row is locked first, so concurrent appenders (more consumer instances, other
+    partitions) take turns and each batch continues exactly where the last one ended. The rows go
+    in with one binary COPY on the same connection and transaction. Redeliveries never get here
+    (the inbox claimed the event ids in this transaction); the unique event id is a second guard
+    that fails the batch rather than leave a gap in the chain.
+    """
+    head_seq, head_hash = (await session.execute(_LOCK_HEAD)).one()
+    recorded_at = now()
+    rows = chain_rows(envelopes, head_seq=head_seq, head_hash=head_hash, recorded_at=recorded_at)
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    await raw.copy_records_to_table("audit_records", records=rows, columns=COPY_COLUMNS)
+    last = rows[-1]
+    await session.execute(_MOVE_HEAD, {"seq": last[-3], "hash": last[-1], "at": recorded_at})
 
 
 def encode_cursor(record: AuditRecord) -> str:
@@ -83,12 +135,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput.for_field("query.cursor", "not a cursor this API returned") from exc
 
 
-async def query_records(session: AsyncSession, *, aggregate_type: str | None, aggregate_id: str | None,
-                        actor_id: str | None, event_type: str | None, since: datetime | None,
-                        until: datetime | None, limit: int, cursor: str | None,
-                        newest_first: bool) -> tuple[list[AuditRecord], str | None]:
-    """Records matching every given filter, in time order, one keyset page at a time."""
-    stmt = select(AuditRecord)
+def filtered_records(*, aggregate_type: str | None = None, aggregate_id: str | None = None,
+                     actor_id: str | None = None, event_type: str | None = None, client_id: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None, cursor: str | None = None,
+                     newest_first: bool, columns=None) -> Select:
+    """The records matching every given filter, in time order, after `cursor` (keyset)."""
+    stmt = select(*(columns if columns is not None else (AuditRecord,)))
+    if client_id:
+        stmt = stmt.where(AuditRecord.client_id == client_id)
     if aggregate_type:
         stmt = stmt.where(AuditRecord.aggregate_type == aggregate_type)
     if aggregate_id:
@@ -109,6 +163,57 @@ async def query_records(session: AsyncSession, *, aggregate_type: str | None, ag
             stmt = stmt.where(or_(AuditRecord.occurred_at > at, and_(AuditRecord.occurred_at == at, AuditRecord.id > ident)))
     order = (AuditRecord.occurred_at.desc(), AuditRecord.id.desc()) if newest_first else (
         AuditRecord.occurred_at.asc(), AuditRecord.id.asc())
-    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
+    return stmt.order_by(*order)
+
+
+async def query_records(session: AsyncSession, *, limit: int, cursor: str | None, newest_first: bool,
+                        **filters: Any) -> tuple[list[AuditRecord], str | None]:
+    """Records matching every given filter, in time order, one keyset page at a time."""
+    stmt = filtered_records(cursor=cursor, newest_first=newest_first, **filters)
+    rows = list((await session.execute(stmt.limit(limit + 1))).scalars())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# Verifying the chain ----------------------------------------------------------------------------
+
+_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash") + tuple(c for c in COPY_COLUMNS if c not in ("seq", "hash")))
+_CHUNK = text(f"SELECT {_CHAIN_COLUMNS} FROM audit_records WHERE seq >= :start AND seq <= :end ORDER BY seq LIMIT :n")
+_HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
+_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+
+
+async def verify_chain(session: AsyncSession, *, from_seq: int, to_seq: int | None, checkpoints,
+                       chunk_size: int) -> dict[str, Any]:
+    """Walk records `from_seq`..`to_seq` (default: to the end) in seq order, `chunk_size` at a time,
+    and report the first break. Run it in one REPEATABLE READ transaction: one snapshot throughout."""
+    from services.audit.chain import GENESIS_HASH, ChainWalker
+
+    head = (await session.execute(_HEAD)).one()
+    if from_seq == 1:
+        prev = GENESIS_HASH
+    else:
+        # The link into the range is checked against the record before it, if that one is there.
+        prev = await session.scalar(_HASH_AT, {"seq": from_seq - 1})
+    walker = ChainWalker(expected_seq=from_seq, prev_hash=prev, checkpoints=iter(checkpoints))
+    end = to_seq if to_seq is not None else 2**62
+    start = from_seq
+    failure = None
+    while failure is None:
+        rows = (await session.execute(_CHUNK, {"start": start, "end": end, "n": chunk_size})).mappings().all()
+        failure = walker.feed(rows)
+        if len(rows) < chunk_size:
+            break
+        start = rows[-1]["seq"] + 1
+    if failure is None:
+        failure = walker.finish(end_seq=to_seq, chain_head_seq=head.seq)
+    return {
+        "ok": failure is None,
+        "from_seq": from_seq,
+        "to_seq": to_seq,
+        "checked": walker.checked,
+        "last_checked_seq": walker.last_seq,
+        "chain_head": {"seq": head.seq, "hash": head.hash},
+        "break": None if failure is None else {
+            "seq": failure.seq, "reason": failure.reason, "meaning": failure.meaning, "detail": failure.detail},
+    }
