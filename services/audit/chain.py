@@ -10,11 +10,13 @@ Every record has a gap-free chain position `seq` (1, 2, 3, ...), the `hash` of t
 Python's `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` writes it:
 
 - keys sorted, no whitespace, non-ASCII characters as themselves (UTF-8), absent values as `null`;
-- `occurred_at` and `recorded_at` as UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ` (always 6 digits);
-- inside `data` and `changes`, a number with no fractional part is written as an integer (`1000`,
-  never `1000.0` or `1e3`) and any other number in the shortest form that reads back as the same
-  double. PostgreSQL's JSONB keeps numbers as decimals, so this is what makes the hash of a record
-  read back from the table equal the hash computed when it was written.
+- `occurred_at` and `recorded_at` as UTC text `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` (always 6 digits);
+- numbers inside `data` and `changes` as Python writes them (integers in decimal, floats in the
+  shortest form that reads back as the same double, e.g. `12.5`, `1.0`, `1e-05`), except that when
+  any float there would be written with a positive exponent (`1e+16`: always a whole number), every
+  float with no fractional part is written as an integer (`10000000000000000`, `1`). PostgreSQL's
+  JSONB hands such numbers back as plain integers; this is what makes the hash of a record read
+  back from the table equal the hash computed when it was written.
 
 Anyone can recompute a record's hash from an export (JSON lines) with a few lines of any language.
 """
@@ -39,10 +41,14 @@ _TIME_FIELDS = ("occurred_at", "recorded_at")
 _JSON_FIELDS = ("data", "changes")
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_UTC = timezone.utc
+# Stand-ins for data/changes while the record is encoded: "\u0000" cannot occur in stored text.
+_MARKERS = {name: f"\u0000{name}" for name in _JSON_FIELDS}
+_ENCODED_MARKERS = {name: _encode(marker) for name, marker in _MARKERS.items()}
 
 
 def canonical_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(_UTC).isoformat(timespec="microseconds")
 
 
 def _normalise_numbers(value: Any) -> Any:
@@ -57,18 +63,35 @@ def _normalise_numbers(value: Any) -> Any:
     return value
 
 
-def canonical_bytes(record: Mapping[str, Any]) -> bytes:
-    """The exact bytes a record's hash is computed over (see the module docstring)."""
+def canonical_json(value: Any) -> str:
+    """The canonical text of a JSON value (`data`, `changes`), also the text stored in the table."""
+    text = _encode(value)
+    # Python writes a float with an exponent only when it is huge ("1e+16", always integral) or tiny
+    # ("1e-05"); JSONB gives the huge ones back as plain integers. Only then is the walk needed.
+    if "e+" in text:
+        text = _encode(_normalise_numbers(value))
+    return text
+
+
+def canonical_bytes(record: Mapping[str, Any], *, json_texts: Mapping[str, str] | None = None) -> bytes:
+    """The exact bytes a record's hash is computed over (see the module docstring).
+
+    `json_texts` may hold the `canonical_json` of data and changes when the caller has them already.
+    """
     body = {name: record[name] for name in HASHED_FIELDS}
     for name in _TIME_FIELDS:
         body[name] = canonical_time(body[name])
     for name in _JSON_FIELDS:
-        body[name] = _normalise_numbers(body[name])
-    return _encode(body).encode("utf-8")
+        body[name] = _MARKERS[name]
+    text = _encode(body)
+    for name in _JSON_FIELDS:
+        value = json_texts[name] if json_texts is not None else canonical_json(record[name])
+        text = text.replace(_ENCODED_MARKERS[name], value, 1)
+    return text.encode("utf-8")
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_bytes(record)).hexdigest()
+def record_hash(record: Mapping[str, Any], *, json_texts: Mapping[str, str] | None = None) -> str:
+    return hashlib.sha256(canonical_bytes(record, json_texts=json_texts)).hexdigest()
 
 
 # Verification -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.audit.chain import record_hash
+from services.audit.chain import canonical_json, record_hash
 from services.audit.models import AuditRecord
 from shared.clock import now
 from shared.errors import InvalidInput
@@ -83,7 +83,6 @@ COPY_COLUMNS = (
 _JSON_COLUMNS = ("data", "changes")
 _LOCK_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
 _MOVE_HEAD = text("UPDATE audit_chain_head SET seq = :seq, hash = :hash, updated_at = :at WHERE id = 1")
-_dump = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
@@ -96,10 +95,11 @@ def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
         values = record_values(envelope, recorded_at)
         values["seq"] = seq
         values["prev_hash"] = prev
-        values["hash"] = prev = record_hash(values)
-        for name in _JSON_COLUMNS:
-            if values[name] is not None:
-                values[name] = _dump(values[name])
+        texts = {name: canonical_json(values[name]) for name in _JSON_COLUMNS}
+        values["hash"] = prev = record_hash(values, json_texts=texts)
+        values["data"] = texts["data"]
+        # SQL NULL, not JSON null, when an event has no changes.
+        values["changes"] = texts["changes"] if values["changes"] is not None else None
         rows.append(tuple(values[name] for name in COPY_COLUMNS))
     return rows
 
