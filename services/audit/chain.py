@@ -11,12 +11,13 @@ Python's `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=Fa
 
 - keys sorted, no whitespace, non-ASCII characters as themselves (UTF-8), absent values as `null`;
 - `occurred_at` and `recorded_at` as UTC text `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` (always 6 digits);
-- numbers inside `data` and `changes` as Python writes them (integers in decimal, floats in the
-  shortest form that reads back as the same double, e.g. `12.5`, `1.0`, `1e-05`), except that when
-  any float there would be written with a positive exponent (`1e+16`: always a whole number), every
-  float with no fractional part is written as an integer (`10000000000000000`, `1`). PostgreSQL's
-  JSONB hands such numbers back as plain integers; this is what makes the hash of a record read
-  back from the table equal the hash computed when it was written.
+- `data` and `changes` encoded the same way on their own first, numbers as Python writes them
+  (integers in decimal, floats in the shortest form that reads back as the same double: `12.5`,
+  `1.0`, `1e-05`); if that text contains `e+` or `-0.0` anywhere, it is encoded again with every
+  float that has no fractional part written as an integer (`1e+16` -> `10000000000000000`,
+  `1.0` -> `1`, `-0.0` -> `0`). PostgreSQL's JSONB gives `1e+16` back as a plain integer and `-0.0`
+  as `0.0`; the rewrite makes the hash of a record read back from the table equal the hash
+  computed when it was written. This text is also what is stored.
 
 Anyone can recompute a record's hash from an export (JSON lines) with a few lines of any language.
 """
@@ -66,9 +67,9 @@ def _normalise_numbers(value: Any) -> Any:
 def canonical_json(value: Any) -> str:
     """The canonical text of a JSON value (`data`, `changes`), also the text stored in the table."""
     text = _encode(value)
-    # Python writes a float with an exponent only when it is huge ("1e+16", always integral) or tiny
-    # ("1e-05"); JSONB gives the huge ones back as plain integers. Only then is the walk needed.
-    if "e+" in text:
+    # Python writes a float with a positive exponent only when it is huge ("1e+16", always whole);
+    # JSONB gives those back as plain integers, and -0.0 as 0.0. Only then is the rewrite needed.
+    if "e+" in text or "-0.0" in text:
         text = _encode(_normalise_numbers(value))
     return text
 
