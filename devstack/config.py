@@ -126,6 +126,8 @@ class StackSettings(BaseSettings):
         if service == "audit":
             # The chain checkpoints live outside the database, with the stack's other data.
             env["AUDIT_CHECKPOINT_FILE"] = str(self.run_dir / "audit" / "checkpoints.jsonl")
+            # Small reads, so the tests' exports cross chunk boundaries.
+            env["AUDIT_EXPORT_CHUNK_SIZE"] = "100"
         if service == "gateway":
             for other in SERVICES:
                 if other.name != "gateway":
