@@ -176,7 +176,10 @@ def render(report: dict) -> str:
             f"audit restarted (ready in {ingest['restart_seconds']:.1f} s); first to last recorded_at, inbox claim, "
             f"hash chain, COPY and offset commits included",
             f"  CPU while it worked through the backlog (% of one core): audit {ingest['audit_cpu_percent']:.0f}%, "
-            f"postgres {ingest['postgres_cpu_percent']:.0f}%",
+            f"postgres {ingest['postgres_cpu_percent']:.0f}%; CPU per event: audit "
+            f"{ingest['audit_cpu_us_per_event']:.0f} us, postgres {ingest['postgres_cpu_us_per_event']:.0f} us "
+            f"(the rate would be bound near {1e6 / max(ingest['audit_cpu_us_per_event'], 1):,.0f} ev/s with a core "
+            f"for audit alone)",
         ]
     if lat and "error" not in lat:
         details += [

@@ -183,6 +183,9 @@ class AuditIngestResult:
     ingest_rate: float  # events / ingest_seconds: what the consumer sustains, hash chain included
     audit_cpu_percent: float  # audit's CPU while ingesting, in % of one core
     postgres_cpu_percent: float
+    # CPU time spent per event: what the rate would be bound by with the cores to itself.
+    audit_cpu_us_per_event: float
+    postgres_cpu_us_per_event: float
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -269,11 +272,13 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
         await audit_conn.close(timeout=5)
     ingest_seconds = max(ts(last_rec) - ts(first_rec), 1e-6)
 
-    def cpu(name: str) -> float:
-        if name not in cpu_after or name not in cpu_before:
-            return 0.0
-        return round(100 * (cpu_after[name] - cpu_before[name]) / cpu_wall, 1)
+    def cpu_seconds(name: str) -> float:
+        return cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)
 
-    return AuditIngestResult(events=events, produce_seconds=produce_seconds, restart_seconds=restart_seconds,
-                             ingest_seconds=ingest_seconds, ingest_rate=events / ingest_seconds,
-                             audit_cpu_percent=cpu("audit"), postgres_cpu_percent=cpu("postgres"))
+    return AuditIngestResult(
+        events=events, produce_seconds=produce_seconds, restart_seconds=restart_seconds,
+        ingest_seconds=ingest_seconds, ingest_rate=events / ingest_seconds,
+        audit_cpu_percent=round(100 * cpu_seconds("audit") / cpu_wall, 1),
+        postgres_cpu_percent=round(100 * cpu_seconds("postgres") / cpu_wall, 1),
+        audit_cpu_us_per_event=round(1e6 * cpu_seconds("audit") / events, 1),
+        postgres_cpu_us_per_event=round(1e6 * cpu_seconds("postgres") / events, 1))
