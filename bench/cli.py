@@ -178,8 +178,8 @@ def render(report: dict) -> str:
             f"  CPU while it worked through the backlog (% of one core): audit {ingest['audit_cpu_percent']:.0f}%, "
             f"postgres {ingest['postgres_cpu_percent']:.0f}%; CPU per event: audit "
             f"{ingest['audit_cpu_us_per_event']:.0f} us, postgres {ingest['postgres_cpu_us_per_event']:.0f} us "
-            f"(the rate would be bound near {1e6 / max(ingest['audit_cpu_us_per_event'], 1):,.0f} ev/s with a core "
-            f"for audit alone)",
+            f"(audit's own CPU allows about {1e6 / max(ingest['audit_cpu_us_per_event'], 1):,.0f} ev/s per core "
+            f"it has to itself)",
         ]
     if lat and "error" not in lat:
         details += [

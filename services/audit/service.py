@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.audit.chain import canonical_json, record_hash
+from services.audit.chain import GENESIS_HASH, ChainWalker, canonical_json, record_hash
 from services.audit.models import AuditRecord
 from shared.clock import now
 from shared.errors import InvalidInput
@@ -183,31 +183,31 @@ _HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
 _HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
 
 
-async def verify_chain(session: AsyncSession, *, from_seq: int, to_seq: int | None, checkpoints,
-                       chunk_size: int) -> dict[str, Any]:
+async def verify_chain(connection: AsyncConnection | AsyncSession, *, from_seq: int, to_seq: int | None,
+                       checkpoints, chunk_size: int) -> AsyncIterator[dict[str, Any] | None]:
     """Walk records `from_seq`..`to_seq` (default: to the end) in seq order, `chunk_size` at a time,
-    and report the first break. Run it in one REPEATABLE READ transaction: one snapshot throughout."""
-    from services.audit.chain import GENESIS_HASH, ChainWalker
-
-    head = (await session.execute(_HEAD)).one()
+    and report the first break. Yields None after each chunk (a sign of life), then the report.
+    Run it in one REPEATABLE READ transaction: one snapshot throughout."""
+    head = (await connection.execute(_HEAD)).one()
     if from_seq == 1:
         prev = GENESIS_HASH
     else:
         # The link into the range is checked against the record before it, if that one is there.
-        prev = await session.scalar(_HASH_AT, {"seq": from_seq - 1})
+        prev = await connection.scalar(_HASH_AT, {"seq": from_seq - 1})
     walker = ChainWalker(expected_seq=from_seq, prev_hash=prev, checkpoints=iter(checkpoints))
     end = to_seq if to_seq is not None else 2**62
     start = from_seq
     failure = None
     while failure is None:
-        rows = (await session.execute(_CHUNK, {"start": start, "end": end, "n": chunk_size})).mappings().all()
+        rows = (await connection.execute(_CHUNK, {"start": start, "end": end, "n": chunk_size})).mappings().all()
         failure = walker.feed(rows)
+        yield None
         if len(rows) < chunk_size:
             break
         start = rows[-1]["seq"] + 1
     if failure is None:
         failure = walker.finish(end_seq=to_seq, chain_head_seq=head.seq)
-    return {
+    yield {
         "ok": failure is None,
         "from_seq": from_seq,
         "to_seq": to_seq,
