@@ -11,6 +11,7 @@ checkpoint records beyond the last checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -57,8 +58,9 @@ async def take_checkpoint(session: AsyncSession, *, outbox: Outbox, path: Path) 
                                 subject=CHAIN_SUBJECT)
     session.add(Checkpoint(seq=head.seq, hash=head.hash, event_id=envelope.id, checkpointed_at=at))
     await session.flush()
-    append_checkpoint_line(path, {"seq": head.seq, "hash": head.hash, "checkpointed_at": at.isoformat(),
-                                  "event_id": envelope.id})
+    # In a thread: an fsync on a busy disk must not stall the consumer sharing this event loop.
+    await asyncio.to_thread(append_checkpoint_line, path, {"seq": head.seq, "hash": head.hash,
+                                                           "checkpointed_at": at.isoformat(), "event_id": envelope.id})
     log.info("checkpointed the audit chain at seq %d", head.seq)
     return {"checkpointed": True, "seq": head.seq, "hash": head.hash, "event_id": envelope.id,
             "checkpointed_at": at.isoformat()}

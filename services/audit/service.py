@@ -74,15 +74,31 @@ def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> di
     }
 
 
-# Column order of the COPY into audit_records (`id` comes from its sequence).
+# Column order of the rows chain_rows builds, and of the INSERT.
 COPY_COLUMNS = (
     "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id", "actor_type", "actor_id",
     "occurred_at", "recorded_at", "topic", "partition", "offset", "correlation_id", "causation_id", "trace_id",
     "data", "changes", "client_id", "seq", "prev_hash", "hash",
 )
+_COLUMN_TYPES = {"event_version": "integer", "partition": "integer", "offset": "bigint", "seq": "bigint",
+                 "occurred_at": "timestamptz", "recorded_at": "timestamptz", "data": "text", "changes": "text"}
 _JSON_COLUMNS = ("data", "changes")
+_READ_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
 _LOCK_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
-_MOVE_HEAD = text("UPDATE audit_chain_head SET seq = :seq, hash = :hash, updated_at = :at WHERE id = 1")
+# Moving the head and inserting the batch in one statement and one round trip. The INSERT happens only
+# if the head was where the batch was chained from (RETURNING is how one part of a WITH sees another);
+# the UPDATE holds the head row until commit, so appenders take turns.
+_QUOTED = ", ".join(f'"{c}"' for c in COPY_COLUMNS)
+_SELECTED = ", ".join(f"r.{c}::jsonb" if c in _JSON_COLUMNS else f'r."{c}"' for c in COPY_COLUMNS)
+_ARRAYS = ", ".join(f"CAST(:{c} AS {_COLUMN_TYPES.get(c, 'varchar')}[])" for c in COPY_COLUMNS)
+_APPEND = text(
+    "WITH head AS ("
+    " UPDATE audit_chain_head SET seq = :new_seq, hash = :new_hash, updated_at = :moved_at"
+    " WHERE id = 1 AND seq = :expected_seq AND hash = :expected_hash RETURNING 1"
+    f"), appended AS (INSERT INTO audit_records ({_QUOTED}) SELECT {_SELECTED} FROM unnest({_ARRAYS}) AS r({_QUOTED})"
+    " WHERE EXISTS (SELECT 1 FROM head) RETURNING 1"
+    ") SELECT count(*) FROM appended"
+)
 
 
 def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
@@ -104,23 +120,35 @@ def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
     return rows
 
 
-async def record_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
-    """Batch handler: append the batch to the chain in the consumer's transaction.
+class ChainAppender:
+    """The audit consumer's batch handler: appends each batch to the chain in the consumer's transaction.
 
-    The chain head row is locked first, so concurrent appenders (more consumer instances, other
-    partitions) take turns and each batch continues exactly where the last one ended. The rows go
-    in with one binary COPY on the same connection and transaction. Redeliveries never get here
-    (the inbox claimed the event ids in this transaction); the unique event id is a second guard
-    that fails the batch rather than leave a gap in the chain.
+    It remembers the head it last wrote, chains the batch from there and moves the head and inserts the
+    rows in one statement that only writes if the head is still there. If it is not (another instance
+    appended, or a transaction that moved it was rolled back), it locks the head row, reads it and
+    chains the batch again. So a lone appender pays one round trip per batch, and concurrent ones
+    never fork the chain. Redeliveries never get here (the inbox claimed the event ids in this
+    transaction); the unique event id is a second guard that fails the batch rather than leave a gap.
     """
-    head_seq, head_hash = (await session.execute(_LOCK_HEAD)).one()
-    recorded_at = now()
-    rows = chain_rows(envelopes, head_seq=head_seq, head_hash=head_hash, recorded_at=recorded_at)
-    connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table("audit_records", records=rows, columns=COPY_COLUMNS)
-    last = rows[-1]
-    await session.execute(_MOVE_HEAD, {"seq": last[-3], "hash": last[-1], "at": recorded_at})
+
+    def __init__(self) -> None:
+        self._head: tuple[int, str] | None = None
+
+    async def record_events(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        recorded_at = now()
+        head = self._head or tuple((await session.execute(_READ_HEAD)).one())
+        for locked in (False, True):
+            rows = chain_rows(envelopes, head_seq=head[0], head_hash=head[1], recorded_at=recorded_at)
+            params = {name: list(column) for name, column in zip(COPY_COLUMNS, zip(*rows))}
+            params.update(new_seq=rows[-1][-3], new_hash=rows[-1][-1], moved_at=recorded_at,
+                          expected_seq=head[0], expected_hash=head[1])
+            if await session.scalar(_APPEND, params) == len(rows):
+                self._head = (rows[-1][-3], rows[-1][-1])
+                return
+            if locked:
+                raise RuntimeError("the chain head moved while this transaction held its lock")
+            self._head = None
+            head = tuple((await session.execute(_LOCK_HEAD)).one())
 
 
 def encode_cursor(record: AuditRecord) -> str:
