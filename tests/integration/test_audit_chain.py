@@ -6,6 +6,7 @@ touch the chain head or checkpoints beyond what it needs."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -183,6 +184,38 @@ async def test_numbers_that_jsonb_rewrites_still_verify(probe_records, verify):
     records = await probe_records(2, data={"huge": 1e20, "whole": 12.0, "neg": -0.0, "tiny": 1.5e-7,
                                            "nested": [{"x": 2.50}], "text": "é ✓ \u2028 \"quoted\""})
     assert (await verify(records[0]["seq"], records[-1]["seq"]))["ok"]
+
+
+async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records, verify):
+    """A second appender (as another consumer instance would be) writes batches while the service writes
+    its own: the chain stays one line, whoever goes first."""
+    from services.audit.service import ChainAppender
+    from shared.db import create_engine, create_sessionmaker
+
+    start = (await probe_records(1))[0]["seq"]
+    engine = create_engine(stack.database_url("audit"), pool_size=5)
+    sessionmaker = create_sessionmaker(engine)
+    other = ChainAppender()  # one instance, several transactions at once: its remembered head goes stale
+    marker = uuid.uuid4().hex
+
+    async def append_batch(batch: int) -> None:
+        envelopes = [Envelope(id=str(uuid.uuid4()), type="qa.direct.appended", source="qa",
+                              time=datetime.now(timezone.utc), subject=marker, data={"batch": batch, "n": n},
+                              actor=Actor("system", "qa"), topic="qa.direct.events", partition=0, offset=n)
+                     for n in range(40)]
+        async with sessionmaker() as session, session.begin():
+            await other.record_events(session, envelopes)
+
+    try:
+        await asyncio.gather(probe_records(15), *(append_batch(b) for b in range(6)))
+    finally:
+        await engine.dispose()
+    seqs = [r["seq"] for r in await audit_db.fetch(
+        "SELECT seq FROM audit_records WHERE aggregate_id = $1 ORDER BY seq", marker)]
+    assert len(seqs) == 240
+    report = await verify(start)
+    assert report["ok"], report
+    assert report["last_checked_seq"] >= seqs[-1]
 
 
 # Checkpoints -------------------------------------------------------------------------------------
