@@ -174,7 +174,7 @@ def render(report: dict) -> str:
         details += [
             f"audit ingestion: audit stopped, {ingest['events']:,} events produced in {ingest['produce_seconds']:.1f} s, "
             f"audit restarted (ready in {ingest['restart_seconds']:.1f} s); first to last recorded_at, inbox claim, "
-            f"hash chain, COPY and offset commits included",
+            f"hash chain, batch INSERT and offset commits included",
             f"  CPU while it worked through the backlog (% of one core): audit {ingest['audit_cpu_percent']:.0f}%, "
             f"postgres {ingest['postgres_cpu_percent']:.0f}%; CPU per event: audit "
             f"{ingest['audit_cpu_us_per_event']:.0f} us, postgres {ingest['postgres_cpu_us_per_event']:.0f} us "

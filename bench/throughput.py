@@ -195,7 +195,7 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
                            cpu_probe: Callable[[], dict[str, float]] = dict) -> AuditIngestResult:
     """Audit's own ingestion rate: stop audit, put `events` events on a topic, start audit again and
     time it through the backlog from its first to its last `recorded_at` (batches, inbox, hash chain,
-    COPY and offset commits; no relay in the way)."""
+    the batch INSERT and offset commits; no relay in the way)."""
     from aiokafka import AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError

@@ -75,7 +75,7 @@ def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> di
 
 
 # Column order of the rows chain_rows builds, and of the INSERT.
-COPY_COLUMNS = (
+COLUMNS = (
     "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id", "actor_type", "actor_id",
     "occurred_at", "recorded_at", "topic", "partition", "offset", "correlation_id", "causation_id", "trace_id",
     "data", "changes", "client_id", "seq", "prev_hash", "hash",
@@ -88,9 +88,9 @@ _LOCK_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDAT
 # Moving the head and inserting the batch in one statement and one round trip. The INSERT happens only
 # if the head was where the batch was chained from (RETURNING is how one part of a WITH sees another);
 # the UPDATE holds the head row until commit, so appenders take turns.
-_QUOTED = ", ".join(f'"{c}"' for c in COPY_COLUMNS)
-_SELECTED = ", ".join(f"r.{c}::jsonb" if c in _JSON_COLUMNS else f'r."{c}"' for c in COPY_COLUMNS)
-_ARRAYS = ", ".join(f"CAST(:{c} AS {_COLUMN_TYPES.get(c, 'varchar')}[])" for c in COPY_COLUMNS)
+_QUOTED = ", ".join(f'"{c}"' for c in COLUMNS)
+_SELECTED = ", ".join(f"r.{c}::jsonb" if c in _JSON_COLUMNS else f'r."{c}"' for c in COLUMNS)
+_ARRAYS = ", ".join(f"CAST(:{c} AS {_COLUMN_TYPES.get(c, 'varchar')}[])" for c in COLUMNS)
 _APPEND = text(
     "WITH head AS ("
     " UPDATE audit_chain_head SET seq = :new_seq, hash = :new_hash, updated_at = :moved_at"
@@ -103,7 +103,7 @@ _APPEND = text(
 
 def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
                recorded_at: datetime) -> list[tuple]:
-    """The batch's rows in COPY_COLUMNS order, each chained to the one before it."""
+    """The batch's rows in COLUMNS order, each chained to the one before it."""
     rows = []
     seq, prev = head_seq, head_hash
     for envelope in envelopes:
@@ -116,7 +116,7 @@ def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
         values["data"] = texts["data"]
         # SQL NULL, not JSON null, when an event has no changes.
         values["changes"] = texts["changes"] if values["changes"] is not None else None
-        rows.append(tuple(values[name] for name in COPY_COLUMNS))
+        rows.append(tuple(values[name] for name in COLUMNS))
     return rows
 
 
@@ -139,7 +139,7 @@ class ChainAppender:
         head = self._head or tuple((await session.execute(_READ_HEAD)).one())
         for locked in (False, True):
             rows = chain_rows(envelopes, head_seq=head[0], head_hash=head[1], recorded_at=recorded_at)
-            params = {name: list(column) for name, column in zip(COPY_COLUMNS, zip(*rows))}
+            params = {name: list(column) for name, column in zip(COLUMNS, zip(*rows))}
             params.update(new_seq=rows[-1][-3], new_hash=rows[-1][-1], moved_at=recorded_at,
                           expected_seq=head[0], expected_hash=head[1])
             if await session.scalar(_APPEND, params) == len(rows):
@@ -205,7 +205,7 @@ async def query_records(session: AsyncSession, *, limit: int, cursor: str | None
 
 # Verifying the chain ----------------------------------------------------------------------------
 
-_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash") + tuple(c for c in COPY_COLUMNS if c not in ("seq", "hash")))
+_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash") + tuple(c for c in COLUMNS if c not in ("seq", "hash")))
 _CHUNK = text(f"SELECT {_CHAIN_COLUMNS} FROM audit_records WHERE seq >= :start AND seq <= :end ORDER BY seq LIMIT :n")
 _HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
 _HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")

@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from services.audit.chain import (GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json,
                                   record_hash)
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
-from services.audit.service import chain_rows, client_id_of, COPY_COLUMNS
+from services.audit.service import chain_rows, client_id_of, COLUMNS
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 
@@ -114,7 +114,7 @@ def test_chain_rows_link_each_record_to_the_one_before():
     envelopes = [Envelope(id=str(uuid.uuid4()), type="tasks.task.created", source="tasks", time=T0, subject=f"t{i}",
                           data={"task_id": f"t{i}", "client_id": "c-9", "title": "x"}, actor=Actor("system", "tasks"),
                           topic="tasks.task.events", partition=0, offset=i) for i in range(3)]
-    rows = [dict(zip(COPY_COLUMNS, row)) for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32,
+    rows = [dict(zip(COLUMNS, row)) for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32,
                                                                 recorded_at=T0)]
     assert [r["seq"] for r in rows] == [42, 43, 44]
     assert rows[0]["prev_hash"] == "ab" * 32
