@@ -31,4 +31,4 @@ RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-creat
     && mkdir -p /var/lib/insureops/audit && chown -R insureops:insureops /var/lib/insureops
 USER insureops
 
-EXPOSE 8000 8001 8006
+EXPOSE 8000 8001 8002 8003 8004 8005 8006 8007
