@@ -143,6 +143,12 @@ MATRIX: tuple[Row, ...] = (
         note="The trail is for Managers and the Admin. Deliberately not scoped by department: an audit record "
              "is the bus's account of an event, not a department's record (services/audit/endpoints.py)."),
     row("GET", "/api/v1/audit/records/{event_id}", E="403", M="ok", A="ok", note="As the list."),
+    row("GET", "/api/v1/audit/clients/{client_id}/history", E="own:403 other:403", M="own:ok other:ok",
+        A="own:ok other:ok",
+        note="As the list: a Manager reads the trail across departments, a client's history too (the list "
+             "filters by client_id just the same)."),
+    row("GET", "/api/v1/audit/verify", **ADMIN_ONLY),
+    row("GET", "/api/v1/audit/export", **ADMIN_ONLY),
 
     # Pipeline configuration: readable by everyone, changed by the Admin ----------------------------
     row("GET", "/api/v1/lines", **EVERYONE),

@@ -101,6 +101,17 @@ class World:
         assert response.status_code == expected, f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
+    async def admin_create(self, path: str, body: dict) -> dict:
+        """POST as the Admin a record naming a client made moments ago: the owning service learns clients from
+        their events and, under load, may not know it within its own short wait (422 on body.client_id)."""
+        async def attempt():
+            response = await self.client.post(path, headers=self.headers["Admin"], json=body)
+            if response.status_code == 422 and "body.client_id" in response.text:
+                return None
+            assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
+            return response.json()
+        return await wait_until(attempt, timeout=60, interval=0.5, what=f"POST {path} to know the client")
+
     # The record of a scope ------------------------------------------------------------------------
     def department(self, scope: str) -> dict:
         return self.departments[self.p.own_department if scope == "own" else self.p.other_department]
@@ -132,7 +143,7 @@ class World:
         it works, and these must be seen only by ownership. `advanced`: at least one stage past the first."""
         own = scope == "own"
         client, line = self.clients["own" if own else "other"], self.lines["own" if own else "other"]
-        deal = await self.admin("POST", "/api/v1/opportunities", 201, json={
+        deal = await self.admin_create("/api/v1/opportunities", {
             "client_id": client["id"], "line_id": line["id"], "title": f"Authz {scope} deal {self.tag}"})
         if scope == "mine":
             deal = await self.admin("PATCH", f"/api/v1/opportunities/{deal['id']}",
@@ -149,7 +160,7 @@ class World:
         client = self.clients["own" if scope == "own" else "other"]
         specialist = self.user(role, scope)
         start = self.today + timedelta(days=30)
-        return await self.admin("POST", "/api/v1/contracts", 201, json={
+        return await self.admin_create("/api/v1/contracts", {
             "client_id": client["id"], "premium": "1200.00", "currency": "EUR", "start_date": start.isoformat(),
             "end_date": (start + timedelta(days=364)).isoformat(), "insurer": "Authz Mutual",
             "specialist_id": specialist["id"]})
@@ -450,6 +461,19 @@ simple("GET", "/api/v1/audit/records", params={"limit": 5})
 @builds("GET", "/api/v1/audit/records/{event_id}")
 async def _(w, role, scope):
     return Call(path={"event_id": w.audit_event_id})
+
+
+@builds("GET", "/api/v1/audit/clients/{client_id}/history")
+async def _(w, role, scope):
+    return Call(path={"client_id": w.clients[scope]["id"]}, params={"limit": 5})
+
+
+simple("GET", "/api/v1/audit/verify", params={"from_seq": 1, "to_seq": 50})
+
+
+@builds("GET", "/api/v1/audit/export")
+async def _(w, role, scope):
+    return Call(params={"client_id": w.clients["own"]["id"]})
 
 
 # Pipeline configuration
