@@ -101,6 +101,9 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     return InvalidInput(detail, errors=fields)
 
 
+# FastAPI's detail for a request body it could not decode at all.
+UNPARSABLE_BODY = "There was an error parsing the body"
+
 _STATUS_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
                   405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
                   429: "Too many requests", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}
@@ -117,6 +120,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # A body FastAPI could not even decode (e.g. not UTF-8) is invalid input like any malformed JSON
+            # (which FastAPI answers 422 `json_invalid`): one documented answer for every bad body.
+            return problem_response(validation_problem(
+                [{"loc": ("body",), "msg": "not a JSON document in UTF-8", "type": "json_invalid"}]), request)
         problem = Problem(str(exc.detail) if exc.detail else None, headers=getattr(exc, "headers", None))
         problem.status = exc.status_code
         problem.title = _STATUS_TITLES.get(exc.status_code, "Error")

@@ -12,6 +12,10 @@ from shared.errors import InvalidInput
 
 T = TypeVar("T")
 
+# Beyond any real list, and well inside PostgreSQL's bigint: a larger offset is refused with a 422 naming
+# `query.offset`, instead of failing in the database.
+MAX_OFFSET = 1_000_000_000
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
@@ -28,7 +32,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: int = Query(50, ge=1, le=200, description="Items per page (1-200)."),
-    offset: int = Query(0, ge=0, description="Items to skip."),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip."),
     sort: str | None = Query(None, description="Field to sort by; prefix with `-` for descending."),
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset, sort=sort)

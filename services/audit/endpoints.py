@@ -31,6 +31,7 @@ router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
 Session = Annotated[AsyncSession, Depends(get_session)]
 Auditor = Annotated[Principal, Depends(require_role("Admin", "Manager"))]
 Admin = Annotated[Principal, Depends(require_role("Admin"))]
+MAX_SEQ = 2**63 - 1  # chain positions are PostgreSQL bigints
 
 
 class FieldChangeOut(BaseModel):
@@ -191,8 +192,9 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                 "The report (ok, or the first break: its seq and why). A long walk is preceded by spaces sent "
                 "while it runs.")}})
 async def verify(request: Request, _: Admin,
-                 from_seq: Annotated[int, Query(ge=1, description="First chain position to check")] = 1,
-                 to_seq: Annotated[int | None, Query(ge=1, description="Last position (default: the end)")] = None,
+                 from_seq: Annotated[int, Query(ge=1, le=MAX_SEQ, description="First chain position to check")] = 1,
+                 to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ,
+                                                     description="Last position (default: the end)")] = None,
                  ) -> StreamingResponse:
     if to_seq is not None and to_seq < from_seq:
         raise InvalidInput.for_field("query.to_seq", "must not be below from_seq")

@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from services.gateway.limits import RateLimitMiddleware, TokenBuckets
 from services.gateway.routes import PUBLIC, QUERY_TOKEN, service_for, upstream_services
@@ -31,6 +32,16 @@ from shared.errors import NotFound, Problem, ServiceUnavailable
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length"}
 OPERATIONAL_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+class AnyPathConvertor(PathConvertor):
+    """Starlette's `path`, newlines included: a path with a percent-encoded %0A is passed on to the service
+    like any other, not refused by the gateway's own routing."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("anypath", AnyPathConvertor())
 
 
 class PayloadTooLarge(Problem):
@@ -104,7 +115,7 @@ def build_router(settings: GatewaySettings) -> APIRouter:
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="InsureOps API")
 
-    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @router.api_route("/{path:anypath}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def proxy(path: str, request: Request):
         full_path = "/" + path
         service = service_for(full_path)
@@ -131,7 +142,10 @@ def build_router(settings: GatewaySettings) -> APIRouter:
         client: httpx.AsyncClient = request.app.state.http
         # The wait for the response head is bounded here; no read timeout on the connection itself, since an
         # event stream may be quiet between heartbeats. Other bodies are bounded per chunk (`_idle_limited`).
-        upstream_request = client.build_request(request.method, f"{upstreams[service]}{full_path}",
+        # The path as the caller sent it, still percent-encoded: decoded, a character such as %0F would not
+        # make a valid URL again.
+        raw_path = request.scope.get("raw_path", full_path.encode()).decode("latin-1")
+        upstream_request = client.build_request(request.method, f"{upstreams[service]}{raw_path}",
                                                 params=params, headers=headers, content=body,
                                                 timeout=httpx.Timeout(settings.upstream_timeout_seconds, read=None))
         try:

@@ -55,7 +55,9 @@ async def get_department(session: AsyncSession, department_id: uuid.UUID, *, for
 
 async def get_department_by_name(session: AsyncSession, name: str) -> Department | None:
     return (await session.execute(
-        select(Department).where(func.lower(Department.name) == name.lower()))).scalar_one_or_none()
+        # Both sides lowered by PostgreSQL: Python's lower() folds letters the database's may not, and then
+        # the check would miss a name the unique constraint still refuses.
+        select(Department).where(func.lower(Department.name) == func.lower(name)))).scalar_one_or_none()
 
 
 async def list_departments(session: AsyncSession, page: PageParams) -> tuple[list[Department], int]:

@@ -19,7 +19,7 @@ from services.notifications.stream import notification_stream, token_expiry
 from shared.auth import Principal, current_user
 from shared.db import TransactionalRoute, get_session
 from shared.errors import InvalidInput, Unauthorized
-from shared.pagination import Page
+from shared.pagination import MAX_OFFSET, Page
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 Caller = Annotated[Principal, Depends(current_user)]
@@ -87,7 +87,7 @@ async def list_notifications(
     unread: Annotated[bool | None, Query(description="Only unread (`true`) or only read (`false`) ones.")] = None,
     kind: Annotated[Kind | None, Query(description="Only this kind.")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ):
     items, total = await repo.list_inbox(session, caller.user_id, unread=unread,
                                          kind=kind.value if kind else None, limit=limit, offset=offset)

@@ -46,7 +46,8 @@ async def get_line(session: AsyncSession, line_id: uuid.UUID, *, for_update: boo
 
 
 async def get_line_by_name(session: AsyncSession, name: str) -> Line | None:
-    return (await session.execute(select(Line).where(func.lower(Line.name) == name.lower()))).scalar_one_or_none()
+    # Both sides lowered by PostgreSQL (as identity's department names): Python's lower() may fold differently.
+    return (await session.execute(select(Line).where(func.lower(Line.name) == func.lower(name)))).scalar_one_or_none()
 
 
 # Replicas ----------------------------------------------------------------------------------------

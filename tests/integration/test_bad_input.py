@@ -89,3 +89,19 @@ async def test_roles_and_scope(gateway):
     colleagues = (await gateway.get("/api/v1/users", headers=headers)).json()["items"]
     me = (await gateway.get("/api/v1/auth/me", headers=headers)).json()
     assert colleagues and all(u["department_id"] == me["department_id"] for u in colleagues)
+
+
+async def test_names_that_differ_only_in_non_ascii_case_are_conflicts_not_errors(gateway, admin_headers):
+    """Name checks lower both sides in the database, as its unique index compares; Python's lower() folds
+    letters such as Ó that the database may not, and the duplicate then reached the index (a 500)."""
+    name = f"Ómega {uuid.uuid4().hex[:8]}"
+    assert (await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers)).status_code == 201
+    assert_problem(await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers),
+                   409, "body.name")
+    assert (await gateway.post("/api/v1/lines", json={"name": name}, headers=admin_headers)).status_code == 201
+    assert_problem(await gateway.post("/api/v1/lines", json={"name": name}, headers=admin_headers), 409, "body.name")
+
+
+async def test_an_offset_beyond_any_list_is_a_422_naming_it(gateway, admin_headers):
+    for path in ("/api/v1/departments", "/api/v1/clients", "/api/v1/notifications"):
+        assert_problem(await gateway.get(path, params={"offset": 10**30}, headers=admin_headers), 422, "query.offset")

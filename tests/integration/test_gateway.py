@@ -45,3 +45,13 @@ async def test_services_expose_prometheus_metrics(stack):
             text = (await client.get(f"{stack.service_url(service)}/metrics")).text
             assert "http_request_duration_seconds" in text
         assert "outbox_events_published_total" in (await client.get(f"{stack.service_url('identity')}/metrics")).text
+
+
+async def test_a_path_with_percent_encoded_control_characters_reaches_the_service(gateway, admin_headers):
+    """The gateway passes the path on as it came, still encoded: an id with %0F is the service's to refuse
+    (422 naming it), and a %0A inside a free-form path segment is routed too (it was a 500, then a 404)."""
+    assert_problem(await gateway.get("/api/v1/clients/%0Fx%07", headers=admin_headers), 422, "path.client_id")
+    assert_problem(await gateway.get("/api/v1/departments/%C2%AA%18", headers=admin_headers), 422,
+                   "path.department_id")
+    history = await gateway.get("/api/v1/audit/clients/a%0Ab/history", headers=admin_headers)
+    assert history.status_code == 200 and history.json()["items"] == [], history.text
