@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
-from shared.errors import NotFound, install_problem_handlers
+from shared.errors import NotFound, RefuseNulCharacters, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
@@ -166,6 +166,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                   docs_url="/docs" if parts.openapi_url else None, redoc_url=None)
     app.state.settings = settings
     install_problem_handlers(app)
+    _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
     _add_operational_routes(app, settings, liveness=parts.liveness_route)
     if settings.clock_control:
@@ -178,8 +179,22 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     except Exception:
         log.warning("FastAPI tracing is unavailable", exc_info=True)
+    if isinstance(settings, DatabaseSettings):
+        app.add_middleware(RefuseNulCharacters)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The service's OpenAPI document says what its errors look like: problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problem_responses(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness: bool) -> None:

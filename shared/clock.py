@@ -7,7 +7,22 @@ clock with `set_clock(FrozenClock(...))` or shift it with `OffsetClock`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator, AwareDatetime
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("lies outside the years 1 to 9999 once in UTC") from None
+
+
+# A point in time given in a request (a query parameter or a body field): it must name its timezone, and
+# it is handed on in UTC. (An offset that moves 0001-01-01 before year 1 would otherwise fail in the
+# database driver: a 500.)
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Clock(Protocol):

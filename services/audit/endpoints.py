@@ -21,6 +21,7 @@ from services.audit import service
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
 from services.audit.models import AuditRecord
 from shared import clock
+from shared.clock import Instant
 from shared.auth import Principal, require_role
 from shared.db import TransactionalRoute, get_session
 from shared.errors import InvalidInput, NotFound
@@ -71,12 +72,6 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-def _require_timezones(**values: datetime | None) -> None:
-    for name, value in values.items():
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput.for_field(f"query.{name}", "needs a timezone (e.g. 2026-01-31T09:00:00Z)")
-
-
 class RecordFilters(BaseModel):
     """The filters the list and the export share."""
 
@@ -96,10 +91,9 @@ def record_filters(
     event_type: Annotated[str | None, Query(max_length=200, description="e.g. `identity.user.created`")] = None,
     client_id: Annotated[str | None, Query(max_length=64, description="Events of this client, its deals, tasks "
                                                                       "and contracts")] = None,
-    since: Annotated[datetime | None, Query(description="Occurred at or after (ISO 8601 with timezone)")] = None,
-    until: Annotated[datetime | None, Query(description="Occurred before (ISO 8601 with timezone)")] = None,
+    since: Annotated[Instant | None, Query(description="Occurred at or after (ISO 8601 with timezone)")] = None,
+    until: Annotated[Instant | None, Query(description="Occurred before (ISO 8601 with timezone)")] = None,
 ) -> RecordFilters:
-    _require_timezones(since=since, until=until)
     return RecordFilters(aggregate_type=aggregate_type, aggregate_id=aggregate_id, actor_id=actor_id,
                          event_type=event_type, client_id=client_id, since=since, until=until)
 

@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.clock import Instant
 
 Priority = Literal["low", "normal", "high", "urgent"]
 TaskStatus = Literal["open", "in_progress", "waiting", "done", "cancelled"]
@@ -25,7 +27,7 @@ class TaskCreate(BaseModel):
         None, description="Defaults to the caller's department; Employees may only use their own.")
     assignee_id: uuid.UUID | None = Field(None, description="An active member of the department; empty: routed.")
     priority: Priority = "normal"
-    due_at: AwareDatetime | None = Field(None, description="Deadline; the SLA window runs from now to it.")
+    due_at: Instant | None = Field(None, description="Deadline; the SLA window runs from now to it.")
     opportunity_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
     stage_key: str | None = Field(None, min_length=1, max_length=64)
@@ -40,7 +42,7 @@ class TaskUpdate(BaseModel):
     description: str | None = Field(None, max_length=10_000)
     status: TaskStatus | None = None
     priority: Priority | None = None
-    due_at: AwareDatetime | None = Field(None, description="Managers and Admins only.")
+    due_at: Instant | None = Field(None, description="Managers and Admins only.")
 
 
 class Reassignment(BaseModel):

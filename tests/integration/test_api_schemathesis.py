@@ -21,6 +21,7 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
+from schemathesis.core.failures import FailureGroup
 
 from devstack.config import StackSettings
 from devstack.seed import ADMIN
@@ -28,7 +29,7 @@ from devstack.seed_clients import DEMO_CLIENTS
 
 SEED = 20_261_121
 MAX_EXAMPLES = 25  # per operation, positive and negative data together
-STATEFUL_SCENARIOS = 40
+STATEFUL_SCENARIOS = 100
 STATEFUL_STEPS = 8
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance")
@@ -177,17 +178,51 @@ def test_every_operation_answers_within_its_schema(case: schemathesis.Case, gate
 
 
 def test_stateful_sequences_answer_within_the_schema(api_schema, gateway_under_test: Gateway):
+    """Scenarios of up to STATEFUL_STEPS requests, each feeding ids from one answer into the next request
+    (the links Schemathesis infers from the schemas: POST /clients -> GET/PATCH/DELETE /clients/{id}, ...)."""
     protected = gateway_under_test.protected
+    steps: list[str] = []
+    found: list[str] = []
+    scenarios = 0
 
     class Sequences(api_schema.as_state_machine()):
+        def setup(self) -> None:
+            nonlocal scenarios
+            scenarios += 1
+
         def before_call(self, case: schemathesis.Case) -> None:
             keep_existing_records(case, protected)
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"base_url": gateway_under_test.url}
 
+        def after_call(self, response, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            steps.append(f"{case.method.upper()} {case.path} {response.status_code}")
+
+        def validate_response(self, response, case: schemathesis.Case, *args, **kwargs) -> None:
+            # Recorded, not raised: Hypothesis would replay the scenario to shrink it, and against a live
+            # platform that has moved on, a replay takes other paths (FlakyStrategyDefinition).
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except FailureGroup as failures:
+                found.append(str(failures))
+
     started = time.monotonic()
-    Sequences.run(settings=hypothesis.settings(
-        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None, derandomize=True,
-        database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
-    print(f"stateful phase: {STATEFUL_SCENARIOS} scenarios in {time.monotonic() - started:.1f} s")
+    runs = 0
+    # Hypothesis stops a run when the platform answers a replayed prefix differently than the first time
+    # (a record made in between, say); the next run, with the next seed, goes on until the budget is spent.
+    while scenarios < STATEFUL_SCENARIOS and runs < 10:
+        machine = hypothesis.seed(SEED + runs)(Sequences)
+        runs += 1
+        try:
+            machine.run(settings=hypothesis.settings(
+                max_examples=STATEFUL_SCENARIOS - scenarios, stateful_step_count=STATEFUL_STEPS, deadline=None,
+                database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+        except hypothesis.errors.Flaky:
+            pass
+    ok = sum(1 for step in steps if step.endswith(("200", "201", "204")))
+    print(f"\nstateful phase: {scenarios} scenarios in {runs} runs, {len(steps)} requests ({ok} answered 2xx) "
+          f"to {len({s.rsplit(' ', 1)[0] for s in steps})} operations in {time.monotonic() - started:.1f} s")
+    assert not found, f"{len(found)} responses broke the checks:\n\n" + "\n\n".join(found[:10])
+    assert scenarios >= STATEFUL_SCENARIOS // 2, f"only {scenarios} scenarios ran"

@@ -105,3 +105,15 @@ async def test_names_that_differ_only_in_non_ascii_case_are_conflicts_not_errors
 async def test_an_offset_beyond_any_list_is_a_422_naming_it(gateway, admin_headers):
     for path in ("/api/v1/departments", "/api/v1/clients", "/api/v1/notifications"):
         assert_problem(await gateway.get(path, params={"offset": 10**30}, headers=admin_headers), 422, "query.offset")
+
+
+async def test_a_time_that_is_before_year_one_in_utc_is_a_422_naming_it(gateway, admin_headers):
+    """0001-01-01T00:00+03:04 is a valid ISO time that lies before year 1 once in UTC (a 500 in the driver)."""
+    early = "0001-01-01T00:00:00+03:04"
+    for path, param in (("/api/v1/pipeline/analytics", "since"), ("/api/v1/audit/records", "until")):
+        assert_problem(await gateway.get(path, params={param: early}, headers=admin_headers), 422, f"query.{param}")
+        assert_problem(await gateway.get(path, params={param: "2026-01-31T09:00:00"}, headers=admin_headers), 422,
+                       f"query.{param}")
+    departments = (await gateway.get("/api/v1/departments", headers=admin_headers)).json()["items"]
+    assert_problem(await gateway.post("/api/v1/tasks", headers=admin_headers, json={
+        "title": "Too early", "department_id": departments[0]["id"], "due_at": early}), 422, "body.due_at")

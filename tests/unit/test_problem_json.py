@@ -6,7 +6,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from shared.errors import Conflict, install_problem_handlers
+from shared.errors import Conflict, RefuseNulCharacters, install_problem_handlers, nul_location
 from shared.pagination import MAX_OFFSET, PageParams, page_params
 
 
@@ -77,3 +77,31 @@ def test_an_offset_beyond_any_list_is_refused_before_the_database():
     assert client.get("/pages", params={"offset": MAX_OFFSET}).status_code == 200
     response = client.get("/pages", params={"offset": 2**70})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "query.offset"
+
+
+def test_the_nul_character_is_refused_naming_where_it_is():
+    app = make_app()
+    app.add_middleware(RefuseNulCharacters)
+    client = TestClient(app)
+    refused = client.post("/things", json={"name": "a\x00b", "age": 3})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.name"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert client.get("/pages", params={"sort": "x\x00"}).json()["errors"][0]["field"] == "query"
+    assert client.get("/things%00").json()["errors"][0]["field"] == "path"
+    # A body without it reaches the endpoint whole, also in several chunks.
+    assert client.post("/things", json={"name": "a\\u0000b", "age": 3}).json()["name"] == "a\\u0000b"
+    assert client.post("/things", content=iter([b'{"name": "ch', b'unked", "age": 1}']),
+                       headers={"content-type": "application/json"}).json() == {"name": "chunked", "age": 1}
+
+
+def test_where_the_nul_character_is():
+    def where(body: bytes, content_type: str = "application/json") -> str | None:
+        return nul_location(path="/x", raw_path=b"/x", query_string=b"", content_type=content_type, body=body)
+
+    assert where(b'{"a": {"b": ["ok", "x\\u0000"]}}') == "body.a.b.1"
+    assert where(b'{"a": "\\\\u0000"}') is None  # an escaped backslash, then the text u0000
+    assert where(b'{"a": "\\\\\\u0000"}') == "body.a"  # an escaped backslash, then NUL
+    assert where(b'{"a": "\\u0000') == "body"  # not JSON, still refused
+    assert where(b"username=a%00b&password=x", "application/x-www-form-urlencoded") == "body.username"
+    assert where(b"username=ab", "application/x-www-form-urlencoded") is None
+    assert where(b"") is None
