@@ -1,13 +1,15 @@
-"""Schemathesis against the gateway's one OpenAPI document, authenticated as the Admin: every operation
-fuzzed with a bounded number of generated requests, then the stateful phase (sequences that follow the
-OpenAPI links, e.g. create a client, then read, change and archive it). Every answer must be no 5xx, a
-documented status code and content type, and a body that conforms to its schema.
+"""Schemathesis against the gateway's one OpenAPI document: every operation fuzzed as the Admin with a
+bounded number of generated requests (valid and invalid), then the stateful phase as the Admin and as a
+Manager (Sales' Maria): sequences that feed ids from one answer into the next request, following the links
+Schemathesis infers from the schemas (e.g. create a client, then read, change and archive it). Every answer
+must be no 5xx, a documented status code and content type, and a body that conforms to its schema (error
+bodies to the Problem schema).
 
 The run shares the stack with the other tests, so it never changes what existed before it: a write
 (POST, PUT, PATCH, DELETE) naming a pre-existing department, user, line, stage or demo client, in its
 path or anywhere in its body, is sent with an unknown id instead (answered 404 or 422, which is still
-checked), and the two settings documents the Admin may replace (the working calendar and the Admin's
-notification preferences) are put back afterwards.
+checked), and the settings documents the callers may replace (the working calendar, their notification
+preferences) are put back afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from hypothesis import HealthCheck, Phase
 from schemathesis.core.failures import FailureGroup
 
 from devstack.config import StackSettings
-from devstack.seed import ADMIN
+from devstack.seed import ADMIN, DEMO_USERS, DemoUser
 from devstack.seed_clients import DEMO_CLIENTS
 
 SEED = 20_261_121
@@ -41,8 +43,12 @@ EXCLUDED = {
 }
 
 
-def _login(client: httpx.Client) -> str:
-    response = client.post("/api/v1/auth/token", data={"username": ADMIN.email, "password": ADMIN.password})
+# Who fuzzes: the Admin (everything), and in the stateful phase also a Manager (the department's scope).
+CALLERS = {"Admin": ADMIN, "Manager": next(u for u in DEMO_USERS if u.email.startswith("maria."))}
+
+
+def _login(client: httpx.Client, who: DemoUser) -> str:
+    response = client.post("/api/v1/auth/token", data={"username": who.email, "password": who.password})
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -91,16 +97,19 @@ def keep_existing_records(case: schemathesis.Case, protected: set[str]) -> None:
 
 
 class Gateway:
-    """What the fuzzing needs of the running stack: the Admin's token and the records to keep."""
+    """What the fuzzing needs of the running stack: the callers' tokens, the records to keep, and the
+    settings documents to put back."""
 
     def __init__(self, stack: StackSettings):
         self.url = stack.gateway_url
         with httpx.Client(base_url=self.url, timeout=30) as client:
-            self.token = _login(client)
-            client.headers["Authorization"] = f"Bearer {self.token}"
+            self.tokens = {role: _login(client, who) for role, who in CALLERS.items()}
+            client.headers["Authorization"] = f"Bearer {self.tokens['Admin']}"
             self.protected = _existing_ids(client)
             self.calendar = client.get("/api/v1/calendar").json()
-            self.preferences = client.get("/api/v1/notifications/preferences").json()
+            self.preferences = {role: client.get("/api/v1/notifications/preferences",
+                                                 headers={"Authorization": f"Bearer {token}"}).json()
+                                for role, token in self.tokens.items()}
         self.calls: dict[str, tuple[int, float]] = {}
 
     def count(self, operation: str, seconds: float) -> None:
@@ -115,17 +124,26 @@ class Gateway:
                 f"slowest: " + ", ".join(f"{op} {n}x {t:.1f}s" for op, (n, t) in slowest))
 
     def restore(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=30,
-                          headers={"Authorization": f"Bearer {self.token}"}) as client:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
             calendar = {k: v for k, v in self.calendar.items() if k not in ("updated_at", "updated_by")}
-            client.put("/api/v1/calendar", json=calendar).raise_for_status()
-            client.put("/api/v1/notifications/preferences", json=self.preferences).raise_for_status()
+            client.put("/api/v1/calendar", json=calendar,
+                       headers={"Authorization": f"Bearer {self.tokens['Admin']}"}).raise_for_status()
+            for role, token in self.tokens.items():
+                client.put("/api/v1/notifications/preferences", json=self.preferences[role],
+                           headers={"Authorization": f"Bearer {token}"}).raise_for_status()
 
-    def config(self) -> schemathesis.Config:
+    def schema(self, role: str):
+        """The gateway's OpenAPI, to be fuzzed as `role`."""
+        schema = schemathesis.openapi.from_url(f"{self.url}/openapi.json", config=self.config(role))
+        for method, path in EXCLUDED:
+            schema = schema.exclude(method=method, path=path)
+        return schema
+
+    def config(self, role: str) -> schemathesis.Config:
         checks = {"enabled": False, **{name: {"enabled": True} for name in CHECKS}}
         return schemathesis.Config.from_dict({
             "seed": SEED,
-            "headers": {"Authorization": f"Bearer {self.token}"},
+            "headers": {"Authorization": f"Bearer {self.tokens[role]}"},
             "request-timeout": 30,
             "checks": checks,
             "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True,
@@ -146,11 +164,7 @@ def gateway_under_test(stack) -> Gateway:
 
 @pytest.fixture(scope="module")
 def api_schema(gateway_under_test: Gateway):
-    schema = schemathesis.openapi.from_url(f"{gateway_under_test.url}/openapi.json",
-                                           config=gateway_under_test.config())
-    for method, path in EXCLUDED:
-        schema = schema.exclude(method=method, path=path)
-    return schema
+    return gateway_under_test.schema("Admin")
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -177,7 +191,8 @@ def test_every_operation_answers_within_its_schema(case: schemathesis.Case, gate
         gateway_under_test.count(f"{case.method.upper()} {case.path}", time.monotonic() - started)
 
 
-def test_stateful_sequences_answer_within_the_schema(api_schema, gateway_under_test: Gateway):
+@pytest.mark.parametrize("role", list(CALLERS))
+def test_stateful_sequences_answer_within_the_schema(role: str, gateway_under_test: Gateway):
     """Scenarios of up to STATEFUL_STEPS requests, each feeding ids from one answer into the next request
     (the links Schemathesis infers from the schemas: POST /clients -> GET/PATCH/DELETE /clients/{id}, ...)."""
     protected = gateway_under_test.protected
@@ -185,7 +200,7 @@ def test_stateful_sequences_answer_within_the_schema(api_schema, gateway_under_t
     found: list[str] = []
     scenarios = 0
 
-    class Sequences(api_schema.as_state_machine()):
+    class Sequences(gateway_under_test.schema(role).as_state_machine()):
         def setup(self) -> None:
             nonlocal scenarios
             scenarios += 1
@@ -222,7 +237,7 @@ def test_stateful_sequences_answer_within_the_schema(api_schema, gateway_under_t
         except hypothesis.errors.Flaky:
             pass
     ok = sum(1 for step in steps if step.endswith(("200", "201", "204")))
-    print(f"\nstateful phase: {scenarios} scenarios in {runs} runs, {len(steps)} requests ({ok} answered 2xx) "
+    print(f"\nstateful phase as the {role}: {scenarios} scenarios in {runs} runs, {len(steps)} requests ({ok} answered 2xx) "
           f"to {len({s.rsplit(' ', 1)[0] for s in steps})} operations in {time.monotonic() - started:.1f} s")
     assert not found, f"{len(found)} responses broke the checks:\n\n" + "\n\n".join(found[:10])
     assert scenarios >= STATEFUL_SCENARIOS // 2, f"only {scenarios} scenarios ran"
