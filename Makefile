@@ -39,6 +39,7 @@ test-unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench.pipeline
+	$(PY) -m bench.tasks
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
 

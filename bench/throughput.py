@@ -16,6 +16,7 @@ import asyncio
 import math
 import time
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -112,9 +113,13 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
                     "SELECT count(*) FROM outbox WHERE event_id = ANY($1::text[]) AND published_at IS NOT NULL",
                     event_ids)
 
+            first_audit_id = await audit_conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_records")
+
             async def recorded() -> int:
+                # A range of the primary key: cheap to ask often, so polling does not slow PostgreSQL down.
                 return await audit_conn.fetchval(
-                    "SELECT count(*) FROM audit_records WHERE event_id = ANY($1::text[])", event_ids)
+                    "SELECT count(*) FROM audit_records WHERE id > $1 AND correlation_id = $2",
+                    first_audit_id, f"bench-{run_id}")
 
             say(f"  committing {transactions} transactions; waiting for the relay and audit ...")
             cpu_before = cpu_probe()
@@ -162,3 +167,118 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
         cpu_percent={name: round(100 * (cpu_after[name] - cpu_before[name]) / cpu_wall, 1)
                      for name in cpu_after if name in cpu_before},
     )
+
+
+# Audit ingestion on its own -----------------------------------------------------------------------
+
+INGEST_TOPIC = "bench.ingest.events"  # matches audit's `*.events` pattern; nobody else reads it
+
+
+@dataclass
+class AuditIngestResult:
+    events: int
+    produce_seconds: float  # producing the backlog while audit was stopped
+    restart_seconds: float  # audit started again -> ready
+    ingest_seconds: float  # first recorded_at -> last recorded_at
+    ingest_rate: float  # events / ingest_seconds: what the consumer sustains, hash chain included
+    audit_cpu_percent: float  # audit's CPU while ingesting, in % of one core
+    postgres_cpu_percent: float
+    # CPU time spent per event: what the rate would be bound by with the cores to itself.
+    audit_cpu_us_per_event: float
+    postgres_cpu_us_per_event: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeout: float, poll: float, say,
+                           cpu_probe: Callable[[], dict[str, float]] = dict) -> AuditIngestResult:
+    """Audit's own ingestion rate: stop audit, put `events` events on a topic, start audit again and
+    time it through the backlog from its first to its last `recorded_at` (batches, inbox, hash chain,
+    the batch INSERT and offset commits; no relay in the way)."""
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    from devstack.cli import _wait_ready
+    from shared.messaging.envelope import Envelope
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap)
+    await admin.start()
+    try:
+        if INGEST_TOPIC not in set(await admin.list_topics()):
+            try:
+                await admin.create_topics([NewTopic(INGEST_TOPIC, cfg.kafka_partitions, 1)])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+    run_id = uuid.uuid4().hex[:12]
+    aggregates = [str(uuid.uuid4()) for _ in range(SYNTHETIC_AGGREGATES)]
+    event_ids: list[str] = []
+    conn = await asyncpg.connect(admin_dsn_for(cfg, "audit"), timeout=10, command_timeout=60)
+    try:
+        first_id = await conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_records")
+    finally:
+        await conn.close(timeout=5)
+    say(f"  stopping audit; producing {events} events to {INGEST_TOPIC} ...")
+    await asyncio.to_thread(sup.stop, "audit")
+    try:
+        producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all",
+                                    linger_ms=5, max_batch_size=256 * 1024)
+        await producer.start()
+        try:
+            started = time.monotonic()
+            pending = []
+            for i in range(events):
+                aggregate = aggregates[i % len(aggregates)]
+                envelope = Envelope(
+                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(timezone.utc),
+                    subject=aggregate, actor=BENCH_ACTOR, correlation_id=f"bench-{run_id}",
+                    data={"department_id": aggregate,
+                          "changes": {"name": {"before": f"bench {run_id} #{i}", "after": f"bench {run_id} #{i + 1}"}}})
+                event_ids.append(envelope.id)
+                pending.append(await producer.send(
+                    INGEST_TOPIC, envelope.encode_value(), key=aggregate.encode(),
+                    headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()]))
+            await asyncio.gather(*pending)
+            produce_seconds = time.monotonic() - started
+        finally:
+            await producer.stop()
+    finally:
+        say("  starting audit; waiting for it to work through the backlog ...")
+        restarted = time.monotonic()
+        await asyncio.to_thread(sup.start, "audit")
+        await asyncio.to_thread(_wait_ready, cfg, "audit")
+        restart_seconds = time.monotonic() - restarted
+
+    audit_conn = await asyncpg.connect(admin_dsn_for(cfg, "audit"), timeout=10, command_timeout=60)
+    try:
+        async def recorded() -> int:
+            # Cheap to ask often (a range of the primary key), so polling does not slow PostgreSQL down.
+            return await audit_conn.fetchval(
+                "SELECT count(*) FROM audit_records WHERE id > $1 AND correlation_id = $2", first_id, f"bench-{run_id}")
+
+        cpu_before = cpu_probe()
+        wall_before = time.time()
+        await wait_for_count("audit (backlog recorded)", recorded, events, stall_timeout=stall_timeout, poll=poll)
+        cpu_wall = time.time() - wall_before
+        cpu_after = cpu_probe()
+        first_rec, last_rec = await audit_conn.fetchrow(
+            "SELECT min(recorded_at), max(recorded_at) FROM audit_records WHERE id > $1 AND correlation_id = $2",
+            first_id, f"bench-{run_id}")
+    finally:
+        await audit_conn.close(timeout=5)
+    ingest_seconds = max(ts(last_rec) - ts(first_rec), 1e-6)
+
+    def cpu_seconds(name: str) -> float:
+        return cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)
+
+    return AuditIngestResult(
+        events=events, produce_seconds=produce_seconds, restart_seconds=restart_seconds,
+        ingest_seconds=ingest_seconds, ingest_rate=events / ingest_seconds,
+        audit_cpu_percent=round(100 * cpu_seconds("audit") / cpu_wall, 1),
+        postgres_cpu_percent=round(100 * cpu_seconds("postgres") / cpu_wall, 1),
+        audit_cpu_us_per_event=round(1e6 * cpu_seconds("audit") / events, 1),
+        postgres_cpu_us_per_event=round(1e6 * cpu_seconds("postgres") / events, 1))

@@ -28,14 +28,15 @@ class ServiceSpec:
     has_database: bool = True
 
 
-# The services that exist so far, in start order. The gateway goes last: it routes to the others.
+# The services, in start order. The gateway goes last: it routes to the others.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("identity", 1),
     ServiceSpec("clients", 2),
     ServiceSpec("pipeline", 3),
+    ServiceSpec("tasks", 4),
     ServiceSpec("contracts", 5),
-    ServiceSpec("notifications", 7),
     ServiceSpec("audit", 6),
+    ServiceSpec("notifications", 7),
     ServiceSpec("gateway", 0, has_database=False),
 )
 
@@ -149,6 +150,11 @@ class StackSettings(BaseSettings):
         if service == "notifications":
             env["SMTP_HOST"] = self.host
             env["SMTP_PORT"] = str(self.smtp_server_port)
+        if service == "audit":
+            # The chain checkpoints live outside the database, with the stack's other data.
+            env["AUDIT_CHECKPOINT_FILE"] = str(self.run_dir / "audit" / "checkpoints.jsonl")
+            # Small reads, so the tests' exports cross chunk boundaries.
+            env["AUDIT_EXPORT_CHUNK_SIZE"] = "100"
         if service == "gateway":
             env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(self.gateway_rate_limit_per_second)
             env["RATE_LIMIT_USER_BURST"] = env["RATE_LIMIT_ADDRESS_BURST"] = str(int(self.gateway_rate_limit_per_second * 2))

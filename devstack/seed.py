@@ -47,19 +47,31 @@ def login(client: httpx.Client, email: str, password: str) -> str:
     return response.json()["access_token"]
 
 
+def _all(client: httpx.Client, path: str) -> list[dict]:
+    """Every item of a list endpoint, page by page (tests leave more than one page of users behind)."""
+    items: list[dict] = []
+    while True:
+        page = client.get(path, params={"limit": 200, "offset": len(items)})
+        page.raise_for_status()
+        body = page.json()
+        items += body["items"]
+        if not body["items"] or len(items) >= body["total"]:
+            return items
+
+
 def seed(cfg: StackSettings) -> None:
     env = {**os.environ, **cfg.service_env("identity")}
     subprocess.run([sys.executable, "-m", "services.identity.bootstrap", "--email", ADMIN.email, "--name", ADMIN.name,
                     "--password", ADMIN.password], check=True, env=env, stdout=subprocess.DEVNULL)
     with httpx.Client(base_url=cfg.gateway_url, timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {login(client, ADMIN.email, ADMIN.password)}"
-        existing = {d["name"]: d for d in client.get("/api/v1/departments", params={"limit": 200}).json()["items"]}
+        existing = {d["name"]: d for d in _all(client, "/api/v1/departments")}
         for name in DEPARTMENTS:
             if name not in existing:
                 response = client.post("/api/v1/departments", json={"name": name})
                 response.raise_for_status()
                 existing[name] = response.json()
-        users = {u["email"]: u for u in client.get("/api/v1/users", params={"limit": 200}).json()["items"]}
+        users = {u["email"]: u for u in _all(client, "/api/v1/users")}
         for demo in DEMO_USERS[1:]:
             if demo.email in users:
                 continue

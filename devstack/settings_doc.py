@@ -24,6 +24,7 @@ from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
 from services.pipeline.settings import PipelineSettings
 from services.notifications.settings import NotificationsSettings
+from services.tasks.settings import TasksSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 
 
@@ -50,6 +51,8 @@ SECTIONS: tuple[Section, ...] = (
             f"the common and database settings. {_REDECLARED}"),
     Section("pipeline", PipelineSettings, "The pipeline service (insurance lines, stages, deals and their history); "
             f"it also reads the common and database settings. {_REDECLARED}"),
+    Section("tasks", TasksSettings, "The tasks service (tickets, routing, SLA and stale-work watches, workload, "
+            f"the working-time calendar); it also reads the common and database settings. {_REDECLARED}"),
     Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
             f"common and database settings. {_REDECLARED}"),
     Section("notifications", NotificationsSettings, "The notifications service (inbox, live stream, email); it "

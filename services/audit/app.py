@@ -1,23 +1,37 @@
-"""The audit service: every event on every `*.events` topic, recorded once, never rewritten."""
+"""The audit service: every event on every `*.events` topic, recorded once in a hash chain, never rewritten."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
+from services.audit.checkpoints import take_checkpoint
 from services.audit.endpoints import router
 from services.audit.models import messaging
-from services.audit.service import record_events
+from services.audit.service import ChainAppender
 from services.audit.settings import AuditSettings
 from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from shared.jobs import PeriodicJob
+from shared.messaging.envelope import topic_for
+from shared.messaging.outbox import Outbox
+from shared.contracts.audit import CheckpointRecorded
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
+    outbox = Outbox(settings.service_name, messaging.outbox)
+    checkpoint = PeriodicJob(
+        name="checkpoint", interval_seconds=settings.audit_checkpoint_interval_seconds,
+        run=partial(take_checkpoint, outbox=outbox, path=settings.audit_checkpoint_file))
     return create_service_app(ServiceParts(
         settings=settings,
         title="InsureOps audit",
-        description="The append-only record of every domain event, queryable by aggregate, actor, type and time.",
+        description=("The append-only, hash-chained record of every domain event: query it by aggregate, actor, "
+                     "type, time and client; verify the chain; export it for compliance."),
         routers=[router],
         tables=messaging,
-        consumers=[ConsumerSpec(name="audit", pattern=settings.audit_topic_pattern, batch_handler=record_events)],
+        publishes=[topic_for(CheckpointRecorded.event_type)],
+        consumers=[ConsumerSpec(name="audit", pattern=settings.audit_topic_pattern, batch_handler=ChainAppender().record_events)],
+        jobs=[checkpoint],
     ))

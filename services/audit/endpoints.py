@@ -1,26 +1,36 @@
-"""Audit's HTTP API: query the trail (Admin and Manager)."""
+"""Audit's HTTP API: query the trail and a client's history (Admin and Manager); verify the chain and
+export the trail (Admin)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import service
+from services.audit.checkpoints import latest_checkpoint, read_checkpoints
 from services.audit.models import AuditRecord
+from shared import clock
 from shared.auth import Principal, require_role
 from shared.db import TransactionalRoute, get_session
 from shared.errors import InvalidInput, NotFound
 
 router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
-                   responses={401: {"description": "Not authenticated"}, 403: {"description": "Admin or Manager only"},
+                   responses={401: {"description": "Not authenticated"}, 403: {"description": "Role not allowed"},
                               422: {"description": "Invalid query; `errors` names the parameter"}})
 Session = Annotated[AsyncSession, Depends(get_session)]
 Auditor = Annotated[Principal, Depends(require_role("Admin", "Manager"))]
+Admin = Annotated[Principal, Depends(require_role("Admin"))]
 
 
 class FieldChangeOut(BaseModel):
@@ -33,12 +43,14 @@ class AuditRecordOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    seq: int = Field(description="Position in the hash chain (1, 2, 3, ... without gaps)")
     event_id: str
     event_type: str
     event_version: int
     source: str
     aggregate_type: str
     aggregate_id: str | None
+    client_id: str | None = Field(description="The client the event concerns (itself, its deal, task or contract)")
     actor_type: str | None
     actor_id: str | None
     occurred_at: datetime
@@ -48,6 +60,8 @@ class AuditRecordOut(BaseModel):
     trace_id: str | None
     changes: list[FieldChangeOut] | None
     data: dict[str, Any]
+    prev_hash: str = Field(description="`hash` of the record at `seq - 1` (64 zeros for seq 1)")
+    hash: str = Field(description="SHA-256 (hex) of the record's canonical encoding")
 
 
 class AuditPage(BaseModel):
@@ -56,28 +70,200 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/api/v1/audit/records", response_model=AuditPage,
-            summary="Query the audit trail by aggregate, actor, event type and time range")
-async def list_records(
-    session: Session,
-    _: Auditor,
+def _require_timezones(**values: datetime | None) -> None:
+    for name, value in values.items():
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput.for_field(f"query.{name}", "needs a timezone (e.g. 2026-01-31T09:00:00Z)")
+
+
+class RecordFilters(BaseModel):
+    """The filters the list and the export share."""
+
+    aggregate_type: str | None = None
+    aggregate_id: str | None = None
+    actor_id: str | None = None
+    event_type: str | None = None
+    client_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def record_filters(
     aggregate_type: Annotated[str | None, Query(max_length=100, description="e.g. `identity.user`")] = None,
     aggregate_id: Annotated[str | None, Query(max_length=200)] = None,
     actor_id: Annotated[str | None, Query(max_length=200, description="A user id, or a system component")] = None,
     event_type: Annotated[str | None, Query(max_length=200, description="e.g. `identity.user.created`")] = None,
+    client_id: Annotated[str | None, Query(max_length=64, description="Events of this client, its deals, tasks "
+                                                                      "and contracts")] = None,
     since: Annotated[datetime | None, Query(description="Occurred at or after (ISO 8601 with timezone)")] = None,
     until: Annotated[datetime | None, Query(description="Occurred before (ISO 8601 with timezone)")] = None,
-    order: Annotated[Literal["asc", "desc"], Query(description="Oldest or newest first")] = "desc",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")] = None,
-) -> AuditPage:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput.for_field(f"query.{name}", "needs a timezone (e.g. 2026-01-31T09:00:00Z)")
+) -> RecordFilters:
+    _require_timezones(since=since, until=until)
+    return RecordFilters(aggregate_type=aggregate_type, aggregate_id=aggregate_id, actor_id=actor_id,
+                         event_type=event_type, client_id=client_id, since=since, until=until)
+
+
+Filters = Annotated[RecordFilters, Depends(record_filters)]
+Order = Annotated[Literal["asc", "desc"], Query(description="Oldest or newest first")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
+
+
+@router.get("/api/v1/audit/records", response_model=AuditPage,
+            summary="Query the audit trail by aggregate, actor, event type, client and time range")
+async def list_records(session: Session, _: Auditor, filters: Filters, order: Order = "desc", limit: Limit = 50,
+                       cursor: Cursor = None) -> AuditPage:
     rows, next_cursor = await service.query_records(
-        session, aggregate_type=aggregate_type, aggregate_id=aggregate_id, actor_id=actor_id, event_type=event_type,
-        since=since, until=until, limit=limit, cursor=cursor, newest_first=order == "desc")
+        session, limit=limit, cursor=cursor, newest_first=order == "desc", **filters.model_dump())
     return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
+
+
+@router.get("/api/v1/audit/clients/{client_id}/history", response_model=AuditPage,
+            summary="A client's full history: the client, its deals, tasks and contracts, oldest first")
+async def client_history(session: Session, _: Auditor,
+                         client_id: Annotated[str, PathParam(max_length=64)],
+                         limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+    rows, next_cursor = await service.query_records(session, limit=limit, cursor=cursor, newest_first=False,
+                                                    client_id=client_id)
+    return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
+
+
+# Verify ------------------------------------------------------------------------------------------
+
+class ChainBreakOut(BaseModel):
+    seq: int = Field(description="The first chain position that does not hold")
+    reason: Literal["hash_mismatch", "prev_hash_mismatch", "seq_gap", "head_behind_checkpoint",
+                    "head_behind_chain_head", "checkpoint_mismatch"]
+    meaning: str
+    detail: str
+
+
+class ChainPosition(BaseModel):
+    seq: int
+    hash: str
+
+
+class CheckpointOut(ChainPosition):
+    checkpointed_at: str | None
+
+
+class VerifyReport(BaseModel):
+    ok: bool
+    from_seq: int
+    to_seq: int | None = Field(description="As asked; null: to the end of the chain")
+    checked: int = Field(description="Records checked before the first break (or all of them)")
+    last_checked_seq: int | None
+    chain_head: ChainPosition = Field(description="The head as the appenders recorded it")
+    latest_checkpoint: CheckpointOut | None = Field(description="The newest checkpoint kept outside the table")
+    break_: ChainBreakOut | None = Field(alias="break", description="The first break, if any")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+async def _verify_report(request: Request, from_seq: int, to_seq: int | None) -> AsyncIterator[str]:
+    """The walk on its own connection, in one REPEATABLE READ snapshot. A long walk sends a space now and
+    then before the report (whitespace before a JSON document is still that document), so neither the
+    gateway nor a client gives up on a quiet connection."""
+    settings = request.app.state.settings
+    path = settings.audit_checkpoint_file
+    report: dict[str, Any] | None = None
+    last_sign = time.monotonic()
+    async with request.app.state.engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            async for step in service.verify_chain(connection, from_seq=from_seq, to_seq=to_seq,
+                                                   checkpoints=read_checkpoints(path),
+                                                   chunk_size=settings.audit_verify_chunk_size):
+                if step is not None:
+                    report = step
+                elif time.monotonic() - last_sign > 1.0:
+                    last_sign = time.monotonic()
+                    yield " "
+    latest = latest_checkpoint(path)
+    report["latest_checkpoint"] = None if latest is None else {
+        "seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at}
+    yield VerifyReport.model_validate(report).model_dump_json(by_alias=True)
+
+
+@router.get("/api/v1/audit/verify", response_class=StreamingResponse,
+            summary="Check the hash chain (all of it or a range) and the checkpoints; report the first break",
+            responses={200: {"model": VerifyReport, "description": (
+                "The report (ok, or the first break: its seq and why). A long walk is preceded by spaces sent "
+                "while it runs.")}})
+async def verify(request: Request, _: Admin,
+                 from_seq: Annotated[int, Query(ge=1, description="First chain position to check")] = 1,
+                 to_seq: Annotated[int | None, Query(ge=1, description="Last position (default: the end)")] = None,
+                 ) -> StreamingResponse:
+    if to_seq is not None and to_seq < from_seq:
+        raise InvalidInput.for_field("query.to_seq", "must not be below from_seq")
+    return StreamingResponse(_verify_report(request, from_seq, to_seq), media_type="application/json")
+
+
+# Export ------------------------------------------------------------------------------------------
+
+EXPORT_FIELDS = ("seq", "id", "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id",
+                 "client_id", "actor_type", "actor_id", "occurred_at", "recorded_at", "topic", "partition", "offset",
+                 "correlation_id", "causation_id", "trace_id", "data", "changes", "prev_hash", "hash")
+_EXPORT_COLUMNS = [getattr(AuditRecord, name) for name in EXPORT_FIELDS]
+
+
+def _export_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _jsonl(rows) -> str:
+    return "".join(json.dumps({name: _export_value(row[i]) for i, name in enumerate(EXPORT_FIELDS)},
+                              separators=(",", ":"), ensure_ascii=False) + "\n" for row in rows)
+
+
+def _csv(rows, *, header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(EXPORT_FIELDS)
+    for row in rows:
+        writer.writerow([
+            "" if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            if name in ("data", "changes") else _export_value(value)
+            for name, value in zip(EXPORT_FIELDS, row)])
+    return buffer.getvalue()
+
+
+async def _export_chunks(request: Request, filters: RecordFilters, fmt: str, newest_first: bool) -> AsyncIterator[str]:
+    """The export, one keyset chunk at a time, in one REPEATABLE READ snapshot on its own connection
+    (the request's transaction has ended by the time the body streams)."""
+    chunk_size = request.app.state.settings.audit_export_chunk_size
+    cursor: str | None = None
+    first = True
+    async with request.app.state.engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            while True:
+                stmt = service.filtered_records(cursor=cursor, newest_first=newest_first,
+                                                columns=_EXPORT_COLUMNS, **filters.model_dump())
+                rows = (await connection.execute(stmt.limit(chunk_size))).all()
+                if rows or first:
+                    yield _jsonl(rows) if fmt == "jsonl" else _csv(rows, header=first)
+                first = False
+                if len(rows) < chunk_size:
+                    return
+                last = rows[-1]
+                cursor = service.encode_cursor(last)
+
+
+@router.get("/api/v1/audit/export", summary="Stream the records matching the filters as JSON lines or CSV",
+            response_class=StreamingResponse,
+            responses={200: {"description": "One record a line (`jsonl`) or a CSV table with a header row; "
+                                            "`data` and `changes` are JSON text in CSV",
+                             "content": {"application/x-ndjson": {}, "text/csv": {}}}})
+async def export(request: Request, _: Admin, filters: Filters,
+                 format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`")] = "jsonl",
+                 order: Order = "asc") -> StreamingResponse:
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    media_type = "application/x-ndjson" if format == "jsonl" else "text/csv; charset=utf-8"
+    return StreamingResponse(
+        _export_chunks(request, filters, format, order == "desc"), media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="audit-export-{stamp}.{format}"'})
 
 
 @router.get("/api/v1/audit/records/{event_id}", response_model=AuditRecordOut,

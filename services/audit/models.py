@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +23,8 @@ class AuditRecord(Base):
         Index("ix_audit_records_actor", "actor_id", "occurred_at"),
         Index("ix_audit_records_type", "event_type", "occurred_at"),
         Index("ix_audit_records_occurred", "occurred_at", "id"),
+        Index("ix_audit_records_client", "client_id", "occurred_at", "id",
+              postgresql_where=text("client_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -44,3 +46,35 @@ class AuditRecord(Base):
     trace_id: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # The client the event concerns (the client itself, or its deal, task or contract): client history.
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (services/audit/chain.py): gap-free position, the previous record's hash, its own.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The newest chain position and hash, one row: appenders lock it FOR UPDATE, so two consumer
+    instances append one after the other and never fork the chain."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Checkpoint(Base):
+    """Checkpoints this service took (also appended to the checkpoint file and published as events);
+    the job reads the last one to decide whether the head moved. Verify trusts the outside copies."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    checkpointed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,5 +1,7 @@
 """Settings of the audit service."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import DatabaseSettings
@@ -12,3 +14,16 @@ class AuditSettings(DatabaseSettings):
         r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$",
         description="Regular expression of the topics audit records; new matching topics are picked up.",
     )
+    consumer_batch_size: int = Field(
+        5000,
+        description=("Most records the audit consumer takes from Kafka at once (one transaction per partition's "
+                     "share; larger batches spread each transaction's round trips over more events)."),
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        60.0, description="How often the chain head is checkpointed (if it moved since the last checkpoint).")
+    audit_checkpoint_file: Path = Field(
+        Path("data/audit/checkpoints.jsonl"),
+        description="File the chain checkpoints are appended to, one JSON line each (keep it off the database host).",
+    )
+    audit_verify_chunk_size: int = Field(2000, description="Records read at a time when verifying the chain.")
+    audit_export_chunk_size: int = Field(1000, description="Records read at a time when streaming an export.")

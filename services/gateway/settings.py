@@ -11,6 +11,7 @@ class GatewaySettings(ServiceSettings):
     identity_url: str = Field("http://127.0.0.1:8001", description="Base URL of the identity service.")
     clients_url: str = Field("http://127.0.0.1:8002", description="Base URL of the clients service.")
     contracts_url: str = Field("http://127.0.0.1:8005", description="Base URL of the contracts service.")
+    tasks_url: str = Field("http://127.0.0.1:8004", description="Base URL of the tasks service.")
     audit_url: str = Field("http://127.0.0.1:8006", description="Base URL of the audit service.")
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")

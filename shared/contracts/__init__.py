@@ -54,7 +54,7 @@ def model_for(event_type: str, version: int = 1) -> type[EventData] | None:
 
 def _load_all() -> None:
     # Importing the modules registers their contracts.
-    from shared.contracts import clients, contracts, identity, pipeline, tasks  # noqa: F401
+    from shared.contracts import audit, clients, contracts, identity, pipeline, tasks  # noqa: F401
 
 
 _load_all()

@@ -111,3 +111,14 @@ class TaskStale(EventData):
     idle_working_hours: float
     period: int  # 1 for the first reminder, 2 for the second, ...
     title: str
+
+
+@event("tasks.calendar.updated")
+class CalendarUpdated(EventData):
+    """An Admin changed the working-time calendar (topic `tasks.calendar.events`, key `calendar`).
+
+    `changes` holds each changed field (timezone, working_days, start, end, holidays, always_open)
+    before and after. Deadlines already set are kept; new ones follow the new calendar.
+    """
+
+    changes: dict[str, FieldChange]

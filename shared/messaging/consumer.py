@@ -21,6 +21,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -69,9 +70,12 @@ class EventConsumer:
         self.retry_backoff = retry_backoff
         self.batch_size = batch_size
         self.dead_letter_topic = dead_letter_topic(name)
-        # Executed with a list of parameter sets: compiled once, rows sent in bulk, new ids returned.
-        self._claim_statement = (pg_insert(tables.inbox).on_conflict_do_nothing()
-                                 .returning(tables.inbox.c.event_id, sort_by_parameter_order=True))
+        # One statement and one round trip for the whole batch: the ids travel as one array parameter.
+        # (An executemany with RETURNING in parameter order falls back to a statement per row, which
+        # made claiming most of the cost of a batch.)
+        self._claim_statement = text(
+            f"INSERT INTO {tables.inbox.name} (consumer, event_id) "
+            "SELECT :consumer, unnest(CAST(:event_ids AS varchar[])) ON CONFLICT DO NOTHING RETURNING event_id")
 
     # Lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -165,7 +169,7 @@ class EventConsumer:
         if not relevant:
             return []
         ids = list(dict.fromkeys(e.id for e in relevant))
-        inserted = await session.execute(self._claim_statement, [{"consumer": self.name, "event_id": i} for i in ids])
+        inserted = await session.execute(self._claim_statement, {"consumer": self.name, "event_ids": ids})
         new_ids = set(inserted.scalars())
         fresh, seen = [], set()
         for e in relevant:

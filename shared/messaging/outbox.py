@@ -1,12 +1,15 @@
 """The transactional outbox: an event is written in the same transaction as the change it reports.
 
 `Outbox.add` inserts the event row and a NOTIFY (delivered only if the transaction commits) that
-wakes the relay; nothing talks to Kafka inside a request.
+wakes the relay; nothing talks to Kafka inside a request. `Outbox.collect` lets a consumer handling a
+batch of events write all their rows in one statement.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 from opentelemetry import propagate
 from sqlalchemy import Table, insert, text
@@ -16,6 +19,9 @@ from shared import clock, context
 from shared.contracts import EventData
 from shared.context import Actor
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
+
+
+_COLLECTED = "outbox_collected_rows"
 
 
 def notify_channel(service: str) -> str:
@@ -30,7 +36,9 @@ class Outbox:
 
     async def add(self, session: AsyncSession, data: EventData, *, subject: str,
                   actor: Actor | None = None) -> Envelope:
-        """Record `data` as an event about aggregate `subject`; the caller's transaction decides its fate."""
+        """Record `data` as an event about aggregate `subject`; the caller's transaction decides its fate.
+
+        Inside `collect(session)` the row is kept and written with the others when the block ends."""
         ctx = context.current()
         trace_headers: dict[str, str] = {}
         propagate.inject(trace_headers)
@@ -47,19 +55,45 @@ class Outbox:
             causation_id=ctx.causation_id,
             trace_headers={k: v for k, v in trace_headers.items() if k in ("traceparent", "tracestate")},
         )
-        await session.execute(
-            insert(self.table).values(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                topic=topic_for(envelope.type),
-                key=subject,
-                headers=envelope.attribute_headers(),
-                payload=json.dumps(envelope.data, separators=(",", ":")),
-            )
-        )
+        row = {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "topic": topic_for(envelope.type),
+            "key": subject,
+            "headers": envelope.attribute_headers(),
+            "payload": json.dumps(envelope.data, separators=(",", ":")),
+        }
+        collected = session.info.get(_COLLECTED)
+        if collected is not None:
+            collected.append(row)
+        else:
+            await self._write(session, [row])
+        return envelope
+
+    @contextlib.asynccontextmanager
+    async def collect(self, session: AsyncSession) -> AsyncIterator[None]:
+        """Within the block, `add` keeps rows and the block's end writes them all in one statement (a consumer
+        handling a batch of events saves a round trip per event). An error in the block writes nothing; the
+        transaction it belongs to is rolled back anyway."""
+        if session.info.get(_COLLECTED) is not None:
+            raise RuntimeError("outbox rows are already being collected in this session")
+        session.info[_COLLECTED] = rows = []
+        try:
+            yield
+        finally:
+            session.info.pop(_COLLECTED, None)
+        await self._write(session, rows)
+
+    async def _write(self, session: AsyncSession, rows: list[dict]) -> None:
+        if not rows:
+            return
+        # Rows keep their order (ids ascend), so the relay publishes one aggregate's events in order.
+        if len(rows) == 1:
+            await session.execute(insert(self.table).values(**rows[0]))
+        else:
+            await session.execute(insert(self.table), rows)
         # One NOTIFY per transaction is enough to wake the relay (PostgreSQL delivers it at commit).
         transaction = session.get_transaction()
         if session.info.get("outbox_notified") is not transaction:
             await session.execute(self._notify)
             session.info["outbox_notified"] = transaction
-        return envelope

@@ -2,8 +2,9 @@
 
 - identity is SIGKILLed after committing a change and before its relay published it (the test holds
   the relay's advisory lock, so no relay can publish); after the restart the event is delivered once.
-- audit is SIGKILLed in the middle of a batch (its INSERT is blocked by a lock the test holds, so the
-  batch transaction is open when it dies); after the restart nothing is missing and nothing is twice.
+- audit is SIGKILLed in the middle of a batch (its INSERT is blocked by a lock the test holds, so
+  the batch transaction is open when it dies); after the restart nothing is missing, nothing is twice
+  and the hash chain has no gap.
 """
 
 import asyncio
@@ -98,7 +99,7 @@ async def test_audit_killed_mid_batch(stack, supervisor, audit_db):
         async def audit_blocked_inside_a_batch():
             return await audit_db.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'audit' AND wait_event_type = 'Lock' "
-                "AND query ILIKE 'INSERT INTO audit_records%'")
+                "AND query ILIKE '%INSERT INTO audit_records%'")
 
         await wait_until(audit_blocked_inside_a_batch, timeout=30, what="audit waiting inside its batch transaction")
         supervisor.kill("audit")
@@ -120,3 +121,8 @@ async def test_audit_killed_mid_batch(stack, supervisor, audit_db):
     assert dupes == 0
     assert await audit_db.fetchval(
         "SELECT count(*) FROM inbox WHERE consumer = 'audit' AND event_id = ANY($1::text[])", event_ids) == len(event_ids)
+    # The batch that died took no chain position with it: the positions these events span have no gap.
+    low, high = await audit_db.fetchrow(
+        "SELECT min(seq), max(seq) FROM audit_records WHERE event_id = ANY($1::text[])", event_ids)
+    assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE seq BETWEEN $1 AND $2",
+                                   low, high) == high - low + 1

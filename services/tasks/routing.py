@@ -1,0 +1,182 @@
+"""Routing: pipeline's deal events become tasks (consumer `tasks.router`, acting as `system:tasks.router`).
+
+- `opened`: the First Contact task, for the deal's owner (the line's specialist).
+- `stage_advanced`: the deal's open automatic tasks of other stages close — `done` on a forward move,
+  `cancelled` on a move back (the work of a stage sent back was not finished; its new task says so) —
+  and, while the deal is still open, the entered stage's task opens in the stage's department for
+  the least-loaded active member, due after the stage's SLA in working hours from the move.
+  Reaching Completion (`won`) only closes.
+- `declined`: every open task of the deal, automatic or manual, is cancelled.
+- `updated`: the deal's title and owner are kept for titling later tasks.
+
+The consumer hands over a whole batch of events (one transaction, claimed in the inbox so a
+redelivered event is a no-op). The batch reads what it needs once — the deals' open automatic tasks
+and titles — then handles the events one by one, in order, against that state, and writes its
+changes (tasks, outbox rows, assignments) in a few statements at the end. An open automatic task per deal and stage is also unique in the
+database (a move replayed under a new event id opens nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tasks import repository as repo
+from services.tasks import service
+from services.tasks.models import ACTIVE_STATUSES, Task
+from services.tasks.settings import TasksSettings
+from shared import context
+from shared.context import Actor
+from shared.contracts import model_for
+from shared.contracts.pipeline import (
+    OpportunityDeclined,
+    OpportunityOpened,
+    OpportunityUpdated,
+    StageAdvanced,
+    StageRef,
+)
+from shared.messaging.envelope import Envelope
+
+CONSUMER = "tasks.router"
+FIRST_STAGE_KEY = "first_contact"
+
+
+class RoutingBatch:
+    """One consumed batch of pipeline events, handled in one transaction."""
+
+    def __init__(self, session: AsyncSession, settings: TasksSettings):
+        self.session = session
+        self.settings = settings
+        self.open_tasks: dict[uuid.UUID, list[Task]] = defaultdict(list)  # per deal, in opening order
+        self.deals: dict[uuid.UUID, object] = {}  # per deal: a row with title and line_name
+        self.deal_status: dict[uuid.UUID, str] = {}  # written at the end
+
+    async def prefetch(self, opportunity_ids: list[uuid.UUID]) -> None:
+        """The batch's deals: their open tasks (locked) and what is known of them."""
+        ids = list(dict.fromkeys(opportunity_ids))
+        for task in await repo.active_tasks_of_deals(self.session, ids):
+            self.open_tasks[task.opportunity_id].append(task)
+        self.deals.update(await repo.deals_by_id(self.session, ids))
+
+    async def finish(self) -> None:
+        await repo.set_deal_statuses(self.session, self.deal_status)
+        await service.write_pending(self.session)
+
+    # Events -------------------------------------------------------------------------------------
+    async def opened(self, envelope: Envelope, data: OpportunityOpened) -> None:
+        self.deals[data.opportunity_id] = await repo.upsert_deal(
+            self.session, opportunity_id=data.opportunity_id, client_id=data.client_id, title=data.title[:300],
+            line_name=data.line_name, owner_id=data.owner_id, status=data.status)
+        if data.status != "open":
+            return
+        owner = await repo.get_user(self.session, data.owner_id)
+        department_id = data.stage.department_id or data.department_id or (owner.department_id if owner else None)
+        await self._open_stage_task(envelope, opportunity_id=data.opportunity_id, client_id=data.client_id,
+                                    owner_id=data.owner_id, stage=data.stage, department_id=department_id)
+
+    async def stage_advanced(self, envelope: Envelope, data: StageAdvanced) -> None:
+        if data.status == "lost":
+            await self._cancel_everything(data.opportunity_id)
+            return
+        closing = "done" if data.direction == "forward" else "cancelled"
+        for task in self._open_auto_tasks(data.opportunity_id):
+            if task.stage_key != data.to_stage.key:
+                await service.close_task(self.session, self.settings, task, closing)
+        if data.status != "open":
+            self.deal_status[data.opportunity_id] = data.status
+            return  # won: the deal reached Completion; nothing more to do
+        await self._open_stage_task(envelope, opportunity_id=data.opportunity_id, client_id=data.client_id,
+                                    owner_id=data.owner_id, stage=data.to_stage,
+                                    department_id=data.to_stage.department_id)
+
+    async def declined(self, envelope: Envelope, data: OpportunityDeclined) -> None:
+        await self._cancel_everything(data.opportunity_id)
+
+    async def updated(self, envelope: Envelope, data: OpportunityUpdated) -> None:
+        values = {}
+        if "title" in data.changes and data.changes["title"].after:
+            values["title"] = str(data.changes["title"].after)[:300]
+        if "owner_id" in data.changes and data.changes["owner_id"].after:
+            values["owner_id"] = uuid.UUID(str(data.changes["owner_id"].after))
+        if values:
+            row = await repo.set_deal_fields(self.session, data.opportunity_id, **values)
+            if row is not None:
+                self.deals[data.opportunity_id] = row
+
+    # Helpers ------------------------------------------------------------------------------------
+    def _open_auto_tasks(self, opportunity_id: uuid.UUID) -> list[Task]:
+        return [t for t in self.open_tasks[opportunity_id] if t.origin == "auto" and t.status in ACTIVE_STATUSES]
+
+    async def _cancel_everything(self, opportunity_id: uuid.UUID) -> None:
+        """A lost deal: every open task of it, manual ones too."""
+        self.deal_status[opportunity_id] = "lost"
+        for task in self.open_tasks[opportunity_id]:
+            if task.status in ACTIVE_STATUSES:
+                await service.close_task(self.session, self.settings, task, "cancelled")
+
+    async def _open_stage_task(self, envelope: Envelope, *, opportunity_id: uuid.UUID, client_id: uuid.UUID,
+                               owner_id: uuid.UUID, stage: StageRef, department_id: uuid.UUID | None) -> None:
+        if any(t.stage_key == stage.key for t in self._open_auto_tasks(opportunity_id)):
+            return  # already open (the same move published again): nothing to do
+        deal = self.deals.get(opportunity_id)
+        if stage.key == FIRST_STAGE_KEY:
+            assignment = await self._owner_assignment(owner_id, deal.line_name if deal else None)
+        elif department_id is None:
+            assignment = service.Assignment(None, f"stage {stage.name} has no responsible department: left unassigned")
+        else:
+            assignment = await service.route_to_least_loaded_member(self.session, department_id, self.settings)
+        what = deal.title if deal is not None else f"deal {str(opportunity_id)[:8]}"
+        task = await service.open_task(
+            self.session, self.settings, title=f"{stage.name}: {what}"[:300],
+            description=f"Work of the {stage.name} stage (stage {stage.position} of the pipeline).", origin="auto",
+            opportunity_id=opportunity_id, client_id=client_id, stage_key=stage.key, department_id=department_id,
+            assignment=assignment, priority=self.settings.auto_task_priority, sla_started_at=envelope.time,
+            sla_hours=stage.sla_hours)
+        self.open_tasks[opportunity_id].append(task)
+
+    async def _owner_assignment(self, owner_id: uuid.UUID, line: str | None) -> service.Assignment:
+        owner = await repo.get_user(self.session, owner_id)
+        whose = f"the {line} line's primary specialist" if line else "the line's primary specialist"
+        note = "" if owner is None or owner.active else " (note: this user is deactivated)"
+        return service.Assignment(owner_id, f"the deal's owner, {whose}{note}")
+
+
+_HANDLERS = {
+    "pipeline.opportunity.opened": RoutingBatch.opened,
+    "pipeline.opportunity.stage_advanced": RoutingBatch.stage_advanced,
+    "pipeline.opportunity.declined": RoutingBatch.declined,
+    "pipeline.opportunity.updated": RoutingBatch.updated,
+}
+
+
+def batch_handler(settings: TasksSettings):
+    """The consumer's batch handler: every new event of a batch, in order, in one transaction."""
+
+    async def route_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
+        events = []
+        for envelope in envelopes:
+            model = model_for(envelope.type, envelope.dataversion) if envelope.type in _HANDLERS else None
+            if model is not None:
+                events.append((envelope, model.model_validate(envelope.data)))
+        if not events:
+            return
+        batch = RoutingBatch(session, settings)
+        # Replicas and this process's consumers route batches in parallel: every department this batch may
+        # route into is locked up front, in one order, before anything is read.
+        await service.lock_departments(session, [
+            data.to_stage.department_id for _, data in events
+            if isinstance(data, StageAdvanced) and data.status == "open" and data.to_stage.department_id])
+        await batch.prefetch([data.opportunity_id for _, data in events])
+        async with service.outbox.collect(session):
+            for envelope, data in events:
+                token = context.bind(actor=Actor("system", CONSUMER),
+                                     correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id)
+                try:
+                    await _HANDLERS[envelope.type](batch, envelope, data)
+                finally:
+                    context.reset(token)
+        await batch.finish()
+
+    return route_batch

@@ -1,0 +1,197 @@
+"""The working-time calendar: property-based (hypothesis) and worked examples, DST included."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from shared.workcalendar import WEEKDAYS, Calendar, CalendarError
+
+ATHENS = ZoneInfo("Europe/Athens")
+UTC = timezone.utc
+
+# Instants from 2024 to 2030: several DST transitions in each direction.
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
+                        timezones=st.just(UTC))
+hours = st.floats(min_value=0, max_value=400, allow_nan=False, allow_infinity=False)
+zones = st.sampled_from(["Europe/Athens", "Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata",
+                         "UTC", "America/Sao_Paulo"])
+
+
+@st.composite
+def calendars(draw) -> Calendar:
+    """Calendars on whole hours (so a wall-clock check can judge them independently), with holidays."""
+    start = draw(st.integers(min_value=0, max_value=23))
+    end = draw(st.integers(min_value=start + 1, max_value=24))
+    days = draw(st.frozensets(st.integers(min_value=0, max_value=6), min_size=1))
+    holidays = draw(st.frozensets(st.dates(min_value=date(2024, 1, 1), max_value=date(2031, 3, 1)), max_size=40))
+    return Calendar(timezone=draw(zones), working_days=days, start_minute=start * 60, end_minute=end * 60,
+                    holidays=holidays)
+
+
+def working_by_the_wall_clock(cal: Calendar, moment: datetime) -> bool:
+    """An oracle that does not use the calendar's periods: read the local wall clock."""
+    local = moment.astimezone(cal.zone)
+    minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
+    return (local.weekday() in cal.working_days and local.date() not in cal.holidays
+            and cal.start_minute <= minute < cal.end_minute)
+
+
+def is_period_end(cal: Calendar, moment: datetime) -> bool:
+    local_day = moment.astimezone(cal.zone).date()
+    return any((p := cal.period_of(d)) is not None and p[1] == moment
+               for d in (local_day - timedelta(days=1), local_day))
+
+
+# Properties -----------------------------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(cal=calendars(), start=instants, h=hours)
+def test_a_deadline_never_falls_in_non_working_time(cal, start, h):
+    deadline = cal.add_working_hours(start, h)
+    assert deadline.tzinfo is not None
+    assert working_by_the_wall_clock(cal, deadline) or is_period_end(cal, deadline), (
+        f"{deadline.astimezone(cal.zone)} is outside working time")
+    assert cal.is_working_time(deadline) or is_period_end(cal, deadline)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cal=calendars(), start=instants, h1=hours, h2=hours)
+def test_a_deadline_grows_with_the_hours_asked(cal, start, h1, h2):
+    low, high = sorted((h1, h2))
+    assert cal.add_working_hours(start, low) <= cal.add_working_hours(start, high)
+    if high - low >= 1 / 3600:  # at least a second more: strictly later
+        assert cal.add_working_hours(start, low) < cal.add_working_hours(start, high)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cal=calendars(), start=instants, h=st.floats(min_value=1 / 60, max_value=400))
+def test_positive_hours_end_strictly_after_the_start(cal, start, h):
+    assert cal.add_working_hours(start, h) > start
+
+
+@settings(max_examples=300, deadline=None)
+@given(cal=calendars(), start=instants, h=hours)
+def test_the_working_hours_to_a_deadline_are_the_hours_asked(cal, start, h):
+    deadline = cal.add_working_hours(start, h)
+    assert cal.working_hours_between(start, deadline) == pytest.approx(h, abs=1e-6)
+    assert cal.working_hours_between(deadline, start) == pytest.approx(-h, abs=1e-6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tz=zones, start=instants, h=hours)
+def test_under_24_7_a_deadline_is_wall_clock_time(tz, start, h):
+    cal = Calendar.twenty_four_seven(tz)
+    assert cal.add_working_hours(start, h) == start + timedelta(hours=h)
+    assert cal.working_hours_between(start, start + timedelta(hours=h)) == pytest.approx(h, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tz=zones, start=instants, h=hours)
+def test_every_hour_of_every_day_is_real_elapsed_time_across_dst(tz, start, h):
+    """A calendar open 00:00-24:00 every day counts real hours, even on 23- and 25-hour days."""
+    cal = Calendar(timezone=tz, working_days=frozenset(range(7)), start_minute=0, end_minute=24 * 60)
+    assert cal.add_working_hours(start, h) == start + timedelta(hours=h)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cal=calendars(), a=instants, b=instants, c=instants)
+def test_working_hours_add_up_over_consecutive_spans(cal, a, b, c):
+    a, b, c = sorted((a, b, c))
+    assume((c - a) < timedelta(days=400))
+    whole = cal.working_hours_between(a, c)
+    assert whole == pytest.approx(cal.working_hours_between(a, b) + cal.working_hours_between(b, c), abs=1e-6)
+    assert 0 <= whole <= (c - a).total_seconds() / 3600 + 1e-9
+
+
+# Worked examples ------------------------------------------------------------------------------------
+def athens(*args) -> datetime:
+    return datetime(*args, tzinfo=ATHENS)
+
+
+def test_default_calendar_is_athens_office_hours():
+    cal = Calendar()
+    assert cal.to_dict() == {"timezone": "Europe/Athens", "working_days": ["mon", "tue", "wed", "thu", "fri"],
+                             "start": "09:00", "end": "17:00", "holidays": [], "always_open": False}
+
+
+def test_friday_afternoon_rolls_over_the_weekend():
+    cal = Calendar()
+    # Friday 2026-01-16 16:00 + 2 h -> Monday 10:00.
+    assert cal.add_working_hours(athens(2026, 1, 16, 16), 2) == athens(2026, 1, 19, 10)
+    # Saturday night + 1 h -> Monday 10:00; 0 h -> the start of Monday.
+    assert cal.add_working_hours(athens(2026, 1, 17, 23), 1) == athens(2026, 1, 19, 10)
+    assert cal.add_working_hours(athens(2026, 1, 17, 23), 0) == athens(2026, 1, 19, 9)
+    # Exactly the end of a day is allowed as a deadline.
+    assert cal.add_working_hours(athens(2026, 1, 19, 9), 8) == athens(2026, 1, 19, 17)
+
+
+def test_holidays_are_skipped():
+    cal = Calendar(holidays=frozenset({date(2026, 1, 19), date(2026, 1, 20)}))
+    assert cal.add_working_hours(athens(2026, 1, 16, 16), 2) == athens(2026, 1, 21, 10)
+
+
+def test_spring_forward_weekend_in_athens():
+    """Clocks jump 03:00 -> 04:00 on Sunday 2026-03-29: Friday 16:00 + 2 h is Monday 10:00 local (EEST)."""
+    cal = Calendar()
+    friday = athens(2026, 3, 27, 16)
+    deadline = cal.add_working_hours(friday, 2)
+    assert deadline == athens(2026, 3, 30, 10)
+    assert deadline.utcoffset() is None or deadline.astimezone(ATHENS).utcoffset() == timedelta(hours=3)
+    assert deadline == datetime(2026, 3, 30, 7, tzinfo=UTC)
+
+
+def test_fall_back_sunday_has_25_hours_and_spring_sunday_23():
+    every_hour = Calendar(working_days=frozenset(range(7)), start_minute=0, end_minute=24 * 60)
+    assert every_hour.working_hours_between(athens(2026, 3, 29), athens(2026, 3, 30)) == 23
+    assert every_hour.working_hours_between(athens(2026, 10, 25), athens(2026, 10, 26)) == 25
+
+
+def test_a_night_shift_over_the_spring_gap_counts_real_hours():
+    """02:00-05:00 on 2026-03-29 in Athens is 02:00 EET to 05:00 EEST: two real hours."""
+    night = Calendar(working_days=frozenset({6}), start_minute=2 * 60, end_minute=5 * 60)
+    sunday = night.period_of(date(2026, 3, 29))
+    assert sunday == (datetime(2026, 3, 29, 0, tzinfo=UTC), datetime(2026, 3, 29, 2, tzinfo=UTC))
+    assert night.add_working_hours(athens(2026, 3, 29, 1), 2.5) == athens(2026, 4, 5, 2, 30)
+
+
+def test_validation_names_the_field():
+    with pytest.raises(CalendarError) as err:
+        Calendar(timezone="Mars/Olympus_Mons")
+    assert err.value.field == "timezone"
+    with pytest.raises(CalendarError) as err:
+        Calendar(start_minute=17 * 60, end_minute=9 * 60)
+    assert err.value.field == "end"
+    with pytest.raises(CalendarError) as err:
+        Calendar(working_days=frozenset())
+    assert err.value.field == "working_days"
+    with pytest.raises(CalendarError) as err:
+        Calendar.from_dict({"start": "9am"})
+    assert err.value.field == "start"
+    with pytest.raises(CalendarError) as err:
+        Calendar.from_dict({"holidays": ["2026-01-01", "2026-02-30"]})
+    assert err.value.field == "holidays.1"
+    with pytest.raises(CalendarError) as err:
+        Calendar.from_dict({"working_days": ["mon", "funday"]})
+    assert err.value.field == "working_days.1"
+    with pytest.raises(ValueError):
+        Calendar().add_working_hours(datetime(2026, 1, 1, 9), 1)  # naive
+    with pytest.raises(ValueError):
+        Calendar().add_working_hours(athens(2026, 1, 5, 9), -1)
+
+
+def test_round_trip_through_plain_data():
+    cal = Calendar(timezone="Europe/London", working_days=frozenset({0, 2, 4}), start_minute=8 * 60 + 30,
+                   end_minute=24 * 60, holidays=frozenset({date(2026, 12, 25)}))
+    assert Calendar.from_dict(cal.to_dict()) == cal
+    assert cal.to_dict()["end"] == "24:00" and cal.to_dict()["working_days"] == [WEEKDAYS[0], WEEKDAYS[2], WEEKDAYS[4]]
+
+
+def test_a_start_inside_the_spring_gap_is_read_with_the_offset_before_the_jump():
+    """03:30 does not exist in Athens on 2026-03-29; like Java's ZonedDateTime it means 04:30 EEST."""
+    cal = Calendar(working_days=frozenset({6}), start_minute=3 * 60 + 30, end_minute=6 * 60)
+    assert cal.period_of(date(2026, 3, 29)) == (athens(2026, 3, 29, 4, 30), athens(2026, 3, 29, 6))
+    assert cal.working_hours_between(athens(2026, 3, 29), athens(2026, 3, 30)) == 1.5
