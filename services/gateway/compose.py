@@ -233,8 +233,9 @@ class Client360(BaseModel):
     contracts: upstream("contracts", "Page_ContractOut_", "the client's contracts, newest first") | None
     opportunities: upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first") | None
     open_tasks: upstream("tasks", "Page_TaskOut_", "the client's open tasks, at-risk first") | None
-    history: upstream("audit", "AuditPage", "the client's latest audit records (the client, its deals, tasks and "
-                                            "contracts)") | None
+    history: upstream("audit", "AuditPage", "the client's latest audit records, newest first: the client, its "
+                                            "deals, tasks and contracts (older ones: `GET /api/v1/audit/records?"
+                                            "client_id=...&cursor=<next_cursor>`; Managers and Admins only)") | None
     missing: MissingParts
     complete: Complete
     generated_at: datetime
@@ -348,7 +349,8 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
             PartCall("contracts", "contracts", "/api/v1/contracts", page(client_id=cid)),
             PartCall("opportunities", "pipeline", "/api/v1/opportunities", page(client_id=cid)),
             PartCall("open_tasks", "tasks", "/api/v1/tasks", page(client_id=cid, active="true")),
-            PartCall("history", "audit", f"/api/v1/audit/clients/{cid}/history", page(order="desc")),
+            # The client's history (the client, its deals, tasks and contracts), newest first: the latest N.
+            PartCall("history", "audit", "/api/v1/audit/records", page(client_id=cid, order="desc")),
         ]
         # The client's owner decides whether the caller may see it at all.
         outcome = await gather(request, calls,
