@@ -348,7 +348,7 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
             PartCall("subtree", "clients", f"/api/v1/clients/{cid}/rollup"),
             PartCall("contracts", "contracts", "/api/v1/contracts", page(client_id=cid)),
             PartCall("opportunities", "pipeline", "/api/v1/opportunities", page(client_id=cid)),
-            PartCall("open_tasks", "tasks", "/api/v1/tasks", page(client_id=cid, active="true")),
+            PartCall("open_tasks", "tasks", "/api/v1/tasks", page(client_id=cid, active="true", sort="risk")),
             # The client's history (the client, its deals, tasks and contracts), newest first: the latest N.
             PartCall("history", "audit", "/api/v1/audit/records", page(client_id=cid, order="desc")),
         ]
@@ -376,7 +376,7 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
         user = DashboardUser(id=caller.user_id, name=caller.name, email=caller.email, role=caller.role,
                              department_id=caller.department_id)
         own_items = [
-            PartCall("my_tasks", "tasks", "/api/v1/tasks", page(assignee="me", active="true")),
+            PartCall("my_tasks", "tasks", "/api/v1/tasks", page(assignee="me", active="true", sort="risk")),
             PartCall("my_deals", "pipeline", "/api/v1/opportunities", page(owner_id=me, status="open")),
         ]
         if caller.role == "Employee":
@@ -387,12 +387,13 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
             department = {"department_id": str(caller.department_id)} if caller.department_id else {}
             outcome = await gather(request, [
                 PartCall("team", "tasks", "/api/v1/workload", tuple(department.items())),
-                PartCall("escalations", "tasks", "/api/v1/tasks", page(escalated="true", active="true", **department)),
+                PartCall("escalations", "tasks", "/api/v1/tasks",
+                         page(escalated="true", active="true", sort="risk", **department)),
                 *own_items,
             ])
             team = outcome.parts.get("team")
             overloaded = None
-            if team is not None:
+            if isinstance(team, dict):
                 overloaded = [m for m in team.get("members", []) if isinstance(m, dict) and m.get("overloaded")]
             return ManagerDashboard(role="Manager", user=user, team=team, overloaded=overloaded,
                                     escalations=outcome.parts.get("escalations"),
