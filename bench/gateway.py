@@ -127,8 +127,10 @@ class Run:
 
 
 async def load_run(*, target: str, base_url: str, path: str, tokens: list[str], concurrency: int,
-                   seconds: float, warmup: float, spread_addresses: bool, cpu_probe) -> Run:
-    """`concurrency` connections, each sending the call as soon as the previous answer is in."""
+                   seconds: float, warmup: float, spread_addresses: bool, cpu_probe,
+                   idle_cpu_per_second: dict[str, float] | None = None) -> Run:
+    """`concurrency` connections, each sending the call as soon as the previous answer is in. CPU per request
+    leaves out what each process spends idle (`idle_cpu_per_second`: its Kafka polling and timers)."""
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     connections = [Connection(host, port, SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)] if spread_addresses else None)
@@ -169,10 +171,21 @@ async def load_run(*, target: str, base_url: str, path: str, tokens: list[str], 
     finally:
         await asyncio.gather(*(c.close() for c in connections))
     answered = sum(run.statuses.values())
+    idle = idle_cpu_per_second or {}
     if answered:
-        run.cpu_ms_per_request = {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / answered * 1000, 3)
-                                  for name in cpu_after}
+        run.cpu_ms_per_request = {
+            name: round(max(0.0, cpu_after[name] - cpu_before.get(name, 0.0) - idle.get(name, 0.0) * run.seconds)
+                        / answered * 1000, 3)
+            for name in cpu_after}
     return run
+
+
+async def idle_cpu(cpu_probe, seconds: float = 3.0) -> dict[str, float]:
+    """CPU seconds per second each process spends with no requests coming in."""
+    before = cpu_probe()
+    await asyncio.sleep(seconds)
+    after = cpu_probe()
+    return {name: (after[name] - before.get(name, 0.0)) / seconds for name in after if name != "bench"}
 
 
 async def _tokens(client: httpx.AsyncClient, users: int) -> list[str]:
@@ -205,15 +218,17 @@ async def run(cfg: StackSettings, args) -> dict:
             if check.status_code != 200:
                 raise BenchError(f"GET {base}{args.path}: {check.status_code} {check.text[:300]}")
 
+    idle = await idle_cpu(cpu_probe)
     report: dict = {"path": args.path, "service": service, "users": len(tokens),
-                    "load_average_before": list(os.getloadavg()), "sweep": []}
+                    "load_average_before": list(os.getloadavg()), "idle_cpu_per_second": idle, "sweep": []}
     for concurrency in args.concurrency:
         row = {"concurrency": concurrency}
         for target, base in (("gateway", cfg.gateway_url), ("direct", cfg.service_url(service))):
             print(f"C={concurrency}: {target} for {args.seconds:g} s ...", flush=True)
             result = await load_run(target=target, base_url=base, path=args.path, tokens=tokens,
                                     concurrency=concurrency, seconds=args.seconds, warmup=args.warmup,
-                                    spread_addresses=target == "gateway", cpu_probe=cpu_probe)
+                                    spread_addresses=target == "gateway", cpu_probe=cpu_probe,
+                                    idle_cpu_per_second=idle)
             row[target] = result.summary()
         g, d = row["gateway"], row["direct"]
         row["overhead_p50_ms"] = (g["p50_ms"] - d["p50_ms"]) if g["p50_ms"] is not None and d["p50_ms"] is not None \
@@ -227,6 +242,14 @@ async def run(cfg: StackSettings, args) -> dict:
     report["gateway_p99_ms_at_best"] = best["gateway"]["p99_ms"]
     report["overhead_p50_ms"] = serial["overhead_p50_ms"]
     report["overhead_measured_at_concurrency"] = serial["concurrency"]
+    gateway_cpu = sorted(r["gateway"]["cpu_ms_per_request"].get("gateway", 0.0) for r in report["sweep"])
+    service_cpu = sorted(r["direct"]["cpu_ms_per_request"].get(service, 0.0) for r in report["sweep"])
+    report["gateway_cpu_ms_per_request"] = gateway_cpu[len(gateway_cpu) // 2]
+    report["service_cpu_ms_per_request"] = service_cpu[len(service_cpu) // 2]
+    report["gateway_requests_per_core_second"] = 1000 / report["gateway_cpu_ms_per_request"] \
+        if report["gateway_cpu_ms_per_request"] else 0.0
+    report["service_requests_per_core_second"] = 1000 / report["service_cpu_ms_per_request"] \
+        if report["service_cpu_ms_per_request"] else 0.0
     report["aims"] = {
         "requests_per_second": {"aim": AIM_REQUESTS_PER_SECOND,
                                 "met": report["best_gateway_requests_per_second"] >= AIM_REQUESTS_PER_SECOND},
@@ -244,14 +267,15 @@ def _fmt(value: float | None, unit: str = " ms") -> str:
 
 def render(report: dict) -> str:
     header = ("C", "gateway req/s", "p50", "p99", "direct req/s", "p50", "p99", "overhead p50", "gw CPU/req",
-              "not 200")
+              "svc CPU/req", "not 200")
     rows = []
     for r in report["sweep"]:
         g, d = r["gateway"], r["direct"]
         bad = sum(g["non_200"].values()) + g["errors"] + sum(d["non_200"].values()) + d["errors"]
         rows.append((str(r["concurrency"]), f"{g['requests_per_second']:.0f}", _fmt(g["p50_ms"]), _fmt(g["p99_ms"]),
                      f"{d['requests_per_second']:.0f}", _fmt(d["p50_ms"]), _fmt(d["p99_ms"]),
-                     _fmt(r["overhead_p50_ms"]), _fmt(g["cpu_ms_per_request"].get("gateway")), str(bad)))
+                     _fmt(r["overhead_p50_ms"]), _fmt(g["cpu_ms_per_request"].get("gateway")),
+                     _fmt(d["cpu_ms_per_request"].get(report["service"])), str(bad)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
     aims = report["aims"]
@@ -265,6 +289,10 @@ def render(report: dict) -> str:
         f" {verdict(aims['p99_ms']['met'])})",
         f"Gateway overhead at p50  {_fmt(report['overhead_p50_ms'])} at C={report['overhead_measured_at_concurrency']}"
         f" (aim < {aims['overhead_p50_ms']['aim']:g} ms: {verdict(aims['overhead_p50_ms']['met'])})",
+        f"CPU per request          gateway {_fmt(report['gateway_cpu_ms_per_request'])} (one core carries about "
+        f"{report['gateway_requests_per_core_second']:.0f} req/s), {report['service']} "
+        f"{_fmt(report['service_cpu_ms_per_request'])} (about {report['service_requests_per_core_second']:.0f} req/s "
+        "a core): medians over the sweep, idle CPU left out",
         "Load average             before " + " ".join(f"{v:.2f}" for v in report["load_average_before"])
         + ", after " + " ".join(f"{v:.2f}" for v in report["load_average_after"])
         + f" ({os.cpu_count()} CPUs)",
