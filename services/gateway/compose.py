@@ -315,6 +315,14 @@ ADMIN_COUNTS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
     ("active_contracts", "contracts", "/api/v1/contracts", (("status", "active"),)),
 )
 
+PARTIAL_ANSWERS = (
+    "The parts are asked for at once, each from the service that owns it and with the caller's token, so each "
+    "applies the caller's scope to its own records. The answer comes within a set time (`COMPOSE_DEADLINE_SECONDS`, "
+    "2 s by default; each part `COMPOSE_PART_TIMEOUT_SECONDS`, 1.5 s): a part that is slow, whose service is down, "
+    "or that the service refuses is null, and listed in `missing` with its `reason` (`timeout`, `unavailable`, "
+    "`forbidden`, `error`) and the service's `status` when it answered. Such a partial answer is still **200**; "
+    "`complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`.")
+
 PROBLEMS = {
     401: {"description": "Missing, invalid or expired token (problem+json)"},
     404: {"description": "No such client, or outside the caller's scope (problem+json)"},
@@ -338,7 +346,12 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
 
     @router.get("/api/v1/clients/{client_id}/360", response_model=Client360, responses={404: PROBLEMS[404]},
                 summary="Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and "
-                        "latest history in one answer; parts that are slow or down are listed in `missing`")
+                        "latest history in one answer; parts that are slow or down are listed in `missing`",
+                description=PARTIAL_ANSWERS + "\n\nThe clients service decides whether the caller may see the "
+                "client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. "
+                "If the clients service does not answer, the other parts still come, each scoped by its own "
+                "service. The history (audit) is for Managers and Admins; for an Employee it is missing as "
+                "`forbidden`.")
     async def client_360(client_id: uuid.UUID, request: Request, caller: Principal = Depends(current_user)):
         cid = str(client_id)
         calls = [
@@ -370,7 +383,8 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
     @router.get("/api/v1/dashboard", response_model=Dashboard,
                 summary="The caller's dashboard, by role: an Employee's open tasks (at-risk first) and deals; a "
                         "Manager's team load, overloaded members, escalations and own items; an Admin's service "
-                        "health and counts. Parts that are slow or down are listed in `missing`")
+                        "health and counts. Parts that are slow or down are listed in `missing`",
+                description=PARTIAL_ANSWERS + "\n\n`role` says which of the three shapes the answer has.")
     async def dashboard(request: Request, caller: Principal = Depends(current_user)):
         me = str(caller.user_id)
         user = DashboardUser(id=caller.user_id, name=caller.name, email=caller.email, role=caller.role,

@@ -22,6 +22,7 @@ from tests.integration.clients_contracts_helpers import (
     headers_for,
     me,
 )
+from tests.integration.test_crash_recovery import _wait_ready as wait_ready
 from tests.integration.tasks_support import get_task, make_team, parse_time, run_tasks_job, tasks_now
 
 DEADLINE = GatewaySettings().compose_deadline_seconds
@@ -130,17 +131,6 @@ async def test_client_360_is_scoped_by_each_service(gateway, family, admin_heade
     assert body["client"]["id"] == client_id and "history" not in _missing(body)
 
 
-async def _wait_ready(stack, service: str) -> None:
-    async def ready():
-        try:
-            async with httpx.AsyncClient() as client:
-                return (await client.get(f"{stack.service_url(service)}/readyz", timeout=2)).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await wait_until(ready, timeout=90, interval=0.3, what=f"{service} ready again")
-
-
 async def test_a_stopped_service_is_reported_missing_and_the_rest_arrives_in_time(stack, supervisor, gateway, family):
     manager, client_id = family["manager"], family["client"]["id"]
     employee = await headers_for(gateway, SALES_EMPLOYEE)
@@ -161,7 +151,7 @@ async def test_a_stopped_service_is_reported_missing_and_the_rest_arrives_in_tim
         assert _missing(body) == {"my_tasks": ("unavailable", None)} and body["my_deals"] is not None
     finally:
         supervisor.start("tasks")
-        await _wait_ready(stack, "tasks")
+        await wait_ready(stack, "tasks")
 
 
 async def test_a_slow_service_is_reported_missing_as_a_timeout_within_the_deadline(stack, gateway, family):

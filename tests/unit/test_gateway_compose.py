@@ -4,6 +4,7 @@ a decisive failure, the HTTP fetcher against a real local server, and the OpenAP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -162,6 +163,18 @@ def test_statuses_map_to_reasons():
 
 # The HTTP fetcher, against a real server on a local port ------------------------------------------
 
+@contextlib.asynccontextmanager
+async def serving(app: web.Application):
+    """`app` served on a free local port; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def service():
     seen: list[dict] = []
@@ -179,13 +192,8 @@ async def service():
 
     app = web.Application()
     app.router.add_get("/{kind}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with serving(app) as base:
+        yield base, seen
 
 
 def _closed_port() -> int:
@@ -225,21 +233,13 @@ async def test_a_part_timeout_holds_with_the_real_fetcher():
 
     app = web.Application()
     app.router.add_get("/slow", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            fetch = http_fetcher(session, {"svc": f"http://127.0.0.1:{port}"}, {})
-            started = time.monotonic()
-            outcome = await gather_parts([PartCall("slow", "svc", "/slow")], fetch, part_timeout=0.3,
-                                         deadline=asyncio.get_running_loop().time() + 1)
-            assert time.monotonic() - started < 0.3 + SLACK
-            assert [(m.part, m.reason) for m in outcome.missing] == [("slow", "timeout")]
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base, aiohttp.ClientSession() as session:
+        fetch = http_fetcher(session, {"svc": base}, {})
+        started = time.monotonic()
+        outcome = await gather_parts([PartCall("slow", "svc", "/slow")], fetch, part_timeout=0.3,
+                                     deadline=asyncio.get_running_loop().time() + 1)
+        assert time.monotonic() - started < 0.3 + SLACK
+        assert [(m.part, m.reason) for m in outcome.missing] == [("slow", "timeout")]
 
 
 # OpenAPI ------------------------------------------------------------------------------------------
