@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) -m bench.tasks
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
+	$(PY) -m bench.gateway
 
 clean: down
 	rm -rf .run

@@ -16,6 +16,19 @@ class GatewaySettings(ServiceSettings):
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
     upstream_timeout_seconds: float = Field(10.0, description="Longest wait for a service's answer.")
+    upstream_connect_timeout_seconds: float = Field(
+        2.0, description="Longest wait for a new connection to a service (a service that is down refuses at once).")
+    upstream_max_connections: int = Field(200, description="Open connections to the services, all together, at most.")
+    proxy_buffer_bytes: int = Field(
+        262_144, description="A service's answer with a Content-Length up to this size is read whole and passed on "
+                             "with its length; larger or open-ended answers (event streams, exports) are streamed.")
+    compose_part_timeout_seconds: float = Field(
+        1.5, description="Composed reads (Client 360, dashboard): longest wait for one part; a part not in by then is "
+                         "reported missing (`timeout`).")
+    compose_deadline_seconds: float = Field(
+        2.0, description="Composed reads: the answer is sent within this time, with the parts that arrived.")
+    compose_list_limit: int = Field(
+        20, ge=1, le=200, description="Composed reads: items per list part (each part says how many there are).")
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
     max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")
     openapi_cache_seconds: int = Field(30, description="How long the merged OpenAPI document is reused.")

@@ -177,7 +177,9 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(st
         cursor = chunk["next_cursor"]
         if not cursor:
             break
-    assert walked == [r["event_id"] for r in items]
+    # (Other services may react to the story meanwhile — tasks routes the opened deal — and their
+    # records, being later, can only extend the history at its end.)
+    assert walked[:len(items)] == [r["event_id"] for r in items]
 
     # Managers may read it too; an unknown client has no history.
     from devstack.seed import DEMO_USERS
@@ -186,7 +188,8 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(st
     manager = next(u for u in DEMO_USERS if u.role == "Manager")
     manager_headers = {"Authorization": f"Bearer {await login(gateway, manager.email, manager.password)}"}
     response = await gateway.get(f"/api/v1/audit/clients/{client_id}/history", headers=manager_headers)
-    assert response.status_code == 200 and len(response.json()["items"]) == len(items)
+    assert response.status_code == 200
+    assert set(story) <= {r["event_id"] for r in response.json()["items"]}
     response = await gateway.get(f"/api/v1/audit/clients/{uuid.uuid4()}/history", headers=admin_headers)
     assert response.status_code == 200 and response.json()["items"] == []
 

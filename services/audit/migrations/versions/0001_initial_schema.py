@@ -8,6 +8,8 @@ Revises:
 Create Date: 2026-11-21 09:47:42.500869
 """
 from alembic import op
+
+from shared.db.migration_ops import create_messaging_tables_v1
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -16,8 +18,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-
 def upgrade() -> None:
+    create_messaging_tables_v1()
     op.create_table('audit_records',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -45,43 +47,6 @@ def upgrade() -> None:
     op.create_index('ix_audit_records_aggregate', 'audit_records', ['aggregate_type', 'aggregate_id', 'occurred_at'], unique=False)
     op.create_index('ix_audit_records_occurred', 'audit_records', ['occurred_at', 'id'], unique=False)
     op.create_index('ix_audit_records_type', 'audit_records', ['event_type', 'occurred_at'], unique=False)
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.Text(), nullable=True),
-    sa.Column('event_id', sa.String(length=64), nullable=True),
-    sa.Column('event_type', sa.String(length=200), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
-    )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.execute("""
         CREATE FUNCTION audit_records_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -101,7 +66,6 @@ def upgrade() -> None:
     # The runtime role keeps SELECT and INSERT only (default privileges had granted more).
     op.execute("REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_records FROM audit")
     op.execute("GRANT SELECT, INSERT ON audit_records TO audit")
-
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_records_no_truncate ON audit_records")

@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-21 10:06:33.195356
 """
 from alembic import op
+
+from shared.db.migration_ops import create_messaging_tables_v1
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -13,8 +15,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-
 def upgrade() -> None:
+    create_messaging_tables_v1()
     op.create_table('contracts',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('client_id', sa.Uuid(), nullable=False),
@@ -54,27 +56,6 @@ def upgrade() -> None:
     op.create_index(op.f('ix_contracts_client_id'), 'contracts', ['client_id'], unique=False)
     op.create_index('ix_contracts_scan', 'contracts', ['status', 'end_date'], unique=False)
     op.create_index(op.f('ix_contracts_specialist_id'), 'contracts', ['specialist_id'], unique=False)
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.Text(), nullable=True),
-    sa.Column('event_id', sa.String(length=64), nullable=True),
-    sa.Column('event_type', sa.String(length=200), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
-    )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
     op.create_table('known_clients',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
@@ -85,22 +66,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_known_clients'))
     )
     op.create_index(op.f('ix_known_clients_department_id'), 'known_clients', ['department_id'], unique=False)
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('renewal_notices',
     sa.Column('contract_id', sa.Uuid(), nullable=False),
     sa.Column('days_before_end', sa.Integer(), nullable=False),
@@ -108,7 +73,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('contract_id', name=op.f('pk_renewal_notices'))
     )
-
 
 def downgrade() -> None:
     op.drop_table('renewal_notices')

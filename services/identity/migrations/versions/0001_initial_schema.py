@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-21 09:47:41.666781
 """
 from alembic import op
+
+from shared.db.migration_ops import create_messaging_tables_v1
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -13,23 +15,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-
 def upgrade() -> None:
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.Text(), nullable=True),
-    sa.Column('event_id', sa.String(length=64), nullable=True),
-    sa.Column('event_type', sa.String(length=200), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
-    )
+    create_messaging_tables_v1()
     op.create_table('departments',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -39,28 +26,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments')),
     sa.UniqueConstraint('name', name=op.f('uq_departments_name'))
     )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('signing_keys',
     sa.Column('kid', sa.String(length=64), nullable=False),
     sa.Column('private_pem', sa.Text(), nullable=False),
@@ -85,7 +50,6 @@ def upgrade() -> None:
     op.create_index(op.f('ix_users_department_id'), 'users', ['department_id'], unique=False)
     # The department's manager is a user, and a user's department a department: close the cycle last.
     op.create_foreign_key(op.f('fk_departments_manager_id_users'), 'departments', 'users', ['manager_id'], ['id'], ondelete='SET NULL')
-
 
 def downgrade() -> None:
     op.drop_constraint(op.f('fk_departments_manager_id_users'), 'departments', type_='foreignkey')

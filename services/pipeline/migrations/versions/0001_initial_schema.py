@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-21 10:30:00
 """
 from alembic import op
+
+from shared.db.migration_ops import create_messaging_tables_v1, create_people_tables_v1
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -26,63 +28,9 @@ DEFAULT_STAGES = (
     ("completion", "Completion", 9, 8.0),
 )
 
-
 def upgrade() -> None:
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.Text(), nullable=True),
-    sa.Column('event_id', sa.String(length=64), nullable=True),
-    sa.Column('event_type', sa.String(length=200), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
-    )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
-    op.create_table('known_users',
-    sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('email', sa.String(length=320), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('department_id', sa.UUID(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_users'))
-    )
-    op.create_index(op.f('ix_known_users_department_id'), 'known_users', ['department_id'], unique=False)
-    op.create_table('known_departments',
-    sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('manager_id', sa.UUID(), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_departments'))
-    )
+    create_messaging_tables_v1()
+    create_people_tables_v1()
     op.create_table('known_clients',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
@@ -165,7 +113,6 @@ def upgrade() -> None:
     )
     op.create_index('ix_stage_moves_opportunity', 'stage_moves', ['opportunity_id', 'moved_at', 'id'], unique=False)
     op.create_index('ix_stage_moves_from_stage', 'stage_moves', ['from_stage', 'kind'], unique=False)
-
 
 def downgrade() -> None:
     for table in ('stage_moves', 'opportunities', 'lines', 'stages', 'known_clients', 'known_departments',

@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-21 10:09:06.640987
 """
 from alembic import op
+
+from shared.db.migration_ops import create_messaging_tables_v1, create_people_tables_v1
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -13,8 +15,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-
 def upgrade() -> None:
+    create_messaging_tables_v1()
+    create_people_tables_v1()
     # Orders assignments for routing's tie-break (autogenerate does not see sequences).
     op.execute(sa.schema.CreateSequence(sa.Sequence('assignment_seq')))
     op.create_table('assignee_stats',
@@ -22,21 +25,6 @@ def upgrade() -> None:
     sa.Column('last_assigned_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_assignment_seq', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_assignee_stats'))
-    )
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.Text(), nullable=True),
-    sa.Column('event_id', sa.String(length=64), nullable=True),
-    sa.Column('event_type', sa.String(length=200), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.LargeBinary(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
     )
     op.create_table('deals',
     sa.Column('opportunity_id', sa.Uuid(), nullable=False),
@@ -48,46 +36,6 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('opportunity_id', name=op.f('pk_deals'))
     )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('known_departments',
-    sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('manager_id', sa.UUID(), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_departments'))
-    )
-    op.create_table('known_users',
-    sa.Column('id', sa.UUID(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('email', sa.String(length=320), nullable=False),
-    sa.Column('role', sa.String(length=20), nullable=False),
-    sa.Column('department_id', sa.UUID(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_known_users'))
-    )
-    op.create_index(op.f('ix_known_users_department_id'), 'known_users', ['department_id'], unique=False)
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=249), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('ix_outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('tasks',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('number', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -159,7 +107,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_stale_reminders_task_id_tasks'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('task_id', 'idle_since', 'period', name=op.f('pk_task_stale_reminders'))
     )
-
 
 def downgrade() -> None:
     op.drop_table('task_stale_reminders')
