@@ -34,7 +34,7 @@ from services.gateway.upstream import TransportError, open_session, service_heal
 from shared.app import ServiceParts, create_service_app
 from shared.auth import bearer_token
 from shared.context import current
-from shared.errors import NotFound, Problem, ServiceUnavailable
+from shared.errors import NotFound, Problem, ServiceUnavailable, document_problem_responses
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host", "content-length"}
@@ -249,6 +249,8 @@ async def merged_openapi(session: aiohttp.ClientSession, upstreams: dict[str, st
             doc["tags"].append(tag)
     if own is not None:
         compose.merge_own_openapi(doc, own, schema_names)
+    # The services document their errors as problem+json; the composed reads' errors are the same.
+    document_problem_responses(doc)
     if missing:
         doc["info"]["x-missing-services"] = missing
     return doc

@@ -125,6 +125,8 @@ MATRIX: tuple[Row, ...] = (
     row("GET", "/api/v1/clients/{client_id}/ancestors", **DEPARTMENT),
     row("GET", "/api/v1/clients/{client_id}/subtree", **DEPARTMENT),
     row("GET", "/api/v1/clients/{client_id}/rollup", **DEPARTMENT),
+    row("GET", "/api/v1/clients/{client_id}/360", **DEPARTMENT,
+        note="Composed at the gateway; the clients service's answer decides, each part is scoped by its service."),
 
     # Contracts: scoped by the client's department; `mine` = the caller is the contract's specialist
     row("GET", "/api/v1/contracts", **DEPARTMENT_OR_MINE, list_of_records=True),
@@ -199,6 +201,9 @@ MATRIX: tuple[Row, ...] = (
              "department's workload is an action outside the Manager's role (403), not a hidden record."),
     row("GET", "/api/v1/calendar", **EVERYONE),
     row("PUT", "/api/v1/calendar", **ADMIN_ONLY),
+
+    # The dashboard, composed at the gateway for the caller's role ---------------------------------
+    row("GET", "/api/v1/dashboard", **EVERYONE),
 
     # Notifications: an inbox is personal, for the Admin too ----------------------------------------
     row("GET", "/api/v1/notifications/stream", **EVERYONE, note="The caller's own stream."),
