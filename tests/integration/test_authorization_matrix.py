@@ -301,7 +301,10 @@ async def _tidy_up(w: World) -> None:
         tasks = await w.admin("GET", "/api/v1/tasks", params={"client_id": client["id"], "active": "true",
                                                               "limit": 200})
         for task in tasks["items"]:
-            await w.admin("PATCH", f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"})
+            # 409: routing closed it meanwhile (a cell moved its deal on), which is just as good.
+            response = await w.client.patch(f"/api/v1/tasks/{task['id']}", headers=w.headers["Admin"],
+                                            json={"status": "cancelled"})
+            assert response.status_code in (200, 409), response.text
 
 
 # How each row is exercised ---------------------------------------------------------------------------
