@@ -157,7 +157,24 @@ def document_problem_responses(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+def _unique_violation(exc: Exception) -> bool:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505" \
+        or "UniqueViolationError" in repr(orig)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        # A uniqueness check that passed in two concurrent requests: the database keeps the rule, the
+        # loser's transaction is rolled back, and the caller hears it as the conflict it is.
+        if _unique_violation(exc):
+            return problem_response(Conflict("a record with the same unique value was just created; "
+                                             "read it, or choose another value"), request)
+        log.exception("integrity error on %s %s", request.method, request.url.path)
+        return problem_response(Problem("the request breaks a rule of the stored data"), request)
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(exc, request)

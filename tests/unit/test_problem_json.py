@@ -105,3 +105,25 @@ def test_where_the_nul_character_is():
     assert where(b"username=a%00b&password=x", "application/x-www-form-urlencoded") == "body.username"
     assert where(b"username=ab", "application/x-www-form-urlencoded") is None
     assert where(b"") is None
+
+
+def test_a_unique_violation_from_a_race_is_a_409_problem():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import IntegrityError
+
+    from shared.errors import install_problem_handlers
+
+    class Orig(Exception):
+        sqlstate = "23505"
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create():
+        raise IntegrityError("INSERT INTO things ...", {}, Orig("duplicate key value violates unique constraint"))
+
+    response = TestClient(app, raise_server_exceptions=False).post("/things")
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
