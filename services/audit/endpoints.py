@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import service
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
@@ -23,15 +22,14 @@ from services.audit.models import AuditRecord
 from shared import clock
 from shared.clock import Instant
 from shared.auth import Principal, require_role
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.errors import InvalidInput, NotFound
+from shared.endpoints import Admin, Session
 
 router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
                    responses={401: {"description": "Not authenticated"}, 403: {"description": "Role not allowed"},
                               422: {"description": "Invalid query; `errors` names the parameter"}})
-Session = Annotated[AsyncSession, Depends(get_session)]
 Auditor = Annotated[Principal, Depends(require_role("Admin", "Manager"))]
-Admin = Annotated[Principal, Depends(require_role("Admin"))]
 MAX_SEQ = 2**63 - 1  # chain positions are PostgreSQL bigints
 
 

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clients import repository as repo
 from services.clients import service
@@ -20,22 +19,14 @@ from services.clients.schemas import (
     Rollup,
     TreeNode,
 )
-from shared.auth import Principal, current_user, require_role
-from shared.db import TransactionalRoute, get_session
+from shared.auth import Principal
+from shared.db import TransactionalRoute
 from shared.errors import InvalidInput
 from shared.pagination import Page, PageParams, page_params
+from shared.endpoints import Caller, Manager, problems, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Caller = Annotated[Principal, Depends(current_user)]
-Manager = Annotated[Principal, Depends(require_role("Manager", "Admin"))]
 
-PROBLEMS = {
-    401: {"description": "Missing, invalid or expired token (problem+json)"},
-    403: {"description": "The caller's role may not do this (problem+json)"},
-    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
-    409: {"description": "Conflicts with existing data (problem+json)"},
-    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
-}
+PROBLEMS = problems()
 
 router = APIRouter(route_class=TransactionalRoute, tags=["clients"],
                    responses={401: PROBLEMS[401], 422: PROBLEMS[422]})

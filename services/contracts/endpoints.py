@@ -6,26 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts import repository as repo
 from services.contracts import service
 from services.contracts.schemas import ContractCancel, ContractCreate, ContractIssue, ContractOut, ContractStatus
-from shared.auth import Principal, current_user, require_role
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.pagination import Page, PageParams, page_params
+from shared.endpoints import Caller, Manager, problems, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Caller = Annotated[Principal, Depends(current_user)]
-Manager = Annotated[Principal, Depends(require_role("Manager", "Admin"))]
 
-PROBLEMS = {
-    401: {"description": "Missing, invalid or expired token (problem+json)"},
-    403: {"description": "The caller's role may not do this (problem+json)"},
-    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
-    409: {"description": "The contract's state does not allow it, or a duplicate (problem+json)"},
-    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
-}
+PROBLEMS = problems(s409="The contract's state does not allow it, or a duplicate (problem+json)")
 
 router = APIRouter(route_class=TransactionalRoute, tags=["contracts"],
                    responses={401: PROBLEMS[401], 422: PROBLEMS[422]})

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import repository as repo
 from services.identity import service
@@ -21,23 +20,15 @@ from services.identity.schemas import (
     UserOut,
     UserUpdate,
 )
-from shared.auth import Principal, current_user, require_role
+from shared.auth import Principal
 from shared.context import Actor
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
+from shared.endpoints import Admin, Caller, problems, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Admin = Annotated[Principal, Depends(require_role("Admin"))]
-Caller = Annotated[Principal, Depends(current_user)]
 
-PROBLEMS = {
-    401: {"description": "Missing, invalid or expired token (problem+json)"},
-    403: {"description": "The caller's role may not do this (problem+json)"},
-    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
-    409: {"description": "Conflicts with existing data (problem+json)"},
-    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
-}
+PROBLEMS = problems()
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import repository as repo
 from services.notifications import service
@@ -16,13 +15,11 @@ from services.notifications.recipients import Kind
 from services.notifications.schemas import MarkedRead, NotificationOut, Preferences, PreferencesUpdate, UnreadCount
 from services.notifications.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
 from services.notifications.stream import notification_stream, token_expiry
-from shared.auth import Principal, current_user
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.errors import InvalidInput, Unauthorized
 from shared.pagination import MAX_OFFSET, Page
+from shared.endpoints import Caller, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Caller = Annotated[Principal, Depends(current_user)]
 
 PROBLEMS = {
     401: {"description": "Missing, invalid or expired token (problem+json)"},

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline import repository as repo
 from services.pipeline import rules, service
@@ -37,23 +36,15 @@ from services.pipeline.schemas import (
     WinRate,
 )
 from shared import clock
-from shared.auth import Principal, current_user, require_role
+from shared.auth import Principal
 from shared.context import Actor
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
+from shared.endpoints import Admin, Caller, problems, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Admin = Annotated[Principal, Depends(require_role("Admin"))]
-Caller = Annotated[Principal, Depends(current_user)]
 
-PROBLEMS = {
-    401: {"description": "Missing, invalid or expired token (problem+json)"},
-    403: {"description": "The caller's role may not do this (problem+json)"},
-    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
-    409: {"description": "Not possible in the deal's current state, or the deal moved meanwhile (problem+json)"},
-    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
-}
+PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal moved meanwhile (problem+json)")
 MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import repository as repo
 from services.tasks import service
@@ -26,23 +25,14 @@ from services.tasks.schemas import (
     WorkloadOut,
 )
 from services.tasks.settings import TasksSettings
-from shared.auth import Principal, current_user, require_role
-from shared.db import TransactionalRoute, get_session
+from shared.db import TransactionalRoute
 from shared.errors import InvalidInput
 from shared.pagination import Page, PageParams, page_params
+from shared.endpoints import Admin, Caller, problems, Session
 
-Session = Annotated[AsyncSession, Depends(get_session)]
-Caller = Annotated[Principal, Depends(current_user)]
-Admin = Annotated[Principal, Depends(require_role("Admin"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
-PROBLEMS = {
-    401: {"description": "Missing, invalid or expired token (problem+json)"},
-    403: {"description": "The caller's role may not do this (problem+json)"},
-    404: {"description": "Not found, or outside the caller's scope (problem+json)"},
-    409: {"description": "Conflicts with the task's state (problem+json)"},
-    422: {"description": "Invalid input; `errors` names each field (problem+json)"},
-}
+PROBLEMS = problems(s409="Conflicts with the task's state (problem+json)")
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
 
