@@ -131,7 +131,11 @@ def _set_sla_window(task: Task, calendar: Calendar, settings: TasksSettings, *, 
     """Give the task an SLA window of `hours` working hours from `started_at` (or up to `due_at`)."""
     task.sla_started_at = started_at
     if hours is None and due_at is not None:
-        hours = max(0.0, calendar.working_hours_between(started_at, due_at))
+        # A deadline at or before the window's start leaves no working time (and nothing to count).
+        try:
+            hours = calendar.working_hours_between(started_at, due_at) if due_at > started_at else 0.0
+        except CalendarError as exc:
+            raise InvalidInput.for_field("body.due_at", f"no working time can be counted up to it: {exc}") from exc
     elif hours is not None:
         due_at = calendar.add_working_hours(started_at, hours)
     task.due_at = due_at
