@@ -1,0 +1,5 @@
+import type { ComponentType } from 'react';
+
+// Components shown in the header before the language switch (e.g. the notifications bell).
+// Another screen adds one line here.
+export const headerItems: ComponentType[] = [];
