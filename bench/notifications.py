@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from bench.common import BenchError, percentile, ts
 from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
-from services.notifications.sse import EventStreamParser
+from shared.sse import EventStreamParser
 from shared.context import Actor
 from shared.contracts.tasks import TaskEscalated
 from shared.messaging.envelope import Envelope, new_event_id, topic_for

@@ -167,6 +167,12 @@ def cmd_seed(_: argparse.Namespace) -> None:
     seed(load())
 
 
+def cmd_openapi(_: argparse.Namespace) -> None:
+    from devstack import openapi
+
+    print(f"wrote {openapi.write()}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -177,5 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("down", help="stop everything").set_defaults(func=cmd_down)
     sub.add_parser("status", help="show each process").set_defaults(func=cmd_status)
     sub.add_parser("seed", help="(re)apply the demo data").set_defaults(func=cmd_seed)
+    sub.add_parser("openapi", help="write the gateway's merged OpenAPI document to console/openapi.json") \
+        .set_defaults(func=cmd_openapi)
     args = parser.parse_args(argv)
     args.func(args)

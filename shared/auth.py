@@ -41,6 +41,12 @@ class Principal:
         return self.role == "Admin"
 
 
+def token_expiry(token: str) -> float:
+    """When an already verified token expires (seconds since the epoch, wall clock): a live stream ends then."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return float(claims["exp"])
+
+
 class KeySource(Protocol):
     async def key_for(self, kid: str | None) -> Any: ...
 

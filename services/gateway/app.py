@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute
 from yarl import URL
 
 from services.gateway import compose
+from services.gateway.console import ConsoleFiles, console_response, is_console_path
 from services.gateway.limits import RateLimitMiddleware, TokenBuckets
 from services.gateway.routes import PUBLIC, QUERY_TOKEN, service_for, upstream_services
 from services.gateway.settings import GatewaySettings
@@ -111,6 +112,7 @@ def build_router(settings: GatewaySettings, *, own_routes: list[BaseRoute] = ())
     router = APIRouter()
     upstreams = _upstreams(settings)
     openapi_cache: dict[str, Any] = {"at": 0.0, "doc": None}
+    console_files = ConsoleFiles(settings.console_path)
 
     @router.get("/healthz", tags=["operations"], summary="The gateway and every service behind it")
     async def healthz(request: Request):
@@ -133,6 +135,8 @@ def build_router(settings: GatewaySettings, *, own_routes: list[BaseRoute] = ())
         full_path = request.scope["path"]
         service = service_for(full_path)
         if service is None:
+            if is_console_path(request.method, full_path):
+                return console_response(request, console_files)
             raise NotFound(f"no API at {full_path}")
         token = None
         if (request.method, full_path) not in PUBLIC:
@@ -195,8 +199,25 @@ def build_router(settings: GatewaySettings, *, own_routes: list[BaseRoute] = ())
 
 
 async def merged_openapi(session: aiohttp.ClientSession, upstreams: dict[str, str], *, own: dict | None = None) -> dict:
-    """One OpenAPI document from every service's: their paths as the gateway serves them, and the gateway's
-    own (`own`: the composed reads, whose parts refer to the services' schemas)."""
+    """One OpenAPI document from every service's, fetched from each running service (see `merge_openapi`)."""
+
+    async def fetch(name: str, url: str) -> tuple[str, dict | None]:
+        try:
+            async with asyncio.timeout(5):
+                async with session.get(f"{url}/openapi.json") as response:
+                    if response.status != 200:
+                        return name, None
+                    return name, json.loads(await response.read())
+        except (TimeoutError, *TransportError, ValueError):
+            return name, None
+
+    return merge_openapi(dict(await asyncio.gather(*(fetch(n, u) for n, u in upstreams.items()))), own=own)
+
+
+def merge_openapi(parts: dict[str, dict | None], *, own: dict | None = None) -> dict:
+    """One OpenAPI document from every service's (`parts`: service -> its document, None when unavailable):
+    their paths as the gateway serves them, and the gateway's own (`own`: the composed reads, whose parts
+    refer to the services' schemas)."""
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "InsureOps API", "version": "1.0.0",
@@ -212,17 +233,7 @@ async def merged_openapi(session: aiohttp.ClientSession, upstreams: dict[str, st
     missing = []
     schema_names: dict[tuple[str, str], str] = {}  # (service, its schema name) -> name in this document
 
-    async def fetch(name: str, url: str) -> tuple[str, dict | None]:
-        try:
-            async with asyncio.timeout(5):
-                async with session.get(f"{url}/openapi.json") as response:
-                    if response.status != 200:
-                        return name, None
-                    return name, json.loads(await response.read())
-        except (TimeoutError, *TransportError, ValueError):
-            return name, None
-
-    for name, part in await asyncio.gather(*(fetch(n, u) for n, u in upstreams.items())):
+    for name, part in parts.items():
         if part is None:
             missing.append(name)
             continue

@@ -29,8 +29,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/notifications", "notifications"),
 )
 
-# Reachable without a token: logging in and fetching the public keys.
-PUBLIC = {("POST", "/api/v1/auth/token"), ("GET", "/.well-known/jwks.json")}
+# Reachable without a token: logging in, refreshing and ending a login session (its cookie is the credential),
+# and fetching the public keys.
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("DELETE", "/api/v1/auth/refresh"),
+          ("GET", "/.well-known/jwks.json")}
 
 # Live streams a browser opens with EventSource, which cannot send headers: the token may come as
 # `?access_token=` instead (the gateway passes it on as an Authorization header).

@@ -1,5 +1,7 @@
 """Settings of the API gateway."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import ServiceSettings
@@ -31,6 +33,13 @@ class GatewaySettings(ServiceSettings):
         20, ge=1, le=200, description="Composed reads: items per list part (each part says how many there are).")
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
     max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")
+    console_dir: str = Field(
+        "", description="Folder of the built console (`npm run build` in console/), served at `/`; empty: "
+                        "`console/dist` of this checkout. When it holds no build, `/` says how to make one.")
+
+    @property
+    def console_path(self) -> Path:
+        return Path(self.console_dir) if self.console_dir else Path(__file__).resolve().parents[2] / "console" / "dist"
     openapi_cache_seconds: int = Field(30, description="How long the merged OpenAPI document is reused.")
 
     rate_limit_user_per_second: float = Field(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from services.identity import repository as repo
-from services.identity import service
+from services.identity import service, sessions
 from services.identity.schemas import (
     DepartmentCreate,
     DepartmentOut,
@@ -37,16 +37,66 @@ def _actor(user: Principal) -> Actor:
     return Actor("user", str(user.user_id))
 
 
-# Tokens -----------------------------------------------------------------------------------------
-@router.post("/api/v1/auth/token", response_model=TokenOut, tags=["auth"],
-             summary="Log in: exchange email and password for an access token (OAuth2 password form)")
-async def issue_token(request: Request, session: Session,
-                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+# Tokens ---------------------------------------------------------------------------------------------
+REFRESH_COOKIE = "insureops_refresh"
+REFRESH_PATH = "/api/v1/auth/refresh"
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+
+
+def _set_refresh_cookie(request: Request, response: Response, issued: sessions.IssuedRefreshToken) -> None:
+    """The refresh token travels only as an httpOnly, SameSite=Strict cookie sent to the refresh path alone:
+    page scripts cannot read it and no other request carries it."""
     settings = request.app.state.settings
-    user = await service.authenticate(session, form.username, form.password)
+    response.set_cookie(REFRESH_COOKIE, issued.value, max_age=settings.refresh_token_ttl_seconds, path=REFRESH_PATH,
+                        httponly=True, samesite="strict", secure=settings.refresh_cookie_secure)
+    response.headers["Cache-Control"] = "no-store"
+
+
+def _access_token(request: Request, user) -> TokenOut:
+    settings = request.app.state.settings
     token = request.app.state.key_ring.issue(user, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                                              ttl_seconds=settings.access_token_ttl_seconds)
     return TokenOut(access_token=token, expires_in=settings.access_token_ttl_seconds)
+
+
+@router.post("/api/v1/auth/token", response_model=TokenOut, tags=["auth"],
+             summary="Log in: exchange email and password for an access token (OAuth2 password form)",
+             description="Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, "
+                         "SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which "
+                         "`POST /api/v1/auth/refresh` issues fresh access tokens for a working day.")
+async def issue_token(request: Request, response: Response, session: Session,
+                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    user = await service.authenticate(session, form.username, form.password)
+    _set_refresh_cookie(request, response, await sessions.start_session(session, user, request.app.state.settings))
+    return _access_token(request, user)
+
+
+@router.post(REFRESH_PATH, response_model=TokenOut, tags=["auth"],
+             summary="A fresh access token from the login session's cookie; the cookie is rotated",
+             description="Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is "
+                         "no session, it expired or was revoked (logout, deactivation, a role, department or "
+                         "password change), or a used-up token is presented again (which ends the session).",
+             responses={401: PROBLEMS[401]})
+async def refresh_token(request: Request, response: Response, session: Session,
+                        refresh: RefreshCookie = None) -> TokenOut:
+    try:
+        user, issued = await sessions.refresh(session, refresh, request.app.state.settings)
+    except sessions.SessionEnded as ended:
+        await session.rollback()  # lets the token's row lock go before the revocation takes it
+        await sessions.revoke_ended_session(request.app.state.sessionmaker, ended)
+        raise
+    _set_refresh_cookie(request, response, issued)
+    return _access_token(request, user)
+
+
+@router.delete(REFRESH_PATH, status_code=status.HTTP_204_NO_CONTENT, tags=["auth"],
+               summary="Log out: revoke the login session of the cookie and clear it")
+async def logout(request: Request, session: Session, refresh: RefreshCookie = None) -> Response:
+    await sessions.end_session(session, refresh)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, samesite="strict",
+                           secure=request.app.state.settings.refresh_cookie_secure)
+    return response
 
 
 @router.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys that verify access tokens (JWKS)")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.models import Department, User
+from services.identity.models import Department, RefreshToken, User
 from shared.pagination import PageParams, apply_sort
 
 USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "created_at": User.created_at}
@@ -64,3 +66,18 @@ async def list_departments(session: AsyncSession, page: PageParams) -> tuple[lis
     total = (await session.execute(select(func.count()).select_from(Department))).scalar_one()
     stmt = apply_sort(select(Department), page.sort, DEPARTMENT_SORTS, "name", Department.id)
     return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+
+
+async def get_refresh_token(session: AsyncSession, token_id: uuid.UUID) -> RefreshToken | None:
+    stmt = select(RefreshToken).where(RefreshToken.id == token_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
+                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=at))
+
+
+async def revoke_refresh_tokens_of_user(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(update(RefreshToken).where(RefreshToken.user_id == user_id,
+                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=at))

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import repository as repo
+from services.identity import sessions
 from services.identity.models import Department, User, messaging
 from services.identity.schemas import DepartmentCreate, DepartmentUpdate, UserCreate, UserUpdate
 from shared import clock
@@ -185,6 +186,9 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
     if not changes and password is None:
         return user
     user.updated_at = clock.now()
+    if password is not None or changes.keys() & {"active", "role", "department_id"}:
+        # Access rights or credentials changed: the user's login sessions end (they log in again).
+        await sessions.end_sessions_of(session, user.id)
     await session.flush()
     if "active" in changes and changes["active"].after is False:
         event = UserDeactivated(user_id=user.id, changes=changes)

@@ -13,8 +13,9 @@ from services.notifications import repository as repo
 from services.notifications import service
 from services.notifications.recipients import Kind
 from services.notifications.schemas import MarkedRead, NotificationOut, Preferences, PreferencesUpdate, UnreadCount
-from services.notifications.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
-from services.notifications.stream import notification_stream, token_expiry
+from shared.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
+from services.notifications.stream import notification_stream
+from shared.auth import token_expiry
 from shared.db import TransactionalRoute
 from shared.errors import InvalidInput, Unauthorized
 from shared.pagination import MAX_OFFSET, Page

@@ -14,9 +14,10 @@ import logging
 import uuid
 from collections import defaultdict
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db.listener import NoticeListener
 
 log = logging.getLogger("insureops.notifications.push")
 
@@ -48,10 +49,10 @@ class PushHub:
     """One LISTEN connection per process, fanning notices out to that process's streams."""
 
     def __init__(self, dsn: str, *, keepalive_seconds: float = 15.0):
-        self.dsn = dsn
-        self.keepalive_seconds = keepalive_seconds
         self._subscribers: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
-        self.listening = False
+        # After a reconnection, every stream looks for itself: notices sent meanwhile are gone.
+        self._listener = NoticeListener(dsn, PUSH_CHANNEL, self._on_notice, application_name=LISTENER_NAME,
+                                        on_connected=self.wake_all, keepalive_seconds=keepalive_seconds)
 
     def subscribe(self, recipient_id: uuid.UUID) -> Subscription:
         subscription = Subscription(self, recipient_id)
@@ -78,7 +79,7 @@ class PushHub:
             for subscription in subscribers:
                 subscription.event.set()
 
-    def _on_notice(self, _conn, _pid, _channel, payload: str) -> None:
+    def _on_notice(self, payload: str) -> None:
         try:
             recipient_id = uuid.UUID(payload)
         except ValueError:
@@ -86,35 +87,9 @@ class PushHub:
             return
         self.wake(recipient_id)
 
+    @property
+    def listening(self) -> bool:
+        return self._listener.listening
+
     async def run(self) -> None:
-        backoff = 0.5
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self.dsn, server_settings={"application_name": LISTENER_NAME})
-                closed = asyncio.Event()
-                conn.add_termination_listener(lambda _c: closed.set())
-                await conn.add_listener(PUSH_CHANNEL, self._on_notice)
-                self.listening = True
-                backoff = 0.5
-                # Notices sent while no connection listened are gone: let every stream look for itself.
-                self.wake_all()
-                while not closed.is_set():
-                    try:
-                        await asyncio.wait_for(closed.wait(), self.keepalive_seconds)
-                    except asyncio.TimeoutError:
-                        await conn.fetchval("SELECT 1", timeout=5)  # notices a silently dropped connection
-                log.warning("the push listener's connection closed; reconnecting")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the push listener failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                self.listening = False
-                if conn is not None and not conn.is_closed():
-                    try:
-                        await conn.close(timeout=5)
-                    except Exception:
-                        conn.terminate()
+        await self._listener.run()

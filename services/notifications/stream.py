@@ -14,21 +14,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import jwt
 from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
 
 from services.notifications.schemas import NotificationOut
-from services.notifications.sse import comment, format_event
+from shared.sse import comment, format_event
 
 STREAMS = Gauge("notifications_sse_streams", "Live notification streams open in this process")
 SENT = Counter("notifications_sse_events_total", "Notifications sent on live streams")
-
-
-def token_expiry(token: str) -> float:
-    """When an already verified token expires (seconds since the epoch, wall clock)."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return float(claims["exp"])
 
 
 # A stream's reads are single statements that need no transaction: they run on a small asyncpg pool of

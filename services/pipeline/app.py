@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from services.pipeline import service
 from services.pipeline.consumers import CONSUMED_TOPICS, HANDLERS
-from services.pipeline.endpoints import router
+from services.pipeline.board_stream import BoardStreams
+from services.pipeline.endpoints import router, stream_router
 from services.pipeline.models import messaging
 from services.pipeline.settings import PipelineSettings
 from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from shared.db import asyncpg_dsn
 
 PUBLISHES = ["pipeline.opportunity.events", "pipeline.config.events"]
 
@@ -21,15 +23,25 @@ async def _prepare(app: FastAPI) -> None:
 
 def create_app(settings: PipelineSettings | None = None) -> FastAPI:
     settings = settings or PipelineSettings()
+
+    async def start_board_streams(app: FastAPI) -> None:
+        app.state.board_streams = BoardStreams(asyncpg_dsn(settings.database_url),
+                                               keepalive_seconds=settings.board_stream_heartbeat_seconds)
+        await app.state.board_streams.start()
+
+    async def stop_board_streams(app: FastAPI) -> None:
+        if getattr(app.state, "board_streams", None) is not None:
+            await app.state.board_streams.stop()
     return create_service_app(ServiceParts(
         settings=settings,
         title="InsureOps pipeline",
         description="Insurance lines and their specialists, the nine stages, deals (opportunities) moving "
                     "through them, each deal's timeline, the board and pipeline analytics.",
-        routers=[router],
+        routers=[stream_router, router],
         tables=messaging,
         publishes=PUBLISHES,
         consumers=[ConsumerSpec(name="pipeline", topics=CONSUMED_TOPICS, handlers=HANDLERS)],
-        on_startup=[_prepare],
+        on_startup=[_prepare, start_board_streams],
+        on_shutdown=[stop_board_streams],
         tags=[{"name": "lines"}, {"name": "stages"}, {"name": "opportunities"}, {"name": "pipeline"}],
     ))

@@ -7,9 +7,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from services.pipeline import repository as repo
 from services.pipeline import rules, service
+from services.pipeline.board_stream import board_stream
 from services.pipeline.models import Opportunity
 from services.pipeline.schemas import (
     AdvanceBody,
@@ -21,6 +23,7 @@ from services.pipeline.schemas import (
     LineCreate,
     LineOut,
     LineUpdate,
+    MoneyTotal,
     MoveBackBody,
     OpportunityCreate,
     OpportunityOut,
@@ -36,11 +39,12 @@ from services.pipeline.schemas import (
     WinRate,
 )
 from shared import clock
-from shared.auth import Principal
+from shared.auth import Principal, bearer_token, token_expiry
 from shared.context import Actor
 from shared.db import TransactionalRoute
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
+from shared.sse import MEDIA_TYPE, STREAM_HEADERS
 from shared.endpoints import Admin, Caller, problems, Session
 
 
@@ -48,6 +52,8 @@ PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal 
 MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
+# The board's stream is long-lived: it runs no request transaction.
+stream_router = APIRouter(responses={401: PROBLEMS[401]})
 
 
 def _actor(user: Principal) -> Actor:
@@ -243,13 +249,48 @@ async def board(request: Request, session: Session, caller: Caller, owner_id: uu
     filters = _filters(owner_id=owner_id, line_id=line_id, department_id=department_id)
     filters.append(Opportunity.archived.is_(False))
     per_stage = per_stage or request.app.state.settings.board_deals_per_stage
-    counts, rows = await repo.board(session, service.viewer_of(caller), filters=filters, per_stage=per_stage)
+    counts, totals, rows = await repo.board(session, service.viewer_of(caller), filters=filters,
+                                            per_stage=per_stage)
     share = _share(request)
     columns = []
     for stage in await repo.stages(session):
         deals = [service.opportunity_out(*row, at_risk_share=share) for row in rows if row[0].stage_key == stage.key]
-        columns.append(BoardColumn(stage=StageOut.model_validate(stage), count=counts.get(stage.key, 0), deals=deals))
+        premium_totals = [MoneyTotal(currency=currency, amount=amount)
+                          for currency, amount in sorted(totals.get(stage.key, {}).items())]
+        columns.append(BoardColumn(stage=StageOut.model_validate(stage), count=counts.get(stage.key, 0),
+                                   premium_totals=premium_totals, deals=deals))
     return Board(columns=columns, total=sum(counts.values()))
+
+
+@stream_router.get(
+    "/api/v1/pipeline/board/stream", response_class=StreamingResponse, tags=["pipeline"],
+    summary="The board, live: an event each time a deal the caller may see, a stage or a line changes "
+            "(Server-Sent Events)",
+    description=(
+        "A `text/event-stream` that tells an open board what changed, so it refetches within moments of someone "
+        "else's move instead of polling. Events (each `data:` is JSON, each `id:` the event's sequence number):\n"
+        "- `ready` first: `{\"last_event_id\": n}`; (re)load the board after it.\n"
+        "- `opportunity`: `{\"type\": \"pipeline.opportunity.stage_advanced\", \"opportunity_id\": \"…\", "
+        "\"sequence\": n}` for a deal the caller may see now or could see just before (a deal that left their "
+        "view is told too); refetch the board or that deal.\n"
+        "- `config`: `{\"type\": \"pipeline.config.stage_updated\", \"sequence\": n}`: stages or lines changed (names, "
+        "order, SLA targets); refetch them.\n"
+        "- `resync`: events were missed (a slow reader, a reconnection of the service's listener): refetch "
+        "everything.\n"
+        "- `token_expired`: the stream ends with the access token; reconnect with a fresh one.\n\n"
+        "A comment line is sent every 15 s when idle. Moves made while no stream was open are not replayed: a "
+        "client that reconnects reloads the board after `ready`. Authentication: `Authorization: Bearer <token>` "
+        "only (tokens never go in URLs)."),
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"}},
+)
+async def board_events(request: Request, caller: Caller) -> StreamingResponse:
+    settings = request.app.state.settings
+    return StreamingResponse(
+        board_stream(request.app.state.board_streams, service.viewer_of(caller),
+                     expires_at=token_expiry(bearer_token(request)),
+                     heartbeat_seconds=settings.board_stream_heartbeat_seconds,
+                     retry_ms=settings.board_stream_retry_ms),
+        media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
 
 
 @router.get("/api/v1/pipeline/analytics", response_model=Analytics, tags=["pipeline"],

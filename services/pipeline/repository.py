@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
 from services.pipeline.rules import Viewer
 from shared.pagination import PageParams, apply_sort
+
+DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
 
 OPPORTUNITY_SORTS = {
     "created_at": Opportunity.created_at,
@@ -67,10 +70,12 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient
 
 # Opportunities -----------------------------------------------------------------------------------
 async def lock_opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
-    """(Opportunity, line name, client name) of one deal, its row locked until the transaction ends; or None."""
-    stmt = (select(Opportunity, Line.name, KnownClient.name)
+    """(Opportunity, line name, client name, owner name) of one deal, its row locked until the transaction ends;
+    or None."""
+    stmt = (select(Opportunity, Line.name, KnownClient.name, people.users.c.name)
             .join(Line, Line.id == Opportunity.line_id)
             .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+            .outerjoin(people.users, people.users.c.id == Opportunity.owner_id)
             .where(Opportunity.id == opportunity_id).with_for_update(of=Opportunity))
     return (await session.execute(stmt)).first()
 
@@ -110,14 +115,15 @@ def sla_filter(state: str, now: datetime, at_risk_share: float) -> ColumnElement
 
 
 def _opportunity_rows() -> Select:
-    return (select(Opportunity, Stage, Line.name, KnownClient.name)
+    return (select(Opportunity, Stage, Line.name, KnownClient.name, people.users.c.name)
             .join(Stage, Stage.key == Opportunity.stage_key)
             .join(Line, Line.id == Opportunity.line_id)
-            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id))
+            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+            .outerjoin(people.users, people.users.c.id == Opportunity.owner_id))
 
 
 async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
-    """(Opportunity, Stage, line name, client name) of one deal, or None."""
+    """(Opportunity, Stage, line name, client name, owner name) of one deal, or None."""
     return (await session.execute(_opportunity_rows().where(Opportunity.id == opportunity_id))).first()
 
 
@@ -133,12 +139,21 @@ async def list_opportunities(session: AsyncSession, viewer: Viewer, page: PagePa
     return list(rows), total
 
 
-async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_stage: int) -> tuple[dict, list]:
-    """Counts per stage and the most recently moved deals of each stage (up to `per_stage`)."""
-    base = (select(Opportunity.stage_key, func.count())
+async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_stage: int,
+                ) -> tuple[dict, dict, list]:
+    """Counts per stage, expected-premium totals per stage and currency, and the most recently moved deals of
+    each stage (up to `per_stage`)."""
+    base = (select(Opportunity.stage_key, Opportunity.currency, func.count(), func.sum(Opportunity.expected_premium))
             .join(Stage, Stage.key == Opportunity.stage_key)
-            .where(scope_filter(viewer), *filters).group_by(Opportunity.stage_key))
-    counts = {key: n for key, n in (await session.execute(base)).all()}
+            .where(scope_filter(viewer), *filters).group_by(Opportunity.stage_key, Opportunity.currency))
+    counts: dict[str, int] = {}
+    totals: dict[str, dict[str, Decimal]] = {}
+    for key, currency, n, premium in (await session.execute(base)).all():
+        counts[key] = counts.get(key, 0) + n
+        if premium is not None:
+            per_currency = totals.setdefault(key, {})
+            currency = currency or DEFAULT_CURRENCY
+            per_currency[currency] = per_currency.get(currency, Decimal(0)) + premium
     ranked = (select(Opportunity.id, func.row_number().over(
         partition_by=Opportunity.stage_key,
         order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id)).label("rank"))
@@ -147,7 +162,7 @@ async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_sta
     rows = (await session.execute(
         _opportunity_rows().join(ranked, ranked.c.id == Opportunity.id).where(ranked.c.rank <= per_stage)
         .order_by(Stage.position, Opportunity.stage_entered_at.desc(), Opportunity.id))).all()
-    return counts, list(rows)
+    return counts, totals, list(rows)
 
 
 async def timeline(session: AsyncSession, opportunity_id: uuid.UUID) -> list[StageMove]:

@@ -121,6 +121,7 @@ class OpportunityOut(BaseModel):
     currency: str | None
     notes: str | None
     owner_id: uuid.UUID
+    owner_name: str | None = Field(description="The owner's name, as identity last told this service")
     department_id: uuid.UUID | None
     stage: StageOut
     stage_entered_at: datetime
@@ -157,9 +158,16 @@ class Timeline(BaseModel):
 
 
 # Board and analytics -----------------------------------------------------------------------------
+class MoneyTotal(BaseModel):
+    currency: str = Field(description="ISO 4217 code")
+    amount: Decimal
+
+
 class BoardColumn(BaseModel):
     stage: StageOut
-    count: int
+    count: int = Field(description="Deals in the stage (all of them, not only those listed)")
+    premium_totals: list[MoneyTotal] = Field(
+        description="Expected premium of all the stage's deals, per currency (deals without one not counted)")
     deals: list[OpportunityOut]
 
 

@@ -195,8 +195,8 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate, actor
 
 
 # Opportunities: reading --------------------------------------------------------------------------
-def opportunity_out(opp: Opportunity, stage: Stage, line_name: str, client_name: str | None, *,
-                    at_risk_share: float) -> OpportunityOut:
+def opportunity_out(opp: Opportunity, stage: Stage, line_name: str, client_name: str | None,
+                    owner_name: str | None = None, *, at_risk_share: float) -> OpportunityOut:
     elapsed = (clock.now() - opp.stage_entered_at).total_seconds()
     terms = None
     if opp.premium is not None:
@@ -205,7 +205,7 @@ def opportunity_out(opp: Opportunity, stage: Stage, line_name: str, client_name:
     return OpportunityOut(
         id=opp.id, client_id=opp.client_id, client_name=client_name, line_id=opp.line_id, line_name=line_name,
         title=opp.title, expected_premium=opp.expected_premium, currency=opp.currency, notes=opp.notes,
-        owner_id=opp.owner_id, department_id=opp.department_id, stage=StageOut.model_validate(stage),
+        owner_id=opp.owner_id, owner_name=owner_name, department_id=opp.department_id, stage=StageOut.model_validate(stage),
         stage_entered_at=opp.stage_entered_at, status=opp.status, archived=opp.archived,
         sla_state=rules.sla_state(elapsed, stage.sla_hours, at_risk_share) if opp.status == "open" else None,
         terms=terms, decline_reason=opp.decline_reason, contract_id=opp.contract_id, version=opp.version,
@@ -217,11 +217,11 @@ async def visible_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, 
     row = await repo.opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
-    opp, stage, line_name, client_name = row
+    opp, stage, line_name, client_name, owner_name = row
     if not rules.can_see(viewer, owner_id=opp.owner_id, department_id=opp.department_id,
                          stage_department_id=stage.department_id):
         raise NotFound(f"no opportunity {opportunity_id}")
-    return opportunity_out(opp, stage, line_name, client_name, at_risk_share=at_risk_share)
+    return opportunity_out(opp, stage, line_name, client_name, owner_name, at_risk_share=at_risk_share)
 
 
 # Opportunities: opening and editing --------------------------------------------------------------
@@ -283,13 +283,18 @@ class LockedDeal:
     order: list[Stage]  # every stage, in order
     line_name: str
     client_name: str | None
+    owner_id_at_lock: uuid.UUID
+    owner_name_at_lock: str | None
 
     @property
     def stage(self) -> Stage:
         return next(s for s in self.order if s.key == self.opp.stage_key)
 
     def out(self, *, at_risk_share: float) -> OpportunityOut:
-        return opportunity_out(self.opp, self.stage, self.line_name, self.client_name, at_risk_share=at_risk_share)
+        # A reassignment under the lock changed the owner: their name is not at hand, so none rather than the old.
+        owner_name = self.owner_name_at_lock if self.opp.owner_id == self.owner_id_at_lock else None
+        return opportunity_out(self.opp, self.stage, self.line_name, self.client_name, owner_name,
+                               at_risk_share=at_risk_share)
 
 
 async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, viewer: rules.Viewer | None,
@@ -297,7 +302,7 @@ async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, view
     row = await repo.lock_opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
-    deal = LockedDeal(row[0], await repo.stages(session), row[1], row[2])
+    deal = LockedDeal(row[0], await repo.stages(session), row[1], row[2], row[0].owner_id, row[3])
     if viewer is not None and not rules.can_see(viewer, owner_id=deal.opp.owner_id,
                                                 department_id=deal.opp.department_id,
                                                 stage_department_id=deal.stage.department_id):

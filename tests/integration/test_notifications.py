@@ -5,7 +5,7 @@ a redelivered event notifies once; nobody sees another's notifications; email go
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import time
 import uuid
 from datetime import timedelta
@@ -14,10 +14,11 @@ import asyncpg
 import httpx
 import pytest
 
-from services.notifications.sse import EventStreamParser, ServerSentEvent
+from shared.sse import EventStreamParser
 from shared.contracts.pipeline import OpportunityAccepted, Terms
 from shared.contracts.tasks import TaskEscalated, TaskStale
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
+from tests.sse_client import SseStream
 
 STREAM = "/api/v1/notifications/stream"
 
@@ -47,53 +48,7 @@ def stale(user_id, *, task_id=None, title="Chase the documents") -> TaskStale:
                      idle_working_hours=16, period=1, title=title)
 
 
-class LiveStream:
-    """An SSE connection through the gateway, read in the background into a queue of events."""
-
-    def __init__(self, stack, *, headers=None, params=None):
-        self.client = httpx.AsyncClient(base_url=stack.gateway_url, timeout=httpx.Timeout(10, read=None))
-        self.headers, self.params = headers or {}, params or {}
-        self.events: asyncio.Queue[ServerSentEvent] = asyncio.Queue()
-        self.parser = EventStreamParser()
-        self.response: httpx.Response | None = None
-        self._task: asyncio.Task | None = None
-
-    async def __aenter__(self) -> "LiveStream":
-        request = self.client.build_request("GET", STREAM, headers=self.headers, params=self.params)
-        self.response = await self.client.send(request, stream=True)
-        if self.response.status_code == 200:
-            self._task = asyncio.create_task(self._read())
-        return self
-
-    async def _read(self) -> None:
-        async for line in self.response.aiter_lines():
-            event = self.parser.feed(line)
-            if event is not None:
-                await self.events.put(event)
-
-    async def next(self, kind: str = "notification", timeout: float = 10.0) -> ServerSentEvent:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {kind!r} event within {timeout}s")
-            event = await asyncio.wait_for(self.events.get(), remaining)
-            if event.event == kind:
-                return event
-
-    async def nothing_more(self, within: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            event = await self.next(timeout=within)
-            raise AssertionError(f"unexpected event {event}")
-
-    async def __aexit__(self, *exc) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
-                await self._task
-        if self.response is not None:
-            await self.response.aclose()
-        await self.client.aclose()
+LiveStream = functools.partial(SseStream, path=STREAM)
 
 
 async def inbox(gateway, user, **params) -> dict:

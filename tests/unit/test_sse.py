@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notifications.sse import comment, format_event, parse_last_event_id
+from shared.sse import comment, format_event, parse_last_event_id
 
 
 def parse_stream(raw: bytes) -> list[dict]:
@@ -79,7 +79,7 @@ def test_other_last_event_ids_are_refused(value):
 
 @given(st.lists(st.tuples(st.text(), st.sampled_from(["notification", "ready"]), st.integers(0, 10**12)), max_size=5))
 def test_the_client_parser_reads_what_the_server_writes(items):
-    from services.notifications.sse import EventStreamParser
+    from shared.sse import EventStreamParser
 
     raw = b"".join(comment("hb") + format_event(text, event=name, id=i) for text, name, i in items)
     parser = EventStreamParser()

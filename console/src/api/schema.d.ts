@@ -513,7 +513,7 @@ export interface paths {
          * @description A `text/event-stream` that tells an open board what changed, so it refetches within moments of someone else's move instead of polling. Events (each `data:` is JSON, each `id:` the event's sequence number):
          *     - `ready` first: `{"last_event_id": n}`; (re)load the board after it.
          *     - `opportunity`: `{"type": "pipeline.opportunity.stage_advanced", "opportunity_id": "…", "sequence": n}` for a deal the caller may see now or could see just before (a deal that left their view is told too); refetch the board or that deal.
-         *     - `config`: `{"type": "pipeline.stage.updated", "sequence": n}`: stages or lines changed (names, order, SLA targets); refetch them.
+         *     - `config`: `{"type": "pipeline.config.stage_updated", "sequence": n}`: stages or lines changed (names, order, SLA targets); refetch them.
          *     - `resync`: events were missed (a slow reader, a reconnection of the service's listener): refetch everything.
          *     - `token_expired`: the stream ends with the access token; reconnect with a fresh one.
          *
