@@ -4,7 +4,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status test test-unit bench install clean
+.PHONY: up up-detached down status test test-unit test-console bench install clean console node-check browser \
+        screenshots
+
+# The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
+NPM            ?= npm
+CONSOLE        := console
+CONSOLE_STAMP  := $(CONSOLE)/node_modules/.installed
+CONSOLE_BUILD  := $(CONSOLE)/dist/index.html
+CONSOLE_INPUTS := $(shell find $(CONSOLE)/src $(CONSOLE)/public -type f 2>/dev/null) \
+                  $(wildcard $(CONSOLE)/index.html $(CONSOLE)/vite.config.ts $(CONSOLE)/tsconfig*.json \
+                             $(CONSOLE)/postcss.config.cjs)
+# The browser the console's end-to-end tests drive: Debian's package (Playwright's own download is not used).
+CHROMIUM       ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +26,37 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+node-check:
+	@command -v node >/dev/null 2>&1 || { echo "Node.js 20.19+ is needed to build the console: install it" \
+	  "(https://nodejs.org, or your system's nodejs package) and run make again." >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+	  || { echo "Node.js $$(node --version) is too old: the console needs 20.19 or newer." >&2; exit 1; }
+
+$(CONSOLE_STAMP): $(CONSOLE)/package-lock.json | node-check
+	@echo "installing the console's packages (npm ci) ..."
+	cd $(CONSOLE) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+$(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_INPUTS)
+	@echo "building the console (vite) ..."
+	cd $(CONSOLE) && $(NPM) run build
+
+## Build the console (the gateway serves console/dist at /).
+console: $(CONSOLE_BUILD)
+
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the console's browser tests ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "$(CHROMIUM) is missing: install Debian's chromium package (apt-get install chromium)" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
 ## Start Kafka, PostgreSQL and every service with demo data; Ctrl-C stops everything.
-up: $(STAMP)
+up: $(STAMP) console
 	$(PY) -m devstack up
 
 ## The same, returning once ready (stop with `make down`).
-up-detached: $(STAMP)
+up-detached: $(STAMP) console
 	$(PY) -m devstack up --detach
 
 down: $(STAMP)
@@ -28,9 +65,13 @@ down: $(STAMP)
 status: $(STAMP)
 	$(PY) -m devstack status
 
-## Every test: unit, integration and end-to-end on the real Kafka and PostgreSQL (started if not running).
-test: $(STAMP)
+## Every test: the console's lint, type check and unit tests; then unit, integration and end-to-end (a real
+## Chromium on the console) on the real Kafka and PostgreSQL (started if not running).
+test: $(STAMP) test-console browser
 	$(PY) -m pytest -q
+
+test-console: $(CONSOLE_BUILD)
+	cd $(CONSOLE) && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -20,7 +20,7 @@ import time
 import httpx
 
 from devstack import kafka, postgres
-from devstack.config import SERVICES, StackSettings, load
+from devstack.config import REPO_ROOT, SERVICES, StackSettings, load
 from devstack.supervisor import Supervisor, write_config
 
 
@@ -104,10 +104,13 @@ def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
 def _print_welcome(cfg: StackSettings) -> None:
     from devstack.seed import DEMO_USERS
 
+    console_built = (REPO_ROOT / "console" / "dist" / "index.html").exists()
     print()
-    print(f"InsureOps is running.  Gateway: {cfg.gateway_url}   API docs: {cfg.gateway_url}/docs")
+    print(f"InsureOps is running.  Console: {cfg.gateway_url}/" + ("" if console_built else
+          "  (not built: run `make console`, which needs Node.js 20.19+)"))
+    print(f"API: {cfg.gateway_url}/api/v1   API docs: {cfg.gateway_url}/docs")
     print(f"Kafka: {cfg.kafka_bootstrap}   PostgreSQL: {cfg.admin_dsn.rsplit('@', 1)[-1]}   logs: {cfg.log_dir}")
-    print("Demo logins (POST /api/v1/auth/token with username=email, password):")
+    print("Demo logins (the console's sign-in page, or POST /api/v1/auth/token with username=email, password):")
     for user in DEMO_USERS:
         print(f"  {user.role:<9} {user.email:<34} {user.password}")
     print()

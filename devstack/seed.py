@@ -91,3 +91,6 @@ def seed(cfg: StackSettings) -> None:
     seed_clients(cfg)
     from devstack.seed_pipeline import seed_pipeline  # here: it imports this module
     seed_pipeline(cfg)
+    from devstack.seed_deals import seed_deals
+
+    seed_deals(cfg)
