@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.contracts import repository as repo
 from services.contracts import service
-from services.contracts.schemas import ContractCancel, ContractCreate, ContractIssue, ContractOut, ContractStatus
+from services.contracts.schemas import (
+    CancellationQuote,
+    ContractCancel,
+    ContractCreate,
+    ContractIssue,
+    ContractOut,
+    ContractStatus,
+)
 from shared.db import TransactionalRoute
 from shared.pagination import Page, PageParams, page_params
 from shared.endpoints import Caller, Manager, problems, Session
@@ -59,6 +67,15 @@ async def issue_contract(contract_id: uuid.UUID, body: ContractIssue, request: R
                          caller: Caller):
     return ContractOut.model_validate(
         await service.issue_contract(session, contract_id, body, caller, request.app.state.settings))
+
+
+@router.get("/api/v1/contracts/{contract_id}/cancellation-quote", response_model=CancellationQuote,
+            summary="The refund cancelling on a date would store (nothing changes): shown before confirming a cancel",
+            responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+async def quote_cancellation(contract_id: uuid.UUID, effective_date: Annotated[date, Query(
+        description="The cancellation's effective date, within the contract's period.")],
+                             session: Session, caller: Caller):
+    return await service.cancellation_quote(session, contract_id, effective_date, caller)
 
 
 @router.post("/api/v1/contracts/{contract_id}/cancel", response_model=ContractOut,

@@ -58,6 +58,19 @@ class ContractCancel(Strict):
     effective_date: date = Field(description="Within the contract's period [start_date, end_date].")
 
 
+class CancellationQuote(BaseModel):
+    """What cancelling on `effective_date` would refund, by the same rule the cancellation stores."""
+
+    contract_id: uuid.UUID
+    effective_date: date
+    premium: Decimal
+    currency: str
+    refund: Decimal = Field(description="premium × days from the effective date to the end ÷ days in the term, "
+                                        "half-even to cents")
+    days_remaining: int
+    days_in_term: int
+
+
 class ContractOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

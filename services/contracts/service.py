@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.contracts import repository as repo
 from services.contracts.models import Contract, KnownClient, messaging
 from services.contracts.refund import CENT, pro_rata_refund
-from services.contracts.schemas import ContractCancel, ContractCreate, ContractIssue
+from services.contracts.schemas import CancellationQuote, ContractCancel, ContractCreate, ContractIssue
 from services.contracts.settings import ContractsSettings
 from shared import clock
 from shared.auth import Principal
@@ -99,8 +99,9 @@ async def get_visible(session: AsyncSession, contract_id: uuid.UUID, caller: Pri
     return found
 
 
-async def get_writable(session: AsyncSession, contract_id: uuid.UUID, caller: Principal) -> Contract:
-    contract, department_id = await get_visible(session, contract_id, caller, for_update=True)
+async def get_writable(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
+                       for_update: bool = True) -> Contract:
+    contract, department_id = await get_visible(session, contract_id, caller, for_update=for_update)
     if not can_write(caller, contract, department_id):
         raise Forbidden("only a Manager of the client's department, an Admin or the contract's specialist may do this")
     return contract
@@ -247,15 +248,30 @@ async def issue_contract(session: AsyncSession, contract_id: uuid.UUID, data: Co
 
 
 # Cancellation ---------------------------------------------------------------------------------------
+def _check_cancellable(contract: Contract, effective_date: date, field: str) -> None:
+    if contract.status not in CANCELLABLE:
+        raise Conflict(f"the contract is already {contract.status}")
+    if not contract.start_date <= effective_date <= contract.end_date:
+        raise InvalidInput.for_field(
+            field, f"must lie within the contract's period, {contract.start_date} to {contract.end_date}")
+
+
+async def cancellation_quote(session: AsyncSession, contract_id: uuid.UUID, effective_date: date,
+                             caller: Principal) -> CancellationQuote:
+    """The refund a cancellation on `effective_date` would store, for whoever may cancel; nothing changes."""
+    contract = await get_writable(session, contract_id, caller, for_update=False)
+    _check_cancellable(contract, effective_date, "query.effective_date")
+    return CancellationQuote(
+        contract_id=contract.id, effective_date=effective_date, premium=contract.premium, currency=contract.currency,
+        refund=pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date),
+        days_remaining=(contract.end_date - effective_date).days,
+        days_in_term=(contract.end_date - contract.start_date).days)
+
+
 async def cancel_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel,
                           caller: Principal) -> Contract:
     contract = await get_writable(session, contract_id, caller)
-    if contract.status not in CANCELLABLE:
-        raise Conflict(f"the contract is already {contract.status}")
-    if not contract.start_date <= data.effective_date <= contract.end_date:
-        raise InvalidInput.for_field(
-            "body.effective_date",
-            f"must lie within the contract's period, {contract.start_date} to {contract.end_date}")
+    _check_cancellable(contract, data.effective_date, "body.effective_date")
     before = contract.status
     now = clock.now()
     contract.refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, data.effective_date)

@@ -94,6 +94,8 @@ ONLY_MINE = dict(E="own:404 other:404 mine:ok", M="own:404 other:404 mine:ok", A
 MATRIX: tuple[Row, ...] = (
     # Identity -------------------------------------------------------------------------------------
     public("POST", "/api/v1/auth/token", "logging in needs no token"),
+    public("POST", "/api/v1/auth/refresh", "the login session's cookie is the credential"),
+    public("DELETE", "/api/v1/auth/refresh", "logging out needs only the session's cookie"),
     public("GET", "/.well-known/jwks.json", "the public keys that verify tokens"),
     row("GET", "/api/v1/auth/me", **EVERYONE),
     row("GET", "/api/v1/departments", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok",
@@ -139,6 +141,8 @@ MATRIX: tuple[Row, ...] = (
         note="An Employee reads the department's contracts but writes only those they are the specialist of."),
     row("POST", "/api/v1/contracts/{contract_id}/cancel", E="own:403 other:404 mine:ok",
         M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok", note="As issue."),
+    row("GET", "/api/v1/contracts/{contract_id}/cancellation-quote", E="own:403 other:404 mine:ok",
+        M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok", note="Whoever may cancel may see the refund."),
 
     # Audit ----------------------------------------------------------------------------------------
     row("GET", "/api/v1/audit/records", E="403", M="ok", A="ok",
@@ -180,6 +184,8 @@ MATRIX: tuple[Row, ...] = (
         M="own:409 other:404 mine:409", A="own:409 other:409 mine:409", note="As accept."),
     row("GET", "/api/v1/opportunities/{opportunity_id}/timeline", **DEPARTMENT_OR_MINE),
     row("GET", "/api/v1/pipeline/board", **DEPARTMENT_OR_MINE, list_of_records=True),
+    row("GET", "/api/v1/pipeline/board/stream", **EVERYONE,
+        note="Anyone's board follows the deals they may see; which events reach whom: test_board_stream.py."),
     row("GET", "/api/v1/pipeline/analytics", **EVERYONE, note="Computed over the deals the caller may see."),
 
     # Tasks: a task belongs to a department; `mine` = assigned to the caller, who is always a member of

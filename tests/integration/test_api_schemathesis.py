@@ -40,6 +40,8 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
 EXCLUDED = {
     ("GET", "/api/v1/notifications/stream"): "a live Server-Sent Events stream never ends; "
                                               "tests/integration/test_notifications.py covers it",
+    ("GET", "/api/v1/pipeline/board/stream"): "a live Server-Sent Events stream never ends; "
+                                               "tests/integration/test_board_stream.py covers it",
 }
 
 

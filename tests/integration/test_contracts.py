@@ -179,12 +179,23 @@ async def test_cancellation_stores_the_pro_rata_refund_and_refuses_a_second(gate
                                           json={"reason": "x", "effective_date": outside.isoformat()}),
                        422, "body.effective_date")
     effective = end - timedelta(days=73)  # 73 of 365 days left: a fifth
+    quote_url = f"/api/v1/contracts/{contract['id']}/cancellation-quote"
+    quote = await gateway.get(quote_url, headers=manager, params={"effective_date": effective.isoformat()})
+    assert quote.status_code == 200, quote.text
+    assert quote.json() | {"contract_id": None} == {
+        "contract_id": None, "effective_date": effective.isoformat(), "premium": "1000.00", "currency": "EUR",
+        "refund": "200.00", "days_remaining": 73, "days_in_term": 365}
+    assert_problem(await gateway.get(quote_url, headers=manager, params={"effective_date": outside.isoformat()}),
+                   422, "query.effective_date")
+    assert_problem(await gateway.get(quote_url, headers=manager), 422, "query.effective_date")
     r = await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
                            json={"reason": "client sold the vessel", "effective_date": effective.isoformat()})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "cancelled" and r.json()["refund"] == "200.00"
     assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
                                       json={"reason": "again", "effective_date": effective.isoformat()}), 409)
+    assert_problem(await gateway.get(quote_url, headers=manager, params={"effective_date": effective.isoformat()}),
+                   409)
     assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", headers=manager,
                                       json={"policy_number": f"P-{tag()}", "issue_date": today.isoformat()}), 409)
     event = (await outbox_events(stack, "contracts", key=contract["id"], event_type="contracts.contract.cancelled"))[0]

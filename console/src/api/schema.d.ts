@@ -293,6 +293,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contracts/{contract_id}/cancellation-quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The refund cancelling on a date would store (nothing changes): shown before confirming a cancel */
+        get: operations["quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts/{contract_id}/cancel": {
         parameters: {
             query?: never;
@@ -1353,6 +1370,35 @@ export interface components {
              * @description 0 for the client asked about; 1 for its children (or its parent), and so on.
              */
             depth: number;
+        };
+        /**
+         * CancellationQuote
+         * @description What cancelling on `effective_date` would refund, by the same rule the cancellation stores.
+         */
+        CancellationQuote: {
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Effective Date
+             * Format: date
+             */
+            effective_date: string;
+            /** Premium */
+            premium: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Refund
+             * @description premium × days from the effective date to the end ÷ days in the term, half-even to cents
+             */
+            refund: string;
+            /** Days Remaining */
+            days_remaining: number;
+            /** Days In Term */
+            days_in_term: number;
         };
         /** ContractCancel */
         ContractCancel: {
@@ -4184,6 +4230,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContractOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get: {
+        parameters: {
+            query: {
+                /** @description The cancellation's effective date, within the contract's period. */
+                effective_date: string;
+            };
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancellationQuote"];
                 };
             };
             /** @description Missing, invalid or expired token (problem+json) */
