@@ -18,7 +18,7 @@ from devstack.config import StackSettings, load
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "/integration/" in str(item.fspath):
+        if "/integration/" in str(item.fspath) or "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.stack)
 
 
