@@ -75,8 +75,10 @@ async def issue_token(request: Request, response: Response, session: Session,
              summary="A fresh access token from the login session's cookie; the cookie is rotated",
              description="Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is "
                          "no session, it expired or was revoked (logout, deactivation, a role, department or "
-                         "password change), or a used-up token is presented again (which ends the session).",
-             responses={401: PROBLEMS[401]})
+                         "password change), or a used-up token is presented again (which ends the session). 409 "
+                         "when the token was used up a moment ago (another tab refreshing at the same time): retry, "
+                         "and the cookie that tab received is sent.",
+             responses={401: PROBLEMS[401], 409: PROBLEMS[409]})
 async def refresh_token(request: Request, response: Response, session: Session,
                         refresh: RefreshCookie = None) -> TokenOut:
     try:

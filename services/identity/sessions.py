@@ -21,7 +21,7 @@ from services.identity import repository as repo
 from services.identity.models import RefreshToken, User
 from services.identity.settings import IdentitySettings
 from shared import clock
-from shared.errors import Unauthorized
+from shared.errors import Conflict, Unauthorized
 
 
 class SessionEnded(Unauthorized):
@@ -87,8 +87,9 @@ async def refresh(session: AsyncSession, value: str | None,
         raise Unauthorized("this session has ended: log in again")
     if token.rotated_at is not None:
         if (now - token.rotated_at).total_seconds() <= settings.refresh_reuse_grace_seconds:
-            # Two tabs refreshing with the same cookie: the other one already holds the next token.
-            raise Unauthorized("this session was just refreshed elsewhere: retry")
+            # Two tabs refreshing with the same cookie: the other one has just set the next one, which a retry
+            # sends. Not a 401: the session is fine.
+            raise Conflict("this session was refreshed a moment ago in another tab: retry", headers={"Retry-After": "1"})
         raise SessionEnded("this session's refresh token was used twice, so the session was ended: log in again",
                            family_id=token.family_id)
     if token.expires_at <= now:

@@ -79,11 +79,19 @@ export function refreshSession(): Promise<boolean> {
   if (inflight) return inflight;
   inflight = (async () => {
     try {
-      const response = await fetch(url(REFRESH_URL), {
-        method: 'POST',
-        headers: { Accept: 'application/json' },
-        credentials: 'same-origin',
-      });
+      const post = () =>
+        fetch(url(REFRESH_URL), {
+          method: 'POST',
+          headers: { Accept: 'application/json' },
+          credentials: 'same-origin',
+        });
+      let response = await post();
+      if (response.status === 409) {
+        // Another tab refreshed with the same cookie a moment ago and received the next one: retry with it.
+        await response.body?.cancel().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        response = await post();
+      }
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
         return false;
