@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * A fresh access token from the login session's cookie; the cookie is rotated
-         * @description Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is no session, it expired or was revoked (logout, deactivation, a role, department or password change), or a used-up token is presented again (which ends the session).
+         * @description Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is no session, it expired or was revoked (logout, deactivation, a role, department or password change), or a used-up token is presented again (which ends the session). 409 when the token was used up a moment ago (another tab refreshing at the same time): retry, and the cookie that tab received is sent.
          */
         post: operations["refresh_token_api_v1_auth_refresh_post"];
         /** Log out: revoke the login session of the cookie and clear it */
@@ -2882,6 +2882,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token (problem+json) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with existing data (problem+json) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
