@@ -1,6 +1,15 @@
 # One image for every InsureOps service; docker-compose.yml picks the process with
 # `python -m services.<name>` (or `python -m shared.db.migrate <name> upgrade head`).
 # Runtime dependencies only: the dev extras (embedded PostgreSQL, supervisor, pytest) are for `make`.
+
+# The console, built once; the gateway serves its dist/ at `/`.
+FROM node:20-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY console/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +30,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY shared/ shared/
 COPY services/ services/
 COPY devstack/ devstack/
+COPY --from=console /console/dist/ console/dist/
+ENV CONSOLE_DIR=/app/console/dist
 RUN pip install -c constraints.txt . \
     && rm -rf build *.egg-info \
     && python -m compileall -q shared services devstack
