@@ -25,7 +25,8 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.{js,mjs,ts}', '*.config.{js,ts,cjs}'],
-    languageOptions: { globals: { ...globals.node } },
+    // scripts drive a browser: page.evaluate() callbacks run there
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   {
     files: ['**/*.cjs'],

@@ -1,8 +1,397 @@
-// Placeholder: replaced by the Board screen.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  DndContext,
+  DragOverlay,
+  KeyboardSensor,
+  PointerSensor,
+  pointerWithin,
+  rectIntersection,
+  useSensor,
+  useSensors,
+  type CollisionDetection,
+  type DragEndEvent,
+  type DragStartEvent,
+} from '@dnd-kit/core';
+import { Group, Select, Stack, Text, VisuallyHidden } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useQueryClient } from '@tanstack/react-query';
+import { useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { Placeholder } from '../../components/Placeholder';
+import type { Board, Opportunity, OpportunityWithOwner } from '../../api/types';
+import { eventData, useEventStream } from '../../api/useEventStream';
+import { Loading } from '../../components/Loading';
+import { PageHeading } from '../../components/PageHeading';
+import { ProblemAlert } from '../../components/ProblemAlert';
+import { errorMessage } from '../../lib/problem';
+import type { SseEvent } from '../../lib/sse';
+import { useNow } from '../../lib/useNow';
+import { AcceptDialog, DeclineDialog, MoveBackDialog } from '../opportunities/DealDialogs';
+import { advanceDeal, dealKeys, invalidateDeal } from '../opportunities/dealApi';
+import { boardAnnouncements, boardInstructions } from './announcements';
+import { BoardColumn } from './BoardColumn';
+import { DealCardOverlay, refocusCard } from './DealCard';
+import { columnCoordinates } from './keyboard';
+import { classifyMove, findDeal, moveDeal, removeDeal } from './moves';
+import { boardKeys, useActiveUsers, useBoard, useDepartments, useLines, useStages, type BoardFilters } from './queries';
+import classes from './board.module.css';
+
+const STREAM = '/api/v1/pipeline/board/stream';
+const FILTERS = [
+  ['line', 'line_id'],
+  ['owner', 'owner_id'],
+  ['department', 'department_id'],
+] as const;
+
+type Dialog = { kind: 'accept' | 'decline'; deal: Opportunity } | { kind: 'moveBack'; deal: Opportunity; toStageName: string };
+
+const collision: CollisionDetection = (args) => {
+  // pointer drags: the column under the pointer; keyboard drags: the column the card overlaps
+  if (args.pointerCoordinates) {
+    const hits = pointerWithin(args);
+    if (hits.length) return hits;
+  }
+  return rectIntersection(args);
+};
+
+function mark(name: string) {
+  if (typeof performance !== 'undefined' && performance.mark) performance.mark(name);
+}
 
 export default function BoardPage() {
-  const { t } = useTranslation();
-  return <Placeholder title={t('nav.board')} />;
+  const { t } = useTranslation('board');
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const filters: BoardFilters = useMemo(
+    () => Object.fromEntries(FILTERS.map(([p, k]) => [k, params.get(p) ?? undefined]).filter(([, v]) => v)) as BoardFilters,
+    [params],
+  );
+  const boardKey = useMemo(() => boardKeys.board(filters), [filters]);
+
+  // --- live: the stream tells what changed; refetches are coalesced and held during a drag or a move
+  const busy = useRef(0);
+  const held = useRef(false);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const readies = useRef(0);
+  const refreshBoard = useCallback(() => {
+    if (busy.current > 0) {
+      held.current = true;
+      return;
+    }
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      void queryClient.invalidateQueries({ queryKey: boardKeys.all });
+    }, 150);
+  }, [queryClient]);
+  const release = useCallback(() => {
+    busy.current = Math.max(0, busy.current - 1);
+    if (busy.current === 0 && held.current) {
+      held.current = false;
+      refreshBoard();
+    }
+  }, [refreshBoard]);
+  useEffect(() => () => clearTimeout(timer.current), []);
+
+  const onEvent = useCallback(
+    (e: SseEvent) => {
+      switch (e.event) {
+        case 'ready': {
+          const first = readies.current++ === 0;
+          const updated = queryClient.getQueryState(boardKey)?.dataUpdatedAt ?? 0;
+          if (!first || Date.now() - updated > 2000) refreshBoard();
+          break;
+        }
+        case 'opportunity': {
+          const id = eventData<{ opportunity_id?: string }>(e)?.opportunity_id;
+          if (id) void queryClient.invalidateQueries({ queryKey: dealKeys.detail(id) });
+          refreshBoard();
+          break;
+        }
+        case 'config':
+          void queryClient.invalidateQueries({ queryKey: boardKeys.stages });
+          void queryClient.invalidateQueries({ queryKey: boardKeys.lines });
+          refreshBoard();
+          break;
+        case 'resync':
+          void queryClient.invalidateQueries({ queryKey: boardKeys.stages });
+          void queryClient.invalidateQueries({ queryKey: boardKeys.lines });
+          void queryClient.invalidateQueries({ queryKey: dealKeys.list });
+          refreshBoard();
+          break;
+        default:
+          break;
+      }
+    },
+    [queryClient, boardKey, refreshBoard],
+  );
+  const live = useEventStream(STREAM, onEvent);
+
+  const stages = useStages();
+  const board = useBoard(filters, live === 'open' ? false : 5000);
+  const lines = useLines();
+  const users = useActiveUsers();
+  const departments = useDepartments();
+  const now = useNow();
+
+  const ownerNames = useMemo(() => new Map((users.data?.items ?? []).map((u) => [u.id, u.name])), [users.data]);
+  const stageList = useMemo(() => stages.data ?? [], [stages.data]);
+  const columns = useMemo(() => {
+    const cols = board.data?.columns ?? [];
+    const pos = new Map(stageList.map((s) => [s.key, s.position]));
+    return [...cols].sort((a, b) => (pos.get(a.stage.key) ?? a.stage.position) - (pos.get(b.stage.key) ?? b.stage.position));
+  }, [board.data, stageList]);
+
+  const interactive = useRef(false);
+  useEffect(() => {
+    if (board.data && stages.data && !interactive.current) {
+      interactive.current = true;
+      mark('board:interactive');
+    }
+  }, [board.data, stages.data]);
+
+  // --- drag and drop
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 6 } }),
+    useSensor(KeyboardSensor, {
+      coordinateGetter: columnCoordinates,
+      keyboardCodes: { start: ['Space'], cancel: ['Escape'], end: ['Space', 'Enter'] },
+      scrollBehavior: 'auto',
+    }),
+  );
+  const [active, setActive] = useState<OpportunityWithOwner | null>(null);
+  const [dialog, setDialog] = useState<Dialog | null>(null);
+  const [status, setStatus] = useState('');
+
+  const announce = useCallback((text: string) => setStatus(text), []);
+
+  const onDragStart = useCallback((e: DragStartEvent) => {
+    busy.current++;
+    setActive((e.active.data.current as { deal?: OpportunityWithOwner } | undefined)?.deal ?? null);
+  }, []);
+
+  const advance = useCallback(
+    async (deal: Opportunity, toKey: string) => {
+      const from = deal.stage.key;
+      busy.current++;
+      performance.clearMarks?.('board:move-start');
+      mark('board:move-start');
+      await queryClient.cancelQueries({ queryKey: boardKey });
+      queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, toKey) : b));
+      refocusCard(deal.id);
+      try {
+        const updated = await advanceDeal(deal.id, from);
+        queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, updated.stage.key, updated) : b));
+        mark('board:move-confirmed');
+        try {
+          performance.measure('board:move', 'board:move-start', 'board:move-confirmed');
+        } catch {
+          // marks cleared meanwhile
+        }
+        invalidateDeal(queryClient, deal.id, updated);
+        announce(t('moved', { deal: deal.client_name ?? deal.title, stage: updated.stage.name }));
+        if (live !== 'open') refreshBoard();
+      } catch (error) {
+        // snap back to where it was, and say why
+        queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, from, deal) : b));
+        refocusCard(deal.id);
+        const m = errorMessage(error);
+        const message = t(m.key, { ns: 'common', ...m.values });
+        notifications.show({ color: 'red', title: t('refusedTitle'), message });
+        announce(t('refusedAnnounce', { deal: deal.client_name ?? deal.title, message }));
+        held.current = true;
+      } finally {
+        release();
+      }
+    },
+    [queryClient, boardKey, t, announce, live, refreshBoard, release],
+  );
+
+  const onDragEnd = useCallback(
+    (e: DragEndEvent) => {
+      setActive(null);
+      const deal = (e.active.data.current as { deal?: Opportunity } | undefined)?.deal;
+      const toKey = e.over ? String(e.over.id) : null;
+      release();
+      if (!deal) return;
+      const kind = classifyMove(deal.stage.key, toKey, stageList);
+      if (kind === 'advance' && toKey) void advance(deal, toKey);
+      else if (kind === 'accept') setDialog({ kind: 'accept', deal });
+      else if (kind === 'move-back') setDialog({ kind: 'moveBack', deal, toStageName: stageList.find((s) => s.key === toKey)?.name ?? '' });
+      else if (kind === 'refused') {
+        refocusCard(deal.id);
+        const message = t('oneStageAtATime');
+        notifications.show({ color: 'orange', title: t('notMovedTitle'), message });
+        announce(message);
+      }
+    },
+    [advance, release, stageList, t, announce],
+  );
+
+  const onDragCancel = useCallback(
+    (e: { active: { id: string | number } }) => {
+      setActive(null);
+      release();
+      refocusCard(String(e.active.id));
+    },
+    [release],
+  );
+  const closeDialog = useCallback(() => {
+    if (dialog) refocusCard(dialog.deal.id);
+    setDialog(null);
+  }, [dialog]);
+
+  const onOpen = useCallback((id: string) => navigate(`/opportunities/${id}`), [navigate]);
+  const onDecline = useCallback(
+    (id: string) => {
+      const found = board.data ? findDeal(board.data, id) : null;
+      if (found) setDialog({ kind: 'decline', deal: found.deal });
+    },
+    [board.data],
+  );
+
+  const afterDialog = useCallback(
+    (updated: Opportunity) => {
+      queryClient.setQueryData<Board>(boardKey, (b) => {
+        if (!b) return b;
+        return updated.status === 'open' ? moveDeal(b, updated.id, updated.stage.key, updated) : removeDeal(b, updated.id);
+      });
+      announce(
+        updated.status === 'lost'
+          ? t('declined', { deal: updated.client_name ?? updated.title })
+          : t('moved', { deal: updated.client_name ?? updated.title, stage: updated.stage.name }),
+      );
+      refreshBoard();
+    },
+    [queryClient, boardKey, announce, t, refreshBoard],
+  );
+
+  const accessibility = useMemo(
+    () => ({ announcements: boardAnnouncements(t, stageList), screenReaderInstructions: boardInstructions(t) }),
+    [t, stageList],
+  );
+
+  const dropState = useCallback(
+    (key: string): boolean | null => {
+      if (!active) return null;
+      const kind = classifyMove(active.stage.key, key, stageList);
+      return kind === 'advance' || kind === 'accept' || kind === 'move-back' || kind === 'none';
+    },
+    [active, stageList],
+  );
+
+  const setFilter = (param: string, value: string | null) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(param, value);
+    else next.delete(param);
+    setParams(next, { replace: true });
+  };
+
+  const title = t('title');
+  const error = stages.error ?? board.error;
+  return (
+    <Stack gap="md">
+      <Group justify="space-between" align="flex-end">
+        <PageHeading title={title}>{title}</PageHeading>
+        <Text size="sm" role="status" data-testid="live-status" data-live={live}>
+          {t(`live.${live}`)}
+        </Text>
+      </Group>
+      <Group gap="sm" align="flex-end" role="search" aria-label={t('filters.label')}>
+        <Select
+          label={t('filters.line')}
+          placeholder={t('filters.all')}
+          data={(lines.data ?? []).map((l) => ({ value: l.id, label: l.name }))}
+          value={params.get('line')}
+          onChange={(v) => setFilter('line', v)}
+          searchable
+          clearable
+          w={200}
+          error={lines.isError ? t('filters.unavailable') : undefined}
+        />
+        <Select
+          label={t('filters.owner')}
+          placeholder={t('filters.all')}
+          data={(users.data?.items ?? []).map((u) => ({ value: u.id, label: u.name }))}
+          value={params.get('owner')}
+          onChange={(v) => setFilter('owner', v)}
+          searchable
+          clearable
+          w={220}
+          error={users.isError ? t('filters.unavailable') : undefined}
+        />
+        <Select
+          label={t('filters.department')}
+          placeholder={t('filters.all')}
+          data={(departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name }))}
+          value={params.get('department')}
+          onChange={(v) => setFilter('department', v)}
+          searchable
+          clearable
+          w={220}
+          error={departments.isError ? t('filters.unavailable') : undefined}
+        />
+        {board.data && (
+          <Text size="sm" pb={8} data-testid="board-total">
+            {t('total', { count: board.data.total })}
+          </Text>
+        )}
+      </Group>
+      <VisuallyHidden role="status" aria-live="polite" data-testid="board-announcer">
+        {status}
+      </VisuallyHidden>
+      {error ? (
+        <ProblemAlert error={error} />
+      ) : !board.data || !stages.data ? (
+        <Loading />
+      ) : (
+        <DndContext
+          sensors={sensors}
+          collisionDetection={collision}
+          onDragStart={onDragStart}
+          onDragEnd={onDragEnd}
+          onDragCancel={onDragCancel}
+          accessibility={accessibility}
+        >
+          <div className={classes.board} data-testid="board">
+            {columns.map((column) => (
+              <BoardColumn
+                key={column.stage.key}
+                column={column}
+                ownerNames={ownerNames}
+                now={now}
+                droppable={dropState(column.stage.key)}
+                onOpen={onOpen}
+                onDecline={onDecline}
+              />
+            ))}
+          </div>
+          <DragOverlay dropAnimation={null}>
+            {active ? <DealCardOverlay deal={active} ownerName={active.owner_name ?? ownerNames.get(active.owner_id) ?? null} now={now} /> : null}
+          </DragOverlay>
+        </DndContext>
+      )}
+      {dialog?.kind === 'accept' && (
+        <AcceptDialog
+          deal={dialog.deal}
+          opened
+          onClose={closeDialog}
+          onDone={afterDialog}
+          returnFocus={false}
+          onDeclineInstead={() => setDialog({ kind: 'decline', deal: dialog.deal })}
+        />
+      )}
+      {dialog?.kind === 'decline' && <DeclineDialog deal={dialog.deal} opened onClose={closeDialog} onDone={afterDialog} returnFocus={false} />}
+      {dialog?.kind === 'moveBack' && (
+        <MoveBackDialog
+          deal={dialog.deal}
+          toStageName={dialog.toStageName}
+          opened
+          onClose={closeDialog}
+          onDone={afterDialog}
+          returnFocus={false}
+        />
+      )}
+    </Stack>
+  );
 }

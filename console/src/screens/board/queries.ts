@@ -1,0 +1,59 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { api, unwrap } from '../../api/client';
+import type { BoardQuery } from '../../api/types';
+
+export const PER_STAGE = 100;
+
+export const boardKeys = {
+  all: ['board'] as const,
+  board: (filters: BoardFilters) => ['board', filters] as const,
+  stages: ['stages'] as const,
+  lines: ['lines'] as const,
+  users: ['users', 'active'] as const,
+  departments: ['departments'] as const,
+};
+
+export type BoardFilters = Pick<BoardQuery, 'line_id' | 'owner_id' | 'department_id'>;
+
+export function useStages() {
+  return useQuery({
+    queryKey: boardKeys.stages,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/stages', { signal })),
+    select: (stages) => [...stages].sort((a, b) => a.position - b.position),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useBoard(filters: BoardFilters, pollMs: number | false = false) {
+  return useQuery({
+    refetchInterval: pollMs,
+    queryKey: boardKeys.board(filters),
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/pipeline/board', { params: { query: { ...filters, per_stage: PER_STAGE } }, signal })),
+    placeholderData: keepPreviousData,
+    staleTime: 30_000,
+  });
+}
+
+export function useLines() {
+  return useQuery({
+    queryKey: boardKeys.lines,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/lines', { signal })),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useActiveUsers() {
+  return useQuery({
+    queryKey: boardKeys.users,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/users', { params: { query: { active: true, limit: 200, sort: 'name' } }, signal })),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useDepartments() {
+  return useQuery({
+    queryKey: boardKeys.departments,
+    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/departments', { params: { query: { limit: 200, sort: 'name' } }, signal })),
+    staleTime: 5 * 60_000,
+  });
+}
