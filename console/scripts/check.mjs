@@ -54,8 +54,9 @@ await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 10000 
 for (const p of paths) {
   const t0 = Date.now();
   await page.goto(`${base}${p}`);
-  await page.waitForLoadState('networkidle').catch(() => undefined);
-  await page.waitForTimeout(400);
+  // the board keeps a stream open, so the network is never idle: wait for the heading and a moment
+  await page.locator('h1').first().waitFor({ timeout: 10000 }).catch(() => undefined);
+  await page.waitForTimeout(1500);
   const name = p.replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '') || 'dashboard';
   await page.screenshot({ path: `${out}/${name}-${lang}.png`, fullPage: true });
   let line = `${p} (${Date.now() - t0} ms)`;
