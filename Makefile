@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status test test-unit test-console bench install clean console node-check browser \
+.PHONY: up up-detached down status test test-unit test-console test-down bench install clean console node-check browser \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -65,10 +65,19 @@ down: $(STAMP)
 status: $(STAMP)
 	$(PY) -m devstack status
 
+# `make test` runs on a platform of its own (data in .run/test, ports apart from `make up`'s), never on the one a
+# user started: the test session starts it, and stops it again at the end.
+TEST_STACK ?= INSUREOPS_RUN_DIR=$(CURDIR)/.run/test INSUREOPS_HTTP_PORT_BASE=18100 INSUREOPS_KAFKA_PORT=19292 \
+              INSUREOPS_KAFKA_CONTROLLER_PORT=19293 INSUREOPS_POSTGRES_PORT=15632
+
 ## Every test: the console's lint, type check and unit tests; then unit, integration and end-to-end (a real
-## Chromium on the console) on the real Kafka and PostgreSQL (started if not running).
+## Chromium on the console) on the real Kafka and PostgreSQL of a platform of the tests' own.
 test: $(STAMP) test-console browser
-	$(PY) -m pytest -q
+	$(TEST_STACK) $(PY) -m pytest -q
+
+## Stop the tests' platform if a test session left it running.
+test-down: $(STAMP)
+	$(TEST_STACK) $(PY) -m devstack down
 
 test-console: $(CONSOLE_BUILD)
 	cd $(CONSOLE) && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
