@@ -1,0 +1,15 @@
+import { useTranslation } from 'react-i18next';
+import { StatusBadge, type Tone } from '../tickets/ui';
+import type { ClientStatus } from './records';
+
+const TONE: Record<ClientStatus, Tone> = { prospect: 'blue', active: 'green', inactive: 'gray' };
+
+/** The client's status as text (Prospect / Active / Inactive), colour only as a help. */
+export function ClientStatusBadge({ status }: { status: ClientStatus }) {
+  const { t } = useTranslation('clients');
+  return (
+    <StatusBadge tone={TONE[status]} testId="client-status">
+      {t(`status.${status}`)}
+    </StatusBadge>
+  );
+}
