@@ -192,7 +192,7 @@ function Tree({ view, missing }: { view: Client360; missing: Map<string, Missing
                         <Anchor component={Link} to={`/clients/${c.id}`}>
                           {c.name}
                         </Anchor>
-                        <ClientStatusBadge status={c.status} />
+                        <ClientStatusBadge status={c.status} testId="subsidiary-status" />
                       </Group>
                     </List.Item>
                   ))}

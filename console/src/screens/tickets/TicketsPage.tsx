@@ -106,7 +106,7 @@ export default function TicketsPage() {
           value={filters.sort}
           onChange={(v) => set({ sort: (v ?? 'risk') as TicketSort })}
           allowDeselect={false}
-          w={200}
+          w={260}
         />
         <Checkbox label={t('filters.escalated')} checked={filters.escalated} onChange={(e) => set({ escalated: e.currentTarget.checked })} mb={8} />
       </Group>
