@@ -4,8 +4,9 @@
 - `browser`: one Chromium for the whole session (a fresh throw-away profile).
 - `page_as("kostas")` / `page_as("Manager")`: a new, isolated browser context signed in through the
   login form; closed after the test. Uncaught errors of the page fail the test.
-- `data`: the test's own data, made through the API as the Admin (unique names); the deals it opened
-  and left open are declined afterwards, so boards do not fill up with test deals.
+- `data`: the test's own data, made through the API as the Admin (unique names). A deal closes only at
+  Client Decision: the deals a test leaves there are declined afterwards; the others stay open (old
+  deals sink to the bottom of their column, the board showing the most recently moved first).
 
 Screens still being built show the scaffold's placeholder; a test that needs such a screen is skipped
 with the reason, unless INSUREOPS_E2E_STRICT=1 (then it fails).
@@ -177,7 +178,8 @@ class TestData:
     async def close(self) -> None:
         for deal_id in self.deals:
             current = await self.api.http.get(f"/api/v1/opportunities/{deal_id}")
-            if current.status_code == 200 and current.json()["status"] == "open":
+            deal = current.json() if current.status_code == 200 else None
+            if deal and deal["status"] == "open" and deal["stage"]["key"] == "client_decision":
                 await self.api.decline(deal_id, "end-to-end test finished")
 
 
