@@ -7,7 +7,7 @@ export function ProblemAlert({ error, extra, title }: { error: unknown; extra?: 
   const { t } = useTranslation();
   const m = errorMessage(error);
   return (
-    <Alert color="red" variant="light" role="alert" title={title ?? t('errors.title')}>
+    <Alert color="red" variant="light" role="alert" title={title ?? t('errors.title')} style={{ '--alert-color': 'var(--mantine-color-red-9)' }}>
       {t(m.key, m.values)}
       {extra && extra.length > 0 && (
         <List size="sm" mt="xs">
