@@ -7,7 +7,7 @@ import { useCurrentUser } from '../../auth/context';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { useLang } from '../../i18n/useLang';
 import { formatDate, formatDateTime, formatMoney } from '../../lib/format';
-import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
+import { useDepartmentDirectory, useStageNames, useUserDirectory } from '../tickets/directory';
 import { historyLine, type Lookups, type Translate } from './history';
 import { clientHistoryPage } from './queries';
 import type { AuditPage, AuditRecord } from './records';
@@ -18,6 +18,7 @@ export function ClientHistory({ clientId, first, clientNames }: { clientId: stri
   const user = useCurrentUser();
   const { byId: users } = useUserDirectory();
   const { byId: departments } = useDepartmentDirectory();
+  const stages = useStageNames();
   const [older, setOlder] = useState<AuditRecord[]>([]);
   const [cursor, setCursor] = useState<string | null>(first.next_cursor);
   const [loading, setLoading] = useState(false);
@@ -30,6 +31,7 @@ export function ClientHistory({ clientId, first, clientNames }: { clientId: stri
     client: (id) => clientNames?.get(id),
     date: (value, kind) => (kind === 'instant' ? formatDateTime(value, lang) : formatDate(value, lang)),
     money: (amount, currency) => formatMoney(amount, currency, lang),
+    stage: (key) => stages.get(key),
   };
 
   const loadOlder = async () => {
@@ -73,7 +75,7 @@ export function ClientHistory({ clientId, first, clientNames }: { clientId: stri
                   </Text>
                 </Group>
                 {line.summary && (
-                  <Text size="sm" mt={4} style={{ overflowWrap: 'anywhere' }}>
+                  <Text size="sm" mt={4} lineClamp={4} style={{ overflowWrap: 'anywhere', whiteSpace: 'pre-wrap' }}>
                     {line.summary}
                   </Text>
                 )}

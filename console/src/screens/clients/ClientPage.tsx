@@ -10,7 +10,7 @@ import { RecordQuery } from '../../components/RecordQuery';
 import { SlaDot } from '../../components/SlaDot';
 import { Unavailable } from '../../components/Unavailable';
 import { useLang } from '../../i18n/useLang';
-import { formatDate, formatDateTime, formatMoney, formatNumber } from '../../lib/format';
+import { formatDate, formatDateTime, formatMoney, formatNumber, localeOf } from '../../lib/format';
 import { ContractStatusBadge } from '../contracts/badges';
 import { PriorityBadge, TaskStatusBadge } from '../tickets/badges';
 import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
@@ -218,7 +218,9 @@ function Tree({ view, missing }: { view: Client360; missing: Map<string, Missing
                 clients: formatNumber(subtree.clients, lang),
                 contracts: formatNumber(subtree.active_contracts, lang),
                 premium: subtree.premium_by_currency.length
-                  ? subtree.premium_by_currency.map((p) => formatMoney(p.annual_premium, p.currency, lang)).join(' + ')
+                  ? new Intl.ListFormat(localeOf(lang), { type: 'conjunction' }).format(
+                      subtree.premium_by_currency.map((p) => formatMoney(p.annual_premium, p.currency, lang)),
+                    )
                   : formatMoney(0, null, lang),
               })}
             </Text>

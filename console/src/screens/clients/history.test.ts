@@ -66,7 +66,9 @@ describe('values', () => {
   it('names ids, translates statuses and priorities, keeps the rest', () => {
     expect(displayValue('client', 'parent_id', 'c0', t, lookups)).toBe('Aegean Maritime Group S.A.');
     expect(displayValue('task', 'assignee_id', 'u1', t, lookups)).toBe('Maria Papadopoulou');
-    expect(displayValue('task', 'assignee_id', 'u9', t, lookups)).toBe('u9');
+    expect(displayValue('task', 'assignee_id', 'u9', t, lookups)).toBe('Someone');
+    expect(displayValue('client', 'parent_id', 'c9', t, lookups)).toBe('c9');
+    expect(displayValue('task', 'stage_key', 'needs_analysis', t, { ...lookups, stage: (k) => ({ needs_analysis: 'Needs Analysis' })[k] })).toBe('Needs Analysis');
     expect(displayValue('client', 'status', 'active', t, lookups)).toBe('Active');
     expect(displayValue('task', 'priority', 'urgent', t, lookups)).toBe('Urgent');
     expect(displayValue('contract', 'status', 'weird', t, lookups)).toBe('weird');

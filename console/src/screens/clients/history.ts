@@ -9,6 +9,8 @@ export interface Lookups {
   user: (id: string) => string | undefined;
   department: (id: string) => string | undefined;
   client: (id: string) => string | undefined;
+  /** a pipeline stage's name by its key */
+  stage?: (key: string) => string | undefined;
   /** an instant (`…_at` fields) or a calendar date (`…_date` fields) as the reader's language shows it */
   date?: (value: string, kind: 'instant' | 'day') => string;
   /** an amount in a currency (null: the default one) */
@@ -86,7 +88,9 @@ export function displayValue(kind: RecordKind, field: string, value: unknown, t:
   }
   if (typeof value === 'string' && value) {
     const lookup = ID_FIELDS[field];
+    if (lookup === 'user') return lookups.user(value) ?? t('history.someone') ?? value;
     if (lookup) return lookups[lookup](value) ?? value;
+    if (field === 'stage_key' && lookups.stage) return lookups.stage(value) ?? value;
     if (lookups.date && field.endsWith('_at') && !Number.isNaN(Date.parse(value))) return lookups.date(value, 'instant');
     if (lookups.date && (field.endsWith('_date') || field === 'effective_date') && /^\d{4}-\d{2}-\d{2}$/.test(value)) return lookups.date(value, 'day');
     if (field === 'status' || field === 'sla_state' || field === 'priority' || field === 'kind' || field === 'origin') {
@@ -121,8 +125,7 @@ function summaryOf(record: AuditRecord, t: Translate): string | null {
     if (from && to) return t('history.stageMove', { from, to }) ?? null;
   }
   if (record.event_type === 'tasks.task.commented' && typeof data.body === 'string') {
-    const body = data.body.length > 200 ? `${data.body.slice(0, 200)}…` : data.body;
-    return t('history.comment', { body }) ?? null;
+    return t('history.comment', { body: data.body }) ?? null;
   }
   if (typeof data.reason === 'string' && data.reason) return t('history.reason', { reason: data.reason }) ?? null;
   return null;

@@ -19,6 +19,8 @@ export function useTasks(query: TaskListQuery) {
     queryKey: taskKeys.list(query),
     queryFn: ({ signal }) => unwrap(api.GET('/api/v1/tasks', { params: { query }, signal })),
     placeholderData: keepPreviousData,
+    // SLA states move with the clock: keep the at-risk order fresh while the list is open
+    refetchInterval: 60_000,
   });
 }
 
