@@ -5,6 +5,9 @@ import '@mantine/notifications/styles.css';
 import './styles.css';
 import './i18n';
 import { App } from './App';
+import { preloadScreen } from './routes';
+
+preloadScreen(window.location.pathname);
 
 const root = document.getElementById('root');
 if (!root) throw new Error('no #root');

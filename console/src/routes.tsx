@@ -1,34 +1,52 @@
 // Every screen's route, one line each. Adding a screen: create src/screens/<name>/<Name>Page.tsx
 // (default export) and add its line here; its nav entry goes in layout/nav.ts.
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
-import { Route, Routes } from 'react-router';
+import { matchPath, Route, Routes } from 'react-router';
 import type { Role } from './api/types';
 import { RequireAuth, RequireRole } from './auth/RequireAuth';
 import { AppLayout } from './layout/AppLayout';
 
+type Loader = () => Promise<{ default: ComponentType }>;
+
 export interface ScreenRoute {
   path: string;
+  load: Loader;
   Component: LazyExoticComponent<ComponentType>;
   roles?: Role[];
 }
 
+function screen(path: string, load: Loader, roles?: Role[]): ScreenRoute {
+  return { path, load, Component: lazy(load), roles };
+}
+
 export const screens: ScreenRoute[] = [
-  { path: '/', Component: lazy(() => import('./screens/dashboard/DashboardPage')) },
-  { path: '/board', Component: lazy(() => import('./screens/board/BoardPage')) },
-  { path: '/opportunities', Component: lazy(() => import('./screens/opportunities/OpportunitiesPage')) },
-  { path: '/opportunities/:id', Component: lazy(() => import('./screens/opportunities/OpportunityPage')) },
-  { path: '/tickets', Component: lazy(() => import('./screens/tickets/TicketsPage')) },
-  { path: '/tickets/:id', Component: lazy(() => import('./screens/tickets/TicketPage')) },
-  { path: '/clients', Component: lazy(() => import('./screens/clients/ClientsPage')) },
-  { path: '/clients/:id', Component: lazy(() => import('./screens/clients/ClientPage')) },
-  { path: '/contracts', Component: lazy(() => import('./screens/contracts/ContractsPage')) },
-  { path: '/contracts/:id', Component: lazy(() => import('./screens/contracts/ContractPage')) },
-  { path: '/notifications', Component: lazy(() => import('./screens/notifications/NotificationsPage')) },
-  { path: '/admin/*', Component: lazy(() => import('./screens/admin/AdminPage')), roles: ['Admin'] },
-  { path: '*', Component: lazy(() => import('./screens/notfound/NotFoundPage')) },
+  screen('/', () => import('./screens/dashboard/DashboardPage')),
+  screen('/board', () => import('./screens/board/BoardPage')),
+  screen('/opportunities', () => import('./screens/opportunities/OpportunitiesPage')),
+  screen('/opportunities/:id', () => import('./screens/opportunities/OpportunityPage')),
+  screen('/tickets', () => import('./screens/tickets/TicketsPage')),
+  screen('/tickets/:id', () => import('./screens/tickets/TicketPage')),
+  screen('/clients', () => import('./screens/clients/ClientsPage')),
+  screen('/clients/:id', () => import('./screens/clients/ClientPage')),
+  screen('/contracts', () => import('./screens/contracts/ContractsPage')),
+  screen('/contracts/:id', () => import('./screens/contracts/ContractPage')),
+  screen('/notifications', () => import('./screens/notifications/NotificationsPage')),
+  screen('/admin/*', () => import('./screens/admin/AdminPage'), ['Admin']),
+  screen('*', () => import('./screens/notfound/NotFoundPage')),
 ];
 
-const LoginPage = lazy(() => import('./screens/login/LoginPage'));
+const loadLogin: Loader = () => import('./screens/login/LoginPage');
+const LoginPage = lazy(loadLogin);
+
+/** Starts loading the screen of an address at once (not only after the session is restored). */
+export function preloadScreen(pathname: string): void {
+  if (pathname === '/login') {
+    void loadLogin();
+    return;
+  }
+  const match = screens.find((s) => s.path !== '*' && matchPath(s.path, pathname));
+  void match?.load();
+}
 
 export function AppRoutes() {
   return (

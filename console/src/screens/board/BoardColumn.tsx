@@ -7,15 +7,16 @@ import type { BoardColumn as Column, OpportunityWithOwner } from '../../api/type
 import { formatHours, formatMoney } from '../../lib/format';
 import { columnPremiumTotals } from '../../lib/premium';
 import { useLang } from '../../i18n/useLang';
-import { DealCard } from './DealCard';
+import { DealCard, type CardLabels } from './DealCard';
 import classes from './board.module.css';
 
-export const PAGE = 25;
+export const PAGE = 12;
 
 interface Props {
   column: Column;
   ownerNames: ReadonlyMap<string, string>;
   now: number;
+  labels: CardLabels;
   /** whether the deal being dragged could be dropped here (null: nothing is dragged) */
   droppable: boolean | null;
   onOpen: (id: string) => void;
@@ -53,7 +54,7 @@ const ColumnHeader = memo(function ColumnHeader({ column }: { column: Column }) 
   );
 });
 
-const CardList = memo(function CardList({ column, ownerNames, now, onOpen, onDecline }: Omit<Props, 'droppable'>) {
+const CardList = memo(function CardList({ column, ownerNames, now, labels, onOpen, onDecline }: Omit<Props, 'droppable'>) {
   const { t } = useTranslation('board');
   const [visible, setVisible] = useState(PAGE);
   const deals = column.deals as OpportunityWithOwner[];
@@ -64,7 +65,7 @@ const CardList = memo(function CardList({ column, ownerNames, now, onOpen, onDec
     <ul className={classes.cards} aria-labelledby={`column-heading-${column.stage.key}`}>
       {shown.map((deal) => (
         <li key={deal.id}>
-          <DealCard deal={deal} ownerName={deal.owner_name ?? ownerNames.get(deal.owner_id) ?? null} now={now} onOpen={onOpen} onDecline={onDecline} />
+          <DealCard deal={deal} ownerName={deal.owner_name ?? ownerNames.get(deal.owner_id) ?? null} now={now} labels={labels} onOpen={onOpen} onDecline={onDecline} />
         </li>
       ))}
       {deals.length === 0 && (
@@ -92,7 +93,7 @@ const CardList = memo(function CardList({ column, ownerNames, now, onOpen, onDec
   );
 });
 
-export const BoardColumn = memo(function BoardColumn({ column, ownerNames, now, droppable, onOpen, onDecline }: Props) {
+export const BoardColumn = memo(function BoardColumn({ column, ownerNames, now, labels, droppable, onOpen, onDecline }: Props) {
   const { setNodeRef, isOver } = useDroppable({ id: column.stage.key, data: { stage: column.stage } });
   return (
     <section
@@ -104,7 +105,7 @@ export const BoardColumn = memo(function BoardColumn({ column, ownerNames, now, 
       aria-labelledby={`column-heading-${column.stage.key}`}
     >
       <ColumnHeader column={column} />
-      <CardList column={column} ownerNames={ownerNames} now={now} onOpen={onOpen} onDecline={onDecline} />
+      <CardList column={column} ownerNames={ownerNames} now={now} labels={labels} onOpen={onOpen} onDecline={onDecline} />
     </section>
   );
 });

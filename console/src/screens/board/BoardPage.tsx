@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import {
   DndContext,
   DragOverlay,
@@ -29,10 +29,11 @@ import { AcceptDialog, DeclineDialog, MoveBackDialog } from '../opportunities/De
 import { advanceDeal, dealKeys, invalidateDeal } from '../opportunities/dealApi';
 import { boardAnnouncements, boardInstructions } from './announcements';
 import { BoardColumn } from './BoardColumn';
-import { DealCardOverlay, refocusCard } from './DealCard';
+import { DealCardOverlay, refocusCard, type CardLabels } from './DealCard';
+import { useLang } from '../../i18n/useLang';
 import { columnCoordinates } from './keyboard';
 import { classifyMove, findDeal, moveDeal, removeDeal } from './moves';
-import { boardKeys, useActiveUsers, useBoard, useDepartments, useLines, useStages, type BoardFilters } from './queries';
+import { boardKeys, markOwnBoard, useActiveUsers, useBoard, useDepartments, useLines, useStages, type BoardFilters } from './queries';
 import classes from './board.module.css';
 
 const STREAM = '/api/v1/pipeline/board/stream';
@@ -56,6 +57,93 @@ const collision: CollisionDetection = (args) => {
 function mark(name: string) {
   if (typeof performance !== 'undefined' && performance.mark) performance.mark(name);
 }
+
+// The screen-reader line of the board (moves confirmed or refused): a tiny store, so a message
+// re-renders only this line, not the board.
+const announcer = (() => {
+  let text = '';
+  const listeners = new Set<() => void>();
+  return {
+    set: (next: string) => {
+      text = next;
+      listeners.forEach((l) => l());
+    },
+    get: () => text,
+    subscribe: (l: () => void) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+})();
+
+function Announcer() {
+  const text = useSyncExternalStore(announcer.subscribe, announcer.get, announcer.get);
+  return (
+    <VisuallyHidden role="status" aria-live="polite" data-testid="board-announcer">
+      {text}
+    </VisuallyHidden>
+  );
+}
+
+const FilterBar = memo(function FilterBar({
+  params,
+  total,
+  onChange,
+}: {
+  params: URLSearchParams;
+  total: number | null;
+  onChange: (param: string, value: string | null) => void;
+}) {
+  const { t } = useTranslation('board');
+  const lines = useLines();
+  const users = useActiveUsers();
+  const departments = useDepartments();
+  const lineOptions = useMemo(() => (lines.data ?? []).map((l) => ({ value: l.id, label: l.name })), [lines.data]);
+  const userOptions = useMemo(() => (users.data?.items ?? []).map((u) => ({ value: u.id, label: u.name })), [users.data]);
+  const departmentOptions = useMemo(() => (departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name })), [departments.data]);
+  return (
+    <Group gap="sm" align="flex-end" role="search" aria-label={t('filters.label')}>
+      <Select
+        label={t('filters.line')}
+        placeholder={t('filters.all')}
+        data={lineOptions}
+        value={params.get('line')}
+        onChange={(v) => onChange('line', v)}
+        searchable
+        clearable
+        w={200}
+        error={lines.isError ? t('filters.unavailable') : undefined}
+      />
+      <Select
+        label={t('filters.owner')}
+        placeholder={t('filters.all')}
+        data={userOptions}
+        value={params.get('owner')}
+        onChange={(v) => onChange('owner', v)}
+        searchable
+        clearable
+        w={220}
+        error={users.isError ? t('filters.unavailable') : undefined}
+      />
+      <Select
+        label={t('filters.department')}
+        placeholder={t('filters.all')}
+        data={departmentOptions}
+        value={params.get('department')}
+        onChange={(v) => onChange('department', v)}
+        searchable
+        clearable
+        w={220}
+        error={departments.isError ? t('filters.unavailable') : undefined}
+      />
+      {total !== null && (
+        <Text size="sm" pb={8} data-testid="board-total">
+          {t('total', { count: total })}
+        </Text>
+      )}
+    </Group>
+  );
+});
 
 export default function BoardPage() {
   const { t } = useTranslation('board');
@@ -129,11 +217,23 @@ export default function BoardPage() {
 
   const stages = useStages();
   const board = useBoard(filters, live === 'open' ? false : 5000);
-  const lines = useLines();
   const users = useActiveUsers();
-  const departments = useDepartments();
   const now = useNow();
 
+  const lang = useLang();
+  const labels: CardLabels = useMemo(
+    () => ({
+      lang,
+      unknownClient: t('card.unknownClient'),
+      noOwner: t('card.noOwner'),
+      roleDescription: t('card.roleDescription'),
+      decline: t('card.decline'),
+      declineLabel: (client: string, title: string) => t('card.declineLabel', { client, title }),
+      inStage: (duration: string) => t('card.inStageLong', { duration }),
+      sla: { green: t('common:sla.green'), yellow: t('common:sla.yellow'), red: t('common:sla.red'), none: t('common:sla.none') },
+    }),
+    [t, lang],
+  );
   const ownerNames = useMemo(() => new Map((users.data?.items ?? []).map((u) => [u.id, u.name])), [users.data]);
   const stageList = useMemo(() => stages.data ?? [], [stages.data]);
   const columns = useMemo(() => {
@@ -161,9 +261,7 @@ export default function BoardPage() {
   );
   const [active, setActive] = useState<OpportunityWithOwner | null>(null);
   const [dialog, setDialog] = useState<Dialog | null>(null);
-  const [status, setStatus] = useState('');
-
-  const announce = useCallback((text: string) => setStatus(text), []);
+  const announce = announcer.set;
 
   const onDragStart = useCallback((e: DragStartEvent) => {
     busy.current++;
@@ -177,11 +275,11 @@ export default function BoardPage() {
       performance.clearMarks?.('board:move-start');
       mark('board:move-start');
       await queryClient.cancelQueries({ queryKey: boardKey });
-      queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, toKey) : b));
+      queryClient.setQueryData<Board>(boardKey, (b) => (b ? markOwnBoard(moveDeal(b, deal.id, toKey)) : b));
       refocusCard(deal.id);
       try {
         const updated = await advanceDeal(deal.id, from);
-        queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, updated.stage.key, updated) : b));
+        queryClient.setQueryData<Board>(boardKey, (b) => (b ? markOwnBoard(moveDeal(b, deal.id, updated.stage.key, updated)) : b));
         mark('board:move-confirmed');
         try {
           performance.measure('board:move', 'board:move-start', 'board:move-confirmed');
@@ -193,7 +291,7 @@ export default function BoardPage() {
         if (live !== 'open') refreshBoard();
       } catch (error) {
         // snap back to where it was, and say why
-        queryClient.setQueryData<Board>(boardKey, (b) => (b ? moveDeal(b, deal.id, from, deal) : b));
+        queryClient.setQueryData<Board>(boardKey, (b) => (b ? markOwnBoard(moveDeal(b, deal.id, from, deal)) : b));
         refocusCard(deal.id);
         const m = errorMessage(error);
         const message = t(m.key, { ns: 'common', ...m.values });
@@ -254,7 +352,7 @@ export default function BoardPage() {
     (updated: Opportunity) => {
       queryClient.setQueryData<Board>(boardKey, (b) => {
         if (!b) return b;
-        return updated.status === 'open' ? moveDeal(b, updated.id, updated.stage.key, updated) : removeDeal(b, updated.id);
+        return markOwnBoard(updated.status === 'open' ? moveDeal(b, updated.id, updated.stage.key, updated) : removeDeal(b, updated.id));
       });
       announce(
         updated.status === 'lost'
@@ -280,12 +378,20 @@ export default function BoardPage() {
     [active, stageList],
   );
 
-  const setFilter = (param: string, value: string | null) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(param, value);
-    else next.delete(param);
-    setParams(next, { replace: true });
-  };
+  const setFilter = useCallback(
+    (param: string, value: string | null) => {
+      setParams(
+        (prev) => {
+          const next = new URLSearchParams(prev);
+          if (value) next.set(param, value);
+          else next.delete(param);
+          return next;
+        },
+        { replace: true },
+      );
+    },
+    [setParams],
+  );
 
   const title = t('title');
   const error = stages.error ?? board.error;
@@ -297,49 +403,8 @@ export default function BoardPage() {
           {t(`live.${live}`)}
         </Text>
       </Group>
-      <Group gap="sm" align="flex-end" role="search" aria-label={t('filters.label')}>
-        <Select
-          label={t('filters.line')}
-          placeholder={t('filters.all')}
-          data={(lines.data ?? []).map((l) => ({ value: l.id, label: l.name }))}
-          value={params.get('line')}
-          onChange={(v) => setFilter('line', v)}
-          searchable
-          clearable
-          w={200}
-          error={lines.isError ? t('filters.unavailable') : undefined}
-        />
-        <Select
-          label={t('filters.owner')}
-          placeholder={t('filters.all')}
-          data={(users.data?.items ?? []).map((u) => ({ value: u.id, label: u.name }))}
-          value={params.get('owner')}
-          onChange={(v) => setFilter('owner', v)}
-          searchable
-          clearable
-          w={220}
-          error={users.isError ? t('filters.unavailable') : undefined}
-        />
-        <Select
-          label={t('filters.department')}
-          placeholder={t('filters.all')}
-          data={(departments.data?.items ?? []).map((d) => ({ value: d.id, label: d.name }))}
-          value={params.get('department')}
-          onChange={(v) => setFilter('department', v)}
-          searchable
-          clearable
-          w={220}
-          error={departments.isError ? t('filters.unavailable') : undefined}
-        />
-        {board.data && (
-          <Text size="sm" pb={8} data-testid="board-total">
-            {t('total', { count: board.data.total })}
-          </Text>
-        )}
-      </Group>
-      <VisuallyHidden role="status" aria-live="polite" data-testid="board-announcer">
-        {status}
-      </VisuallyHidden>
+      <FilterBar params={params} total={board.data?.total ?? null} onChange={setFilter} />
+      <Announcer />
       {error ? (
         <ProblemAlert error={error} />
       ) : !board.data || !stages.data ? (
@@ -360,6 +425,7 @@ export default function BoardPage() {
                 column={column}
                 ownerNames={ownerNames}
                 now={now}
+                labels={labels}
                 droppable={dropState(column.stage.key)}
                 onOpen={onOpen}
                 onDecline={onDecline}
@@ -367,7 +433,9 @@ export default function BoardPage() {
             ))}
           </div>
           <DragOverlay dropAnimation={null}>
-            {active ? <DealCardOverlay deal={active} ownerName={active.owner_name ?? ownerNames.get(active.owner_id) ?? null} now={now} /> : null}
+            {active ? (
+              <DealCardOverlay deal={active} ownerName={active.owner_name ?? ownerNames.get(active.owner_id) ?? null} now={now} labels={labels} />
+            ) : null}
           </DragOverlay>
         </DndContext>
       )}

@@ -1,58 +1,59 @@
-import { memo, useEffect, useRef } from 'react';
+import { memo, useCallback, useEffect, useRef } from 'react';
 import { useDraggable } from '@dnd-kit/core';
-import { Button, Group, Stack, Text, VisuallyHidden } from '@mantine/core';
-import { useTranslation } from 'react-i18next';
 import type { OpportunityWithOwner } from '../../api/types';
-import { SlaDot } from '../../components/SlaDot';
-import { formatDuration, formatMoney, secondsSince } from '../../lib/format';
-import { useLang } from '../../i18n/useLang';
+import { formatDuration, formatMoney, secondsSince, type Lang } from '../../lib/format';
+import { slaIndicator } from '../../lib/sla';
 import { CLIENT_DECISION } from './moves';
 import classes from './board.module.css';
+
+/**
+ * The translated strings every card needs, made once per board render (cards are many: they use
+ * plain elements and no hooks of their own besides dnd-kit's, to keep drags and renders cheap).
+ */
+export interface CardLabels {
+  lang: Lang;
+  unknownClient: string;
+  noOwner: string;
+  roleDescription: string;
+  decline: string;
+  declineLabel: (client: string, title: string) => string;
+  inStage: (duration: string) => string;
+  sla: Record<'green' | 'yellow' | 'red' | 'none', string>;
+}
 
 export interface DealCardProps {
   deal: OpportunityWithOwner;
   ownerName: string | null;
   now: number;
+  labels: CardLabels;
   onOpen: (id: string) => void;
   onDecline: (id: string) => void;
 }
 
 /** What a card shows; memoised apart from the draggable wrapper so drags don't re-render it. */
-const CardBody = memo(function CardBody({ deal, ownerName, now }: Pick<DealCardProps, 'deal' | 'ownerName' | 'now'>) {
-  const { t } = useTranslation('board');
-  const lang = useLang();
+const CardBody = memo(function CardBody({ deal, ownerName, now, labels }: Pick<DealCardProps, 'deal' | 'ownerName' | 'now' | 'labels'>) {
+  const { lang } = labels;
   const inStage = secondsSince(deal.stage_entered_at, now);
+  const sla = slaIndicator(deal.sla_state);
+  const longDuration = labels.inStage(formatDuration(inStage, lang, 'long'));
   return (
-    <Stack gap={4}>
-      <Text fw={600} size="sm" lineClamp={2}>
-        {deal.client_name ?? t('card.unknownClient')}
-      </Text>
-      <Text size="xs" lineClamp={1}>
-        {deal.title}
-      </Text>
-      <Group gap={6} justify="space-between" wrap="nowrap">
-        <Text size="xs" c="dimmed" lineClamp={1}>
-          {deal.line_name}
-        </Text>
-        {deal.expected_premium && (
-          <Text size="xs" fw={500}>
-            {formatMoney(deal.expected_premium, deal.currency, lang)}
-          </Text>
-        )}
-      </Group>
-      <Group gap={6} justify="space-between" wrap="nowrap">
-        <Text size="xs" lineClamp={1}>
-          {ownerName ?? t('card.noOwner')}
-        </Text>
-        <Group gap={4} wrap="nowrap">
-          <SlaDot state={deal.sla_state} />
-          <Text size="xs" title={t('card.inStageLong', { duration: formatDuration(inStage, lang, 'long') })}>
-            <span aria-hidden="true">{formatDuration(inStage, lang)}</span>
-            <VisuallyHidden>{t('card.inStageLong', { duration: formatDuration(inStage, lang, 'long') })}</VisuallyHidden>
-          </Text>
-        </Group>
-      </Group>
-    </Stack>
+    <>
+      <span className={classes.client}>{deal.client_name ?? labels.unknownClient}</span>
+      <span className={classes.title}>{deal.title}</span>
+      <span className={classes.row}>
+        <span className={classes.line}>{deal.line_name}</span>
+        {deal.expected_premium && <span className={classes.premium}>{formatMoney(deal.expected_premium, deal.currency, lang)}</span>}
+      </span>
+      <span className={classes.row}>
+        <span className={classes.owner}>{ownerName ?? labels.noOwner}</span>
+        <span className={classes.sla} data-sla={sla.tone} title={longDuration}>
+          <span className={classes.dot} style={{ background: sla.color }} aria-hidden="true" />
+          <span className="visually-hidden">{labels.sla[sla.tone === 'amber' ? 'yellow' : sla.tone]}</span>
+          <span aria-hidden="true">{formatDuration(inStage, lang)}</span>
+          <span className="visually-hidden">{longDuration}</span>
+        </span>
+      </span>
+    </>
   );
 });
 
@@ -64,17 +65,23 @@ export function refocusCard(id: string): void {
   setTimeout(() => {
     if (focusAfterMove !== id) return;
     focusAfterMove = null;
-    document.querySelector<HTMLElement>(`[data-testid="card-${CSS.escape(id)}"] [role="button"]`)?.focus();
+    document.querySelector<HTMLElement>(`[data-testid="card-${CSS.escape(id)}"] [aria-roledescription]`)?.focus();
   }, 60);
 }
 
-export const DealCard = memo(function DealCard({ deal, ownerName, now, onOpen, onDecline }: DealCardProps) {
-  const { t } = useTranslation('board');
+export const DealCard = memo(function DealCard({ deal, ownerName, now, labels, onOpen, onDecline }: DealCardProps) {
   const { attributes, listeners, setNodeRef, isDragging } = useDraggable({
     id: deal.id,
     data: { stageKey: deal.stage.key, deal },
   });
   const handleRef = useRef<HTMLDivElement | null>(null);
+  const ref = useCallback(
+    (el: HTMLDivElement | null) => {
+      setNodeRef(el);
+      handleRef.current = el;
+    },
+    [setNodeRef],
+  );
   useEffect(() => {
     if (focusAfterMove === deal.id) {
       focusAfterMove = null;
@@ -84,15 +91,12 @@ export const DealCard = memo(function DealCard({ deal, ownerName, now, onOpen, o
   return (
     <div className={classes.card} data-testid={`card-${deal.id}`} data-dragging={isDragging || undefined} data-stage={deal.stage.key}>
       <div
-        ref={(el) => {
-          setNodeRef(el);
-          handleRef.current = el;
-        }}
+        ref={ref}
         {...attributes}
         {...listeners}
         role="button"
         tabIndex={0}
-        aria-roledescription={t('card.roleDescription')}
+        aria-roledescription={labels.roleDescription}
         className={classes.handle}
         onClick={() => onOpen(deal.id)}
         onKeyDown={(e) => {
@@ -100,23 +104,23 @@ export const DealCard = memo(function DealCard({ deal, ownerName, now, onOpen, o
           if (!e.defaultPrevented && e.key === 'Enter') onOpen(deal.id);
         }}
       >
-        <CardBody deal={deal} ownerName={ownerName} now={now} />
+        <CardBody deal={deal} ownerName={ownerName} now={now} labels={labels} />
       </div>
       {deal.stage.key === CLIENT_DECISION && (
-        <Button size="compact-xs" variant="default" mt={6} onClick={() => onDecline(deal.id)} aria-label={t('card.declineLabel', { client: deal.client_name ?? '' , title: deal.title })}>
-          {t('card.decline')}
-        </Button>
+        <button type="button" className={classes.cardAction} onClick={() => onDecline(deal.id)} aria-label={labels.declineLabel(deal.client_name ?? '', deal.title)}>
+          {labels.decline}
+        </button>
       )}
     </div>
   );
 });
 
 /** The card under the pointer while dragging (a copy, so the board does not reflow). */
-export function DealCardOverlay({ deal, ownerName, now }: Pick<DealCardProps, 'deal' | 'ownerName' | 'now'>) {
+export function DealCardOverlay({ deal, ownerName, now, labels }: Pick<DealCardProps, 'deal' | 'ownerName' | 'now' | 'labels'>) {
   return (
-    <div className={`${classes.card} ${classes.overlay}`}>
+    <div className={`${classes.card} ${classes.overlay}`} aria-hidden="true">
       <div className={classes.handle}>
-        <CardBody deal={deal} ownerName={ownerName} now={now} />
+        <CardBody deal={deal} ownerName={ownerName} now={now} labels={labels} />
       </div>
     </div>
   );

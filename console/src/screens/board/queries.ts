@@ -1,6 +1,6 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, replaceEqualDeep, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client';
-import type { BoardQuery } from '../../api/types';
+import type { Board, BoardQuery } from '../../api/types';
 
 export const PER_STAGE = 100;
 
@@ -24,9 +24,22 @@ export function useStages() {
   });
 }
 
+// Boards the screen made itself (a move applied to the cache) already keep every unchanged column
+// and card; comparing them deeply again (structural sharing) would only cost time on a drag.
+const ownBoards = new WeakSet<object>();
+export function markOwnBoard(board: Board): Board {
+  ownBoards.add(board);
+  return board;
+}
+function shareBoard(oldData: unknown, newData: unknown): unknown {
+  if (typeof newData === 'object' && newData !== null && ownBoards.has(newData)) return newData;
+  return replaceEqualDeep(oldData, newData);
+}
+
 export function useBoard(filters: BoardFilters, pollMs: number | false = false) {
   return useQuery({
     refetchInterval: pollMs,
+    structuralSharing: shareBoard,
     queryKey: boardKeys.board(filters),
     queryFn: ({ signal }) => unwrap(api.GET('/api/v1/pipeline/board', { params: { query: { ...filters, per_stage: PER_STAGE } }, signal })),
     placeholderData: keepPreviousData,
