@@ -11,7 +11,7 @@ import { ProblemAlert } from '../../components/ProblemAlert';
 import { formatHours } from '../../lib/format';
 import { useLang } from '../../i18n/useLang';
 import { useStages } from '../board/queries';
-import { invalidateStages, useAllDepartments } from './api';
+import { adminKeys, invalidateStages, useAllDepartments } from './api';
 import { optionsOf, RefusalAlert, useRefusal } from './forms';
 import { stageDraft, stageUpdate, validateStage, type StageDraft, MOVABLE } from './stages';
 import type { Department, Stage } from './types';
@@ -36,6 +36,8 @@ function StageRow({ stage, departments }: { stage: Stage; departments: Departmen
     mutationFn: () => unwrap(api.PATCH('/api/v1/stages/{key}', { params: { path: { key: stage.key } }, body })),
     meta: { handlesErrors: true },
     onSuccess: (saved) => {
+      // show what was saved at once (other stages' positions follow with the refetch)
+      queryClient.setQueryData<Stage[]>(adminKeys.stages, (list) => list?.map((s) => (s.key === saved.key ? saved : s)));
       setDraft(null);
       setErrors({});
       invalidateStages(queryClient);

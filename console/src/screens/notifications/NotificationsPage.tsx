@@ -226,7 +226,9 @@ function PreferencesForm() {
                     {name}
                   </Table.Th>
                   <Table.Td>
-                    <Switch checked disabled readOnly aria-label={t('prefs.inAppFor', { kind: name })} />
+                    <Text size="sm" c="dimmed">
+                      {t('prefs.alwaysOn')}
+                    </Text>
                   </Table.Td>
                   <Table.Td>
                     <Switch
