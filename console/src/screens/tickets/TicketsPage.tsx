@@ -191,7 +191,7 @@ export default function TicketsPage() {
         </>
       ) : null}
 
-      <TicketCreateDialog opened={creating} onClose={() => setCreating(false)} clientId={filters.client} dealId={filters.deal} />
+      {creating && <TicketCreateDialog opened onClose={() => setCreating(false)} clientId={filters.client} dealId={filters.deal} />}
     </Stack>
   );
 }
