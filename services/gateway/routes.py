@@ -14,6 +14,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("/api/v1/auth", "identity"),
     Route("/api/v1/users", "identity"),
+    Route("/api/v1/people", "identity"),
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
     Route("/api/v1/clients", "clients"),

@@ -14,6 +14,7 @@ from services.identity.schemas import (
     DepartmentCreate,
     DepartmentOut,
     DepartmentUpdate,
+    PersonOut,
     Role,
     TokenOut,
     UserCreate,
@@ -172,6 +173,18 @@ async def list_users(session: Session, caller: Caller, page: Annotated[PageParam
         department_id = caller.department_id
     items, total = await repo.list_users(session, page, department_id=department_id, role=role, active=active, q=q)
     return Page(items=[UserOut.model_validate(u) for u in items], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/api/v1/people", response_model=list[PersonOut], tags=["users"],
+            summary="The names of colleagues by id, for anyone signed in (the directory a screen shows names from)",
+            description="Records of every department name people (an assignee, a comment's author, a specialist); "
+                        "this answers who they are — name, department, whether active — without their account "
+                        "details, which stay with `GET /api/v1/users` and its department scope. Unknown ids are "
+                        "left out.")
+async def list_people(session: Session, _: Caller,
+                      ids: Annotated[list[uuid.UUID], Query(min_length=1, max_length=200,
+                                                            description="The users' ids (1 to 200)")]):
+    return [PersonOut.model_validate(u) for u in await repo.users_by_ids(session, list(dict.fromkeys(ids)))]
 
 
 @router.post("/api/v1/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["users"],

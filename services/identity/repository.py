@@ -44,6 +44,11 @@ async def list_users(session: AsyncSession, page: PageParams, *, department_id: 
     return list((await session.execute(stmt)).scalars()), total
 
 
+async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:
+    return list((await session.execute(select(User).where(User.id.in_(user_ids)).order_by(User.name, User.id)))
+                .scalars())
+
+
 async def count_users_in_department(session: AsyncSession, department_id: uuid.UUID) -> int:
     return (await session.execute(select(func.count()).where(User.department_id == department_id))).scalar_one()
 

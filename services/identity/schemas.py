@@ -76,6 +76,17 @@ class UserOut(BaseModel):
     updated_at: datetime
 
 
+class PersonOut(BaseModel):
+    """A colleague as the directory shows them to anyone signed in: who they are, not their account."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    department_id: uuid.UUID | None
+    active: bool
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -98,6 +98,8 @@ MATRIX: tuple[Row, ...] = (
     public("DELETE", "/api/v1/auth/refresh", "logging out needs only the session's cookie"),
     public("GET", "/.well-known/jwks.json", "the public keys that verify tokens"),
     row("GET", "/api/v1/auth/me", **EVERYONE),
+    row("GET", "/api/v1/people", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok", list_of_records=True,
+        note="The directory of names: a record of another department names its people too (no account details)."),
     row("GET", "/api/v1/departments", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok",
         list_of_records=True,
         note="Departments are the directory everyone works with (names, who manages each), not records a "

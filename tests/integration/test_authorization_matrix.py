@@ -346,6 +346,12 @@ for _method in ("POST", "DELETE"):
         return Call(cookies={"insureops_refresh": response.cookies["insureops_refresh"]})
 
 
+@builds("GET", "/api/v1/people")
+async def _(w, role, scope):
+    someone = w.user(role, scope)  # a colleague of the caller's department, or of the other one
+    return Call(params={"ids": [someone["id"]]}, listed=someone["id"])
+
+
 simple("GET", "/.well-known/jwks.json")
 simple("GET", "/api/v1/auth/me")
 

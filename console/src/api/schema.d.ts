@@ -134,6 +134,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The names of colleagues by id, for anyone signed in (the directory a screen shows names from)
+         * @description Records of every department name people (an assignee, a comment's author, a specialist); this answers who they are — name, department, whether active — without their account details, which stay with `GET /api/v1/users` and its department scope. Unknown ids are left out.
+         */
+        get: operations["list_people_api_v1_people_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{user_id}": {
         parameters: {
             query?: never;
@@ -1044,6 +1064,23 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /**
+         * PersonOut
+         * @description A colleague as the directory shows them to anyone signed in: who they are, not their account.
+         */
+        PersonOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Department Id */
+            department_id: string | null;
+            /** Active */
+            active: boolean;
         };
         /** TokenOut */
         TokenOut: {
@@ -3405,6 +3442,47 @@ export interface operations {
             };
             /** @description Conflicts with existing data (problem+json) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_people_api_v1_people_get: {
+        parameters: {
+            query: {
+                /** @description The users' ids (1 to 200) */
+                ids: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
