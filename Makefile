@@ -86,13 +86,18 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 ## Throughput, latency and memory figures (starts the stack if needed).
-bench: $(STAMP)
+bench: $(STAMP) console browser
 	$(PY) -m bench
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.tasks
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
+	$(PY) -m bench.console
+
+## A PNG of each console screen with demo data in docs/screenshots (on a platform of its own: --fresh).
+screenshots: $(STAMP) console browser
+	$(PY) -m devstack.screenshots --fresh
 
 clean: down
 	rm -rf .run
