@@ -58,10 +58,13 @@ async def require_screen(page: Page, what: str) -> None:
         await not_built(what)
 
 
-async def require_element(page: Page, test_id: str, what: str) -> None:
-    """After the app's header is up, skips (or fails, strict) when an element is not there at all."""
+async def require_element(page: Page, test_id: str, what: str, *, timeout: float = 10_000) -> None:
+    """Waits for an element (the screen loads lazily and fetches first); skips (or fails, strict) when it
+    never comes: that part of the screen is not built (or its test id changed)."""
     await expect(page.get_by_test_id("current-user")).to_be_visible()
-    if not await page.get_by_test_id(test_id).count():
+    try:
+        await expect(page.get_by_test_id(test_id).first).to_be_attached(timeout=timeout)
+    except AssertionError:
         message = f"{what}: no element with data-testid={test_id!r} (not built yet?)"
         if STRICT:
             pytest.fail(message)
