@@ -22,6 +22,7 @@ export type ContractPage = S['Page_ContractOut_'];
 export type ContractStatus = Contract['status'];
 export type ContractIssue = S['ContractIssue'];
 export type ContractCancel = S['ContractCancel'];
+export type CancellationQuote = S['CancellationQuote'];
 export type TaskComment = S['CommentOut'];
 export type TaskCreate = S['TaskCreate'];
 export type TaskUpdate = S['TaskUpdate'];
