@@ -2,7 +2,19 @@
 // a keyboard move, a live update from someone else, a pointer drag back with its reason dialog, a
 // refused drop. Creates one demo deal through the API. Usage: node scripts/board-flow.mjs [--base URL]
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function axe(page, what) {
+  await page.evaluate(axeSource);
+  const bad = await page.evaluate(async () =>
+    (await axe.run(document, { resultTypes: ['violations'] })).violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => `${n.target.join(' ')} ${n.html.slice(0, 120)} ${n.failureSummary}`).slice(0, 3).join(' | ')}`),
+  );
+  console.log(`axe (${what}): ${bad.length ? bad.join('\n  ') : 'no serious/critical violation'}`);
+}
 
 const base = process.argv.includes('--base') ? process.argv[process.argv.indexOf('--base') + 1] : 'http://127.0.0.1:4173';
 const gateway = process.env.INSUREOPS_GATEWAY ?? 'http://127.0.0.1:8000';
@@ -28,13 +40,16 @@ const call = async (method, path, body) => {
 const clients = await call('GET', '/api/v1/clients?q=Karamanli&limit=1');
 const lines = await call('GET', '/api/v1/lines');
 const auto = lines.find((l) => l.name === 'Auto');
-const deal = await call('POST', '/api/v1/opportunities', {
-  client_id: clients.items[0].id,
-  line_id: auto.id,
-  title: `Console check ${new Date().toISOString().slice(11, 19)}`,
-  expected_premium: '800.00',
-  currency: 'EUR',
-});
+const open = (title) =>
+  call('POST', '/api/v1/opportunities', { client_id: clients.items[0].id, line_id: auto.id, title: `${title} ${new Date().toISOString().slice(11, 19)}`, expected_premium: '800.00', currency: 'EUR' });
+const stageKeys = (await call('GET', '/api/v1/stages')).sort((a, b) => a.position - b.position).map((x) => x.key);
+async function toDecision(d) {
+  for (const key of stageKeys.slice(0, stageKeys.indexOf('client_decision'))) await call('POST', `/api/v1/opportunities/${d.id}/advance`, { from_stage: key });
+  return d;
+}
+const deal = await open('Console check');
+const toAccept = await toDecision(await open('Console accept'));
+const toDecline = await toDecision(await open('Console decline'));
 console.log('deal', deal.id, deal.stage.key);
 
 const browser = await chromium.launch({
@@ -106,7 +121,37 @@ await page.getByText('A deal moves one stage at a time').first().waitFor();
 console.log('refused drop told, still in needs_analysis:', await inColumn('needs_analysis').count());
 await page.screenshot({ path: '.screenshots/flow-3-refused.png' });
 
-// 5. Enter opens the deal
+// 5. Client Decision → Policy Issuance by keyboard: the Accept dialog
+const acceptHandle = page.getByTestId(`card-${toAccept.id}`).locator('[aria-roledescription]');
+await acceptHandle.focus();
+for (const key of ['Space', 'ArrowRight', 'Space']) {
+  await page.keyboard.press(key);
+  await page.waitForTimeout(120);
+}
+const acceptDialog = page.getByRole('dialog');
+await acceptDialog.waitFor();
+await axe(page, 'accept dialog');
+await page.screenshot({ path: '.screenshots/flow-4-accept-dialog.png' });
+await acceptDialog.getByRole('button', { name: 'Accept', exact: true }).click();
+console.log('insurer required shown:', await acceptDialog.getByText('Enter the insurer.').isVisible());
+await acceptDialog.getByLabel('Insurer').fill('Ethniki Asfalistiki');
+await acceptDialog.getByRole('button', { name: 'Accept', exact: true }).click();
+await page.getByTestId('column-policy_issuance').getByTestId(`card-${toAccept.id}`).waitFor({ timeout: 8000 });
+const contracts = await call('GET', `/api/v1/contracts?opportunity_id=${toAccept.id}`);
+console.log('accepted: card in Policy Issuance, contracts created:', contracts.total ?? contracts.items?.length);
+
+// 6. Decline from the card's button
+await page.getByTestId(`card-${toDecline.id}`).getByRole('button', { name: /^Decline/ }).click();
+const declineDialog = page.getByRole('dialog');
+await declineDialog.waitFor();
+await axe(page, 'decline dialog');
+await declineDialog.getByLabel('Reason').fill('Chose another broker');
+await declineDialog.getByRole('button', { name: 'Decline', exact: true }).click();
+await page.getByTestId(`card-${toDecline.id}`).waitFor({ state: 'detached', timeout: 8000 });
+console.log('declined: card left the board;', (await call('GET', `/api/v1/opportunities/${toDecline.id}`)).status);
+await axe(page, 'board after the moves');
+
+// 7. Enter opens the deal
 await handle().focus();
 await page.keyboard.press('Enter');
 await page.waitForURL(new RegExp(`/opportunities/${deal.id}`));

@@ -12,6 +12,7 @@ import { Unavailable } from '../../components/Unavailable';
 import { useLang } from '../../i18n/useLang';
 import { formatDateTime, formatDuration, formatMoney, formatNumber, secondsSince } from '../../lib/format';
 import { sortAtRiskFirst } from '../../lib/sla';
+import { OK_GREEN } from '../../theme';
 import { useNow } from '../../lib/useNow';
 
 function useDashboard() {
@@ -256,7 +257,7 @@ function AdminView({ data }: { data: AdminDashboard }) {
           <Stack gap="xs">
             <Group gap="xs">
               <Text size="sm">{t('health.overall')}</Text>
-              <Badge color={health.status === 'ok' ? 'green.9' : 'red.8'} variant="filled">
+              <Badge color={health.status === 'ok' ? OK_GREEN : 'red.8'} variant="filled">
                 {t(`health.${health.status}`)}
               </Badge>
             </Group>

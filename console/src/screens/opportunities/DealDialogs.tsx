@@ -88,7 +88,7 @@ export function AcceptDialog({ deal, opened, onClose, onDone, onDeclineInstead, 
     mutation.mutate({ premium: v.premium.trim(), currency: v.currency.trim().toUpperCase(), start_date: v.start_date, end_date: v.end_date, insurer: v.insurer.trim() });
   });
   return (
-    <Modal opened={opened} onClose={onClose} returnFocus={returnFocus} title={t('accept.title', { client: deal.client_name ?? '', title: deal.title })} size="lg">
+    <Modal opened={opened} onClose={onClose} returnFocus={returnFocus} closeButtonProps={{ 'aria-label': t('common:actions.close') }} title={t('accept.title', { client: deal.client_name ?? '', title: deal.title })} size="lg">
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Stack gap="sm">
           <Text size="sm">{t('accept.intro')}</Text>
@@ -159,7 +159,7 @@ function ReasonDialog({
   });
   const vals = { client: deal.client_name ?? '', title: deal.title, ...values };
   return (
-    <Modal opened={opened} onClose={onClose} returnFocus={returnFocus} title={t(`${ns}.title`, vals)}>
+    <Modal opened={opened} onClose={onClose} returnFocus={returnFocus} closeButtonProps={{ 'aria-label': t('common:actions.close') }} title={t(`${ns}.title`, vals)}>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <Stack gap="sm">
           <Text size="sm">{t(`${ns}.intro`, vals)}</Text>

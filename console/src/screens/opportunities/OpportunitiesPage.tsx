@@ -11,13 +11,14 @@ import { SlaDot } from '../../components/SlaDot';
 import { useLang } from '../../i18n/useLang';
 import { formatDateTime, formatDuration, formatMoney, secondsSince } from '../../lib/format';
 import { useNow } from '../../lib/useNow';
+import { OK_GREEN } from '../../theme';
 import { useActiveUsers, useDepartments, useLines, useStages } from '../board/queries';
 import { dealKeys } from './dealApi';
 import { PAGE_SIZE, SLA_STATES, SORTS, STATUSES, pageOf, toListQuery, withParam } from './listParams';
 
 export function StatusBadge({ status }: { status: Opportunity['status'] }) {
   const { t } = useTranslation();
-  const color = status === 'won' ? 'green.9' : status === 'lost' ? 'gray.8' : 'blue.8';
+  const color = status === 'won' ? OK_GREEN : status === 'lost' ? 'gray.8' : 'blue.8';
   return (
     <Badge color={color} variant="outline" style={{ flexShrink: 0, overflow: 'visible' }} miw="fit-content">
       {t(`status.${status}`)}
