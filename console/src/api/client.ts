@@ -35,6 +35,8 @@ export const authMiddleware: Middleware = {
 export const api = createClient<paths>({
   baseUrl: typeof location !== 'undefined' ? location.origin : '',
   headers: { Accept: 'application/json' },
+  // looked up at each call (not captured once), so tests and wrappers can replace it
+  fetch: (request: Request) => globalThis.fetch(request),
 });
 api.use(authMiddleware);
 
