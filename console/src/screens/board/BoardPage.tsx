@@ -18,6 +18,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import type { Board, Opportunity, OpportunityWithOwner } from '../../api/types';
+import { usePeople } from '../../api/people';
 import { eventData, useEventStream } from '../../api/useEventStream';
 import { Loading } from '../../components/Loading';
 import { PageHeading } from '../../components/PageHeading';
@@ -234,7 +235,16 @@ export default function BoardPage() {
     }),
     [t, lang],
   );
-  const ownerNames = useMemo(() => new Map((users.data?.items ?? []).map((u) => [u.id, u.name])), [users.data]);
+  const listed = useMemo(() => new Map((users.data?.items ?? []).map((u) => [u.id, u.name])), [users.data]);
+  // owners the deals don't name and the caller's user list lacks (other departments, inactive)
+  const unnamed = useMemo(() => {
+    if (!users.data) return [];
+    const ids = new Set<string>();
+    for (const col of board.data?.columns ?? []) for (const d of col.deals as OpportunityWithOwner[]) if (!d.owner_name && d.owner_id && !listed.has(d.owner_id)) ids.add(d.owner_id);
+    return [...ids];
+  }, [board.data, users.data, listed]);
+  const people = usePeople(unnamed);
+  const ownerNames = useMemo(() => (people.size ? new Map([...listed, ...[...people.values()].map((p) => [p.id, p.name] as const)]) : listed), [listed, people]);
   const stageList = useMemo(() => stages.data ?? [], [stages.data]);
   const columns = useMemo(() => {
     const cols = board.data?.columns ?? [];

@@ -3,12 +3,13 @@ import { useState } from 'react';
 import { Anchor, Button, Group, Paper, Stack, Table, Text } from '@mantine/core';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
+import { usePeople } from '../../api/people';
 import { useCurrentUser } from '../../auth/context';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { useLang } from '../../i18n/useLang';
 import { formatDate, formatDateTime, formatMoney } from '../../lib/format';
 import { useDepartmentDirectory, useStageNames, useUserDirectory } from '../tickets/directory';
-import { historyLine, type Lookups, type Translate } from './history';
+import { historyLine, userIdsOf, type Lookups, type Translate } from './history';
 import { clientHistoryPage } from './queries';
 import type { AuditPage, AuditRecord } from './records';
 
@@ -24,9 +25,12 @@ export function ClientHistory({ clientId, first, clientNames }: { clientId: stri
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
+  const records = [...first.items, ...older];
+  // people outside the caller's directory (other departments) by name too
+  const people = usePeople(userIdsOf(records));
   const tr: Translate = (key, values) => (i18n.exists(key, { ns: 'clients' }) ? t(key, values) : undefined);
   const lookups: Lookups = {
-    user: (id) => (id === user.id ? user.name : users.get(id)?.name),
+    user: (id) => (id === user.id ? user.name : (users.get(id)?.name ?? people.get(id)?.name)),
     department: (id) => departments.get(id)?.name,
     client: (id) => clientNames?.get(id),
     date: (value, kind) => (kind === 'instant' ? formatDateTime(value, lang) : formatDate(value, lang)),
@@ -49,7 +53,6 @@ export function ClientHistory({ clientId, first, clientNames }: { clientId: stri
     }
   };
 
-  const records = [...first.items, ...older];
   if (records.length === 0) return <Text size="sm">{t('history.none')}</Text>;
   return (
     <Stack gap="sm">

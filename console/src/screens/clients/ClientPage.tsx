@@ -13,6 +13,7 @@ import { useLang } from '../../i18n/useLang';
 import { formatDate, formatDateTime, formatMoney, formatNumber, localeOf } from '../../lib/format';
 import { ContractStatusBadge } from '../contracts/badges';
 import { PriorityBadge, TaskStatusBadge } from '../tickets/badges';
+import { usePeople } from '../../api/people';
 import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
 import { Field } from '../tickets/ui';
 import { ClientStatusBadge } from './badges';
@@ -360,6 +361,7 @@ function TasksPart({ view, missing }: { view: Client360; missing?: Missing }) {
   const { byId: users } = useUserDirectory();
   const what = t('sections.tasks');
   const page = view.open_tasks;
+  const people = usePeople((page?.items ?? []).map((task) => task.assignee_id));
   const all = `/tickets?client=${view.client_id}`;
   return (
     <Section
@@ -406,7 +408,7 @@ function TasksPart({ view, missing }: { view: Client360; missing?: Missing }) {
                   <Table.Td>
                     <PriorityBadge priority={task.priority} />
                   </Table.Td>
-                  <Table.Td>{task.assignee_id ? (users.get(task.assignee_id)?.name ?? t('tickets:unknownUser')) : t('tickets:unassigned')}</Table.Td>
+                  <Table.Td>{task.assignee_id ? (users.get(task.assignee_id)?.name ?? people.get(task.assignee_id)?.name ?? t('tickets:unknownUser')) : t('tickets:unassigned')}</Table.Td>
                 </Table.Tr>
               ))}
             </Table.Tbody>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actorName, displayValue, historyLine, plainValue, type Lookups, type Translate } from './history';
+import { actorName, displayValue, historyLine, plainValue, userIdsOf, type Lookups, type Translate } from './history';
 import type { AuditRecord } from './records';
 
 const dict: Record<string, string> = {
@@ -150,5 +150,17 @@ describe('historyLine', () => {
   });
   it('names an unknown user as someone', () => {
     expect(actorName({ actor_type: 'user', actor_id: 'zz' }, t, lookups)).toBe('Someone');
+  });
+  it('names a user:<id> actor too', () => {
+    expect(actorName({ actor_type: 'user', actor_id: 'user:u1' }, t, lookups)).toBe('Maria Papadopoulou');
+  });
+  it('collects the user ids records name, to look up at once', () => {
+    expect(
+      userIdsOf([
+        { actor_type: 'user', actor_id: 'u1', changes: [{ field: 'assignee_id', before: 'u2', after: 'u3' }, { field: 'phone', before: 'x', after: 'y' }] },
+        { actor_type: 'system', actor_id: 'tasks.sla_watch', changes: null },
+        { actor_type: 'service', actor_id: 'user:u4', changes: [{ field: 'owner_id', before: null, after: 'u1' }] },
+      ]).sort(),
+    ).toEqual(['u1', 'u2', 'u3', 'u4']);
   });
 });

@@ -62,6 +62,27 @@ const ID_FIELDS: Record<string, 'user' | 'department' | 'client'> = {
   client_id: 'client',
 };
 
+/** A user actor's id (`<uuid>` or `user:<uuid>`). */
+function actorUserId(record: Pick<AuditRecord, 'actor_type' | 'actor_id'>): string | null {
+  if (!record.actor_id) return null;
+  if (record.actor_id.startsWith('user:')) return record.actor_id.slice(5);
+  return record.actor_type === 'user' ? record.actor_id : null;
+}
+
+/** Every user id the records name (their actors, and user fields' before and after), to look up at once. */
+export function userIdsOf(records: readonly Pick<AuditRecord, 'actor_type' | 'actor_id' | 'changes'>[]): string[] {
+  const ids = new Set<string>();
+  for (const r of records) {
+    const actor = actorUserId(r);
+    if (actor) ids.add(actor);
+    for (const c of r.changes ?? []) {
+      if (ID_FIELDS[c.field] !== 'user') continue;
+      for (const v of [c.before, c.after]) if (typeof v === 'string' && v) ids.add(v);
+    }
+  }
+  return [...ids];
+}
+
 /** The namespace holding a record kind's status names. */
 const STATUS_KEYS: Partial<Record<RecordKind, string>> = {
   client: 'status.',
@@ -132,7 +153,8 @@ function summaryOf(record: AuditRecord, t: Translate): string | null {
 }
 
 export function actorName(record: Pick<AuditRecord, 'actor_type' | 'actor_id'>, t: Translate, lookups: Lookups): string {
-  if (record.actor_type === 'user' && record.actor_id) return lookups.user(record.actor_id) ?? t('history.someone') ?? record.actor_id;
+  const userId = actorUserId(record);
+  if (userId) return lookups.user(userId) ?? t('history.someone') ?? userId;
   if (record.actor_type === 'system' || record.actor_type === 'service') return t('history.system') ?? 'system';
   return record.actor_id ?? t('history.system') ?? 'system';
 }

@@ -124,7 +124,7 @@ describe('CancelDialog', () => {
     expect(quotes()).not.toContain('2026-12-25');
     expect(quotes()[1]).toBe('2027-01-01');
     expect(screen.getByTestId('refund-preview').textContent).toContain('335 days left ÷ 365 days');
-  });
+  }, 20_000);
 
   it('puts the 422 of a date outside the period on the date field', async () => {
     await i18n.changeLanguage('en');
@@ -135,5 +135,5 @@ describe('CancelDialog', () => {
     expect(date.getAttribute('aria-invalid')).toBe('true');
     expect(screen.queryByTestId('refund-preview-amount')).toBeNull();
     expect(screen.getByTestId('refund-preview').textContent).toContain('Choose an effective date between');
-  });
+  }, 20_000);
 });

@@ -14,6 +14,7 @@ import { useLang } from '../../i18n/useLang';
 import { athensDateISO, formatDate, formatDateTime, formatMoney } from '../../lib/format';
 import type { Contract } from '../clients/records';
 import { useClient } from '../clients/queries';
+import { usePersonName } from '../../api/people';
 import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
 import { Field, FormProblemAlert, useFormProblem } from '../tickets/ui';
 import { ContractStatusBadge } from './badges';
@@ -49,7 +50,8 @@ function ContractView({ contract }: { contract: Contract }) {
     : clientName
       ? t('detail.headingPending', { client: clientName })
       : t('detail.what');
-  const specialist = contract.specialist_id ? (contract.specialist_id === user.id ? user.name : (users.get(contract.specialist_id)?.name ?? t('tickets:unknownUser'))) : '—';
+  const specialistName = usePersonName(contract.specialist_id);
+  const specialist = contract.specialist_id ? (contract.specialist_id === user.id ? user.name : (users.get(contract.specialist_id)?.name ?? specialistName ?? t('tickets:unknownUser'))) : '—';
   const money = (amount: string | null) => formatMoney(amount, contract.currency, lang);
 
   return (

@@ -11,6 +11,7 @@ import { useLang } from '../../i18n/useLang';
 import { formatDate, formatMoney } from '../../lib/format';
 import { CONTRACT_STATUSES, type ContractStatus } from '../clients/records';
 import { useClient, useClientNames } from '../clients/queries';
+import { usePeople } from '../../api/people';
 import { useUserDirectory } from '../tickets/directory';
 import { ListPager } from '../tickets/ui';
 import { ContractStatusBadge } from './badges';
@@ -27,11 +28,14 @@ export default function ContractsPage() {
   const { byId: users, users: userList } = useUserDirectory();
   const client = useClient(filters.client);
   const clientNames = useClientNames((query.data?.items ?? []).map((c) => c.client_id));
+  // specialists outside the caller's directory (other departments)
+  const people = usePeople([...(query.data?.items ?? []).map((c) => c.specialist_id), filters.specialist]);
+  const userName = (id: string) => (id === user.id ? user.name : (users.get(id)?.name ?? people.get(id)?.name ?? t('tickets:unknownUser')));
 
   const set = (patch: Partial<ContractFilters>) => setParams(writeContractFilters({ ...filters, page: 1, ...patch }));
   const specialistOptions = [{ value: 'me', label: t('filters.me') }, ...userList.filter((u) => u.active && u.id !== user.id).map((u) => ({ value: u.id, label: u.name }))];
   if (filters.specialist && !specialistOptions.some((o) => o.value === filters.specialist)) {
-    specialistOptions.push({ value: filters.specialist, label: users.get(filters.specialist)?.name ?? t('tickets:unknownUser') });
+    specialistOptions.push({ value: filters.specialist, label: userName(filters.specialist) });
   }
 
   const title = t('title');
@@ -127,7 +131,7 @@ export default function ContractsPage() {
                     </Table.Td>
                     <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatMoney(c.premium, c.currency, lang)}</Table.Td>
                     <Table.Td style={{ whiteSpace: 'nowrap' }}>{t('period', { start: formatDate(c.start_date, lang), end: formatDate(c.end_date, lang) })}</Table.Td>
-                    <Table.Td>{c.specialist_id ? (c.specialist_id === user.id ? user.name : (users.get(c.specialist_id)?.name ?? t('tickets:unknownUser'))) : '—'}</Table.Td>
+                    <Table.Td>{c.specialist_id ? userName(c.specialist_id) : '—'}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { usePeople, usePersonName } from '../../api/people';
 import { Anchor, Badge, Button, Group, Paper, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -93,11 +94,13 @@ function Timeline({ id }: { id: string }) {
     queryKey: dealKeys.timeline(id),
     queryFn: ({ signal }) => unwrap(api.GET('/api/v1/opportunities/{opportunity_id}/timeline', { params: { path: { opportunity_id: id } }, signal })),
   });
+  // actors from other departments too (not in the active users the caller may list)
+  const people = usePeople((q.data?.entries ?? []).map((e) => (e.actor.startsWith('user:') ? e.actor.slice(5) : null)));
   if (q.isPending) return <Loading />;
   if (q.isError) return <ProblemAlert error={q.error} />;
   const actor = (a: string) => {
     const [kind, rest] = a.split(':', 2);
-    if (kind === 'user' && rest) return names.get(rest) ?? t('detail.aUser');
+    if (kind === 'user' && rest) return names.get(rest) ?? people.get(rest)?.name ?? t('detail.aUser');
     return t('detail.system');
   };
   return (
@@ -150,6 +153,7 @@ function Tasks({ id }: { id: string }) {
     queryKey: dealKeys.tasks(id),
     queryFn: ({ signal }) => unwrap(api.GET('/api/v1/tasks', { params: { query: { opportunity_id: id, limit: 100, sort: '-created_at' } }, signal })),
   });
+  const people = usePeople((q.data?.items ?? []).map((task) => task.assignee_id));
   if (q.isPending) return <Loading />;
   if (q.isError) return <ProblemAlert error={q.error} />;
   if (q.data.items.length === 0) return <Text size="sm">{t('detail.noTasks')}</Text>;
@@ -180,7 +184,7 @@ function Tasks({ id }: { id: string }) {
                 <Text size="sm">{t(`detail.taskStatuses.${task.status}`)}</Text>
               </Table.Td>
               <Table.Td>
-                <Text size="sm">{task.assignee_id ? (names.get(task.assignee_id) ?? t('detail.aUser')) : t('detail.unassigned')}</Text>
+                <Text size="sm">{task.assignee_id ? (names.get(task.assignee_id) ?? people.get(task.assignee_id)?.name ?? t('detail.aUser')) : t('detail.unassigned')}</Text>
               </Table.Td>
               <Table.Td>{open(task.status) ? <SlaDot state={task.sla_state} showLabel /> : <Text size="sm">—</Text>}</Table.Td>
               <Table.Td>
@@ -210,7 +214,8 @@ function Deal({ deal }: { deal: Opportunity }) {
   const lang = useLang();
   const now = useNow();
   const users = useActiveUsers();
-  const owner = deal.owner_name ?? users.data?.items.find((u) => u.id === deal.owner_id)?.name ?? '—';
+  const ownerName = usePersonName(deal.owner_name ? null : deal.owner_id);
+  const owner = deal.owner_name ?? users.data?.items.find((u) => u.id === deal.owner_id)?.name ?? ownerName ?? '—';
   const title = t('detail.title', { client: deal.client_name ?? '', title: deal.title });
   return (
     <Stack gap="md">

@@ -4,6 +4,7 @@ import { Button, Group, Paper, Stack, Text, Textarea, Title } from '@mantine/cor
 import { useForm } from '@mantine/form';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
+import { usePeople } from '../../api/people';
 import type { Task } from '../../api/types';
 import { Loading } from '../../components/Loading';
 import { ProblemAlert } from '../../components/ProblemAlert';
@@ -18,6 +19,8 @@ export function CommentThread({ task, authorName }: { task: Task; authorName: (i
   const queryClient = useQueryClient();
   const [page, setPage] = useState(1);
   const comments = useComments(task.id, page);
+  // authors from other departments (not in the caller's directory)
+  const authors = usePeople((comments.data?.items ?? []).map((c) => c.author_id));
   const { problem, setProblem, handle } = useFormProblem(['body']);
   const form = useForm({
     mode: 'controlled',
@@ -63,7 +66,7 @@ export function CommentThread({ task, authorName }: { task: Task; authorName: (i
               <Paper bg="gray.0" p="sm" radius="sm">
                 <Group gap="xs" mb={4}>
                   <Text size="sm" fw={600}>
-                    {authorName(c.author_id)}
+                    {authors.get(c.author_id)?.name ?? authorName(c.author_id)}
                   </Text>
                   <Text size="xs" c="dimmed" component="time" dateTime={c.created_at}>
                     {formatDateTime(c.created_at, lang)}

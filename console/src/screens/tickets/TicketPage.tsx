@@ -20,6 +20,7 @@ import { TASK_PRIORITIES, type TaskPriority, type TaskStatus, type TaskUpdate } 
 import { useClient } from '../clients/queries';
 import { useDeal } from '../contracts/queries';
 import { PriorityBadge, TaskStatusBadge } from './badges';
+import { usePeople } from '../../api/people';
 import { useDepartmentDirectory, useDepartmentMembers, useStageNames, useUserDirectory } from './directory';
 import { allowedStatuses, canMoveDeadline, canReassign, isClosed } from './permissions';
 import { reassignTask, taskChanged, updateTask, useTask } from './queries';
@@ -48,7 +49,8 @@ function Ticket({ task }: { task: Task }) {
   const client = useClient(task.client_id);
   const closed = isClosed(task);
   const title = t('detail.heading', { number: task.number, title: task.title });
-  const name = (id: string | null) => (id ? (id === user.id ? user.name : (users.get(id)?.name ?? t('unknownUser'))) : t('unassigned'));
+  const people = usePeople([task.assignee_id, task.escalated_to]);
+  const name = (id: string | null) => (id ? (id === user.id ? user.name : (users.get(id)?.name ?? people.get(id)?.name ?? t('unknownUser'))) : t('unassigned'));
 
   return (
     <Stack gap="md">

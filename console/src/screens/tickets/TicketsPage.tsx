@@ -12,6 +12,7 @@ import { useLang } from '../../i18n/useLang';
 import { formatDateTime } from '../../lib/format';
 import { TASK_PRIORITIES, TASK_STATUSES, type TaskPriority, type TaskStatus } from '../clients/records';
 import { useClient } from '../clients/queries';
+import { usePeople } from '../../api/people';
 import { useDepartmentDirectory, useUserDirectory } from './directory';
 import { readFilters, SLA_STATES, TICKET_SORTS, TICKETS_PAGE_SIZE, toTaskQuery, writeFilters, type TicketFilters, type TicketSort } from './filters';
 import { useTasks } from './queries';
@@ -28,6 +29,9 @@ export default function TicketsPage() {
   const { byId: users, users: userList } = useUserDirectory();
   const { byId: departments, departments: departmentList } = useDepartmentDirectory();
   const client = useClient(filters.client);
+  // names of assignees outside the caller's directory (other departments)
+  const people = usePeople([...(query.data?.items ?? []).map((task) => task.assignee_id), filters.assignee]);
+  const userName = (id: string) => users.get(id)?.name ?? people.get(id)?.name ?? t('unknownUser');
   const [creating, setCreating] = useState(false);
 
   const set = (patch: Partial<TicketFilters>) => setParams(writeFilters({ ...filters, page: 1, ...patch }));
@@ -40,7 +44,7 @@ export default function TicketsPage() {
       .map((u) => ({ value: u.id, label: u.name })),
   ];
   if (filters.assignee && !assigneeOptions.some((o) => o.value === filters.assignee)) {
-    assigneeOptions.push({ value: filters.assignee, label: users.get(filters.assignee)?.name ?? t('unknownUser') });
+    assigneeOptions.push({ value: filters.assignee, label: userName(filters.assignee) });
   }
 
   const title = t('title');
@@ -174,7 +178,7 @@ export default function TicketsPage() {
                     <Table.Td>
                       <PriorityBadge priority={task.priority} />
                     </Table.Td>
-                    <Table.Td>{task.assignee_id ? (users.get(task.assignee_id)?.name ?? t('unknownUser')) : t('unassigned')}</Table.Td>
+                    <Table.Td>{task.assignee_id ? userName(task.assignee_id) : t('unassigned')}</Table.Td>
                     <Table.Td>{task.department_id ? (departments.get(task.department_id)?.name ?? '—') : '—'}</Table.Td>
                   </Table.Tr>
                 ))}
