@@ -122,11 +122,15 @@ async def test_the_accept_dialog_and_the_notifications_popover_are_accessible(pa
     await board.drag(page, deal["id"], "policy_issuance")
     dialog = page.get_by_role("dialog")
     await expect(dialog).to_be_visible()
+    await expect(page.locator(".mantine-Modal-content")).to_have_css("opacity", "1")
     await assert_accessible(page, "the accept dialog on the board")
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
     bell = page.get_by_test_id("notification-bell")
     if await bell.count():
         await bell.click()
-        await expect(page.get_by_test_id("notification-popover")).to_be_visible()
+        popover = page.get_by_test_id("notification-popover")
+        await expect(popover).to_be_visible()
+        await expect(popover.locator(".mantine-Loader")).to_have_count(0)  # its latest five have arrived
+        await expect(popover).to_have_css("opacity", "1")  # its opening transition is over (axe blends colours)
         await assert_accessible(page, "the notifications popover")
