@@ -33,8 +33,7 @@ DEMO_DEALS: tuple[DemoDeal, ...] = (
 )
 
 
-def _advance_to(client: httpx.Client, deal: dict, stage: str, timeout: float = 60.0) -> None:
-    keys = [s["key"] for s in client.get("/api/v1/stages").raise_for_status().json()]
+def _advance_to(client: httpx.Client, deal: dict, stage: str, keys: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while keys.index(deal["stage"]["key"]) < keys.index(stage):
         response = client.post(f"/api/v1/opportunities/{deal['id']}/advance",
@@ -65,6 +64,7 @@ def seed_deals(cfg: StackSettings) -> None:
     with httpx.Client(base_url=cfg.gateway_url, timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {login(client, ADMIN.email, ADMIN.password)}"
         lines = {line["name"]: line["id"] for line in client.get("/api/v1/lines").raise_for_status().json()}
+        stage_keys = [s["key"] for s in client.get("/api/v1/stages").raise_for_status().json()]
         clients: dict[str, str] = {}
         for tax_id in {d.client_tax_id for d in DEMO_DEALS}:
             found = client.get("/api/v1/clients", params={"q": tax_id}).raise_for_status().json()["items"]
@@ -78,6 +78,6 @@ def seed_deals(cfg: StackSettings) -> None:
             deal = _open_when_client_known(client, {
                 "client_id": clients[demo.client_tax_id], "line_id": lines[demo.line], "title": demo.title,
                 "expected_premium": demo.expected_premium, "currency": "EUR"})
-            _advance_to(client, deal, demo.stage)
+            _advance_to(client, deal, demo.stage, stage_keys)
             created += 1
     print(f"demo deals in place: {len(DEMO_DEALS)} ({created} new)")

@@ -96,14 +96,10 @@ class ConsoleFiles:
                 files["/" + path.relative_to(self.dist).as_posix()] = _load(path)
         self._files, self._index_mtime = files, mtime
 
-    def get(self, path: str) -> StaticFile | None:
+    def current(self) -> dict[str, StaticFile]:
+        """The build as it is now (read again if index.html changed); empty when there is none."""
         self._refresh()
-        return self._files.get(path)
-
-    @property
-    def built(self) -> bool:
-        self._refresh()
-        return "/index.html" in self._files
+        return self._files
 
 
 def is_console_path(method: str, path: str) -> bool:
@@ -127,11 +123,13 @@ def console_response(request: Request, files: ConsoleFiles) -> Response:
     """The answer to a GET of a console path: the file itself, 404 for a missing file (a last segment with a
     dot), else the app's page (a deep link)."""
     path = request.url.path
-    if not files.built:
+    build = files.current()  # one look at the build per request, and one build throughout it
+    index = build.get("/index.html")
+    if index is None:
         return Response(NOT_BUILT, status_code=503, media_type="text/html; charset=utf-8",
                         headers={**SECURITY_HEADERS, "cache-control": "no-store"})
     if path.startswith("/assets/") or "." in path.rsplit("/", 1)[-1]:
-        found = files.get(path)
+        found = build.get(path)
         if found is None:
             return Response(b"no such asset", status_code=404, media_type="text/plain",
                             headers={**SECURITY_HEADERS, "cache-control": "no-store"})
@@ -140,4 +138,4 @@ def console_response(request: Request, files: ConsoleFiles) -> Response:
         if path != "/index.html":
             # Unhashed files at the root (favicon, robots.txt): cached briefly.
             return _answer(request, found, cache="public, max-age=3600")
-    return _answer(request, files.get("/index.html"), cache=REVALIDATE)
+    return _answer(request, index, cache=REVALIDATE)

@@ -11,7 +11,7 @@ import { ProblemAlert } from '../../components/ProblemAlert';
 import { isApiError } from '../../lib/problem';
 import { invalidateDepartments, invalidateUsers, nameMap, PAGE_SIZE, useAllDepartments, useAllUsers } from './api';
 import { changedFields, optionsOf, RefusalAlert, RefusedAlert, useModalProps, useRefusal } from './forms';
-import { Pager } from './Pager';
+import { ListPager } from '../../components/ListPager';
 import type { Department, User } from './types';
 import { toast } from '../notifications/toast';
 
@@ -192,7 +192,7 @@ export default function DepartmentsSection() {
               ))}
             </Table.Tbody>
           </Table>
-          <Pager offset={offset} count={items.length} total={matching.length} pageSize={PAGE_SIZE} onPage={setOffset} />
+          <ListPager total={matching.length} page={Math.floor(offset / PAGE_SIZE) + 1} pageSize={PAGE_SIZE} onChange={(p) => setOffset((p - 1) * PAGE_SIZE)} label={t('common:paging.label')} />
         </>
       )}
       {dialog?.kind === 'edit' && <DepartmentDialog key={dialog.department?.id ?? 'new'} department={dialog.department} onClose={() => setDialog(null)} />}

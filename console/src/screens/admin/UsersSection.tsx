@@ -12,7 +12,7 @@ import { Loading } from '../../components/Loading';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { invalidateUsers, nameMap, PAGE_SIZE, useAllDepartments, useUserList } from './api';
 import { changedFields, optionsOf, RefusalAlert, RefusedAlert, useModalProps, useRefusal } from './forms';
-import { Pager } from './Pager';
+import { ListPager } from '../../components/ListPager';
 import type { Role, User, UserListQuery, UserUpdate } from './types';
 import { toast } from '../notifications/toast';
 
@@ -307,7 +307,7 @@ export default function UsersSection() {
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>
-          <Pager offset={offset} count={users.data.items.length} total={users.data.total} pageSize={PAGE_SIZE} onPage={setOffset} />
+          <ListPager total={users.data.total} page={Math.floor(offset / PAGE_SIZE) + 1} pageSize={PAGE_SIZE} onChange={(p) => setOffset((p - 1) * PAGE_SIZE)} label={t('common:paging.label')} />
         </>
       )}
       {dialog?.kind === 'edit' && <UserDialog key={dialog.user?.id ?? 'new'} user={dialog.user} opened onClose={() => setDialog(null)} />}

@@ -8,7 +8,7 @@ import { useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useCurrentUser } from '../../auth/context';
 import { useDepartmentDirectory } from '../tickets/directory';
-import { FormProblemAlert, useFormProblem } from '../tickets/ui';
+import { FormProblemAlert, useFormProblem } from '../../components/ui';
 import { ClientPicker } from './ClientPicker';
 import { CLIENT_FIELDS, clientCreateBody, clientPatchBody, clientValues, emptyClientValues, type ClientFormValues } from './form';
 import { clientChanged, createClient, updateClient } from './queries';

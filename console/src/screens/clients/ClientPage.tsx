@@ -15,7 +15,7 @@ import { ContractStatusBadge } from '../contracts/badges';
 import { PriorityBadge, TaskStatusBadge } from '../tickets/badges';
 import { usePeople } from '../../api/people';
 import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
-import { Field } from '../tickets/ui';
+import { Field } from '../../components/ui';
 import { ClientStatusBadge } from './badges';
 import { ClientFormDialog } from './ClientFormDialog';
 import { ClientHistory } from './ClientHistory';

@@ -4,10 +4,8 @@ import { Anchor, Button, Checkbox, CloseButton, Group, Select, Stack, Table, Tex
 import { useDebouncedValue } from '@mantine/hooks';
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { Loading } from '../../components/Loading';
 import { PageHeading } from '../../components/PageHeading';
-import { ProblemAlert } from '../../components/ProblemAlert';
-import { ListPager } from '../tickets/ui';
+import { PagedTable } from '../../components/PagedTable';
 import { ClientStatusBadge } from './badges';
 import { ClientFormDialog } from './ClientFormDialog';
 import { CLIENT_SORTS, CLIENTS_PAGE_SIZE, readClientFilters, toClientQuery, writeClientFilters, type ClientFilters, type ClientSort } from './filters';
@@ -33,7 +31,6 @@ export default function ClientsPage() {
 
   const set = (patch: Partial<ClientFilters>) => setParams(writeClientFilters({ ...filters, page: 1, ...patch }));
   const title = t('title');
-  const page = query.data;
 
   return (
     <Stack gap="md">
@@ -89,62 +86,39 @@ export default function ClientsPage() {
         </Group>
       )}
 
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ProblemAlert error={query.error} />
-      ) : page && page.items.length === 0 ? (
-        <Text data-testid="clients-empty">{filters.q ? t('noMatch', { q: filters.q }) : t('empty')}</Text>
-      ) : page ? (
-        <>
-          <Table.ScrollContainer minWidth={800}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-labelledby="page-heading" data-testid="clients-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">{t('columns.name')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.status')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.kind')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.taxId')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.email')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.phone')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.activeContracts')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody style={{ opacity: query.isPlaceholderData ? 0.6 : 1 }}>
-                {page.items.map((c) => (
-                  <Table.Tr key={c.id} data-testid={`client-${c.id}`}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/clients/${c.id}`}>
-                        {c.name}
-                      </Anchor>
-                      {c.archived && (
-                        <Text size="xs" c="dimmed">
-                          {t('archived')}
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <ClientStatusBadge status={c.status} />
-                    </Table.Td>
-                    <Table.Td>{t(`kind.${c.kind}`)}</Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{c.tax_id ? (c.country ? t('taxIdWithCountry', { taxId: c.tax_id, country: c.country }) : c.tax_id) : '—'}</Table.Td>
-                    <Table.Td>{c.email ?? '—'}</Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{c.phone ?? '—'}</Table.Td>
-                    <Table.Td>{c.active_contracts}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          <ListPager
-            total={page.total}
-            page={filters.page}
-            pageSize={CLIENTS_PAGE_SIZE}
-            onChange={(p) => setParams(writeClientFilters({ ...filters, page: p }))}
-            label={t('paging')}
-          />
-        </>
-      ) : null}
+      <PagedTable
+        query={query}
+        testId="clients"
+        empty={filters.q ? t('noMatch', { q: filters.q }) : t('empty')}
+        minWidth={800}
+        headers={[t('columns.name'), t('columns.status'), t('columns.kind'), t('columns.taxId'), t('columns.email'), t('columns.phone'), t('columns.activeContracts')]}
+        row={(c) => (
+          <Table.Tr key={c.id} data-testid={`client-${c.id}`}>
+            <Table.Td>
+              <Anchor component={Link} to={`/clients/${c.id}`}>
+                {c.name}
+              </Anchor>
+              {c.archived && (
+                <Text size="xs" c="dimmed">
+                  {t('archived')}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td>
+              <ClientStatusBadge status={c.status} />
+            </Table.Td>
+            <Table.Td>{t(`kind.${c.kind}`)}</Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>{c.tax_id ? (c.country ? t('taxIdWithCountry', { taxId: c.tax_id, country: c.country }) : c.tax_id) : '—'}</Table.Td>
+            <Table.Td>{c.email ?? '—'}</Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>{c.phone ?? '—'}</Table.Td>
+            <Table.Td>{c.active_contracts}</Table.Td>
+          </Table.Tr>
+        )}
+        page={filters.page}
+        pageSize={CLIENTS_PAGE_SIZE}
+        onPage={(p) => setParams(writeClientFilters({ ...filters, page: p }))}
+        pagerLabel={t('paging')}
+      />
 
       {creating && <ClientFormDialog opened onClose={() => setCreating(false)} />}
     </Stack>

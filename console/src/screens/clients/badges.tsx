@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next';
-import { StatusBadge, type Tone } from '../tickets/ui';
+import { StatusBadge, type Tone } from '../../components/ui';
 import type { ClientStatus } from './records';
 
 const TONE: Record<ClientStatus, Tone> = { prospect: 'blue', active: 'green', inactive: 'gray' };

@@ -11,7 +11,7 @@ import { useLang } from '../../i18n/useLang';
 import { athensDateISO, formatDate, formatMoney, formatNumber } from '../../lib/format';
 import { errorMessage, isApiError, problemFieldErrors } from '../../lib/problem';
 import type { Contract } from '../clients/records';
-import { FormProblemAlert, useFormProblem } from '../tickets/ui';
+import { FormProblemAlert, useFormProblem } from '../../components/ui';
 import { defaultEffectiveDate } from './permissions';
 import { cancelContract, contractChanged, useCancellationQuote } from './queries';
 

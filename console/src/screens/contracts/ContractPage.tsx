@@ -16,7 +16,7 @@ import type { Contract } from '../clients/records';
 import { useClient } from '../clients/queries';
 import { usePersonName } from '../../api/people';
 import { useDepartmentDirectory, useUserDirectory } from '../tickets/directory';
-import { Field, FormProblemAlert, useFormProblem } from '../tickets/ui';
+import { Field, FormProblemAlert, useFormProblem } from '../../components/ui';
 import { ContractStatusBadge } from './badges';
 import { CancelDialog } from './CancelDialog';
 import { canCancel, canIssue, defaultIssueDate, mayWrite } from './permissions';

@@ -4,16 +4,14 @@ import { Anchor, CloseButton, Group, Select, Stack, Table, Text } from '@mantine
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useCurrentUser } from '../../auth/context';
-import { Loading } from '../../components/Loading';
 import { PageHeading } from '../../components/PageHeading';
-import { ProblemAlert } from '../../components/ProblemAlert';
 import { useLang } from '../../i18n/useLang';
 import { formatDate, formatMoney } from '../../lib/format';
 import { CONTRACT_STATUSES, type ContractStatus } from '../clients/records';
 import { useClient, useClientNames } from '../clients/queries';
 import { usePeople } from '../../api/people';
 import { useUserDirectory } from '../tickets/directory';
-import { ListPager } from '../tickets/ui';
+import { PagedTable } from '../../components/PagedTable';
 import { ContractStatusBadge } from './badges';
 import { CONTRACT_SORTS, CONTRACTS_PAGE_SIZE, readContractFilters, toContractQuery, writeContractFilters, type ContractFilters, type ContractSort } from './filters';
 import { useContracts } from './queries';
@@ -39,7 +37,6 @@ export default function ContractsPage() {
   }
 
   const title = t('title');
-  const page = query.data;
   return (
     <Stack gap="md">
       <PageHeading title={title}>{title}</PageHeading>
@@ -91,61 +88,38 @@ export default function ContractsPage() {
         </Group>
       )}
 
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ProblemAlert error={query.error} />
-      ) : page && page.items.length === 0 ? (
-        <Text data-testid="contracts-empty">{t('empty')}</Text>
-      ) : page ? (
-        <>
-          <Table.ScrollContainer minWidth={900}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-labelledby="page-heading" data-testid="contracts-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">{t('columns.policy')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.client')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.line')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.status')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.premium')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.period')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.specialist')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody style={{ opacity: query.isPlaceholderData ? 0.6 : 1 }}>
-                {page.items.map((c) => (
-                  <Table.Tr key={c.id} data-testid={`contract-${c.id}`}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/contracts/${c.id}`}>
-                        {c.policy_number ?? t('noPolicyNumber')}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/clients/${c.client_id}`}>
-                        {clientNames.get(c.client_id) ?? t('openClient')}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>{c.line_name ?? '—'}</Table.Td>
-                    <Table.Td>
-                      <ContractStatusBadge status={c.status} />
-                    </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatMoney(c.premium, c.currency, lang)}</Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{t('period', { start: formatDate(c.start_date, lang), end: formatDate(c.end_date, lang) })}</Table.Td>
-                    <Table.Td>{c.specialist_id ? userName(c.specialist_id) : '—'}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          <ListPager
-            total={page.total}
-            page={filters.page}
-            pageSize={CONTRACTS_PAGE_SIZE}
-            onChange={(p) => setParams(writeContractFilters({ ...filters, page: p }))}
-            label={t('paging')}
-          />
-        </>
-      ) : null}
+      <PagedTable
+        query={query}
+        testId="contracts"
+        empty={t('empty')}
+        minWidth={900}
+        headers={[t('columns.policy'), t('columns.client'), t('columns.line'), t('columns.status'), t('columns.premium'), t('columns.period'), t('columns.specialist')]}
+        row={(c) => (
+          <Table.Tr key={c.id} data-testid={`contract-${c.id}`}>
+            <Table.Td>
+              <Anchor component={Link} to={`/contracts/${c.id}`}>
+                {c.policy_number ?? t('noPolicyNumber')}
+              </Anchor>
+            </Table.Td>
+            <Table.Td>
+              <Anchor component={Link} to={`/clients/${c.client_id}`}>
+                {clientNames.get(c.client_id) ?? t('openClient')}
+              </Anchor>
+            </Table.Td>
+            <Table.Td>{c.line_name ?? '—'}</Table.Td>
+            <Table.Td>
+              <ContractStatusBadge status={c.status} />
+            </Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatMoney(c.premium, c.currency, lang)}</Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>{t('period', { start: formatDate(c.start_date, lang), end: formatDate(c.end_date, lang) })}</Table.Td>
+            <Table.Td>{c.specialist_id ? userName(c.specialist_id) : '—'}</Table.Td>
+          </Table.Tr>
+        )}
+        page={filters.page}
+        pageSize={CONTRACTS_PAGE_SIZE}
+        onPage={(p) => setParams(writeContractFilters({ ...filters, page: p }))}
+        pagerLabel={t('paging')}
+      />
     </Stack>
   );
 }

@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { ContractStatus } from '../clients/records';
-import { StatusBadge, type Tone } from '../tickets/ui';
+import { StatusBadge, type Tone } from '../../components/ui';
 
 const TONE: Record<ContractStatus, Tone> = { pending_issuance: 'amber', issued: 'blue', active: 'green', expired: 'gray', cancelled: 'red' };
 

@@ -1,6 +1,6 @@
 // The inbox (unread first, then newest; filters, paging, mark read) and the channel preferences.
 import { useId, useMemo, useState } from 'react';
-import { Alert, Anchor, Badge, Button, Group, Pagination, Paper, Select, Stack, Switch, Table, Tabs, Text } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, Paper, Select, Stack, Switch, Table, Tabs, Text } from '@mantine/core';
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { Loading } from '../../components/Loading';
@@ -8,6 +8,7 @@ import { PageHeading } from '../../components/PageHeading';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { formatDateTime } from '../../lib/format';
 import { useLang } from '../../i18n/useLang';
+import { ListPager } from '../../components/ListPager';
 import { PAGE_SIZE, useMarkAllRead, useMarkRead, useNotifications, usePreferences, useSavePreferences, useUnreadCount } from './api';
 import { draftToUpdate, isKind, KINDS, preferenceKinds, prefsToDraft, type EmailDraft } from './kinds';
 import { linkRoute } from './links';
@@ -98,7 +99,6 @@ function Inbox() {
     );
 
   const total = list.data?.total ?? 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
 
   return (
     <Stack gap="md">
@@ -157,22 +157,13 @@ function Inbox() {
               <NotificationRow key={n.id} n={n} />
             ))}
           </Stack>
-          <Group justify="space-between">
-            <Text size="sm">
-              {t('common:paging.summary', { from: list.data.offset + 1, to: list.data.offset + list.data.items.length, total })}
-            </Text>
-            {pages > 1 && (
-              <nav aria-label={t('common:paging.label')}>
-                <Pagination
-                  total={pages}
-                  value={Math.min(page, pages)}
-                  onChange={(p) => set({ page: p === 1 ? null : String(p) })}
-                  getControlProps={(control) => ({ 'aria-label': t(`paging.${control}`) })}
-                  getItemProps={(p) => ({ 'aria-label': t('paging.page', { page: p }), ...(p === page ? { 'aria-current': 'page' } : {}) })}
-                />
-              </nav>
-            )}
-          </Group>
+          <ListPager
+            total={total}
+            page={page}
+            pageSize={PAGE_SIZE}
+            onChange={(p) => set({ page: p === 1 ? null : String(p) })}
+            label={t('common:paging.label')}
+          />
         </>
       )}
     </Stack>

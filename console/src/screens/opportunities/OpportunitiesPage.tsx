@@ -1,4 +1,4 @@
-import { Anchor, Badge, Group, Pagination, Select, Stack, Table, Text } from '@mantine/core';
+import { Anchor, Badge, Group, Select, Stack, Table, Text } from '@mantine/core';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
@@ -14,6 +14,7 @@ import { useNow } from '../../lib/useNow';
 import { OK_GREEN } from '../../theme';
 import { useActiveUsers, useDepartments, useLines, useStages } from '../board/queries';
 import { dealKeys } from './dealApi';
+import { ListPager } from '../../components/ListPager';
 import { PAGE_SIZE, SLA_STATES, SORTS, STATUSES, pageOf, toListQuery, withParam } from './listParams';
 
 export function StatusBadge({ status }: { status: Opportunity['status'] }) {
@@ -46,7 +47,6 @@ export default function OpportunitiesPage() {
   const set = (name: string, value: string | null) => setParams(withParam(params, name, value), { replace: name !== 'page' });
   const page = pageOf(query);
   const total = list.data?.total ?? 0;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const title = t('list.title');
 
   const filter = (name: string, label: string, data: { value: string; label: string }[], width = 200) => (
@@ -78,11 +78,11 @@ export default function OpportunitiesPage() {
         <Loading />
       ) : (
         <>
-          <Text size="sm" role="status" data-testid="opportunities-summary">
-            {total === 0
-              ? t('list.none')
-              : t('common:paging.summary', { from: (page - 1) * PAGE_SIZE + 1, to: Math.min(total, page * PAGE_SIZE), total })}
-          </Text>
+          {total === 0 && (
+            <Text size="sm" role="status" data-testid="opportunities-summary">
+              {t('list.none')}
+            </Text>
+          )}
           {total > 0 && (
             <Table.ScrollContainer minWidth={900}>
               <Table striped highlightOnHover verticalSpacing="xs" data-testid="opportunities-table">
@@ -136,17 +136,7 @@ export default function OpportunitiesPage() {
               </Table>
             </Table.ScrollContainer>
           )}
-          {pages > 1 && (
-            <nav aria-label={t('common:paging.label')}>
-            <Pagination
-              total={pages}
-              value={page}
-              onChange={(p) => set('page', String(p))}
-              getControlProps={(control) => ({ 'aria-label': t(`list.pageControl.${control}`) })}
-              getItemProps={(p) => ({ 'aria-label': t('list.pageN', { page: p }), 'aria-current': p === page ? 'page' : undefined })}
-            />
-            </nav>
-          )}
+          <ListPager total={total} page={page} pageSize={PAGE_SIZE} onChange={(p) => set('page', String(p))} label={t('common:paging.label')} />
         </>
       )}
     </Stack>

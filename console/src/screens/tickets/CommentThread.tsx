@@ -11,7 +11,8 @@ import { ProblemAlert } from '../../components/ProblemAlert';
 import { useLang } from '../../i18n/useLang';
 import { formatDateTime } from '../../lib/format';
 import { addComment, COMMENTS_PAGE, taskKeys, useComments } from './queries';
-import { FormProblemAlert, ListPager, useFormProblem } from './ui';
+import { FormProblemAlert, useFormProblem } from '../../components/ui';
+import { ListPager } from '../../components/ListPager';
 
 export function CommentThread({ task, authorName }: { task: Task; authorName: (id: string) => string }) {
   const { t } = useTranslation('tickets');

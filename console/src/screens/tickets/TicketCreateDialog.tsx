@@ -10,7 +10,7 @@ import { ClientPicker } from '../clients/ClientPicker';
 import { TASK_PRIORITIES, type TaskCreate, type TaskPriority } from '../clients/records';
 import { useDepartmentDirectory, useDepartmentMembers } from './directory';
 import { createTask, taskChanged } from './queries';
-import { FormProblemAlert, useFormProblem } from './ui';
+import { FormProblemAlert, useFormProblem } from '../../components/ui';
 
 const FIELDS = ['title', 'description', 'department_id', 'assignee_id', 'priority', 'due_at', 'client_id', 'opportunity_id', 'stage_key'] as const;
 

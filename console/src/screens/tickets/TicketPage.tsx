@@ -25,7 +25,7 @@ import { useDepartmentDirectory, useDepartmentMembers, useStageNames, useUserDir
 import { allowedStatuses, canMoveDeadline, canReassign, isClosed } from './permissions';
 import { reassignTask, taskChanged, updateTask, useTask } from './queries';
 import { CommentThread } from './CommentThread';
-import { Field, FormProblemAlert, useFormProblem } from './ui';
+import { Field, FormProblemAlert, useFormProblem } from '../../components/ui';
 
 export default function TicketPage() {
   const { t } = useTranslation('tickets');

@@ -4,9 +4,7 @@ import { Anchor, Button, Checkbox, CloseButton, Group, MultiSelect, Select, Stac
 import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import type { SlaState } from '../../api/types';
-import { Loading } from '../../components/Loading';
 import { PageHeading } from '../../components/PageHeading';
-import { ProblemAlert } from '../../components/ProblemAlert';
 import { SlaDot } from '../../components/SlaDot';
 import { useLang } from '../../i18n/useLang';
 import { formatDateTime } from '../../lib/format';
@@ -18,7 +16,7 @@ import { readFilters, SLA_STATES, TICKET_SORTS, TICKETS_PAGE_SIZE, toTaskQuery, 
 import { useTasks } from './queries';
 import { TicketCreateDialog } from './TicketCreateDialog';
 import { PriorityBadge, TaskStatusBadge } from './badges';
-import { ListPager } from './ui';
+import { PagedTable } from '../../components/PagedTable';
 
 export default function TicketsPage() {
   const { t } = useTranslation('tickets');
@@ -48,7 +46,6 @@ export default function TicketsPage() {
   }
 
   const title = t('title');
-  const page = query.data;
   return (
     <Stack gap="md">
       <Group justify="space-between" align="flex-end">
@@ -132,68 +129,44 @@ export default function TicketsPage() {
         </Group>
       )}
 
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ProblemAlert error={query.error} />
-      ) : page && page.items.length === 0 ? (
-        <Text data-testid="tickets-empty">{t('empty')}</Text>
-      ) : page ? (
-        <>
-          <Table.ScrollContainer minWidth={900}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-labelledby="page-heading" data-testid="tickets-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th scope="col">{t('columns.number')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.title')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.sla')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.due')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.status')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.priority')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.assignee')}</Table.Th>
-                  <Table.Th scope="col">{t('columns.department')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody style={{ opacity: query.isPlaceholderData ? 0.6 : 1 }}>
-                {page.items.map((task) => (
-                  <Table.Tr key={task.id} data-testid={`task-${task.id}`}>
-                    <Table.Td>{t('number', { number: task.number })}</Table.Td>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/tickets/${task.id}`}>
-                        {task.title}
-                      </Anchor>
-                      {task.escalated_at && (
-                        <Text size="xs" c="red.9">
-                          {t('escalated')}
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                      <SlaDot state={task.status === 'done' || task.status === 'cancelled' ? null : task.sla_state} showLabel />
-                    </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatDateTime(task.due_at, lang)}</Table.Td>
-                    <Table.Td>
-                      <TaskStatusBadge status={task.status} />
-                    </Table.Td>
-                    <Table.Td>
-                      <PriorityBadge priority={task.priority} />
-                    </Table.Td>
-                    <Table.Td>{task.assignee_id ? userName(task.assignee_id) : t('unassigned')}</Table.Td>
-                    <Table.Td>{task.department_id ? (departments.get(task.department_id)?.name ?? '—') : '—'}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-          <ListPager
-            total={page.total}
-            page={filters.page}
-            pageSize={TICKETS_PAGE_SIZE}
-            onChange={(p) => setParams(writeFilters({ ...filters, page: p }))}
-            label={t('paging.label')}
-          />
-        </>
-      ) : null}
+      <PagedTable
+        query={query}
+        testId="tickets"
+        empty={t('empty')}
+        minWidth={900}
+        headers={[t('columns.number'), t('columns.title'), t('columns.sla'), t('columns.due'), t('columns.status'), t('columns.priority'), t('columns.assignee'), t('columns.department')]}
+        row={(task) => (
+          <Table.Tr key={task.id} data-testid={`task-${task.id}`}>
+            <Table.Td>{t('number', { number: task.number })}</Table.Td>
+            <Table.Td>
+              <Anchor component={Link} to={`/tickets/${task.id}`}>
+                {task.title}
+              </Anchor>
+              {task.escalated_at && (
+                <Text size="xs" c="red.9">
+                  {t('escalated')}
+                </Text>
+              )}
+            </Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>
+              <SlaDot state={task.status === 'done' || task.status === 'cancelled' ? null : task.sla_state} showLabel />
+            </Table.Td>
+            <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatDateTime(task.due_at, lang)}</Table.Td>
+            <Table.Td>
+              <TaskStatusBadge status={task.status} />
+            </Table.Td>
+            <Table.Td>
+              <PriorityBadge priority={task.priority} />
+            </Table.Td>
+            <Table.Td>{task.assignee_id ? userName(task.assignee_id) : t('unassigned')}</Table.Td>
+            <Table.Td>{task.department_id ? (departments.get(task.department_id)?.name ?? '—') : '—'}</Table.Td>
+          </Table.Tr>
+        )}
+        page={filters.page}
+        pageSize={TICKETS_PAGE_SIZE}
+        onPage={(p) => setParams(writeFilters({ ...filters, page: p }))}
+        pagerLabel={t('paging.label')}
+      />
 
       {creating && <TicketCreateDialog opened onClose={() => setCreating(false)} clientId={filters.client} dealId={filters.deal} />}
     </Stack>

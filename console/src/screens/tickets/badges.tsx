@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { TaskPriority, TaskStatus } from '../clients/records';
-import { StatusBadge, type Tone } from './ui';
+import { StatusBadge, type Tone } from '../../components/ui';
 
 const STATUS_TONE: Record<TaskStatus, Tone> = { open: 'blue', in_progress: 'violet', waiting: 'amber', done: 'green', cancelled: 'gray' };
 const PRIORITY_TONE: Record<TaskPriority, Tone> = { low: 'gray', normal: 'blue', high: 'amber', urgent: 'red' };
