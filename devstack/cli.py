@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,6 @@ import httpx
 from devstack import kafka, postgres
 from devstack.config import REPO_ROOT, SERVICES, StackSettings, load
 from devstack.supervisor import Supervisor, write_config
-
-
-def _wait_port(host: str, port: int, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not open {host}:{port} within {timeout:.0f}s")
-            time.sleep(0.3)
 
 
 async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:

@@ -18,14 +18,15 @@ CONSOLE_SCHEMA = REPO_ROOT / "console" / "openapi.json"
 
 
 def document() -> dict[str, Any]:
-    from services.gateway import compose
+    from services.gateway.compose import build_router
     from services.gateway.app import _upstreams, merge_openapi
+    from services.gateway.own_openapi import openapi_fragment
     from services.gateway.settings import GatewaySettings
 
     settings = GatewaySettings()
     upstreams = _upstreams(settings)
     parts = {name: importlib.import_module(f"services.{name}.app").create_app().openapi() for name in upstreams}
-    own = compose.openapi_fragment(compose.build_router(settings, upstreams).routes)
+    own = openapi_fragment(build_router(settings, upstreams).routes)
     return merge_openapi(parts, own=own)
 
 

@@ -22,28 +22,20 @@ from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
-from shared.errors import NotFound, RefuseNulCharacters, document_problem_responses, install_problem_handlers
+from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
-from shared.messaging.consumer import EventConsumer
-from shared.messaging.kafka import dead_letter_topic, ensure_topics, make_consumer, make_producer
+from shared.contracts.topics import dead_letter_topic
+from shared.messaging.consumer import IdempotentConsumer
+from shared.messaging.kafka import ensure_topics, make_broker, make_producer
+from shared.messaging.subscriptions import Consumer
 from shared.messaging.relay import OutboxRelay
 from shared.revocation import DeactivatedUsers
 from shared.messaging.tables import MessagingTables
+from shared.middleware import RefuseNulCharacters
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
 from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.app")
-
-
-@dataclass
-class ConsumerSpec:
-    """A consumer group the service runs: what it reads and how it handles it."""
-
-    name: str
-    topics: list[str] | None = None
-    pattern: str | None = None
-    handlers: dict | None = None
-    batch_handler: Callable | None = None
 
 
 @dataclass
@@ -56,7 +48,7 @@ class ServiceParts:
     routers: list[APIRouter]
     tables: MessagingTables | None = None
     publishes: list[str] = field(default_factory=list)
-    consumers: list[ConsumerSpec] = field(default_factory=list)
+    consumers: tuple[Consumer, ...] | list[Consumer] = ()  # from the service's subscriptions.py
     jobs: list[PeriodicJob] = field(default_factory=list)
     key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
@@ -87,7 +79,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks: list[asyncio.Task] = []
-        consumers = []
+        broker = None
         producer = None
         engine = None
         revocations = None
@@ -99,34 +91,35 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 dlqs = [dead_letter_topic(c.name) for c in parts.consumers]
                 # Topics consumed by name are created too (as their owner would, if it has not started
                 # yet): a consumer subscribed to a missing topic cannot start.
-                consumed = [t for c in parts.consumers for t in (c.topics or [])]
+                consumed = [t for c in parts.consumers for t in c.subscribed_topics]
                 topics = list(dict.fromkeys(parts.publishes + consumed + dlqs))
                 await _retry("creating topics", lambda: ensure_topics(settings, topics))
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer
-                if parts.tables is not None and parts.publishes:
+                # The relay publishes the service's events and its consumers' parked dead letters.
+                if parts.tables is not None and (parts.publishes or parts.consumers):
                     relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
                                         producer=producer, batch_size=settings.outbox_batch_size,
                                         poll_seconds=settings.outbox_poll_seconds,
                                         retention_hours=settings.outbox_retention_hours)
                     app.state.relay = relay
                     tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-                for spec in parts.consumers:
-                    consumer = EventConsumer(
-                        name=spec.name,
-                        consumer=make_consumer(settings, group_id=spec.name,
-                                               fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-                                               max_poll_records=settings.consumer_batch_size),
-                        producer=producer, sessionmaker=app.state.sessionmaker, tables=parts.tables,
-                        topics=spec.topics, pattern=spec.pattern, handlers=spec.handlers,
-                        batch_handler=spec.batch_handler, max_attempts=settings.consumer_max_attempts,
-                        retry_backoff=settings.consumer_retry_backoff_seconds,
-                        batch_size=settings.consumer_batch_size,
-                    )
-                    await _retry(f"starting consumer {spec.name}", consumer.start)
-                    consumers.append(consumer)
-                    tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{spec.name}"))
+                if parts.consumers:
+                    if parts.tables is None:
+                        raise RuntimeError(f"{settings.service_name} consumes events but has no messaging tables")
+                    broker = make_broker(settings)
+                    app.state.consumers = {
+                        spec.name: IdempotentConsumer(
+                            spec, sessionmaker=app.state.sessionmaker, tables=parts.tables,
+                            service=settings.service_name, max_attempts=settings.consumer_max_attempts,
+                            retry_backoff=settings.consumer_retry_backoff_seconds,
+                            max_backoff=settings.consumer_max_backoff_seconds)
+                        for spec in parts.consumers}
+                    for consumer in app.state.consumers.values():
+                        consumer.subscribe(broker, settings)
+                    await _retry("starting the consumers", broker.start)
+                    app.state.broker = broker
                 if parts.jobs:
                     runner = JobRunner(settings.service_name, app.state.sessionmaker, parts.jobs)
                     app.state.jobs = runner
@@ -152,9 +145,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for consumer in consumers:
+            if broker is not None:
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    await broker.stop()
             if producer is not None:
                 with contextlib.suppress(Exception):
                     await producer.stop()
@@ -230,6 +223,8 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
         revocations = getattr(request.app.state, "revocations", None)
         if revocations is not None:
             checks["deactivated_users"] = "ok" if revocations.caught_up.is_set() else "catching up"
+        for name, consumer in getattr(request.app.state, "consumers", {}).items():
+            checks[f"consumer:{name}"] = consumer.health()
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
         relay = getattr(request.app.state, "relay", None)

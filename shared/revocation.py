@@ -17,12 +17,13 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.contracts.topics import IDENTITY_USERS
 from shared.messaging.kafka import ensure_topics
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("insureops.revocation")
 
-USER_TOPIC = "identity.user.events"
+USER_TOPIC = IDENTITY_USERS
 
 
 def apply_user_event(inactive: set[str], event_type: str, data: dict) -> None:

@@ -68,10 +68,16 @@ class DatabaseSettings(ServiceSettings):
     outbox_retention_hours: int = Field(72, description="Published outbox rows are deleted after this many hours.")
 
     consumer_max_attempts: int = Field(
-        3, description="How many times a consumer tries an event before it goes to the dead-letter topic."
+        3, description="How many times a consumer tries an event that fails for an unknown reason before parking it (a refusal or "
+        "an invalid event is parked at once; a transient failure is retried for as long as it lasts)."
     )
     consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
     consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
     consumer_fetch_max_wait_ms: int = Field(
         20, description="How long Kafka may hold a fetch to fill it (aiokafka's 500 ms default adds latency)."
     )
+    consumer_poll_ms: int = Field(
+        100, description=("How long a consumer waits for records before it polls again (an idle consumer wakes this "
+                          "often; an event that arrives meanwhile is taken at once)."))
+    consumer_max_backoff_seconds: float = Field(
+        30.0, description="Longest pause of a partition whose event meets a transient failure (the pause doubles).")

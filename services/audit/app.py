@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from services.audit.checkpoints import take_checkpoint
 from services.audit.endpoints import router
 from services.audit.models import messaging
-from services.audit.service import ChainAppender
 from services.audit.settings import AuditSettings
-from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from services.audit.subscriptions import consumers
+from shared.app import ServiceParts, create_service_app
 from shared.jobs import PeriodicJob
 from shared.messaging.envelope import topic_for
 from shared.messaging.outbox import Outbox
@@ -32,6 +32,6 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         routers=[router],
         tables=messaging,
         publishes=[topic_for(CheckpointRecorded.event_type)],
-        consumers=[ConsumerSpec(name="audit", pattern=settings.audit_topic_pattern, batch_handler=ChainAppender().record_events)],
+        consumers=consumers(settings),
         jobs=[checkpoint],
     ))

@@ -18,11 +18,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.audit import repository as repo
 from services.audit.chain import Checkpoint as ChainCheckpoint
-from services.audit.models import AuditRecord, ChainHead, Checkpoint
+from services.audit.models import Checkpoint
 from shared.clock import now
 from shared.contracts.audit import CHAIN_SUBJECT, CheckpointRecorded
 from shared.messaging.outbox import Outbox
@@ -42,27 +42,25 @@ def append_checkpoint_line(path: Path, line: dict) -> None:
 
 async def take_checkpoint(session: AsyncSession, *, outbox: Outbox, path: Path) -> dict:
     """One round of the checkpoint job (the job runner holds its lock and the transaction)."""
-    head = (await session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1))).one()
-    if head.seq == 0:
+    head_seq, head_hash = await repo.chain_head(session)
+    if head_seq == 0:
         return {"checkpointed": False, "reason": "the chain is empty"}
-    last = (await session.execute(select(Checkpoint.seq).order_by(Checkpoint.id.desc()).limit(1))).scalar()
+    last = await repo.last_checkpoint_seq(session)
     if last is not None:
-        if head.seq <= last:
+        if head_seq <= last:
             return {"checkpointed": False, "reason": "the head has not moved", "seq": last}
-        moved = await session.scalar(select(exists().where(AuditRecord.seq > last,
-                                                           AuditRecord.event_type != CHECKPOINT_EVENT)))
-        if not moved:
+        if not await repo.any_record_after(session, last, other_than=CHECKPOINT_EVENT):
             return {"checkpointed": False, "reason": "only checkpoint records since the last checkpoint", "seq": last}
     at = now()
-    envelope = await outbox.add(session, CheckpointRecorded(seq=head.seq, hash=head.hash, checkpointed_at=at),
+    envelope = await outbox.add(session, CheckpointRecorded(seq=head_seq, hash=head_hash, checkpointed_at=at),
                                 subject=CHAIN_SUBJECT)
-    session.add(Checkpoint(seq=head.seq, hash=head.hash, event_id=envelope.id, checkpointed_at=at))
+    session.add(Checkpoint(seq=head_seq, hash=head_hash, event_id=envelope.id, checkpointed_at=at))
     await session.flush()
     # In a thread: an fsync on a busy disk must not stall the consumer sharing this event loop.
-    await asyncio.to_thread(append_checkpoint_line, path, {"seq": head.seq, "hash": head.hash,
+    await asyncio.to_thread(append_checkpoint_line, path, {"seq": head_seq, "hash": head_hash,
                                                            "checkpointed_at": at.isoformat(), "event_id": envelope.id})
-    log.info("checkpointed the audit chain at seq %d", head.seq)
-    return {"checkpointed": True, "seq": head.seq, "hash": head.hash, "event_id": envelope.id,
+    log.info("checkpointed the audit chain at seq %d", head_seq)
+    return {"checkpointed": True, "seq": head_seq, "hash": head_hash, "event_id": envelope.id,
             "checkpointed_at": at.isoformat()}
 
 

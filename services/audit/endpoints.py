@@ -14,16 +14,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from services.audit import service
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
-from services.audit.models import AuditRecord
 from shared import clock
 from shared.clock import Instant
 from shared.auth import Principal, require_role
 from shared.db import TransactionalRoute
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 from shared.endpoints import Admin, Session
 
 router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
@@ -198,7 +196,6 @@ async def verify(request: Request, _: Admin,
 EXPORT_FIELDS = ("seq", "id", "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id",
                  "client_id", "actor_type", "actor_id", "occurred_at", "recorded_at", "topic", "partition", "offset",
                  "correlation_id", "causation_id", "trace_id", "data", "changes", "prev_hash", "hash")
-_EXPORT_COLUMNS = [getattr(AuditRecord, name) for name in EXPORT_FIELDS]
 
 
 def _export_value(value: Any) -> Any:
@@ -227,22 +224,15 @@ async def _export_chunks(request: Request, filters: RecordFilters, fmt: str, new
     """The export, one keyset chunk at a time, in one REPEATABLE READ snapshot on its own connection
     (the request's transaction has ended by the time the body streams)."""
     chunk_size = request.app.state.settings.audit_export_chunk_size
-    cursor: str | None = None
     first = True
     async with request.app.state.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
-            while True:
-                stmt = service.filtered_records(cursor=cursor, newest_first=newest_first,
-                                                columns=_EXPORT_COLUMNS, **filters.model_dump())
-                rows = (await connection.execute(stmt.limit(chunk_size))).all()
+            async for rows in service.export_chunks(connection, EXPORT_FIELDS, chunk_size=chunk_size,
+                                                    newest_first=newest_first, **filters.model_dump()):
                 if rows or first:
                     yield _jsonl(rows) if fmt == "jsonl" else _csv(rows, header=first)
                 first = False
-                if len(rows) < chunk_size:
-                    return
-                last = rows[-1]
-                cursor = service.encode_cursor(last)
 
 
 @router.get("/api/v1/audit/export", summary="Stream the records matching the filters as JSON lines or CSV",
@@ -263,7 +253,4 @@ async def export(request: Request, _: Admin, filters: Filters,
 @router.get("/api/v1/audit/records/{event_id}", response_model=AuditRecordOut,
             summary="The audit record of one event", responses={404: {"description": "No such event recorded"}})
 async def get_record(event_id: str, session: Session, _: Auditor) -> AuditRecordOut:
-    row = (await session.execute(select(AuditRecord).where(AuditRecord.event_id == event_id))).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no audit record for event {event_id}")
-    return AuditRecordOut.model_validate(row)
+    return AuditRecordOut.model_validate(await service.record_of_event(session, event_id))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from shared.contracts.topics import DOMAIN_TOPIC_PATTERN
 from shared.settings import DatabaseSettings
 
 
@@ -11,7 +12,7 @@ class AuditSettings(DatabaseSettings):
     service_name: str = Field("audit", description="Name of the service: its consumer group.")
     http_port: int = Field(8006, description="Port the HTTP server listens on.")
     audit_topic_pattern: str = Field(
-        r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$",
+        DOMAIN_TOPIC_PATTERN,
         description="Regular expression of the topics audit records; new matching topics are picked up.",
     )
     consumer_batch_size: int = Field(

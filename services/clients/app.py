@@ -5,15 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.clients.endpoints import router
-from services.clients.models import messaging, people
-from services.clients.service import on_contract_event
+from services.clients.models import messaging
+from services.clients.subscriptions import CONSUMERS
 from services.clients.settings import ClientsSettings
-from shared.app import ConsumerSpec, ServiceParts, create_service_app
-from shared.projections.identity import IDENTITY_TOPICS, people_handlers
-
-CONTRACT_TOPIC = "contracts.contract.events"
-# The contract events that can change what a client holds (renewal_due changes nothing here).
-STATUS_EVENTS = ("created", "issued", "activated", "expired", "cancelled")
+from shared.app import ServiceParts, create_service_app
+from shared.contracts.topics import CLIENTS
 
 
 def create_app(settings: ClientsSettings | None = None) -> FastAPI:
@@ -26,12 +22,7 @@ def create_app(settings: ClientsSettings | None = None) -> FastAPI:
                     "and each client's status, maintained from contract events.",
         routers=[router],
         tables=messaging,
-        publishes=["clients.client.events"],
-        consumers=[ConsumerSpec(
-            name="clients",
-            topics=[*IDENTITY_TOPICS, CONTRACT_TOPIC],
-            handlers={**people_handlers(people),
-                      **{f"contracts.contract.{verb}": on_contract_event for verb in STATUS_EVENTS}},
-        )],
+        publishes=[CLIENTS],
+        consumers=CONSUMERS,
         tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],
     ))

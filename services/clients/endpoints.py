@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from services.clients import access
 from services.clients import repository as repo
 from services.clients import service
 from services.clients.schemas import (
@@ -46,12 +47,12 @@ async def list_clients(
     root: Annotated[bool, Query(description="Only clients without a parent")] = False,
     include_archived: bool = False,
 ):
-    if not caller.is_admin and caller.department_id is None:
+    if access.sees_no_client(caller):
         return Page(items=[], total=0, limit=page.limit, offset=page.offset)
     filters = repo.ClientFilters(q=q.strip() if q else None, status=status_, kind=kind, department_id=department_id,
                                  parent_id=parent_id, root_only=root, include_archived=include_archived)
     items, total = await repo.list_clients(
-        session, page, filters, scope_department=caller.department_id, scoped=not caller.is_admin,
+        session, page, filters, caller=caller,
         similarity_threshold=request.app.state.settings.search_similarity_threshold)
     return Page(items=[ClientOut.model_validate(c) for c in items], total=total, limit=page.limit, offset=page.offset)
 
@@ -85,7 +86,7 @@ async def archive_client(client_id: uuid.UUID, session: Session, caller: Manager
 
 def _visible_nodes(caller: Principal, nodes) -> list[TreeNode]:
     return [TreeNode.model_validate({**ClientOut.model_validate(c).model_dump(), "depth": depth})
-            for c, depth in nodes if service.in_scope(caller, c)]
+            for c, depth in nodes if access.can_see(caller, c)]
 
 
 @router.get("/api/v1/clients/{client_id}/ancestors", response_model=list[TreeNode],

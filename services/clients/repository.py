@@ -10,7 +10,9 @@ from decimal import Decimal
 from sqlalchemy import Select, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clients.access import visible_where
 from services.clients.models import Client, ClientContract, people
+from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort
 
 CLIENT_SORTS = {
@@ -78,12 +80,9 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_clients(session: AsyncSession, page: PageParams, filters: ClientFilters, *,
-                       scope_department: uuid.UUID | None, scoped: bool,
+async def list_clients(session: AsyncSession, page: PageParams, filters: ClientFilters, *, caller: Principal,
                        similarity_threshold: float) -> tuple[list[Client], int]:
-    stmt: Select = select(Client)
-    if scoped:
-        stmt = stmt.where(Client.department_id == scope_department)
+    stmt: Select = select(Client).where(visible_where(caller))
     if not filters.include_archived:
         stmt = stmt.where(Client.archived.is_(False))
     if filters.status:

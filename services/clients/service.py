@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.clients import access
 from services.clients import repository as repo
 from services.clients.models import Client, ClientContract, messaging
 from services.clients.schemas import ClientCreate, ClientUpdate
@@ -55,14 +56,10 @@ def _phone_digits(phone: str | None) -> str | None:
 
 
 # Access ---------------------------------------------------------------------------------------------
-def in_scope(caller: Principal, client: Client) -> bool:
-    return caller.is_admin or (caller.department_id is not None and caller.department_id == client.department_id)
-
-
 async def get_visible(session: AsyncSession, client_id: uuid.UUID, caller: Principal, *,
                       for_update: bool = False) -> Client:
     client = await repo.get_client(session, client_id, for_update=for_update)
-    if client is None or not in_scope(caller, client):
+    if client is None or not access.can_see(caller, client):
         raise NotFound(f"no client {client_id}")
     return client
 
@@ -77,7 +74,7 @@ async def _check_department(session: AsyncSession, department_id: uuid.UUID, cal
 
 async def _check_parent(session: AsyncSession, parent_id: uuid.UUID, caller: Principal, field: str) -> Client:
     parent = await repo.get_client(session, parent_id)
-    if parent is None or not in_scope(caller, parent):
+    if parent is None or not access.can_see(caller, parent):
         raise InvalidInput.for_field(field, f"no client {parent_id}")
     if parent.archived:
         raise InvalidInput.for_field(field, "the parent client is archived")

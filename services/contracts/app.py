@@ -9,10 +9,10 @@ from services.contracts import service
 from services.contracts.endpoints import router
 from services.contracts.models import messaging
 from services.contracts.settings import ContractsSettings
-from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from services.contracts.subscriptions import CONSUMERS
+from shared.app import ServiceParts, create_service_app
+from shared.contracts.topics import CONTRACTS
 from shared.jobs import PeriodicJob
-
-CONSUMED_TOPICS = ["pipeline.opportunity.events", "clients.client.events"]
 
 
 def create_app(settings: ContractsSettings | None = None) -> FastAPI:
@@ -30,17 +30,8 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
                     "activation, expiry, cancellation with pro-rata refund, renewal notice.",
         routers=[router],
         tables=messaging,
-        publishes=["contracts.contract.events"],
-        consumers=[ConsumerSpec(
-            name="contracts",
-            topics=CONSUMED_TOPICS,
-            handlers={
-                "pipeline.opportunity.accepted": service.create_from_accepted_deal,
-                "clients.client.created": service.on_client_created,
-                "clients.client.updated": service.on_client_updated,
-                "clients.client.status_changed": service.on_client_status_changed,
-            },
-        )],
+        publishes=[CONTRACTS],
+        consumers=CONSUMERS,
         jobs=[PeriodicJob("lifecycle_scan", settings.lifecycle_scan_interval_seconds, lifecycle_scan)],
         tags=[{"name": "contracts", "description": "Contracts and their lifecycle"}],
     ))

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, Select, func, literal, or_, select, update
+from sqlalchemy import Date, Integer, Select, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, RenewalNotice
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort
@@ -25,17 +26,8 @@ CONTRACT_SORTS = {
 _contracts = Contract.__table__
 
 
-def owning_department():
-    """The department that scopes a contract: its client's (from the replica), else the one recorded at creation."""
-    return func.coalesce(KnownClient.department_id, Contract.department_id)
-
-
 def _scoped(stmt: Select, caller: Principal) -> Select:
-    stmt = stmt.outerjoin(KnownClient, KnownClient.id == Contract.client_id)
-    if caller.is_admin:
-        return stmt
-    in_department = owning_department() == caller.department_id if caller.department_id else False
-    return stmt.where(or_(in_department, Contract.specialist_id == caller.user_id))
+    return stmt.outerjoin(KnownClient, KnownClient.id == Contract.client_id).where(visible_where(caller))
 
 
 async def get_contract(session: AsyncSession, contract_id: uuid.UUID, *,
@@ -55,6 +47,12 @@ async def get_by_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -
 
 async def get_by_policy_number(session: AsyncSession, policy_number: str) -> Contract | None:
     return (await session.execute(select(Contract).where(Contract.policy_number == policy_number))).scalar_one_or_none()
+
+
+async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict) -> None:
+    """Add the client to the replica, or overwrite its `values` if it is there."""
+    await session.execute(pg_insert(KnownClient).values(id=client_id, archived=False, **values)
+                          .on_conflict_do_update(index_elements=["id"], set_=values))
 
 
 async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:

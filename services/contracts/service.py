@@ -19,10 +19,10 @@ from decimal import ROUND_HALF_EVEN
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts import access
 from services.contracts import repository as repo
 from services.contracts.models import Contract, KnownClient, messaging
 from services.contracts.refund import CENT, pro_rata_refund
@@ -80,21 +80,10 @@ def _status_change(before: str, after: str) -> dict[str, FieldChange]:
 
 
 # Access ---------------------------------------------------------------------------------------------
-def can_see(caller: Principal, contract: Contract, department_id: uuid.UUID | None) -> bool:
-    return (caller.is_admin or contract.specialist_id == caller.user_id
-            or (caller.department_id is not None and caller.department_id == department_id))
-
-
-def can_write(caller: Principal, contract: Contract, department_id: uuid.UUID | None) -> bool:
-    if caller.is_admin or contract.specialist_id == caller.user_id:
-        return True
-    return caller.role == "Manager" and caller.department_id is not None and caller.department_id == department_id
-
-
 async def get_visible(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
                       for_update: bool = False) -> tuple[Contract, uuid.UUID | None]:
     found = await repo.get_contract(session, contract_id, for_update=for_update)
-    if found is None or not can_see(caller, *found):
+    if found is None or not access.can_see(caller, *found):
         raise NotFound(f"no contract {contract_id}")
     return found
 
@@ -102,7 +91,7 @@ async def get_visible(session: AsyncSession, contract_id: uuid.UUID, caller: Pri
 async def get_writable(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
                        for_update: bool = True) -> Contract:
     contract, department_id = await get_visible(session, contract_id, caller, for_update=for_update)
-    if not can_write(caller, contract, department_id):
+    if not access.can_write(caller, contract, department_id):
         raise Forbidden("only a Manager of the client's department, an Admin or the contract's specialist may do this")
     return contract
 
@@ -133,7 +122,7 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
         missing = "body.issue_date" if data.issue_date is None else "body.policy_number"
         raise InvalidInput.for_field(missing, "policy_number and issue_date come together (to create it issued)")
     client = await _wait_for_client(session, data.client_id, settings.client_wait_seconds)
-    if client is None or not (caller.is_admin or client.department_id == caller.department_id):
+    if client is None or not access.may_contract_for(caller, client):
         raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
     if client.archived:
         raise InvalidInput.for_field("body.client_id", "the client is archived")
@@ -312,8 +301,7 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
     values = {"name": data.name, "department_id": data.department_id, "status": data.status,
               "updated_at": clock.now()}
-    await session.execute(pg_insert(KnownClient).values(id=data.client_id, archived=False, **values)
-                          .on_conflict_do_update(index_elements=["id"], set_=values))
+    await repo.upsert_known_client(session, data.client_id, values)
 
 
 async def on_client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:

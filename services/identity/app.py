@@ -9,6 +9,7 @@ from services.identity.keys import load_key_ring
 from services.identity.models import messaging
 from services.identity.settings import IdentitySettings
 from shared.app import ServiceParts, create_service_app
+from shared.contracts.topics import IDENTITY
 
 
 async def _load_keys(app: FastAPI) -> None:
@@ -29,7 +30,7 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
         description="Users, departments, roles; access tokens (ES256 JWT) and their JWKS.",
         routers=[router],
         tables=messaging,
-        publishes=["identity.user.events", "identity.department.events"],
+        publishes=list(IDENTITY),
         on_startup=[_load_keys],
         key_source=_key_source,
     ))

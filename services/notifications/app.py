@@ -9,13 +9,13 @@ import contextlib
 import asyncpg
 from fastapi import FastAPI
 
-from services.notifications.channels import SmtpSender, send_due_emails
+from services.notifications.smtp import SmtpSender, send_due_emails
 from services.notifications.endpoints import router, stream_router
 from services.notifications.models import messaging
 from services.notifications.push import PushHub
-from services.notifications.service import CONSUMED_TOPICS, handle_events
 from services.notifications.settings import NotificationsSettings
-from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from services.notifications.subscriptions import consumers
+from shared.app import ServiceParts, create_service_app
 from shared.db import asyncpg_dsn
 from shared.jobs import PeriodicJob
 
@@ -53,9 +53,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                     "channel (in-app, email), and a live Server-Sent Events stream.",
         routers=[stream_router, router],
         tables=messaging,
-        # Several members of the one consumer group: the same as more replicas, in one process.
-        consumers=[ConsumerSpec(name="notifications", topics=CONSUMED_TOPICS, batch_handler=handle_events)
-                   for _ in range(settings.consumer_instances)],
+        consumers=consumers(settings),
         jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
         on_startup=[start_push],
         on_shutdown=[stop_push],

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
+import asyncpg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,11 +71,25 @@ async def mark_all_read(session: AsyncSession, user_id: uuid.UUID, at: datetime)
 
 
 # Streams --------------------------------------------------------------------------------------------
-async def after_seq(session: AsyncSession, user_id: uuid.UUID, seq: int, limit: int) -> list[Notification]:
-    """The user's notifications after sequence number `seq`, oldest first."""
-    return list((await session.execute(
-        select(Notification).where(Notification.recipient_id == user_id, Notification.seq > seq)
-        .order_by(Notification.seq).limit(limit))).scalars())
+# A live stream's reads are single statements that need no transaction: they run on a small asyncpg pool of
+# their own, one round trip each (no pool ping, BEGIN or ROLLBACK around them), which keeps the push fast.
+_STREAM_AFTER = (
+    "SELECT id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type, "
+    "created_at, read_at FROM notifications WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+_STREAM_START = (
+    "SELECT coalesce((SELECT last_seq FROM notification_cursors WHERE recipient_id = $1), 0) AS last, "
+    "(SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL) AS unread")
+
+
+async def stream_start(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int]:
+    """(the user's last sequence number, their unread count), read on a stream's pool."""
+    row = await pool.fetchrow(_STREAM_START, user_id)
+    return int(row["last"]), row["unread"]
+
+
+async def stream_rows_after(pool: asyncpg.Pool, user_id: uuid.UUID, seq: int, limit: int) -> list[asyncpg.Record]:
+    """The user's notifications after sequence number `seq`, oldest first, read on a stream's pool."""
+    return await pool.fetch(_STREAM_AFTER, user_id, seq, limit)
 
 
 async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:

@@ -26,12 +26,13 @@ from shared.contracts import EventData, model_for
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
-from shared.projections.identity import IDENTITY_TOPICS, people_handlers
+from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
+from shared.projections.identity import people_handlers
 
 log = logging.getLogger("insureops.notifications")
 
-SOURCE_TOPICS = ["tasks.task.events", "pipeline.opportunity.events", "contracts.contract.events"]
-CONSUMED_TOPICS = SOURCE_TOPICS + IDENTITY_TOPICS
+SOURCE_TOPICS = [TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS]
+CONSUMED_TOPICS = SOURCE_TOPICS + list(IDENTITY)
 
 _people_handlers = people_handlers(people)
 

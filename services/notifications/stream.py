@@ -17,19 +17,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from prometheus_client import Counter, Gauge
 
+from services.notifications import repository as repo
 from services.notifications.schemas import NotificationOut
 from shared.sse import comment, format_event
 
 STREAMS = Gauge("notifications_sse_streams", "Live notification streams open in this process")
 SENT = Counter("notifications_sse_events_total", "Notifications sent on live streams")
-
-
-# A stream's reads are single statements that need no transaction: they run on a small asyncpg pool of
-# their own, one round trip each (no pool ping, BEGIN or ROLLBACK around them), which keeps the push fast.
-_AFTER = ("SELECT id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type, "
-          "created_at, read_at FROM notifications WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-_START = ("SELECT coalesce((SELECT last_seq FROM notification_cursors WHERE recipient_id = $1), 0) AS last, "
-          "(SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL) AS unread")
 
 
 def _as_json(row) -> dict:
@@ -47,18 +40,18 @@ async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: 
     subscription = app.state.push_hub.subscribe(user_id)  # before the first read: no wake-up can slip by
     STREAMS.inc()
     try:
-        start = await pool.fetchrow(_START, user_id)
-        if resume_from is None or resume_from > start["last"]:
+        start_seq, unread = await repo.stream_start(pool, user_id)
+        if resume_from is None or resume_from > start_seq:
             # A fresh stream, or a resume point this user never had (a restored database): start from now.
-            last = int(start["last"])
-            yield format_event({"last_event_id": last, "unread": start["unread"]}, event="ready", id=last,
+            last = start_seq
+            yield format_event({"last_event_id": last, "unread": unread}, event="ready", id=last,
                                retry_ms=settings.sse_retry_ms)
         else:
             last = resume_from
             yield f"retry: {settings.sse_retry_ms}\n\n".encode()
         while True:
             subscription.event.clear()
-            rows = await pool.fetch(_AFTER, user_id, last, settings.sse_replay_limit)
+            rows = await repo.stream_rows_after(pool, user_id, last, settings.sse_replay_limit)
             for row in rows:
                 yield format_event(_as_json(row), event="notification", id=row["seq"])
                 last = row["seq"]

@@ -5,15 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.pipeline import service
-from services.pipeline.consumers import CONSUMED_TOPICS, HANDLERS
 from services.pipeline.board_stream import BoardStreams
 from services.pipeline.endpoints import router, stream_router
 from services.pipeline.models import messaging
 from services.pipeline.settings import PipelineSettings
-from shared.app import ConsumerSpec, ServiceParts, create_service_app
+from services.pipeline.subscriptions import CONSUMERS
+from shared.app import ServiceParts, create_service_app
+from shared.contracts.topics import PIPELINE_CONFIG, PIPELINE_OPPORTUNITIES
 from shared.db import asyncpg_dsn
 
-PUBLISHES = ["pipeline.opportunity.events", "pipeline.config.events"]
+PUBLISHES = [PIPELINE_OPPORTUNITIES, PIPELINE_CONFIG]
 
 
 async def _prepare(app: FastAPI) -> None:
@@ -40,7 +41,7 @@ def create_app(settings: PipelineSettings | None = None) -> FastAPI:
         routers=[stream_router, router],
         tables=messaging,
         publishes=PUBLISHES,
-        consumers=[ConsumerSpec(name="pipeline", topics=CONSUMED_TOPICS, handlers=HANDLERS)],
+        consumers=CONSUMERS,
         on_startup=[_prepare, start_board_streams],
         on_shutdown=[stop_board_streams],
         tags=[{"name": "lines"}, {"name": "stages"}, {"name": "opportunities"}, {"name": "pipeline"}],

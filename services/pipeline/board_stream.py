@@ -5,7 +5,7 @@ Pipeline's own events are the source: a trigger on the outbox (migration 0002) s
 event's sequence number, type and aggregate when its transaction commits. One listening connection per
 process takes them in commit order; one dispatcher resolves each deal event's audience once (the deal's owner,
 department and current stage's department now, and before the move: the stage it left, the owner it had) and
-queues it for the streams whose caller may see the deal then or now (`rules.can_see`). Stage and line changes
+queues it for the streams whose caller may see the deal then or now (`access.can_see`). Stage and line changes
 go to every board. The events are doorbells, not state: a board refetches what changed. A stream whose queue
 overflows, or that missed notices while the listener reconnected, is told `resync` (refetch everything).
 """
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.pipeline import rules
+from services.pipeline import access
+from shared.contracts.topics import PIPELINE_OPPORTUNITIES
 from shared.db.listener import NoticeListener
 from shared.sse import comment, format_event
 
@@ -32,7 +33,7 @@ log = logging.getLogger("insureops.pipeline.board")
 
 BOARD_CHANNEL = "pipeline_board"
 LISTENER_NAME = "pipeline-board-listener"  # application_name of the LISTEN connection (pg_stat_activity)
-OPPORTUNITY_TOPIC = "pipeline.opportunity.events"
+OPPORTUNITY_TOPIC = PIPELINE_OPPORTUNITIES
 STREAMS = Gauge("pipeline_board_streams", "Live board streams open in this process")
 SENT = Counter("pipeline_board_events_total", "Events sent on live board streams")
 
@@ -49,8 +50,8 @@ class Audience:
 
     states: tuple[tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None], ...]
 
-    def includes(self, viewer: rules.Viewer) -> bool:
-        return any(owner is not None and rules.can_see(viewer, owner_id=owner, department_id=department,
+    def includes(self, viewer: access.Viewer) -> bool:
+        return any(owner is not None and access.can_see(viewer, owner_id=owner, department_id=department,
                                                        stage_department_id=stage_department)
                    for owner, department, stage_department in self.states)
 
@@ -68,7 +69,7 @@ class BoardEvent:
 
 @dataclass(eq=False)
 class BoardSubscription:
-    viewer: rules.Viewer
+    viewer: access.Viewer
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=500))
     resync: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -121,7 +122,7 @@ class BoardStreams:
     def listening(self) -> bool:
         return self._listener.listening
 
-    def subscribe(self, viewer: rules.Viewer) -> BoardSubscription:
+    def subscribe(self, viewer: access.Viewer) -> BoardSubscription:
         subscription = BoardSubscription(viewer)
         self._subscriptions.add(subscription)
         return subscription
@@ -189,7 +190,7 @@ class BoardStreams:
         return BoardEvent(sequence, "opportunity", data, audience_of(row, payload))
 
 
-async def board_stream(streams: BoardStreams, viewer: rules.Viewer, *, expires_at: float, heartbeat_seconds: float,
+async def board_stream(streams: BoardStreams, viewer: access.Viewer, *, expires_at: float, heartbeat_seconds: float,
                        retry_ms: int) -> AsyncIterator[bytes]:
     subscription = streams.subscribe(viewer)  # before `ready`: nothing committed after it can slip by
     STREAMS.inc()

@@ -1,4 +1,4 @@
-"""What pipeline reads from the bus: people (identity), clients, and contract issuance.
+"""Pipeline's event handlers (declared in `subscriptions.py`): clients, and contract issuance.
 
 Every handler writes through the consumer's session, so the inbox makes a redelivery a no-op; the
 state guard in `complete_on_contract_issued` is a second defence against a duplicate issuance.
@@ -13,15 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline import service
-from services.pipeline.models import KnownClient, people
+from services.pipeline.models import KnownClient
 from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.contracts import ContractIssued
 from shared.messaging.envelope import Envelope
-from shared.projections.identity import IDENTITY_TOPICS, people_handlers
 
-CLIENT_TOPIC = "clients.client.events"
-CONTRACT_TOPIC = "contracts.contract.events"
-CONSUMED_TOPICS = [*IDENTITY_TOPICS, CLIENT_TOPIC, CONTRACT_TOPIC]
 _CLIENT_FIELDS = {"name", "department_id"}
 
 
@@ -46,10 +42,3 @@ async def contract_issued(session: AsyncSession, envelope: Envelope, data: Contr
     if data.opportunity_id is not None:
         await service.complete_on_contract_issued(session, data.opportunity_id, data.contract_id)
 
-
-HANDLERS = {
-    **people_handlers(people),
-    "clients.client.created": client_created,
-    "clients.client.updated": client_updated,
-    "contracts.contract.issued": contract_issued,
-}

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from services.pipeline import repository as repo
-from services.pipeline import rules, service
+from services.pipeline import access, rules, service
 from services.pipeline.board_stream import board_stream
-from services.pipeline.models import Opportunity
 from services.pipeline.schemas import (
     AdvanceBody,
     Analytics,
@@ -111,10 +110,10 @@ async def update_stage(key: str, body: StageUpdate, session: Session, admin: Adm
              summary="Open a deal at the first stage for a client the caller may see; the line's primary "
                      "specialist owns it")
 async def open_opportunity(body: OpportunityCreate, request: Request, session: Session, caller: Caller):
-    opp = await service.open_opportunity(session, body, _actor(caller), viewer=service.viewer_of(caller),
+    opp = await service.open_opportunity(session, body, _actor(caller), viewer=access.viewer_of(caller),
                                          client_wait_seconds=request.app.state.settings.client_wait_seconds)
     # The caller opened it, so they get it back even if it lies outside what they may list later.
-    return await service.visible_opportunity(session, opp.id, rules.Viewer(caller.user_id, "Admin", None),
+    return await service.visible_opportunity(session, opp.id, access.Viewer(caller.user_id, "Admin", None),
                                              at_risk_share=_share(request))
 
 
@@ -131,37 +130,19 @@ async def list_opportunities(
     sla_state: Annotated[SlaState | None, Query(description="Wall-clock time in the current stage against its "
                                                             "SLA target; only open deals have one")] = None,
 ):
-    filters = _filters(stage=stage, owner_id=owner_id, line_id=line_id, department_id=department_id,
-                       client_id=client_id, status=status_)
-    if sla_state is not None:
-        filters.append(repo.sla_filter(sla_state, clock.now(), _share(request)))
-    rows, total = await repo.list_opportunities(session, service.viewer_of(caller), page, filters=filters)
+    filters = repo.OpportunityFilters(stage=stage, owner_id=owner_id, line_id=line_id, department_id=department_id,
+                                      client_id=client_id, status=status_, sla_state=sla_state, now=clock.now(),
+                                      at_risk_share=_share(request))
+    rows, total = await repo.list_opportunities(session, access.viewer_of(caller), page, filters=filters)
     share = _share(request)
     return Page(items=[service.opportunity_out(*row, at_risk_share=share) for row in rows], total=total,
                 limit=page.limit, offset=page.offset)
 
 
-def _filters(*, stage=None, owner_id=None, line_id=None, department_id=None, client_id=None, status=None) -> list:
-    filters = []
-    if stage is not None:
-        filters.append(Opportunity.stage_key == stage)
-    if owner_id is not None:
-        filters.append(Opportunity.owner_id == owner_id)
-    if line_id is not None:
-        filters.append(Opportunity.line_id == line_id)
-    if department_id is not None:
-        filters.append(Opportunity.department_id == department_id)
-    if client_id is not None:
-        filters.append(Opportunity.client_id == client_id)
-    if status is not None:
-        filters.append(Opportunity.status == status)
-    return filters
-
-
 @router.get("/api/v1/opportunities/{opportunity_id}", response_model=OpportunityOut, tags=["opportunities"],
             summary="One deal", responses={404: PROBLEMS[404]})
 async def get_opportunity(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
-    return await service.visible_opportunity(session, opportunity_id, service.viewer_of(caller),
+    return await service.visible_opportunity(session, opportunity_id, access.viewer_of(caller),
                                              at_risk_share=_share(request))
 
 
@@ -179,7 +160,7 @@ async def update_opportunity(opportunity_id: uuid.UUID, body: OpportunityUpdate,
              summary="Move the deal to the next stage (not from Client Decision or Policy Issuance)")
 async def advance(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller,
                   body: Annotated[AdvanceBody | None, Body()] = None):
-    deal = await service.move(session, opportunity_id, "advance", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "advance", viewer=access.viewer_of(caller), actor=_actor(caller),
                        from_stage=body.from_stage if body else None)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -189,7 +170,7 @@ async def advance(opportunity_id: uuid.UUID, request: Request, session: Session,
              tags=["opportunities"], responses=MOVE_PROBLEMS, summary="Move the deal one stage back, with a reason")
 async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Request, session: Session,
                     caller: Caller):
-    deal = await service.move(session, opportunity_id, "move_back", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "move_back", viewer=access.viewer_of(caller), actor=_actor(caller),
                        from_stage=body.from_stage, reason=body.reason)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -199,7 +180,7 @@ async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Requ
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="The client accepted (at Client Decision): record the terms, move to Policy Issuance")
 async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, session: Session, caller: Caller):
-    deal = await service.move(session, opportunity_id, "accept", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "accept", viewer=access.viewer_of(caller), actor=_actor(caller),
                        terms=body)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -210,7 +191,7 @@ async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, ses
              summary="The client declined (at Client Decision): close the deal as lost and archive it")
 async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request, session: Session,
                   caller: Caller):
-    deal = await service.move(session, opportunity_id, "decline", viewer=service.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "decline", viewer=access.viewer_of(caller), actor=_actor(caller),
                        reason=body.reason)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -220,7 +201,7 @@ async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="Mark the policy issued (at Policy Issuance): the deal reaches Completion and is won")
 async def complete(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
-    deal = await service.move(session, opportunity_id, "complete", viewer=service.viewer_of(caller), actor=_actor(caller))
+    deal = await service.move(session, opportunity_id, "complete", viewer=access.viewer_of(caller), actor=_actor(caller))
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
 
@@ -229,7 +210,7 @@ async def complete(opportunity_id: uuid.UUID, request: Request, session: Session
             summary="Every move of the deal: from, to, who, when, time spent in the stage left, reason",
             responses={404: PROBLEMS[404]})
 async def timeline(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
-    await service.visible_opportunity(session, opportunity_id, service.viewer_of(caller),
+    await service.visible_opportunity(session, opportunity_id, access.viewer_of(caller),
                                       at_risk_share=_share(request))
     names = {s.key: s.name for s in await repo.stages(session)}
     entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage),
@@ -246,10 +227,9 @@ async def timeline(opportunity_id: uuid.UUID, request: Request, session: Session
 async def board(request: Request, session: Session, caller: Caller, owner_id: uuid.UUID | None = None,
                 line_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
                 per_stage: Annotated[int | None, Query(ge=1, le=200, description="Deals listed per stage")] = None):
-    filters = _filters(owner_id=owner_id, line_id=line_id, department_id=department_id)
-    filters.append(Opportunity.archived.is_(False))
+    filters = repo.OpportunityFilters(owner_id=owner_id, line_id=line_id, department_id=department_id, archived=False)
     per_stage = per_stage or request.app.state.settings.board_deals_per_stage
-    counts, totals, rows = await repo.board(session, service.viewer_of(caller), filters=filters,
+    counts, totals, rows = await repo.board(session, access.viewer_of(caller), filters=filters,
                                             per_stage=per_stage)
     share = _share(request)
     columns = []
@@ -286,7 +266,7 @@ async def board(request: Request, session: Session, caller: Caller, owner_id: uu
 async def board_events(request: Request, caller: Caller) -> StreamingResponse:
     settings = request.app.state.settings
     return StreamingResponse(
-        board_stream(request.app.state.board_streams, service.viewer_of(caller),
+        board_stream(request.app.state.board_streams, access.viewer_of(caller),
                      expires_at=token_expiry(bearer_token(request)),
                      heartbeat_seconds=settings.board_stream_heartbeat_seconds,
                      retry_ms=settings.board_stream_retry_ms),
@@ -301,12 +281,9 @@ async def analytics(session: Session, caller: Caller, line_id: uuid.UUID | None 
                                                                            "timezone)")] = None,
                     until: Annotated[clock.Instant | None, Query(description="Deals opened before (with a "
                                                                            "timezone)")] = None):
-    filters = _filters(owner_id=owner_id, line_id=line_id, department_id=department_id)
-    if since is not None:
-        filters.append(Opportunity.created_at >= since)
-    if until is not None:
-        filters.append(Opportunity.created_at < until)
-    viewer = service.viewer_of(caller)
+    filters = repo.OpportunityFilters(owner_id=owner_id, line_id=line_id, department_id=department_id,
+                                      opened_since=since, opened_before=until)
+    viewer = access.viewer_of(caller)
     order = await repo.stages(session)
     times = {stage: (n, median, p90) for stage, n, median, p90 in await repo.time_in_stage(session, viewer, filters)}
     entered, advanced = await repo.stage_reach(session, viewer, filters)

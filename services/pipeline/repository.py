@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
-from services.pipeline.rules import Viewer
+from services.pipeline.access import Viewer, visible_where
 from shared.pagination import PageParams, apply_sort
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
@@ -33,10 +35,6 @@ async def stages(session: AsyncSession, *, for_update: bool = False) -> list[Sta
     return list((await session.execute(stmt)).scalars())
 
 
-async def get_stage(session: AsyncSession, key: str) -> Stage | None:
-    return await session.get(Stage, key)
-
-
 async def lines(session: AsyncSession) -> list[Line]:
     return list((await session.execute(select(Line).order_by(Line.name))).scalars())
 
@@ -46,6 +44,20 @@ async def get_line(session: AsyncSession, line_id: uuid.UUID, *, for_update: boo
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def insert_line_if_absent(session: AsyncSession, name: str, now: datetime) -> uuid.UUID | None:
+    """Add the insurance line `name` unless one by that name exists (also one another replica adds at the same
+    moment); its id if this call added it."""
+    return await session.scalar(
+        pg_insert(Line).values(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["name"]).returning(Line.id))
+
+
+async def set_line_deals_department(session: AsyncSession, line_id: uuid.UUID,
+                                    department_id: uuid.UUID | None) -> None:
+    """A deal belongs to its line's department: move the line's deals with it."""
+    await session.execute(update(Opportunity).where(Opportunity.line_id == line_id).values(department_id=department_id))
 
 
 async def get_line_by_name(session: AsyncSession, name: str) -> Line | None:
@@ -88,17 +100,6 @@ async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def scope_filter(viewer: Viewer) -> ColumnElement[bool]:
-    """The SQL form of rules.can_see (Stage must be joined on the deal's current stage)."""
-    if viewer.role == "Admin":
-        return true()
-    conditions = [Opportunity.owner_id == viewer.user_id]
-    if viewer.department_id is not None:
-        conditions += [Opportunity.department_id == viewer.department_id,
-                       Stage.department_id == viewer.department_id]
-    return or_(*conditions)
-
-
 def elapsed_ratio(now: datetime) -> ColumnElement[float]:
     """Share of the current stage's SLA target used, in wall-clock time."""
     return (func.extract("epoch", literal(now) - Opportunity.stage_entered_at) / (Stage.sla_hours * 3600.0))
@@ -114,6 +115,40 @@ def sla_filter(state: str, now: datetime, at_risk_share: float) -> ColumnElement
     return and_(open_, ratio < at_risk_share)
 
 
+@dataclass
+class OpportunityFilters:
+    """What a list, the board or the analytics narrow the caller's deals to; None narrows nothing."""
+
+    stage: str | None = None
+    owner_id: uuid.UUID | None = None
+    line_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    status: str | None = None
+    archived: bool | None = None
+    opened_since: datetime | None = None
+    opened_before: datetime | None = None
+    sla_state: str | None = None  # judged at `now` with `at_risk_share` (both given with it)
+    now: datetime | None = None
+    at_risk_share: float | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        equal = ((Opportunity.stage_key, self.stage), (Opportunity.owner_id, self.owner_id),
+                 (Opportunity.line_id, self.line_id), (Opportunity.department_id, self.department_id),
+                 (Opportunity.client_id, self.client_id), (Opportunity.status, self.status))
+        clauses = [column == value for column, value in equal if value is not None]
+        if self.sla_state is not None:
+            assert self.now is not None and self.at_risk_share is not None, "an SLA state is judged at a time"
+            clauses.append(sla_filter(self.sla_state, self.now, self.at_risk_share))
+        if self.archived is not None:
+            clauses.append(Opportunity.archived.is_(self.archived))
+        if self.opened_since is not None:
+            clauses.append(Opportunity.created_at >= self.opened_since)
+        if self.opened_before is not None:
+            clauses.append(Opportunity.created_at < self.opened_before)
+        return clauses
+
+
 def _opportunity_rows() -> Select:
     return (select(Opportunity, Stage, Line.name, KnownClient.name, people.users.c.name)
             .join(Stage, Stage.key == Opportunity.stage_key)
@@ -127,25 +162,25 @@ async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
     return (await session.execute(_opportunity_rows().where(Opportunity.id == opportunity_id))).first()
 
 
-async def list_opportunities(session: AsyncSession, viewer: Viewer, page: PageParams, *, filters: list,
+async def list_opportunities(session: AsyncSession, viewer: Viewer, page: PageParams, *, filters: OpportunityFilters,
                              ) -> tuple[list, int]:
-    stmt = _opportunity_rows().where(scope_filter(viewer), *filters)
+    stmt = _opportunity_rows().where(visible_where(viewer), *filters.clauses())
     total = (await session.execute(
         select(func.count()).select_from(
             select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
-            .where(scope_filter(viewer), *filters).subquery()))).scalar_one()
+            .where(visible_where(viewer), *filters.clauses()).subquery()))).scalar_one()
     stmt = apply_sort(stmt, page.sort, OPPORTUNITY_SORTS, "-created_at", Opportunity.id)
     rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()
     return list(rows), total
 
 
-async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_stage: int,
+async def board(session: AsyncSession, viewer: Viewer, *, filters: OpportunityFilters, per_stage: int,
                 ) -> tuple[dict, dict, list]:
     """Counts per stage, expected-premium totals per stage and currency, and the most recently moved deals of
     each stage (up to `per_stage`)."""
     base = (select(Opportunity.stage_key, Opportunity.currency, func.count(), func.sum(Opportunity.expected_premium))
             .join(Stage, Stage.key == Opportunity.stage_key)
-            .where(scope_filter(viewer), *filters).group_by(Opportunity.stage_key, Opportunity.currency))
+            .where(visible_where(viewer), *filters.clauses()).group_by(Opportunity.stage_key, Opportunity.currency))
     counts: dict[str, int] = {}
     totals: dict[str, dict[str, Decimal]] = {}
     for key, currency, n, premium in (await session.execute(base)).all():
@@ -158,7 +193,7 @@ async def board(session: AsyncSession, viewer: Viewer, *, filters: list, per_sta
         partition_by=Opportunity.stage_key,
         order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id)).label("rank"))
         .join(Stage, Stage.key == Opportunity.stage_key)
-        .where(scope_filter(viewer), *filters).subquery())
+        .where(visible_where(viewer), *filters.clauses()).subquery())
     rows = (await session.execute(
         _opportunity_rows().join(ranked, ranked.c.id == Opportunity.id).where(ranked.c.rank <= per_stage)
         .order_by(Stage.position, Opportunity.stage_entered_at.desc(), Opportunity.id))).all()
@@ -172,19 +207,19 @@ async def timeline(session: AsyncSession, opportunity_id: uuid.UUID) -> list[Sta
 
 
 # Analytics ---------------------------------------------------------------------------------------
-def _scoped_deals(viewer: Viewer, filters: list) -> Select:
+def _scoped_deals(viewer: Viewer, filters: OpportunityFilters) -> Select:
     return (select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
-            .where(scope_filter(viewer), *filters))
+            .where(visible_where(viewer), *filters.clauses()))
 
 
-async def deal_counts(session: AsyncSession, viewer: Viewer, filters: list) -> dict[str, int]:
+async def deal_counts(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters) -> dict[str, int]:
     deals = _scoped_deals(viewer, filters).subquery()
     rows = await session.execute(select(Opportunity.status, func.count()).join(deals, deals.c.id == Opportunity.id)
                                  .group_by(Opportunity.status))
     return {"open": 0, "won": 0, "lost": 0, **{status: n for status, n in rows.all()}}
 
 
-async def time_in_stage(session: AsyncSession, viewer: Viewer, filters: list) -> list:
+async def time_in_stage(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters) -> list:
     """(stage, moves, median, p90) of the seconds spent in each stage, over every move out of it."""
     deals = _scoped_deals(viewer, filters).subquery()
     seconds = StageMove.seconds_in_stage
@@ -197,7 +232,7 @@ async def time_in_stage(session: AsyncSession, viewer: Viewer, filters: list) ->
     return list((await session.execute(stmt)).all())
 
 
-async def stage_reach(session: AsyncSession, viewer: Viewer, filters: list) -> tuple[dict, dict]:
+async def stage_reach(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters) -> tuple[dict, dict]:
     """Per stage: distinct deals that entered it, and distinct deals that moved forward out of it (to where)."""
     deals = _scoped_deals(viewer, filters).subquery()
     entered = await session.execute(
@@ -213,7 +248,7 @@ async def stage_reach(session: AsyncSession, viewer: Viewer, filters: list) -> t
     return dict(entered.all()), {(f, t): n for f, t, n in advanced.all()}
 
 
-async def win_rates(session: AsyncSession, viewer: Viewer, filters: list, *, by: str) -> list:
+async def win_rates(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters, *, by: str) -> list:
     """(id, name, won, lost, open) per line (`by="line"`) or per owner (`by="owner"`)."""
     deals = _scoped_deals(viewer, filters).subquery()
     won = func.count().filter(Opportunity.status == "won")

@@ -1,12 +1,11 @@
 """The pipeline's rules as pure functions: the default stages and lines, which move is allowed from
-which stage, a deal's SLA state, the stage-order constraints, and who may see a deal.
+which stage, a deal's SLA state, and the stage-order constraints (who may see a deal: access.py).
 
 Nothing here touches the database; service.py applies these rules under a row lock.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -112,29 +111,3 @@ def reorder(order: list[str], stage_key: str, position: int) -> list[str]:
     rest = [k for k in order if k != stage_key]
     rest.insert(position - 1, stage_key)
     return rest
-
-
-@dataclass(frozen=True)
-class Viewer:
-    user_id: uuid.UUID
-    role: str
-    department_id: uuid.UUID | None
-
-
-def can_see(viewer: Viewer, *, owner_id: uuid.UUID, department_id: uuid.UUID | None,
-            stage_department_id: uuid.UUID | None) -> bool:
-    """Admin: every deal. Manager: deals of their department (the line's) or whose current stage their
-    department works. Anyone: the deals they own."""
-    if viewer.role == "Admin":
-        return True
-    if owner_id == viewer.user_id:
-        return True
-    return viewer.department_id is not None and viewer.department_id in (department_id, stage_department_id)
-
-
-def may_open_deal_for(viewer: Viewer | None, *, client_department_id: uuid.UUID | None) -> bool:
-    """A deal is opened for a client the opener may see: the Admin any, everyone else their department's
-    (the clients service's rule). `viewer` None is the platform itself."""
-    if viewer is None or viewer.role == "Admin":
-        return True
-    return viewer.department_id is not None and viewer.department_id == client_department_id

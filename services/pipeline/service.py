@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline import repository as repo
-from services.pipeline import rules
+from services.pipeline import access, rules
 from services.pipeline.models import Line, Opportunity, Stage, StageMove, messaging
 from services.pipeline.schemas import (
     LineCreate,
@@ -71,10 +69,6 @@ def stage_ref(stage: Stage) -> StageRef:
                     sla_hours=stage.sla_hours)
 
 
-def viewer_of(principal) -> rules.Viewer:
-    return rules.Viewer(user_id=principal.user_id, role=principal.role, department_id=principal.department_id)
-
-
 # Start-up ----------------------------------------------------------------------------------------
 async def ensure_default_lines(session: AsyncSession) -> int:
     """Create the default insurance lines that do not exist yet (each creation is an event); safe to run on
@@ -82,9 +76,7 @@ async def ensure_default_lines(session: AsyncSession) -> int:
     created = 0
     now = clock.now()
     for name in rules.DEFAULT_LINES:
-        line_id = await session.scalar(
-            pg_insert(Line).values(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["name"]).returning(Line.id))
+        line_id = await repo.insert_line_if_absent(session, name, now)
         if line_id is not None:
             created += 1
             await outbox.add(session, LineCreated(line_id=line_id, name=name, specialist_id=None, department_id=None),
@@ -145,8 +137,7 @@ async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdat
     line.updated_at = clock.now()
     if "department_id" in changes:
         # A deal belongs to its line's department: follow the line.
-        await session.execute(update(Opportunity).where(Opportunity.line_id == line.id)
-                              .values(department_id=line.department_id))
+        await repo.set_line_deals_department(session, line.id, line.department_id)
     await session.flush()
     await outbox.add(session, LineUpdated(line_id=line.id, changes=changes), subject=str(line.id), actor=actor)
     return line
@@ -212,13 +203,13 @@ def opportunity_out(opp: Opportunity, stage: Stage, line_name: str, client_name:
         created_at=opp.created_at, updated_at=opp.updated_at, closed_at=opp.closed_at)
 
 
-async def visible_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, viewer: rules.Viewer,
+async def visible_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, viewer: access.Viewer,
                               *, at_risk_share: float) -> OpportunityOut:
     row = await repo.opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
     opp, stage, line_name, client_name, owner_name = row
-    if not rules.can_see(viewer, owner_id=opp.owner_id, department_id=opp.department_id,
+    if not access.can_see(viewer, owner_id=opp.owner_id, department_id=opp.department_id,
                          stage_department_id=stage.department_id):
         raise NotFound(f"no opportunity {opportunity_id}")
     return opportunity_out(opp, stage, line_name, client_name, owner_name, at_risk_share=at_risk_share)
@@ -238,7 +229,7 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
 
 
 async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor: Actor, *,
-                           client_wait_seconds: float, viewer: rules.Viewer | None = None) -> Opportunity:
+                           client_wait_seconds: float, viewer: access.Viewer | None = None) -> Opportunity:
     """Open a deal at the first stage. With a `viewer` other than an Admin, the client must be one of the
     viewer's department (the clients they may see); any other is answered like an unknown one."""
     if data.expected_premium is not None and data.currency is None:
@@ -253,7 +244,7 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor
         raise Conflict(f"the primary specialist of the {line.name} line is no longer active; an Admin must "
                        "assign another", errors=[{"field": "body.line_id", "message": "specialist inactive"}])
     client = await _wait_for_client(session, data.client_id, client_wait_seconds)
-    if client is None or not rules.may_open_deal_for(viewer, client_department_id=client.department_id):
+    if client is None or not access.may_open_deal_for(viewer, client_department_id=client.department_id):
         raise InvalidInput.for_field("body.client_id", f"unknown client {data.client_id}")
     order = await repo.stages(session)
     first = order[0]
@@ -297,13 +288,13 @@ class LockedDeal:
                                at_risk_share=at_risk_share)
 
 
-async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, viewer: rules.Viewer | None,
+async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, viewer: access.Viewer | None,
                           ) -> LockedDeal:
     row = await repo.lock_opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
     deal = LockedDeal(row[0], await repo.stages(session), row[1], row[2], row[0].owner_id, row[3])
-    if viewer is not None and not rules.can_see(viewer, owner_id=deal.opp.owner_id,
+    if viewer is not None and not access.can_see(viewer, owner_id=deal.opp.owner_id,
                                                 department_id=deal.opp.department_id,
                                                 stage_department_id=deal.stage.department_id):
         raise NotFound(f"no opportunity {opportunity_id}")
@@ -312,7 +303,7 @@ async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, view
 
 async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, data: OpportunityUpdate,
                              principal, actor: Actor) -> LockedDeal:
-    deal = await _locked_visible(session, opportunity_id, viewer_of(principal))
+    deal = await _locked_visible(session, opportunity_id, access.viewer_of(principal))
     opp = deal.opp
     fields = data.model_dump(exclude_unset=True)
     if "owner_id" in fields:
@@ -344,7 +335,7 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
 
 # Opportunities: moves ----------------------------------------------------------------------------
 async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Move, *,
-               viewer: rules.Viewer | None, actor: Actor | None = None, from_stage: str | None = None,
+               viewer: access.Viewer | None, actor: Actor | None = None, from_stage: str | None = None,
                reason: str | None = None, terms: TermsIn | None = None,
                contract_id: uuid.UUID | None = None) -> LockedDeal:
     """Apply one move to a deal under its row lock, record it in the history and publish it.

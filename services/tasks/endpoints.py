@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from services.tasks import repository as repo
-from services.tasks import service
+from services.tasks import calendar, service
 from services.tasks.schemas import (
     CalendarIn,
     CalendarOut,
@@ -132,11 +132,11 @@ async def workload(session: Session, caller: Caller, settings: Settings, departm
 @router.get("/api/v1/calendar", response_model=CalendarOut, tags=["calendar"],
             summary="The working-time calendar SLA deadlines are counted in")
 async def get_calendar(session: Session, _: Caller):
-    return CalendarOut(**await service.calendar_view(session))
+    return CalendarOut(**await calendar.calendar_view(session))
 
 
 @router.put("/api/v1/calendar", response_model=CalendarOut, tags=["calendar"],
             summary="Replace the working-time calendar (Admin); deadlines already set are kept",
             responses={403: PROBLEMS[403]})
 async def put_calendar(body: CalendarIn, session: Session, admin: Admin):
-    return CalendarOut(**await service.replace_calendar(session, body, service.actor_of(admin)))
+    return CalendarOut(**await calendar.replace_calendar(session, body, service.actor_of(admin)))

@@ -27,12 +27,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base
+from shared.messaging.outbox import Outbox
 from shared.messaging.tables import define_messaging_tables
 from shared.projections.identity import define_people_tables
 
 Base = make_base()
 messaging = define_messaging_tables(Base.metadata)
 people = define_people_tables(Base.metadata)
+outbox = Outbox("tasks", messaging.outbox)  # every event of the service is written through it
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = ("open", "in_progress", "waiting", "done", "cancelled")

@@ -7,11 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.tasks.access import visible_where
 from services.tasks.models import (
     ACTIVE_STATUSES,
     AssigneeStats,
@@ -36,21 +37,6 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID, *, for_update: boo
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-def visible_to(caller: Principal):
-    """The tasks a caller may see: Admin all; others their department's and those assigned to them."""
-    if caller.is_admin:
-        return literal(True)
-    clauses = [Task.assignee_id == caller.user_id]
-    if caller.department_id is not None:
-        clauses.append(Task.department_id == caller.department_id)
-    return or_(*clauses)
-
-
-def can_see(caller: Principal, task: Task) -> bool:
-    return caller.is_admin or task.assignee_id == caller.user_id or (
-        caller.department_id is not None and task.department_id == caller.department_id)
 
 
 # At-risk work first: active red, yellow, green, then closed work; then the nearest deadline.
@@ -98,7 +84,7 @@ class TaskFilters:
 
 async def list_tasks(session: AsyncSession, caller: Principal, filters: TaskFilters,
                      page: PageParams) -> tuple[list[Task], int]:
-    stmt = select(Task).where(visible_to(caller))
+    stmt = select(Task).where(visible_where(caller))
     if filters.unassigned:
         stmt = stmt.where(Task.assignee_id.is_(None))
     elif filters.assignee is not None:

@@ -24,6 +24,7 @@ from collections import defaultdict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import repository as repo
+from services.tasks import assignment as assignments
 from services.tasks import service
 from services.tasks.models import ACTIVE_STATUSES, Task
 from services.tasks.settings import TasksSettings
@@ -62,7 +63,7 @@ class RoutingBatch:
 
     async def finish(self) -> None:
         await repo.set_deal_statuses(self.session, self.deal_status)
-        await service.write_pending(self.session)
+        await assignments.write_pending(self.session)
 
     # Events -------------------------------------------------------------------------------------
     async def opened(self, envelope: Envelope, data: OpportunityOpened) -> None:
@@ -124,9 +125,9 @@ class RoutingBatch:
         if stage.key == FIRST_STAGE_KEY:
             assignment = await self._owner_assignment(owner_id, deal.line_name if deal else None)
         elif department_id is None:
-            assignment = service.Assignment(None, f"stage {stage.name} has no responsible department: left unassigned")
+            assignment = assignments.Assignment(None, f"stage {stage.name} has no responsible department: left unassigned")
         else:
-            assignment = await service.route_to_least_loaded_member(self.session, department_id, self.settings)
+            assignment = await assignments.route_to_least_loaded_member(self.session, department_id, self.settings)
         what = deal.title if deal is not None else f"deal {str(opportunity_id)[:8]}"
         task = await service.open_task(
             self.session, self.settings, title=f"{stage.name}: {what}"[:300],
@@ -136,11 +137,11 @@ class RoutingBatch:
             sla_hours=stage.sla_hours)
         self.open_tasks[opportunity_id].append(task)
 
-    async def _owner_assignment(self, owner_id: uuid.UUID, line: str | None) -> service.Assignment:
+    async def _owner_assignment(self, owner_id: uuid.UUID, line: str | None) -> assignments.Assignment:
         owner = await repo.get_user(self.session, owner_id)
         whose = f"the {line} line's primary specialist" if line else "the line's primary specialist"
         note = "" if owner is None or owner.active else " (note: this user is deactivated)"
-        return service.Assignment(owner_id, f"the deal's owner, {whose}{note}")
+        return assignments.Assignment(owner_id, f"the deal's owner, {whose}{note}")
 
 
 _HANDLERS = {
@@ -165,7 +166,7 @@ def batch_handler(settings: TasksSettings):
         batch = RoutingBatch(session, settings)
         # Replicas and this process's consumers route batches in parallel: every department this batch may
         # route into is locked up front, in one order, before anything is read.
-        await service.lock_departments(session, [
+        await assignments.lock_departments(session, [
             data.to_stage.department_id for _, data in events
             if isinstance(data, StageAdvanced) and data.status == "open" and data.to_stage.department_id])
         await batch.prefetch([data.opportunity_id for _, data in events])

@@ -16,7 +16,7 @@ import math
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import repository as repo
-from services.tasks.service import load_calendar, outbox
+from services.tasks.calendar import load_calendar
 from services.tasks.settings import TasksSettings
 from shared import clock
 from shared.contracts import FieldChange
@@ -24,7 +24,7 @@ from shared.contracts.tasks import TaskEscalated, TaskSlaChanged, TaskStale
 from shared.jobs import PeriodicJob
 from shared.projections.identity import department_manager
 
-from services.tasks.models import people
+from services.tasks.models import outbox, people
 
 
 def sla_watch(settings: TasksSettings) -> PeriodicJob:

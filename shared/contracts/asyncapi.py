@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from shared.contracts import REGISTRY, _load_all
+from shared.contracts import REGISTRY
 from shared.messaging.envelope import topic_for
 
 HEADERS_SCHEMA = {
@@ -33,7 +33,6 @@ HEADERS_SCHEMA = {
 
 
 def build_document() -> dict:
-    _load_all()
     channels: dict[str, dict] = {}
     operations: dict[str, dict] = {}
     messages: dict[str, dict] = {}

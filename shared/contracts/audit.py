@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.contracts import EventData, event
+from shared.contracts.base import EventData, event
 
 CHAIN_SUBJECT = "audit-chain"
 

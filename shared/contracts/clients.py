@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from shared.contracts import EventData, FieldChange, event
+from shared.contracts.base import EventData, FieldChange, event
 
 ClientKind = Literal["individual", "company"]
 ClientStatus = Literal["prospect", "active", "inactive"]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from shared.contracts import EventData, FieldChange, event
+from shared.contracts.base import EventData, FieldChange, event
 
 ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "cancelled"]
 

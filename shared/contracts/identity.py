@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from shared.contracts import EventData, FieldChange, event
+from shared.contracts.base import EventData, FieldChange, event
 
 Role = Literal["Employee", "Manager", "Admin"]
 

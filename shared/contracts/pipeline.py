@@ -18,7 +18,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import EventData, FieldChange, event
+from shared.contracts.base import EventData, FieldChange, event
 
 OpportunityStatus = Literal["open", "won", "lost"]
 

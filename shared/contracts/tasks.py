@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from shared.contracts import EventData, FieldChange, event
+from shared.contracts.base import EventData, FieldChange, event
 
 Priority = Literal["low", "normal", "high", "urgent"]
 TaskStatus = Literal["open", "in_progress", "waiting", "done", "cancelled"]

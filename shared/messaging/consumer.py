@@ -1,11 +1,21 @@
-"""The idempotent consumer: effectively-once handling over at-least-once delivery.
+"""The idempotent consumer on FastStream: effectively-once handling over at-least-once delivery.
 
-For each batch of a partition: the event ids are claimed in the service's `inbox` table and the
-handler runs, all in one transaction; the Kafka offset is committed only after that transaction.
-A redelivered event finds its inbox row and has no second effect. If the batch fails, each event
-is retried on its own (bounded, with backoff); one that still fails — or a record that is not an
-event at all — goes to the dead-letter topic with the error and its origin, is recorded in
-`dead_letters`, and the partition moves on.
+Each consumer group of a service (see `shared.messaging.subscriptions`) is a FastStream batch
+subscriber with manual acknowledgement. For each partition's share of a batch, the event ids are
+claimed in the service's `inbox` and the handlers run, in one transaction; the partition's offset is
+committed only after that transaction. A redelivered event finds its inbox row and has no second effect.
+
+The error policy:
+- a **permanent** failure (a record that is not an event, a payload its contract refuses, an unknown
+  version, a handler's refusal) parks the event at once;
+- a **transient** one (the database or the broker unreachable, a serialization conflict) parks nothing:
+  the partition is rewound to the event and paused with growing backoff, for as long as the
+  dependency is down, while other partitions go on; `/readyz` says the consumer is retrying;
+- anything else (a bug) is tried a few times, then parked.
+
+Parking is one transaction: the `dead_letters` row, the outbox row that the relay publishes to
+`deadletter.<consumer>` (the original record with its error and origin) and the event's inbox claim —
+never one without the others, and never blocked on Kafka.
 """
 
 from __future__ import annotations
@@ -13,233 +23,366 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import context
-from shared.contracts import EventData, model_for
 from shared.context import Actor
-from shared.messaging.envelope import Envelope, MalformedEvent
-from shared.messaging.kafka import dead_letter_topic
+from shared.contracts import model_for
+from shared.contracts.topics import dead_letter_topic
+from shared.errors import Problem
+from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
+from shared.messaging.outbox import Outbox
+from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
+from shared.settings import DatabaseSettings
 
 log = logging.getLogger("insureops.consumer")
 tracer = trace.get_tracer("insureops.consumer")
 
 HANDLED = Counter("consumer_events_total", "Events taken off Kafka", ["consumer", "outcome"])
+STALLED = Gauge("consumer_stalled_partitions", "Partitions paused on a transient failure", ["consumer"])
 
-EventHandler = Callable[[AsyncSession, Envelope, EventData | None], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+PERMANENT, TRANSIENT, UNKNOWN = "permanent", "transient", "unknown"
+# SQLSTATE classes and codes that pass: connection (08), resources (53), operator intervention
+# (57: shutdown, "the database system is starting up"), serialization failure, deadlock.
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57")
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
 
 
-class EventConsumer:
-    """Consumes topics (or a topic pattern) for one consumer group with the platform's guarantees.
+class UnknownVersion(Exception):
+    """An event of a handled type in a version this service has no contract for."""
 
-    Give either `handlers` (event type -> handler; other types are skipped) or `batch_handler`
-    (receives every new event of the batch, already claimed in the inbox).
-    """
 
-    def __init__(self, *, name: str, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer,
-                 sessionmaker: async_sessionmaker[AsyncSession], tables: MessagingTables,
-                 topics: list[str] | None = None, pattern: str | None = None,
-                 handlers: dict[str, EventHandler] | None = None, batch_handler: BatchHandler | None = None,
-                 max_attempts: int = 3, retry_backoff: float = 0.2, batch_size: int = 500):
-        if (topics is None) == (pattern is None):
-            raise ValueError("give topics or pattern")
-        if (handlers is None) == (batch_handler is None):
-            raise ValueError("give handlers or batch_handler")
-        self.name = name
-        self.consumer = consumer
-        self.producer = producer
+def failure_kind(exc: BaseException) -> str:
+    """Whether a failure will pass by itself (transient), never will (permanent), or cannot be told."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (MalformedEvent, ValidationError, Problem, UnknownVersion)):
+            return PERMANENT
+        if isinstance(current, (OSError, TimeoutError, KafkaError, sa_exc.InterfaceError)):
+            return TRANSIENT
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return TRANSIENT
+        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES
+                                          or sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)):
+            return TRANSIENT
+        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
+                "ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
+                "InterfaceError", "TooManyConnectionsError"):
+            return TRANSIENT
+        current = current.__cause__ or current.__context__
+    return UNKNOWN
+
+
+def _text(value: str | bytes) -> str:
+    """Header or key text PostgreSQL can store (no NUL; undecodable bytes replaced)."""
+    text_value = value.decode(errors="replace") if isinstance(value, bytes) else value
+    return text_value.replace("\x00", "\ufffd")
+
+
+def describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+@dataclass
+class _Item:
+    """One record of a partition's share of a batch, read as an event if it is one."""
+
+    record: Any
+    envelope: Envelope | None
+    malformed: str | None = None
+
+
+class _Stalled(Exception):
+    """A transient failure at `offset`: the partition waits there."""
+
+    def __init__(self, offset: int, error: str):
+        super().__init__(error)
+        self.offset = offset
+        self.error = error
+
+
+class IdempotentConsumer:
+    """One consumer group of a service: a FastStream batch subscriber with the platform's guarantees."""
+
+    def __init__(self, spec: Consumer, *, sessionmaker: async_sessionmaker[AsyncSession], tables: MessagingTables,
+                 service: str, max_attempts: int = 3, retry_backoff: float = 0.2, max_backoff: float = 30.0):
+        self.spec = spec
+        self.name = spec.name
         self.sessionmaker = sessionmaker
         self.tables = tables
-        self.topics = topics
-        self.pattern = pattern
-        self.handlers = handlers or {}
-        self.batch_handler = batch_handler
+        self.outbox = Outbox(service, tables.outbox)
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
-        self.batch_size = batch_size
-        self.dead_letter_topic = dead_letter_topic(name)
+        self.max_backoff = max_backoff
+        self.dead_letter_topic = dead_letter_topic(spec.name)
+        self.actor = Actor("system", spec.name)
+        # Partitions waiting on a transient failure: the error, and how long the next pause is.
+        self.stalled: dict[TopicPartition, str] = {}
+        self._backoff: dict[TopicPartition, float] = {}
+        self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
         # One statement and one round trip for the whole batch: the ids travel as one array parameter.
-        # (An executemany with RETURNING in parameter order falls back to a statement per row, which
-        # made claiming most of the cost of a batch.)
         self._claim_statement = text(
             f"INSERT INTO {tables.inbox.name} (consumer, event_id) "
             "SELECT :consumer, unnest(CAST(:event_ids AS varchar[])) ON CONFLICT DO NOTHING RETURNING event_id")
 
-    # Lifecycle -----------------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self.pattern:
-            self.consumer.subscribe(pattern=self.pattern)
-        else:
-            self.consumer.subscribe(topics=self.topics)
-        await self.consumer.start()
+    # Wiring ---------------------------------------------------------------------------------------
+    def subscribe(self, broker: KafkaBroker, settings: DatabaseSettings) -> None:
+        """Declare this group's subscriber(s) on the broker (before it starts)."""
+        options: dict[str, Any] = dict(
+            group_id=self.name, batch=True, ack_policy=AckPolicy.MANUAL,
+            max_records=settings.consumer_batch_size, max_poll_records=settings.consumer_batch_size,
+            batch_timeout_ms=settings.consumer_poll_ms, fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            auto_offset_reset="earliest", isolation_level="read_committed",
+            title=self.name, description=self._description(),
+        )
+        for _ in range(self.spec.members):
+            if self.spec.pattern:
+                subscriber = broker.subscriber(pattern=self.spec.pattern, **options)
+            else:
+                subscriber = broker.subscriber(*self.spec.subscribed_topics, **options)
+            subscriber(self._on_batch)
 
-    async def stop(self) -> None:
-        await self.consumer.stop()
+    def _description(self) -> str:
+        if self.spec.handlers:
+            return "Handles " + ", ".join(sub.event_type for sub in self.spec.handlers)
+        return "Handles every event it reads, in batches"
 
-    async def run(self) -> None:
+    @property
+    def ready(self) -> bool:
+        return not self.stalled
+
+    def health(self) -> str:
+        if not self.stalled:
+            return "ok"
+        tp, error = next(iter(self.stalled.items()))
+        return f"retrying {tp.topic}[{tp.partition}]: {error[:200]}"
+
+    # A batch ----------------------------------------------------------------------------------------
+    async def _on_batch(self, message: KafkaMessage) -> None:
+        records = message.raw_message
+        if not isinstance(records, tuple):
+            records = (records,)
+        await self.handle_records(records, message.consumer)
+
+    async def handle_records(self, records: Iterable[Any], kafka: Any) -> None:
+        """Handle a fetched batch (any partitions), then commit what was handled."""
+        by_partition: dict[TopicPartition, list[Any]] = defaultdict(list)
+        for record in records:
+            by_partition[TopicPartition(record.topic, record.partition)].append(record)
+        commits: dict[TopicPartition, int] = {}
+        for tp, share in by_partition.items():
+            try:
+                await self._handle_share(share)
+            except _Stalled as stall:
+                if stall.offset > share[0].offset:
+                    commits[tp] = stall.offset
+                self._stall(kafka, tp, stall)
+            else:
+                commits[tp] = share[-1].offset + 1
+                self._recovered(tp)
+        if commits:
+            await self._commit(kafka, commits)
+
+    async def _commit(self, kafka: Any, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            if isinstance(kafka, AIOKafkaConsumer):
+                await kafka.commit(offsets)
+            else:  # FastStream's in-memory test consumer
+                await kafka.commit()
+        except CommitFailedError:
+            # The partition moved to another member; it redoes from the last commit (idempotently).
+            log.warning("offset commit of %s lost to a rebalance", self.name)
+        except KafkaError as exc:
+            # Kafka is away: the next commit covers these offsets, or a restart redelivers (idempotently).
+            log.warning("offset commit of %s failed: %s", self.name, exc)
+
+    def _stall(self, kafka: Any, tp: TopicPartition, stall: _Stalled) -> None:
+        first = tp not in self.stalled
+        self.stalled[tp] = stall.error
+        STALLED.labels(self.name).set(len(self.stalled))
+        delay = self._backoff.get(tp, self.retry_backoff)
+        self._backoff[tp] = min(delay * 2, self.max_backoff)
+        (log.warning if first else log.info)(
+            "%s waits on %s[%d]@%d for %.1fs: %s", self.name, tp.topic, tp.partition, stall.offset, delay, stall.error)
+        HANDLED.labels(self.name, "retried").inc()
+        kafka.seek(tp, stall.offset)
+        if isinstance(kafka, AIOKafkaConsumer) and tp in kafka.assignment():
+            kafka.pause(tp)
+            previous = self._resumes.pop(tp, None)
+            if previous is not None:
+                previous.cancel()
+            self._resumes[tp] = asyncio.get_running_loop().call_later(delay, self._resume, kafka, tp)
+
+    def _resume(self, kafka: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        self._resumes.pop(tp, None)
+        if tp in kafka.assignment():
+            kafka.resume(tp)
+
+    def _recovered(self, tp: TopicPartition) -> None:
+        if self.stalled.pop(tp, None) is not None:
+            log.info("%s goes on with %s[%d]", self.name, tp.topic, tp.partition)
+            STALLED.labels(self.name).set(len(self.stalled))
+        self._backoff.pop(tp, None)
+
+    async def _handle_share(self, records: list[Any]) -> None:
+        """One partition's records, in order: all in one transaction, else one by one to find the culprit."""
+        items = [self._read(record) for record in records]
+        try:
+            await self._in_one_transaction(items)
+            return
+        except Exception as exc:
+            kind = failure_kind(exc)
+            if kind == TRANSIENT:
+                raise _Stalled(records[0].offset, describe(exc)) from exc
+            if len(items) == 1 and kind == PERMANENT:
+                await self._settle_failure(items[0], exc, attempt=self.max_attempts)
+                return
+            log.warning("%d records of %s failed together (%s); handling them one by one", len(items),
+                        self.name, describe(exc))
+        for item in items:
+            await self._handle_alone(item)
+
+    async def _handle_alone(self, item: _Item) -> None:
+        attempt = 1
         while True:
             try:
-                batches = await self.consumer.getmany(timeout_ms=1000, max_records=self.batch_size)
-                for tp, records in batches.items():
-                    await self.process_partition_batch(tp, records)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The batch's offsets were not committed: it will be read again.
-                log.exception("consumer %s failed; retrying", self.name)
-                await asyncio.sleep(1.0)
-                await self._rewind_to_committed()
-
-    async def _rewind_to_committed(self) -> None:
-        for tp in self.consumer.assignment():
-            committed = await self.consumer.committed(tp)
-            if committed is not None:
-                self.consumer.seek(tp, committed)
-            else:
-                await self.consumer.seek_to_beginning(tp)
-
-    # One partition's batch ------------------------------------------------------------------------
-    async def process_partition_batch(self, tp: TopicPartition, records: list) -> None:
-        if not records:
-            return
-        envelopes: list[Envelope] = []
-        for record in records:
-            try:
-                envelopes.append(Envelope.from_record(record))
-            except MalformedEvent as exc:
-                await self._dead_letter(record, None, f"MalformedEvent: {exc}")
-        if envelopes:
-            try:
-                await self._handle_in_one_transaction(envelopes)
-                HANDLED.labels(self.name, "handled").inc(len(envelopes))
-            except Exception:
-                log.warning("batch of %d events on %s failed; retrying them one by one", len(envelopes), tp,
-                            exc_info=True)
-                for envelope, record in zip(envelopes, self._records_of(records, envelopes)):
-                    await self._handle_with_retries(envelope, record)
-        try:
-            await self.consumer.commit({tp: records[-1].offset + 1})
-        except CommitFailedError:
-            # The partition moved to another member; it will redo from the last commit (idempotently).
-            log.warning("offset commit for %s lost to a rebalance", tp)
-
-    @staticmethod
-    def _records_of(records: list, envelopes: list[Envelope]) -> list:
-        by_offset = {r.offset: r for r in records}
-        return [by_offset[e.offset] for e in envelopes]
-
-    async def _handle_in_one_transaction(self, envelopes: list[Envelope]) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            fresh = await self._claim(session, envelopes)
-            if fresh:
-                await self._dispatch(session, fresh)
-
-    async def _handle_with_retries(self, envelope: Envelope, record) -> None:
-        delay = self.retry_backoff
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                await self._handle_in_one_transaction([envelope])
-                HANDLED.labels(self.name, "handled").inc()
+                await self._in_one_transaction([item])
                 return
             except Exception as exc:
-                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                log.warning("event %s (%s) failed attempt %d/%d: %s", envelope.id, envelope.type, attempt,
-                            self.max_attempts, error)
-                if attempt == self.max_attempts:
-                    await self._dead_letter(record, envelope, error)
+                if await self._settle_failure(item, exc, attempt):
                     return
-                await asyncio.sleep(delay)
-                delay *= 2
+                await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+                attempt += 1
+
+    async def _settle_failure(self, item: _Item, exc: BaseException, attempt: int) -> bool:
+        """Park the record, stall the partition, or say to try again (False)."""
+        kind = failure_kind(exc)
+        error = describe(exc)
+        if kind == TRANSIENT:
+            raise _Stalled(item.record.offset, error) from exc
+        if kind == UNKNOWN and attempt < self.max_attempts:
+            log.warning("%s: %s (%s) failed attempt %d/%d: %s", self.name, item.envelope.id if item.envelope else "-",
+                        item.envelope.type if item.envelope else "-", attempt, self.max_attempts, error)
+            return False
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await self.park(session, item, error, kind)
+        except Exception as park_exc:
+            raise _Stalled(item.record.offset, f"parking failed: {describe(park_exc)}") from park_exc
+        return True
+
+    def _read(self, record: Any) -> _Item:
+        try:
+            return _Item(record, Envelope.from_record(record))
+        except MalformedEvent as exc:
+            return _Item(record, None, f"MalformedEvent: {exc}")
+
+    async def _in_one_transaction(self, items: list[_Item]) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            for item in items:
+                if item.malformed is not None:
+                    await self.park(session, item, item.malformed, PERMANENT)
+            wanted = [i.envelope for i in items if i.envelope is not None and self.spec.wants(i.envelope)]
+            fresh = await self._claim(session, wanted)
+            if fresh:
+                await self.dispatch(session, fresh)
+        if fresh:
+            HANDLED.labels(self.name, "handled").inc(len(fresh))
 
     async def _claim(self, session: AsyncSession, envelopes: list[Envelope]) -> list[Envelope]:
         """Insert inbox rows; return the envelopes seen for the first time (in order, once each)."""
-        relevant = envelopes if self.batch_handler else [e for e in envelopes if e.type in self.handlers]
-        if not relevant:
+        if not envelopes:
             return []
-        ids = list(dict.fromkeys(e.id for e in relevant))
+        ids = list(dict.fromkeys(e.id for e in envelopes))
         inserted = await session.execute(self._claim_statement, {"consumer": self.name, "event_ids": ids})
         new_ids = set(inserted.scalars())
         fresh, seen = [], set()
-        for e in relevant:
+        for e in envelopes:
             if e.id in new_ids and e.id not in seen:
                 seen.add(e.id)
                 fresh.append(e)
-        if len(fresh) < len(relevant):
-            HANDLED.labels(self.name, "duplicate").inc(len(relevant) - len(fresh))
+        if len(fresh) < len(envelopes):
+            HANDLED.labels(self.name, "duplicate").inc(len(envelopes) - len(fresh))
         return fresh
 
-    async def _dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
-        if self.batch_handler:
+    async def dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
+        """Run the handlers on events already claimed in this session's transaction."""
+        if self.spec.batch is not None:
             # A consumer span per event continues each event's trace, however the batch is handled.
             for envelope in envelopes:
                 tracer.start_span(f"consume {envelope.type}", context=propagate.extract(envelope.trace_headers),
                                   kind=SpanKind.CONSUMER, attributes={"messaging.system": "kafka",
                                                                       "messaging.message.id": envelope.id}).end()
-            await self.batch_handler(session, envelopes)
+            token = context.bind(actor=self.actor)
+            try:
+                await self.spec.batch(session, envelopes)
+            finally:
+                context.reset(token)
             return
         for envelope in envelopes:
+            subscription = self.spec.handler_by_type[envelope.type]
             model = model_for(envelope.type, envelope.dataversion)
-            data = model.model_validate(envelope.data) if model else None
-            parent = propagate.extract(envelope.trace_headers)
-            token = context.bind(
-                actor=Actor("system", self.name),
-                correlation_id=envelope.correlation_id or envelope.id,
-                causation_id=envelope.id,
-            )
+            if model is None:
+                raise UnknownVersion(f"{envelope.type} v{envelope.dataversion} has no contract here")
+            data = model.model_validate(envelope.data)
+            token = context.bind(actor=self.actor, correlation_id=envelope.correlation_id or envelope.id,
+                                 causation_id=envelope.id)
             try:
-                with tracer.start_as_current_span(f"consume {envelope.type}", context=parent, kind=SpanKind.CONSUMER,
+                with tracer.start_as_current_span(f"consume {envelope.type}",
+                                                  context=propagate.extract(envelope.trace_headers),
+                                                  kind=SpanKind.CONSUMER,
                                                   attributes={"messaging.system": "kafka",
                                                               "messaging.message.id": envelope.id}):
-                    await self.handlers[envelope.type](session, envelope, data)
+                    await subscription.handler(session, envelope, data)
             finally:
                 context.reset(token)
 
-    async def _dead_letter(self, record, envelope: Envelope | None, error: str) -> None:
-        """Park a record on the dead-letter topic and in `dead_letters`, so the partition can move on."""
-        now = datetime.now(timezone.utc).isoformat()
-        origin = [
-            ("dlq_error", error[:4000].encode()),
-            ("dlq_consumer", self.name.encode()),
-            ("dlq_topic", record.topic.encode()),
-            ("dlq_partition", str(record.partition).encode()),
-            ("dlq_offset", str(record.offset).encode()),
-            ("dlq_time", now.encode()),
-        ]
-        headers = list(record.headers or ()) + origin
-        while True:
-            try:
-                await self.producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key,
-                                                  headers=headers)
-                break
-            except KafkaError:
-                log.exception("could not publish to %s; retrying", self.dead_letter_topic)
-                await asyncio.sleep(1.0)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(self.tables.dead_letters.insert().values(
-                consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
-                key=record.key.decode(errors="replace") if record.key else None,
-                event_id=envelope.id if envelope else None, event_type=envelope.type if envelope else None,
-                error=error,
-                headers={k: v.decode(errors="replace") for k, v in (record.headers or ())},
-                payload=record.value,
-            ))
-            if envelope is not None:
-                await session.execute(
-                    pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id)
-                    .on_conflict_do_nothing()
-                )
+    # Parking ----------------------------------------------------------------------------------------
+    async def park(self, session: AsyncSession, item: _Item, error: str, kind: str) -> int:
+        """Park a record in this transaction: its `dead_letters` row, its copy for `deadletter.<consumer>`
+        (through the outbox) and its inbox claim. Returns the dead letter's id."""
+        record, envelope = item.record, item.envelope
+        headers = {_text(k): _text(v) for k, v in (record.headers or ())}
+        key = _text(record.key) if record.key else None
+        dead_letter_id = (await session.execute(self.tables.dead_letters.insert().values(
+            consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
+            key=key, event_id=envelope.id if envelope else None, event_type=envelope.type if envelope else None,
+            error=error, headers=headers, payload=record.value,
+        ).returning(self.tables.dead_letters.c.id))).scalar_one()
+        origin = {
+            "dlq_error": error[:4000], "dlq_kind": kind, "dlq_consumer": self.name, "dlq_id": str(dead_letter_id),
+            "dlq_topic": record.topic, "dlq_partition": str(record.partition), "dlq_offset": str(record.offset),
+            "dlq_time": datetime.now(timezone.utc).isoformat(),
+        }
+        await self.outbox.add_record(
+            session, event_id=new_event_id(), event_type=envelope.type if envelope else "deadletter.malformed",
+            topic=self.dead_letter_topic, key=key, headers={**headers, **origin}, payload=record.value or b"")
+        if envelope is not None:
+            await session.execute(pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id)
+                                  .on_conflict_do_nothing())
         HANDLED.labels(self.name, "dead_lettered").inc()
-        log.error("dead-lettered %s[%d]@%d to %s: %s", record.topic, record.partition, record.offset,
-                  self.dead_letter_topic, error)
+        log.error("%s parked %s[%d]@%d (%s, dead letter %d): %s", self.name, record.topic, record.partition,
+                  record.offset, kind, dead_letter_id, error)
+        return dead_letter_id

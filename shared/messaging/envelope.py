@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from shared.context import Actor
+from shared.contracts.topics import topic_for
+
+__all__ = ["Envelope", "MalformedEvent", "new_event_id", "topic_for"]
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -23,14 +26,6 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 
 class MalformedEvent(ValueError):
     """A Kafka record that is not a valid event of this platform."""
-
-
-def topic_for(event_type: str) -> str:
-    """`identity.user.created` -> `identity.user.events`."""
-    parts = event_type.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise ValueError(f"event type {event_type!r} is not <service>.<aggregate>.<verb>")
-    return f"{parts[0]}.{parts[1]}.events"
 
 
 def new_event_id() -> str:

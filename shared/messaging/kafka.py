@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("insureops.kafka")
-
-
-def dead_letter_topic(consumer: str) -> str:
-    """Where a consumer's poison messages go; deliberately not matching `*.events`."""
-    return f"deadletter.{consumer}"
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -29,20 +27,20 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: ServiceSettings, *, group_id: str, fetch_max_wait_ms: int,
-                  max_poll_records: int) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=f"{settings.service_name}-{group_id}",
-        group_id=group_id,
-        # At-least-once: offsets are committed by hand, after the handler's transaction.
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=fetch_max_wait_ms,
-        max_poll_records=max_poll_records,
+def make_broker(settings: ServiceSettings) -> KafkaBroker:
+    """The FastStream broker the service's consumer groups run on (its subscribers commit by hand, after the
+    handler's transaction; the relay publishes with its own producer, in outbox order)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"{settings.service_name}-consumer",
         # Pattern subscriptions notice topics created later within this many ms.
         metadata_max_age_ms=5000,
-        isolation_level="read_committed",
+        # Topics are created at start-up by `ensure_topics`, with the platform's partition count.
+        allow_auto_create_topics=False,
+        # Every message at DEBUG: a log line per event would cost more than handling it.
+        log_level=logging.DEBUG,
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)],
+        description=f"The consumer groups of {settings.service_name}",
     )
 
 

@@ -7,6 +7,7 @@ batch of events write all their rows in one statement.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from shared.messaging.envelope import Envelope, new_event_id, topic_for
 
 
 _COLLECTED = "outbox_collected_rows"
+# An outbox row's header (never published) saying its payload is base64 of the record's bytes.
+BASE64_HEADER = "x-outbox-payload-encoding"
 
 
 def notify_channel(service: str) -> str:
@@ -69,6 +72,20 @@ class Outbox:
         else:
             await self._write(session, [row])
         return envelope
+
+    async def add_record(self, session: AsyncSession, *, event_id: str, event_type: str, topic: str, key: str | None,
+                         headers: dict[str, str], payload: bytes) -> None:
+        """Record a prepared Kafka record (a parked dead letter's copy, any bytes) for the relay, in the caller's
+        transaction. A value that is not text PostgreSQL can hold travels base64-encoded; the relay restores it."""
+        try:
+            text_payload = payload.decode()
+            if "\x00" in text_payload:
+                raise ValueError("NUL")
+        except ValueError:
+            text_payload = base64.b64encode(payload).decode()
+            headers = {**headers, BASE64_HEADER: "base64"}
+        await self._write(session, [{"event_id": event_id, "event_type": event_type, "topic": topic, "key": key,
+                                     "headers": headers, "payload": text_payload}])
 
     @contextlib.asynccontextmanager
     async def collect(self, session: AsyncSession) -> AsyncIterator[None]:

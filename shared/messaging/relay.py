@@ -12,6 +12,7 @@ idempotent consumers absorb.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 
-from shared.messaging.outbox import notify_channel
+from shared.messaging.outbox import BASE64_HEADER, notify_channel
 
 log = logging.getLogger("insureops.outbox")
 tracer = trace.get_tracer("insureops.outbox")
@@ -115,9 +116,11 @@ class OutboxRelay:
                                      attributes={"messaging.system": "kafka", "messaging.destination.name": row["topic"],
                                                  "messaging.message.id": headers.get("ce_id", "")})
             propagate.inject(headers, context=trace.set_span_in_context(span))
+            value = (base64.b64decode(row["payload"]) if headers.pop(BASE64_HEADER, None) == "base64"
+                     else row["payload"].encode())
             future = await self.producer.send(
                 row["topic"],
-                value=row["payload"].encode(),
+                value=value,
                 key=row["key"].encode() if row["key"] else None,
                 headers=[(k, v.encode()) for k, v in headers.items()],
             )

@@ -3,8 +3,8 @@ are active, and who manages each department. Fed by `identity.user.events` and
 `identity.department.events`.
 
 Use: `people = define_people_tables(Base.metadata)` beside the service's models, create the two tables
-in the service's migration (`people_tables_migration_ops`), and add
-`ConsumerSpec(name=..., topics=IDENTITY_TOPICS, handlers={**people_handlers(people), ...})`.
+in the service's migration (`people_tables_migration_ops`), and add `*people_subscriptions(people)` to a
+consumer's handlers in the service's `subscriptions.py`.
 Handlers are upserts driven by the event's data, so applying one twice changes nothing.
 """
 
@@ -27,9 +27,7 @@ from shared.contracts.identity import (
     UserUpdated,
 )
 from shared.messaging.envelope import Envelope
-
-IDENTITY_TOPICS = ["identity.user.events", "identity.department.events"]
-
+from shared.messaging.subscriptions import On, on
 
 @dataclass(frozen=True)
 class PeopleTables:
@@ -100,21 +98,21 @@ def people_handlers(tables: PeopleTables) -> dict:
     async def department_deleted(session: AsyncSession, envelope: Envelope, data: DepartmentDeleted) -> None:
         await session.execute(delete(departments).where(departments.c.id == data.department_id))
 
-    return {
-        "identity.user.created": user_created,
-        "identity.user.updated": user_changed,
-        "identity.user.deactivated": user_changed,
-        "identity.department.created": department_created,
-        "identity.department.updated": department_updated,
-        "identity.department.deleted": department_deleted,
-    }
+    return {sub.event_type: sub.handler for sub in (
+        on(UserCreated, user_created),
+        on(UserUpdated, user_changed),
+        on(UserDeactivated, user_changed),
+        on(DepartmentCreated, department_created),
+        on(DepartmentUpdated, department_updated),
+        on(DepartmentDeleted, department_deleted),
+    )}
 
 
-async def active_members(session: AsyncSession, tables: PeopleTables, department_id) -> list[Any]:
-    """Active users of a department, as rows."""
-    users = tables.users
-    return list((await session.execute(
-        select(users).where(users.c.department_id == department_id, users.c.active.is_(True)))).all())
+def people_subscriptions(tables: PeopleTables) -> tuple[On, ...]:
+    """The projection's subscriptions, for a consumer's `handlers` in a service's `subscriptions.py`."""
+    handlers = people_handlers(tables)
+    return tuple(on(contract, handlers[contract.event_type]) for contract in (
+        UserCreated, UserUpdated, UserDeactivated, DepartmentCreated, DepartmentUpdated, DepartmentDeleted))
 
 
 async def department_manager(session: AsyncSession, tables: PeopleTables, department_id) -> Any | None:

@@ -154,6 +154,24 @@ async def test_a_stopped_service_is_reported_missing_and_the_rest_arrives_in_tim
         await wait_ready(stack, "tasks")
 
 
+async def test_without_the_clients_service_the_360_is_refused_not_answered_in_part(stack, supervisor, gateway,
+                                                                                   family):
+    # The clients service decides who sees the client: without it, another department's Employee must not get
+    # the other parts (each scoped by its own service) as if the client were theirs to see.
+    manager, client_id = family["manager"], family["client"]["id"]
+    supervisor.stop("clients")
+    try:
+        response, took = await _timed_get(gateway, f"/api/v1/clients/{client_id}/360", manager)
+        problem = assert_problem(response, 503)
+        assert "clients service" in problem["detail"] and response.headers["retry-after"] == "2"
+        assert took < DEADLINE + SLACK
+    finally:
+        supervisor.start("clients")
+        await wait_ready(stack, "clients")
+    body = (await gateway.get(f"/api/v1/clients/{client_id}/360", headers=manager)).json()
+    assert body["client"]["id"] == client_id
+
+
 async def test_a_slow_service_is_reported_missing_as_a_timeout_within_the_deadline(stack, gateway, family):
     manager, client_id = family["manager"], family["client"]["id"]
     employee = await headers_for(gateway, SALES_EMPLOYEE)

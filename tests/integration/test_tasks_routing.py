@@ -225,9 +225,10 @@ async def test_the_department_lock_serialises_routings_in_concurrent_transaction
 
     Here 40 transactions on the tasks database (as the service's own role) each route one task into the
     same department at the same time and commit; without the lock most would read the same loads."""
+    from services.tasks import assignment as assignments
     from services.tasks import service
     from services.tasks.settings import TasksSettings
-    from shared import context
+    from shared import clock, context
     from shared.context import Actor
     from shared.db import create_engine, create_sessionmaker
 
@@ -239,12 +240,12 @@ async def test_the_department_lock_serialises_routings_in_concurrent_transaction
     try:
         async def route_one(i: int) -> None:
             async with sessions() as session, session.begin():
-                assignment = await service.route_to_least_loaded_member(session, uuid.UUID(team.department_id),
-                                                                        settings)
+                assignment = await assignments.route_to_least_loaded_member(session, uuid.UUID(team.department_id),
+                                                                            settings)
                 await service.open_task(session, settings, title=f"Lock probe {i}", description=None,
                                         origin="manual", opportunity_id=None, client_id=None, stage_key=None,
                                         department_id=uuid.UUID(team.department_id), assignment=assignment,
-                                        priority="normal", sla_started_at=service.clock.now())
+                                        priority="normal", sla_started_at=clock.now())
 
         await asyncio.gather(*(route_one(i) for i in range(40)))
     finally:

@@ -13,7 +13,8 @@ from hypothesis import given, settings, strategies as st
 from services.audit.chain import (GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json,
                                   record_hash)
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
-from services.audit.service import chain_rows, client_id_of, COLUMNS
+from services.audit.repository import COLUMNS
+from services.audit.service import chain_rows, client_id_of
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 

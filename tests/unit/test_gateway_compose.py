@@ -15,13 +15,13 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.gateway.compose import (
-    UPSTREAM_SCHEMA,
+from services.gateway.answers import UPSTREAM_SCHEMA
+from services.gateway.own_openapi import merge_own_openapi
+from services.gateway.parts import (
     PartCall,
     PartFailed,
     gather_parts,
     http_fetcher,
-    merge_own_openapi,
     reason_for_status,
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from services.notifications.channels import Recipient, SmtpSender, email_body, retry_delay
+from services.notifications.channels import Recipient, email_body
+from services.notifications.smtp import SmtpSender, retry_delay
 from services.notifications.models import EmailDelivery, Notification
 from services.notifications.settings import NotificationsSettings
 

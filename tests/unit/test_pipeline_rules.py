@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.pipeline import rules
-from services.pipeline.rules import DealState, MoveRefused, Viewer, check_move, neighbours
+from services.pipeline import access, rules
+from services.pipeline.access import Viewer
+from services.pipeline.rules import DealState, MoveRefused, check_move, neighbours
 from shared.contracts.pipeline import STAGE_KEYS
 
 ORDER = list(STAGE_KEYS)
@@ -114,25 +115,25 @@ def test_who_sees_a_deal():
     sales, technical = uuid.uuid4(), uuid.uuid4()
     owner = uuid.uuid4()
     deal = {"owner_id": owner, "department_id": sales, "stage_department_id": sales}
-    assert rules.can_see(Viewer(uuid.uuid4(), "Admin", None), **deal)
-    assert rules.can_see(Viewer(uuid.uuid4(), "Manager", sales), **deal)
-    assert rules.can_see(Viewer(uuid.uuid4(), "Employee", sales), **deal)
-    assert not rules.can_see(Viewer(uuid.uuid4(), "Employee", technical), **deal)
-    assert not rules.can_see(Viewer(uuid.uuid4(), "Manager", technical), **deal)
-    assert not rules.can_see(Viewer(uuid.uuid4(), "Employee", None), **deal)
-    assert rules.can_see(Viewer(owner, "Employee", technical), **deal)
+    assert access.can_see(Viewer(uuid.uuid4(), "Admin", None), **deal)
+    assert access.can_see(Viewer(uuid.uuid4(), "Manager", sales), **deal)
+    assert access.can_see(Viewer(uuid.uuid4(), "Employee", sales), **deal)
+    assert not access.can_see(Viewer(uuid.uuid4(), "Employee", technical), **deal)
+    assert not access.can_see(Viewer(uuid.uuid4(), "Manager", technical), **deal)
+    assert not access.can_see(Viewer(uuid.uuid4(), "Employee", None), **deal)
+    assert access.can_see(Viewer(owner, "Employee", technical), **deal)
     at_technical_stage = {**deal, "stage_department_id": technical}
-    assert rules.can_see(Viewer(uuid.uuid4(), "Employee", technical), **at_technical_stage)
-    assert rules.can_see(Viewer(uuid.uuid4(), "Manager", technical), **at_technical_stage)
+    assert access.can_see(Viewer(uuid.uuid4(), "Employee", technical), **at_technical_stage)
+    assert access.can_see(Viewer(uuid.uuid4(), "Manager", technical), **at_technical_stage)
 
 
 def test_a_deal_is_opened_only_for_a_client_the_opener_may_see():
     sales, technical = uuid.uuid4(), uuid.uuid4()
-    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=sales)
-    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=sales)
-    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=technical)
-    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=technical)
-    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", None), client_department_id=None)
-    assert not rules.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=None)
-    assert rules.may_open_deal_for(Viewer(uuid.uuid4(), "Admin", None), client_department_id=technical)
-    assert rules.may_open_deal_for(None, client_department_id=None)
+    assert access.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=sales)
+    assert access.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=sales)
+    assert not access.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=technical)
+    assert not access.may_open_deal_for(Viewer(uuid.uuid4(), "Manager", sales), client_department_id=technical)
+    assert not access.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", None), client_department_id=None)
+    assert not access.may_open_deal_for(Viewer(uuid.uuid4(), "Employee", sales), client_department_id=None)
+    assert access.may_open_deal_for(Viewer(uuid.uuid4(), "Admin", None), client_department_id=technical)
+    assert access.may_open_deal_for(None, client_department_id=None)

@@ -6,7 +6,8 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from shared.errors import Conflict, RefuseNulCharacters, install_problem_handlers, nul_location
+from shared.errors import Conflict, install_problem_handlers
+from shared.middleware import RefuseNulCharacters, nul_location
 from shared.pagination import MAX_OFFSET, PageParams, page_params
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from services.tasks.service import MemberState, choose_least_loaded, sla_state_at
+from services.tasks.assignment import MemberState, choose_least_loaded
+from services.tasks.sla import sla_state_at
 from services.tasks.settings import TasksSettings
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)

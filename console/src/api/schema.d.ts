@@ -943,7 +943,7 @@ export interface paths {
          * Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and latest history in one answer; parts that are slow or down are listed in `missing`
          * @description The parts are asked for at once, each from the service that owns it and with the caller's token, so each applies the caller's scope to its own records. The answer comes within a set time (`COMPOSE_DEADLINE_SECONDS`, 2 s by default; each part `COMPOSE_PART_TIMEOUT_SECONDS`, 1.5 s): a part that is slow, whose service is down, or that the service refuses is null, and listed in `missing` with its `reason` (`timeout`, `unavailable`, `forbidden`, `error`) and the service's `status` when it answered. Such a partial answer is still **200**; `complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`.
          *
-         *     The clients service decides whether the caller may see the client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. If the clients service does not answer, the other parts still come, each scoped by its own service. The history (audit) is for Managers and Admins; for an Employee it is missing as `forbidden`.
+         *     The clients service decides whether the caller may see the client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. If the clients service does not answer (down, or slower than the deadline), the answer is a 503 problem with Retry-After: without the client's owner nobody can say whether the caller may see the rest. The history (audit) is for Managers and Admins; for an Employee it is missing as `forbidden`.
          */
         get: operations["client_360_api_v1_clients__client_id__360_get"];
         put?: never;
@@ -6763,6 +6763,15 @@ export interface operations {
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The clients service, which decides whether the caller sees the client, did not answer in time (problem+json) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

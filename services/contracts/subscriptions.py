@@ -1,0 +1,17 @@
+"""What the contracts service consumes: accepted deals become contracts; clients are known by name and status."""
+
+from __future__ import annotations
+
+from services.contracts import service
+from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
+from shared.contracts.pipeline import OpportunityAccepted
+from shared.messaging.subscriptions import Consumer, on
+
+CONSUMERS = (
+    Consumer("contracts", handlers=(
+        on(OpportunityAccepted, service.create_from_accepted_deal),
+        on(ClientCreated, service.on_client_created),
+        on(ClientUpdated, service.on_client_updated),
+        on(ClientStatusChanged, service.on_client_status_changed),
+    )),
+)

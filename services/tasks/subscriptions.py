@@ -1,0 +1,21 @@
+"""What the tasks service consumes: people (identity), and the pipeline's deal events that the router turns
+into tasks."""
+
+from __future__ import annotations
+
+from services.tasks import routing
+from services.tasks.models import people
+from services.tasks.settings import TasksSettings
+from shared.contracts.topics import PIPELINE_OPPORTUNITIES
+from shared.messaging.subscriptions import Consumer
+from shared.projections.identity import people_subscriptions
+
+
+def consumers(settings: TasksSettings) -> tuple[Consumer, ...]:
+    return (
+        Consumer("tasks.people", handlers=people_subscriptions(people)),
+        # Several members of one consumer group: Kafka spreads the partitions, batches of different
+        # partitions are routed in parallel (the department locks keep the load rule).
+        Consumer(routing.CONSUMER, batch=routing.batch_handler(settings), topics=(PIPELINE_OPPORTUNITIES,),
+                 members=settings.router_consumers),
+    )

@@ -1,0 +1,45 @@
+"""The base of every event contract: `EventData`, `FieldChange`, and the `event` decorator that registers a
+payload model in `REGISTRY` under its (type, version). Imports nothing of the contracts themselves, so each
+contract module can build on it without a cycle."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+REGISTRY: dict[tuple[str, int], type["EventData"]] = {}
+
+
+class EventData(BaseModel):
+    """Base of every event payload."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class FieldChange(BaseModel):
+    """One field of an aggregate before and after a change."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    before: Any = None
+    after: Any = None
+
+
+def event(event_type: str, version: int = 1):
+    """Class decorator: register a payload model under its type and version."""
+
+    def register(cls: type[EventData]) -> type[EventData]:
+        key = (event_type, version)
+        if key in REGISTRY:
+            raise RuntimeError(f"event {event_type} v{version} registered twice")
+        cls.event_type = event_type
+        cls.version = version
+        REGISTRY[key] = cls
+        return cls
+
+    return register
+

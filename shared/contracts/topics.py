@@ -1,0 +1,38 @@
+"""The platform's Kafka topics: the one place their names are spelled.
+
+A domain topic is `<service>.<aggregate>.events` (an event type `<service>.<aggregate>.<verb>` lives
+on it); a consumer's poison records go to `deadletter.<consumer>`, which no `*.events` pattern matches.
+Code names topics through these constants, `topic_for(event_type)` or `Contract.topic()`, never as literals.
+"""
+
+from __future__ import annotations
+
+IDENTITY_USERS = "identity.user.events"
+IDENTITY_DEPARTMENTS = "identity.department.events"
+CLIENTS = "clients.client.events"
+PIPELINE_OPPORTUNITIES = "pipeline.opportunity.events"
+PIPELINE_CONFIG = "pipeline.config.events"
+TASKS = "tasks.task.events"
+TASKS_CALENDAR = "tasks.calendar.events"
+CONTRACTS = "contracts.contract.events"
+AUDIT_CHECKPOINTS = "audit.checkpoint.events"
+
+IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
+
+# Every domain topic, present and future (audit records them all): `<service>.<aggregate>.events`.
+DOMAIN_TOPIC_PATTERN = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$"
+
+DEAD_LETTER_PREFIX = "deadletter."
+
+
+def topic_for(event_type: str) -> str:
+    """`identity.user.created` -> `identity.user.events`."""
+    parts = event_type.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"event type {event_type!r} is not <service>.<aggregate>.<verb>")
+    return f"{parts[0]}.{parts[1]}.events"
+
+
+def dead_letter_topic(consumer: str) -> str:
+    """Where a consumer's poison records are parked; deliberately not matching `*.events`."""
+    return f"{DEAD_LETTER_PREFIX}{consumer}"
