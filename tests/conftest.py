@@ -64,6 +64,38 @@ def superuser_dsn(cfg: StackSettings, database: str) -> str:
     return urlunsplit(urlsplit(cfg.admin_dsn)._replace(path=f"/{database}"))
 
 
+@contextlib.asynccontextmanager
+async def scratch_database(cfg: StackSettings, service: str):
+    """`async with scratch_database(stack, "tasks") as name:` an empty database of the stack's PostgreSQL owned
+    by the service's schema owner (for migration tests), dropped afterwards."""
+    import uuid
+
+    name = f"{service}_migration_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(cfg.admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}" OWNER "{service}_owner"')
+    try:
+        db = await asyncpg.connect(superuser_dsn(cfg, name))
+        await db.execute(f'ALTER SCHEMA public OWNER TO "{service}_owner"')
+        await db.close()
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def migrate_database(cfg: StackSettings, service: str, database: str, target: str, action: str = "upgrade") -> None:
+    """Run the service's migrations (`upgrade` or `downgrade`) to `target` in `database`, as its schema owner."""
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlunsplit(urlsplit(cfg.database_url(service, owner=True))._replace(path=f"/{database}"))
+    env = {**os.environ, "DATABASE_URL": url, "MIGRATION_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "shared.db.migrate", service, action, target], check=True, env=env,
+                   capture_output=True, timeout=120)
+
+
 @pytest.fixture
 async def audit_db(stack):
     conn = await asyncpg.connect(superuser_dsn(stack, "audit"))

@@ -1,6 +1,5 @@
 """Notifications' tables: the notifications themselves, each user's sequence and preferences, the email
-deliveries waiting to be sent, titles of the things notifications point at, the identity replica and the
-messaging tables."""
+deliveries waiting to be sent, the identity replica and the messaging tables."""
 
 from __future__ import annotations
 
@@ -104,15 +103,3 @@ class EmailDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class KnownTitle(Base):
-    """The latest title of a task or deal, from their events, so a notification can name what it is about
-    even when its own event does not carry the title (a reassignment, an SLA change, a decision)."""
-
-    __tablename__ = "known_titles"
-
-    resource_type: Mapped[str] = mapped_column(String(40), primary_key=True)
-    resource_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,13 +1,13 @@
 """Who is told what: from one domain event to the notifications it causes.
 
 Pure functions, no I/O: the caller passes what they need from the database (the department managers
-of the identity replica, the known titles of tasks and deals). One event never yields two
-notifications for the same person.
+of the identity replica); the events carry the titles of what they are about. One event never yields
+two notifications for the same person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,15 +15,8 @@ from uuid import UUID
 
 from shared.contracts import EventData
 from shared.contracts.contracts import ContractExpired, ContractRenewalDue
-from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened, OpportunityUpdated
-from shared.contracts.tasks import (
-    TaskCreated,
-    TaskEscalated,
-    TaskReassigned,
-    TaskSlaChanged,
-    TaskStale,
-    TaskUpdated,
-)
+from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened
+from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, TaskSlaChanged, TaskStale
 
 TITLE_MAX = 300
 
@@ -47,7 +40,7 @@ class LinkType(StrEnum):
     CONTRACT = "contract"
 
 
-# The event types that can cause a notification (the others only feed `title_updates`).
+# The event types that can cause a notification.
 SOURCE_EVENT_TYPES = (
     "tasks.task.created", "tasks.task.reassigned", "tasks.task.sla_changed", "tasks.task.escalated",
     "tasks.task.stale", "pipeline.opportunity.opened", "pipeline.opportunity.accepted",
@@ -67,35 +60,10 @@ class NotificationDraft:
     link_id: UUID
 
 
-TitleKey = tuple[str, UUID]
-
-
-def title_key(data: EventData) -> TitleKey | None:
-    """The task or deal an event is about, as the key of its known title."""
-    if hasattr(data, "task_id"):
-        return (LinkType.TASK.value, data.task_id)
-    if hasattr(data, "opportunity_id") and not hasattr(data, "contract_id"):
-        return (LinkType.OPPORTUNITY.value, data.opportunity_id)
-    return None
-
-
-def needs_known_title(data: EventData) -> bool:
-    """Whether the notification of `data` names a task or deal its event does not carry the title of."""
-    return isinstance(data, (TaskReassigned, TaskSlaChanged, OpportunityAccepted, OpportunityDeclined))
-
-
-def title_updates(data: EventData) -> list[tuple[TitleKey, str]]:
-    """Titles an event reveals (a new task or deal, or a renamed one)."""
-    # Escalations and reminders carry the title too, but creation and renames already told it.
-    if isinstance(data, TaskCreated):
-        return [((LinkType.TASK.value, data.task_id), data.title)]
-    if isinstance(data, OpportunityOpened):
-        return [((LinkType.OPPORTUNITY.value, data.opportunity_id), data.title)]
-    if isinstance(data, (TaskUpdated, OpportunityUpdated)):
-        change = data.changes.get("title")
-        if change is not None and isinstance(change.after, str) and change.after:
-            return [(title_key(data), change.after)]
-    return []
+def _named(title: str | None, what: str, resource_id: UUID) -> str:
+    """The title an event carries. Events published before they carried it have none, and this service keeps
+    no copy to look it up in: a neutral name from the id stands in (`task 1a2b3c4d`)."""
+    return title or f"{what} {str(resource_id)[:8]}"
 
 
 def _when(value: datetime | None) -> str:
@@ -106,8 +74,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
-def drafts_for(data: EventData, *, titles: Mapping[TitleKey, str],
-               manager_of: Callable[[UUID | None], UUID | None]) -> list[NotificationDraft]:
+def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | None]) -> list[NotificationDraft]:
     """The notifications `data` causes: at most one per recipient, none for events nobody needs to hear of."""
     drafts: list[NotificationDraft] = []
 
@@ -116,23 +83,20 @@ def drafts_for(data: EventData, *, titles: Mapping[TitleKey, str],
             return
         drafts.append(NotificationDraft(recipient, kind, _clip(title), body.strip(), link_type, link_id))
 
-    key = title_key(data)
-    known = titles.get(key) if key else None
-
     if isinstance(data, TaskCreated):
         due = f" Due {_when(data.due_at)}." if data.due_at else ""
         why = f" {data.assignment_reason}" if data.assignment_reason else ""
         add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {data.title}",
             f"“{data.title}” ({data.priority} priority) is assigned to you.{due}{why}", LinkType.TASK, data.task_id)
     elif isinstance(data, TaskReassigned):
-        name = known or "a task"
+        name = _named(data.title, "task", data.task_id)
         why = f" {data.assignment_reason}" if data.assignment_reason else ""
         add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {name}",
             f"“{name}” was reassigned to you.{why}", LinkType.TASK, data.task_id)
     elif isinstance(data, TaskSlaChanged):
         change = data.changes.get("sla_state")
         if change is not None and change.after == "yellow":
-            name = known or "a task"
+            name = _named(data.title, "task", data.task_id)
             due = f" It is due {_when(data.due_at)}." if data.due_at else ""
             add(data.assignee_id, Kind.TASK_AT_RISK, f"At risk: {name}",
                 f"“{name}” has used most of its SLA window.{due}", LinkType.TASK, data.task_id)
@@ -150,7 +114,7 @@ def drafts_for(data: EventData, *, titles: Mapping[TitleKey, str],
             f"A {data.line_name} deal was opened at {data.stage.name}; you are its specialist.",
             LinkType.OPPORTUNITY, data.opportunity_id)
     elif isinstance(data, OpportunityAccepted):
-        name = known or f"{data.line_name} deal"
+        name = data.title or f"{data.line_name} deal"  # (an event from before it carried the title)
         terms = data.terms
         body = (f"The client accepted “{name}”: premium {terms.premium} {terms.currency}, "
                 f"{terms.start_date.isoformat()} to {terms.end_date.isoformat()}, insurer {terms.insurer}.")
@@ -158,7 +122,7 @@ def drafts_for(data: EventData, *, titles: Mapping[TitleKey, str],
             add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} accepted", body,
                 LinkType.OPPORTUNITY, data.opportunity_id)
     elif isinstance(data, OpportunityDeclined):
-        name = known or "a deal"
+        name = _named(data.title, "deal", data.opportunity_id)
         body = f"The client declined “{name}” at {data.stage.name}: {data.reason}"
         for recipient in (data.owner_id, manager_of(data.department_id)):
             add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} declined", body,

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.channels import Recipient
 from services.notifications.models import Notification, NotificationCursor, NotificationPreference, people
-from services.notifications.recipients import TitleKey
 
 
 # Inbox ----------------------------------------------------------------------------------------------
@@ -146,7 +145,7 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
     return sorted(stored, key=lambda n: (n.recipient_id, n.seq))
 
 
-# Replica and titles ---------------------------------------------------------------------------------
+# Replica ------------------------------------------------------------------------------------------------
 async def recipients(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
     users = people.users
     rows = (await session.execute(select(users.c.id, users.c.name, users.c.email, users.c.active)
@@ -157,28 +156,6 @@ async def recipients(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uu
 async def department_managers(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID | None]:
     departments = people.departments
     return dict((await session.execute(select(departments.c.id, departments.c.manager_id))).all())
-
-
-async def known_titles(session: AsyncSession, keys: Iterable[TitleKey]) -> dict[TitleKey, str]:
-    keys = list(set(keys))
-    if not keys:
-        return {}
-    rows = (await session.execute(text(
-        "SELECT resource_type, resource_id, title FROM known_titles "
-        "WHERE (resource_type, resource_id) IN (SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[])))"),
-        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})).all()
-    return {(t, i): title for t, i, title in rows}
-
-
-async def save_titles(session: AsyncSession, titles: dict[TitleKey, str]) -> None:
-    if not titles:
-        return
-    items = sorted(titles.items())
-    await session.execute(text(
-        "INSERT INTO known_titles (resource_type, resource_id, title) "
-        "SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS uuid[]), CAST(:titles AS text[])) "
-        "ON CONFLICT (resource_type, resource_id) DO UPDATE SET title = EXCLUDED.title, updated_at = now()"),
-        {"types": [k[0] for k, _ in items], "ids": [k[1] for k, _ in items], "titles": [t[:300] for _, t in items]})
 
 
 # Preferences ----------------------------------------------------------------------------------------

@@ -12,15 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications import repository as repo
 from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP, Recipient
 from services.notifications.models import Notification, people
-from services.notifications.recipients import (
-    Kind,
-    NotificationDraft,
-    TitleKey,
-    drafts_for,
-    needs_known_title,
-    title_key,
-    title_updates,
-)
+from services.notifications.recipients import Kind, NotificationDraft, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
@@ -50,8 +42,8 @@ async def handle_events(session: AsyncSession, envelopes: list[Envelope]) -> Non
 async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """The consumer's batch handler (the events are already claimed in the inbox, in this transaction).
 
-    Identity events update the replica; task, deal and contract events update the known titles and
-    become notifications, stored and handed to each recipient's channels.
+    Identity events update the replica; task, deal and contract events become notifications (titled from
+    the events themselves), stored and handed to each recipient's channels.
     """
     events: list[tuple[Envelope, EventData]] = []
     for envelope in envelopes:
@@ -66,8 +58,6 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
     if not events:
         return
 
-    keys = {k for _, d in events if needs_known_title(d) and (k := title_key(d)) is not None}
-    titles = await repo.known_titles(session, keys) if keys else {}
     managers: dict[uuid.UUID, uuid.UUID | None] = {}
     if any(isinstance(d, (OpportunityAccepted, OpportunityDeclined)) for _, d in events):
         managers = await repo.department_managers(session)
@@ -75,13 +65,7 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
     def manager_of(department_id: uuid.UUID | None) -> uuid.UUID | None:
         return managers.get(department_id) if department_id else None
 
-    changed_titles: dict[TitleKey, str] = {}
-    drafts: list[tuple[Envelope, NotificationDraft]] = []
-    for envelope, data in events:
-        for key, title in title_updates(data):
-            titles[key] = changed_titles[key] = title
-        drafts += [(envelope, d) for d in drafts_for(data, titles=titles, manager_of=manager_of)]
-    await repo.save_titles(session, changed_titles)
+    drafts = [(envelope, d) for envelope, data in events for d in drafts_for(data, manager_of=manager_of)]
     await store_and_deliver(session, drafts)
 
 

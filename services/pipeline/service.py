@@ -261,7 +261,8 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor
     await outbox.add(session, OpportunityOpened(
         opportunity_id=opp.id, client_id=opp.client_id, line_id=line.id, line_name=line.name, title=opp.title,
         expected_premium=opp.expected_premium, currency=opp.currency, notes=opp.notes, owner_id=opp.owner_id,
-        department_id=opp.department_id, stage=stage_ref(first), status="open"), subject=str(opp.id), actor=actor)
+        department_id=opp.department_id, stage=stage_ref(first), status="open", opportunity_version=opp.version),
+        subject=str(opp.id), actor=actor)
     await session.flush()
     return opp
 
@@ -328,8 +329,8 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
     opp.updated_at = clock.now()
     opp.version += 1
     await session.flush()
-    await outbox.add(session, OpportunityUpdated(opportunity_id=opp.id, client_id=opp.client_id, changes=changes),
-                     subject=str(opp.id), actor=actor)
+    await outbox.add(session, OpportunityUpdated(opportunity_id=opp.id, client_id=opp.client_id, changes=changes,
+                                                 opportunity_version=opp.version), subject=str(opp.id), actor=actor)
     return deal
 
 
@@ -373,8 +374,8 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         await session.flush()
         await outbox.add(session, OpportunityDeclined(
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
-            department_id=opp.department_id, stage=stage_ref(left), reason=reason, status="lost"),
-            subject=str(opp.id), actor=actor)
+            department_id=opp.department_id, stage=stage_ref(left), reason=reason, status="lost", title=opp.title,
+            opportunity_version=opp.version), subject=str(opp.id), actor=actor)
         return deal
 
     direction = "back" if kind == "move_back" else "forward"
@@ -393,13 +394,15 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
     await outbox.add(session, StageAdvanced(
         opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
         from_stage=stage_ref(left), to_stage=stage_ref(entered), direction=direction, reason=reason,
-        seconds_in_stage=seconds, status=opp.status), subject=str(opp.id), actor=actor)
+        seconds_in_stage=seconds, status=opp.status, title=opp.title, line_name=deal.line_name,
+        opportunity_version=opp.version), subject=str(opp.id), actor=actor)
     if kind == "accept":
         await outbox.add(session, OpportunityAccepted(
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=deal.line_name,
             owner_id=opp.owner_id, department_id=opp.department_id,
             terms=Terms(premium=terms.premium, currency=terms.currency, start_date=terms.start_date,
-                        end_date=terms.end_date, insurer=terms.insurer)), subject=str(opp.id), actor=actor)
+                        end_date=terms.end_date, insurer=terms.insurer),
+            title=opp.title, opportunity_version=opp.version), subject=str(opp.id), actor=actor)
     return deal
 
 

@@ -1,5 +1,5 @@
-"""The tasks service's tables: tasks and their comments, stale reminders, who was assigned when, the deals
-it has heard of, the working-time calendar, the identity replica and the messaging tables."""
+"""The tasks service's tables: tasks and their comments, stale reminders, who was assigned when, where each
+deal it has heard of stands, the working-time calendar, the identity replica and the messaging tables."""
 
 from __future__ import annotations
 
@@ -131,16 +131,15 @@ class AssigneeStats(Base):
 
 
 class Deal(Base):
-    """What routing knows of a deal from pipeline's events: enough to title and link its tasks."""
+    """Where routing knows a deal to be, from the last of pipeline's events about it that it applied (the
+    guard of `routing_guard`). Titles and the like are not kept: the events carry them."""
 
     __tablename__ = "deals"
 
     opportunity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    client_id: Mapped[uuid.UUID]
-    title: Mapped[str] = mapped_column(String(300))
-    line_name: Mapped[str | None] = mapped_column(String(120))
-    owner_id: Mapped[uuid.UUID | None]
+    stage_key: Mapped[str | None] = mapped_column(String(64))  # None: a deal known from before positions were kept
     status: Mapped[str] = mapped_column(String(10), server_default="open")
+    version: Mapped[int | None] = mapped_column(BigInteger)  # pipeline's opportunity_version; None: not carried
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

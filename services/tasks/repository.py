@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, update
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from services.tasks.models import (
     assignment_sequence,
     people,
 )
+from services.tasks.routing_guard import DealPosition
 from shared.auth import Principal
 from shared.pagination import PageParams
 from shared.errors import InvalidInput
@@ -240,33 +241,28 @@ async def department_name(session: AsyncSession, department_id: uuid.UUID) -> st
 
 
 # Deals ------------------------------------------------------------------------------------------
-async def upsert_deal(session: AsyncSession, **values):
-    """Insert or refresh what routing knows of a deal; returns its row (title, line_name, ...)."""
-    key = values.pop("opportunity_id")
-    return (await session.execute(pg_insert(Deal).values(opportunity_id=key, **values)
-                                  .on_conflict_do_update(index_elements=["opportunity_id"], set_=values)
-                                  .returning(Deal.title, Deal.line_name))).first()
+_DEAL_POSITIONS = (select(Deal.opportunity_id, Deal.stage_key, Deal.status, Deal.version)
+                   .where(Deal.opportunity_id.in_(bindparam("deals", expanding=True)))
+                   .order_by(Deal.opportunity_id).with_for_update())
 
 
-_DEALS = select(Deal.opportunity_id, Deal.title, Deal.line_name).where(
-    Deal.opportunity_id.in_(bindparam("deals", expanding=True)))
+async def deal_positions(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> dict[uuid.UUID, DealPosition]:
+    """Where routing knows these deals to be (the ones it has heard of), locked for the transaction."""
+    rows = await session.execute(_DEAL_POSITIONS, {"deals": opportunity_ids})
+    return {r.opportunity_id: DealPosition(r.stage_key, r.status, r.version) for r in rows}
 
 
-async def deals_by_id(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> dict:
-    return {row.opportunity_id: row for row in await session.execute(_DEALS, {"deals": opportunity_ids})}
-
-
-async def set_deal_statuses(session: AsyncSession, statuses: dict[uuid.UUID, str]) -> None:
-    if statuses:
-        stmt = (update(Deal.__table__).where(Deal.__table__.c.opportunity_id == bindparam("deal"))
-                .values(status=bindparam("new_status"), updated_at=func.now()))
-        await session.execute(stmt, [{"deal": k, "new_status": v} for k, v in statuses.items()])
-
-
-async def set_deal_fields(session: AsyncSession, opportunity_id: uuid.UUID, **values):
-    """Update a known deal; returns its row (title, line_name), or None for a deal never heard of."""
-    return (await session.execute(update(Deal).where(Deal.opportunity_id == opportunity_id).values(**values)
-                                  .returning(Deal.title, Deal.line_name))).first()
+async def save_deal_positions(session: AsyncSession, positions: dict[uuid.UUID, DealPosition]) -> None:
+    """Insert or replace the positions of these deals, in one statement."""
+    if not positions:
+        return
+    rows = [{"opportunity_id": k, "stage_key": p.stage_key, "status": p.status, "version": p.version}
+            for k, p in sorted(positions.items())]
+    stmt = pg_insert(Deal).values(rows)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[Deal.opportunity_id],
+        set_={"stage_key": stmt.excluded.stage_key, "status": stmt.excluded.status,
+              "version": stmt.excluded.version, "updated_at": func.now()}))
 
 
 # Watches ----------------------------------------------------------------------------------------

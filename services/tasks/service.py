@@ -204,7 +204,7 @@ async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: 
     await outbox.add(session, TaskReassigned(
         task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id, department_id=task.department_id,
         assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=_json(before), after=str(user.id))},
-        assignment_reason=reason), subject=str(task.id), actor=actor_of(caller))
+        assignment_reason=reason, title=task.title), subject=str(task.id), actor=actor_of(caller))
     await write_pending(session)
     return task
 

@@ -38,7 +38,8 @@ def sla_watch(settings: TasksSettings) -> PeriodicJob:
             await outbox.add(session, TaskSlaChanged(
                 task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id,
                 department_id=task.department_id, assignee_id=task.assignee_id, due_at=task.due_at,
-                changes={"sla_state": FieldChange(before=before, after=new_state)}), subject=str(task.id))
+                changes={"sla_state": FieldChange(before=before, after=new_state)}, title=task.title),
+                subject=str(task.id))
             changed += 1
             if new_state == "red" and task.escalated_at is None:
                 manager_id = (await department_manager(session, people, task.department_id)

@@ -7,6 +7,12 @@ Every opportunity event carries `client_id`, so the audit service can assemble a
 A stage move carries a snapshot of the stage it enters (its department and SLA target), so a
 consumer such as the tasks service can route the next task without reading pipeline's data.
 Money is a decimal string with an ISO 4217 currency code.
+
+Every opportunity event also carries what its consumers name a deal by (`title`, and on a stage move
+`line_name`), so no consumer keeps a copy of deals, and `opportunity_version`: the deal's version
+after the change, one higher with every change, so a consumer can tell a late or replayed event (its
+version not above the last one it applied) from a new one. Both were added to version 1 as optional
+fields: events published before them lack them, and a consumer must accept that (None).
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class OpportunityOpened(EventData):
     department_id: UUID | None  # the line's department
     stage: StageRef
     status: OpportunityStatus = "open"
+    opportunity_version: int | None = None  # 1; None in events published before it was added
 
 
 @event("pipeline.opportunity.updated")
@@ -86,6 +93,7 @@ class OpportunityUpdated(EventData):
     opportunity_id: UUID
     client_id: UUID
     changes: dict[str, FieldChange]
+    opportunity_version: int | None = None  # None in events published before it was added
 
 
 @event("pipeline.opportunity.stage_advanced")
@@ -107,6 +115,10 @@ class StageAdvanced(EventData):
     reason: str | None  # required when moving back
     seconds_in_stage: float  # wall-clock time spent in the stage left
     status: OpportunityStatus
+    # Added later (None in events published before): what consumers name the deal by, and its version.
+    title: str | None = None
+    line_name: str | None = None
+    opportunity_version: int | None = None
 
 
 @event("pipeline.opportunity.accepted")
@@ -120,6 +132,9 @@ class OpportunityAccepted(EventData):
     owner_id: UUID
     department_id: UUID | None
     terms: Terms
+    # Added later (None in events published before).
+    title: str | None = None
+    opportunity_version: int | None = None
 
 
 @event("pipeline.opportunity.declined")
@@ -134,6 +149,9 @@ class OpportunityDeclined(EventData):
     stage: StageRef  # the stage it was closed in
     reason: str
     status: OpportunityStatus = "lost"
+    # Added later (None in events published before).
+    title: str | None = None
+    opportunity_version: int | None = None
 
 
 @event("pipeline.config.line_created")

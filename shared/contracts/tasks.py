@@ -1,7 +1,9 @@
 """Events of the tasks service. Topic `tasks.task.events`; key: the task id.
 
 Every event names the task's `client_id` and `opportunity_id` when it has them (manual tickets may
-have neither), so the audit service can assemble a client's history.
+have neither), so the audit service can assemble a client's history. Every event a notification is
+made from carries the task's `title` (on `reassigned` and `sla_changed` an optional field added later:
+None in events published before it), so no consumer keeps a copy of task titles.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class TaskReassigned(EventData):
     assignee_id: UUID | None  # the new assignee
     changes: dict[str, FieldChange]  # at least `assignee_id`
     assignment_reason: str | None
+    title: str | None = None  # added later: None in events published before
 
 
 @event("tasks.task.updated")
@@ -84,6 +87,7 @@ class TaskSlaChanged(EventData):
     assignee_id: UUID | None
     due_at: datetime | None
     changes: dict[str, FieldChange]  # `sla_state` before and after
+    title: str | None = None  # added later: None in events published before
 
 
 @event("tasks.task.escalated")

@@ -26,7 +26,7 @@ that no longer exists: adding an endpoint means deciding who may use it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ROLES = ("Employee", "Manager", "Admin")
 SCOPES = ("own", "other", "mine")

@@ -100,22 +100,26 @@ class Deal:
     owner_id: uuid.UUID | None = None
     title: str = "QA deal"
 
-    def opened(self, first: StageRef, department_id: str | None = None) -> OpportunityOpened:
+    # `version` is pipeline's opportunity_version; None makes the event one from before versions were added.
+    def opened(self, first: StageRef, department_id: str | None = None, *,
+               version: int | None = None) -> OpportunityOpened:
         return OpportunityOpened(opportunity_id=self.opportunity_id, client_id=self.client_id, line_id=self.line_id,
                                  line_name="Marine", title=self.title, expected_premium=Decimal("1200.00"),
                                  currency="EUR", notes=None, owner_id=self.owner_id, department_id=department_id,
-                                 stage=first)
+                                 stage=first, opportunity_version=version)
 
     def advanced(self, from_stage: StageRef, to_stage: StageRef, *, direction: str = "forward",
-                 status: str = "open", reason: str | None = None) -> StageAdvanced:
+                 status: str = "open", reason: str | None = None, version: int | None = None) -> StageAdvanced:
         return StageAdvanced(opportunity_id=self.opportunity_id, client_id=self.client_id, line_id=self.line_id,
                              owner_id=self.owner_id or uuid.uuid4(), from_stage=from_stage, to_stage=to_stage,
-                             direction=direction, reason=reason, seconds_in_stage=60.0, status=status)
+                             direction=direction, reason=reason, seconds_in_stage=60.0, status=status,
+                             title=self.title, line_name="Marine", opportunity_version=version)
 
-    def declined(self, at: StageRef) -> OpportunityDeclined:
+    def declined(self, at: StageRef, *, version: int | None = None) -> OpportunityDeclined:
         return OpportunityDeclined(opportunity_id=self.opportunity_id, client_id=self.client_id,
                                    line_id=self.line_id, owner_id=self.owner_id or uuid.uuid4(),
-                                   department_id=None, stage=at, reason="premium too high")
+                                   department_id=None, stage=at, reason="premium too high", title=self.title,
+                                   opportunity_version=version)
 
 
 async def deal_tasks(gateway: httpx.AsyncClient, headers: dict, opportunity_id) -> list[dict]:

@@ -5,41 +5,24 @@ sound chain whose head row matches, with the append-only trigger enabled again a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from services.audit.chain import GENESIS_HASH, ChainWalker
-from tests.conftest import superuser_dsn
-
-
-def _migrate(stack, database: str, target: str) -> None:
-    parts = urlsplit(stack.database_url("audit", owner=True))
-    url = urlunsplit(parts._replace(path=f"/{database}"))
-    env = {**os.environ, "DATABASE_URL": url, "MIGRATION_DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "shared.db.migrate", "audit", "upgrade", target], check=True, env=env,
-                   capture_output=True, timeout=120)
+from tests.conftest import migrate_database, scratch_database, superuser_dsn
 
 
 @pytest.fixture
 async def scratch_audit_db(stack):
-    name = f"audit_migration_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(stack.admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}" OWNER "audit_owner"')
-    try:
-        db = await asyncpg.connect(superuser_dsn(stack, name))
-        await db.execute('ALTER SCHEMA public OWNER TO "audit_owner"')
-        await db.close()
+    async with scratch_database(stack, "audit") as name:
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+
+
+def _migrate(stack, database: str, target: str) -> None:
+    migrate_database(stack, "audit", database, target)
 
 
 async def test_migration_chains_the_records_written_before_it(stack, scratch_audit_db):

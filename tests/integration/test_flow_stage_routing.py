@@ -4,11 +4,14 @@ department, for an active member of it (the specialist at First Contact), due af
 in working hours, within 2 seconds. The decline path cancels the deal's open task."""
 
 import time
+import uuid
 from datetime import datetime, timedelta
+
+import asyncpg
 
 from devstack.seed import DEMO_USERS
 from shared.workcalendar import Calendar
-from tests.conftest import wait_until
+from tests.conftest import superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import create_client, headers_for, in_force_terms, tag
 
 SALES_MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
@@ -92,6 +95,7 @@ async def test_a_deal_walks_nine_stages_and_each_task_is_routed_within_two_secon
         assert task["department_id"] == stage["department_id"], current
         assert task["assignee_id"] in members[stage["department_id"]], (current, task["assignment_reason"])
         assert task["assignment_reason"]
+        assert task["title"] == f"{stage['name']}: {deal['title']}"  # pipeline's event carries the title
         timeline = (await gateway.get(f"/api/v1/opportunities/{deal['id']}/timeline", headers=manager)).json()
         moved_at = _time(timeline["entries"][-1]["moved_at"])
         expected_due = calendar.add_working_hours(moved_at, stage["sla_hours"])
@@ -105,6 +109,14 @@ async def test_a_deal_walks_nine_stages_and_each_task_is_routed_within_two_secon
         return all(t["status"] == "done" for t in tasks) and len(tasks) == 8
 
     await wait_until(last_task_done, timeout=10, what="the Policy Issuance task to be done once the deal is won")
+    # Routing's guard knows where the deal stands, at pipeline's version of it.
+    tasks_db = await asyncpg.connect(superuser_dsn(stack, "tasks"))
+    try:
+        position = await tasks_db.fetchrow("SELECT stage_key, status, version FROM deals WHERE opportunity_id = $1",
+                                           uuid.UUID(deal["id"]))
+    finally:
+        await tasks_db.close()
+    assert tuple(position) == ("completion", "won", deal["version"])
     assert max(delays) < 2.0, delays
     timeline = (await gateway.get(f"/api/v1/opportunities/{deal['id']}/timeline", headers=manager)).json()
     assert [e["to_stage"] for e in timeline["entries"]] == [

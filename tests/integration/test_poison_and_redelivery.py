@@ -1,7 +1,6 @@
 """Poison messages go to the dead-letter topic with their error and origin, and the partition keeps
 flowing; a redelivered event has no second effect; topics created later are picked up."""
 
-import asyncio
 import json
 import uuid
 from datetime import datetime, timezone

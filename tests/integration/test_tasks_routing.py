@@ -63,7 +63,8 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
     await routing_is_live(gateway, admin_headers, publish_event)  # the 2 s below time routing, not start-up
 
     # First Contact: the deal's owner, the line's specialist.
-    sent = await publish_event(deal.opened(stages[0], sales.department_id), subject=str(deal.opportunity_id))
+    sent = await publish_event(deal.opened(stages[0], sales.department_id, version=1),
+                               subject=str(deal.opportunity_id))
     tasks = await wait_until(lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id),
                              timeout=ROUTE_WITHIN_SECONDS, what="the First Contact task")
     first = tasks[0]
@@ -76,8 +77,8 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
 
     for i in range(1, len(stages)):
         won = stages[i].key == "completion"
-        sent = await publish_event(deal.advanced(stages[i - 1], stages[i], status="won" if won else "open"),
-                                   subject=str(deal.opportunity_id))
+        sent = await publish_event(deal.advanced(stages[i - 1], stages[i], status="won" if won else "open",
+                                                 version=i + 1), subject=str(deal.opportunity_id))
         team = plan[i][1]
         model.close(previous["assignee_id"])
 
@@ -102,6 +103,7 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
         assert team.name in result["assignment_reason"]
         assert parse_time(result["due_at"]) == DEFAULT_CALENDAR.add_working_hours(sent.time, plan[i][2])
         assert result["status"] == "open" and result["sla_state"] == "green"
+        assert result["title"] == f"{stages[i].name}: Fleet cover for QA Shipping"  # from the event itself
         model.assign(expected)
         previous = result
 

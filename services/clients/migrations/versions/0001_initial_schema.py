@@ -8,7 +8,6 @@ from alembic import op
 
 from shared.db.migration_ops import create_messaging_tables_v1, create_people_tables_v1
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
