@@ -92,7 +92,9 @@ def ensure_formatted(cfg: StackSettings, libs: Path, props: Path) -> None:
         [
             "java", f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}", "-cp", f"{libs}/*",
             "kafka.tools.StorageTool", "format", "--standalone",
-            "-t", cluster_id_file.read_text().strip(), "-c", str(props), "--ignore-formatted",
+            # Attached with `=`: an id may begin with `-` (one in 64 do), which a separate argument would
+            # make read as an option.
+            f"--cluster-id={cluster_id_file.read_text().strip()}", "-c", str(props), "--ignore-formatted",
         ],
         check=True,
         stdout=subprocess.DEVNULL,
