@@ -24,14 +24,15 @@ from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
-from shared.contracts.topics import dead_letter_topic
+from shared.contracts.topics import IDENTITY_USERS, dead_letter_topic
 from shared.messaging.consumer import IdempotentConsumer
 from shared.messaging.kafka import ensure_topics, make_broker, make_producer
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.relay import OutboxRelay
-from shared.revocation import DeactivatedUsers
+from shared.revocation import DeactivatedUsers, ProjectedDeactivations
 from shared.messaging.tables import MessagingTables
 from shared.middleware import RefuseNulCharacters
+from shared.projections.identity import PeopleTables
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -50,6 +51,9 @@ class ServiceParts:
     publishes: list[str] = field(default_factory=list)
     consumers: tuple[Consumer, ...] | list[Consumer] = ()  # from the service's subscriptions.py
     jobs: list[PeriodicJob] = field(default_factory=list)
+    # The service's people replica, if it keeps one: its consumer's handlers then also tell who is deactivated
+    # (one identity reader per process, see `shared.revocation`).
+    people: PeopleTables | None = None
     key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
@@ -82,7 +86,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         broker = None
         producer = None
         engine = None
-        revocations = None
+        revocations: DeactivatedUsers | ProjectedDeactivations | None = None
         try:
             if isinstance(settings, DatabaseSettings):
                 engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -118,6 +122,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         for spec in parts.consumers}
                     for consumer in app.state.consumers.values():
                         consumer.subscribe(broker, settings)
+                    people_group = next((c.name for c in parts.consumers if IDENTITY_USERS in c.subscribed_topics),
+                                        None)
+                    if parts.people is not None and people_group is not None:
+                        revocations = ProjectedDeactivations(settings, parts.people, people_group)
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
                 if parts.jobs:
@@ -129,8 +137,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 await hook(app)
             keys = await parts.key_source(app) if parts.key_source else JWKSKeySource(
                 settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
-            revocations = DeactivatedUsers(settings)
-            await _retry("reading deactivated users", revocations.start)
+            if revocations is None:
+                revocations = DeactivatedUsers(settings)
+            await _retry("following deactivated users", revocations.start)
             app.state.revocations = revocations
             app.state.token_verifier = TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                                                      keys=keys, is_deactivated=revocations.is_deactivated)

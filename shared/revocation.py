@@ -1,10 +1,17 @@
 """Which users were deactivated, known to every service from identity's events, so a token issued
 before a deactivation stops working everywhere within moments instead of living until it expires.
 
-Each service process reads `identity.user.events` from the beginning without a consumer group (no
-offsets to commit: the state is rebuilt in memory at every start) and keeps the set of users whose
-latest state is inactive. Tokens of those users are refused with 401. Until the reader has caught
-up with the topic as it was at start-up, `/readyz` says so.
+Tokens of users whose latest state is inactive are refused with 401. Until what a process knows has
+caught up with `identity.user.events` as it was at start-up, `/readyz` says so. One identity reader
+per process, in one of two ways:
+
+- A service that keeps the people replica (`shared.projections.identity`) already reads the identity
+  topics in a consumer group: `ProjectedDeactivations` reads the inactive users from that replica and
+  hears each change its handlers commit (PostgreSQL LISTEN/NOTIFY, so every replica of the service hears
+  it); it is caught up once the group's committed offsets reach the topic's end as it was at start.
+- Any other process (identity, audit, the gateway, contracts) runs `DeactivatedUsers`: it reads the
+  user topic from the beginning without a consumer group (no offsets to commit: the state is rebuilt
+  in memory at every start).
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+import asyncpg
 
 from shared.contracts.topics import IDENTITY_USERS
+from shared.db import asyncpg_dsn
 from shared.messaging.kafka import ensure_topics
-from shared.settings import ServiceSettings
+from shared.projections.identity import PEOPLE_CHANNEL, PeopleTables
+from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.revocation")
 
@@ -105,6 +115,101 @@ class DeactivatedUsers:
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
+
+
+class ProjectedDeactivations:
+    """The deactivated users of a service that keeps the people replica, read from it (see the module doc).
+
+    The replica's handlers announce each change of a user's `active` with a PostgreSQL `NOTIFY` in their
+    transaction (`shared.projections.identity.PEOPLE_CHANNEL`), which PostgreSQL delivers only once it commits,
+    to every process of the service: each replica of a scaled-out service hears the deactivations its own
+    consumer never handled (Kafka gave that partition to another replica). The set is reloaded from the table
+    each time the listening connection is (re)established, so nothing said while it was down is missed."""
+
+    def __init__(self, settings: DatabaseSettings, people: PeopleTables, group: str, poll_seconds: float = 0.5):
+        self.settings = settings
+        self.people = people
+        self.group = group
+        self.poll_seconds = poll_seconds
+        self.inactive: set[str] = set()
+        self.caught_up = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    def is_deactivated(self, user_id: object) -> bool:
+        return str(user_id) in self.inactive
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings, [USER_TOPIC])
+        partitions = await _partitions_of(self.settings, USER_TOPIC)
+        probe = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                                 client_id=f"{self.settings.service_name}-revocations", group_id=None,
+                                 enable_auto_commit=False, isolation_level="read_committed")
+        await probe.start()
+        try:
+            targets = await probe.end_offsets([TopicPartition(USER_TOPIC, p) for p in partitions])
+        finally:
+            await probe.stop()
+        self._tasks = [asyncio.create_task(self._listen(), name="revocations-listen"),
+                       asyncio.create_task(self._watch(targets), name="revocations-watch")]
+        await self._listening.wait()
+
+    def _heard(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        user_id, _, active = payload.partition(":")
+        (self.inactive.discard if active == "1" else self.inactive.add)(user_id)
+
+    async def _listen(self) -> None:
+        """Keep a connection listening on the people channel; after each (re)connection, reload the set."""
+        query = f"SELECT id FROM {self.people.users.name} WHERE active IS FALSE"
+        while True:
+            connection = None
+            try:
+                connection = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _c: lost.set())
+                await connection.add_listener(PEOPLE_CHANNEL, self._heard)
+                # Listening first, then reading: a change committed in between is both read and heard.
+                self.inactive = {str(row[0]) for row in await connection.fetch(query)}
+                self._listening.set()
+                await lost.wait()
+                log.warning("the people channel's connection was lost; listening again")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("listening for deactivations failed (%s); retrying", exc)
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.close(timeout=2)
+            await asyncio.sleep(1.0)
+
+    async def _watch(self, targets: dict[TopicPartition, int]) -> None:
+        """Caught up once the replica's consumer group has committed past the topic's end as it was at start."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                                    client_id=f"{self.settings.service_name}-revocations")
+        await admin.start()
+        try:
+            while True:
+                try:
+                    committed = await admin.list_consumer_group_offsets(self.group, partitions=list(targets))
+                    if all(end == 0 or (tp in committed and committed[tp].offset >= end)
+                           for tp, end in targets.items()):
+                        self.caught_up.set()
+                        log.info("deactivated users known from the people replica: %d", len(self.inactive))
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("reading %s's offsets failed; retrying", self.group, exc_info=True)
+                await asyncio.sleep(self.poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 async def _partitions_of(settings: ServiceSettings, topic: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.clients.endpoints import router
-from services.clients.models import messaging
+from services.clients.models import messaging, people
 from services.clients.subscriptions import CONSUMERS
 from services.clients.settings import ClientsSettings
 from shared.app import ServiceParts, create_service_app
@@ -22,6 +22,7 @@ def create_app(settings: ClientsSettings | None = None) -> FastAPI:
                     "and each client's status, maintained from contract events.",
         routers=[router],
         tables=messaging,
+        people=people,
         publishes=[CLIENTS],
         consumers=CONSUMERS,
         tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],

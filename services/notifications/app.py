@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from services.notifications.smtp import SmtpSender, send_due_emails
 from services.notifications.endpoints import router, stream_router
-from services.notifications.models import messaging
+from services.notifications.models import messaging, people
 from services.notifications.push import PushHub
 from services.notifications.settings import NotificationsSettings
 from services.notifications.subscriptions import consumers
@@ -53,6 +53,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                     "channel (in-app, email), and a live Server-Sent Events stream.",
         routers=[stream_router, router],
         tables=messaging,
+        people=people,
         consumers=consumers(settings),
         jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
         on_startup=[start_push],

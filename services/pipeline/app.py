@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.pipeline import service
 from services.pipeline.board_stream import BoardStreams
 from services.pipeline.endpoints import router, stream_router
-from services.pipeline.models import messaging
+from services.pipeline.models import messaging, people
 from services.pipeline.settings import PipelineSettings
 from services.pipeline.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
@@ -40,6 +40,7 @@ def create_app(settings: PipelineSettings | None = None) -> FastAPI:
                     "through them, each deal's timeline, the board and pipeline analytics.",
         routers=[stream_router, router],
         tables=messaging,
+        people=people,
         publishes=PUBLISHES,
         consumers=CONSUMERS,
         on_startup=[_prepare, start_board_streams],

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.tasks import calendar, watch
 from services.tasks.endpoints import router
-from services.tasks.models import messaging
+from services.tasks.models import messaging, people
 from services.tasks.settings import TasksSettings
 from services.tasks.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
@@ -24,6 +24,7 @@ def create_app(settings: TasksSettings | None = None) -> FastAPI:
                     "SLA watch and escalation, stale-work reminders, department workload, the working-time calendar.",
         routers=[router],
         tables=messaging,
+        people=people,
         publishes=[TASKS, TASKS_CALENDAR],
         consumers=consumers(settings),
         jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import REGISTRY
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from shared.settings import ServiceSettings
 
@@ -39,7 +40,10 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         allow_auto_create_topics=False,
         # Every message at DEBUG: a log line per event would cost more than handling it.
         log_level=logging.DEBUG,
-        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)],
+        # FastStream's own metrics, and a span per batch linked to each event's trace; the consumer adds a span
+        # per event that continues the event's own trace (`shared.messaging.consumer.IdempotentConsumer.dispatch`).
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
+                     KafkaTelemetryMiddleware(include_messages_counters=False)],
         description=f"The consumer groups of {settings.service_name}",
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, delete, func, select
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, delete, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,10 +29,17 @@ from shared.contracts.identity import (
 from shared.messaging.envelope import Envelope
 from shared.messaging.subscriptions import On, on
 
+
 @dataclass(frozen=True)
 class PeopleTables:
     users: Table
     departments: Table
+
+
+# Where the handlers announce a user's `active` (payload `<user id>:<1|0>`), delivered when their transaction
+# commits: the service's token check listens (`shared.revocation.ProjectedDeactivations`), so a process reads
+# identity's events once, and every replica of the service hears what its own consumer did not handle.
+PEOPLE_CHANNEL = "insureops_people"
 
 
 def define_people_tables(metadata: MetaData) -> PeopleTables:
@@ -70,11 +77,16 @@ def people_handlers(tables: PeopleTables) -> dict:
     """Handlers keyed by event type, in the `(session, envelope, data)` form the consumer calls."""
     users, departments = tables.users, tables.departments
 
+    async def announce_active(session: AsyncSession, user_id: object, active: bool) -> None:
+        await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                              {"channel": PEOPLE_CHANNEL, "payload": f"{user_id}:{int(active)}"})
+
     async def user_created(session: AsyncSession, envelope: Envelope, data: UserCreated) -> None:
         values = {"name": data.name, "email": data.email, "role": data.role,
                   "department_id": data.department_id, "active": data.active}
         await session.execute(pg_insert(users).values(id=data.user_id, **values)
                               .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+        await announce_active(session, data.user_id, data.active)
 
     async def user_changed(session: AsyncSession, envelope: Envelope, data: UserUpdated | UserDeactivated) -> None:
         values = _after(data.changes, _USER_FIELDS)
@@ -83,6 +95,8 @@ def people_handlers(tables: PeopleTables) -> dict:
         if values:
             await session.execute(users.update().where(users.c.id == data.user_id)
                                   .values(**values, updated_at=func.now()))
+        if "active" in values:
+            await announce_active(session, data.user_id, bool(values["active"]))
 
     async def department_created(session: AsyncSession, envelope: Envelope, data: DepartmentCreated) -> None:
         values = {"name": data.name, "manager_id": data.manager_id}
