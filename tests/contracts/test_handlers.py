@@ -26,8 +26,8 @@ async def contracts_of_deal(session, opportunity_id: uuid.UUID) -> list[Contract
 
 
 async def known_client(session, client_id: uuid.UUID) -> KnownClient | None:
-    session.expire_all()
-    return await session.get(KnownClient, client_id)
+    return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
+                                .execution_options(populate_existing=True))
 
 
 @handles("contracts", "pipeline.opportunity.accepted")
