@@ -9,11 +9,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from services.pipeline.models import KnownClient, Line, Opportunity
+from services.pipeline.models import KnownClient
 from services.pipeline.subscriptions import CONSUMERS
-from shared import clock
 from tests import events
 from tests.bus import consumer_bus, consumer_named, handles
+from tests.pipeline.support import a_deal
 
 
 @pytest.fixture
@@ -25,19 +25,6 @@ async def bus(sessionmaker):
 async def known(session, client_id: uuid.UUID) -> KnownClient | None:
     return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
                                 .execution_options(populate_existing=True))
-
-
-async def a_deal(session, *, stage_key: str, status: str = "open") -> Opportunity:
-    line = Line(id=uuid.uuid4(), name=f"Motor {uuid.uuid4().hex[:8]}")
-    session.add(line)
-    await session.flush()
-    now = clock.now()
-    deal = Opportunity(id=uuid.uuid4(), client_id=uuid.uuid4(), line_id=line.id, title="Fleet cover",
-                       owner_id=uuid.uuid4(), stage_key=stage_key, stage_entered_at=now, status=status, version=8,
-                       created_at=now, updated_at=now)
-    session.add(deal)
-    await session.flush()
-    return deal
 
 
 @handles("pipeline", "clients.client.created")
