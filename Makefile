@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status test test-unit test-console test-down bench install clean console node-check browser \
+.PHONY: up up-detached down status test test-fast test-unit test-console test-down bench install clean console node-check browser \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -82,8 +82,12 @@ test-down: $(STAMP)
 test-console: $(CONSOLE_BUILD)
 	cd $(CONSOLE) && $(NPM) run lint && $(NPM) run typecheck && $(NPM) test
 
-test-unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+## The fast tests (tests/<service>/, tests/shared/, ...): no Kafka, no services; a PostgreSQL of their own
+## (.run/unit-pg, port 45632), each test's database work rolled back. Under a minute.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not stack"
+
+test-unit: test-fast
 
 ## Throughput, latency and memory figures (starts the stack if needed).
 bench: $(STAMP) console browser

@@ -72,7 +72,7 @@ def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
     sup = Supervisor(cfg)
     if not sup.running():
         say("preparing Kafka and PostgreSQL ...")
-        kafka_argv, _ = kafka.command(cfg)
+        kafka_argv = kafka.command(cfg)[0] if cfg.embedded_kafka else None
         pg = postgres.command(cfg) if cfg.embedded_postgres else None
         sup.start_daemon(write_config(cfg, kafka=kafka_argv, postgres=pg))
     say(f"waiting for Kafka on {cfg.kafka_bootstrap} and PostgreSQL ...")

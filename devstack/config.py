@@ -54,6 +54,13 @@ class StackSettings(BaseSettings):
     )
     kafka_port: int = Field(19092, description="Kafka client listener.")
     kafka_controller_port: int = Field(19093, description="Kafka KRaft controller listener.")
+    kafka_bootstrap_servers: str | None = Field(
+        None,
+        description=(
+            "Bootstrap servers of an existing Kafka (host:port, comma separated). When set, no local broker is "
+            "started and the services use this one."
+        ),
+    )
     kafka_partitions: int = Field(3, description="Partitions of each topic the services create.")
     kafka_heap: str = Field("-Xms256m -Xmx512m", description="JVM heap flags of the local broker.")
     postgres_port: int = Field(15432, description="Port of the embedded PostgreSQL.")
@@ -88,7 +95,11 @@ class StackSettings(BaseSettings):
 
     @cached_property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
+        return self.kafka_bootstrap_servers or f"{self.host}:{self.kafka_port}"
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_bootstrap_servers is None
 
     @property
     def embedded_postgres(self) -> bool:

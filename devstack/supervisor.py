@@ -47,7 +47,7 @@ def _program(name: str, argv: list[str], cfg: StackSettings, *, env: dict[str, s
     return "\n".join(lines) + "\n"
 
 
-def write_config(cfg: StackSettings, *, kafka: list[str], postgres: tuple[list[str], str | None] | None) -> Path:
+def write_config(cfg: StackSettings, *, kafka: list[str] | None, postgres: tuple[list[str], str | None] | None) -> Path:
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     python = sys.executable
     parts = [
@@ -67,8 +67,9 @@ def write_config(cfg: StackSettings, *, kafka: list[str], postgres: tuple[list[s
         "[supervisorctl]",
         f"serverurl=unix://{cfg.supervisor_socket}",
         "",
-        _program("kafka", kafka, cfg, autostart=True, stopwait=60, priority=10),
     ]
+    if kafka is not None:
+        parts.append(_program("kafka", kafka, cfg, autostart=True, stopwait=60, priority=10))
     if postgres is not None:
         argv, user = postgres
         # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly.

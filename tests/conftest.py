@@ -1,5 +1,16 @@
-"""Test fixtures. Integration tests run against the real platform: if it is not running, the session
-starts it (Kafka, PostgreSQL, every service, demo data) and stops it again at the end."""
+"""Test fixtures.
+
+Fast tests (`tests/<service>/`, `tests/shared/`, `pytest -m "not stack"`) need at most PostgreSQL: the `pg`
+fixture starts a server of the test session's own (see `tests/pg.py`), and `session`/`sessionmaker` give a
+test its service's database in a transaction rolled back afterwards. The service is the test's folder
+(`tests/tasks/...` uses the tasks database) unless the test says otherwise with `@pytest.mark.service("...")`.
+
+Integration and end-to-end tests (`tests/integration/`, `tests/e2e/`, marked `stack`) run against the real
+platform: if it is not running, the session starts it (Kafka, PostgreSQL, every service, demo data) and
+stops it again at the end.
+
+`INSUREOPS_TESTCONTAINERS=1` runs both on testcontainers' PostgreSQL and Kafka instead of local processes
+(see `tests/containers.py`); without a Docker engine the tests that need them are skipped, saying why."""
 
 from __future__ import annotations
 
@@ -23,7 +34,87 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def stack() -> StackSettings:
+def containers():
+    """With INSUREOPS_TESTCONTAINERS=1: testcontainers' PostgreSQL and Kafka, their addresses put in the
+    environment the stack settings are read from (skips when no Docker engine answers). Otherwise nothing."""
+    from tests import containers as tc
+
+    if not tc.wanted():
+        yield None
+        return
+    with tc.started() as running:
+        yield running
+
+
+# The fast tests' PostgreSQL ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg(containers):
+    """The fast tests' PostgreSQL server, its service databases migrated (started once per session)."""
+    from tests import pg as test_pg
+
+    server = test_pg.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def pg_engines(pg):
+    """`pg_engines("tasks")`: one engine per service database, as the service's runtime role."""
+    from shared.db import create_engine
+
+    engines: dict = {}
+
+    def engine(service: str):
+        if service not in engines:
+            engines[service] = create_engine(pg.database_url(service), pool_size=2)
+        return engines[service]
+
+    yield engine
+    for engine_ in engines.values():
+        await engine_.dispose()
+
+
+_FAST_TEST_FOLDERS = {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications"}
+
+
+@pytest.fixture
+def service_name(request) -> str:
+    """The service whose database a test uses: `@pytest.mark.service(name)`, else the test's folder."""
+    marker = request.node.get_closest_marker("service")
+    if marker is not None:
+        return marker.args[0]
+    folder = request.path.parent.name
+    if folder not in _FAST_TEST_FOLDERS:
+        raise pytest.UsageError(f"{request.node.nodeid}: say which service database to use "
+                                f"(@pytest.mark.service(...))")
+    return folder
+
+
+@pytest.fixture
+async def db(pg_engines, service_name):
+    """The service's database in a transaction rolled back after the test: `db.session` for the test,
+    `db.sessionmaker` for code that opens its own sessions (they join the same transaction)."""
+    from tests.pg import rolled_back
+
+    async with rolled_back(pg_engines(service_name)) as view:
+        yield view
+
+
+@pytest.fixture
+def session(db):
+    return db.session
+
+
+@pytest.fixture
+def sessionmaker(db):
+    return db.sessionmaker
+
+
+# The real platform ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def stack(containers) -> StackSettings:
     from devstack.cli import start
     from devstack.seed import seed
     from devstack.supervisor import Supervisor

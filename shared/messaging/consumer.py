@@ -182,7 +182,7 @@ class IdempotentConsumer:
     # A batch ----------------------------------------------------------------------------------------
     async def _on_batch(self, message: KafkaMessage) -> None:
         records = message.raw_message
-        if not isinstance(records, tuple):
+        if not isinstance(records, (tuple, list)):  # a tuple from Kafka, a list from FastStream's TestKafkaBroker
             records = (records,)
         await self.handle_records(records, message.consumer)
 

@@ -1,5 +1,6 @@
 """Routing's guard on a real PostgreSQL session: the router's batch handler (`routing.batch_handler`) runs
-against the tasks database in a transaction rolled back after each test; no Kafka, no other service.
+against the tasks database in a transaction rolled back after each test (the fast tests' PostgreSQL,
+tests/pg.py); no Kafka, no other service.
 
 A deal event applies only if the deal is where the event says it was: a late or replayed move under a new
 event id (which the inbox cannot recognise) opens nothing and closes nothing."""
@@ -18,29 +19,12 @@ from services.tasks.models import Deal as DealRow
 from services.tasks.models import Task
 from services.tasks.settings import TasksSettings
 from shared import clock
-from shared.db import create_engine
 from shared.messaging.envelope import Envelope, new_event_id
 from tests.integration.tasks_support import Deal, stage
 
 FIRST, NEEDS, GATHERING = (stage(key, None, 8) for key in ("first_contact", "needs_analysis", "material_gathering"))
 PROPOSAL, DECISION = stage("proposal_sent", None, 8), stage("client_decision", None, 40)
 STAGE_TYPE = "pipeline.opportunity.stage_advanced"
-
-
-@pytest.fixture
-async def session(stack):
-    engine = create_engine(stack.database_url("tasks"), pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            transaction = await connection.begin()
-            session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
-            try:
-                yield session
-            finally:
-                await session.close()
-                await transaction.rollback()
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,104 @@
+"""The contracts consumer group on TestKafkaBroker: accepted deals become contracts (once), clients are known
+by name, department and status. Each event is published as pipeline or clients would publish it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from services.contracts.models import Contract, KnownClient
+from services.contracts.subscriptions import CONSUMERS
+from tests import events
+from tests.bus import consumer_bus, consumer_named, handles
+
+
+@pytest.fixture
+async def bus(sessionmaker):
+    async with consumer_bus("contracts", consumer_named(CONSUMERS, "contracts"), sessionmaker) as bus:
+        yield bus
+
+
+async def contracts_of_deal(session, opportunity_id: uuid.UUID) -> list[Contract]:
+    return list((await session.scalars(select(Contract).where(Contract.opportunity_id == opportunity_id))).all())
+
+
+async def known_client(session, client_id: uuid.UUID) -> KnownClient | None:
+    return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
+                                .execution_options(populate_existing=True))
+
+
+@handles("contracts", "pipeline.opportunity.accepted")
+async def test_an_accepted_deal_becomes_one_pending_contract_announced_once(bus, session):
+    department = uuid.uuid4()
+    client = events.client_created(department_id=department)
+    await bus.publish(client, subject=str(client.client_id))
+    accepted = events.opportunity_accepted(client_id=client.client_id,
+                                           terms=events.terms(currency="eur", premium="1000.005"))
+    envelope = await bus.publish(accepted, subject=str(accepted.opportunity_id))
+
+    [contract] = await contracts_of_deal(session, accepted.opportunity_id)
+    assert (contract.status, contract.origin, contract.currency, str(contract.premium)) == (
+        "pending_issuance", "deal", "EUR", "1000.00")
+    assert contract.department_id == department  # the client's department, known from its event
+    assert contract.created_by == "system:tests"
+    outbox = bus.tables.outbox
+    [row] = (await session.execute(select(outbox).where(outbox.c.key == str(contract.id)))).mappings()
+    assert row["event_type"] == "contracts.contract.created"
+    assert row["headers"]["ce_causationid"] == envelope.id
+    assert json.loads(row["payload"])["opportunity_id"] == str(accepted.opportunity_id)
+
+    await bus.redeliver(envelope)  # the same event again
+    accepted_again = events.opportunity_accepted(opportunity_id=accepted.opportunity_id, client_id=client.client_id)
+    await bus.publish(accepted_again, subject=str(accepted.opportunity_id))  # the deal accepted again, a new id
+    assert len(await contracts_of_deal(session, accepted.opportunity_id)) == 1
+    assert await session.scalar(select(func.count()).select_from(outbox)
+                                .where(outbox.c.event_type == "contracts.contract.created")) == 1
+
+
+@handles("contracts", "clients.client.created")
+async def test_a_created_client_is_known_by_name_department_and_status(bus, session):
+    client = events.client_created(department_id=uuid.uuid4(), status="prospect")
+    envelope = await bus.publish(client, subject=str(client.client_id))
+    known = await known_client(session, client.client_id)
+    assert (known.name, known.department_id, known.status, known.archived) == (
+        client.name, client.department_id, "prospect", False)
+    await bus.redeliver(envelope)
+    assert await session.scalar(select(func.count()).select_from(KnownClient)
+                                .where(KnownClient.id == client.client_id)) == 1
+
+
+@handles("contracts", "clients.client.updated")
+async def test_an_updated_client_changes_name_department_and_archived(bus, session):
+    client = events.client_created()
+    await bus.publish(client, subject=str(client.client_id))
+    department = uuid.uuid4()
+    update = events.client_updated(client.client_id, changes=events.changes(
+        name=(client.name, "Renamed Ltd"), department_id=(None, str(department)), archived=(False, True),
+        phone=(None, "+49 30 1234")))
+    envelope = await bus.publish(update, subject=str(client.client_id))
+    known = await known_client(session, client.client_id)
+    assert (known.name, known.department_id, known.archived) == ("Renamed Ltd", department, True)
+
+    # An update of a client never seen changes nothing and fails nothing.
+    stranger = events.client_updated(uuid.uuid4())
+    await bus.publish(stranger, subject=str(stranger.client_id))
+    assert await known_client(session, stranger.client_id) is None
+    await bus.redeliver(envelope)
+    assert not await bus.dead_letters(session)
+
+
+@handles("contracts", "clients.client.status_changed")
+async def test_a_client_status_change_is_followed(bus, session):
+    client = events.client_created(status="prospect")
+    await bus.publish(client, subject=str(client.client_id))
+    changed = events.client_status_changed(client.client_id, "prospect", "active")
+    envelope = await bus.publish(changed, subject=str(client.client_id))
+    assert (await known_client(session, client.client_id)).status == "active"
+
+    # A later change, then the first one redelivered: the redelivery is recognised and changes nothing back.
+    await bus.publish(events.client_status_changed(client.client_id, "active", "inactive"), subject=str(client.client_id))
+    await bus.redeliver(envelope)
+    assert (await known_client(session, client.client_id)).status == "inactive"

@@ -1,0 +1,82 @@
+"""The pipeline consumer group on TestKafkaBroker: clients known by name and department, and a deal at Policy
+Issuance completed when its contract is issued. People events: tests/shared."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from services.pipeline.models import KnownClient
+from services.pipeline.subscriptions import CONSUMERS
+from tests import events
+from tests.bus import consumer_bus, consumer_named, handles
+from tests.pipeline.support import a_deal
+
+
+@pytest.fixture
+async def bus(sessionmaker):
+    async with consumer_bus("pipeline", consumer_named(CONSUMERS, "pipeline"), sessionmaker) as bus:
+        yield bus
+
+
+async def known(session, client_id: uuid.UUID) -> KnownClient | None:
+    return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
+                                .execution_options(populate_existing=True))
+
+
+@handles("pipeline", "clients.client.created")
+async def test_a_created_client_is_known(bus, session):
+    client = events.client_created(department_id=uuid.uuid4())
+    envelope = await bus.publish(client, subject=str(client.client_id))
+    row = await known(session, client.client_id)
+    assert (row.name, row.department_id) == (client.name, client.department_id)
+    await bus.redeliver(envelope)
+    assert not await bus.dead_letters(session)
+
+
+@handles("pipeline", "clients.client.updated")
+async def test_an_updated_client_changes_name_and_department_only(bus, session):
+    client = events.client_created()
+    await bus.publish(client, subject=str(client.client_id))
+    department = uuid.uuid4()
+    await bus.publish(events.client_updated(client.client_id, changes=events.changes(
+        department_id=(None, str(department)), phone=(None, "+30 210 1234567"))), subject=str(client.client_id))
+    row = await known(session, client.client_id)
+    assert (row.name, row.department_id) == (client.name, department)
+    await bus.publish(events.client_updated(client.client_id, changes=events.changes(name=(client.name, "New Name"))),
+                      subject=str(client.client_id))
+    assert (await known(session, client.client_id)).name == "New Name"
+
+
+@handles("pipeline", "contracts.contract.issued")
+async def test_an_issued_contract_completes_its_deal_once(bus, session):
+    deal = await a_deal(session, stage_key="policy_issuance")
+    issued = events.contract_issued(opportunity_id=deal.id, client_id=deal.client_id)
+    envelope = await bus.publish(issued, subject=str(issued.contract_id))
+    await session.refresh(deal)
+    assert (deal.stage_key, deal.status, deal.contract_id) == ("completion", "won", issued.contract_id)
+    outbox = bus.tables.outbox
+    moves = [json.loads(p) for p in (await session.execute(select(outbox.c.payload).where(
+        outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"))).scalars()]
+    assert [(m["from_stage"]["key"], m["to_stage"]["key"], m["status"]) for m in moves] == [
+        ("policy_issuance", "completion", "won")]
+
+    await bus.redeliver(envelope)
+    # The same issuance under a new event id: the deal is already complete, nothing moves.
+    await bus.publish(events.contract_issued(contract_id=issued.contract_id, opportunity_id=deal.id),
+                      subject=str(issued.contract_id))
+    assert len((await session.execute(select(outbox.c.id).where(
+        outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"))).all()) == 1
+
+
+async def test_an_issued_contract_of_a_deal_elsewhere_or_unknown_moves_nothing(bus, session):
+    deal = await a_deal(session, stage_key="client_decision")
+    await bus.publish(events.contract_issued(opportunity_id=deal.id), subject="c1")
+    await bus.publish(events.contract_issued(opportunity_id=uuid.uuid4()), subject="c2")
+    await bus.publish(events.contract_issued(opportunity_id=None), subject="c3")  # a contract made by hand
+    await session.refresh(deal)
+    assert (deal.stage_key, deal.status) == ("client_decision", "open")
+    assert not await bus.dead_letters(session)
