@@ -34,7 +34,7 @@ import json
 import re
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load()
     start(cfg, quiet=True)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
     output = args.output or cfg.run_dir / "bench" / "console.json"
     output.parent.mkdir(parents=True, exist_ok=True)

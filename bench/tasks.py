@@ -25,7 +25,7 @@ import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -78,7 +78,7 @@ class Publisher:
         self.producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all",
                                          linger_ms=2)
 
-    async def __aenter__(self) -> "Publisher":
+    async def __aenter__(self) -> Publisher:
         await self.producer.start()
         return self
 
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render(result), flush=True)
     output = cfg.run_dir / "bench" / "tasks.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    output.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE},
                                   **result.as_dict()}, indent=2) + "\n")
     print(f"\nfigures written to {output}")

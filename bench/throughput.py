@@ -16,9 +16,9 @@ import asyncio
 import math
 import time
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -234,7 +234,7 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
             for i in range(events):
                 aggregate = aggregates[i % len(aggregates)]
                 envelope = Envelope(
-                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(timezone.utc),
+                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(UTC),
                     subject=aggregate, actor=BENCH_ACTOR, correlation_id=f"bench-{run_id}",
                     data={"department_id": aggregate,
                           "changes": {"name": {"before": f"bench {run_id} #{i}", "after": f"bench {run_id} #{i + 1}"}}})

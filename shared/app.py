@@ -16,23 +16,23 @@ from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
+from shared.contracts.topics import dead_letter_topic
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
-from shared.contracts.topics import dead_letter_topic
 from shared.messaging.consumer import IdempotentConsumer
 from shared.messaging.kafka import ensure_topics, make_broker, make_producer
-from shared.messaging.subscriptions import Consumer
 from shared.messaging.relay import OutboxRelay
-from shared.revocation import DeactivatedUsers
+from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
 from shared.middleware import RefuseNulCharacters
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
+from shared.revocation import DeactivatedUsers
 from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.app")

@@ -22,7 +22,7 @@ class Actor:
         return f"{self.type}:{self.id}"
 
     @classmethod
-    def parse(cls, value: str | None) -> "Actor | None":
+    def parse(cls, value: str | None) -> Actor | None:
         if not value or ":" not in value:
             return None
         kind, _, ident = value.partition(":")
@@ -39,7 +39,8 @@ class MessageContext:
     request_id: str | None = None
 
 
-_current: ContextVar[MessageContext] = ContextVar("insureops_message_context", default=MessageContext())
+# MessageContext is a frozen dataclass: the shared default cannot be changed in place.
+_current: ContextVar[MessageContext] = ContextVar("insureops_message_context", default=MessageContext())  # noqa: B039
 
 
 def current() -> MessageContext:

@@ -74,7 +74,7 @@ class InvalidInput(Problem):
     status, title, slug = 422, "Invalid input", "validation"
 
     @classmethod
-    def for_field(cls, field: str, message: str) -> "InvalidInput":
+    def for_field(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 

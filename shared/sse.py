@@ -54,7 +54,7 @@ def parse_last_event_id(value: str | None) -> int | None:
 class ServerSentEvent:
     """One dispatched event, as a client sees it."""
 
-    __slots__ = ("event", "data", "id", "retry")
+    __slots__ = ("data", "event", "id", "retry")
 
     def __init__(self, event: str = "message", data: str = "", id: str | None = None, retry: int | None = None):
         self.event, self.data, self.id, self.retry = event, data, id, retry

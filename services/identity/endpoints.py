@@ -24,10 +24,9 @@ from services.identity.schemas import (
 from shared.auth import Principal
 from shared.context import Actor
 from shared.db import TransactionalRoute
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
-from shared.endpoints import Admin, Caller, problems, Session
-
 
 PROBLEMS = problems()
 

@@ -3,14 +3,15 @@ Thin: rules live in service.py and rules.py, queries in repository.py."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from services.pipeline import repository as repo
 from services.pipeline import access, rules, service
+from services.pipeline import repository as repo
 from services.pipeline.board_stream import board_stream
 from services.pipeline.schemas import (
     AdvanceBody,
@@ -41,11 +42,10 @@ from shared import clock
 from shared.auth import Principal, bearer_token, token_expiry
 from shared.context import Actor
 from shared.db import TransactionalRoute
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
 from shared.sse import MEDIA_TYPE, STREAM_HEADERS
-from shared.endpoints import Admin, Caller, problems, Session
-
 
 PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal moved meanwhile (problem+json)")
 MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
@@ -288,7 +288,7 @@ async def analytics(session: Session, caller: Caller, line_id: uuid.UUID | None 
     times = {stage: (n, median, p90) for stage, n, median, p90 in await repo.time_in_stage(session, viewer, filters)}
     entered, advanced = await repo.stage_reach(session, viewer, filters)
     conversion = []
-    for here, nxt in zip(order, order[1:]):
+    for here, nxt in itertools.pairwise(order):
         n_in, n_on = entered.get(here.key, 0), advanced.get((here.key, nxt.key), 0)
         conversion.append(Conversion(from_stage=here.key, to_stage=nxt.key, entered=n_in, advanced=n_on,
                                      rate=n_on / n_in if n_in else None))

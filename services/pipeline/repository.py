@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, select, updat
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
 from services.pipeline.access import Viewer, visible_where
+from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
 from shared.pagination import PageParams, apply_sort
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros

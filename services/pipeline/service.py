@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pipeline import repository as repo
 from services.pipeline import access, rules
+from services.pipeline import repository as repo
 from services.pipeline.models import Line, Opportunity, Stage, StageMove, messaging
 from services.pipeline.schemas import (
     LineCreate,

@@ -26,8 +26,8 @@ from services.tasks.models import (
 )
 from services.tasks.routing_guard import DealPosition
 from shared.auth import Principal
-from shared.pagination import PageParams
 from shared.errors import InvalidInput
+from shared.pagination import PageParams
 
 users, departments = people.users, people.departments
 

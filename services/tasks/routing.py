@@ -31,8 +31,8 @@ from collections import defaultdict
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tasks import repository as repo
 from services.tasks import assignment as assignments
+from services.tasks import repository as repo
 from services.tasks import service
 from services.tasks.models import ACTIVE_STATUSES, Task
 from services.tasks.routing_guard import DealPosition, missed_moves, refusal

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-REGISTRY: dict[tuple[str, int], type["EventData"]] = {}
+REGISTRY: dict[tuple[str, int], type[EventData]] = {}
 
 
 class EventData(BaseModel):

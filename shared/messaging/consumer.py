@@ -26,7 +26,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -374,7 +374,7 @@ class IdempotentConsumer:
         origin = {
             "dlq_error": error[:4000], "dlq_kind": kind, "dlq_consumer": self.name, "dlq_id": str(dead_letter_id),
             "dlq_topic": record.topic, "dlq_partition": str(record.partition), "dlq_offset": str(record.offset),
-            "dlq_time": datetime.now(timezone.utc).isoformat(),
+            "dlq_time": datetime.now(UTC).isoformat(),
         }
         await self.outbox.add_record(
             session, event_id=new_event_id(), event_type=envelope.type if envelope else "deadletter.malformed",

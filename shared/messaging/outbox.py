@@ -17,10 +17,9 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock, context
-from shared.contracts import EventData
 from shared.context import Actor
+from shared.contracts import EventData
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
-
 
 _COLLECTED = "outbox_collected_rows"
 # An outbox row's header (never published) saying its payload is base64 of the record's bytes.

@@ -29,6 +29,7 @@ from shared.contracts.identity import (
 from shared.messaging.envelope import Envelope
 from shared.messaging.subscriptions import On, on
 
+
 @dataclass(frozen=True)
 class PeopleTables:
     users: Table
