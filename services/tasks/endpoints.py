@@ -139,4 +139,4 @@ async def get_calendar(session: Session, _: Caller):
             summary="Replace the working-time calendar (Admin); deadlines already set are kept",
             responses={403: PROBLEMS[403]})
 async def put_calendar(body: CalendarIn, session: Session, admin: Admin):
-    return CalendarOut(**await calendar.replace_calendar(session, body, service.actor_of(admin)))
+    return CalendarOut(**await calendar.replace_calendar(session, body))
