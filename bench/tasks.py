@@ -35,7 +35,7 @@ from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
 from shared import clock
 from shared.context import Actor
-from shared.contracts.pipeline import OpportunityDeclined, StageAdvanced, StageRef
+from shared.contracts.pipeline import MATERIAL_GATHERING, NEEDS_ANALYSIS, OpportunityDeclined, StageAdvanced, StageRef
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
 
 DEPARTMENT = "Bench tasks"
@@ -106,15 +106,15 @@ def _advance(department_id: str, opportunity_id: uuid.UUID) -> StageAdvanced:
         return StageRef(key=key, name=name, position=position, department_id=dept, sla_hours=8)
 
     return StageAdvanced(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
-                         owner_id=uuid.uuid4(), from_stage=stage("needs_analysis", "Needs Analysis", 2, None),
-                         to_stage=stage("material_gathering", "Material Gathering", 3, department_id),
+                         owner_id=uuid.uuid4(), from_stage=stage(NEEDS_ANALYSIS, "Needs Analysis", 2, None),
+                         to_stage=stage(MATERIAL_GATHERING, "Material Gathering", 3, department_id),
                          direction="forward", reason=None, seconds_in_stage=1.0, status="open")
 
 
 def _decline(opportunity_id: uuid.UUID, department_id: str) -> OpportunityDeclined:
     return OpportunityDeclined(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
                                owner_id=uuid.uuid4(), department_id=None,
-                               stage=StageRef(key="material_gathering", name="Material Gathering", position=3,
+                               stage=StageRef(key=MATERIAL_GATHERING, name="Material Gathering", position=3,
                                               department_id=department_id, sla_hours=8),
                                reason="bench clean-up")
 

@@ -29,7 +29,7 @@ from devstack.config import StackSettings
 from services.identity.models import messaging
 from shared import context
 from shared.context import Actor
-from shared.contracts import FieldChange
+from shared.contracts import FieldChange, topics
 from shared.contracts.identity import DepartmentUpdated
 from shared.messaging.outbox import Outbox
 
@@ -171,7 +171,7 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
 
 # Audit ingestion on its own -----------------------------------------------------------------------
 
-INGEST_TOPIC = "bench.ingest.events"  # matches audit's `*.events` pattern; nobody else reads it
+INGEST_TOPIC = topics.BENCH_INGEST
 
 
 @dataclass

@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import context
 from shared.context import Actor
 from shared.contracts import model_for
-from shared.contracts.topics import dead_letter_topic
+from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic
 from shared.errors import Problem
 from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
 from shared.messaging.outbox import Outbox
@@ -377,7 +377,7 @@ class IdempotentConsumer:
             "dlq_time": datetime.now(UTC).isoformat(),
         }
         await self.outbox.add_record(
-            session, event_id=new_event_id(), event_type=envelope.type if envelope else "deadletter.malformed",
+            session, event_id=new_event_id(), event_type=envelope.type if envelope else MALFORMED_EVENT_TYPE,
             topic=self.dead_letter_topic, key=key, headers={**headers, **origin}, payload=record.value or b"")
         if envelope is not None:
             await session.execute(pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id)
