@@ -15,7 +15,6 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,13 +25,10 @@ NAMING_CONVENTION = {
 }
 
 
-def make_base() -> type[DeclarativeBase]:
-    """A declarative base with its own metadata and the shared naming convention (one per service)."""
-
-    class Base(DeclarativeBase):
-        metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-    return Base
+def service_metadata() -> MetaData:
+    """The metadata of one service's declarative base, with the shared naming convention:
+    `class Base(DeclarativeBase): metadata = service_metadata()` (a class statement, so type checkers know it)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
