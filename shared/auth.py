@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -178,7 +178,7 @@ async def current_user(request: Request) -> Principal:
     return principal
 
 
-def require_role(*roles: Role):
+def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """FastAPI dependency factory: the caller, if their role is one of `roles`; else 403."""
 
     async def dependency(user: Principal = Depends(current_user)) -> Principal:

@@ -78,7 +78,10 @@ class EventStreamParser:
         self._reset()
 
     def _reset(self) -> None:
-        self._event, self._data, self._id, self._retry = None, [], None, None
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
 
     def feed(self, line: str) -> ServerSentEvent | None:
         if line == "":

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -160,7 +161,7 @@ class Calendar:
         return total.total_seconds() / 3600
 
     # Plain data ------------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone,
             "working_days": [WEEKDAYS[d] for d in sorted(self.working_days)],
@@ -171,7 +172,7 @@ class Calendar:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Calendar:
+    def from_dict(cls, data: dict[str, Any]) -> Calendar:
         """The inverse of `to_dict`; raises CalendarError naming the field at fault."""
         days = []
         for i, name in enumerate(data.get("working_days", WEEKDAYS[:5])):

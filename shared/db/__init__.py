@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from starlette.responses import Response
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,7 +59,7 @@ class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Any]:
         handler = super().get_route_handler()
 
-        async def run_in_transaction(request: Request):
+        async def run_in_transaction(request: Request) -> Response:
             sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(request.app.state, "sessionmaker", None)
             if sessionmaker is None:
                 return await handler(request)
@@ -83,4 +84,5 @@ class TransactionalRoute(APIRoute):
 async def get_session(request: Request) -> AsyncSession:
     """FastAPI dependency: the request's session (the route class opened it). Async, so FastAPI does not
     hop to its thread pool for it on every request."""
-    return request.state.session
+    session: AsyncSession = request.state.session
+    return session

@@ -27,8 +27,8 @@ class NoticeListener:
         self.keepalive_seconds = keepalive_seconds
         self.listening = False
 
-    def _notice(self, _conn, _pid, _channel, payload: str) -> None:
-        self.on_notice(payload)
+    def _notice(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self.on_notice(str(payload))
 
     async def run(self) -> None:
         backoff = 0.5

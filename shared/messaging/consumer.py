@@ -385,4 +385,4 @@ class IdempotentConsumer:
         HANDLED.labels(self.name, "dead_lettered").inc()
         log.error("%s parked %s[%d]@%d (%s, dead letter %d): %s", self.name, record.topic, record.partition,
                   record.offset, kind, dead_letter_id, error)
-        return dead_letter_id
+        return int(dead_letter_id)

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from opentelemetry import propagate
 from sqlalchemy import Table, insert, text
@@ -93,14 +94,15 @@ class Outbox:
         transaction it belongs to is rolled back anyway."""
         if session.info.get(_COLLECTED) is not None:
             raise RuntimeError("outbox rows are already being collected in this session")
-        session.info[_COLLECTED] = rows = []
+        rows: list[dict[str, Any]] = []
+        session.info[_COLLECTED] = rows
         try:
             yield
         finally:
             session.info.pop(_COLLECTED, None)
         await self._write(session, rows)
 
-    async def _write(self, session: AsyncSession, rows: list[dict]) -> None:
+    async def _write(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         # Rows keep their order (ids ascend), so the relay publishes one aggregate's events in order.
