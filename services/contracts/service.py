@@ -124,7 +124,7 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
         raise Conflict("the deal already has its contract",
                        errors=[{"field": "body.opportunity_id", "message": "already has a contract"}])
     today = business_today(settings.business_timezone)
-    if data.issue_date is not None:
+    if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
         await _check_policy_number_free(session, data.policy_number)
     now = clock.now()
@@ -137,7 +137,7 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
     session.add(contract)
     await _flush(session)
     await _add_contract(session, contract, "manual")
-    if data.issue_date is not None:
+    if data.issue_date is not None and data.policy_number is not None:
         await _issue(session, contract, data.policy_number, data.issue_date, today)
     return contract
 

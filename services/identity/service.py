@@ -186,6 +186,7 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
         # Access rights or credentials changed: the user's login sessions end (they log in again).
         await sessions.end_sessions_of(session, user.id)
     await session.flush()
+    event: UserDeactivated | UserUpdated
     if "active" in changes and changes["active"].after is False:
         event = UserDeactivated(user_id=user.id, changes=changes)
     else:

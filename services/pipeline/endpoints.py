@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -47,7 +47,7 @@ from shared.pagination import Page, PageParams, page_params
 from shared.sse import MEDIA_TYPE, STREAM_HEADERS
 
 PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal moved meanwhile (problem+json)")
-MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
+MOVE_PROBLEMS: dict[int | str, dict[str, Any]] = {404: PROBLEMS[404], 409: PROBLEMS[409]}
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
 # The board's stream is long-lived: it runs no request transaction.
@@ -208,8 +208,8 @@ async def timeline(opportunity_id: uuid.UUID, request: Request, session: Session
     await service.visible_opportunity(session, opportunity_id, access.viewer_of(caller),
                                       at_risk_share=_share(request))
     names = {s.key: s.name for s in await repo.stages(session)}
-    entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage),
-                             to_stage=m.to_stage, to_stage_name=names.get(m.to_stage), actor=m.actor,
+    entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage) if m.from_stage else None,
+                             to_stage=m.to_stage, to_stage_name=names.get(m.to_stage) if m.to_stage else None, actor=m.actor,
                              moved_at=m.moved_at, seconds_in_stage=m.seconds_in_stage, reason=m.reason,
                              status_after=m.status_after)
                for m in await repo.timeline(session, opportunity_id)]

@@ -384,6 +384,7 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
     if entered.key == rules.COMPLETION:
         opp.status, opp.closed_at = "won", now
     if kind == "accept":
+        assert terms is not None  # checked above
         opp.premium, opp.premium_currency = terms.premium, terms.currency
         opp.start_date, opp.end_date, opp.insurer = terms.start_date, terms.end_date, terms.insurer
     if contract_id is not None:
@@ -398,6 +399,7 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         seconds_in_stage=seconds, status=opp.status, title=opp.title, line_name=deal.line_name,
         opportunity_version=opp.version), subject=str(opp.id))
     if kind == "accept":
+        assert terms is not None
         await outbox.add(session, OpportunityAccepted(
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=deal.line_name,
             owner_id=opp.owner_id, department_id=opp.department_id,

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.tasks.schemas import Priority
 from shared.db import service_metadata
 from shared.messaging.outbox import Outbox
 from shared.messaging.tables import define_messaging_tables
@@ -79,7 +80,7 @@ class Task(Base):
     department_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     assignment_reason: Mapped[str | None] = mapped_column(Text)
-    priority: Mapped[str] = mapped_column(String(10))
+    priority: Mapped[Priority] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     # SLA: the window runs from sla_started_at to due_at (sla_hours working hours); yellow from yellow_at.
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -74,7 +74,7 @@ async def open_task(session: AsyncSession, settings: TasksSettings, *, title: st
     restart_stale_clock(task, now, calendar, settings)
     session.add(task)
     if assignment.assignee_id is not None:
-        note_assignment(session, settings, assignment.assignee_id, priority, now)
+        note_assignment(session, settings, assignment.assignee_id, task.priority, now)
     await outbox.add(session, TaskCreated(
         task_id=task.id, title=task.title, description=task.description, origin=task.origin, client_id=task.client_id,
         opportunity_id=task.opportunity_id, stage_key=task.stage_key, department_id=task.department_id,
