@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status test test-fast test-unit test-console test-down bench install clean console node-check browser \
+.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -70,9 +70,15 @@ status: $(STAMP)
 TEST_STACK ?= INSUREOPS_RUN_DIR=$(CURDIR)/.run/test INSUREOPS_HTTP_PORT_BASE=18100 INSUREOPS_KAFKA_PORT=19292 \
               INSUREOPS_KAFKA_CONTROLLER_PORT=19293 INSUREOPS_POSTGRES_PORT=15632
 
-## Every test: the console's lint, type check and unit tests; then unit, integration and end-to-end (a real
-## Chromium on the console) on the real Kafka and PostgreSQL of a platform of the tests' own.
-test: $(STAMP) test-console browser
+## The house's checks on the Python code: ruff's lint rules and format, mypy (strict for shared/); see pyproject.toml.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+## Every test: the Python lint and type check; the console's lint, type check and unit tests; then unit, integration
+## and end-to-end (a real Chromium on the console) on the real Kafka and PostgreSQL of a platform of the tests' own.
+test: $(STAMP) lint test-console browser
 	$(TEST_STACK) $(PY) -m pytest -q
 
 ## Stop the tests' platform if a test session left it running.

@@ -10,7 +10,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import latency, memory, throughput
@@ -150,7 +150,7 @@ def render(report: dict) -> str:
         rows.append((label, measured, f"< {AIM_IDLE_RSS_MB:.0f} MB" if service else "",
                      _verdict(proc["rss_mb"] < AIM_IDLE_RSS_MB) if service else ""))
     header = ("Figure", "Measured", "Aim", "")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines.append(fmt.format(*header).rstrip())
     lines.append("  ".join("-" * w for w in widths))
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     seed(cfg)
 
     report = {
-        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "machine": machine,
         "parameters": {"events": args.events, "batch": args.batch, "ingest_events": args.ingest_events,
                        "writes": args.writes, "rate": args.rate,
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     time.sleep(args.settle)
     report["settle_seconds"] = args.settle
     report["memory"] = [p.as_dict() for p in memory.measure(sup)]
-    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["verdicts"] = _verdicts(report)
 
     print(render(report), flush=True)

@@ -34,7 +34,7 @@ import json
 import re
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -43,6 +43,7 @@ from bench.common import BenchError
 from devstack import browser as chromium
 from devstack.config import load
 from devstack.seed import ADMIN
+from shared.contracts.pipeline import FIRST_CONTACT, NEEDS_ANALYSIS
 
 LIMITS = {"initial_js_gzip_kb": 250.0, "board_interactive_ms": 1500.0, "drag_confirmed_ms": 300.0}
 BENCH_DEPARTMENT = "Console Bench"
@@ -139,7 +140,7 @@ async def cancel_routed_tasks(api: chromium.Api, deal_ids: list[str], *, timeout
     for deal_id in deal_ids:
         deadline = time.monotonic() + timeout
         while True:
-            tasks = await api.tasks(opportunity_id=deal_id, stage="needs_analysis", active="true")
+            tasks = await api.tasks(opportunity_id=deal_id, stage=NEEDS_ANALYSIS, active="true")
             if tasks or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -194,14 +195,14 @@ async def drags(page, count: int) -> tuple[list[float], list[str]]:
     await page.goto("/board")
     await expect(page.get_by_test_id("live-status")).to_have_attribute("data-live", "open")
     for _ in range(count):
-        first = board.column(page, "first_contact").locator("[data-testid^=card-]").first
+        first = board.column(page, FIRST_CONTACT).locator("[data-testid^=card-]").first
         deal_id = (await first.get_attribute("data-testid")).removeprefix("card-")
         await page.evaluate("() => performance.clearMeasures('board:move')")
-        await board.drag(page, deal_id, "needs_analysis")
+        await board.drag(page, deal_id, NEEDS_ANALYSIS)
         await page.wait_for_function("() => performance.getEntriesByName('board:move').length > 0", timeout=30_000)
         figures.append(await page.evaluate("() => performance.getEntriesByName('board:move')[0].duration"))
         moved.append(deal_id)
-        await board.expect_in_column(page, deal_id, "needs_analysis")
+        await board.expect_in_column(page, deal_id, NEEDS_ANALYSIS)
     return figures, moved
 
 
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load()
     start(cfg, quiet=True)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
     output = args.output or cfg.run_dir / "bench" / "console.json"
     output.parent.mkdir(parents=True, exist_ok=True)

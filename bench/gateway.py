@@ -29,7 +29,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -162,7 +162,7 @@ async def load_run(*, target: str, base_url: str, path: str, tokens: list[str], 
                 run.latencies_ms.append((time.perf_counter() - began) * 1000)
 
     try:
-        workers = [asyncio.create_task(worker(c, r)) for c, r in zip(connections, requests)]
+        workers = [asyncio.create_task(worker(c, r)) for c, r in zip(connections, requests, strict=True)]
         await asyncio.sleep(warmup)
         measuring = True
         cpu_before = cpu_probe()
@@ -312,7 +312,7 @@ def render(report: dict) -> str:
                      _fmt(r["overhead_p50_ms"]), _fmt(g["cpu_ms_per_request"].get("gateway")),
                      _fmt(d["cpu_ms_per_request"].get(report["service"])), str(bad)))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
     aims = report["aims"]
     verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
     return "\n".join([
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         report = asyncio.run(run(cfg, args))
     else:
         report = uvloop.run(run(cfg, args))
-    report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
     output = args.output or cfg.run_dir / "bench" / "gateway.json"
     output.parent.mkdir(parents=True, exist_ok=True)

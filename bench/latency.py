@@ -17,7 +17,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -86,7 +86,7 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
         dept_id, name = dept["id"], dept["name"]
         say(f"  {writes} PATCHes of department {dept_id} at {rate:g}/s through the gateway ...")
 
-        began = datetime.now(timezone.utc)
+        began = datetime.now(UTC)
         sent: dict[str, tuple[float, float]] = {}  # request id -> (sent, 2xx received)
         paced_from = time.monotonic()
         for i in range(writes):

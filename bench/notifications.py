@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -32,10 +32,10 @@ from aiokafka import AIOKafkaProducer
 from bench.common import BenchError, percentile, ts
 from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
-from shared.sse import EventStreamParser
 from shared.context import Actor
 from shared.contracts.tasks import TaskEscalated
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
+from shared.sse import EventStreamParser
 
 BENCH_EMAIL = "bench-notifications@insureops.example.com"
 BENCH_PASSWORD = "bench-notifications-pass"
@@ -137,7 +137,7 @@ async def run(cfg: StackSettings, *, events: int, rate: float, warmup: int, stal
                                          assignee_id=None, manager_id=uuid.UUID(user_id), due_at=None,
                                          title=f"Bench escalation {i}")
                     envelope = Envelope(id=new_event_id(), type=data.event_type, source="tasks",
-                                        time=datetime.now(timezone.utc), data=data.model_dump(mode="json"),
+                                        time=datetime.now(UTC), data=data.model_dump(mode="json"),
                                         subject=str(task_id), actor=Actor("system", "bench"))
                     sent[envelope.id] = time.time()
                     await producer.send_and_wait(
@@ -155,7 +155,7 @@ async def run(cfg: StackSettings, *, events: int, rate: float, warmup: int, stal
                         raise BenchError(f"stream stuck at {len(received)} of {total} notifications")
                     try:
                         await asyncio.wait_for(all_received.wait(), 0.5)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                 reader.cancel()
         finally:
@@ -191,7 +191,7 @@ def render(result: dict) -> str:
          f"p50 {result['pushed_p50_ms']:.1f} ms, p99 {result['pushed_p99_ms']:.1f} ms", "", ""),
     ]
     header = ("Figure", "Measured", "Aim", "")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*header).rstrip(), "  ".join("-" * w for w in widths)]
     lines += [fmt.format(*r).rstrip() for r in rows]
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render(result), flush=True)
     output = cfg.run_dir / "bench" / "notifications.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    output.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "aim_p99_ms": AIM_P99_MS, **result}, indent=2) + "\n")
     print(f"\nfigures written to {output}")
 

@@ -23,7 +23,7 @@ import os
 import time
 import uuid
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load()
     start(cfg, quiet=True)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(timezone.utc).isoformat()
+    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
     output = args.output or cfg.run_dir / "bench" / "pipeline.json"
     output.parent.mkdir(parents=True, exist_ok=True)

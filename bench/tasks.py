@@ -25,7 +25,7 @@ import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -35,7 +35,7 @@ from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
 from shared import clock
 from shared.context import Actor
-from shared.contracts.pipeline import OpportunityDeclined, StageAdvanced, StageRef
+from shared.contracts.pipeline import MATERIAL_GATHERING, NEEDS_ANALYSIS, OpportunityDeclined, StageAdvanced, StageRef
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
 
 DEPARTMENT = "Bench tasks"
@@ -78,7 +78,7 @@ class Publisher:
         self.producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all",
                                          linger_ms=2)
 
-    async def __aenter__(self) -> "Publisher":
+    async def __aenter__(self) -> Publisher:
         await self.producer.start()
         return self
 
@@ -106,15 +106,15 @@ def _advance(department_id: str, opportunity_id: uuid.UUID) -> StageAdvanced:
         return StageRef(key=key, name=name, position=position, department_id=dept, sla_hours=8)
 
     return StageAdvanced(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
-                         owner_id=uuid.uuid4(), from_stage=stage("needs_analysis", "Needs Analysis", 2, None),
-                         to_stage=stage("material_gathering", "Material Gathering", 3, department_id),
+                         owner_id=uuid.uuid4(), from_stage=stage(NEEDS_ANALYSIS, "Needs Analysis", 2, None),
+                         to_stage=stage(MATERIAL_GATHERING, "Material Gathering", 3, department_id),
                          direction="forward", reason=None, seconds_in_stage=1.0, status="open")
 
 
 def _decline(opportunity_id: uuid.UUID, department_id: str) -> OpportunityDeclined:
     return OpportunityDeclined(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
                                owner_id=uuid.uuid4(), department_id=None,
-                               stage=StageRef(key="material_gathering", name="Material Gathering", position=3,
+                               stage=StageRef(key=MATERIAL_GATHERING, name="Material Gathering", position=3,
                                               department_id=department_id, sla_hours=8),
                                reason="bench clean-up")
 
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     print(render(result), flush=True)
     output = cfg.run_dir / "bench" / "tasks.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    output.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE},
                                   **result.as_dict()}, indent=2) + "\n")
     print(f"\nfigures written to {output}")

@@ -16,9 +16,9 @@ import asyncio
 import math
 import time
 import uuid
-from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -29,7 +29,7 @@ from devstack.config import StackSettings
 from services.identity.models import messaging
 from shared import context
 from shared.context import Actor
-from shared.contracts import FieldChange
+from shared.contracts import FieldChange, topics
 from shared.contracts.identity import DepartmentUpdated
 from shared.messaging.outbox import Outbox
 
@@ -171,7 +171,7 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
 
 # Audit ingestion on its own -----------------------------------------------------------------------
 
-INGEST_TOPIC = "bench.ingest.events"  # matches audit's `*.events` pattern; nobody else reads it
+INGEST_TOPIC = topics.BENCH_INGEST
 
 
 @dataclass
@@ -234,7 +234,7 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
             for i in range(events):
                 aggregate = aggregates[i % len(aggregates)]
                 envelope = Envelope(
-                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(timezone.utc),
+                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(UTC),
                     subject=aggregate, actor=BENCH_ACTOR, correlation_id=f"bench-{run_id}",
                     data={"department_id": aggregate,
                           "changes": {"name": {"before": f"bench {run_id} #{i}", "after": f"bench {run_id} #{i + 1}"}}})

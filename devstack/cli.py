@@ -35,7 +35,7 @@ async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:
             return
         except Exception:
             if time.monotonic() > deadline:
-                raise SystemExit(f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}")
+                raise SystemExit(f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}") from None
             await asyncio.sleep(0.5)
         finally:
             await admin.close()

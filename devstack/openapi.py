@@ -18,8 +18,8 @@ CONSOLE_SCHEMA = REPO_ROOT / "console" / "openapi.json"
 
 
 def document() -> dict[str, Any]:
-    from services.gateway.compose import build_router
     from services.gateway.app import _upstreams, merge_openapi
+    from services.gateway.compose import build_router
     from services.gateway.own_openapi import openapi_fragment
     from services.gateway.settings import GatewaySettings
 

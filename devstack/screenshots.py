@@ -25,6 +25,15 @@ from zoneinfo import ZoneInfo
 from devstack import browser as chromium
 from devstack.config import REPO_ROOT, load
 from devstack.seed import ADMIN, DEMO_USERS
+from shared.contracts.pipeline import (
+    CLIENT_DECISION,
+    FIRST_CONTACT,
+    MATERIAL_GATHERING,
+    NEEDS_ANALYSIS,
+    PROPOSAL_SENT,
+    QUOTE_PREPARATION,
+    TECHNICAL_ASSIGNMENT,
+)
 
 OUT = REPO_ROOT / "docs" / "screenshots"
 FRESH_ENV = {"INSUREOPS_RUN_DIR": str(REPO_ROOT / ".run" / "screenshots"), "INSUREOPS_HTTP_PORT_BASE": "18300",
@@ -63,15 +72,15 @@ CLIENTS = (
            address="Fira, 847 00 Santorini"),
 )
 DEALS = (
-    Deal("Kritikos Supermarkets S.A.", "Property", "Store network property cover, 42 branches", "38500.00", "first_contact"),
-    Deal("Dimitra Papadaki", "Health", "Family health plan", "2150.00", "first_contact"),
-    Deal("Thermaikos Logistics S.A.", "Auto", "Truck fleet motor cover, 64 vehicles", "27900.00", "needs_analysis"),
-    Deal("Santorini Caldera Hotels E.E.", "Liability", "Hotel public liability", "6400.00", "needs_analysis"),
-    Deal("Ionian Olive Oil Cooperative", "Business", "Olive mill business package", "8200.00", "material_gathering"),
-    Deal("Santorini Caldera Hotels E.E.", "Property", "Earthquake cover, three hotels", "21300.00", "technical_assignment"),
-    Deal("Thermaikos Logistics S.A.", "Marine", "Goods in transit, Balkan routes", "11800.00", "quote_preparation"),
-    Deal("Kritikos Supermarkets S.A.", "Liability", "Product liability, own-brand foods", "15600.00", "proposal_sent"),
-    Deal("Dimitra Papadaki", "Life", "Mortgage life cover", "640.00", "client_decision"),
+    Deal("Kritikos Supermarkets S.A.", "Property", "Store network property cover, 42 branches", "38500.00", FIRST_CONTACT),
+    Deal("Dimitra Papadaki", "Health", "Family health plan", "2150.00", FIRST_CONTACT),
+    Deal("Thermaikos Logistics S.A.", "Auto", "Truck fleet motor cover, 64 vehicles", "27900.00", NEEDS_ANALYSIS),
+    Deal("Santorini Caldera Hotels E.E.", "Liability", "Hotel public liability", "6400.00", NEEDS_ANALYSIS),
+    Deal("Ionian Olive Oil Cooperative", "Business", "Olive mill business package", "8200.00", MATERIAL_GATHERING),
+    Deal("Santorini Caldera Hotels E.E.", "Property", "Earthquake cover, three hotels", "21300.00", TECHNICAL_ASSIGNMENT),
+    Deal("Thermaikos Logistics S.A.", "Marine", "Goods in transit, Balkan routes", "11800.00", QUOTE_PREPARATION),
+    Deal("Kritikos Supermarkets S.A.", "Liability", "Product liability, own-brand foods", "15600.00", PROPOSAL_SENT),
+    Deal("Dimitra Papadaki", "Life", "Mortgage life cover", "640.00", CLIENT_DECISION),
     Deal("Ionian Olive Oil Cooperative", "Health", "Group health for 35 members", "17200.00", "accepted"),
     Deal("Aegean Maritime Logistics Ltd", "Business", "Business interruption, Piraeus depots", "12900.00", "issued"),
 )
@@ -103,7 +112,7 @@ async def ensure_demo(api: chromium.Api) -> dict:
         deal = next((d for d in existing if d["title"] == demo.title), None)
         if deal is None:
             deal = await api.open_deal(client["id"], demo.line, demo.title, premium=demo.premium)
-            to = "client_decision" if demo.stage in ("accepted", "issued") else demo.stage
+            to = CLIENT_DECISION if demo.stage in ("accepted", "issued") else demo.stage
             deal = await api.advance_to(deal, to)
             if demo.stage in ("accepted", "issued"):
                 today = athens_today()

@@ -10,6 +10,15 @@ from dataclasses import dataclass
 import httpx
 
 from devstack.config import StackSettings
+from shared.contracts.pipeline import (
+    CLIENT_DECISION,
+    FIRST_CONTACT,
+    MATERIAL_GATHERING,
+    NEEDS_ANALYSIS,
+    PROPOSAL_SENT,
+    QUOTE_PREPARATION,
+    TECHNICAL_ASSIGNMENT,
+)
 
 
 @dataclass(frozen=True)
@@ -22,14 +31,14 @@ class DemoDeal:
 
 
 DEMO_DEALS: tuple[DemoDeal, ...] = (
-    DemoDeal("800123456", "Auto", "Company fleet motor cover 2027", "18400.00", "first_contact"),
-    DemoDeal("800123470", "Property", "Home insurance, Thessaloniki flat", "640.00", "first_contact"),
-    DemoDeal("800123468", "Liability", "Cargo carrier's liability", "9800.00", "needs_analysis"),
-    DemoDeal("800123468", "Property", "Warehouse property cover, Aspropyrgos", "12750.00", "material_gathering"),
-    DemoDeal("800123470", "Life", "Term life cover, 20 years", "1150.00", "technical_assignment"),
-    DemoDeal("800123456", "Marine", "Hull & machinery 2027, three bulk carriers", "96000.00", "quote_preparation"),
-    DemoDeal("800123468", "Business", "Business interruption", "7300.00", "proposal_sent"),
-    DemoDeal("800123456", "Health", "Group health scheme for 120 crew and staff", "54000.00", "client_decision"),
+    DemoDeal("800123456", "Auto", "Company fleet motor cover 2027", "18400.00", FIRST_CONTACT),
+    DemoDeal("800123470", "Property", "Home insurance, Thessaloniki flat", "640.00", FIRST_CONTACT),
+    DemoDeal("800123468", "Liability", "Cargo carrier's liability", "9800.00", NEEDS_ANALYSIS),
+    DemoDeal("800123468", "Property", "Warehouse property cover, Aspropyrgos", "12750.00", MATERIAL_GATHERING),
+    DemoDeal("800123470", "Life", "Term life cover, 20 years", "1150.00", TECHNICAL_ASSIGNMENT),
+    DemoDeal("800123456", "Marine", "Hull & machinery 2027, three bulk carriers", "96000.00", QUOTE_PREPARATION),
+    DemoDeal("800123468", "Business", "Business interruption", "7300.00", PROPOSAL_SENT),
+    DemoDeal("800123456", "Health", "Group health scheme for 120 crew and staff", "54000.00", CLIENT_DECISION),
 )
 
 

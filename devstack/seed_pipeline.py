@@ -14,17 +14,28 @@ import httpx
 
 from devstack.config import StackSettings
 from devstack.seed import ADMIN, login
+from shared.contracts.pipeline import (
+    CLIENT_DECISION,
+    COMPLETION,
+    FIRST_CONTACT,
+    MATERIAL_GATHERING,
+    NEEDS_ANALYSIS,
+    POLICY_ISSUANCE,
+    PROPOSAL_SENT,
+    QUOTE_PREPARATION,
+    TECHNICAL_ASSIGNMENT,
+)
 
 STAGE_DEPARTMENTS = {
-    "first_contact": "Sales",
-    "needs_analysis": "Sales",
-    "material_gathering": "Sales",
-    "proposal_sent": "Sales",
-    "client_decision": "Sales",
-    "technical_assignment": "Technical",
-    "quote_preparation": "Technical",
-    "policy_issuance": "Policy Administration",
-    "completion": "Policy Administration",
+    FIRST_CONTACT: "Sales",
+    NEEDS_ANALYSIS: "Sales",
+    MATERIAL_GATHERING: "Sales",
+    PROPOSAL_SENT: "Sales",
+    CLIENT_DECISION: "Sales",
+    TECHNICAL_ASSIGNMENT: "Technical",
+    QUOTE_PREPARATION: "Technical",
+    POLICY_ISSUANCE: "Policy Administration",
+    COMPLETION: "Policy Administration",
 }
 LINE_SPECIALISTS = {
     "Auto": "kostas@insureops.example.com",

@@ -22,8 +22,8 @@ from services.clients.settings import ClientsSettings
 from services.contracts.settings import ContractsSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
-from services.pipeline.settings import PipelineSettings
 from services.notifications.settings import NotificationsSettings
+from services.pipeline.settings import PipelineSettings
 from services.tasks.settings import TasksSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 

@@ -13,27 +13,28 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
+from shared.contracts.topics import IDENTITY_USERS, dead_letter_topic
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
-from shared.contracts.topics import IDENTITY_USERS, dead_letter_topic
 from shared.messaging.consumer import IdempotentConsumer
 from shared.messaging.kafka import ensure_topics, make_broker, make_producer
-from shared.messaging.subscriptions import Consumer
 from shared.messaging.relay import OutboxRelay
-from shared.revocation import DeactivatedUsers, ProjectedDeactivations
+from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
 from shared.middleware import RefuseNulCharacters
-from shared.projections.identity import PeopleTables
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
+from shared.projections.identity import PeopleTables
+from shared.revocation import DeactivatedUsers, ProjectedDeactivations
 from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.app")
@@ -57,7 +58,7 @@ class ServiceParts:
     key_source: Callable[[FastAPI], Awaitable[KeySource]] | None = None
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
-    tags: list[dict] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
     # The gateway answers /healthz itself (with every service's state) and serves its own OpenAPI.
     liveness_route: bool = True
     openapi_url: str | None = "/openapi.json"
@@ -82,7 +83,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task] = []
+        tasks: list[asyncio.Task[None]] = []
         broker = None
         producer = None
         engine = None
@@ -194,7 +195,7 @@ def _document_problems(app: FastAPI) -> None:
     """The service's OpenAPI document says what its errors look like: problem+json."""
     generate = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = document_problem_responses(generate())
         return app.openapi_schema
@@ -205,12 +206,12 @@ def _document_problems(app: FastAPI) -> None:
 def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness: bool) -> None:
     if liveness:
         @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
-        async def healthz() -> dict:
+        async def healthz() -> dict[str, str]:
             return {"status": "ok", "service": settings.service_name}
 
     @app.get("/readyz", tags=["operations"], summary="Readiness: database and Kafka reachable",
              responses={503: {"description": "a dependency is unreachable"}})
-    async def readyz(request: Request):
+    async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
         engine = getattr(request.app.state, "engine", None)
         if engine is not None:
@@ -263,17 +264,17 @@ def _add_clock_control_routes(app: FastAPI) -> None:
         return ClockOffset(offset_seconds=offset.total_seconds())
 
     @app.get("/internal/clock", include_in_schema=False)
-    async def get_clock() -> dict:
+    async def get_clock() -> dict[str, Any]:
         return {**current_offset().model_dump(), "now": clock.now().isoformat()}
 
     @app.put("/internal/clock", include_in_schema=False)
-    async def put_clock(body: ClockOffset) -> dict:
+    async def put_clock(body: ClockOffset) -> dict[str, Any]:
         clock.set_clock(clock.OffsetClock(timedelta(seconds=body.offset_seconds)))
         return {**current_offset().model_dump(), "now": clock.now().isoformat()}
 
     @app.post("/internal/jobs/{name}/run", include_in_schema=False)
-    async def run_job(name: str, request: Request) -> dict:
-        runner = getattr(request.app.state, "jobs", None)
+    async def run_job(name: str, request: Request) -> dict[str, Any]:
+        runner: JobRunner | None = getattr(request.app.state, "jobs", None)
         if runner is None or name not in runner.jobs:
             raise NotFound(f"this service has no periodic job {name!r}")
         return await runner.run_once(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -19,6 +19,8 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
+from shared import context
+from shared.context import Actor
 from shared.errors import Forbidden, Unauthorized
 
 ALGORITHM = "ES256"
@@ -39,6 +41,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "Admin"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("user", str(self.user_id))
 
 
 def token_expiry(token: str) -> float:
@@ -161,14 +167,18 @@ def bearer_token(request: Request) -> str:
 
 
 async def current_user(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller, or 401."""
+    """FastAPI dependency: the verified caller, or 401. The caller is bound as the request's actor here, once
+    (`shared.context`): the outbox stamps it on every event the request writes, and services read it from
+    there. Async, so FastAPI runs it in the request's own context and the binding reaches the endpoint."""
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(bearer_token(request))
     request.state.principal = principal
+    # No reset here: RequestContextMiddleware resets the whole request's context when the request ends.
+    context.bind(actor=principal.actor)
     return principal
 
 
-def require_role(*roles: Role):
+def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """FastAPI dependency factory: the caller, if their role is one of `roles`; else 403."""
 
     async def dependency(user: Principal = Depends(current_user)) -> Principal:

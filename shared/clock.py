@@ -6,7 +6,7 @@ clock with `set_clock(FrozenClock(...))` or shift it with `OffsetClock`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, AwareDatetime
@@ -14,7 +14,7 @@ from pydantic import AfterValidator, AwareDatetime
 
 def _in_utc(value: datetime) -> datetime:
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("lies outside the years 1 to 9999 once in UTC") from None
 
@@ -31,14 +31,14 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock:
     """Stands still until moved."""
 
     def __init__(self, at: datetime):
-        self._at = at.astimezone(timezone.utc)
+        self._at = at.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._at
@@ -54,7 +54,7 @@ class OffsetClock:
         self.offset = offset
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta

@@ -3,7 +3,7 @@ role, and the documented problem answers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ _PROBLEMS = {
 }
 
 
-def problems(**overrides: str) -> dict[int, dict[str, str]]:
+def problems(**overrides: str) -> dict[int | str, dict[str, Any]]:
     """The problem answers for `responses=`; `problems(s409="...")` words one for this service."""
     texts = {**_PROBLEMS, **{int(k.lstrip("s")): v for k, v in overrides.items()}}
     return {status: {"description": text} for status, text in texts.items()}

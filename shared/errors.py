@@ -74,7 +74,7 @@ class InvalidInput(Problem):
     status, title, slug = 422, "Invalid input", "validation"
 
     @classmethod
-    def for_field(cls, field: str, message: str) -> "InvalidInput":
+    def for_field(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
@@ -164,7 +164,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import IntegrityError
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, exc: IntegrityError):
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A uniqueness check that passed in two concurrent requests: the database keeps the rule, the
         # loser's transaction is rolled back, and the caller hears it as the conflict it is.
         if _unique_violation(exc):
@@ -173,15 +173,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("integrity error on %s %s", request.method, request.url.path)
         return problem_response(Problem("the request breaks a rule of the stored data"), request)
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem):
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(validation_problem(list(exc.errors())), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
             # A body FastAPI could not even decode (e.g. not UTF-8) is invalid input like any malformed JSON
             # (which FastAPI answers 422 `json_invalid`): one documented answer for every bad body.
@@ -194,7 +194,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(problem, request)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem("An unexpected error occurred; it has been logged.")
         problem.status, problem.title, problem.slug = 500, "Internal server error", "internal"

@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,7 +48,7 @@ class JobRunner:
         self.sessionmaker = sessionmaker
         self.jobs = {job.name: job for job in jobs}
 
-    async def run_once(self, name: str) -> dict:
+    async def run_once(self, name: str) -> dict[str, Any]:
         """One round of job `name`; returns whether it ran and what the job returned."""
         job = self.jobs[name]
         token = context.bind(actor=Actor("system", f"{self.service}.{job.name}"), correlation_id=None,

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import PROBLEM_JSON, InvalidInput
 
@@ -65,10 +66,10 @@ class RefuseNulCharacters:
     body) is invalid input, answered 422 naming where, before PostgreSQL refuses to store or even compare it
     (which would be a 500)."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body = b""
@@ -83,7 +84,7 @@ class RefuseNulCharacters:
             replay = [{"type": "http.request", "body": body, "more_body": False}] if \
                 messages[-1]["type"] == "http.request" else messages
 
-            async def receive_again(upstream=receive):
+            async def receive_again(upstream: Receive = receive) -> Message:
                 return replay.pop(0) if replay else await upstream()
 
             receive = receive_again

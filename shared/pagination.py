@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select
+from sqlalchemy.orm import QueryableAttribute
 
 from shared.errors import InvalidInput
 
 T = TypeVar("T")
+Row = TypeVar("Row", bound=tuple[Any, ...])
+# A column or a mapped attribute (`Model.name`) to order by.
+Sortable = ColumnElement[Any] | QueryableAttribute[Any]
 
 # Beyond any real list, and well inside PostgreSQL's bigint: a larger offset is refused with a 422 naming
 # `query.offset`, instead of failing in the database.
@@ -38,8 +43,8 @@ def page_params(
     return PageParams(limit=limit, offset=offset, sort=sort)
 
 
-def apply_sort(stmt: Select, sort: str | None, allowed: dict[str, ColumnElement], default: str,
-               tiebreak: ColumnElement) -> Select:
+def apply_sort(stmt: Select[Row], sort: str | None, allowed: Mapping[str, Sortable], default: str,
+               tiebreak: Sortable) -> Select[Row]:
     """Order by `sort` (`name` or `-name`), refusing fields not in `allowed` with a 422 naming them."""
     sort = sort or default
     descending = sort.startswith("-")

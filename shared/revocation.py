@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -36,7 +37,7 @@ log = logging.getLogger("insureops.revocation")
 USER_TOPIC = IDENTITY_USERS
 
 
-def apply_user_event(inactive: set[str], event_type: str, data: dict) -> None:
+def apply_user_event(inactive: set[str], event_type: str, data: dict[str, Any]) -> None:
     """Fold one identity user event into the set of inactive user ids."""
     user_id = str(data.get("user_id") or "")
     if not user_id:
@@ -59,7 +60,7 @@ class DeactivatedUsers:
         self.inactive: set[str] = set()
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def is_deactivated(self, user_id: object) -> bool:
         return str(user_id) in self.inactive

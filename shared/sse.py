@@ -54,7 +54,7 @@ def parse_last_event_id(value: str | None) -> int | None:
 class ServerSentEvent:
     """One dispatched event, as a client sees it."""
 
-    __slots__ = ("event", "data", "id", "retry")
+    __slots__ = ("data", "event", "id", "retry")
 
     def __init__(self, event: str = "message", data: str = "", id: str | None = None, retry: int | None = None):
         self.event, self.data, self.id, self.retry = event, data, id, retry
@@ -78,7 +78,10 @@ class EventStreamParser:
         self._reset()
 
     def _reset(self) -> None:
-        self._event, self._data, self._id, self._retry = None, [], None, None
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
 
     def feed(self, line: str) -> ServerSentEvent | None:
         if line == "":

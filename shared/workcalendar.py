@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -80,7 +81,7 @@ class Calendar:
         object.__setattr__(self, "holidays", frozenset(self.holidays))
 
     @classmethod
-    def twenty_four_seven(cls, tz: str = "UTC") -> "Calendar":
+    def twenty_four_seven(cls, tz: str = "UTC") -> Calendar:
         return cls(timezone=tz, always_open=True)
 
     @cached_property
@@ -90,7 +91,7 @@ class Calendar:
     # The working periods ---------------------------------------------------------------------------
     def _local_to_utc(self, day: date, minutes: int) -> datetime:
         naive = datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
-        return naive.replace(tzinfo=self.zone, fold=0).astimezone(timezone.utc)
+        return naive.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
 
     def period_of(self, day: date) -> tuple[datetime, datetime] | None:
         """The working period of local date `day` as UTC instants, or None on a day off."""
@@ -131,7 +132,7 @@ class Calendar:
         Never in non-working time, except exactly at the end of a working period. With 0 hours:
         `start` itself if it is working time, else the start of the next working period.
         """
-        start = _aware(start).astimezone(timezone.utc)
+        start = _aware(start).astimezone(UTC)
         if hours < 0:
             raise ValueError("hours must not be negative")
         remaining = timedelta(hours=hours)
@@ -160,7 +161,7 @@ class Calendar:
         return total.total_seconds() / 3600
 
     # Plain data ------------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "timezone": self.timezone,
             "working_days": [WEEKDAYS[d] for d in sorted(self.working_days)],
@@ -171,7 +172,7 @@ class Calendar:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Calendar":
+    def from_dict(cls, data: dict[str, Any]) -> Calendar:
         """The inverse of `to_dict`; raises CalendarError naming the field at fault."""
         days = []
         for i, name in enumerate(data.get("working_days", WEEKDAYS[:5])):

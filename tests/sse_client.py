@@ -23,7 +23,7 @@ class SseStream:
         self.response: httpx.Response | None = None
         self._task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "SseStream":
+    async def __aenter__(self) -> SseStream:
         request = self.client.build_request("GET", self.path, headers=self.headers, params=self.params)
         self.response = await self.client.send(request, stream=True)
         if self.response.status_code == 200:

@@ -12,10 +12,10 @@ from services.audit.models import messaging
 from services.audit.settings import AuditSettings
 from services.audit.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
+from shared.contracts.audit import CheckpointRecorded
 from shared.jobs import PeriodicJob
 from shared.messaging.envelope import topic_for
 from shared.messaging.outbox import Outbox
-from shared.contracts.audit import CheckpointRecorded
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:

@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -42,7 +42,7 @@ _TIME_FIELDS = ("occurred_at", "recorded_at")
 _JSON_FIELDS = ("data", "changes")
 
 _encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_UTC = timezone.utc
+_UTC = UTC
 # Stand-ins for data/changes while the record is encoded: "\u0000" cannot occur in stored text.
 _MARKERS = {name: f"\u0000{name}" for name in _JSON_FIELDS}
 _ENCODED_MARKERS = {name: _encode(marker) for name, marker in _MARKERS.items()}

@@ -11,18 +11,19 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.audit import service
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
 from shared import clock
-from shared.clock import Instant
 from shared.auth import Principal, require_role
+from shared.clock import Instant
 from shared.db import TransactionalRoute
-from shared.errors import InvalidInput
 from shared.endpoints import Admin, Session
+from shared.errors import InvalidInput
 
 router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
                    responses={401: {"description": "Not authenticated"}, 403: {"description": "Role not allowed"},
@@ -216,7 +217,7 @@ def _csv(rows, *, header: bool) -> str:
         writer.writerow([
             "" if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
             if name in ("data", "changes") else _export_value(value)
-            for name, value in zip(EXPORT_FIELDS, row)])
+            for name, value in zip(EXPORT_FIELDS, row, strict=True)])
     return buffer.getvalue()
 
 

@@ -7,12 +7,16 @@ from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import make_base
+from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
 messaging = define_messaging_tables(Base.metadata)
 
 

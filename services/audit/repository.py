@@ -50,7 +50,7 @@ async def append_if_head_at(session: AsyncSession, rows: list[tuple], head: tupl
                             moved_at: datetime) -> int:
     """Insert `rows` (in COLUMNS order, chained from `head`) and move the head to the last of them, only if
     the head is still at `head`; how many rows were inserted (0 if the head had moved)."""
-    params: dict[str, Any] = {name: list(column) for name, column in zip(COLUMNS, zip(*rows))}
+    params: dict[str, Any] = {name: list(column) for name, column in zip(COLUMNS, zip(*rows, strict=True), strict=True)}
     params.update(new_seq=rows[-1][-3], new_hash=rows[-1][-1], moved_at=moved_at,
                   expected_seq=head[0], expected_hash=head[1])
     return await session.scalar(_APPEND, params)
@@ -68,7 +68,7 @@ async def any_record_after(session: AsyncSession, seq: int, *, other_than: str) 
 
 # Verifying ---------------------------------------------------------------------------------------
 
-_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash") + tuple(c for c in COLUMNS if c not in ("seq", "hash")))
+_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash", *(c for c in COLUMNS if c not in ("seq", "hash"))))
 _CHUNK = text(f"SELECT {_CHAIN_COLUMNS} FROM audit_records WHERE seq >= :start AND seq <= :end ORDER BY seq LIMIT :n")
 _HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
 

@@ -51,7 +51,7 @@ def client_id_of(event_type: str, aggregate_id: str | None, data: Any) -> str | 
 
 
 def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> dict[str, Any]:
-    service, aggregate, _ = (envelope.type.split(".") + ["", "", ""])[:3]
+    service, aggregate, _ = [*envelope.type.split("."), "", "", ""][:3]
     return {
         "event_id": envelope.id,
         "event_type": envelope.type,

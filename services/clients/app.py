@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from services.clients.endpoints import router
 from services.clients.models import messaging, people
-from services.clients.subscriptions import CONSUMERS
 from services.clients.settings import ClientsSettings
+from services.clients.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
 from shared.contracts.topics import CLIENTS
 

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.clients import access
+from services.clients import access, service
 from services.clients import repository as repo
-from services.clients import service
 from services.clients.schemas import (
     ClientCreate,
     ClientKind,
@@ -22,10 +21,9 @@ from services.clients.schemas import (
 )
 from shared.auth import Principal
 from shared.db import TransactionalRoute
+from shared.endpoints import Caller, Manager, Session, problems
 from shared.errors import InvalidInput
 from shared.pagination import Page, PageParams, page_params
-from shared.endpoints import Caller, Manager, problems, Session
-
 
 PROBLEMS = problems()
 

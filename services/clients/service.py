@@ -22,7 +22,6 @@ from services.clients.schemas import ClientCreate, ClientUpdate
 from services.clients.taxid import normalise_tax_id
 from shared import clock
 from shared.auth import Principal
-from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import ContractEvent
@@ -41,10 +40,6 @@ STATUS_RANK = {"pending_issuance": 0, "issued": 1, "active": 2, "expired": 3, "c
 HELD_STATUSES = {"active", "expired"}
 
 PROFILE_FIELDS = ("kind", "name", "tax_id", "country", "email", "phone", "address", "department_id", "parent_id")
-
-
-def actor_of(user: Principal) -> Actor:
-    return Actor("user", str(user.user_id))
 
 
 def _json(value: Any) -> Any:
@@ -131,7 +126,7 @@ async def create_client(session: AsyncSession, data: ClientCreate, caller: Princ
     await outbox.add(session, ClientCreated(
         client_id=client.id, kind=client.kind, name=client.name, tax_id=client.tax_id, country=client.country,
         email=client.email, phone=client.phone, address=client.address, department_id=client.department_id,
-        parent_id=client.parent_id, status=client.status), subject=str(client.id), actor=actor_of(caller))
+        parent_id=client.parent_id, status=client.status), subject=str(client.id))
     return client
 
 
@@ -175,8 +170,7 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
     if changes:
         client.updated_at = clock.now()
         await _flush(session)
-        await outbox.add(session, ClientUpdated(client_id=client.id, changes=changes), subject=str(client.id),
-                         actor=actor_of(caller))
+        await outbox.add(session, ClientUpdated(client_id=client.id, changes=changes), subject=str(client.id))
     return client
 
 
@@ -194,7 +188,7 @@ async def archive_client(session: AsyncSession, client_id: uuid.UUID, caller: Pr
     client.updated_at = clock.now()
     await session.flush()
     await outbox.add(session, ClientUpdated(client_id=client.id, changes={"archived": FieldChange(before=False, after=True)}),
-                     subject=str(client.id), actor=actor_of(caller))
+                     subject=str(client.id))
     return client
 
 

@@ -19,9 +19,8 @@ from services.contracts.schemas import (
     ContractStatus,
 )
 from shared.db import TransactionalRoute
+from shared.endpoints import Caller, Manager, Session, problems
 from shared.pagination import Page, PageParams, page_params
-from shared.endpoints import Caller, Manager, problems, Session
-
 
 PROBLEMS = problems(s409="The contract's state does not allow it, or a duplicate (problem+json)")
 

@@ -8,12 +8,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Index, Integer, Numeric, String, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import make_base
+from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
 messaging = define_messaging_tables(Base.metadata)
 
 STATUSES = ("pending_issuance", "issued", "active", "expired", "cancelled")

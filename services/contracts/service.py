@@ -28,9 +28,8 @@ from services.contracts.models import Contract, KnownClient, messaging
 from services.contracts.refund import CENT, pro_rata_refund
 from services.contracts.schemas import CancellationQuote, ContractCancel, ContractCreate, ContractIssue
 from services.contracts.settings import ContractsSettings
-from shared import clock
+from shared import clock, context
 from shared.auth import Principal
-from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import (
@@ -54,10 +53,6 @@ CANCELLABLE = ("pending_issuance", "issued", "active")
 
 def business_today(timezone: str) -> date:
     return clock.now().astimezone(ZoneInfo(timezone)).date()
-
-
-def actor_of(user: Principal) -> Actor:
-    return Actor("user", str(user.user_id))
 
 
 def in_force(contract: Contract, today: date) -> bool:
@@ -107,9 +102,8 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         await asyncio.sleep(0.1)
 
 
-async def _add_contract(session: AsyncSession, contract: Contract, origin: str, actor: Actor | None) -> None:
-    await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id),
-                     actor=actor)
+async def _add_contract(session: AsyncSession, contract: Contract, origin: str) -> None:
+    await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id))
 
 
 async def create_contract(session: AsyncSession, data: ContractCreate, caller: Principal,
@@ -130,7 +124,7 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
         raise Conflict("the deal already has its contract",
                        errors=[{"field": "body.opportunity_id", "message": "already has a contract"}])
     today = business_today(settings.business_timezone)
-    if data.issue_date is not None:
+    if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
         await _check_policy_number_free(session, data.policy_number)
     now = clock.now()
@@ -139,12 +133,12 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
         line_name=data.line_name, specialist_id=data.specialist_id or caller.user_id,
         department_id=client.department_id, origin="manual", status="pending_issuance", premium=data.premium,
         currency=data.currency, start_date=data.start_date, end_date=data.end_date, insurer=data.insurer,
-        created_by=str(actor_of(caller)), created_at=now, updated_at=now)
+        created_by=str(context.current_actor()), created_at=now, updated_at=now)
     session.add(contract)
     await _flush(session)
-    await _add_contract(session, contract, "manual", actor_of(caller))
-    if data.issue_date is not None:
-        await _issue(session, contract, data.policy_number, data.issue_date, today, actor_of(caller))
+    await _add_contract(session, contract, "manual")
+    if data.issue_date is not None and data.policy_number is not None:
+        await _issue(session, contract, data.policy_number, data.issue_date, today)
     return contract
 
 
@@ -174,7 +168,7 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
         "created_by": str(envelope.actor) if envelope.actor else None, "created_at": now, "updated_at": now,
     })
     if contract is not None:
-        await _add_contract(session, contract, "deal", None)
+        await _add_contract(session, contract, "deal")
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -204,8 +198,7 @@ async def _check_policy_number_free(session: AsyncSession, policy_number: str) -
         raise Conflict("the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}])
 
 
-async def _issue(session: AsyncSession, contract: Contract, policy_number: str, issue_date: date, today: date,
-                 actor: Actor | None) -> None:
+async def _issue(session: AsyncSession, contract: Contract, policy_number: str, issue_date: date, today: date) -> None:
     now = clock.now()
     before = {"status": contract.status, "policy_number": contract.policy_number, "issue_date": None}
     contract.status, contract.policy_number, contract.issue_date = "issued", policy_number, issue_date
@@ -216,12 +209,12 @@ async def _issue(session: AsyncSession, contract: Contract, policy_number: str, 
         changes={"status": FieldChange(before=before["status"], after="issued"),
                  "policy_number": FieldChange(before=before["policy_number"], after=policy_number),
                  "issue_date": FieldChange(before=None, after=issue_date.isoformat())}),
-        subject=str(contract.id), actor=actor)
+        subject=str(contract.id))
     if in_force(contract, today):
         contract.status, contract.activated_at = "active", now
         await session.flush()
         await outbox.add(session, ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
-                         subject=str(contract.id), actor=actor)
+                         subject=str(contract.id))
 
 
 async def issue_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractIssue, caller: Principal,
@@ -232,7 +225,7 @@ async def issue_contract(session: AsyncSession, contract_id: uuid.UUID, data: Co
     today = business_today(settings.business_timezone)
     _check_issue(data.issue_date, contract.end_date, today)
     await _check_policy_number_free(session, data.policy_number)
-    await _issue(session, contract, data.policy_number, data.issue_date, today, actor_of(caller))
+    await _issue(session, contract, data.policy_number, data.issue_date, today)
     return contract
 
 
@@ -270,7 +263,7 @@ async def cancel_contract(session: AsyncSession, contract_id: uuid.UUID, data: C
     await outbox.add(session, ContractCancelled(
         **snapshot(contract), reason=data.reason, effective_date=data.effective_date, refund=contract.refund,
         changes={**_status_change(before, "cancelled"), "refund": FieldChange(before=None, after=str(contract.refund))}),
-        subject=str(contract.id), actor=actor_of(caller))
+        subject=str(contract.id))
     return contract
 
 

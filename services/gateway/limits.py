@@ -71,7 +71,7 @@ class RateLimitMiddleware:
     """ASGI middleware applying the address and user buckets before the request is routed."""
 
     def __init__(self, app: ASGIApp, *, per_address: TokenBuckets | None, per_user: TokenBuckets | None,
-                 user_of: Callable[[Request], "object"]):
+                 user_of: Callable[[Request], object]):
         self.app = app
         self.per_address = per_address
         self.per_user = per_user

@@ -15,6 +15,7 @@ from services.identity import repository as repo
 from services.identity import service
 from services.identity.schemas import UserCreate
 from services.identity.settings import IdentitySettings
+from shared import context
 from shared.context import Actor
 from shared.db import create_engine, create_sessionmaker
 
@@ -25,8 +26,9 @@ async def ensure_admin(settings: IdentitySettings, *, email: str, name: str, pas
         async with create_sessionmaker(engine)() as session, session.begin():
             if await repo.get_user_by_email(session, email):
                 return False
-            await service.create_user(session, UserCreate(name=name, email=email, password=password, role="Admin"),
-                                      Actor("system", "identity.bootstrap"), min_password=settings.password_min_length)
+            with context.acting_as(Actor("system", "identity.bootstrap")):
+                await service.create_user(session, UserCreate(name=name, email=email, password=password, role="Admin"),
+                                          min_password=settings.password_min_length)
             return True
     finally:
         await engine.dispose()

@@ -22,20 +22,14 @@ from services.identity.schemas import (
     UserUpdate,
 )
 from shared.auth import Principal
-from shared.context import Actor
 from shared.db import TransactionalRoute
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
-from shared.endpoints import Admin, Caller, problems, Session
-
 
 PROBLEMS = problems()
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
-
-
-def _actor(user: Principal) -> Actor:
-    return Actor("user", str(user.user_id))
 
 
 # Tokens ---------------------------------------------------------------------------------------------
@@ -128,7 +122,7 @@ async def list_departments(session: Session, _: Caller, page: Annotated[PagePara
 @router.post("/api/v1/departments", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED,
              tags=["departments"], summary="Create a department (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
 async def create_department(body: DepartmentCreate, session: Session, admin: Admin):
-    return DepartmentOut.model_validate(await service.create_department(session, body, _actor(admin)))
+    return DepartmentOut.model_validate(await service.create_department(session, body))
 
 
 @router.get("/api/v1/departments/{department_id}", response_model=DepartmentOut, tags=["departments"],
@@ -144,14 +138,14 @@ async def get_department(department_id: uuid.UUID, session: Session, _: Caller):
               summary="Rename a department or change its manager (Admin)",
               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
 async def update_department(department_id: uuid.UUID, body: DepartmentUpdate, session: Session, admin: Admin):
-    return DepartmentOut.model_validate(await service.update_department(session, department_id, body, _actor(admin)))
+    return DepartmentOut.model_validate(await service.update_department(session, department_id, body))
 
 
 @router.delete("/api/v1/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"],
                summary="Delete an empty department (Admin)",
                responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
 async def delete_department(department_id: uuid.UUID, session: Session, admin: Admin) -> Response:
-    await service.delete_department(session, department_id, _actor(admin))
+    await service.delete_department(session, department_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -190,7 +184,7 @@ async def list_people(session: Session, _: Caller,
 @router.post("/api/v1/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["users"],
              summary="Create a user (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
 async def create_user(body: UserCreate, request: Request, session: Session, admin: Admin):
-    user = await service.create_user(session, body, _actor(admin),
+    user = await service.create_user(session, body,
                                      min_password=request.app.state.settings.password_min_length)
     return UserOut.model_validate(user)
 
@@ -208,7 +202,7 @@ async def get_user(user_id: uuid.UUID, session: Session, caller: Caller):
               summary="Change a user: name, email, role, department, active, password (Admin)",
               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
 async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, admin: Admin):
-    user = await service.update_user(session, user_id, body, _actor(admin),
+    user = await service.update_user(session, user_id, body,
                                      min_password=request.app.state.settings.password_min_length)
     return UserOut.model_validate(user)
 
@@ -217,6 +211,6 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, se
                summary="Deactivate a user (Admin); the record is kept",
                responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
 async def deactivate_user(user_id: uuid.UUID, request: Request, session: Session, admin: Admin):
-    user = await service.update_user(session, user_id, UserUpdate(active=False), _actor(admin),
+    user = await service.update_user(session, user_id, UserUpdate(active=False),
                                      min_password=request.app.state.settings.password_min_length)
     return UserOut.model_validate(user)

@@ -6,12 +6,16 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, LargeBinary, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import make_base
+from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
 messaging = define_messaging_tables(Base.metadata)
 
 ROLES = ("Employee", "Manager", "Admin")

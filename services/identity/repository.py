@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-
 from datetime import datetime
 
 from sqlalchemy import func, select, update

@@ -14,7 +14,7 @@ from services.identity import repository as repo
 from services.identity import sessions
 from services.identity.models import Department, User, messaging
 from services.identity.schemas import DepartmentCreate, DepartmentUpdate, UserCreate, UserUpdate
-from shared import clock
+from shared import clock, context
 from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.identity import (
@@ -85,7 +85,7 @@ async def _check_manager(session: AsyncSession, manager_id: uuid.UUID | None, fi
         raise InvalidInput.for_field(field, "the manager must be an active Manager or Admin")
 
 
-async def create_department(session: AsyncSession, data: DepartmentCreate, actor: Actor) -> Department:
+async def create_department(session: AsyncSession, data: DepartmentCreate) -> Department:
     if await repo.get_department_by_name(session, data.name):
         raise Conflict(f"a department named {data.name!r} exists", errors=[{"field": "body.name", "message": "already taken"}])
     await _check_manager(session, data.manager_id, "body.manager_id")
@@ -94,12 +94,11 @@ async def create_department(session: AsyncSession, data: DepartmentCreate, actor
     session.add(dept)
     await session.flush()
     await outbox.add(session, DepartmentCreated(department_id=dept.id, name=dept.name, manager_id=dept.manager_id),
-                     subject=str(dept.id), actor=actor)
+                     subject=str(dept.id))
     return dept
 
 
-async def update_department(session: AsyncSession, department_id: uuid.UUID, data: DepartmentUpdate,
-                            actor: Actor) -> Department:
+async def update_department(session: AsyncSession, department_id: uuid.UUID, data: DepartmentUpdate) -> Department:
     dept = await repo.get_department(session, department_id, for_update=True)
     if dept is None:
         raise NotFound(f"no department {department_id}")
@@ -119,12 +118,11 @@ async def update_department(session: AsyncSession, department_id: uuid.UUID, dat
     if changes:
         dept.updated_at = clock.now()
         await session.flush()
-        await outbox.add(session, DepartmentUpdated(department_id=dept.id, changes=changes), subject=str(dept.id),
-                         actor=actor)
+        await outbox.add(session, DepartmentUpdated(department_id=dept.id, changes=changes), subject=str(dept.id))
     return dept
 
 
-async def delete_department(session: AsyncSession, department_id: uuid.UUID, actor: Actor) -> None:
+async def delete_department(session: AsyncSession, department_id: uuid.UUID) -> None:
     dept = await repo.get_department(session, department_id, for_update=True)
     if dept is None:
         raise NotFound(f"no department {department_id}")
@@ -132,8 +130,7 @@ async def delete_department(session: AsyncSession, department_id: uuid.UUID, act
         raise Conflict("the department still has users; move them first")
     await session.delete(dept)
     await session.flush()
-    await outbox.add(session, DepartmentDeleted(department_id=dept.id, name=dept.name), subject=str(dept.id),
-                     actor=actor)
+    await outbox.add(session, DepartmentDeleted(department_id=dept.id, name=dept.name), subject=str(dept.id))
 
 
 # Users ------------------------------------------------------------------------------------------
@@ -142,7 +139,7 @@ async def _check_department(session: AsyncSession, department_id: uuid.UUID | No
         raise InvalidInput.for_field(field, f"no department {department_id}")
 
 
-async def create_user(session: AsyncSession, data: UserCreate, actor: Actor | None, *, min_password: int) -> User:
+async def create_user(session: AsyncSession, data: UserCreate, *, min_password: int) -> User:
     _check_password(data.password, min_password)
     await _check_department(session, data.department_id, "body.department_id")
     if await repo.get_user_by_email(session, data.email):
@@ -154,12 +151,11 @@ async def create_user(session: AsyncSession, data: UserCreate, actor: Actor | No
     await session.flush()
     await outbox.add(session, UserCreated(user_id=user.id, name=user.name, email=user.email, role=user.role,
                                           department_id=user.department_id, active=user.active),
-                     subject=str(user.id), actor=actor)
+                     subject=str(user.id))
     return user
 
 
-async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, actor: Actor, *,
-                      min_password: int) -> User:
+async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, *, min_password: int) -> User:
     user = await repo.get_user(session, user_id, for_update=True)
     if user is None:
         raise NotFound(f"no user {user_id}")
@@ -173,7 +169,7 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
     if "email" in fields and fields["email"] != user.email and await repo.get_user_by_email(session, fields["email"]):
         raise Conflict(f"a user with email {fields['email']} exists",
                        errors=[{"field": "body.email", "message": "already taken"}])
-    if actor.type == "user" and actor.id == str(user.id):
+    if context.current_actor() == Actor("user", str(user.id)):
         if fields.get("active") is False or fields.get("role", user.role) != user.role:
             raise Conflict("you cannot deactivate yourself or change your own role")
     before = {k: _json(getattr(user, k)) for k in fields}
@@ -190,9 +186,10 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
         # Access rights or credentials changed: the user's login sessions end (they log in again).
         await sessions.end_sessions_of(session, user.id)
     await session.flush()
+    event: UserDeactivated | UserUpdated
     if "active" in changes and changes["active"].after is False:
         event = UserDeactivated(user_id=user.id, changes=changes)
     else:
         event = UserUpdated(user_id=user.id, changes=changes, password_changed=password is not None)
-    await outbox.add(session, event, subject=str(user.id), actor=actor)
+    await outbox.add(session, event, subject=str(user.id))
     return user

@@ -9,11 +9,11 @@ import contextlib
 import asyncpg
 from fastapi import FastAPI
 
-from services.notifications.smtp import SmtpSender, send_due_emails
 from services.notifications.endpoints import router, stream_router
 from services.notifications.models import messaging, people
 from services.notifications.push import PushHub
 from services.notifications.settings import NotificationsSettings
+from services.notifications.smtp import SmtpSender, send_due_emails
 from services.notifications.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
 from shared.db import asyncpg_dsn

@@ -13,14 +13,13 @@ from services.notifications import repository as repo
 from services.notifications import service
 from services.notifications.recipients import Kind
 from services.notifications.schemas import MarkedRead, NotificationOut, Preferences, PreferencesUpdate, UnreadCount
-from shared.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
 from services.notifications.stream import notification_stream
 from shared.auth import token_expiry
 from shared.db import TransactionalRoute
+from shared.endpoints import Caller, Session
 from shared.errors import InvalidInput, Unauthorized
 from shared.pagination import MAX_OFFSET, Page
-from shared.endpoints import Caller, Session
-
+from shared.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
 
 PROBLEMS = {
     401: {"description": "Missing, invalid or expired token (problem+json)"},

@@ -36,7 +36,7 @@ async def notify_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID
 class Subscription:
     """A stream's doorbell: set when its recipient may have new notifications."""
 
-    def __init__(self, hub: "PushHub", recipient_id: uuid.UUID):
+    def __init__(self, hub: PushHub, recipient_id: uuid.UUID):
         self.hub = hub
         self.recipient_id = recipient_id
         self.event = asyncio.Event()

@@ -34,7 +34,7 @@ class NotificationOut(BaseModel):
     read_at: datetime | None
 
     @classmethod
-    def of(cls, n: Notification) -> "NotificationOut":
+    def of(cls, n: Notification) -> NotificationOut:
         return cls(id=n.id, sequence=n.seq, recipient_id=n.recipient_id, kind=n.kind, title=n.title, body=n.body,
                    link=LinkOut(type=n.link_type, id=n.link_id), source_event_id=n.source_event_id,
                    source_event_type=n.source_event_type, created_at=n.created_at, read_at=n.read_at)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from prometheus_client import Counter as MetricCounter, Histogram
+from prometheus_client import Counter as MetricCounter
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import repository as repo
@@ -16,9 +17,9 @@ from services.notifications.recipients import Kind, NotificationDraft, drafts_fo
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
+from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
-from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
 from shared.projections.identity import people_handlers
 
 log = logging.getLogger("insureops.notifications")

@@ -64,7 +64,7 @@ async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: 
                 return
             try:
                 await asyncio.wait_for(subscription.event.wait(), min(settings.sse_heartbeat_seconds, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if time.time() < expires_at:
                     yield comment("heartbeat")
     finally:

@@ -209,7 +209,7 @@ async def board_stream(streams: BoardStreams, viewer: access.Viewer, *, expires_
                 return
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), min(heartbeat_seconds, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not subscription.resync.is_set():
                     yield comment("heartbeat")
                 continue

@@ -3,14 +3,15 @@ Thin: rules live in service.py and rules.py, queries in repository.py."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from services.pipeline import repository as repo
 from services.pipeline import access, rules, service
+from services.pipeline import repository as repo
 from services.pipeline.board_stream import board_stream
 from services.pipeline.schemas import (
     AdvanceBody,
@@ -38,25 +39,19 @@ from services.pipeline.schemas import (
     WinRate,
 )
 from shared import clock
-from shared.auth import Principal, bearer_token, token_expiry
-from shared.context import Actor
+from shared.auth import bearer_token, token_expiry
 from shared.db import TransactionalRoute
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
 from shared.sse import MEDIA_TYPE, STREAM_HEADERS
-from shared.endpoints import Admin, Caller, problems, Session
-
 
 PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal moved meanwhile (problem+json)")
-MOVE_PROBLEMS = {404: PROBLEMS[404], 409: PROBLEMS[409]}
+MOVE_PROBLEMS: dict[int | str, dict[str, Any]] = {404: PROBLEMS[404], 409: PROBLEMS[409]}
 
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
 # The board's stream is long-lived: it runs no request transaction.
 stream_router = APIRouter(responses={401: PROBLEMS[401]})
-
-
-def _actor(user: Principal) -> Actor:
-    return Actor("user", str(user.user_id))
 
 
 def _share(request: Request) -> float:
@@ -72,7 +67,7 @@ async def list_lines(session: Session, _: Caller):
 @router.post("/api/v1/lines", response_model=LineOut, status_code=status.HTTP_201_CREATED, tags=["lines"],
              summary="Add an insurance line (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
 async def create_line(body: LineCreate, session: Session, admin: Admin):
-    return LineOut.model_validate(await service.create_line(session, body, _actor(admin)))
+    return LineOut.model_validate(await service.create_line(session, body))
 
 
 @router.get("/api/v1/lines/{line_id}", response_model=LineOut, tags=["lines"], summary="One insurance line",
@@ -88,7 +83,7 @@ async def get_line(line_id: uuid.UUID, session: Session, _: Caller):
               summary="Rename a line, change its primary specialist or department (Admin)",
               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
 async def update_line(line_id: uuid.UUID, body: LineUpdate, session: Session, admin: Admin):
-    return LineOut.model_validate(await service.update_line(session, line_id, body, _actor(admin)))
+    return LineOut.model_validate(await service.update_line(session, line_id, body))
 
 
 # Stages ------------------------------------------------------------------------------------------
@@ -101,7 +96,7 @@ async def list_stages(session: Session, _: Caller):
               summary="Change a stage: name, position, SLA target (working hours), department (Admin)",
               responses={403: PROBLEMS[403], 404: PROBLEMS[404]})
 async def update_stage(key: str, body: StageUpdate, session: Session, admin: Admin):
-    return StageOut.model_validate(await service.update_stage(session, key, body, _actor(admin)))
+    return StageOut.model_validate(await service.update_stage(session, key, body))
 
 
 # Opportunities -----------------------------------------------------------------------------------
@@ -110,7 +105,7 @@ async def update_stage(key: str, body: StageUpdate, session: Session, admin: Adm
              summary="Open a deal at the first stage for a client the caller may see; the line's primary "
                      "specialist owns it")
 async def open_opportunity(body: OpportunityCreate, request: Request, session: Session, caller: Caller):
-    opp = await service.open_opportunity(session, body, _actor(caller), viewer=access.viewer_of(caller),
+    opp = await service.open_opportunity(session, body, viewer=access.viewer_of(caller),
                                          client_wait_seconds=request.app.state.settings.client_wait_seconds)
     # The caller opened it, so they get it back even if it lies outside what they may list later.
     return await service.visible_opportunity(session, opp.id, access.Viewer(caller.user_id, "Admin", None),
@@ -151,7 +146,7 @@ async def get_opportunity(opportunity_id: uuid.UUID, request: Request, session: 
               responses={403: PROBLEMS[403], **MOVE_PROBLEMS})
 async def update_opportunity(opportunity_id: uuid.UUID, body: OpportunityUpdate, request: Request, session: Session,
                              caller: Caller):
-    deal = await service.update_opportunity(session, opportunity_id, body, caller, _actor(caller))
+    deal = await service.update_opportunity(session, opportunity_id, body, caller)
     return deal.out(at_risk_share=_share(request))
 
 
@@ -160,7 +155,7 @@ async def update_opportunity(opportunity_id: uuid.UUID, body: OpportunityUpdate,
              summary="Move the deal to the next stage (not from Client Decision or Policy Issuance)")
 async def advance(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller,
                   body: Annotated[AdvanceBody | None, Body()] = None):
-    deal = await service.move(session, opportunity_id, "advance", viewer=access.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "advance", viewer=access.viewer_of(caller),
                        from_stage=body.from_stage if body else None)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -170,7 +165,7 @@ async def advance(opportunity_id: uuid.UUID, request: Request, session: Session,
              tags=["opportunities"], responses=MOVE_PROBLEMS, summary="Move the deal one stage back, with a reason")
 async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Request, session: Session,
                     caller: Caller):
-    deal = await service.move(session, opportunity_id, "move_back", viewer=access.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "move_back", viewer=access.viewer_of(caller),
                        from_stage=body.from_stage, reason=body.reason)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -180,7 +175,7 @@ async def move_back(opportunity_id: uuid.UUID, body: MoveBackBody, request: Requ
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="The client accepted (at Client Decision): record the terms, move to Policy Issuance")
 async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, session: Session, caller: Caller):
-    deal = await service.move(session, opportunity_id, "accept", viewer=access.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "accept", viewer=access.viewer_of(caller),
                        terms=body)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -191,7 +186,7 @@ async def accept(opportunity_id: uuid.UUID, body: TermsIn, request: Request, ses
              summary="The client declined (at Client Decision): close the deal as lost and archive it")
 async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request, session: Session,
                   caller: Caller):
-    deal = await service.move(session, opportunity_id, "decline", viewer=access.viewer_of(caller), actor=_actor(caller),
+    deal = await service.move(session, opportunity_id, "decline", viewer=access.viewer_of(caller),
                        reason=body.reason)
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
@@ -201,7 +196,7 @@ async def decline(opportunity_id: uuid.UUID, body: DeclineBody, request: Request
              tags=["opportunities"], responses=MOVE_PROBLEMS,
              summary="Mark the policy issued (at Policy Issuance): the deal reaches Completion and is won")
 async def complete(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
-    deal = await service.move(session, opportunity_id, "complete", viewer=access.viewer_of(caller), actor=_actor(caller))
+    deal = await service.move(session, opportunity_id, "complete", viewer=access.viewer_of(caller))
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))
 
@@ -213,8 +208,8 @@ async def timeline(opportunity_id: uuid.UUID, request: Request, session: Session
     await service.visible_opportunity(session, opportunity_id, access.viewer_of(caller),
                                       at_risk_share=_share(request))
     names = {s.key: s.name for s in await repo.stages(session)}
-    entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage),
-                             to_stage=m.to_stage, to_stage_name=names.get(m.to_stage), actor=m.actor,
+    entries = [TimelineEntry(id=m.id, kind=m.kind, from_stage=m.from_stage, from_stage_name=names.get(m.from_stage) if m.from_stage else None,
+                             to_stage=m.to_stage, to_stage_name=names.get(m.to_stage) if m.to_stage else None, actor=m.actor,
                              moved_at=m.moved_at, seconds_in_stage=m.seconds_in_stage, reason=m.reason,
                              status_after=m.status_after)
                for m in await repo.timeline(session, opportunity_id)]
@@ -288,7 +283,7 @@ async def analytics(session: Session, caller: Caller, line_id: uuid.UUID | None 
     times = {stage: (n, median, p90) for stage, n, median, p90 in await repo.time_in_stage(session, viewer, filters)}
     entered, advanced = await repo.stage_reach(session, viewer, filters)
     conversion = []
-    for here, nxt in zip(order, order[1:]):
+    for here, nxt in itertools.pairwise(order):
         n_in, n_on = entered.get(here.key, 0), advanced.get((here.key, nxt.key), 0)
         conversion.append(Conversion(from_stage=here.key, to_stage=nxt.key, entered=n_in, advanced=n_on,
                                      rate=n_on / n_in if n_in else None))

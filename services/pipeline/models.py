@@ -22,13 +22,17 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import make_base
+from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
 from shared.projections.identity import define_people_tables
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
 messaging = define_messaging_tables(Base.metadata)
 people = define_people_tables(Base.metadata)
 

@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
 from services.pipeline.access import Viewer, visible_where
+from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
 from shared.pagination import PageParams, apply_sort
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
@@ -100,7 +101,7 @@ async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def elapsed_ratio(now: datetime) -> ColumnElement[float]:
+def elapsed_ratio(now: datetime) -> ColumnElement[Any]:
     """Share of the current stage's SLA target used, in wall-clock time."""
     return (func.extract("epoch", literal(now) - Opportunity.stage_entered_at) / (Stage.sla_hours * 3600.0))
 
@@ -245,7 +246,7 @@ async def stage_reach(session: AsyncSession, viewer: Viewer, filters: Opportunit
         .join(deals, deals.c.id == StageMove.opportunity_id)
         .where(StageMove.kind == "forward")
         .group_by(StageMove.from_stage, StageMove.to_stage))
-    return dict(entered.all()), {(f, t): n for f, t, n in advanced.all()}
+    return {stage: n for stage, n in entered.all()}, {(f, t): n for f, t, n in advanced.all()}
 
 
 async def win_rates(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters, *, by: str) -> list:

@@ -9,25 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.contracts.pipeline import STAGE_KEYS
+from shared.contracts.pipeline import (
+    CLIENT_DECISION,
+    COMPLETION,
+    FIRST_CONTACT,
+    MATERIAL_GATHERING,
+    NEEDS_ANALYSIS,
+    POLICY_ISSUANCE,
+    PROPOSAL_SENT,
+    QUOTE_PREPARATION,
+    STAGE_KEYS,
+    TECHNICAL_ASSIGNMENT,
+)
 
 SlaState = Literal["green", "yellow", "red"]
 Move = Literal["advance", "move_back", "accept", "decline", "complete"]
 
-FIRST, CLIENT_DECISION, POLICY_ISSUANCE, COMPLETION = (
-    "first_contact", "client_decision", "policy_issuance", "completion")
-
 # Defaults: names from the product, SLA targets in working hours (1 working day = 8 h).
 DEFAULT_STAGES: tuple[tuple[str, str, float], ...] = (
-    ("first_contact", "First Contact", 8.0),
-    ("needs_analysis", "Needs Analysis", 16.0),
-    ("material_gathering", "Material Gathering", 24.0),
-    ("technical_assignment", "Technical Assignment", 8.0),
-    ("quote_preparation", "Quote Preparation", 24.0),
-    ("proposal_sent", "Proposal Sent", 16.0),
-    ("client_decision", "Client Decision", 40.0),
-    ("policy_issuance", "Policy Issuance", 16.0),
-    ("completion", "Completion", 8.0),
+    (FIRST_CONTACT, "First Contact", 8.0),
+    (NEEDS_ANALYSIS, "Needs Analysis", 16.0),
+    (MATERIAL_GATHERING, "Material Gathering", 24.0),
+    (TECHNICAL_ASSIGNMENT, "Technical Assignment", 8.0),
+    (QUOTE_PREPARATION, "Quote Preparation", 24.0),
+    (PROPOSAL_SENT, "Proposal Sent", 16.0),
+    (CLIENT_DECISION, "Client Decision", 40.0),
+    (POLICY_ISSUANCE, "Policy Issuance", 16.0),
+    (COMPLETION, "Completion", 8.0),
 )
 assert tuple(k for k, _, _ in DEFAULT_STAGES) == STAGE_KEYS
 
@@ -35,7 +43,7 @@ DEFAULT_LINES = ("Auto", "Property", "Health", "Life", "Marine", "Liability", "B
 
 # Stages whose place is fixed: the deal opens at the first, and the branch at Client Decision is
 # followed by issuance and completion. Only the stages between may be reordered among themselves.
-FIXED_POSITIONS = {FIRST: 1, CLIENT_DECISION: 7, POLICY_ISSUANCE: 8, COMPLETION: 9}
+FIXED_POSITIONS = {FIRST_CONTACT: 1, CLIENT_DECISION: 7, POLICY_ISSUANCE: 8, COMPLETION: 9}
 MOVABLE_RANGE = (2, 6)
 
 

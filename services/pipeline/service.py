@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pipeline import repository as repo
 from services.pipeline import access, rules
+from services.pipeline import repository as repo
 from services.pipeline.models import Line, Opportunity, Stage, StageMove, messaging
 from services.pipeline.schemas import (
     LineCreate,
@@ -29,6 +29,7 @@ from services.pipeline.schemas import (
     TermsOut,
 )
 from shared import clock, context
+from shared.auth import Principal
 from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.pipeline import (
@@ -99,7 +100,7 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"an insurance line named {name!r} exists", errors=[{"field": "body.name", "message": "already taken"}])
 
 
-async def create_line(session: AsyncSession, data: LineCreate, actor: Actor) -> Line:
+async def create_line(session: AsyncSession, data: LineCreate) -> Line:
     if await repo.get_line_by_name(session, data.name):
         raise _name_taken(data.name)
     await _check_specialist(session, data.specialist_id, "body.specialist_id")
@@ -110,11 +111,11 @@ async def create_line(session: AsyncSession, data: LineCreate, actor: Actor) -> 
     session.add(line)
     await session.flush()
     await outbox.add(session, LineCreated(line_id=line.id, name=line.name, specialist_id=line.specialist_id,
-                                          department_id=line.department_id), subject=str(line.id), actor=actor)
+                                          department_id=line.department_id), subject=str(line.id))
     return line
 
 
-async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdate, actor: Actor) -> Line:
+async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdate) -> Line:
     line = await repo.get_line(session, line_id, for_update=True)
     if line is None:
         raise NotFound(f"no insurance line {line_id}")
@@ -139,12 +140,12 @@ async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdat
         # A deal belongs to its line's department: follow the line.
         await repo.set_line_deals_department(session, line.id, line.department_id)
     await session.flush()
-    await outbox.add(session, LineUpdated(line_id=line.id, changes=changes), subject=str(line.id), actor=actor)
+    await outbox.add(session, LineUpdated(line_id=line.id, changes=changes), subject=str(line.id))
     return line
 
 
 # Stages ------------------------------------------------------------------------------------------
-async def update_stage(session: AsyncSession, key: str, data: StageUpdate, actor: Actor) -> Stage:
+async def update_stage(session: AsyncSession, key: str, data: StageUpdate) -> Stage:
     all_stages = await repo.stages(session, for_update=True)  # one stage edit at a time: positions stay 1..9
     by_key = {s.key: s for s in all_stages}
     stage = by_key.get(key)
@@ -180,8 +181,7 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate, actor
         stage.updated_at = now
         await session.flush()
         for edited_key, stage_changes in edited.items():
-            await outbox.add(session, StageUpdated(stage_key=edited_key, changes=stage_changes), subject=edited_key,
-                             actor=actor)
+            await outbox.add(session, StageUpdated(stage_key=edited_key, changes=stage_changes), subject=edited_key)
     return stage
 
 
@@ -228,7 +228,7 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         delay = min(delay * 2, 0.4)
 
 
-async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor: Actor, *,
+async def open_opportunity(session: AsyncSession, data: OpportunityCreate, *,
                            client_wait_seconds: float, viewer: access.Viewer | None = None) -> Opportunity:
     """Open a deal at the first stage. With a `viewer` other than an Admin, the client must be one of the
     viewer's department (the clients they may see); any other is answered like an unknown one."""
@@ -257,12 +257,12 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, actor
     session.add(opp)
     await session.flush()
     session.add(StageMove(opportunity_id=opp.id, kind="opened", from_stage=None, to_stage=first.key,
-                          actor=str(actor), moved_at=now, seconds_in_stage=None, reason=None, status_after="open"))
+                          actor=str(context.current_actor()), moved_at=now, seconds_in_stage=None, reason=None, status_after="open"))
     await outbox.add(session, OpportunityOpened(
         opportunity_id=opp.id, client_id=opp.client_id, line_id=line.id, line_name=line.name, title=opp.title,
         expected_premium=opp.expected_premium, currency=opp.currency, notes=opp.notes, owner_id=opp.owner_id,
         department_id=opp.department_id, stage=stage_ref(first), status="open", opportunity_version=opp.version),
-        subject=str(opp.id), actor=actor)
+        subject=str(opp.id))
     await session.flush()
     return opp
 
@@ -303,7 +303,7 @@ async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, view
 
 
 async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, data: OpportunityUpdate,
-                             principal, actor: Actor) -> LockedDeal:
+                             principal: Principal) -> LockedDeal:
     deal = await _locked_visible(session, opportunity_id, access.viewer_of(principal))
     opp = deal.opp
     fields = data.model_dump(exclude_unset=True)
@@ -330,19 +330,20 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
     opp.version += 1
     await session.flush()
     await outbox.add(session, OpportunityUpdated(opportunity_id=opp.id, client_id=opp.client_id, changes=changes,
-                                                 opportunity_version=opp.version), subject=str(opp.id), actor=actor)
+                                                 opportunity_version=opp.version), subject=str(opp.id))
     return deal
 
 
 # Opportunities: moves ----------------------------------------------------------------------------
 async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Move, *,
-               viewer: access.Viewer | None, actor: Actor | None = None, from_stage: str | None = None,
+               viewer: access.Viewer | None, from_stage: str | None = None,
                reason: str | None = None, terms: TermsIn | None = None,
                contract_id: uuid.UUID | None = None) -> LockedDeal:
     """Apply one move to a deal under its row lock, record it in the history and publish it.
 
-    `viewer` None means the platform itself moves the deal (contract issued): no access check."""
-    actor = actor or context.current().actor or Actor("system", "pipeline")
+    `viewer` None means the platform itself moves the deal (contract issued): no access check. The mover is
+    the actor bound for the request or the event."""
+    actor = context.current_actor()
     deal = await _locked_visible(session, opportunity_id, viewer)
     opp, order = deal.opp, deal.order
     if from_stage is not None and from_stage != opp.stage_key and opp.status == "open":
@@ -375,7 +376,7 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         await outbox.add(session, OpportunityDeclined(
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
             department_id=opp.department_id, stage=stage_ref(left), reason=reason, status="lost", title=opp.title,
-            opportunity_version=opp.version), subject=str(opp.id), actor=actor)
+            opportunity_version=opp.version), subject=str(opp.id))
         return deal
 
     direction = "back" if kind == "move_back" else "forward"
@@ -383,6 +384,7 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
     if entered.key == rules.COMPLETION:
         opp.status, opp.closed_at = "won", now
     if kind == "accept":
+        assert terms is not None  # checked above
         opp.premium, opp.premium_currency = terms.premium, terms.currency
         opp.start_date, opp.end_date, opp.insurer = terms.start_date, terms.end_date, terms.insurer
     if contract_id is not None:
@@ -395,14 +397,15 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
         from_stage=stage_ref(left), to_stage=stage_ref(entered), direction=direction, reason=reason,
         seconds_in_stage=seconds, status=opp.status, title=opp.title, line_name=deal.line_name,
-        opportunity_version=opp.version), subject=str(opp.id), actor=actor)
+        opportunity_version=opp.version), subject=str(opp.id))
     if kind == "accept":
+        assert terms is not None
         await outbox.add(session, OpportunityAccepted(
             opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=deal.line_name,
             owner_id=opp.owner_id, department_id=opp.department_id,
             terms=Terms(premium=terms.premium, currency=terms.currency, start_date=terms.start_date,
                         end_date=terms.end_date, insurer=terms.insurer),
-            title=opp.title, opportunity_version=opp.version), subject=str(opp.id), actor=actor)
+            title=opp.title, opportunity_version=opp.version), subject=str(opp.id))
     return deal
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import repository as repo
+from services.tasks.schemas import Priority
 from services.tasks.settings import TasksSettings
 
 
@@ -48,7 +49,7 @@ def _memory(session: AsyncSession) -> _RoutingMemory:
     return session.info.setdefault("tasks.routing", _RoutingMemory())
 
 
-def note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID, priority: str,
+def note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID, priority: Priority,
                     at: datetime) -> None:
     memory = _memory(session)
     memory.assigned.append((user_id, at))
@@ -59,7 +60,7 @@ def note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uui
         member.last_assigned_at, member.order = at, _IN_THIS_TRANSACTION + len(memory.assigned)
 
 
-def count_load(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID | None, priority: str,
+def count_load(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID | None, priority: Priority,
                sign: int) -> None:
     """A task of `user_id` left (-1) or re-entered (+1) the open work: keep routing's view of loads exact."""
     member = _memory(session).members.get(user_id) if user_id is not None else None

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.tasks import repository as repo
 from services.tasks.models import outbox
 from services.tasks.schemas import CalendarIn
-from shared import clock
-from shared.context import Actor
+from shared import clock, context
 from shared.contracts import FieldChange
 from shared.contracts.tasks import CalendarUpdated
 from shared.errors import InvalidInput
@@ -63,7 +62,7 @@ async def calendar_view(session: AsyncSession) -> dict:
             "updated_by": row.updated_by if row else None}
 
 
-async def replace_calendar(session: AsyncSession, body: CalendarIn, actor: Actor) -> dict:
+async def replace_calendar(session: AsyncSession, body: CalendarIn) -> dict:
     try:
         calendar = Calendar.from_dict(body.model_dump(mode="json"))
     except CalendarError as exc:
@@ -71,9 +70,9 @@ async def replace_calendar(session: AsyncSession, body: CalendarIn, actor: Actor
     before = (await load_calendar(session, fresh=True)).to_dict()
     after = calendar.to_dict()
     changes = {k: FieldChange(before=before[k], after=after[k]) for k in after if before[k] != after[k]}
-    await repo.save_calendar_row(session, after, clock.now(), str(actor))
+    await repo.save_calendar_row(session, after, clock.now(), str(context.current_actor()))
     session.info[_CALENDAR_CACHE_KEY] = calendar
     calendar_cache.put(calendar)  # (if the transaction failed, the cache would be wrong for max_age at most)
     if changes:
-        await outbox.add(session, CalendarUpdated(changes=changes), subject="calendar", actor=actor)
+        await outbox.add(session, CalendarUpdated(changes=changes), subject="calendar")
     return await calendar_view(session)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.tasks import repository as repo
 from services.tasks import calendar, service
+from services.tasks import repository as repo
 from services.tasks.schemas import (
     CalendarIn,
     CalendarOut,
@@ -26,9 +26,9 @@ from services.tasks.schemas import (
 )
 from services.tasks.settings import TasksSettings
 from shared.db import TransactionalRoute
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import InvalidInput
 from shared.pagination import Page, PageParams, page_params
-from shared.endpoints import Admin, Caller, problems, Session
 
 Paging = Annotated[PageParams, Depends(page_params)]
 
@@ -139,4 +139,4 @@ async def get_calendar(session: Session, _: Caller):
             summary="Replace the working-time calendar (Admin); deadlines already set are kept",
             responses={403: PROBLEMS[403]})
 async def put_calendar(body: CalendarIn, session: Session, admin: Admin):
-    return CalendarOut(**await calendar.replace_calendar(session, body, service.actor_of(admin)))
+    return CalendarOut(**await calendar.replace_calendar(session, body))

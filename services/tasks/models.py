@@ -24,14 +24,19 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import make_base
+from services.tasks.schemas import Priority
+from shared.db import service_metadata
 from shared.messaging.outbox import Outbox
 from shared.messaging.tables import define_messaging_tables
 from shared.projections.identity import define_people_tables
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
 messaging = define_messaging_tables(Base.metadata)
 people = define_people_tables(Base.metadata)
 outbox = Outbox("tasks", messaging.outbox)  # every event of the service is written through it
@@ -75,7 +80,7 @@ class Task(Base):
     department_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     assignment_reason: Mapped[str | None] = mapped_column(Text)
-    priority: Mapped[str] = mapped_column(String(10))
+    priority: Mapped[Priority] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     # SLA: the window runs from sla_started_at to due_at (sla_hours working hours); yellow from yellow_at.
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,9 +26,10 @@ from services.tasks.models import (
     people,
 )
 from services.tasks.routing_guard import DealPosition
+from services.tasks.schemas import Priority
 from shared.auth import Principal
-from shared.pagination import PageParams
 from shared.errors import InvalidInput
+from shared.pagination import PageParams
 
 users, departments = people.users, people.departments
 
@@ -73,10 +75,10 @@ class TaskFilters:
     assignee: uuid.UUID | None = None
     unassigned: bool = False
     department_id: uuid.UUID | None = None
-    statuses: list[str] | None = None
-    priorities: list[str] | None = None
+    statuses: Sequence[str] | None = None
+    priorities: Sequence[str] | None = None
     stage_key: str | None = None
-    sla_states: list[str] | None = None
+    sla_states: Sequence[str] | None = None
     opportunity_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
     escalated: bool | None = None
@@ -160,23 +162,23 @@ class Member:
     last_assignment_seq: int | None
 
 
-def _weight(weights: dict[str, int]):
+def _weight(weights: Mapping[Priority, int]):
     return case(weights, value=Task.priority, else_=0)
 
 
-async def member_loads(session: AsyncSession, department_id: uuid.UUID, weights: dict[str, int]) -> list[Member]:
+async def member_loads(session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]) -> list[Member]:
     """Each active member of the department with their open tasks, weighted load and last assignment."""
     return (await _members(session, department_id, weights))[1]
 
 
 async def department_members(session: AsyncSession, department_id: uuid.UUID,
-                             weights: dict[str, int]) -> tuple[str, list[Member]]:
+                             weights: Mapping[Priority, int]) -> tuple[str, list[Member]]:
     """The department's name and its active members' loads (one round trip when it has members)."""
     name, members = await _members(session, department_id, weights)
     return (name if members else await department_name(session, department_id)), members
 
 
-def _members_statement(weights: dict[str, int]):
+def _members_statement(weights: Mapping[Priority, int]):
     department_id = bindparam("department_id", type_=PgUUID(as_uuid=True))
     loads = (select(Task.assignee_id.label("user_id"), func.count().label("open_tasks"),
                     func.sum(_weight(weights)).label("load"))
@@ -195,7 +197,7 @@ def _members_statement(weights: dict[str, int]):
 _MEMBERS_STATEMENTS: dict[tuple, object] = {}
 
 
-async def _members(session: AsyncSession, department_id: uuid.UUID, weights: dict[str, int]):
+async def _members(session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]):
     key = tuple(sorted(weights.items()))
     if key not in _MEMBERS_STATEMENTS:
         _MEMBERS_STATEMENTS[key] = _members_statement(weights)

@@ -31,8 +31,8 @@ from collections import defaultdict
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tasks import repository as repo
 from services.tasks import assignment as assignments
+from services.tasks import repository as repo
 from services.tasks import service
 from services.tasks.models import ACTIVE_STATUSES, Task
 from services.tasks.routing_guard import DealPosition, missed_moves, refusal
@@ -41,6 +41,7 @@ from shared import context
 from shared.context import Actor
 from shared.contracts import model_for
 from shared.contracts.pipeline import (
+    FIRST_CONTACT,
     OpportunityDeclined,
     OpportunityOpened,
     StageAdvanced,
@@ -49,7 +50,6 @@ from shared.contracts.pipeline import (
 from shared.messaging.envelope import Envelope
 
 CONSUMER = "tasks.router"
-FIRST_STAGE_KEY = "first_contact"
 
 log = logging.getLogger("insureops.tasks.routing")
 SKIPPED = Counter("tasks_routing_events_skipped_total",
@@ -153,7 +153,7 @@ class RoutingBatch:
                                title: str | None, line_name: str | None) -> None:
         if any(t.stage_key == stage.key for t in self._open_auto_tasks(opportunity_id)):
             return  # already open (the same move published again): nothing to do
-        if stage.key == FIRST_STAGE_KEY:
+        if stage.key == FIRST_CONTACT:
             assignment = await self._owner_assignment(owner_id, line_name)
         elif department_id is None:
             assignment = assignments.Assignment(None, f"stage {stage.name} has no responsible department: left unassigned")

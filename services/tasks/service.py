@@ -34,9 +34,8 @@ from services.tasks.schemas import (
 )
 from services.tasks.settings import TasksSettings
 from services.tasks.sla import restart_stale_clock, set_sla_window, sla_state_at
-from shared import clock
+from shared import clock, context
 from shared.auth import Principal
-from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.tasks import (
     TaskCommented,
@@ -55,34 +54,32 @@ def _json(value: Any) -> Any:
     return value
 
 
-def actor_of(user: Principal) -> Actor:
-    return Actor("user", str(user.user_id))
-
-
 async def open_task(session: AsyncSession, settings: TasksSettings, *, title: str, description: str | None,
                     origin: str, opportunity_id: uuid.UUID | None, client_id: uuid.UUID | None,
                     stage_key: str | None, department_id: uuid.UUID | None, assignment: Assignment,
                     priority: str, sla_started_at: datetime, sla_hours: float | None = None,
-                    due_at: datetime | None = None, actor: Actor | None = None) -> Task:
-    """Add a task, note the assignment, and publish `tasks.task.created` (written by `write_pending`)."""
+                    due_at: datetime | None = None) -> Task:
+    """Add a task, note the assignment, and publish `tasks.task.created` (written by `write_pending`). A task
+    opened by hand records who opened it (the request's actor); one the platform routed has no creator."""
     now = clock.now()
+    created_by = str(context.current_actor()) if origin == "manual" else None
     calendar = await load_calendar(session)
     task = Task(id=uuid.uuid4(), title=title, description=description, origin=origin, opportunity_id=opportunity_id,
                 client_id=client_id, stage_key=stage_key, department_id=department_id,
                 assignee_id=assignment.assignee_id, assignment_reason=assignment.reason, priority=priority,
-                status="open", created_by=str(actor) if actor else None, created_at=now, updated_at=now,
+                status="open", created_by=created_by, created_at=now, updated_at=now,
                 stale_period=0, comments_count=0, escalated_at=None, escalated_to=None, closed_at=None)
     set_sla_window(task, calendar, settings, started_at=sla_started_at, hours=sla_hours, due_at=due_at)
     task.sla_state = sla_state_at(now, task.yellow_at, task.due_at)
     restart_stale_clock(task, now, calendar, settings)
     session.add(task)
     if assignment.assignee_id is not None:
-        note_assignment(session, settings, assignment.assignee_id, priority, now)
+        note_assignment(session, settings, assignment.assignee_id, task.priority, now)
     await outbox.add(session, TaskCreated(
         task_id=task.id, title=task.title, description=task.description, origin=task.origin, client_id=task.client_id,
         opportunity_id=task.opportunity_id, stage_key=task.stage_key, department_id=task.department_id,
         assignee_id=task.assignee_id, assignment_reason=task.assignment_reason, priority=task.priority,
-        status=task.status, due_at=task.due_at, sla_state=task.sla_state), subject=str(task.id), actor=actor)
+        status=task.status, due_at=task.due_at, sla_state=task.sla_state), subject=str(task.id))
     return task
 
 
@@ -92,8 +89,8 @@ async def close_task(session: AsyncSession, settings: TasksSettings, task: Task,
 
 
 # Changes ----------------------------------------------------------------------------------------
-async def _change(session: AsyncSession, settings: TasksSettings, task: Task, fields: dict[str, Any],
-                  actor: Actor | None = None) -> dict[str, FieldChange]:
+async def _change(session: AsyncSession, settings: TasksSettings, task: Task,
+                  fields: dict[str, Any]) -> dict[str, FieldChange]:
     now = clock.now()
     calendar = await load_calendar(session)
     changes = {k: FieldChange(before=_json(getattr(task, k)), after=_json(v))
@@ -120,7 +117,7 @@ async def _change(session: AsyncSession, settings: TasksSettings, task: Task, fi
             task.sla_state = new_state
     await outbox.add(session, TaskUpdated(task_id=task.id, client_id=task.client_id,
                                           opportunity_id=task.opportunity_id, assignee_id=task.assignee_id,
-                                          changes=changes), subject=str(task.id), actor=actor)
+                                          changes=changes), subject=str(task.id))
     return changes
 
 
@@ -153,7 +150,7 @@ async def create_manual_task(session: AsyncSession, settings: TasksSettings, cal
     task = await open_task(session, settings, title=body.title, description=body.description, origin="manual",
                            opportunity_id=body.opportunity_id, client_id=body.client_id, stage_key=body.stage_key,
                            department_id=department_id, assignment=assignment, priority=body.priority,
-                           sla_started_at=clock.now(), due_at=body.due_at, actor=actor_of(caller))
+                           sla_started_at=clock.now(), due_at=body.due_at)
     await write_pending(session)
     return task
 
@@ -177,7 +174,7 @@ async def update_task(session: AsyncSession, settings: TasksSettings, caller: Pr
         raise Forbidden("only Managers and Admins move deadlines")
     if task.status in CLOSED_STATUSES and fields != {"status": "open"}:
         raise Conflict(f"the task is {task.status}; reopen it (status open) before changing anything else")
-    await _change(session, settings, task, fields, actor=actor_of(caller))
+    await _change(session, settings, task, fields)
     await write_pending(session)
     return task
 
@@ -204,7 +201,7 @@ async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: 
     await outbox.add(session, TaskReassigned(
         task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id, department_id=task.department_id,
         assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=_json(before), after=str(user.id))},
-        assignment_reason=reason, title=task.title), subject=str(task.id), actor=actor_of(caller))
+        assignment_reason=reason, title=task.title), subject=str(task.id))
     await write_pending(session)
     return task
 
@@ -220,7 +217,7 @@ async def add_comment(session: AsyncSession, settings: TasksSettings, caller: Pr
     await outbox.add(session, TaskCommented(task_id=task.id, client_id=task.client_id,
                                             opportunity_id=task.opportunity_id, comment_id=comment.id,
                                             author_id=caller.user_id, body=body),
-                     subject=str(task.id), actor=actor_of(caller))
+                     subject=str(task.id))
     return comment
 
 

@@ -17,14 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import repository as repo
 from services.tasks.calendar import load_calendar
+from services.tasks.models import outbox, people
 from services.tasks.settings import TasksSettings
 from shared import clock
 from shared.contracts import FieldChange
 from shared.contracts.tasks import TaskEscalated, TaskSlaChanged, TaskStale
 from shared.jobs import PeriodicJob
 from shared.projections.identity import department_manager
-
-from services.tasks.models import outbox, people
 
 
 def sla_watch(settings: TasksSettings) -> PeriodicJob:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from shared.contracts import REGISTRY
 from shared.messaging.envelope import topic_for
@@ -32,10 +33,10 @@ HEADERS_SCHEMA = {
 }
 
 
-def build_document() -> dict:
-    channels: dict[str, dict] = {}
-    operations: dict[str, dict] = {}
-    messages: dict[str, dict] = {}
+def build_document() -> dict[str, Any]:
+    channels: dict[str, dict[str, Any]] = {}
+    operations: dict[str, dict[str, Any]] = {}
+    messages: dict[str, dict[str, Any]] = {}
     for (event_type, version), model in sorted(REGISTRY.items()):
         name = f"{event_type}.v{version}"
         topic = topic_for(event_type)

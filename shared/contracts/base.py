@@ -4,11 +4,12 @@ contract module can build on it without a cycle."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-REGISTRY: dict[tuple[str, int], type["EventData"]] = {}
+REGISTRY: dict[tuple[str, int], type[EventData]] = {}
 
 
 class EventData(BaseModel):
@@ -29,10 +30,13 @@ class FieldChange(BaseModel):
     after: Any = None
 
 
-def event(event_type: str, version: int = 1):
+E = TypeVar("E", bound="EventData")
+
+
+def event(event_type: str, version: int = 1) -> Callable[[type[E]], type[E]]:
     """Class decorator: register a payload model under its type and version."""
 
-    def register(cls: type[EventData]) -> type[EventData]:
+    def register(cls: type[E]) -> type[E]:
         key = (event_type, version)
         if key in REGISTRY:
             raise RuntimeError(f"event {event_type} v{version} registered twice")

@@ -28,18 +28,29 @@ from shared.contracts.base import EventData, FieldChange, event
 
 OpportunityStatus = Literal["open", "won", "lost"]
 
-# The default keys of the nine stages, in order. Names, order, SLA targets and departments are
-# editable; the keys are stable identifiers consumers may rely on.
+# The keys of the nine stages: the one place they are spelled. Names, order, SLA targets and departments
+# are editable; the keys are stable identifiers consumers may rely on.
+FIRST_CONTACT = "first_contact"
+NEEDS_ANALYSIS = "needs_analysis"
+MATERIAL_GATHERING = "material_gathering"
+TECHNICAL_ASSIGNMENT = "technical_assignment"
+QUOTE_PREPARATION = "quote_preparation"
+PROPOSAL_SENT = "proposal_sent"
+CLIENT_DECISION = "client_decision"
+POLICY_ISSUANCE = "policy_issuance"
+COMPLETION = "completion"
+
+# The stages in their default order.
 STAGE_KEYS = (
-    "first_contact",
-    "needs_analysis",
-    "material_gathering",
-    "technical_assignment",
-    "quote_preparation",
-    "proposal_sent",
-    "client_decision",
-    "policy_issuance",
-    "completion",
+    FIRST_CONTACT,
+    NEEDS_ANALYSIS,
+    MATERIAL_GATHERING,
+    TECHNICAL_ASSIGNMENT,
+    QUOTE_PREPARATION,
+    PROPOSAL_SENT,
+    CLIENT_DECISION,
+    POLICY_ISSUANCE,
+    COMPLETION,
 )
 
 

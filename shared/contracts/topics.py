@@ -23,6 +23,11 @@ IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 DOMAIN_TOPIC_PATTERN = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$"
 
 DEAD_LETTER_PREFIX = "deadletter."
+# The event type of a parked record that was not an event at all (no readable envelope, so no type of its own).
+MALFORMED_EVENT_TYPE = f"{DEAD_LETTER_PREFIX}malformed"
+
+# The audit ingestion benchmark's own topic (bench/throughput.py): audit's pattern matches it, no service reads it.
+BENCH_INGEST = "bench.ingest.events"
 
 
 def topic_for(event_type: str) -> str:

@@ -27,8 +27,8 @@ class NoticeListener:
         self.keepalive_seconds = keepalive_seconds
         self.listening = False
 
-    def _notice(self, _conn, _pid, _channel, payload: str) -> None:
-        self.on_notice(payload)
+    def _notice(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self.on_notice(str(payload))
 
     async def run(self) -> None:
         backoff = 0.5
@@ -37,7 +37,8 @@ class NoticeListener:
             try:
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
                 closed = asyncio.Event()
-                conn.add_termination_listener(lambda _c: closed.set())
+                # `closed` bound now: a late call from this connection must not wake the next one's loop.
+                conn.add_termination_listener(lambda _c, closed=closed: closed.set())
                 await conn.add_listener(self.channel, self._notice)
                 self.listening = True
                 backoff = 0.5
@@ -45,7 +46,7 @@ class NoticeListener:
                 while not closed.is_set():
                     try:
                         await asyncio.wait_for(closed.wait(), self.keepalive_seconds)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         await conn.fetchval("SELECT 1", timeout=5)  # notices a silently dropped connection
                 log.warning("the %s listener's connection closed; reconnecting", self.channel)
             except asyncio.CancelledError:

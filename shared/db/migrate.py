@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Connection
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
@@ -37,7 +38,7 @@ def run_env(service: str) -> None:
 
     metadata = importlib.import_module(f"services.{service}.models").Base.metadata
 
-    def do_run(connection) -> None:
+    def do_run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=metadata, compare_type=True,
                           transaction_per_migration=True)
         with context.begin_transaction():

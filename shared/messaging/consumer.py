@@ -26,7 +26,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import context
 from shared.context import Actor
 from shared.contracts import model_for
-from shared.contracts.topics import dead_letter_topic
+from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic
 from shared.errors import Problem
 from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
 from shared.messaging.outbox import Outbox
@@ -374,10 +374,10 @@ class IdempotentConsumer:
         origin = {
             "dlq_error": error[:4000], "dlq_kind": kind, "dlq_consumer": self.name, "dlq_id": str(dead_letter_id),
             "dlq_topic": record.topic, "dlq_partition": str(record.partition), "dlq_offset": str(record.offset),
-            "dlq_time": datetime.now(timezone.utc).isoformat(),
+            "dlq_time": datetime.now(UTC).isoformat(),
         }
         await self.outbox.add_record(
-            session, event_id=new_event_id(), event_type=envelope.type if envelope else "deadletter.malformed",
+            session, event_id=new_event_id(), event_type=envelope.type if envelope else MALFORMED_EVENT_TYPE,
             topic=self.dead_letter_topic, key=key, headers={**headers, **origin}, payload=record.value or b"")
         if envelope is not None:
             await session.execute(pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id)
@@ -385,4 +385,4 @@ class IdempotentConsumer:
         HANDLED.labels(self.name, "dead_lettered").inc()
         log.error("%s parked %s[%d]@%d (%s, dead letter %d): %s", self.name, record.topic, record.partition,
                   record.offset, kind, dead_letter_id, error)
-        return dead_letter_id
+        return int(dead_letter_id)

@@ -79,7 +79,7 @@ class Envelope:
         return json.dumps(self.data, separators=(",", ":"), default=str).encode()
 
     @classmethod
-    def from_record(cls, record: Any) -> "Envelope":
+    def from_record(cls, record: Any) -> Envelope:
         """Read an envelope from an aiokafka ConsumerRecord; raise MalformedEvent if it is not one."""
         try:
             headers = {k: v.decode() for k, v in (record.headers or ())}

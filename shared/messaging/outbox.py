@@ -11,16 +11,16 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from opentelemetry import propagate
 from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock, context
-from shared.contracts import EventData
 from shared.context import Actor
+from shared.contracts import EventData
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
-
 
 _COLLECTED = "outbox_collected_rows"
 # An outbox row's header (never published) saying its payload is base64 of the record's bytes.
@@ -94,14 +94,15 @@ class Outbox:
         transaction it belongs to is rolled back anyway."""
         if session.info.get(_COLLECTED) is not None:
             raise RuntimeError("outbox rows are already being collected in this session")
-        session.info[_COLLECTED] = rows = []
+        rows: list[dict[str, Any]] = []
+        session.info[_COLLECTED] = rows
         try:
             yield
         finally:
             session.info.pop(_COLLECTED, None)
         await self._write(session, rows)
 
-    async def _write(self, session: AsyncSession, rows: list[dict]) -> None:
+    async def _write(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         # Rows keep their order (ids ascend), so the relay publishes one aggregate's events in order.

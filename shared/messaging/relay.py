@@ -93,7 +93,7 @@ class OutboxRelay:
                     continue
                 try:
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             self.is_leader = False
@@ -127,7 +127,7 @@ class OutboxRelay:
             sends.append((row, span, future))
         results = await asyncio.gather(*(f for _, _, f in sends), return_exceptions=True)
         published, failed = [], []
-        for (row, span, _), result in zip(sends, results):
+        for (row, span, _), result in zip(sends, results, strict=True):
             if isinstance(result, BaseException):
                 span.record_exception(result)
                 failed.append((row["id"], repr(result)))

@@ -10,6 +10,8 @@ Handlers are upserts driven by the event's data, so applying one twice changes n
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +71,11 @@ _USER_FIELDS = {"name", "email", "role", "department_id", "active"}
 _DEPARTMENT_FIELDS = {"name", "manager_id"}
 
 
-def _after(changes: dict, allowed: set[str]) -> dict[str, Any]:
+def _after(changes: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     return {name: change.after for name, change in changes.items() if name in allowed}
 
 
-def people_handlers(tables: PeopleTables) -> dict:
+def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[None]]]:
     """Handlers keyed by event type, in the `(session, envelope, data)` form the consumer calls."""
     users, departments = tables.users, tables.departments
 
@@ -129,7 +131,7 @@ def people_subscriptions(tables: PeopleTables) -> tuple[On, ...]:
         UserCreated, UserUpdated, UserDeactivated, DepartmentCreated, DepartmentUpdated, DepartmentDeleted))
 
 
-async def department_manager(session: AsyncSession, tables: PeopleTables, department_id) -> Any | None:
+async def department_manager(session: AsyncSession, tables: PeopleTables, department_id: uuid.UUID) -> Any | None:
     """The department's manager id, or None."""
     return await session.scalar(select(tables.departments.c.manager_id)
                                 .where(tables.departments.c.id == department_id))

@@ -5,20 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from services.audit.chain import (GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json,
-                                  record_hash)
+from services.audit.chain import GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json, record_hash
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
 from services.audit.repository import COLUMNS
 from services.audit.service import chain_rows, client_id_of
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 
-T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
 
 def make_record(seq: int, prev_hash: str, **overrides) -> dict:
@@ -67,7 +67,7 @@ def test_canonical_encoding_is_pinned():
         '"occurred_at":"2026-03-01T09:30:01.123456+00:00","offset":1,"partition":0,'
         '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",'
         '"recorded_at":"2026-03-01T09:30:01.128456+00:00","seq":1,"source":"clients",'
-        '"topic":"clients.client.events","trace_id":null}').encode("utf-8")
+        '"topic":"clients.client.events","trace_id":null}').encode()
     assert record_hash(record) == hashlib.sha256(canonical_bytes(record)).hexdigest() == (
         "46eef15993befb721f8aae99aa2b2ce58e60bbc5efaded871fb2e61194b070ce")
 
@@ -115,7 +115,7 @@ def test_chain_rows_link_each_record_to_the_one_before():
     envelopes = [Envelope(id=str(uuid.uuid4()), type="tasks.task.created", source="tasks", time=T0, subject=f"t{i}",
                           data={"task_id": f"t{i}", "client_id": "c-9", "title": "x"}, actor=Actor("system", "tasks"),
                           topic="tasks.task.events", partition=0, offset=i) for i in range(3)]
-    rows = [dict(zip(COLUMNS, row)) for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32,
+    rows = [dict(zip(COLUMNS, row, strict=True)) for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32,
                                                                 recorded_at=T0)]
     assert [r["seq"] for r in rows] == [42, 43, 44]
     assert rows[0]["prev_hash"] == "ab" * 32

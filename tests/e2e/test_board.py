@@ -10,9 +10,9 @@ import time
 
 from playwright.async_api import expect
 
+from devstack.browser import CONSOLE_DIR
 from tests.conftest import wait_until
 from tests.e2e import board
-from devstack.browser import CONSOLE_DIR
 from tests.e2e.conftest import demo_user, require_screen
 
 LOCALES = CONSOLE_DIR / "src" / "locales"
@@ -152,7 +152,7 @@ async def test_a_move_in_one_browser_appears_on_the_other_board_within_two_secon
         await board.expect_in_column(sofia, deal["id"], "needs_analysis", timeout=2_000)
     except AssertionError:
         await board.expect_in_column(sofia, deal["id"], "needs_analysis", timeout=20_000)
-        raise AssertionError(f"the other board showed the move only after {time.monotonic() - dropped:.1f} s")
+        raise AssertionError(f"the other board showed the move only after {time.monotonic() - dropped:.1f} s") from None
     seen_after = time.monotonic() - dropped
     print(f"the other board showed the move {seen_after:.2f} s after the drop")
     assert seen_after <= 2.0, seen_after

@@ -20,5 +20,5 @@ def test_notifications_route_and_the_only_query_token_route():
     assert service_for("/api/v1/notifications") == "notifications"
     assert service_for("/api/v1/notifications/stream") == "notifications"
     assert service_for("/api/v1/notificationsX") is None
-    assert QUERY_TOKEN == {("GET", "/api/v1/notifications/stream")}
+    assert {("GET", "/api/v1/notifications/stream")} == QUERY_TOKEN
     assert not QUERY_TOKEN & PUBLIC

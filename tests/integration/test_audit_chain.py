@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -20,7 +20,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
-
 
 # Helpers -----------------------------------------------------------------------------------------
 
@@ -46,7 +45,7 @@ async def probe_records(stack, audit_db, probe_topic):
         ids = []
         for i in range(n):
             envelope = Envelope(id=str(uuid.uuid4()), type=f"{probe_topic.split('.')[0]}.chain.probed", source="qa",
-                                time=datetime.now(timezone.utc), subject="probe",
+                                time=datetime.now(UTC), subject="probe",
                                 data=data if data is not None else {"probe": i, "changes": {"n": {"before": i, "after": i + 1}}},
                                 actor=Actor("system", "qa"))
             await producer.send_and_wait(probe_topic, envelope.encode_value(), key=b"probe",
@@ -200,7 +199,7 @@ async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records
 
     async def append_batch(batch: int) -> None:
         envelopes = [Envelope(id=str(uuid.uuid4()), type="qa.direct.appended", source="qa",
-                              time=datetime.now(timezone.utc), subject=marker, data={"batch": batch, "n": n},
+                              time=datetime.now(UTC), subject=marker, data={"batch": batch, "n": n},
                               actor=Actor("system", "qa"), topic="qa.direct.events", partition=0, offset=n)
                      for n in range(40)]
         async with sessionmaker() as session, session.begin():
@@ -238,7 +237,7 @@ async def test_a_checkpoint_goes_to_the_file_and_the_bus_and_does_not_feed_itsel
         again = (await run_job(stack, "audit", "checkpoint"))["result"]
         if not again["checkpointed"]:
             break
-        await wait_until(lambda: audit_db.fetchrow("SELECT 1 FROM audit_records WHERE event_id = $1",
+        await wait_until(lambda again=again: audit_db.fetchrow("SELECT 1 FROM audit_records WHERE event_id = $1",
                                                    again["event_id"]), what="the next checkpoint event")
     assert again["checkpointed"] is False, again
 

@@ -8,19 +8,19 @@ import csv
 import io
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.audit.chain import record_hash
+from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.contracts import ContractCreated
 from shared.contracts.pipeline import OpportunityOpened, StageRef
 from shared.contracts.tasks import TaskCreated
-from shared.context import Actor
 from shared.messaging.envelope import Envelope, topic_for
 from tests.conftest import wait_until
 
@@ -61,7 +61,7 @@ async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(s
     try:
         for i in range(5):
             envelope = Envelope(id=str(uuid.uuid4()), type=f"{topic.split('.')[0]}.replay.changed", source="qa",
-                                time=datetime.now(timezone.utc), subject=f"agg-{i % 2}", actor=Actor("system", "qa"),
+                                time=datetime.now(UTC), subject=f"agg-{i % 2}", actor=Actor("system", "qa"),
                                 data={"n": i, "changes": {"n": {"before": i, "after": i + 1}}})
             await producer.send_and_wait(topic, envelope.encode_value(), key=envelope.subject.encode(),
                                          headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
@@ -222,7 +222,7 @@ async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(
     assert response.headers["content-disposition"].endswith('.jsonl"')
     exported = [json.loads(line) for line in response.text.splitlines()]
     assert [r["event_id"] for r in exported] == [r["event_id"] for r in expected]
-    for row, listed_row in zip(exported, expected):
+    for row, listed_row in zip(exported, expected, strict=True):
         for field in ("seq", "id", "event_type", "aggregate_id", "client_id", "actor_id", "data", "changes",
                       "prev_hash", "hash"):
             assert row[field] == listed_row[field], field
@@ -239,7 +239,7 @@ async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(
     assert response.headers["content-disposition"].endswith('.csv"')
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == len(exported)
-    for row, as_json in zip(rows, exported):
+    for row, as_json in zip(rows, exported, strict=True):
         assert int(row["seq"]) == as_json["seq"] and row["event_id"] == as_json["event_id"]
         assert row["hash"] == as_json["hash"] and row["prev_hash"] == as_json["prev_hash"]
         assert json.loads(row["data"]) == as_json["data"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -30,7 +30,7 @@ async def test_migration_chains_the_records_written_before_it(stack, scratch_aud
     db = await asyncpg.connect(superuser_dsn(stack, scratch_audit_db))
     try:
         client = str(uuid.uuid4())
-        t0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+        t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         rows = [
             ("clients.client.created", "clients.client", client, {"client_id": client, "name": "Old Client"}),
             ("tasks.task.updated", "tasks.task", str(uuid.uuid4()), {"client_id": client, "ratio": 1e20, "w": 2.0}),

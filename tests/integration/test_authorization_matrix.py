@@ -224,9 +224,10 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     callers = p.callers
     logins = await asyncio.gather(*(_login(client, callers[r]) for r in ROLES),
                                   *(_login(client, e) for e in (p.colleague, p.outsider)))
-    for role, (headers, me) in zip(ROLES, logins):
+    # The logins of the colleague and the outsider follow the roles'.
+    for role, (headers, me) in zip(ROLES, logins, strict=False):
         w.headers[role], w.me[role] = headers, me
-    for email, (headers, me) in zip((p.colleague, p.outsider), logins[3:]):
+    for email, (headers, me) in zip((p.colleague, p.outsider), logins[3:], strict=True):
         w.people[email] = {**me, "headers": headers}
     departments = await w.admin("GET", "/api/v1/departments", params={"limit": 200})
     w.departments = {d["name"]: d for d in departments["items"]}
@@ -276,7 +277,7 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         return await wait_until(find, timeout=30, what="the fixture notification")
 
     found = await asyncio.gather(*(notification_of(headers) for _, headers in recipients.values()))
-    w.notifications = dict(zip(recipients, found))
+    w.notifications = dict(zip(recipients, found, strict=True))
 
     w.audit_event_id = (await w.admin("GET", "/api/v1/audit/records", params={"limit": 1}))["items"][0]["event_id"]
     return w
@@ -287,7 +288,7 @@ async def worlds(stack) -> dict[str, World]:
     """Both perspectives' records, made concurrently."""
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         made = await asyncio.gather(*(_make_world(stack, client, p) for p in PERSPECTIVES.values()))
-        yield dict(zip(PERSPECTIVES, made))
+        yield dict(zip(PERSPECTIVES, made, strict=True))
         for w in made:
             await _tidy_up(w)
 

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import assert_problem
-from tests.integration.test_pipeline import advance_to, open_deal
-from tests.integration.test_pipeline import headers_of, lines, new_client, people  # noqa: F401,F811 (fixtures)
+from tests.integration.test_pipeline import advance_to, headers_of, lines, new_client, open_deal, people  # noqa: F401 (fixtures)
 from tests.sse_client import SseStream
 
 STREAM = "/api/v1/pipeline/board/stream"

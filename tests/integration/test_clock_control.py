@@ -1,6 +1,6 @@
 """The test-only clock control every service serves when CLOCK_CONTROL is on."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -12,7 +12,7 @@ async def test_moving_a_service_clock_and_putting_it_back(stack, move_clock):
         body = (await client.get(url)).json()
         assert body["offset_seconds"] == 3 * 86400
         moved_now = datetime.fromisoformat(body["now"])
-        assert moved_now - datetime.now(timezone.utc) > timedelta(days=2, hours=23)
+        assert moved_now - datetime.now(UTC) > timedelta(days=2, hours=23)
 
 
 async def test_clock_is_back_after_the_test_that_moved_it(stack):

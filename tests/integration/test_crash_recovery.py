@@ -15,9 +15,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import messaging
+from shared.context import Actor
 from shared.contracts import FieldChange
 from shared.contracts.identity import DepartmentUpdated
-from shared.context import Actor
 from shared.db import create_engine, create_sessionmaker
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import relay_lock_key

@@ -22,8 +22,8 @@ from tests.integration.clients_contracts_helpers import (
     headers_for,
     me,
 )
-from tests.integration.test_crash_recovery import _wait_ready as wait_ready
 from tests.integration.tasks_support import get_task, make_team, parse_time, run_tasks_job, tasks_now
+from tests.integration.test_crash_recovery import _wait_ready as wait_ready
 
 DEADLINE = GatewaySettings().compose_deadline_seconds
 PART_TIMEOUT = GatewaySettings().compose_part_timeout_seconds

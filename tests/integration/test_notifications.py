@@ -14,9 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.sse import EventStreamParser
 from shared.contracts.pipeline import OpportunityAccepted, Terms
 from shared.contracts.tasks import TaskEscalated, TaskStale
+from shared.sse import EventStreamParser
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
 from tests.sse_client import SseStream
 
@@ -364,15 +364,15 @@ async def test_email_preference_sends_the_notification_over_smtp_with_retries(
 async def test_the_service_itself_accepts_the_query_token_on_the_stream_and_the_api_is_documented(
         stack, gateway, admin_headers):
     user = await new_user(gateway, admin_headers)
-    async with httpx.AsyncClient(base_url=stack.service_url("notifications"), timeout=httpx.Timeout(10, read=None)) as c:
-        async with c.stream("GET", STREAM, params={"access_token": user["token"]}) as response:
-            assert response.status_code == 200
-            assert response.headers["cache-control"].startswith("no-cache")
-            parser = EventStreamParser()
-            async for line in response.aiter_lines():
-                if (event := parser.feed(line)) is not None:
-                    assert event.event == "ready" and event.json() == {"last_event_id": 0, "unread": 0}
-                    break
+    async with (httpx.AsyncClient(base_url=stack.service_url("notifications"), timeout=httpx.Timeout(10, read=None)) as c,
+                c.stream("GET", STREAM, params={"access_token": user["token"]}) as response):
+        assert response.status_code == 200
+        assert response.headers["cache-control"].startswith("no-cache")
+        parser = EventStreamParser()
+        async for line in response.aiter_lines():
+            if (event := parser.feed(line)) is not None:
+                assert event.event == "ready" and event.json() == {"last_event_id": 0, "unread": 0}
+                break
     paths = (await gateway.get("/openapi.json")).json()["paths"]
     for path in (STREAM, "/api/v1/notifications", "/api/v1/notifications/unread-count",
                  "/api/v1/notifications/read-all", "/api/v1/notifications/preferences",

@@ -5,8 +5,9 @@ concurrent moves of one deal, access by department, and the analytics against ou
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -353,7 +354,7 @@ async def _updated_record(gateway, admin_headers, aggregate_id):
 
 # Configuration -----------------------------------------------------------------------------------
 async def test_lines_and_stages_are_edited_by_admin_and_published(gateway, admin_headers, people):
-    began = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    began = datetime.now(UTC).replace(microsecond=0).isoformat()
     name = f"Pets {uuid.uuid4().hex[:6]}"
     assert_problem(await gateway.post("/api/v1/lines", headers=admin_headers,
                                       json={"name": name, "specialist_id": str(uuid.uuid4())}), 422,
@@ -512,7 +513,7 @@ async def test_analytics_match_a_computation_from_the_timelines(gateway, admin_h
     assert by_stage["first_contact"]["moves"] == 5 and by_stage["needs_analysis"]["moves"] == 4
 
     conversion = {c["from_stage"]: c for c in analytics["conversion"]}
-    for here, nxt in zip(STAGE_KEYS, STAGE_KEYS[1:]):
+    for here, nxt in itertools.pairwise(STAGE_KEYS):
         entered = {i for i, t in enumerate(timelines) for e in t if e["to_stage"] == here and e["kind"] != "back"}
         moved = {i for i, t in enumerate(timelines) for e in t
                  if e["kind"] == "forward" and e["from_stage"] == here and e["to_stage"] == nxt}

@@ -3,7 +3,7 @@ flowing; a redelivered event has no second effect; topics created later are pick
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -15,7 +15,7 @@ from tests.conftest import wait_until
 
 def valid_event(topic_service: str = "qa", aggregate: str = "probe") -> Envelope:
     return Envelope(id=str(uuid.uuid4()), type=f"{topic_service}.{aggregate}.checked", source="qa",
-                    time=datetime.now(timezone.utc), data={"probe_id": "p1", "changes": {"x": {"before": 1, "after": 2}}},
+                    time=datetime.now(UTC), data={"probe_id": "p1", "changes": {"x": {"before": 1, "after": 2}}},
                     subject="p1", actor=Actor("system", "qa"))
 
 

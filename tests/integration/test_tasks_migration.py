@@ -5,13 +5,13 @@ titles, lines, owners and clients, and learns where each open deal stands from i
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
 from tests.conftest import migrate_database, scratch_database, superuser_dsn
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 async def _add_task(db, opportunity_id, stage_key: str, status: str, origin: str = "auto") -> None:

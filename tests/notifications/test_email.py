@@ -6,9 +6,9 @@ import uuid
 from datetime import timedelta
 
 from services.notifications.channels import Recipient, email_body
-from services.notifications.smtp import SmtpSender, retry_delay
 from services.notifications.models import EmailDelivery, Notification
 from services.notifications.settings import NotificationsSettings
+from services.notifications.smtp import SmtpSender, retry_delay
 
 
 def test_the_pause_doubles_from_two_seconds_up_to_ten_minutes():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -34,7 +34,7 @@ ASSIGNEE, MANAGER, OWNER, OTHER = (uuid.uuid4() for _ in range(4))
 DEPT = uuid.uuid4()
 TASK, OPP, CONTRACT, CLIENT, LINE = (uuid.uuid4() for _ in range(5))
 STAGE = StageRef(key="client_decision", name="Client Decision", position=7, department_id=DEPT, sla_hours=16)
-DUE = datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc)
+DUE = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
 
 def no_managers(_dept):

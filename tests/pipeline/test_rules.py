@@ -21,7 +21,7 @@ def move(kind: str, stage: str, status: str = "open") -> str:
 
 def test_defaults_are_the_nine_stages_and_seven_lines():
     assert [k for k, _, _ in rules.DEFAULT_STAGES] == ORDER
-    assert [n for _, n, _ in rules.DEFAULT_STAGES][0] == "First Contact"
+    assert next(n for _, n, _ in rules.DEFAULT_STAGES) == "First Contact"
     assert all(hours > 0 for _, _, hours in rules.DEFAULT_STAGES)
     assert rules.DEFAULT_LINES == ("Auto", "Property", "Health", "Life", "Marine", "Liability", "Business")
 

@@ -1,7 +1,7 @@
 """The CloudEvents envelope in Kafka binary mode."""
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,7 @@ class Record:
 
 def make_envelope() -> Envelope:
     return Envelope(id="e1", type="identity.user.created", source="identity",
-                    time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), data={"user_id": "u1"}, subject="u1",
+                    time=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), data={"user_id": "u1"}, subject="u1",
                     actor=Actor("user", "admin-1"), correlation_id="c1", causation_id="x1",
                     trace_headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
 

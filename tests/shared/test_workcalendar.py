@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shared.workcalendar import WEEKDAYS, Calendar, CalendarError
 
 ATHENS = ZoneInfo("Europe/Athens")
-UTC = timezone.utc
+UTC = UTC
 
 # Instants from 2024 to 2030: several DST transitions in each direction.
 instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),

@@ -104,7 +104,7 @@ async def test_a_late_move_into_a_stage_visited_once_opens_no_second_task(sessio
     assert await tasks_of(session, deal) == after_back
 
     await route(deal.advanced(FIRST, NEEDS, version=4))  # the real move forward
-    assert await tasks_of(session, deal) == after_back[:2] + [("first_contact", "done"), ("needs_analysis", "open")]
+    assert await tasks_of(session, deal) == [*after_back[:2], ("first_contact", "done"), ("needs_analysis", "open")]
 
 
 async def test_the_guard_holds_within_one_batch(session, route):

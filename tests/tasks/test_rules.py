@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from services.tasks.assignment import MemberState, choose_least_loaded
-from services.tasks.sla import sla_state_at
 from services.tasks.settings import TasksSettings
+from services.tasks.sla import sla_state_at
 
-NOW = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 A, B, C = (uuid.UUID(int=i) for i in (1, 2, 3))
 
 
