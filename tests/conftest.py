@@ -107,6 +107,16 @@ def session(db):
 
 
 @pytest.fixture
+async def acting():
+    """A person acting, bound as a request binds its caller (`shared.auth`): service code that records who made a
+    change reads it (`shared.context.current_actor`). Use with `pytestmark = pytest.mark.usefixtures("acting")`."""
+    from shared.context import Actor, acting_as
+
+    with acting_as(Actor("user", "tests")):
+        yield
+
+
+@pytest.fixture
 def sessionmaker(db):
     return db.sessionmaker
 

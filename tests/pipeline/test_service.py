@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from services.pipeline import service
 from services.pipeline.models import Opportunity, StageMove, messaging
-from shared.context import Actor
 from shared.errors import Conflict
 from tests.pipeline.support import a_deal
 
-ACTOR = Actor("user", "tests")
+
+pytestmark = pytest.mark.usefixtures("acting")
 
 
 async def announced(session, deal: Opportunity) -> list[dict]:
@@ -27,7 +27,7 @@ async def announced(session, deal: Opportunity) -> list[dict]:
 
 async def test_advance_goes_one_stage_forward_versioned_recorded_and_announced(session):
     deal = await a_deal(session, stage_key="first_contact")
-    await service.move(session, deal.id, "advance", viewer=None, actor=ACTOR, from_stage="first_contact")
+    await service.move(session, deal.id, "advance", viewer=None, from_stage="first_contact")
     await session.refresh(deal)
     assert (deal.stage_key, deal.status, deal.version) == ("needs_analysis", "open", 9)
     [moved] = (await session.scalars(select(StageMove).where(StageMove.opportunity_id == deal.id))).all()
@@ -42,7 +42,7 @@ async def test_advance_goes_one_stage_forward_versioned_recorded_and_announced(s
 async def test_a_move_from_a_stage_the_deal_has_left_is_a_conflict_and_changes_nothing(session):
     deal = await a_deal(session, stage_key="needs_analysis")
     with pytest.raises(Conflict, match="no longer at first_contact"):
-        await service.move(session, deal.id, "advance", viewer=None, actor=ACTOR, from_stage="first_contact")
+        await service.move(session, deal.id, "advance", viewer=None, from_stage="first_contact")
     await session.refresh(deal)
     assert (deal.stage_key, deal.version) == ("needs_analysis", 8) and await announced(session, deal) == []
 
@@ -50,9 +50,9 @@ async def test_a_move_from_a_stage_the_deal_has_left_is_a_conflict_and_changes_n
 async def test_back_from_the_first_stage_is_refused_and_back_elsewhere_carries_its_reason(session):
     first = await a_deal(session, stage_key="first_contact")
     with pytest.raises(Conflict):
-        await service.move(session, first.id, "move_back", viewer=None, actor=ACTOR, reason="oops")
+        await service.move(session, first.id, "move_back", viewer=None, reason="oops")
     deal = await a_deal(session, stage_key="quote_preparation")
-    await service.move(session, deal.id, "move_back", viewer=None, actor=ACTOR, reason="missing documents")
+    await service.move(session, deal.id, "move_back", viewer=None, reason="missing documents")
     [event] = await announced(session, deal)
     assert (event["direction"], event["to_stage"]["key"], event["reason"]) == (
         "back", "technical_assignment", "missing documents")
@@ -60,11 +60,11 @@ async def test_back_from_the_first_stage_is_refused_and_back_elsewhere_carries_i
 
 async def test_a_declined_deal_is_lost_archived_and_announced_with_its_stage(session):
     deal = await a_deal(session, stage_key="client_decision")
-    await service.move(session, deal.id, "decline", viewer=None, actor=ACTOR, reason="too expensive")
+    await service.move(session, deal.id, "decline", viewer=None, reason="too expensive")
     await session.refresh(deal)
     assert (deal.status, deal.archived, deal.decline_reason) == ("lost", True, "too expensive")
     [event] = await announced(session, deal)
     assert (event["type"], event["stage"]["key"], event["status"]) == (
         "pipeline.opportunity.declined", "client_decision", "lost")
     with pytest.raises(Conflict):  # a closed deal moves no more
-        await service.move(session, deal.id, "advance", viewer=None, actor=ACTOR)
+        await service.move(session, deal.id, "advance", viewer=None)

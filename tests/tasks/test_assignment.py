@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from services.tasks import assignment, service
 from services.tasks.models import people
 from services.tasks.settings import TasksSettings
@@ -13,6 +15,7 @@ from shared import clock
 from tests.tasks.support import a_department
 
 SETTINGS = TasksSettings()
+pytestmark = pytest.mark.usefixtures("acting")
 
 
 async def a_task(session, department_id: uuid.UUID, assignee: uuid.UUID, priority: str = "normal"):
