@@ -16,8 +16,10 @@ class DeadLetterResolved(EventData):
 
     consumer: str
     dead_letter_id: int
-    event_id: str | None  # the parked event's (None: a record that was not an event)
-    event_type: str | None
+    # The parked event's id and type (None: a record that was not an event). Not `event_type`: that name is
+    # every contract's own type (`EventData.event_type`).
+    parked_event_id: str | None
+    parked_event_type: str | None
     topic: str  # where the parked record was read from
     partition: int
     offset: int

@@ -44,9 +44,10 @@ def test_each_consuming_service_reports_on_its_own_topic_with_its_own_contracts(
         assert model_for(f"{service}.dead_letter.discarded") is discarded
         assert topic_for(replayed.event_type) == topic_for(discarded.event_type) == topic
         assert re.match(DOMAIN_TOPIC_PATTERN, topic), "audit records it"
-    data = CONTRACTS["tasks"][1](consumer="tasks.router", dead_letter_id=3, event_id="e", event_type="t",
+    data = CONTRACTS["tasks"][1](consumer="tasks.router", dead_letter_id=3, parked_event_id="e",
+                                 parked_event_type="pipeline.opportunity.accepted",
                                  topic="x", partition=0, offset=1, reason="obsolete")
-    assert data.reason == "obsolete"
+    assert data.reason == "obsolete" and data.event_type == "tasks.dead_letter.discarded"
 
 
 def test_the_gateway_routes_a_consumers_letters_to_the_service_owning_it():

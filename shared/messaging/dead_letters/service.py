@@ -99,8 +99,8 @@ async def _audit(session: AsyncSession, consumer: IdempotentConsumer, row: Row, 
     replayed, discarded = CONTRACTS[consumer.outbox.service]
     contract = replayed if verb == "replayed" else discarded
     await consumer.outbox.add(session, contract(
-        consumer=consumer.name, dead_letter_id=row.id, event_id=row.event_id, event_type=row.event_type,
-        topic=row.topic, partition=row.partition, offset=row.offset, reason=reason),
+        consumer=consumer.name, dead_letter_id=row.id, parked_event_id=row.event_id,
+        parked_event_type=row.event_type, topic=row.topic, partition=row.partition, offset=row.offset, reason=reason),
         subject=f"{consumer.name}:{row.id}", actor=actor)
 
 
