@@ -107,3 +107,74 @@ def test_a_record_that_was_not_an_event_is_not_replayable():
     with pytest.raises(MalformedEvent):
         Envelope.from_record(stored_record(row))
     assert json.loads(json.dumps(stored_record(row).headers[0][0])) == "ce_id"
+
+
+class _Composer:
+    """Every service's answer scripted: a page, or a failure (the part goes missing)."""
+
+    settings = None
+
+    def __init__(self, answers: dict):
+        self.answers = answers
+        self.calls: list = []
+
+    async def gather(self, request, calls, **kw):
+        from services.gateway.parts import MissingPart, Outcome
+
+        self.calls += calls
+        parts = {c.name: self.answers[c.service] for c in calls if isinstance(self.answers.get(c.service), dict)}
+        missing = [MissingPart(c.name, "unavailable", 503, "down") for c in calls if c.name not in parts]
+        return Outcome(parts=parts, missing=missing)
+
+
+def _composed(answers: dict, role: str = "Admin"):
+    import uuid as _uuid
+
+    from fastapi import APIRouter, FastAPI
+    from fastapi.testclient import TestClient
+
+    from services.gateway.dead_letters import add_dead_letters
+    from shared.auth import Principal
+    from shared.errors import install_problem_handlers
+
+    class Verifier:
+        async def verify(self, token):
+            return Principal(user_id=_uuid.uuid4(), role=role, department_id=None, name="x", email="x@y.z")
+
+    router, composer = APIRouter(), _Composer(answers)
+    add_dead_letters(router, composer)
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    app.state.token_verifier = Verifier()
+    return TestClient(app, headers={"Authorization": "Bearer t"}), composer
+
+
+def _letter(consumer: str, letter_id: int, minute: int) -> dict:
+    return {"id": letter_id, "consumer": consumer, "parked_at": f"2026-12-01T10:{minute:02d}:00Z"}
+
+
+def test_the_composed_list_merges_every_service_newest_first_and_names_the_missing():
+    answers = {s: {"items": [], "total": 0} for s in DEAD_LETTER_SERVICES}
+    answers["tasks"] = {"items": [_letter("tasks.router", 7, 30), _letter("tasks.people", 2, 10)], "total": 2}
+    answers["audit"] = {"items": [_letter("audit", 5, 20)], "total": 1}
+    answers["contracts"] = None  # down
+    client, composer = _composed(answers)
+    body = client.get("/api/v1/dead-letters", params={"limit": 2, "offset": 1, "status": "any"}).json()
+    assert [(i["consumer"], i["id"]) for i in body["items"]] == [("audit", 5), ("tasks.people", 2)]
+    assert body["total"] == 3 and not body["complete"]
+    assert [m["part"] for m in body["missing"]] == ["contracts"]
+    assert {c.service for c in composer.calls} == set(DEAD_LETTER_SERVICES)
+    assert ("limit", "3") in composer.calls[0].params and ("status", "any") in composer.calls[0].params
+
+    client, composer = _composed(answers)
+    client.get("/api/v1/dead-letters", params={"consumer": "tasks.router"})
+    assert [c.service for c in composer.calls] == ["tasks"]
+
+
+def test_the_composed_list_is_the_admins_and_pages_within_its_window():
+    client, _ = _composed({}, role="Manager")
+    assert client.get("/api/v1/dead-letters").status_code == 403
+    client, _ = _composed({s: {"items": [], "total": 0} for s in DEAD_LETTER_SERVICES})
+    response = client.get("/api/v1/dead-letters", params={"limit": 150, "offset": 100})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "query.offset"
