@@ -40,6 +40,11 @@ def _parked_at(item: Any) -> datetime:
         return datetime.min.replace(tzinfo=timezone.utc)
 
 
+def _utc(at: datetime | None) -> str | None:
+    """An instant (already in UTC) as the services read it: `Z`, no `+` that a query string could turn into a space."""
+    return at.isoformat().replace("+00:00", "Z") if at is not None else None
+
+
 def add_dead_letters(router: APIRouter, composer: Composer) -> None:
     """Add `GET /api/v1/dead-letters` to `router`."""
 
@@ -66,8 +71,8 @@ def add_dead_letters(router: APIRouter, composer: Composer) -> None:
         if offset + limit > MAX_WINDOW:
             raise InvalidInput.for_field("query.offset", f"offset + limit may be at most {MAX_WINDOW} here; page "
                                                          "further through one consumer's list")
-        filters = {"consumer": consumer, "event_type": event_type, "status": status,
-                   "since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+        filters = {"consumer": consumer, "event_type": event_type, "status": status, "since": _utc(since),
+                   "until": _utc(until)}
         params = (*((k, str(v)) for k, v in filters.items() if v is not None), ("limit", str(offset + limit)))
         services = [s for s in DEAD_LETTER_SERVICES if consumer is None or consumer.split(".", 1)[0] == s]
         outcome = await composer.gather(request, [PartCall(s, s, DEAD_LETTERS, params) for s in services])

@@ -6,7 +6,7 @@ event can only be discarded, with a reason; nobody but the Admin gets in; audit 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import asyncpg
@@ -72,18 +72,22 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         return contracts, events
 
     try:
+        published_at = datetime.now(timezone.utc) - timedelta(minutes=1)
         envelope = await publish_event(accepted, subject=opportunity, source="pipeline")
 
         # Listed through the gateway (composed from every service), then inspected at its consumer.
         async def listed():
-            page = await _letters(gateway, admin_headers, consumer="contracts",
-                                  event_type="pipeline.opportunity.accepted", status="parked")
+            page = await _letters(gateway, admin_headers, consumer="contracts", status="parked",
+                                  event_type="pipeline.opportunity.accepted", since=published_at.isoformat())
             return [item for item in page["items"] if item["event_id"] == envelope.id]
 
         [item] = await wait_until(listed, timeout=40, what="the parked event in the dead-letter list")
         assert item["consumer"] == "contracts" and item["status"] == "parked" and item["kind"] == "unknown"
         assert "is not approved yet" in item["error"] and item["topic"] == "pipeline.opportunity.events"
         everything = await _letters(gateway, admin_headers)
+        in_an_hour = datetime.now(timezone.utc) + timedelta(hours=1)
+        later = await _letters(gateway, admin_headers, since=in_an_hour.isoformat())
+        assert later["items"] == [] and later["total"] == 0 and later["complete"]
         assert everything["complete"] and not everything["missing"]
         assert any(i["id"] == item["id"] and i["consumer"] == "contracts" for i in everything["items"])
         path = f"/api/v1/dead-letters/contracts/{item['id']}"
