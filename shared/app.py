@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
-from shared.contracts.topics import IDENTITY_USERS, dead_letter_topic
+from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
@@ -78,6 +78,17 @@ async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int
 
 def create_service_app(parts: ServiceParts) -> FastAPI:
     settings = parts.settings
+    routers = list(parts.routers)
+    publishes = list(parts.publishes)
+    if parts.consumers:
+        # A consuming service keeps dead letters, and its Admin endpoints report what is done with them.
+        if settings.service_name not in DEAD_LETTER_EVENTS:
+            raise RuntimeError(f"{settings.service_name} consumes events but has no dead-letter events topic "
+                               "(shared.contracts.topics.DEAD_LETTER_EVENTS)")
+        from shared.messaging.dead_letters.endpoints import router as dead_letters_router
+
+        routers.append(dead_letters_router)
+        publishes.append(DEAD_LETTER_EVENTS[settings.service_name])
     setup_logging(settings)
     setup_tracing(settings)
 
@@ -97,13 +108,13 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 # Topics consumed by name are created too (as their owner would, if it has not started
                 # yet): a consumer subscribed to a missing topic cannot start.
                 consumed = [t for c in parts.consumers for t in c.subscribed_topics]
-                topics = list(dict.fromkeys(parts.publishes + consumed + dlqs))
+                topics = list(dict.fromkeys(publishes + consumed + dlqs))
                 await _retry("creating topics", lambda: ensure_topics(settings, topics))
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer
                 # The relay publishes the service's events and its consumers' parked dead letters.
-                if parts.tables is not None and (parts.publishes or parts.consumers):
+                if parts.tables is not None and (publishes or parts.consumers):
                     relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
                                         producer=producer, batch_size=settings.outbox_batch_size,
                                         poll_seconds=settings.outbox_poll_seconds,
@@ -168,13 +179,14 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                   openapi_tags=parts.tags or None, openapi_url=parts.openapi_url,
                   docs_url="/docs" if parts.openapi_url else None, redoc_url=None)
     app.state.settings = settings
+    app.state.messaging_tables = parts.tables
     install_problem_handlers(app)
     _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
     _add_operational_routes(app, settings, liveness=parts.liveness_route)
     if settings.clock_control:
         _add_clock_control_routes(app)
-    for router in parts.routers:
+    for router in routers:
         app.include_router(router)
     try:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

@@ -29,7 +29,7 @@ from yarl import URL
 from services.gateway import compose
 from services.gateway.console import ConsoleFiles, console_response, is_console_path
 from services.gateway.limits import RateLimitMiddleware, TokenBuckets
-from services.gateway.routes import PUBLIC, QUERY_TOKEN, service_for, upstream_services
+from services.gateway.routes import PUBLIC, QUERY_TOKEN, is_dead_letter_template, service_for, upstream_services
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import TransportError, open_session, service_health, with_trace_context
 from shared.app import ServiceParts, create_service_app
@@ -249,7 +249,10 @@ def merge_openapi(parts: dict[str, dict | None], *, own: dict | None = None) -> 
         for schema_name, schema in part.get("components", {}).get("schemas", {}).items():
             doc["components"]["schemas"][schema_name] = schema
         for path, operations in part.get("paths", {}).items():
-            if path in OPERATIONAL_PATHS or service_for(path) != name:
+            # The dead-letter paths, alike in every consuming service, are documented once (the gateway routes
+            # each request by its consumer).
+            shared_path = is_dead_letter_template(path) and path not in doc["paths"]
+            if path in OPERATIONAL_PATHS or (service_for(path) != name and not shared_path):
                 continue
             operations = copy.deepcopy(operations)
             for method, operation in operations.items():

@@ -1,5 +1,5 @@
-"""Composed reads at the gateway: Client 360 (`client360.py`) and the role-aware dashboard (`dashboard.py`),
-on one router.
+"""Composed reads at the gateway: Client 360 (`client360.py`), the role-aware dashboard (`dashboard.py`) and
+every service's dead letters (`dead_letters.py`), on one router.
 
 A composed read asks several services at once (`parts.py`), each with the caller's own token (every service
 applies the caller's scope to the records it owns), and always answers within a set time: each part has its
@@ -24,6 +24,7 @@ from fastapi import APIRouter
 from services.gateway.answers import PROBLEMS
 from services.gateway.client360 import add_client_360
 from services.gateway.dashboard import add_dashboard
+from services.gateway.dead_letters import add_dead_letters
 from services.gateway.own_openapi import merge_own_openapi, openapi_fragment, rename_schemas
 from services.gateway.parts import Composer
 from services.gateway.settings import GatewaySettings
@@ -37,4 +38,5 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
     composer = Composer(settings, upstreams)
     add_client_360(router, composer)
     add_dashboard(router, composer)
+    add_dead_letters(router, composer)
     return router

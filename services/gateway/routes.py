@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.contracts.topics import DEAD_LETTER_EVENTS
+
 
 @dataclass(frozen=True)
 class Route:
@@ -30,6 +32,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/notifications", "notifications"),
 )
 
+# `/api/v1/dead-letters/{consumer}/...` goes to the service owning the consumer: the part of its name before the
+# first dot (`tasks.router` -> tasks). `GET /api/v1/dead-letters` itself the gateway composes from them all.
+DEAD_LETTERS = "/api/v1/dead-letters"
+DEAD_LETTER_SERVICES: tuple[str, ...] = tuple(DEAD_LETTER_EVENTS)
+
 # Reachable without a token: logging in, refreshing and ending a login session (its cookie is the credential),
 # and fetching the public keys.
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("DELETE", "/api/v1/auth/refresh"),
@@ -42,11 +49,20 @@ QUERY_TOKEN = {("GET", "/api/v1/notifications/stream")}
 
 def service_for(path: str) -> str | None:
     """The service owning `path`: a prefix matches itself and what lies below it, never `/api/v1/usersX`."""
+    if path.startswith(DEAD_LETTERS + "/"):
+        consumer = path[len(DEAD_LETTERS) + 1:].split("/", 1)[0]
+        owner = consumer.split(".", 1)[0]
+        return owner if owner in DEAD_LETTER_SERVICES else None
     for route in ROUTES:
         if path == route.prefix or path.startswith(route.prefix + "/"):
             return route.service
     return None
 
 
+def is_dead_letter_template(path: str) -> bool:
+    """Whether `path` is one of the dead-letter paths every consuming service documents alike."""
+    return path.startswith(DEAD_LETTERS + "/{consumer}")
+
+
 def upstream_services() -> list[str]:
-    return list(dict.fromkeys(r.service for r in ROUTES))
+    return list(dict.fromkeys([*(r.service for r in ROUTES), *DEAD_LETTER_SERVICES]))

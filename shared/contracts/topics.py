@@ -19,6 +19,18 @@ AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 
+# What each consuming service reports about its dead letters (an Admin replayed or discarded one), for audit.
+AUDIT_DEAD_LETTERS = "audit.dead_letter.events"
+CLIENTS_DEAD_LETTERS = "clients.dead_letter.events"
+CONTRACTS_DEAD_LETTERS = "contracts.dead_letter.events"
+NOTIFICATIONS_DEAD_LETTERS = "notifications.dead_letter.events"
+PIPELINE_DEAD_LETTERS = "pipeline.dead_letter.events"
+TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
+# The services that consume events (so keep dead letters), each with its dead-letter events topic.
+DEAD_LETTER_EVENTS = {"audit": AUDIT_DEAD_LETTERS, "clients": CLIENTS_DEAD_LETTERS,
+                      "contracts": CONTRACTS_DEAD_LETTERS, "notifications": NOTIFICATIONS_DEAD_LETTERS,
+                      "pipeline": PIPELINE_DEAD_LETTERS, "tasks": TASKS_DEAD_LETTERS}
+
 # Every domain topic, present and future (audit records them all): `<service>.<aggregate>.events`.
 DOMAIN_TOPIC_PATTERN = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$"
 

@@ -16,6 +16,9 @@ The error policy:
 Parking is one transaction: the `dead_letters` row, the outbox row that the relay publishes to
 `deadletter.<consumer>` (the original record with its error and origin) and the event's inbox claim —
 never one without the others, and never blocked on Kafka.
+
+A parked event is replayed (`replay`, called by `shared.messaging.dead_letters`) through the same claim and
+dispatch as when it came off Kafka, in the caller's transaction, after its inbox claim is dropped.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -112,6 +115,22 @@ class _Item:
     record: Any
     envelope: Envelope | None
     malformed: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A parked record as the `dead_letters` row keeps it, shaped like the Kafka record it was."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+class NotReplayable(Exception):
+    """A parked record its consumer cannot take again: not an event, or of a type it does not handle."""
 
 
 class _Stalled(Exception):
@@ -359,6 +378,22 @@ class IdempotentConsumer:
             finally:
                 context.reset(token)
 
+    # Replaying --------------------------------------------------------------------------------------
+    async def replay(self, session: AsyncSession, record: StoredRecord) -> Envelope:
+        """Handle a parked record again, in the caller's transaction: its inbox claim is dropped, then it is
+        claimed and dispatched exactly as when it came off Kafka. A failure is raised, as it would be there."""
+        item = self._read(record)
+        if item.envelope is None:
+            raise NotReplayable(f"the record is not an event ({item.malformed}); it can only be discarded")
+        if not self.spec.wants(item.envelope):
+            raise NotReplayable(f"{self.name} does not handle {item.envelope.type}")
+        await session.execute(delete(self.tables.inbox).where(self.tables.inbox.c.consumer == self.name,
+                                                              self.tables.inbox.c.event_id == item.envelope.id))
+        fresh = await self._claim(session, [item.envelope])
+        await self.dispatch(session, fresh)
+        HANDLED.labels(self.name, "replayed").inc()
+        return item.envelope
+
     # Parking ----------------------------------------------------------------------------------------
     async def park(self, session: AsyncSession, item: _Item, error: str, kind: str) -> int:
         """Park a record in this transaction: its `dead_letters` row, its copy for `deadletter.<consumer>`
@@ -369,7 +404,7 @@ class IdempotentConsumer:
         dead_letter_id = (await session.execute(self.tables.dead_letters.insert().values(
             consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
             key=key, event_id=envelope.id if envelope else None, event_type=envelope.type if envelope else None,
-            error=error, headers=headers, payload=record.value,
+            error=error, kind=kind, headers=headers, payload=record.value,
         ).returning(self.tables.dead_letters.c.id))).scalar_one()
         origin = {
             "dlq_error": error[:4000], "dlq_kind": kind, "dlq_consumer": self.name, "dlq_id": str(dead_letter_id),

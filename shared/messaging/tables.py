@@ -1,4 +1,8 @@
-"""The messaging tables every service keeps in its own database: outbox, inbox and dead letters."""
+"""The messaging tables every service keeps in its own database: outbox, inbox and dead letters.
+
+A dead letter is `parked` when its consumer gives up on it; an Admin then replays it (`replayed`: handled
+by its consumer after all) or discards it with a reason (`discarded`). See `shared.messaging.dead_letters`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Index,
@@ -67,5 +72,16 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("headers", JSONB, nullable=False),
         Column("payload", LargeBinary, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # Its lifecycle (migration_ops.add_dead_letter_lifecycle_v1): why it was parked, what became of it.
+        Column("kind", String(20), nullable=True),  # permanent | unknown (null: parked before it was kept)
+        Column("status", String(20), nullable=False, server_default=text("'parked'")),
+        Column("resolved_at", DateTime(timezone=True), nullable=True),
+        Column("resolved_by", String(200), nullable=True),  # the actor, `user:<id>`
+        Column("discard_reason", Text, nullable=True),
+        Column("replay_attempts", Integer, nullable=False, server_default=text("0")),
+        Column("last_replay_error", Text, nullable=True),
+        Column("last_replay_at", DateTime(timezone=True), nullable=True),
+        CheckConstraint("status IN ('parked', 'replayed', 'discarded')", name="status"),
+        Index("ix_dead_letters_consumer_status_created_at", "consumer", "status", "created_at"),
     )
     return MessagingTables(outbox, inbox, dead_letters)

@@ -223,6 +223,17 @@ MATRIX: tuple[Row, ...] = (
     row("PUT", "/api/v1/notifications/preferences", **EVERYONE),
     row("GET", "/api/v1/notifications/{notification_id}", **ONLY_MINE),
     row("POST", "/api/v1/notifications/{notification_id}/read", **ONLY_MINE),
+
+    # Dead letters: the Admin's alone (shared/messaging/dead_letters) ------------------------------
+    row("GET", "/api/v1/dead-letters", **ADMIN_ONLY, note="Composed at the gateway from every consuming service."),
+    row("GET", "/api/v1/dead-letters/{consumer}", **ADMIN_ONLY),
+    row("GET", "/api/v1/dead-letters/{consumer}/{dead_letter_id}", **ADMIN_ONLY),
+    row("POST", "/api/v1/dead-letters/{consumer}/replay", **ADMIN_ONLY,
+        note="Answers what became of each letter; probed on a discarded one (its result says `conflict`)."),
+    row("POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay", E="403", M="403", A="409",
+        note="Probed on a discarded letter: the Admin gets past the role check to the letter's state."),
+    row("POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard", E="403", M="403", A="409",
+        note="As replay."),
 )
 
 

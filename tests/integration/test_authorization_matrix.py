@@ -95,6 +95,7 @@ class World:
         self.notifications: dict[Any, str] = {}
         self.tasks: dict[Any, dict] = {}
         self.audit_event_id = ""
+        self.dead_letter: dict = {}
         self.today = date.today()
         self.made_departments: list[str] = []
 
@@ -280,7 +281,33 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     w.notifications = dict(zip(recipients, found, strict=True))
 
     w.audit_event_id = (await w.admin("GET", "/api/v1/audit/records", params={"limit": 1}))["items"][0]["event_id"]
+    w.dead_letter = await _discarded_dead_letter(stack, w)
     return w
+
+
+async def _discarded_dead_letter(stack, w: World) -> dict:
+    """A dead letter of audit's (a record that is not an event, on a topic of its own), discarded: the replay and
+    discard cells meet its state (409) once past the role check."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from tests.integration.test_poison_and_redelivery import produce
+
+    topic = f"qa{w.tag}.authz.events"
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    await produce(stack, topic, (b"not an event", [("ce_id", b"authz-matrix")]))
+
+    async def parked():
+        page = await w.admin("GET", "/api/v1/dead-letters", params={"consumer": "audit", "limit": 200})
+        return next((item for item in page["items"] if item["topic"] == topic), None)
+
+    letter = await wait_until(parked, timeout=60, what="the fixture dead letter")
+    return await w.admin("POST", f"/api/v1/dead-letters/audit/{letter['id']}/discard",
+                         json={"reason": "the authorisation matrix's fixture"})
 
 
 @pytest.fixture(scope="module")
@@ -661,6 +688,27 @@ for _path in ("/api/v1/notifications/{notification_id}", "/api/v1/notifications/
     @builds("GET" if _path.endswith("}") else "POST", _path)
     async def _(w, role, scope):
         return Call(path={"notification_id": w.notification(role, scope)})
+
+
+# Dead letters
+simple("GET", "/api/v1/dead-letters", params={"status": "any", "limit": 5})
+
+
+@builds("GET", "/api/v1/dead-letters/{consumer}")
+async def _(w, role, scope):
+    return Call(path={"consumer": w.dead_letter["consumer"]}, params={"status": "any", "limit": 5})
+
+
+@builds("POST", "/api/v1/dead-letters/{consumer}/replay")
+async def _(w, role, scope):
+    return Call(path={"consumer": w.dead_letter["consumer"]}, json={"ids": [w.dead_letter["id"]]})
+
+
+for _action in ("", "/replay", "/discard"):
+    @builds("GET" if not _action else "POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}" + _action)
+    async def _(w, role, scope, _action=_action):
+        return Call(path={"consumer": w.dead_letter["consumer"], "dead_letter_id": w.dead_letter["id"]},
+                    json={"reason": "checked by the matrix"} if _action == "/discard" else None)
 
 
 # Running the cells -----------------------------------------------------------------------------------

@@ -261,6 +261,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dead-letters/{consumer}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A consumer's dead letters, newest first, by event type, status (parked by default) and time */
+        get: operations["list_letters_api_v1_dead_letters__consumer__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay several dead letters of a consumer, in the order given, each on its own: what became of each */
+        post: operations["replay_many_api_v1_dead_letters__consumer__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead letter: its record (payload, headers, key, origin), error and what became of it */
+        get: operations["get_letter_api_v1_dead_letters__consumer___dead_letter_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give the letter's event to its consumer again, idempotently: once handled it is `replayed`; if the consumer fails again it stays parked (the attempt recorded) and the answer says why */
+        post: operations["replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve the letter without handling its event, saying why */
+        post: operations["discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts": {
         parameters: {
             query?: never;
@@ -976,6 +1061,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every consumer's dead letters, newest first, by consumer, event type, status (parked by default) and time; services that are slow or down are listed in `missing`
+         * @description The parts are asked for at once, each from the service that owns it and with the caller's token, so each applies the caller's scope to its own records. The answer comes within a set time (`COMPOSE_DEADLINE_SECONDS`, 2 s by default; each part `COMPOSE_PART_TIMEOUT_SECONDS`, 1.5 s): a part that is slow, whose service is down, or that the service refuses is null, and listed in `missing` with its `reason` (`timeout`, `unavailable`, `forbidden`, `error`) and the service's `status` when it answered. Such a partial answer is still **200**; `complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`.
+         *
+         *     The list pages over the newest 200 letters of each service (`offset + limit` at most 200); further back, page through one consumer's at `GET /api/v1/dead-letters/{consumer}`.
+         */
+        get: operations["dead_letters_api_v1_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1321,6 +1428,181 @@ export interface components {
             /** Active Contracts */
             active_contracts: number;
         };
+        /** DeadLetterDetail */
+        DeadLetterDetail: {
+            /** Id */
+            id: number;
+            /**
+             * Consumer
+             * @description The consumer group that parked it
+             */
+            consumer: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "parked" | "replayed" | "discarded";
+            /**
+             * Event Id
+             * @description The parked event's id (null: the record was not an event)
+             */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /**
+             * Kind
+             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
+             */
+            kind: string | null;
+            /**
+             * Error
+             * @description The failure that parked it
+             */
+            error: string;
+            /**
+             * Topic
+             * @description Where the record was read from
+             */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+            /**
+             * Replay Attempts
+             * @description Replays tried, the successful one included
+             */
+            replay_attempts: number;
+            /** Last Replay At */
+            last_replay_at: string | null;
+            /**
+             * Last Replay Error
+             * @description Why the last failed replay failed
+             */
+            last_replay_error: string | null;
+            /**
+             * Resolved At
+             * @description When it was replayed or discarded
+             */
+            resolved_at: string | null;
+            /**
+             * Resolved By
+             * @description Who replayed or discarded it (`user:<id>`)
+             */
+            resolved_by: string | null;
+            /** Discard Reason */
+            discard_reason: string | null;
+            /**
+             * Headers
+             * @description The record's Kafka headers (its CloudEvents attributes)
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Payload Encoding
+             * @description How `payload` shows the record's value: parsed JSON, UTF-8 text, base64 of the bytes, or none (the record had no value)
+             * @enum {string}
+             */
+            payload_encoding: "json" | "text" | "base64" | "none";
+            /**
+             * Payload
+             * @description The record's value, as `payload_encoding` says
+             */
+            payload: unknown;
+            /**
+             * Replayable
+             * @description Whether the record is an event its consumer can be given again
+             */
+            replayable: boolean;
+        };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            /** Id */
+            id: number;
+            /**
+             * Consumer
+             * @description The consumer group that parked it
+             */
+            consumer: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "parked" | "replayed" | "discarded";
+            /**
+             * Event Id
+             * @description The parked event's id (null: the record was not an event)
+             */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /**
+             * Kind
+             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
+             */
+            kind: string | null;
+            /**
+             * Error
+             * @description The failure that parked it
+             */
+            error: string;
+            /**
+             * Topic
+             * @description Where the record was read from
+             */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+            /**
+             * Replay Attempts
+             * @description Replays tried, the successful one included
+             */
+            replay_attempts: number;
+            /** Last Replay At */
+            last_replay_at: string | null;
+            /**
+             * Last Replay Error
+             * @description Why the last failed replay failed
+             */
+            last_replay_error: string | null;
+            /**
+             * Resolved At
+             * @description When it was replayed or discarded
+             */
+            resolved_at: string | null;
+            /**
+             * Resolved By
+             * @description Who replayed or discarded it (`user:<id>`)
+             */
+            resolved_by: string | null;
+            /** Discard Reason */
+            discard_reason: string | null;
+        };
+        /** DiscardRequest */
+        DiscardRequest: {
+            /**
+             * Reason
+             * @description Why the letter's event will not be handled
+             */
+            reason: string;
+        };
         /** Page[ClientOut] */
         Page_ClientOut_: {
             /** Items */
@@ -1331,6 +1613,54 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** Page[DeadLetterOut] */
+        Page_DeadLetterOut_: {
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** ReplayReport */
+        ReplayReport: {
+            /** Results */
+            results: components["schemas"]["ReplayResult"][];
+            /** Replayed */
+            replayed: number;
+            /**
+             * Failed
+             * @description Letters not replayed, for whatever reason
+             */
+            failed: number;
+        };
+        /** ReplayRequest */
+        ReplayRequest: {
+            /**
+             * Ids
+             * @description The dead letters to replay, in this order (each in its own transaction)
+             */
+            ids: number[];
+        };
+        /** ReplayResult */
+        ReplayResult: {
+            /** Id */
+            id: number;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "replayed" | "failed" | "not_found" | "conflict" | "not_replayable" | "unavailable";
+            /**
+             * Status
+             * @description The status a single replay of this letter would have answered
+             */
+            status: number;
+            /** Detail */
+            detail: string;
         };
         /** Rollup */
         Rollup: {
@@ -2708,6 +3038,35 @@ export interface components {
             role: "Employee" | "Manager" | "Admin";
             /** Department Id */
             department_id: string | null;
+        };
+        /** DeadLetterList */
+        DeadLetterList: {
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+            /**
+             * Total
+             * @description How many letters match, in the services that answered
+             */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Missing
+             * @description Parts that did not arrive in time or failed; empty when complete
+             */
+            missing: components["schemas"]["Missing"][];
+            /**
+             * Complete
+             * @description True when every part arrived
+             */
+            complete: boolean;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
         };
         /** EmployeeDashboard */
         EmployeeDashboard: {
@@ -4127,6 +4486,382 @@ export interface operations {
                 };
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_letters_api_v1_dead_letters__consumer__get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description e.g. `pipeline.opportunity.accepted` */
+                event_type?: string | null;
+                /** @description `parked` (the default: those waiting for an Admin), `replayed`, `discarded`, or `any` */
+                status?: "parked" | "replayed" | "discarded" | "any";
+                /** @description Parked at or after (ISO 8601 with timezone) */
+                since?: string | null;
+                /** @description Parked before (ISO 8601 with timezone) */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeadLetterOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_many_api_v1_dead_letters__consumer__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayReport"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_letter_api_v1_dead_letters__consumer___dead_letter_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The consumer's dependency is unavailable; try again (problem+json) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6801,6 +7536,67 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token (problem+json) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dead_letters_api_v1_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description One consumer's letters only, e.g. `tasks.router` */
+                consumer?: string | null;
+                event_type?: string | null;
+                /** @description `parked` (the default), `replayed`, `discarded` or `any` */
+                status?: "parked" | "replayed" | "discarded" | "any";
+                /** @description Parked at or after (ISO 8601 with timezone) */
+                since?: string | null;
+                /** @description Parked before (ISO 8601 with timezone) */
+                until?: string | null;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Only the Admin works with dead letters (problem+json) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
