@@ -147,15 +147,19 @@ async def _move_back(stack, group: str, partitions) -> int:
         await consumer.stop()
 
 
+# Audit's periodic chain checkpoint is an event of its own, whatever the consumers do.
+CHECKPOINT = "audit.checkpoint.recorded"
+
+
 async def _effects(stack) -> dict[str, int]:
-    """How much of everything consumers cause there is, platform-wide."""
+    """How much of everything consumers cause there is, platform-wide (audit's checkpoints aside)."""
     counts = {}
     for name, service, query in (
         ("tasks", "tasks", "SELECT count(*) AS n FROM tasks"),
         ("open auto tasks", "tasks", "SELECT count(*) AS n FROM tasks WHERE origin = 'auto' "
                                      "AND status NOT IN ('done', 'cancelled')"),
         ("deal positions", "tasks", "SELECT count(*) AS n FROM deals"),
-        ("audit records", "audit", "SELECT count(*) AS n FROM audit_records"),
+        ("audit records", "audit", f"SELECT count(*) AS n FROM audit_records WHERE event_type <> '{CHECKPOINT}'"),
         ("notifications", "notifications", "SELECT count(*) AS n FROM notifications"),
         ("email deliveries", "notifications", "SELECT count(*) AS n FROM email_deliveries"),
         ("contracts", "contracts", "SELECT count(*) AS n FROM contracts"),
@@ -164,7 +168,8 @@ async def _effects(stack) -> dict[str, int]:
     ):
         counts[name] = (await fetch(stack, service, query))[0]["n"]
     for service in DATABASES:
-        counts[f"{service} outbox"] = (await fetch(stack, service, "SELECT count(*) AS n FROM outbox"))[0]["n"]
+        counts[f"{service} outbox"] = (await fetch(stack, service, "SELECT count(*) AS n FROM outbox WHERE "
+                                                   f"event_type <> '{CHECKPOINT}'"))[0]["n"]
     return counts
 
 
@@ -212,12 +217,12 @@ async def test_consumer_groups_moved_back_over_everything_have_no_second_effect(
     services = sorted(set(REWOUND.values()))
     started = time.monotonic()
     await asyncio.gather(*(in_thread(supervisor.stop, s) for s in services))
-    handled = {}
+    handled, again = {}, {}
     try:
         for group in REWOUND:
             handled[group] = await _committed(stack, group)
-            again = await _move_back(stack, group, handled[group])
-            assert again > 0, group
+            again[group] = await _move_back(stack, group, handled[group])
+            assert again[group] > 0, group
     finally:
         await asyncio.gather(*(ensure_running(supervisor, s) for s in services))
 
@@ -227,7 +232,7 @@ async def test_consumer_groups_moved_back_over_everything_have_no_second_effect(
             return all(now.get(tp, -1) >= offset for tp, offset in offsets.items())
 
         await wait_until(caught_up, timeout=180, interval=0.5, what=f"{group} to read everything again")
-    print(f"{sum(sum(o.values()) for o in handled.values())} records read again in {time.monotonic() - started:.1f}s")
+    print(f"{sum(again.values())} records read again in {time.monotonic() - started:.1f}s: {again}")
 
     await wait_all_ready(stack)
     assert await _effects(stack) == before
