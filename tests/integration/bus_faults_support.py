@@ -54,7 +54,7 @@ class Marks:
     dead_letters: dict[str, int]
 
     @classmethod
-    async def take(cls, stack: StackSettings) -> "Marks":
+    async def take(cls, stack: StackSettings) -> Marks:
         outbox, dead = {}, {}
         for service in DATABASES:
             async with database(stack, service) as conn:
@@ -95,7 +95,7 @@ class Workload:
     _lanes: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
-    async def prepare(cls, gateway: httpx.AsyncClient) -> "Workload":
+    async def prepare(cls, gateway: httpx.AsyncClient) -> Workload:
         headers = await headers_for(gateway, SALES_MANAGER)
         lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
         line = next(x for x in lines if x["name"] == "Auto")
@@ -137,7 +137,7 @@ class Workload:
         turn = 0
         while not self._stop.is_set():
             turn += 1
-            if turn % 3 == 1 and self._waiting:
+            if turn % 2 == 1 and self._waiting:
                 await self._open(self._waiting[0])
             unfinished = [d for d in self.deals.values() if not d.finished]
             if unfinished:
@@ -254,13 +254,14 @@ async def wait_all_ready(stack: StackSettings, timeout: float = 180) -> None:
 async def wait_kafka_back(stack: StackSettings, supervisor, timeout: float = 180) -> None:
     """Kafka answers again (supervisord restarts it if it could not bind its port at once)."""
     from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaError
 
     async def answers():
         admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap, request_timeout_ms=3000)
         try:
             await admin.start()
             return bool(await admin.list_topics())
-        except Exception:
+        except (KafkaError, OSError, asyncio.TimeoutError):
             return False
         finally:
             with contextlib.suppress(Exception):

@@ -156,8 +156,8 @@ async def _effects(stack) -> dict[str, int]:
     counts = {}
     for name, service, query in (
         ("tasks", "tasks", "SELECT count(*) AS n FROM tasks"),
-        ("open auto tasks", "tasks", "SELECT count(*) AS n FROM tasks WHERE origin = 'auto' "
-                                     "AND status NOT IN ('done', 'cancelled')"),
+        ("open auto tasks", "tasks", ("SELECT count(*) AS n FROM tasks WHERE origin = 'auto' "
+                                      "AND status NOT IN ('done', 'cancelled')")),
         ("deal positions", "tasks", "SELECT count(*) AS n FROM deals"),
         ("audit records", "audit", f"SELECT count(*) AS n FROM audit_records WHERE event_type <> '{CHECKPOINT}'"),
         ("notifications", "notifications", "SELECT count(*) AS n FROM notifications"),
