@@ -261,7 +261,7 @@ async def wait_kafka_back(stack: StackSettings, supervisor, timeout: float = 180
         try:
             await admin.start()
             return bool(await admin.list_topics())
-        except (KafkaError, OSError, asyncio.TimeoutError):
+        except (KafkaError, OSError, TimeoutError):
             return False
         finally:
             with contextlib.suppress(Exception):
