@@ -57,6 +57,36 @@ def _wait_ready(cfg: StackSettings, service: str, timeout: float = 90) -> None:
     raise SystemExit(f"{service} is not ready at {url}: {last}\nsee {cfg.log_dir / (service + '.log')}")
 
 
+def _ranges(text: str) -> list[tuple[int, int]]:
+    ranges = []
+    for part in text.replace(",", " ").split():
+        low, _, high = part.partition("-")
+        ranges.append((int(low), int(high or low)))
+    return ranges
+
+
+def ephemeral_port_warnings(cfg: StackSettings, proc: str = "/proc/sys/net/ipv4") -> list[str]:
+    """Listener ports the kernel may also hand out as clients' source ports (Linux's ephemeral range, less the
+    reserved ports). While such a listener is down, a client reconnecting to it can be given that very port and
+    connect to itself (TCP's simultaneous open); the listener then cannot bind it again, so a restarted Kafka or
+    PostgreSQL fails to start until that connection goes away, restart after restart."""
+    try:
+        with open(f"{proc}/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        with open(f"{proc}/ip_local_reserved_ports") as f:
+            reserved = _ranges(f.read())
+    except (OSError, ValueError):
+        return []
+    ports = {"Kafka": cfg.kafka_port, "the Kafka controller": cfg.kafka_controller_port}
+    if cfg.embedded_postgres:
+        ports["PostgreSQL"] = cfg.postgres_port
+    return [f"warning: {what}'s port {port} lies in this machine's ephemeral port range ({low}-{high}): after a "
+            f"stop it may not start again while clients reconnect. Choose a port below {low}, or add it to "
+            f"net.ipv4.ip_local_reserved_ports (sysctl)"
+            for what, port in ports.items()
+            if low <= port <= high and not any(a <= port <= b for a, b in reserved)]
+
+
 def migrate(cfg: StackSettings) -> None:
     for spec in SERVICES:
         if spec.has_database:
@@ -69,6 +99,8 @@ def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
     """Bring the whole stack up (idempotent) and return a handle on it."""
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    for warning in ephemeral_port_warnings(cfg):
+        print(warning, file=sys.stderr, flush=True)
     sup = Supervisor(cfg)
     if not sup.running():
         say("preparing Kafka and PostgreSQL ...")

@@ -64,6 +64,14 @@ class StackSettings(BaseSettings):
     kafka_partitions: int = Field(3, description="Partitions of each topic the services create.")
     kafka_heap: str = Field("-Xms256m -Xmx512m", description="JVM heap flags of the local broker.")
     postgres_port: int = Field(15432, description="Port of the embedded PostgreSQL.")
+    postgres_synchronous_commit: bool = Field(
+        True,
+        description=(
+            "Whether the embedded PostgreSQL waits for each commit to reach the disk before acknowledging it. "
+            "Off is faster but loses acknowledged transactions on a crash or an immediate shutdown (a consumer's "
+            "inbox claim can vanish after its Kafka offset moved past the event): only for throwaway data."
+        ),
+    )
     postgres_admin_url: str | None = Field(
         None,
         description=(

@@ -76,16 +76,23 @@ def command(cfg: StackSettings) -> tuple[list[str], str | None]:
     if user:
         entry = pwd.getpwnam(user)
         os.chown(sockets, entry.pw_uid, entry.pw_gid)
-    argv = [
-        str(_bin() / "postgres"), "-D", str(data), "-h", cfg.host, "-p", str(cfg.postgres_port),
-        "-k", str(sockets),
-        "-c", "max_connections=300",
-        "-c", "shared_buffers=256MB",
-        # Local and CI data is disposable: trade crash durability for speed.
-        "-c", "synchronous_commit=off",
-        "-c", "log_min_messages=warning",
-    ]
+    argv = [str(_bin() / "postgres"), "-D", str(data), "-h", cfg.host, "-p", str(cfg.postgres_port),
+            "-k", str(sockets)]
+    for setting in server_settings(cfg):
+        argv += ["-c", setting]
     return argv, user
+
+
+def server_settings(cfg: StackSettings) -> list[str]:
+    """The server's `-c` settings."""
+    return [
+        "max_connections=300",
+        "shared_buffers=256MB",
+        # Durable by default: an acknowledged commit survives a crash or an immediate shutdown (issue 17).
+        # Turning it off (INSUREOPS_POSTGRES_SYNCHRONOUS_COMMIT=false) trades that for speed.
+        f"synchronous_commit={'on' if cfg.postgres_synchronous_commit else 'off'}",
+        "log_min_messages=warning",
+    ]
 
 
 async def wait_ready(dsn: str, timeout: float = 60.0) -> None:

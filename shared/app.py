@@ -118,7 +118,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
                                         producer=producer, batch_size=settings.outbox_batch_size,
                                         poll_seconds=settings.outbox_poll_seconds,
-                                        retention_hours=settings.outbox_retention_hours)
+                                        retention_hours=settings.outbox_retention_hours,
+                                        new_producer=lambda: make_producer(settings))
                     app.state.relay = relay
                     tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
                 if parts.consumers:
@@ -169,9 +170,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             if broker is not None:
                 with contextlib.suppress(Exception):
                     await broker.stop()
-            if producer is not None:
+            relay_producer = getattr(app.state, "relay", None) and app.state.relay.producer
+            for each in {p for p in (producer, relay_producer) if p is not None}:
                 with contextlib.suppress(Exception):
-                    await producer.stop()
+                    await each.stop()
             if engine is not None:
                 await engine.dispose()
 
@@ -233,7 +235,9 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
                 checks["database"] = "ok"
             except Exception as exc:
                 checks["database"] = f"unreachable: {exc.__class__.__name__}"
-        producer = getattr(request.app.state, "producer", None)
+        relay = getattr(request.app.state, "relay", None)
+        # The relay may have replaced the producer it was given (after sends Kafka did not acknowledge).
+        producer = relay.producer if relay is not None else getattr(request.app.state, "producer", None)
         if producer is not None:
             try:
                 await asyncio.wait_for(producer.client.fetch_all_metadata(), 3)
@@ -249,7 +253,6 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
             checks[f"consumer:{name}"] = consumer.health()
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ok else "not ready", "service": settings.service_name, "checks": checks}
-        relay = getattr(request.app.state, "relay", None)
         if relay is not None:
             body["outbox_relay"] = "active" if relay.is_leader else "standby"
         return JSONResponse(body, status_code=200 if ok else 503)

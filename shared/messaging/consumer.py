@@ -90,9 +90,11 @@ def failure_kind(exc: BaseException) -> str:
         if isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES
                                           or sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)):
             return TRANSIENT
+        # InternalClientError ("cannot switch to state 12; another operation is in progress"): a connection left
+        # mid-operation when the server went away; the pool's pre-ping replaces it on the next try.
         if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
                 "ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
-                "InterfaceError", "TooManyConnectionsError"):
+                "InterfaceError", "TooManyConnectionsError", "InternalClientError"):
             return TRANSIENT
         current = current.__cause__ or current.__context__
     return UNKNOWN

@@ -7,15 +7,21 @@ delays an event by at most one poll interval. It publishes with an idempotent pr
 (`acks=all`) and marks rows published only after Kafka acknowledged them; on any error it retries
 forever with backoff. A crash after publishing and before marking re-sends those rows, which the
 idempotent consumers absorb.
+
+When a batch was not acknowledged, the relay starts over with a new producer (given `new_producer`): an
+idempotent producer whose sends failed while Kafka was away can be left with sequence numbers the restarted
+broker refuses for good (`OutOfOrderSequenceNumber` on every retry), and a new producer id starts afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -42,10 +48,13 @@ def relay_lock_key(service: str) -> int:
 
 class OutboxRelay:
     def __init__(self, *, service: str, dsn: str, producer: AIOKafkaProducer, batch_size: int = 500,
-                 poll_seconds: float = 1.0, retention_hours: int = 72):
+                 poll_seconds: float = 1.0, retention_hours: int = 72,
+                 new_producer: Callable[[], AIOKafkaProducer] | None = None):
         self.service = service
         self.dsn = dsn
         self.producer = producer
+        self.new_producer = new_producer
+        self._producer_stale = False
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.retention_hours = retention_hours
@@ -56,6 +65,8 @@ class OutboxRelay:
         backoff = 0.5
         while True:
             try:
+                if self._producer_stale:
+                    await self._renew_producer()
                 await self._lead_and_publish()
             except asyncio.CancelledError:
                 raise
@@ -66,6 +77,27 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
             else:
                 backoff = 0.5
+
+    async def _renew_producer(self) -> None:
+        """Replace the producer after unacknowledged sends (see the module's note)."""
+        if self.new_producer is None:
+            self._producer_stale = False
+            return
+        old = self.producer
+        try:
+            await asyncio.wait_for(old.stop(), 10)
+        except Exception:  # a producer that cannot flush to an absent broker is dropped all the same
+            log.info("the relay's old producer did not stop cleanly", exc_info=True)
+        producer = self.new_producer()
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            raise
+        self.producer = producer
+        self._producer_stale = False
+        log.info("outbox relay of %s publishes with a new producer", self.service)
 
     async def _lead_and_publish(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -141,5 +173,6 @@ class OutboxRelay:
             await conn.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed
             )
+            self._producer_stale = True
             raise RuntimeError(f"{len(failed)} outbox events were not acknowledged by Kafka: {failed[0][1]}")
         return len(published)
