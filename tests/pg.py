@@ -45,11 +45,13 @@ def settings() -> StackSettings:
 
 
 def migrations_fingerprint() -> str:
+    """The revisions of every service, and the shared operations they call (`shared/db/migration_ops.py`)."""
     digest = hashlib.sha256()
-    for service in DATABASES:
-        for path in sorted((REPO_ROOT / "services" / service / "migrations").rglob("*.py")):
-            digest.update(str(path.relative_to(REPO_ROOT)).encode())
-            digest.update(path.read_bytes())
+    paths = [path for service in DATABASES
+             for path in sorted((REPO_ROOT / "services" / service / "migrations").rglob("*.py"))]
+    for path in [*paths, REPO_ROOT / "shared" / "db" / "migration_ops.py"]:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -75,10 +75,13 @@ def add_dead_letter_lifecycle_v1() -> None:
                                "status IN ('parked', 'replayed', 'discarded')")
     op.create_index("ix_dead_letters_consumer_status_created_at", "dead_letters",
                     ["consumer", "status", "created_at"], unique=False)
+    op.create_index("ix_dead_letters_origin", "dead_letters", ["consumer", "topic", "partition", "offset"],
+                    unique=False)
 
 
 def drop_dead_letter_lifecycle_v1() -> None:
     """The downgrade of `add_dead_letter_lifecycle_v1`: what became of each letter is forgotten."""
+    op.drop_index("ix_dead_letters_origin", table_name="dead_letters")
     op.drop_index("ix_dead_letters_consumer_status_created_at", table_name="dead_letters")
     op.drop_constraint(op.f("ck_dead_letters_status"), "dead_letters", type_="check")
     for column in ("last_replay_at", "last_replay_error", "replay_attempts", "discard_reason", "resolved_by",

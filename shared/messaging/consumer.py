@@ -42,7 +42,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -323,7 +323,9 @@ class IdempotentConsumer:
     async def _in_one_transaction(self, items: list[_Item]) -> None:
         async with self.sessionmaker() as session, session.begin():
             for item in items:
-                if item.malformed is not None:
+                # A record that is not an event has no id to claim: what says it was parked already (a rewound
+                # group reading it again) is its dead letter, by origin.
+                if item.malformed is not None and not await self._parked_already(session, item.record):
                     await self.park(session, item, item.malformed, PERMANENT)
             wanted = [i.envelope for i in items if i.envelope is not None and self.spec.wants(i.envelope)]
             fresh = await self._claim(session, wanted)
@@ -331,6 +333,13 @@ class IdempotentConsumer:
                 await self.dispatch(session, fresh)
         if fresh:
             HANDLED.labels(self.name, "handled").inc(len(fresh))
+
+    async def _parked_already(self, session: AsyncSession, record: Any) -> bool:
+        letters = self.tables.dead_letters
+        found = await session.scalar(select(letters.c.id).where(
+            letters.c.consumer == self.name, letters.c.topic == record.topic,
+            letters.c.partition == record.partition, letters.c.offset == record.offset).limit(1))
+        return found is not None
 
     async def _claim(self, session: AsyncSession, envelopes: list[Envelope]) -> list[Envelope]:
         """Insert inbox rows; return the envelopes seen for the first time (in order, once each)."""

@@ -83,5 +83,7 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("last_replay_at", DateTime(timezone=True), nullable=True),
         CheckConstraint("status IN ('parked', 'replayed', 'discarded')", name="status"),
         Index("ix_dead_letters_consumer_status_created_at", "consumer", "status", "created_at"),
+        # Where a record came from: a record that is not an event is known parked by it (it has no event id).
+        Index("ix_dead_letters_origin", "consumer", "topic", "partition", "offset"),
     )
     return MessagingTables(outbox, inbox, dead_letters)
