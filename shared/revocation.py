@@ -22,9 +22,9 @@ import json
 import logging
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-import asyncpg
 
 from shared.contracts.topics import IDENTITY_USERS
 from shared.db import asyncpg_dsn
@@ -167,7 +167,7 @@ class ProjectedDeactivations:
             try:
                 connection = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _c: lost.set())
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(PEOPLE_CHANNEL, self._heard)
                 # Listening first, then reading: a change committed in between is both read and heard.
                 self.inactive = {str(row[0]) for row in await connection.fetch(query)}

@@ -4,7 +4,7 @@ are on `/api/v1/dead-letters/{consumer}/...`, which the gateway routes to the se
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -37,7 +37,7 @@ def _parked_at(item: Any) -> datetime:
     try:
         return datetime.fromisoformat(item["parked_at"])
     except (KeyError, TypeError, ValueError):
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _utc(at: datetime | None) -> str | None:

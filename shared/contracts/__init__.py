@@ -10,8 +10,7 @@ The base classes and the registry live in `base.py`; this package imports every 
 
 from __future__ import annotations
 
-from shared.contracts import (  # noqa: F401  (they register)
-    audit, clients, contracts, dead_letters, identity, pipeline, tasks)
+from shared.contracts import audit, clients, contracts, dead_letters, identity, pipeline, tasks  # noqa: F401  (they register)
 from shared.contracts.base import REGISTRY, EventData, FieldChange, event
 
 __all__ = ["REGISTRY", "EventData", "FieldChange", "event", "model_for"]

@@ -6,7 +6,7 @@ event can only be discarded, with a reason; nobody but the Admin gets in; audit 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -72,7 +72,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         return contracts, events
 
     try:
-        published_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        published_at = datetime.now(UTC) - timedelta(minutes=1)
         envelope = await publish_event(accepted, subject=opportunity, source="pipeline")
 
         # Listed through the gateway (composed from every service), then inspected at its consumer.
@@ -85,7 +85,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert item["consumer"] == "contracts" and item["status"] == "parked" and item["kind"] == "unknown"
         assert "is not approved yet" in item["error"] and item["topic"] == "pipeline.opportunity.events"
         everything = await _letters(gateway, admin_headers)
-        in_an_hour = datetime.now(timezone.utc) + timedelta(hours=1)
+        in_an_hour = datetime.now(UTC) + timedelta(hours=1)
         later = await _letters(gateway, admin_headers, since=in_an_hour.isoformat())
         assert later["items"] == [] and later["total"] == 0 and later["complete"]
         assert everything["complete"] and not everything["missing"]

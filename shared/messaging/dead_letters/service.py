@@ -25,8 +25,7 @@ from shared import clock
 from shared.context import Actor
 from shared.contracts.dead_letters import CONTRACTS
 from shared.errors import Conflict, InvalidInput, NotFound, Problem, ServiceUnavailable
-from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, \
-    failure_kind
+from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, failure_kind
 from shared.messaging.dead_letters import repository
 from shared.messaging.dead_letters.repository import LetterFilters
 from shared.messaging.tables import MessagingTables
