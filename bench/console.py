@@ -196,7 +196,7 @@ async def drags(page, count: int) -> tuple[list[float], list[str]]:
     await expect(page.get_by_test_id("live-status")).to_have_attribute("data-live", "open")
     for _ in range(count):
         first = board.column(page, FIRST_CONTACT).locator("[data-testid^=card-]").first
-        deal_id = (await first.get_attribute("data-testid")).removeprefix("card-")
+        deal_id = (await first.get_attribute("data-testid") or "").removeprefix("card-")
         await page.evaluate("() => performance.clearMeasures('board:move')")
         await board.drag(page, deal_id, NEEDS_ANALYSIS)
         await page.wait_for_function("() => performance.getEntriesByName('board:move').length > 0", timeout=30_000)

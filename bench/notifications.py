@@ -83,6 +83,8 @@ async def _bench_user(client: httpx.AsyncClient) -> tuple[str, str]:
         if response.status_code != 201:
             raise BenchError(f"could not create the bench user: {response.status_code} {response.text[:300]}")
         token = await _token(client, BENCH_EMAIL, BENCH_PASSWORD)
+        if token is None:
+            raise BenchError("the bench user was created but cannot log in")
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     me.raise_for_status()
     return me.json()["id"], token

@@ -162,12 +162,13 @@ async def run(args) -> dict:
 
         remaining = {d: ADVANCES_PER_DEAL - (1 if i < paced_count else 0) for i, d in enumerate(deals)}
         ready = deque(d for d in deals[paced_count:] + deals[:paced_count])
-        report["closed_loop"] = []
+        loops: list[dict] = []
         for concurrency in args.concurrency:
             print(f"closed loop: {concurrency} concurrent clients for {args.loop_seconds:g} s ...", flush=True)
-            report["closed_loop"].append(await closed_loop(client, ready, remaining, concurrency=concurrency,
-                                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
-        report["best_sustained_rate"] = max(r["rate"] for r in report["closed_loop"])
+            loops.append(await closed_loop(client, ready, remaining, concurrency=concurrency,
+                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
+        report["closed_loop"] = loops
+        report["best_sustained_rate"] = max(r["rate"] for r in loops)
     return report
 
 

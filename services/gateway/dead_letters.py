@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, composed_fields, upstream
+from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, Upstream, composed_fields, upstream
 from services.gateway.parts import Composer, PartCall
 from services.gateway.routes import DEAD_LETTER_SERVICES, DEAD_LETTERS
 from shared.auth import Principal, require_role
@@ -23,8 +23,8 @@ MAX_WINDOW = 200
 
 
 class DeadLetterList(BaseModel):
-    items: list[upstream("audit", "DeadLetterOut", "a dead letter (its `consumer` names the service that keeps "
-                                                   "it: the part before the first dot)")]
+    items: list[Annotated[Upstream, upstream("audit", "DeadLetterOut", "a dead letter (its `consumer` names the service that keeps "
+                                                   "it: the part before the first dot)")]]
     total: int = Field(description="How many letters match, in the services that answered")
     limit: int
     offset: int
