@@ -23,8 +23,6 @@ CONTRACT_SORTS = {
     "status": Contract.status,
 }
 
-_contracts = Contract.__table__
-
 
 def _scoped(stmt: Select, caller: Principal) -> Select:
     return stmt.outerjoin(KnownClient, KnownClient.id == Contract.client_id).where(visible_where(caller))
@@ -85,9 +83,9 @@ async def list_contracts(session: AsyncSession, page: PageParams, filters: Contr
 
 async def insert_contract_once(session: AsyncSession, values: dict) -> Contract | None:
     """Insert a contract unless one exists for its opportunity; the new contract, or None."""
-    inserted = await session.execute(pg_insert(_contracts).values(**values)
+    inserted = await session.execute(pg_insert(Contract).values(**values)
                                      .on_conflict_do_nothing(index_elements=["opportunity_id"])
-                                     .returning(_contracts.c.id))
+                                     .returning(Contract.id))
     new_id = inserted.scalar_one_or_none()
     if new_id is None:
         return None
@@ -133,7 +131,7 @@ async def claim_renewal_notices(session: AsyncSession, today: date, days_before_
                   ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists())
            # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
            .order_by(Contract.id).limit(limit))
-    stmt = (pg_insert(RenewalNotice.__table__)
+    stmt = (pg_insert(RenewalNotice)
             .from_select(["contract_id", "days_before_end", "noticed_on"], due)
             .on_conflict_do_nothing(index_elements=["contract_id"])
             .returning(RenewalNotice.contract_id))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,12 +61,13 @@ async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: 
 
 
 async def mark_all_read(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> int:
-    result = await session.execute(
+    # An UPDATE's result is a CursorResult (which has the row count); AsyncSession.execute is typed for any statement.
+    result = cast(CursorResult[Any], await session.execute(
         update(Notification)
         .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
         .values(read_at=at)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 
@@ -83,6 +85,7 @@ _STREAM_START = (
 async def stream_start(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int]:
     """(the user's last sequence number, their unread count), read on a stream's pool."""
     row = await pool.fetchrow(_STREAM_START, user_id)
+    assert row is not None  # two scalar subqueries: always one row
     return int(row["last"]), row["unread"]
 
 
@@ -134,7 +137,7 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
     in `seq` order (as detached rows)."""
     if not rows:
         return []
-    params = {name: [r[column] for r in rows] for name, column in (
+    params: dict[str, Any] = {name: [r[column] for r in rows] for name, column in (
         ("ids", "id"), ("recipients", "recipient_id"), ("kinds", "kind"), ("titles", "title"), ("bodies", "body"),
         ("link_types", "link_type"), ("link_ids", "link_id"), ("event_ids", "source_event_id"),
         ("event_types", "source_event_type"))}
@@ -155,7 +158,8 @@ async def recipients(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uu
 
 async def department_managers(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID | None]:
     departments = people.departments
-    return dict((await session.execute(select(departments.c.id, departments.c.manager_id))).all())
+    rows = (await session.execute(select(departments.c.id, departments.c.manager_id))).all()
+    return {r.id: r.manager_id for r in rows}
 
 
 # Preferences ----------------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ async def department_members(session: AsyncSession, department_id: uuid.UUID,
     return (name if members else await department_name(session, department_id)), members
 
 
-def _members_statement(weights: Mapping[Priority, int]):
+def _members_statement(weights: Mapping[Priority, int]) -> Select:
     department_id = bindparam("department_id", type_=PgUUID(as_uuid=True))
     loads = (select(Task.assignee_id.label("user_id"), func.count().label("open_tasks"),
                     func.sum(_weight(weights)).label("load"))
@@ -194,7 +194,7 @@ def _members_statement(weights: Mapping[Priority, int]):
             .where(users.c.department_id == department_id, users.c.active.is_(True)))
 
 
-_MEMBERS_STATEMENTS: dict[tuple, object] = {}
+_MEMBERS_STATEMENTS: dict[tuple, Select] = {}
 
 
 async def _members(session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]):

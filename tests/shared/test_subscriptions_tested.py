@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import get_args
 
 from services.notifications.recipients import SOURCE_EVENT_TYPES
 from services.tasks import routing
@@ -24,7 +25,7 @@ def _people_tables():
 
 # What each batch handler acts on (its topics carry other types too, which it claims and ignores).
 BATCH_TYPES = {
-    routing.CONSUMER: tuple(routing._HANDLERS),
+    routing.CONSUMER: tuple(contract.event_type for contract in get_args(routing.DealEvent)),
     "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables())),
 }
 
