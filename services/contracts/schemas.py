@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "cancelled"]
+from shared.contracts.contracts import ContractOrigin, ContractStatus
 
 
 class Strict(BaseModel):
@@ -81,7 +80,7 @@ class ContractOut(BaseModel):
     line_name: str | None
     specialist_id: uuid.UUID | None
     department_id: uuid.UUID | None
-    origin: Literal["deal", "manual"]
+    origin: ContractOrigin
     status: ContractStatus
     premium: Decimal
     currency: str
