@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.common import BenchError, percentile
+from bench.common import BenchError, percentile, stack_up, write_report
 from devstack.config import load
 from devstack.seed import ADMIN
 
@@ -207,17 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.deals < 1 or args.rate <= 0 or not args.concurrency or min(args.concurrency) < 1:
         parser.error("--deals >= 1, --rate > 0, --concurrency a list of positive numbers")
 
-    from devstack.cli import start
-
     cfg = load()
-    start(cfg, quiet=True)
+    stack_up(cfg, seeded=False)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
-    output = args.output or cfg.run_dir / "bench" / "pipeline.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {output}")
+    write_report(report, args.output or cfg.run_dir / "bench" / "pipeline.json")
 
 
 if __name__ == "__main__":
