@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, Select, func, literal, select, update
+from sqlalchemy import Date, Integer, Select, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, RenewalNotice
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort
+from shared.pagination import PageParams, apply_sort, total_of
 
 CONTRACT_SORTS = {
     "created_at": Contract.created_at,
@@ -76,7 +76,7 @@ async def list_contracts(session: AsyncSession, page: PageParams, filters: Contr
         stmt = stmt.where(Contract.opportunity_id == filters.opportunity_id)
     if filters.specialist_id:
         stmt = stmt.where(Contract.specialist_id == filters.specialist_id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = apply_sort(stmt, page.sort, CONTRACT_SORTS, "-created_at", Contract.id)
     return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
 

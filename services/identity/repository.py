@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import Department, RefreshToken, User
-from shared.pagination import PageParams, apply_sort
+from shared.pagination import PageParams, apply_sort, total_of
 
 USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "created_at": User.created_at}
 DEPARTMENT_SORTS = {"name": Department.name, "created_at": Department.created_at}
@@ -38,7 +38,7 @@ async def list_users(session: AsyncSession, page: PageParams, *, department_id: 
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = apply_sort(stmt, page.sort, USER_SORTS, "name", User.id).limit(page.limit).offset(page.offset)
     return list((await session.execute(stmt)).scalars()), total
 

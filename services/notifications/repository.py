@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.channels import Recipient
 from services.notifications.models import Notification, NotificationCursor, NotificationPreference, people
+from shared.pagination import total_of
 
 
 # Inbox ----------------------------------------------------------------------------------------------
@@ -32,7 +33,7 @@ async def list_inbox(session: AsyncSession, user_id: uuid.UUID, *, unread: bool 
                      limit: int, offset: int) -> tuple[list[Notification], int]:
     """The user's notifications: unread first, then newest first."""
     stmt = _inbox(user_id, unread=unread, kind=kind)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = stmt.order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(),
                          Notification.seq.desc()).limit(limit).offset(offset)
     return list((await session.execute(stmt)).scalars()), total
