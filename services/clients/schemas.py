@@ -10,15 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from shared.schemas import Strict
+
 ClientKind = Literal["individual", "company"]
 ClientStatus = Literal["prospect", "active", "inactive"]
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./\-]{5,40}$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _country(value: str) -> str:

@@ -9,11 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.contracts import ContractOrigin, ContractStatus
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+from shared.schemas import Strict
 
 Premium = Field(gt=0, max_digits=16, decimal_places=2,
                 description="Annual premium, a decimal string with at most 2 decimals, greater than 0.")
