@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
+from tests.integration.kafka_support import ensure_topics
 
 # Helpers -----------------------------------------------------------------------------------------
 
@@ -31,13 +31,7 @@ def probe_topic() -> str:
 @pytest.fixture
 async def probe_records(stack, audit_db, probe_topic):
     """`await probe_records(n, data=...)`: n events through Kafka into audit; their rows in seq order."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        if probe_topic not in set(await admin.list_topics()):
-            await admin.create_topics([NewTopic(probe_topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [probe_topic], partitions=1)
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
 

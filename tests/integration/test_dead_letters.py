@@ -16,7 +16,7 @@ from devstack.seed import DEMO_USERS
 from shared.contracts.pipeline import OpportunityAccepted, Terms
 from tests.conftest import assert_problem, login, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import SALES_EMPLOYEE, business_today, create_client, me
-from tests.integration.test_poison_and_redelivery import produce
+from tests.integration.kafka_support import ensure_topics, produce
 
 MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
 
@@ -158,14 +158,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
 
 async def test_a_record_that_is_not_an_event_can_only_be_discarded_with_a_reason(stack, gateway, admin_headers):
     topic = f"qa{uuid.uuid4().hex[:8]}.probe.events"  # audit reads every *.events topic
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [topic], partitions=1)
     await produce(stack, topic, (b"\xff\x00 not an event", [("ce_id", b"half-an-event")]))
 
     async def listed():
