@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack.config import StackSettings
+from shared.db import asyncpg_dsn
 
 if TYPE_CHECKING:
     from devstack.supervisor import Supervisor
@@ -31,7 +32,7 @@ def admin_dsn_for(cfg: StackSettings, database: str) -> str:
 
 def runtime_dsn(cfg: StackSettings, service: str) -> str:
     """The service's runtime role as a plain asyncpg DSN."""
-    return cfg.database_url(service).replace("postgresql+asyncpg://", "postgresql://", 1)
+    return asyncpg_dsn(cfg.database_url(service))
 
 
 async def wait_for_count(label: str, count: Callable[[], Awaitable[int]], target: int, *,

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.context import Actor
+from shared.db import asyncpg_dsn
 from shared.messaging.envelope import Envelope
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
 from tests.integration.kafka_support import ensure_topics
@@ -238,10 +239,6 @@ async def test_a_checkpoint_goes_to_the_file_and_the_bus_and_does_not_feed_itsel
 
 # Access ------------------------------------------------------------------------------------------
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.mark.parametrize("statement", [
     "INSERT INTO audit_chain_head (id, seq, hash) VALUES (2, 0, 'x')",
     "DELETE FROM audit_chain_head",
@@ -251,7 +248,7 @@ def _dsn(url: str) -> str:
     "UPDATE audit_records SET hash = 'forged' WHERE seq = 1",
 ])
 async def test_runtime_role_cannot_rewrite_the_chain_bookkeeping(stack, statement):
-    conn = await asyncpg.connect(_dsn(stack.database_url("audit")))
+    conn = await asyncpg.connect(asyncpg_dsn(stack.database_url("audit")))
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute(statement)
