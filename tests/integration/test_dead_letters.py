@@ -12,13 +12,16 @@ from decimal import Decimal
 import asyncpg
 import httpx
 
-from devstack.seed import DEMO_USERS
 from shared.contracts.pipeline import OpportunityAccepted, Terms
 from tests.conftest import assert_problem, login, superuser_dsn, wait_until
-from tests.integration.clients_contracts_helpers import SALES_EMPLOYEE, business_today, create_client, me
+from tests.integration.clients_contracts_helpers import (
+    SALES_EMPLOYEE,
+    SALES_MANAGER,
+    business_today,
+    create_client,
+    me,
+)
 from tests.integration.kafka_support import ensure_topics, produce
-
-MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
 
 
 async def _letters(gateway: httpx.AsyncClient, headers: dict, **params) -> dict:
@@ -103,7 +106,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert item["id"] in {i["id"] for i in per_consumer["items"]}
 
         # Only the Admin.
-        manager = {"Authorization": f"Bearer {await login(gateway, MANAGER.email, MANAGER.password)}"}
+        manager = {"Authorization": f"Bearer {await login(gateway, SALES_MANAGER.email, SALES_MANAGER.password)}"}
         assert_problem(await gateway.get("/api/v1/dead-letters", headers=manager), 403)
         assert_problem(await gateway.get(path, headers=manager), 403)
         assert_problem(await gateway.post(f"{path}/replay", headers=manager), 403)
