@@ -8,12 +8,18 @@ from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import CursorResult, func, select, text, update
+from sqlalchemy import CursorResult, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.channels import Recipient
-from services.notifications.models import Notification, NotificationCursor, NotificationPreference, people
+from services.notifications.models import (
+    EmailDelivery,
+    Notification,
+    NotificationCursor,
+    NotificationPreference,
+    people,
+)
+from services.notifications.recipients import Recipient
 from shared.pagination import total_of
 
 
@@ -179,3 +185,25 @@ async def save_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: dic
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[NotificationPreference.user_id, NotificationPreference.kind],
         set_={"channels": stmt.excluded.channels, "updated_at": func.now()}))
+
+
+# Email ----------------------------------------------------------------------------------------------
+async def queue_email(session: AsyncSession, *, notification_id: uuid.UUID, recipient_id: uuid.UUID,
+                      to_address: str, subject: str, body: str, at: datetime) -> None:
+    """An email for the sender job to send (smtp.py), due now."""
+    await session.execute(insert(EmailDelivery).values(
+        notification_id=notification_id, recipient_id=recipient_id, to_address=to_address, subject=subject,
+        body=body, status="pending", attempts=0, next_attempt_at=at, created_at=at))
+
+
+async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[EmailDelivery]:
+    """Up to `limit` pending emails due by `now`, oldest due first, locked for this transaction; rows another
+    transaction holds are skipped (SKIP LOCKED), so two senders never send the same email at once."""
+    return list((await session.execute(
+        select(EmailDelivery)
+        .where(EmailDelivery.status == "pending", EmailDelivery.next_attempt_at <= now)
+        .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )).scalars())
+

@@ -12,9 +12,9 @@ from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import repository as repo
-from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP, Recipient
+from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP
 from services.notifications.models import Notification, people
-from services.notifications.recipients import Kind, NotificationDraft, drafts_for
+from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
