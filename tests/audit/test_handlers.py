@@ -9,15 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from services.audit.models import AuditRecord
-from services.audit.subscriptions import consumers
 from shared.contracts.topics import DOMAIN_TOPIC_PATTERN, dead_letter_topic
 from tests import events
-from tests.bus import consumer_bus, consumer_named, envelope_of, handles, settings_of
+from tests.bus import consumer_bus, consumer_of, envelope_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("audit", consumer_named(consumers(settings_of("audit")), "audit"), sessionmaker) as bus:
+    async with consumer_bus("audit", consumer_of("audit", "audit"), sessionmaker) as bus:
         yield bus
 
 

@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from services.contracts.models import Contract, KnownClient
-from services.contracts.subscriptions import CONSUMERS
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles
+from tests.bus import consumer_bus, consumer_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("contracts", consumer_named(CONSUMERS, "contracts"), sessionmaker) as bus:
+    async with consumer_bus("contracts", consumer_of("contracts", "contracts"), sessionmaker) as bus:
         yield bus
 
 
@@ -62,7 +61,7 @@ async def test_an_accepted_deal_becomes_one_pending_contract_announced_once(bus,
 
 async def test_an_accepted_deal_with_unusable_terms_is_refused_and_parked_at_once(sessionmaker, session):
     # Any retry would wait half a minute: a refusal is parked without one.
-    async with consumer_bus("contracts", consumer_named(CONSUMERS, "contracts"), sessionmaker, max_attempts=3,
+    async with consumer_bus("contracts", consumer_of("contracts", "contracts"), sessionmaker, max_attempts=3,
                             retry_backoff=30.0) as bus:
         accepted = events.opportunity_accepted(terms=events.terms(premium="0", end_date=date(2029, 1, 1)))
         envelope = await asyncio.wait_for(bus.publish(accepted, subject=str(accepted.opportunity_id)), 5)

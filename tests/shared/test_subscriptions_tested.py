@@ -13,7 +13,7 @@ from typing import get_args
 from services.notifications.recipients import SOURCE_EVENT_TYPES
 from services.tasks import routing
 from shared.projections.identity import people_handlers
-from tests.bus import COVERED, settings_of
+from tests.bus import COVERED, consumer_groups_of
 
 TESTS = Path(__file__).resolve().parents[1]
 CONSUMING_SERVICES = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications")
@@ -32,8 +32,7 @@ BATCH_TYPES = {
 
 def consumer_groups():
     for service in CONSUMING_SERVICES:
-        module = importlib.import_module(f"services.{service}.subscriptions")
-        yield from (module.CONSUMERS if hasattr(module, "CONSUMERS") else module.consumers(settings_of(service)))
+        yield from consumer_groups_of(service)
 
 
 def subscriptions() -> set[tuple[str, str]]:
