@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import latency, memory, throughput
-from bench.common import BenchError
+from bench.common import BenchError, stack_up, write_report
 from devstack.config import REPO_ROOT, load
 
 # The aims of the issue.
@@ -212,35 +213,32 @@ def _phase_errors() -> tuple[type[BaseException], ...]:
 PHASE_ERRORS = _phase_errors()
 
 
+async def _phase(measured: Awaitable[Any]) -> dict:
+    """A phase's figures, or the error that stopped it (the other phases still run)."""
+    try:
+        return (await measured).as_dict()
+    except PHASE_ERRORS as exc:
+        say(f"  FAILED: {exc}")
+        return {"error": f"{exc.__class__.__name__}: {exc}"}
+
+
 async def _measure(cfg, sup, args) -> dict:
     report: dict = {}
     if args.events:
         say(f"[1/4] outbox -> Kafka -> audit throughput, {args.events} events")
-        try:
-            report["throughput"] = (await throughput.run(
-                cfg, events=args.events, batch_size=args.batch, stall_timeout=args.stall_timeout, poll=args.poll,
-                say=say, cpu_probe=lambda: memory.cpu_seconds(sup))).as_dict()
-        except PHASE_ERRORS as exc:
-            report["throughput"] = {"error": f"{exc.__class__.__name__}: {exc}"}
-            say(f"  FAILED: {exc}")
+        report["throughput"] = await _phase(throughput.run(
+            cfg, events=args.events, batch_size=args.batch, stall_timeout=args.stall_timeout, poll=args.poll,
+            say=say, cpu_probe=lambda: memory.cpu_seconds(sup)))
     if args.ingest_events:
         say(f"[2/4] audit ingestion from a Kafka backlog, {args.ingest_events} events")
-        try:
-            report["audit_ingest"] = (await throughput.run_audit_ingest(
-                cfg, sup, events=args.ingest_events, stall_timeout=args.stall_timeout, poll=args.poll, say=say,
-                cpu_probe=lambda: memory.cpu_seconds(sup))).as_dict()
-        except PHASE_ERRORS as exc:
-            report["audit_ingest"] = {"error": f"{exc.__class__.__name__}: {exc}"}
-            say(f"  FAILED: {exc}")
+        report["audit_ingest"] = await _phase(throughput.run_audit_ingest(
+            cfg, sup, events=args.ingest_events, stall_timeout=args.stall_timeout, poll=args.poll, say=say,
+            cpu_probe=lambda: memory.cpu_seconds(sup)))
     if args.writes:
         say(f"[3/4] API write -> audit latency, {args.writes} writes")
-        try:
-            report["latency"] = (await latency.run(
-                cfg, writes=args.writes, rate=args.rate, stall_timeout=args.stall_timeout, poll=min(args.poll, 0.05),
-                say=say)).as_dict()
-        except PHASE_ERRORS as exc:
-            report["latency"] = {"error": f"{exc.__class__.__name__}: {exc}"}
-            say(f"  FAILED: {exc}")
+        report["latency"] = await _phase(latency.run(
+            cfg, writes=args.writes, rate=args.rate, stall_timeout=args.stall_timeout, poll=min(args.poll, 0.05),
+            say=say))
     return report
 
 
@@ -250,12 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     machine = _machine()
     started = time.time()
 
-    from devstack.cli import start
-    from devstack.seed import seed
-
-    say("making sure the stack is up (starts it if needed) ...")
-    sup = start(cfg, quiet=True)
-    seed(cfg)
+    sup = stack_up(cfg)
 
     report = {
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
@@ -277,10 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     report["verdicts"] = _verdicts(report)
 
     print(render(report), flush=True)
-    output = args.output or cfg.run_dir / "bench" / "last.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nfigures written to {output}")
+    write_report(report, args.output or cfg.run_dir / "bench" / "last.json")
     failed = [p for p in ("throughput", "audit_ingest", "latency")
               if isinstance(report.get(p), dict) and "error" in report[p]]
     sys.exit(1 if failed else 0)

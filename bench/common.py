@@ -1,15 +1,23 @@
-"""Bits every phase uses: bounded waiting, connection strings, percentiles."""
+"""Bits every phase uses: the stack brought up, bounded waiting, connection strings, percentiles, the report
+written."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack.config import StackSettings
+from shared.db import asyncpg_dsn
+
+if TYPE_CHECKING:
+    from devstack.supervisor import Supervisor
 
 
 class BenchError(RuntimeError):
@@ -24,7 +32,7 @@ def admin_dsn_for(cfg: StackSettings, database: str) -> str:
 
 def runtime_dsn(cfg: StackSettings, service: str) -> str:
     """The service's runtime role as a plain asyncpg DSN."""
-    return cfg.database_url(service).replace("postgresql+asyncpg://", "postgresql://", 1)
+    return asyncpg_dsn(cfg.database_url(service))
 
 
 async def wait_for_count(label: str, count: Callable[[], Awaitable[int]], target: int, *,
@@ -59,3 +67,23 @@ def ts(value: datetime | str) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value.timestamp()
+
+
+def stack_up(cfg: StackSettings, *, seeded: bool = True) -> Supervisor:
+    """Start the stack unless it runs (and seed the demo data unless it is there); a handle on it."""
+    from devstack.cli import start
+    from devstack.seed import seed
+
+    print("making sure the stack is up (starts it if needed) ...", flush=True)
+    supervisor = start(cfg, quiet=True)
+    if seeded:
+        seed(cfg)
+    return supervisor
+
+
+def write_report(report: Mapping[str, Any], path: Path) -> None:
+    """Write a benchmark's figures as JSON, stamped with when it finished (unless the report says)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), **report},
+                               indent=2) + "\n")
+    print(f"\nfigures written to {path}")

@@ -30,16 +30,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import json
 import re
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.common import BenchError
+from bench.common import BenchError, stack_up, write_report
 from devstack import browser as chromium
 from devstack.config import load
 from devstack.seed import ADMIN
@@ -196,7 +194,7 @@ async def drags(page, count: int) -> tuple[list[float], list[str]]:
     await expect(page.get_by_test_id("live-status")).to_have_attribute("data-live", "open")
     for _ in range(count):
         first = board.column(page, FIRST_CONTACT).locator("[data-testid^=card-]").first
-        deal_id = (await first.get_attribute("data-testid")).removeprefix("card-")
+        deal_id = (await first.get_attribute("data-testid") or "").removeprefix("card-")
         await page.evaluate("() => performance.clearMeasures('board:move')")
         await board.drag(page, deal_id, NEEDS_ANALYSIS)
         await page.wait_for_function("() => performance.getEntriesByName('board:move').length > 0", timeout=30_000)
@@ -303,17 +301,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.deals < args.drags + 1 or args.loads < 1 or args.drags < 1:
         parser.error("--loads and --drags >= 1, --deals above --drags")
 
-    from devstack.cli import start
-
     cfg = load()
-    start(cfg, quiet=True)
+    stack_up(cfg, seeded=False)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
-    output = args.output or cfg.run_dir / "bench" / "console.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {output}")
+    write_report(report, args.output or cfg.run_dir / "bench" / "console.json")
 
 
 if __name__ == "__main__":

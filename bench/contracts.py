@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import time
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from bench.common import BenchError, admin_dsn_for, percentile, ts, wait_for_count
+from bench.common import BenchError, admin_dsn_for, percentile, stack_up, ts, wait_for_count, write_report
 from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
 
@@ -143,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.samples < 1 or args.rate <= 0:
         parser.error("--samples must be >= 1 and --rate > 0")
     cfg = load()
-    from devstack.cli import start
-    from devstack.seed import seed
-
-    start(cfg, quiet=True)
-    seed(cfg)
+    stack_up(cfg)
     try:
         result = asyncio.run(run(cfg, samples=args.samples, rate=args.rate, stall_timeout=args.stall_timeout,
                                  say=lambda m: print(m, flush=True)))
@@ -155,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(render(result))
-    out = cfg.run_dir / "bench" / "contracts.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"finished_at": datetime.now().astimezone().isoformat(), **asdict(result)}, indent=2))
-    print(f"\nwritten to {out}")
+    write_report(asdict(result), cfg.run_dir / "bench" / "contracts.json")
     return 0
 
 

@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import BenchError, percentile
+from bench.common import BenchError, percentile, stack_up, write_report
 from devstack.config import StackSettings, load
 from devstack.seed import DEMO_USERS
 from services.gateway.routes import service_for
@@ -352,22 +350,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.concurrency or min(args.concurrency) < 1 or args.seconds <= 0 or not 1 <= args.users <= len(DEMO_USERS):
         parser.error("--concurrency positive numbers, --seconds > 0, --users 1..10")
 
-    from devstack.cli import start
-
     cfg = load()
-    start(cfg, quiet=True)
+    stack_up(cfg, seeded=False)
     try:
         import uvloop
     except ImportError:
         report = asyncio.run(run(cfg, args))
     else:
         report = uvloop.run(run(cfg, args))
-    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
-    output = args.output or cfg.run_dir / "bench" / "gateway.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {output}")
+    write_report(report, args.output or cfg.run_dir / "bench" / "gateway.json")
 
 
 if __name__ == "__main__":

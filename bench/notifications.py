@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from datetime import UTC, datetime
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import BenchError, percentile, ts
+from bench.common import BenchError, percentile, stack_up, ts, write_report
 from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
 from shared.context import Actor
@@ -83,6 +82,8 @@ async def _bench_user(client: httpx.AsyncClient) -> tuple[str, str]:
         if response.status_code != 201:
             raise BenchError(f"could not create the bench user: {response.status_code} {response.text[:300]}")
         token = await _token(client, BENCH_EMAIL, BENCH_PASSWORD)
+        if token is None:
+            raise BenchError("the bench user was created but cannot log in")
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     me.raise_for_status()
     return me.json()["id"], token
@@ -215,12 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.events < 1 or args.rate <= 0 or args.warmup < 0:
         parser.error("--events must be >= 1, --rate > 0, --warmup >= 0")
     cfg = load()
-    from devstack.cli import start
-    from devstack.seed import seed
-
-    print("making sure the stack is up (starts it if needed) ...", flush=True)
-    start(cfg, quiet=True)
-    seed(cfg)
+    stack_up(cfg)
     try:
         result = asyncio.run(run(cfg, events=args.events, rate=args.rate, warmup=args.warmup,
                                  stall_timeout=args.stall_timeout, say=lambda m: print(m, flush=True))).as_dict()
@@ -229,11 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     print()
     print(render(result), flush=True)
-    output = cfg.run_dir / "bench" / "notifications.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                                  "aim_p99_ms": AIM_P99_MS, **result}, indent=2) + "\n")
-    print(f"\nfigures written to {output}")
+    write_report({"aim_p99_ms": AIM_P99_MS, **result}, cfg.run_dir / "bench" / "notifications.json")
 
 
 if __name__ == "__main__":

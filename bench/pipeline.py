@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 import uuid
 from collections import deque
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.common import BenchError, percentile
+from bench.common import BenchError, percentile, stack_up, write_report
 from devstack.config import load
 from devstack.seed import ADMIN
 
@@ -162,12 +160,13 @@ async def run(args) -> dict:
 
         remaining = {d: ADVANCES_PER_DEAL - (1 if i < paced_count else 0) for i, d in enumerate(deals)}
         ready = deque(d for d in deals[paced_count:] + deals[:paced_count])
-        report["closed_loop"] = []
+        loops: list[dict] = []
         for concurrency in args.concurrency:
             print(f"closed loop: {concurrency} concurrent clients for {args.loop_seconds:g} s ...", flush=True)
-            report["closed_loop"].append(await closed_loop(client, ready, remaining, concurrency=concurrency,
-                                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
-        report["best_sustained_rate"] = max(r["rate"] for r in report["closed_loop"])
+            loops.append(await closed_loop(client, ready, remaining, concurrency=concurrency,
+                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
+        report["closed_loop"] = loops
+        report["best_sustained_rate"] = max(r["rate"] for r in loops)
     return report
 
 
@@ -206,17 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.deals < 1 or args.rate <= 0 or not args.concurrency or min(args.concurrency) < 1:
         parser.error("--deals >= 1, --rate > 0, --concurrency a list of positive numbers")
 
-    from devstack.cli import start
-
     cfg = load()
-    start(cfg, quiet=True)
+    stack_up(cfg, seeded=False)
     report = asyncio.run(run(args))
-    report["finished_at"] = datetime.now(UTC).isoformat()
     print(render(report))
-    output = args.output or cfg.run_dir / "bench" / "pipeline.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {output}")
+    write_report(report, args.output or cfg.run_dir / "bench" / "pipeline.json")
 
 
 if __name__ == "__main__":

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import BenchError, percentile, ts
+from bench.common import BenchError, percentile, stack_up, ts, write_report
 from devstack.config import StackSettings, load
 from devstack.seed import ADMIN
 from shared import clock
@@ -356,23 +354,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--events and --burst must be >= 1, --rate > 0")
     cfg = load()
     if not args.no_start:
-        from devstack.cli import start
-        from devstack.seed import seed
-
-        print("making sure the stack is up (starts it if needed) ...", flush=True)
-        start(cfg, quiet=True)
-        seed(cfg)
+        stack_up(cfg)
     print("task routing benchmark", flush=True)
     result = asyncio.run(run(cfg, events=args.events, rate=args.rate, burst=args.burst,
                              stall_timeout=args.stall_timeout, say=lambda m: print(m, flush=True)))
     print()
     print(render(result), flush=True)
-    output = cfg.run_dir / "bench" / "tasks.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                                  "aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE},
-                                  **result.as_dict()}, indent=2) + "\n")
-    print(f"\nfigures written to {output}")
+    write_report({"aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE}, **result.as_dict()},
+                 cfg.run_dir / "bench" / "tasks.json")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,13 @@ class ThroughputResult:
         return asdict(self)
 
 
+async def _one_row(conn: asyncpg.Connection, query: str, *args: object) -> asyncpg.Record:
+    """The row of an aggregate query (which always returns exactly one)."""
+    row = await conn.fetchrow(query, *args)
+    assert row is not None, query
+    return row
+
+
 async def _both(first, second) -> tuple[float, float]:
     """Run two waits side by side; if one fails, stop the other and raise the failure itself."""
     try:
@@ -135,10 +142,10 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
             cpu_wall = time.time() - started
             cpu_after = cpu_probe()
 
-            first_pub, last_pub = await published_conn.fetchrow(
+            first_pub, last_pub = await _one_row(published_conn,
                 "SELECT min(published_at), max(published_at) FROM outbox WHERE event_id = ANY($1::text[])",
                 event_ids)
-            first_rec, last_rec, after_relay = await audit_conn.fetchrow(
+            first_rec, last_rec, after_relay = await _one_row(audit_conn,
                 "SELECT min(recorded_at), max(recorded_at), count(*) FILTER (WHERE recorded_at > $2) "
                 "FROM audit_records WHERE event_id = ANY($1::text[])", event_ids, last_pub)
         finally:
@@ -265,7 +272,7 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
         await wait_for_count("audit (backlog recorded)", recorded, events, stall_timeout=stall_timeout, poll=poll)
         cpu_wall = time.time() - wall_before
         cpu_after = cpu_probe()
-        first_rec, last_rec = await audit_conn.fetchrow(
+        first_rec, last_rec = await _one_row(audit_conn,
             "SELECT min(recorded_at), max(recorded_at) FROM audit_records WHERE id > $1 AND correlation_id = $2",
             first_id, f"bench-{run_id}")
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright, ViewportSize
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONSOLE_DIR = REPO_ROOT / "console"
@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 LOCALE = "en-GB"
 TIMEZONE = "Europe/Athens"
 
@@ -49,7 +49,7 @@ async def launch(playwright: Playwright) -> Browser:
 
 
 async def new_context(browser: Browser, base_url: str, *, lang: str | None = None,
-                      viewport: dict | None = None) -> BrowserContext:
+                      viewport: ViewportSize | None = None) -> BrowserContext:
     """A fresh context (its own cookies and storage) at 1440×900, en-GB, Europe/Athens. `lang` presets
     the console's language ('en' or 'el') as if the user had chosen it before."""
     context = await browser.new_context(base_url=base_url, viewport=viewport or VIEWPORT, locale=LOCALE,
@@ -75,13 +75,11 @@ async def sign_in(page: Page, email: str, password: str, *, lang: str = "en") ->
     """Signs in through the login form, as a person would, and waits for the app's header."""
     from playwright.async_api import expect
 
-    labels = {"en": ("Email", "Password", "Sign in"), "el": None}
     await page.goto("/login")
     if lang == "en":
-        email_label, password_label, submit = labels["en"]
-        await page.get_by_label(email_label).fill(email)
-        await page.get_by_label(password_label).fill(password)
-        await page.get_by_role("button", name=submit, exact=True).click()
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Password").fill(password)
+        await page.get_by_role("button", name="Sign in", exact=True).click()
     else:  # any language: the form's two inputs and its submit button
         await page.locator("input[autocomplete=username]").fill(email)
         await page.locator("input[autocomplete=current-password]").fill(password)

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from devstack import browser as chromium
@@ -34,6 +35,9 @@ from shared.contracts.pipeline import (
     QUOTE_PREPARATION,
     TECHNICAL_ASSIGNMENT,
 )
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 OUT = REPO_ROOT / "docs" / "screenshots"
 FRESH_ENV = {"INSUREOPS_RUN_DIR": str(REPO_ROOT / ".run" / "screenshots"), "INSUREOPS_HTTP_PORT_BASE": "18300",
@@ -105,26 +109,26 @@ async def ensure_demo(api: chromium.Api) -> dict:
         found = (await api.call("GET", "/api/v1/clients", params={"q": name, "limit": 20}))["items"]
         clients[name] = next(c for c in found if c["name"] == name)
     deals: dict[str, dict] = {}
-    for i, demo in enumerate(DEALS):
-        client = clients[demo.client]
+    for i, wanted in enumerate(DEALS):
+        client = clients[wanted.client]
         existing = (await api.call("GET", "/api/v1/opportunities",
                                    params={"client_id": client["id"], "limit": 200}))["items"]
-        deal = next((d for d in existing if d["title"] == demo.title), None)
+        deal = next((d for d in existing if d["title"] == wanted.title), None)
         if deal is None:
-            deal = await api.open_deal(client["id"], demo.line, demo.title, premium=demo.premium)
-            to = CLIENT_DECISION if demo.stage in ("accepted", "issued") else demo.stage
+            deal = await api.open_deal(client["id"], wanted.line, wanted.title, premium=wanted.premium)
+            to = CLIENT_DECISION if wanted.stage in ("accepted", "issued") else wanted.stage
             deal = await api.advance_to(deal, to)
-            if demo.stage in ("accepted", "issued"):
+            if wanted.stage in ("accepted", "issued"):
                 today = athens_today()
                 deal = await api.call("POST", f"/api/v1/opportunities/{deal['id']}/accept", json={
-                    "premium": demo.premium, "currency": "EUR", "start_date": today.isoformat(),
+                    "premium": wanted.premium, "currency": "EUR", "start_date": today.isoformat(),
                     "end_date": (today + timedelta(days=365)).isoformat(), "insurer": INSURERS[i % len(INSURERS)]})
-            if demo.stage == "issued":
+            if wanted.stage == "issued":
                 contract = await _contract_of(api, deal["id"])
                 await api.call("POST", f"/api/v1/contracts/{contract['id']}/issue", json={
                     "policy_number": f"BI-{athens_today().year}-{deal['id'][:6].upper()}",
                     "issue_date": athens_today().isoformat()})
-        deals[demo.title] = deal
+        deals[wanted.title] = deal
     return {"clients": clients, "deals": deals}
 
 
@@ -199,7 +203,7 @@ async def take(base_url: str, out: Path, ids: dict, only: set[str] | None) -> li
     async with async_playwright() as playwright:
         browser = await chromium.launch(playwright)
         try:
-            pages: dict[tuple[str, str], object] = {}
+            pages: dict[tuple[str, str], Page] = {}
             if not only or "login" in only:
                 context = await chromium.new_context(browser, base_url)
                 page = await context.new_page()

@@ -7,7 +7,8 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from shared.errors import InvalidInput
@@ -53,3 +54,8 @@ def apply_sort(stmt: Select[Row], sort: str | None, allowed: Mapping[str, Sortab
         raise InvalidInput.for_field("query.sort", f"cannot sort by {name!r}; choose one of {', '.join(sorted(allowed))}")
     column = allowed[name]
     return stmt.order_by(column.desc() if descending else column.asc(), tiebreak)
+
+
+async def total_of(session: AsyncSession, stmt: Select[Any]) -> int:
+    """How many rows `stmt` selects: a list's `total`, counted before it is sorted and paged."""
+    return int((await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one())

@@ -22,9 +22,9 @@ import json
 import logging
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-import asyncpg
 
 from shared.contracts.topics import IDENTITY_USERS
 from shared.db import asyncpg_dsn
@@ -135,7 +135,7 @@ class ProjectedDeactivations:
         self.inactive: set[str] = set()
         self.caught_up = asyncio.Event()
         self._listening = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def is_deactivated(self, user_id: object) -> bool:
         return str(user_id) in self.inactive
@@ -155,8 +155,8 @@ class ProjectedDeactivations:
                        asyncio.create_task(self._watch(targets), name="revocations-watch")]
         await self._listening.wait()
 
-    def _heard(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        user_id, _, active = payload.partition(":")
+    def _heard(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
+        user_id, _, active = str(payload).partition(":")
         (self.inactive.discard if active == "1" else self.inactive.add)(user_id)
 
     async def _listen(self) -> None:
@@ -167,7 +167,7 @@ class ProjectedDeactivations:
             try:
                 connection = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _c: lost.set())
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(PEOPLE_CHANNEL, self._heard)
                 # Listening first, then reading: a change committed in between is both read and heard.
                 self.inactive = {str(row[0]) for row in await connection.fetch(query)}

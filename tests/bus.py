@@ -17,6 +17,7 @@ subject as key).
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +51,6 @@ def handles(consumer: str, *subscriptions: str) -> pytest.MarkDecorator:
 
 def settings_of(service: str) -> Any:
     """The service's own settings class, with its defaults (as the app reads them)."""
-    import importlib
-
     module = importlib.import_module(f"services.{service}.settings")
     cls = next(v for k, v in vars(module).items() if k.endswith("Settings") and k.lower() == f"{service}settings")
     return cls()
@@ -136,3 +135,14 @@ async def consumer_bus(service: str, spec: Consumer, sessionmaker: async_session
 
 def consumer_named(consumers: Any, name: str) -> Consumer:
     return next(c for c in consumers if c.name == name)
+
+
+def consumer_groups_of(service: str) -> tuple[Consumer, ...]:
+    """Every consumer group `services.<service>.subscriptions` declares (with the service's default settings)."""
+    module = importlib.import_module(f"services.{service}.subscriptions")
+    return tuple(module.CONSUMERS if hasattr(module, "CONSUMERS") else module.consumers(settings_of(service)))
+
+
+def consumer_of(service: str, name: str) -> Consumer:
+    """The consumer group `name` of `service`, as its `subscriptions.py` declares it."""
+    return consumer_named(consumer_groups_of(service), name)

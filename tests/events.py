@@ -7,7 +7,7 @@ The models are the contracts' own, so an event built here validates as the produ
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -182,7 +182,7 @@ def contract_renewal_due(**kw: Any) -> ContractRenewalDue:
 # Tasks ---------------------------------------------------------------------------------------------
 
 def _due() -> datetime:
-    return datetime(2030, 1, 2, 17, 0, tzinfo=timezone.utc) + timedelta(0)
+    return datetime(2030, 1, 2, 17, 0, tzinfo=UTC) + timedelta(0)
 
 
 def task_created(**kw: Any) -> TaskCreated:

@@ -82,7 +82,7 @@ class TestPostgres:
 async def _answers(dsn: str) -> bool:
     try:
         conn = await asyncpg.connect(dsn, timeout=2)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True
@@ -106,11 +106,10 @@ def start(cfg: StackSettings | None = None) -> TestPostgres:
     server = TestPostgres(cfg)
     if cfg.embedded_postgres and not asyncio.run(_answers(cfg.admin_dsn)):
         argv, user = postgres.command(cfg)
-        log = open(cfg.run_dir / "postgres.log", "ab")
         # Its own process group: Ctrl-C on the test run does not stop it before the fixtures' teardown does.
-        server.process = subprocess.Popen(argv, user=user, stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True)
-        log.close()
+        with open(cfg.run_dir / "postgres.log", "ab") as log:
+            server.process = subprocess.Popen(argv, user=user, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True)
         try:
             asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=60))
         except BaseException:

@@ -144,7 +144,10 @@ class ChainWalker:
     _pending: Checkpoint | None = None
 
     def __post_init__(self) -> None:
-        self._pending = next(self.checkpoints, None) if self.checkpoints else None
+        self._pending = self._next_checkpoint()
+
+    def _next_checkpoint(self) -> Checkpoint | None:
+        return next(self.checkpoints, None) if self.checkpoints is not None else None
 
     def feed(self, records: Iterable[Mapping[str, Any]]) -> ChainBreak | None:
         """Check the next records; return the first break (and stop checking after it)."""
@@ -154,7 +157,7 @@ class ChainWalker:
             seq = record["seq"]
             # Checkpoints naming a position the walk has skipped over: that record is gone.
             while self._pending is not None and self._pending.seq < seq:
-                self._pending = next(self.checkpoints, None)  # the gap check below reports the position
+                self._pending = self._next_checkpoint()  # the gap check below reports the position
             if seq != self.expected_seq:
                 missing = f"{self.expected_seq}" if seq == self.expected_seq + 1 else f"{self.expected_seq}..{seq - 1}"
                 return self._fail(self.expected_seq, "seq_gap",
@@ -172,7 +175,7 @@ class ChainWalker:
                     return self._fail(seq, "checkpoint_mismatch",
                                       f"the checkpoint of {self._pending.checkpointed_at} names record {seq} with hash "
                                       f"{self._pending.hash[:16]}…, the table's record {seq} has {record['hash'][:16]}…")
-                self._pending = next(self.checkpoints, None)
+                self._pending = self._next_checkpoint()
             self.prev_hash = record["hash"]
             self.expected_seq = seq + 1
             self.last_seq = seq

@@ -171,6 +171,7 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                 elif time.monotonic() - last_sign > 1.0:
                     last_sign = time.monotonic()
                     yield " "
+    assert report is not None  # the walk's last step is its report
     latest = latest_checkpoint(path)
     report["latest_checkpoint"] = None if latest is None else {
         "seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at}

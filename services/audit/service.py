@@ -172,6 +172,7 @@ async def verify_chain(connection: AsyncConnection | AsyncSession, *, from_seq: 
     and report the first break. Yields None after each chunk (a sign of life), then the report.
     Run it in one REPEATABLE READ transaction: one snapshot throughout."""
     head_seq, head_hash = await repo.chain_head(connection)
+    prev: str | None
     if from_seq == 1:
         prev = GENESIS_HASH
     else:

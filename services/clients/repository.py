@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clients.access import visible_where
 from services.clients.models import Client, ClientContract, people
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort
+from shared.pagination import PageParams, apply_sort, total_of
 
 CLIENT_SORTS = {
     "name": Client.name,
@@ -99,7 +99,7 @@ async def list_clients(session: AsyncSession, page: PageParams, filters: ClientF
         await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
                               {"t": str(similarity_threshold)})
         stmt = stmt.where(_search_condition(filters.q))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     if filters.q and not page.sort:
         # Best match first: the closer of whole-name and best-word similarity.
         relevance = func.greatest(func.similarity(Client.name, filters.q),

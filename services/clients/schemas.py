@@ -6,9 +6,11 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from shared.schemas import Strict
 
 ClientKind = Literal["individual", "company"]
 ClientStatus = Literal["prospect", "active", "inactive"]
@@ -17,25 +19,21 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./\-]{5,40}$")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _country(value: str | None) -> str | None:
-    if value is None:
-        return None
+def _country(value: str) -> str:
     value = value.upper()
     if not _COUNTRY.match(value):
         raise ValueError("an ISO 3166-1 alpha-2 country code, e.g. GR")
     return value
 
 
-def _phone(value: str | None) -> str | None:
-    if value is None:
-        return None
+def _phone(value: str) -> str:
     if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 5:
         raise ValueError("a phone number: digits, optionally a leading +, spaces, dashes, dots or brackets")
     return value
+
+
+Country = Annotated[str, AfterValidator(_country)]
+Phone = Annotated[str, AfterValidator(_phone)]
 
 
 class ClientCreate(Strict):
@@ -43,45 +41,25 @@ class ClientCreate(Strict):
     name: str = Field(min_length=1, max_length=300)
     tax_id: str | None = Field(None, max_length=32,
                                description="Validated: a Greek AFM (9 digits, check digit) when country is GR.")
-    country: str | None = Field(None, description="ISO 3166-1 alpha-2, e.g. GR.")
+    country: Country | None = Field(None, description="ISO 3166-1 alpha-2, e.g. GR.")
     email: EmailStr | None = None
-    phone: str | None = None
+    phone: Phone | None = None
     address: str | None = Field(None, max_length=1000)
     department_id: uuid.UUID | None = Field(
         None, description="The owning department; defaults to the caller's. Only an Admin may pick another.")
     parent_id: uuid.UUID | None = Field(None, description="The parent company in the corporate tree.")
-
-    @field_validator("country")
-    @classmethod
-    def _check_country(cls, value: str | None) -> str | None:
-        return _country(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _check_phone(cls, value: str | None) -> str | None:
-        return _phone(value)
 
 
 class ClientUpdate(Strict):
     kind: ClientKind | None = None
     name: str | None = Field(None, min_length=1, max_length=300)
     tax_id: str | None = Field(None, max_length=32)
-    country: str | None = None
+    country: Country | None = None
     email: EmailStr | None = None
-    phone: str | None = None
+    phone: Phone | None = None
     address: str | None = Field(None, max_length=1000)
     department_id: uuid.UUID | None = Field(None, description="Admin only.")
     parent_id: uuid.UUID | None = Field(None, description="Move in the tree; null makes it a root. A cycle is refused.")
-
-    @field_validator("country")
-    @classmethod
-    def _check_country(cls, value: str | None) -> str | None:
-        return _country(value)
-
-    @field_validator("phone")
-    @classmethod
-    def _check_phone(cls, value: str | None) -> str | None:
-        return _phone(value)
 
 
 class ClientOut(BaseModel):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,7 @@ from services.clients.schemas import ClientCreate, ClientUpdate
 from services.clients.taxid import normalise_tax_id
 from shared import clock
 from shared.auth import Principal
-from shared.contracts import FieldChange
+from shared.contracts import FieldChange, field_changes
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import ContractEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -40,10 +39,6 @@ STATUS_RANK = {"pending_issuance": 0, "issued": 1, "active": 2, "expired": 3, "c
 HELD_STATUSES = {"active", "expired"}
 
 PROFILE_FIELDS = ("kind", "name", "tax_id", "country", "email", "phone", "address", "department_id", "parent_id")
-
-
-def _json(value: Any) -> Any:
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def _phone_digits(phone: str | None) -> str | None:
@@ -161,12 +156,12 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
             if await repo.is_ancestor_or_self(session, client.id, new_parent):
                 raise InvalidInput.for_field(
                     "body.parent_id", "this move would make a cycle: the new parent is the client itself or below it")
-    before = {k: _json(getattr(client, k)) for k in fields}
+    before = {k: getattr(client, k) for k in fields}
     for key, value in fields.items():
         setattr(client, key, value)
     if "phone" in fields:
         client.phone_digits = _phone_digits(client.phone)
-    changes = {k: FieldChange(before=before[k], after=_json(v)) for k, v in fields.items() if before[k] != _json(v)}
+    changes = field_changes(before, fields)
     if changes:
         client.updated_at = clock.now()
         await _flush(session)

@@ -16,8 +16,8 @@ from services.contracts.schemas import (
     ContractCreate,
     ContractIssue,
     ContractOut,
-    ContractStatus,
 )
+from shared.contracts.contracts import ContractStatus
 from shared.db import TransactionalRoute
 from shared.endpoints import Caller, Manager, Session, problems
 from shared.pagination import Page, PageParams, page_params

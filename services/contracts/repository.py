@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, Select, func, literal, select, update
+from sqlalchemy import Date, Integer, Select, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, RenewalNotice
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort
+from shared.pagination import PageParams, apply_sort, total_of
 
 CONTRACT_SORTS = {
     "created_at": Contract.created_at,
@@ -22,8 +22,6 @@ CONTRACT_SORTS = {
     "premium": Contract.premium,
     "status": Contract.status,
 }
-
-_contracts = Contract.__table__
 
 
 def _scoped(stmt: Select, caller: Principal) -> Select:
@@ -78,16 +76,16 @@ async def list_contracts(session: AsyncSession, page: PageParams, filters: Contr
         stmt = stmt.where(Contract.opportunity_id == filters.opportunity_id)
     if filters.specialist_id:
         stmt = stmt.where(Contract.specialist_id == filters.specialist_id)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = apply_sort(stmt, page.sort, CONTRACT_SORTS, "-created_at", Contract.id)
     return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
 
 
 async def insert_contract_once(session: AsyncSession, values: dict) -> Contract | None:
     """Insert a contract unless one exists for its opportunity; the new contract, or None."""
-    inserted = await session.execute(pg_insert(_contracts).values(**values)
+    inserted = await session.execute(pg_insert(Contract).values(**values)
                                      .on_conflict_do_nothing(index_elements=["opportunity_id"])
-                                     .returning(_contracts.c.id))
+                                     .returning(Contract.id))
     new_id = inserted.scalar_one_or_none()
     if new_id is None:
         return None
@@ -133,7 +131,7 @@ async def claim_renewal_notices(session: AsyncSession, today: date, days_before_
                   ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists())
            # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
            .order_by(Contract.id).limit(limit))
-    stmt = (pg_insert(RenewalNotice.__table__)
+    stmt = (pg_insert(RenewalNotice)
             .from_select(["contract_id", "days_before_end", "noticed_on"], due)
             .on_conflict_do_nothing(index_elements=["contract_id"])
             .returning(RenewalNotice.contract_id))

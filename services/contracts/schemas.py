@@ -5,16 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "cancelled"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+from shared.contracts.contracts import ContractOrigin, ContractStatus
+from shared.schemas import Strict
 
 Premium = Field(gt=0, max_digits=16, decimal_places=2,
                 description="Annual premium, a decimal string with at most 2 decimals, greater than 0.")
@@ -81,7 +76,7 @@ class ContractOut(BaseModel):
     line_name: str | None
     specialist_id: uuid.UUID | None
     department_id: uuid.UUID | None
-    origin: Literal["deal", "manual"]
+    origin: ContractOrigin
     status: ContractStatus
     premium: Decimal
     currency: str

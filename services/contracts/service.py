@@ -145,17 +145,18 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
 async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, data: OpportunityAccepted) -> None:
     """Handler of pipeline.opportunity.accepted: the deal's contract, from the agreed terms, once per deal."""
     terms = data.terms
-    problems = []
+    problems: list[dict[str, str]] = []
     if terms.premium <= 0:
-        problems.append("premium must be greater than 0")
+        problems.append({"field": "terms.premium", "message": "must be greater than 0"})
     if terms.start_date >= terms.end_date:
-        problems.append("start_date must be before end_date")
+        problems.append({"field": "terms.start_date", "message": "must be before end_date"})
     currency = terms.currency.upper()
     if len(currency) != 3 or not currency.isalpha():
-        problems.append("currency must be an ISO 4217 code")
+        problems.append({"field": "terms.currency", "message": "must be an ISO 4217 code"})
     if problems:
-        # Not retryable: the dead-letter topic keeps it, with this reason, for a person to look at.
-        raise ValueError(f"accepted deal {data.opportunity_id} has unusable terms: {'; '.join(problems)}")
+        # A refusal, not a failure that passes: parked at once, with this reason, for a person to look at.
+        raise InvalidInput(f"accepted deal {data.opportunity_id} has unusable terms: "
+                           + "; ".join(f"{p['field']} {p['message']}" for p in problems), errors=problems)
     client = await repo.get_known_client(session, data.client_id)
     now = clock.now()
     contract = await repo.insert_contract_once(session, {

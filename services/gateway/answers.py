@@ -16,10 +16,14 @@ from shared import clock
 UPSTREAM_SCHEMA = "x-upstream-schema"
 
 
-def upstream(service: str, schema: str, what: str):
-    """A field holding a `schema` of `service`, passed on as the service sent it (documented by reference)."""
-    return Annotated[dict[str, Any], WithJsonSchema({"type": "object", "description": what,
-                                                      UPSTREAM_SCHEMA: f"{service}:{schema}"})]
+# A service's own answer, passed on as the service sent it.
+Upstream = dict[str, Any]
+
+
+def upstream(service: str, schema: str, what: str) -> WithJsonSchema:
+    """The mark of a field holding a `schema` of `service` (`Annotated[Upstream, upstream(...)]`), documented by
+    reference."""
+    return WithJsonSchema({"type": "object", "description": what, UPSTREAM_SCHEMA: f"{service}:{schema}"})
 
 
 class Missing(BaseModel):

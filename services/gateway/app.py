@@ -12,7 +12,7 @@ import asyncio
 import copy
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -108,7 +108,7 @@ def _upstreams(settings: GatewaySettings) -> dict[str, str]:
     return {name: getattr(settings, f"{name}_url").rstrip("/") for name in upstream_services()}
 
 
-def build_router(settings: GatewaySettings, *, own_routes: list[BaseRoute] = ()) -> APIRouter:
+def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] = ()) -> APIRouter:
     router = APIRouter()
     upstreams = _upstreams(settings)
     openapi_cache: dict[str, Any] = {"at": 0.0, "doc": None}

@@ -5,33 +5,42 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.answers import PARTIAL_ANSWERS, PROBLEMS, Complete, MissingParts, composed_fields, upstream
+from services.gateway.answers import (
+    PARTIAL_ANSWERS,
+    PROBLEMS,
+    Complete,
+    MissingParts,
+    Upstream,
+    composed_fields,
+    upstream,
+)
 from services.gateway.parts import Composer, PartCall
 from shared.auth import Principal, current_user
 from shared.errors import NotFound, ServiceUnavailable
 
 
 class Hierarchy(BaseModel):
-    ancestors: list[upstream("clients", "TreeNode", "a client above, nearest first")] | None = Field(
+    ancestors: list[Annotated[Upstream, upstream("clients", "TreeNode", "a client above, nearest first")]] | None = Field(
         description="The parent, its parent, ... up to the root (nearest first); null if missing")
-    children: upstream("clients", "Page_ClientOut_", "the direct subsidiaries (first page, with total)") | None
-    subtree: upstream("clients", "Rollup", "the whole subtree: clients, active contracts, premium") | None
+    children: Annotated[Upstream, upstream("clients", "Page_ClientOut_", "the direct subsidiaries (first page, with total)")] | None
+    subtree: Annotated[Upstream, upstream("clients", "Rollup", "the whole subtree: clients, active contracts, premium")] | None
 
 
 class Client360(BaseModel):
     client_id: uuid.UUID
-    client: upstream("clients", "ClientOut", "the client's profile and status") | None
+    client: Annotated[Upstream, upstream("clients", "ClientOut", "the client's profile and status")] | None
     hierarchy: Hierarchy
-    contracts: upstream("contracts", "Page_ContractOut_", "the client's contracts, newest first") | None
-    opportunities: upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first") | None
-    open_tasks: upstream("tasks", "Page_TaskOut_", "the client's open tasks, at-risk first") | None
-    history: upstream("audit", "AuditPage", "the client's latest audit records, newest first: the client, its "
+    contracts: Annotated[Upstream, upstream("contracts", "Page_ContractOut_", "the client's contracts, newest first")] | None
+    opportunities: Annotated[Upstream, upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first")] | None
+    open_tasks: Annotated[Upstream, upstream("tasks", "Page_TaskOut_", "the client's open tasks, at-risk first")] | None
+    history: Annotated[Upstream, upstream("audit", "AuditPage", "the client's latest audit records, newest first: the client, its "
                                             "deals, tasks and contracts (older ones: `GET /api/v1/audit/records?"
-                                            "client_id=...&cursor=<next_cursor>`; Managers and Admins only)") | None
+                                            "client_id=...&cursor=<next_cursor>`; Managers and Admins only)")] | None
     missing: MissingParts
     complete: Complete
     generated_at: datetime

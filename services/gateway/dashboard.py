@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, composed_fields, upstream
+from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, Upstream, composed_fields, upstream
 from services.gateway.parts import Composer, PartCall
 from services.gateway.upstream import service_health
 from shared.auth import Principal, current_user
@@ -24,8 +24,8 @@ class DashboardUser(BaseModel):
     department_id: uuid.UUID | None
 
 
-TaskPage = upstream("tasks", "Page_TaskOut_", "tasks, at-risk first (red, yellow, green, then due time)")
-DealPage = upstream("pipeline", "Page_OpportunityOut_", "open deals")
+TaskPage = Annotated[Upstream, upstream("tasks", "Page_TaskOut_", "tasks, at-risk first (red, yellow, green, then due time)")]
+DealPage = Annotated[Upstream, upstream("pipeline", "Page_OpportunityOut_", "open deals")]
 
 
 class EmployeeDashboard(BaseModel):
@@ -41,9 +41,9 @@ class EmployeeDashboard(BaseModel):
 class ManagerDashboard(BaseModel):
     role: Literal["Manager"]
     user: DashboardUser
-    team: upstream("tasks", "WorkloadOut", "each active member's open tasks and weighted load") | None = Field(
+    team: Annotated[Upstream, upstream("tasks", "WorkloadOut", "each active member's open tasks and weighted load")] | None = Field(
         description="My department's load")
-    overloaded: list[upstream("tasks", "MemberLoad", "a member over the load threshold")] | None = Field(
+    overloaded: list[Annotated[Upstream, upstream("tasks", "MemberLoad", "a member over the load threshold")]] | None = Field(
         description="Members of my department whose open load exceeds the threshold (from `team`)")
     escalations: TaskPage | None = Field(description="Open tasks of my department escalated to a manager")
     my_tasks: TaskPage | None = Field(description="Open tasks assigned to me, at-risk first")

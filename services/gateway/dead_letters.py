@@ -4,13 +4,13 @@ are on `/api/v1/dead-letters/{consumer}/...`, which the gateway routes to the se
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, composed_fields, upstream
+from services.gateway.answers import PARTIAL_ANSWERS, Complete, MissingParts, Upstream, composed_fields, upstream
 from services.gateway.parts import Composer, PartCall
 from services.gateway.routes import DEAD_LETTER_SERVICES, DEAD_LETTERS
 from shared.auth import Principal, require_role
@@ -23,8 +23,8 @@ MAX_WINDOW = 200
 
 
 class DeadLetterList(BaseModel):
-    items: list[upstream("audit", "DeadLetterOut", "a dead letter (its `consumer` names the service that keeps "
-                                                   "it: the part before the first dot)")]
+    items: list[Annotated[Upstream, upstream("audit", "DeadLetterOut", "a dead letter (its `consumer` names the service that keeps "
+                                                   "it: the part before the first dot)")]]
     total: int = Field(description="How many letters match, in the services that answered")
     limit: int
     offset: int
@@ -37,7 +37,7 @@ def _parked_at(item: Any) -> datetime:
     try:
         return datetime.fromisoformat(item["parked_at"])
     except (KeyError, TypeError, ValueError):
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _utc(at: datetime | None) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -71,11 +71,11 @@ class RateLimitMiddleware:
     """ASGI middleware applying the address and user buckets before the request is routed."""
 
     def __init__(self, app: ASGIApp, *, per_address: TokenBuckets | None, per_user: TokenBuckets | None,
-                 user_of: Callable[[Request], object]):
+                 user_of: Callable[[Request], Awaitable[object]]):
         self.app = app
         self.per_address = per_address
         self.per_user = per_user
-        self.user_of = user_of  # async: the verified user id of the request, or None
+        self.user_of = user_of  # the verified user id of the request, or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS or scope["method"] == "OPTIONS":

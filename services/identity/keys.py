@@ -13,11 +13,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.models import SigningKey, User
+from services.identity import repository as repo
+from services.identity.models import User
 from shared import clock
 from shared.auth import ALGORITHM
 from shared.errors import Unauthorized
@@ -81,15 +80,14 @@ async def load_key_ring(session: AsyncSession, key_file: str | None) -> KeyRing:
             private = _load_pem(handle.read())
         kid = _kid(private.public_key())
         return KeyRing(kid, private, {kid: private.public_key()})
-    # Two replicas starting together must not both generate a key.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('identity-signing-key'))"))
-    rows = (await session.execute(select(SigningKey).order_by(SigningKey.created_at.desc()))).scalars().all()
+    await repo.lock_signing_keys(session)
+    rows = await repo.signing_keys(session)
     if not rows:
         private = ec.generate_private_key(ec.SECP256R1())
         pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption()).decode()
         kid = _kid(private.public_key())
-        await session.execute(pg_insert(SigningKey).values(kid=kid, private_pem=pem).on_conflict_do_nothing())
+        await repo.add_signing_key(session, kid, pem)
         return KeyRing(kid, private, {kid: private.public_key()})
     keys = {row.kid: _load_pem(row.private_pem) for row in rows}
     newest = rows[0].kid

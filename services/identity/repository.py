@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.identity.models import Department, RefreshToken, User
-from shared.pagination import PageParams, apply_sort
+from services.identity.models import Department, RefreshToken, SigningKey, User
+from shared.pagination import PageParams, apply_sort, total_of
 
 USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "created_at": User.created_at}
 DEPARTMENT_SORTS = {"name": Department.name, "created_at": Department.created_at}
@@ -38,7 +39,7 @@ async def list_users(session: AsyncSession, page: PageParams, *, department_id: 
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = apply_sort(stmt, page.sort, USER_SORTS, "name", User.id).limit(page.limit).offset(page.offset)
     return list((await session.execute(stmt)).scalars()), total
 
@@ -85,3 +86,19 @@ async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, at:
 async def revoke_refresh_tokens_of_user(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
     await session.execute(update(RefreshToken).where(RefreshToken.user_id == user_id,
                                                      RefreshToken.revoked_at.is_(None)).values(revoked_at=at))
+
+
+# Signing keys -------------------------------------------------------------------------------------
+async def lock_signing_keys(session: AsyncSession) -> None:
+    """Hold the signing keys to the end of the transaction: two replicas starting together must not both
+    generate a key."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('identity-signing-key'))"))
+
+
+async def signing_keys(session: AsyncSession) -> list[SigningKey]:
+    """Every signing key, newest first."""
+    return list((await session.execute(select(SigningKey).order_by(SigningKey.created_at.desc()))).scalars())
+
+
+async def add_signing_key(session: AsyncSession, kid: str, private_pem: str) -> None:
+    await session.execute(pg_insert(SigningKey).values(kid=kid, private_pem=private_pem).on_conflict_do_nothing())

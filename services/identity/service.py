@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,7 +15,7 @@ from services.identity.models import Department, User, messaging
 from services.identity.schemas import DepartmentCreate, DepartmentUpdate, UserCreate, UserUpdate
 from shared import clock, context
 from shared.context import Actor
-from shared.contracts import FieldChange
+from shared.contracts import field_changes
 from shared.contracts.identity import (
     DepartmentCreated,
     DepartmentDeleted,
@@ -51,14 +50,6 @@ async def _password_matches(password_hash: str, password: str) -> bool:
 def _check_password(password: str, min_length: int, field: str = "body.password") -> None:
     if len(password) < min_length:
         raise InvalidInput.for_field(field, f"must be at least {min_length} characters")
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, FieldChange]:
-    return {k: FieldChange(before=before[k], after=after[k]) for k in after if before.get(k) != after[k]}
-
-
-def _json(value: Any) -> Any:
-    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 # Authentication ---------------------------------------------------------------------------------
@@ -111,10 +102,10 @@ async def update_department(session: AsyncSession, department_id: uuid.UUID, dat
                            errors=[{"field": "body.name", "message": "already taken"}])
     if "manager_id" in fields:
         await _check_manager(session, fields["manager_id"], "body.manager_id")
-    before = {k: _json(getattr(dept, k)) for k in fields}
+    before = {k: getattr(dept, k) for k in fields}
     for key, value in fields.items():
         setattr(dept, key, value)
-    changes = _changes(before, {k: _json(v) for k, v in fields.items()})
+    changes = field_changes(before, fields)
     if changes:
         dept.updated_at = clock.now()
         await session.flush()
@@ -172,10 +163,10 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
     if context.current_actor() == Actor("user", str(user.id)):
         if fields.get("active") is False or fields.get("role", user.role) != user.role:
             raise Conflict("you cannot deactivate yourself or change your own role")
-    before = {k: _json(getattr(user, k)) for k in fields}
+    before = {k: getattr(user, k) for k in fields}
     for key, value in fields.items():
         setattr(user, key, value)
-    changes = _changes(before, {k: _json(v) for k, v in fields.items()})
+    changes = field_changes(before, fields)
     if password is not None:
         _check_password(password, min_password)
         user.password_hash = await hash_password(password)

@@ -10,16 +10,15 @@ a crash at any point neither loses an email nor sends it more than at-least-once
 from __future__ import annotations
 
 import logging
-import uuid
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.models import EmailDelivery, Notification
+from services.notifications import repository as repo
+from services.notifications.models import Notification
 from services.notifications.push import notify_recipients
+from services.notifications.recipients import Recipient
 from shared import clock
 
 log = logging.getLogger("insureops.notifications.channels")
@@ -28,16 +27,6 @@ IN_APP = "in_app"
 EMAIL = "email"
 CHANNEL_NAMES = (IN_APP, EMAIL)
 DEFAULT_CHANNELS = (IN_APP,)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who a notification is for, as far as the identity replica knows them."""
-
-    id: uuid.UUID
-    name: str | None = None
-    email: str | None = None
-    active: bool = True
 
 
 class Channel(ABC):
@@ -71,12 +60,9 @@ class EmailChannel(Channel):
             log.info("no email for notification %s: recipient %s has no known address or is inactive",
                      notification.id, recipient.id)
             return
-        now = clock.now()
-        await session.execute(insert(EmailDelivery).values(
-            notification_id=notification.id, recipient_id=recipient.id, to_address=recipient.email,
-            subject=notification.title, body=email_body(notification, recipient), status="pending", attempts=0,
-            next_attempt_at=now, created_at=now,
-        ))
+        await repo.queue_email(session, notification_id=notification.id, recipient_id=recipient.id,
+                               to_address=recipient.email, subject=notification.title,
+                               body=email_body(notification, recipient), at=clock.now())
 
 
 CHANNELS: dict[str, Channel] = {IN_APP: InAppChannel(), EMAIL: EmailChannel()}

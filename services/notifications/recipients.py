@@ -21,6 +21,16 @@ from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, T
 TITLE_MAX = 300
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who a notification is for, as far as the identity replica knows them."""
+
+    id: UUID
+    name: str | None = None
+    email: str | None = None
+    active: bool = True
+
+
 class Kind(StrEnum):
     """What a notification is about; preferences are set per kind."""
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.channels import Recipient
-from services.notifications.models import Notification, NotificationCursor, NotificationPreference, people
+from services.notifications.models import (
+    EmailDelivery,
+    Notification,
+    NotificationCursor,
+    NotificationPreference,
+    people,
+)
+from services.notifications.recipients import Recipient
+from shared.pagination import total_of
 
 
 # Inbox ----------------------------------------------------------------------------------------------
@@ -31,7 +39,7 @@ async def list_inbox(session: AsyncSession, user_id: uuid.UUID, *, unread: bool 
                      limit: int, offset: int) -> tuple[list[Notification], int]:
     """The user's notifications: unread first, then newest first."""
     stmt = _inbox(user_id, unread=unread, kind=kind)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = stmt.order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(),
                          Notification.seq.desc()).limit(limit).offset(offset)
     return list((await session.execute(stmt)).scalars()), total
@@ -60,12 +68,13 @@ async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: 
 
 
 async def mark_all_read(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> int:
-    result = await session.execute(
+    # An UPDATE's result is a CursorResult (which has the row count); AsyncSession.execute is typed for any statement.
+    result = cast(CursorResult[Any], await session.execute(
         update(Notification)
         .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
         .values(read_at=at)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 
@@ -83,6 +92,7 @@ _STREAM_START = (
 async def stream_start(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int]:
     """(the user's last sequence number, their unread count), read on a stream's pool."""
     row = await pool.fetchrow(_STREAM_START, user_id)
+    assert row is not None  # two scalar subqueries: always one row
     return int(row["last"]), row["unread"]
 
 
@@ -134,7 +144,7 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
     in `seq` order (as detached rows)."""
     if not rows:
         return []
-    params = {name: [r[column] for r in rows] for name, column in (
+    params: dict[str, Any] = {name: [r[column] for r in rows] for name, column in (
         ("ids", "id"), ("recipients", "recipient_id"), ("kinds", "kind"), ("titles", "title"), ("bodies", "body"),
         ("link_types", "link_type"), ("link_ids", "link_id"), ("event_ids", "source_event_id"),
         ("event_types", "source_event_type"))}
@@ -155,7 +165,8 @@ async def recipients(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uu
 
 async def department_managers(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID | None]:
     departments = people.departments
-    return dict((await session.execute(select(departments.c.id, departments.c.manager_id))).all())
+    rows = (await session.execute(select(departments.c.id, departments.c.manager_id))).all()
+    return {r.id: r.manager_id for r in rows}
 
 
 # Preferences ----------------------------------------------------------------------------------------
@@ -174,3 +185,25 @@ async def save_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: dic
     await session.execute(stmt.on_conflict_do_update(
         index_elements=[NotificationPreference.user_id, NotificationPreference.kind],
         set_={"channels": stmt.excluded.channels, "updated_at": func.now()}))
+
+
+# Email ----------------------------------------------------------------------------------------------
+async def queue_email(session: AsyncSession, *, notification_id: uuid.UUID, recipient_id: uuid.UUID,
+                      to_address: str, subject: str, body: str, at: datetime) -> None:
+    """An email for the sender job to send (smtp.py), due now."""
+    await session.execute(insert(EmailDelivery).values(
+        notification_id=notification_id, recipient_id=recipient_id, to_address=to_address, subject=subject,
+        body=body, status="pending", attempts=0, next_attempt_at=at, created_at=at))
+
+
+async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[EmailDelivery]:
+    """Up to `limit` pending emails due by `now`, oldest due first, locked for this transaction; rows another
+    transaction holds are skipped (SKIP LOCKED), so two senders never send the same email at once."""
+    return list((await session.execute(
+        select(EmailDelivery)
+        .where(EmailDelivery.status == "pending", EmailDelivery.next_attempt_at <= now)
+        .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )).scalars())
+

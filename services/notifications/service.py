@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import repository as repo
-from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP, Recipient
+from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP
 from services.notifications.models import Notification, people
-from services.notifications.recipients import Kind, NotificationDraft, drafts_for
+from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
@@ -128,7 +129,7 @@ async def preferences(session: AsyncSession, user_id: uuid.UUID) -> dict[str, li
     return {kind.value: _ordered(stored.get((user_id, kind.value), list(DEFAULT_CHANNELS))) for kind in Kind}
 
 
-async def update_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: dict[str, list[str]]) -> dict[str, list[str]]:
+async def update_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """Set the channels of the kinds given (the others keep theirs). In-app cannot be turned off."""
     for kind, channels in kinds.items():
         for name in channels:
@@ -142,5 +143,5 @@ async def update_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: d
     return await preferences(session, user_id)
 
 
-def _ordered(channels: list[str]) -> list[str]:
+def _ordered(channels: Sequence[str]) -> list[str]:
     return [c for c in CHANNEL_NAMES if c in channels]

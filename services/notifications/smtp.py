@@ -10,9 +10,9 @@ from email.utils import formatdate
 
 import aiosmtplib
 from prometheus_client import Counter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notifications import repository as repo
 from services.notifications.models import EmailDelivery
 from services.notifications.settings import NotificationsSettings
 from shared import clock
@@ -58,13 +58,7 @@ async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_si
     Rows are locked (SKIP LOCKED) for the round, so two replicas never send the same email at once.
     """
     now = clock.now()
-    rows = (await session.execute(
-        select(EmailDelivery)
-        .where(EmailDelivery.status == "pending", EmailDelivery.next_attempt_at <= now)
-        .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )).scalars().all()
+    rows = await repo.due_emails(session, now, batch_size)
     sent = failed = 0
     for delivery in rows:
         try:

@@ -25,6 +25,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from services.pipeline import access
+from services.pipeline import repository as repo
 from shared.contracts.topics import PIPELINE_OPPORTUNITIES
 from shared.db.listener import NoticeListener
 from shared.sse import comment, format_event
@@ -37,11 +38,6 @@ OPPORTUNITY_TOPIC = PIPELINE_OPPORTUNITIES
 STREAMS = Gauge("pipeline_board_streams", "Live board streams open in this process")
 SENT = Counter("pipeline_board_events_total", "Events sent on live board streams")
 
-_AUDIENCE = (
-    "SELECT o.owner_id, o.department_id, s.department_id AS stage_department_id, "
-    "(SELECT payload FROM outbox WHERE id = $2) AS payload "
-    "FROM opportunities o LEFT JOIN stages s ON s.key = o.stage_key WHERE o.id = $1")
-_NEWEST = "SELECT coalesce(max(id), 0) FROM outbox"
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ class BoardStreams:
 
     async def newest_sequence(self) -> int:
         assert self.pool is not None
-        return int(await self.pool.fetchval(_NEWEST))
+        return await repo.newest_outbox_sequence(self.pool)
 
     async def start(self) -> None:
         """Open the pool the streams read with, then listen and dispatch until `stop`."""
@@ -182,7 +178,7 @@ class BoardStreams:
         if opportunity_id is None or not self._subscriptions:
             return None
         assert self.pool is not None
-        row = await self.pool.fetchrow(_AUDIENCE, opportunity_id, sequence)
+        row = await repo.deal_audience(self.pool, opportunity_id, sequence)
         if row is None:
             return None
         payload = json.loads(row["payload"]) if row["payload"] else {}

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.pipeline import repository as repo
 from services.pipeline import service
-from services.pipeline.models import KnownClient
 from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.contracts import ContractIssued
 from shared.messaging.envelope import Envelope
@@ -23,8 +21,7 @@ _CLIENT_FIELDS = {"name", "department_id"}
 
 async def client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
     values = {"name": data.name, "department_id": data.department_id}
-    await session.execute(pg_insert(KnownClient).values(id=data.client_id, **values)
-                          .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+    await repo.upsert_known_client(session, data.client_id, values)
 
 
 async def client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
@@ -34,8 +31,7 @@ async def client_updated(session: AsyncSession, envelope: Envelope, data: Client
     if values.get("department_id") is not None:
         values["department_id"] = uuid.UUID(str(values["department_id"]))
     if values:
-        await session.execute(update(KnownClient).where(KnownClient.id == data.client_id)
-                              .values(**values, updated_at=func.now()))
+        await repo.update_known_client(session, data.client_id, values)
 
 
 async def contract_issued(session: AsyncSession, envelope: Envelope, data: ContractIssued) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,6 +80,17 @@ async def department_exists(session: AsyncSession, department_id: uuid.UUID) -> 
 
 async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
     return await session.get(KnownClient, client_id, populate_existing=True)
+
+
+async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Add the client to the replica, or overwrite its `values` if it is there."""
+    await session.execute(pg_insert(KnownClient).values(id=client_id, **values)
+                          .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+
+
+async def update_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.execute(update(KnownClient).where(KnownClient.id == client_id)
+                          .values(**values, updated_at=func.now()))
 
 
 # Opportunities -----------------------------------------------------------------------------------
@@ -266,4 +278,24 @@ async def win_rates(session: AsyncSession, viewer: Viewer, filters: OpportunityF
                 .outerjoin(users, users.c.id == Opportunity.owner_id)
                 .group_by(Opportunity.owner_id, users.c.name).order_by(users.c.name, Opportunity.owner_id))
     return list((await session.execute(stmt)).all())
+
+
+# The board's live stream ------------------------------------------------------------------------------
+# Single statements on the streams' own asyncpg pool (board_stream.py): one round trip each, no transaction.
+_NEWEST_OUTBOX_SEQUENCE = "SELECT coalesce(max(id), 0) FROM outbox"
+_DEAL_AUDIENCE = (
+    "SELECT o.owner_id, o.department_id, s.department_id AS stage_department_id, "
+    "(SELECT payload FROM outbox WHERE id = $2) AS payload "
+    "FROM opportunities o LEFT JOIN stages s ON s.key = o.stage_key WHERE o.id = $1")
+
+
+async def newest_outbox_sequence(pool: asyncpg.Pool) -> int:
+    """The sequence number of pipeline's newest event (0 when there is none)."""
+    return int(await pool.fetchval(_NEWEST_OUTBOX_SEQUENCE))
+
+
+async def deal_audience(pool: asyncpg.Pool, opportunity_id: uuid.UUID, sequence: int) -> asyncpg.Record | None:
+    """Who may see the deal now (owner, department, its stage's department) and the payload of its event
+    `sequence` (which says where it was before); None if there is no such deal."""
+    return await pool.fetchrow(_DEAL_AUDIENCE, opportunity_id, sequence)
 

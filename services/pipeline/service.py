@@ -9,8 +9,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +29,7 @@ from services.pipeline.schemas import (
 from shared import clock, context
 from shared.auth import Principal
 from shared.context import Actor
-from shared.contracts import FieldChange
+from shared.contracts import FieldChange, field_changes
 from shared.contracts.pipeline import (
     LineCreated,
     LineUpdated,
@@ -50,19 +48,6 @@ from shared.messaging.outbox import Outbox
 log = logging.getLogger("insureops.pipeline")
 outbox = Outbox("pipeline", messaging.outbox)
 BOOTSTRAP = Actor("system", "pipeline.bootstrap")
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, FieldChange]:
-    return {k: FieldChange(before=_json(before.get(k)), after=_json(v)) for k, v in after.items()
-            if _json(before.get(k)) != _json(v)}
 
 
 def stage_ref(stage: Stage) -> StageRef:
@@ -130,7 +115,7 @@ async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdat
         await _check_specialist(session, fields["specialist_id"], "body.specialist_id")
     if "department_id" in fields:
         await _check_department(session, fields["department_id"], "body.department_id")
-    changes = _changes({k: getattr(line, k) for k in fields}, fields)
+    changes = field_changes({k: getattr(line, k) for k in fields}, fields)
     if not changes:
         return line
     for key in changes:
@@ -166,7 +151,7 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate) -> St
         new_positions = {k: i + 1 for i, k in enumerate(order)}
     now = clock.now()
     edited: dict[str, dict[str, FieldChange]] = {}
-    changes = _changes({k: getattr(stage, k) for k in fields}, fields)
+    changes = field_changes({k: getattr(stage, k) for k in fields}, fields)
     for name in changes:
         setattr(stage, name, fields[name])
     if changes:
@@ -321,7 +306,7 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
     currency = fields.get("currency", opp.currency)
     if premium is not None and currency is None:
         raise InvalidInput.for_field("body.currency", "required with an expected premium")
-    changes = _changes({k: getattr(opp, k) for k in fields}, fields)
+    changes = field_changes({k: getattr(opp, k) for k in fields}, fields)
     if not changes:
         return deal
     for key in changes:

@@ -11,7 +11,7 @@ from services.tasks import repository as repo
 from services.tasks.models import outbox
 from services.tasks.schemas import CalendarIn
 from shared import clock, context
-from shared.contracts import FieldChange
+from shared.contracts import field_changes
 from shared.contracts.tasks import CalendarUpdated
 from shared.errors import InvalidInput
 from shared.workcalendar import DEFAULT_CALENDAR, Calendar, CalendarError
@@ -69,7 +69,7 @@ async def replace_calendar(session: AsyncSession, body: CalendarIn) -> dict:
         raise InvalidInput.for_field(f"body.{exc.field}", exc.message) from exc
     before = (await load_calendar(session, fresh=True)).to_dict()
     after = calendar.to_dict()
-    changes = {k: FieldChange(before=before[k], after=after[k]) for k in after if before[k] != after[k]}
+    changes = field_changes(before, after)
     await repo.save_calendar_row(session, after, clock.now(), str(context.current_actor()))
     session.info[_CALENDAR_CACHE_KEY] = calendar
     calendar_cache.put(calendar)  # (if the transaction failed, the cache would be wrong for max_age at most)

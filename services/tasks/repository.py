@@ -29,7 +29,7 @@ from services.tasks.routing_guard import DealPosition
 from services.tasks.schemas import Priority
 from shared.auth import Principal
 from shared.errors import InvalidInput
-from shared.pagination import PageParams
+from shared.pagination import PageParams, total_of
 
 users, departments = people.users, people.departments
 
@@ -110,7 +110,7 @@ async def list_tasks(session: AsyncSession, caller: Principal, filters: TaskFilt
         stmt = stmt.where(Task.client_id == filters.client_id)
     if filters.escalated is not None:
         stmt = stmt.where(Task.escalated_at.isnot(None) if filters.escalated else Task.escalated_at.is_(None))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await total_of(session, stmt)
     stmt = _order(stmt, page.sort).limit(page.limit).offset(page.offset)
     return list((await session.execute(stmt)).scalars()), total
 
@@ -178,7 +178,7 @@ async def department_members(session: AsyncSession, department_id: uuid.UUID,
     return (name if members else await department_name(session, department_id)), members
 
 
-def _members_statement(weights: Mapping[Priority, int]):
+def _members_statement(weights: Mapping[Priority, int]) -> Select:
     department_id = bindparam("department_id", type_=PgUUID(as_uuid=True))
     loads = (select(Task.assignee_id.label("user_id"), func.count().label("open_tasks"),
                     func.sum(_weight(weights)).label("load"))
@@ -194,7 +194,7 @@ def _members_statement(weights: Mapping[Priority, int]):
             .where(users.c.department_id == department_id, users.c.active.is_(True)))
 
 
-_MEMBERS_STATEMENTS: dict[tuple, object] = {}
+_MEMBERS_STATEMENTS: dict[tuple, Select] = {}
 
 
 async def _members(session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]):

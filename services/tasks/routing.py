@@ -51,6 +51,9 @@ from shared.messaging.envelope import Envelope
 
 CONSUMER = "tasks.router"
 
+# The deal events routing applies; the pipeline's other events pass by.
+DealEvent = OpportunityOpened | StageAdvanced | OpportunityDeclined
+
 log = logging.getLogger("insureops.tasks.routing")
 SKIPPED = Counter("tasks_routing_events_skipped_total",
                   "Pipeline events routing did not apply: the deal was not where the event says it was",
@@ -72,6 +75,7 @@ class RoutingBatch:
         ids = list(dict.fromkeys(opportunity_ids))
         self.positions.update(await repo.deal_positions(self.session, ids))
         for task in await repo.active_tasks_of_deals(self.session, ids):
+            assert task.opportunity_id is not None  # the tasks of these deals
             self.open_tasks[task.opportunity_id].append(task)
 
     async def finish(self) -> None:
@@ -79,6 +83,15 @@ class RoutingBatch:
         await assignments.write_pending(self.session)
 
     # Events -------------------------------------------------------------------------------------
+    async def apply(self, envelope: Envelope, data: DealEvent) -> None:
+        match data:
+            case OpportunityOpened():
+                await self.opened(envelope, data)
+            case StageAdvanced():
+                await self.stage_advanced(envelope, data)
+            case OpportunityDeclined():
+                await self.declined(envelope, data)
+
     async def opened(self, envelope: Envelope, data: OpportunityOpened) -> None:
         if not self._applies(envelope, data.opportunity_id, from_stage=None, version=data.opportunity_version):
             return
@@ -122,6 +135,8 @@ class RoutingBatch:
                  version: int | None) -> bool:
         """The guard: whether the deal is where the event says it was (see `routing_guard`)."""
         known = self.positions.get(opportunity_id)
+        if known is None:
+            return True  # a deal routing has not seen: nothing to guard against
         reason = refusal(known, from_stage=from_stage, version=version)
         if reason is not None:
             SKIPPED.labels(envelope.type, reason.value).inc()
@@ -177,21 +192,16 @@ class RoutingBatch:
         return assignments.Assignment(owner_id, f"the deal's owner, {whose}{note}")
 
 
-_HANDLERS = {
-    "pipeline.opportunity.opened": RoutingBatch.opened,
-    "pipeline.opportunity.stage_advanced": RoutingBatch.stage_advanced,
-    "pipeline.opportunity.declined": RoutingBatch.declined,
-}
 
 
 def batch_handler(settings: TasksSettings):
     """The consumer's batch handler: every new event of a batch, in order, in one transaction."""
 
     async def route_batch(session: AsyncSession, envelopes: list[Envelope]) -> None:
-        events = []
+        events: list[tuple[Envelope, DealEvent]] = []
         for envelope in envelopes:
-            model = model_for(envelope.type, envelope.dataversion) if envelope.type in _HANDLERS else None
-            if model is not None:
+            model = model_for(envelope.type, envelope.dataversion)
+            if model is not None and issubclass(model, DealEvent):
                 events.append((envelope, model.model_validate(envelope.data)))
         if not events:
             return
@@ -207,7 +217,7 @@ def batch_handler(settings: TasksSettings):
                 token = context.bind(actor=Actor("system", CONSUMER),
                                      correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id)
                 try:
-                    await _HANDLERS[envelope.type](batch, envelope, data)
+                    await batch.apply(envelope, data)
                 finally:
                     context.reset(token)
         await batch.finish()

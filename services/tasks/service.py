@@ -36,7 +36,7 @@ from services.tasks.settings import TasksSettings
 from services.tasks.sla import restart_stale_clock, set_sla_window, sla_state_at
 from shared import clock, context
 from shared.auth import Principal
-from shared.contracts import FieldChange
+from shared.contracts import FieldChange, json_value
 from shared.contracts.tasks import (
     TaskCommented,
     TaskCreated,
@@ -44,14 +44,6 @@ from shared.contracts.tasks import (
     TaskUpdated,
 )
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 async def open_task(session: AsyncSession, settings: TasksSettings, *, title: str, description: str | None,
@@ -93,7 +85,7 @@ async def _change(session: AsyncSession, settings: TasksSettings, task: Task,
                   fields: dict[str, Any]) -> dict[str, FieldChange]:
     now = clock.now()
     calendar = await load_calendar(session)
-    changes = {k: FieldChange(before=_json(getattr(task, k)), after=_json(v))
+    changes = {k: FieldChange(before=json_value(getattr(task, k)), after=json_value(v))
                for k, v in fields.items() if getattr(task, k) != v}
     if not changes:
         return changes
@@ -200,7 +192,7 @@ async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: 
     restart_stale_clock(task, now, calendar, settings)
     await outbox.add(session, TaskReassigned(
         task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id, department_id=task.department_id,
-        assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=_json(before), after=str(user.id))},
+        assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=json_value(before), after=str(user.id))},
         assignment_reason=reason, title=task.title), subject=str(task.id))
     await write_pending(session)
     return task

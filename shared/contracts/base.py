@@ -1,10 +1,14 @@
-"""The base of every event contract: `EventData`, `FieldChange`, and the `event` decorator that registers a
+"""The base of every event contract: `EventData`, `FieldChange` (and `field_changes`, which makes them), and the
+`event` decorator that registers a
 payload model in `REGISTRY` under its (type, version). Imports nothing of the contracts themselves, so each
 contract module can build on it without a cycle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +32,21 @@ class FieldChange(BaseModel):
 
     before: Any = None
     after: Any = None
+
+
+def json_value(value: Any) -> Any:
+    """A field's value as a change carries it: ids and amounts as text, times in ISO 8601."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, FieldChange]:
+    """The fields of `after` whose value differs from the one in `before`, each with both values."""
+    return {k: FieldChange(before=json_value(before.get(k)), after=json_value(v)) for k, v in after.items()
+            if json_value(before.get(k)) != json_value(v)}
 
 
 E = TypeVar("E", bound="EventData")

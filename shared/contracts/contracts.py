@@ -15,6 +15,7 @@ from uuid import UUID
 from shared.contracts.base import EventData, FieldChange, event
 
 ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "cancelled"]
+ContractOrigin = Literal["deal", "manual"]
 
 
 class ContractEvent(EventData):
@@ -39,7 +40,7 @@ class ContractEvent(EventData):
 class ContractCreated(ContractEvent):
     """A contract was created: from an accepted deal, or by hand."""
 
-    origin: Literal["deal", "manual"]
+    origin: ContractOrigin
 
 
 @event("contracts.contract.issued")

@@ -3,19 +3,20 @@ topic matching the pattern is appended to the hash chain once; dead-letter topic
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import select
 
 from services.audit.models import AuditRecord
-from services.audit.subscriptions import consumers
 from shared.contracts.topics import DOMAIN_TOPIC_PATTERN, dead_letter_topic
 from tests import events
-from tests.bus import consumer_bus, consumer_named, envelope_of, handles, settings_of
+from tests.bus import consumer_bus, consumer_of, envelope_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("audit", consumer_named(consumers(settings_of("audit")), "audit"), sessionmaker) as bus:
+    async with consumer_bus("audit", consumer_of("audit", "audit"), sessionmaker) as bus:
         yield bus
 
 
@@ -37,7 +38,7 @@ async def test_events_of_every_domain_topic_are_chained_once_in_order(bus, sessi
     chained = await records(session, *(e.id for e in published))
     assert [r.event_id for r in chained] == [e.id for e in published]
     assert [r.seq for r in chained] == list(range(chained[0].seq, chained[0].seq + len(published)))
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(chained, chained[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(chained))
     first = chained[0]
     assert (first.actor_type, first.actor_id, first.topic, first.source) == (
         "system", "tests", "identity.user.events", "identity")

@@ -10,15 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from services.clients.models import Client, ClientContract
-from services.clients.subscriptions import CONSUMERS
 from shared import clock
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles
+from tests.bus import consumer_bus, consumer_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("clients", consumer_named(CONSUMERS, "clients"), sessionmaker) as bus:
+    async with consumer_bus("clients", consumer_of("clients", "clients"), sessionmaker) as bus:
         yield bus
 
 

@@ -3,21 +3,22 @@ by name, department and status. Each event is published as pipeline or clients w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from services.contracts.models import Contract, KnownClient
-from services.contracts.subscriptions import CONSUMERS
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles
+from tests.bus import consumer_bus, consumer_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("contracts", consumer_named(CONSUMERS, "contracts"), sessionmaker) as bus:
+    async with consumer_bus("contracts", consumer_of("contracts", "contracts"), sessionmaker) as bus:
         yield bus
 
 
@@ -56,6 +57,21 @@ async def test_an_accepted_deal_becomes_one_pending_contract_announced_once(bus,
     assert len(await contracts_of_deal(session, accepted.opportunity_id)) == 1
     assert await session.scalar(select(func.count()).select_from(outbox)
                                 .where(outbox.c.event_type == "contracts.contract.created")) == 1
+
+
+async def test_an_accepted_deal_with_unusable_terms_is_refused_and_parked_at_once(sessionmaker, session):
+    # Any retry would wait half a minute: a refusal is parked without one.
+    async with consumer_bus("contracts", consumer_of("contracts", "contracts"), sessionmaker, max_attempts=3,
+                            retry_backoff=30.0) as bus:
+        accepted = events.opportunity_accepted(terms=events.terms(premium="0", end_date=date(2029, 1, 1)))
+        envelope = await asyncio.wait_for(bus.publish(accepted, subject=str(accepted.opportunity_id)), 5)
+        [dead] = await bus.dead_letters(session)
+        assert "unusable terms" in dead["error"] and "terms.premium" in dead["error"], dead["error"]
+        assert "terms.start_date" in dead["error"] and "terms.currency" not in dead["error"]
+        assert dead["event_id"] == envelope.id
+        [copy] = await bus.dead_letter_copies(session)
+        assert copy["headers"]["dlq_kind"] == "permanent"
+        assert await contracts_of_deal(session, accepted.opportunity_id) == []
 
 
 @handles("contracts", "clients.client.created")

@@ -25,8 +25,7 @@ def handle(page: Page, deal_id: str) -> Locator:
 
 
 async def expect_in_column(page: Page, deal_id: str, stage_key: str, *, timeout: float | None = None) -> None:
-    kwargs = {"timeout": timeout} if timeout is not None else {}
-    await expect(column(page, stage_key).get_by_test_id(f"card-{deal_id}")).to_be_visible(**kwargs)
+    await expect(column(page, stage_key).get_by_test_id(f"card-{deal_id}")).to_be_visible(timeout=timeout)
 
 
 async def _centre(locator: Locator) -> tuple[float, float]:

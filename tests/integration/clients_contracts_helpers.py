@@ -1,4 +1,4 @@
-"""Helpers of the clients and contracts tests: people, clients, contracts and the business date."""
+"""Helpers of the clients, deals and contracts tests: people, clients, lines, contracts and the business date."""
 
 from __future__ import annotations
 
@@ -38,6 +38,12 @@ def business_today() -> date:
 
 async def headers_for(gateway: httpx.AsyncClient, user) -> dict[str, str]:
     return {"Authorization": f"Bearer {await login(gateway, user.email, user.password)}"}
+
+
+async def line_named(gateway: httpx.AsyncClient, headers: dict[str, str], name: str) -> dict:
+    """The insurance line called `name` (one of the seed's)."""
+    lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
+    return next(line for line in lines if line["name"] == name)
 
 
 async def me(gateway: httpx.AsyncClient, headers: dict) -> dict:

@@ -4,11 +4,8 @@
 import asyncpg
 import pytest
 
+from shared.db import asyncpg_dsn
 from tests.conftest import wait_until
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 @pytest.mark.parametrize("role", ["runtime", "owner"])
@@ -20,7 +17,7 @@ def _dsn(url: str) -> str:
 async def test_changes_to_audit_records_are_refused(stack, audit_db, role, statement):
     await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records"), what="some audit records")
     before = await audit_db.fetchval("SELECT count(*) FROM audit_records")
-    conn = await asyncpg.connect(_dsn(stack.database_url("audit", owner=role == "owner")))
+    conn = await asyncpg.connect(asyncpg_dsn(stack.database_url("audit", owner=role == "owner")))
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError) as refused:
             await conn.execute(statement)
@@ -35,7 +32,7 @@ async def test_changes_to_audit_records_are_refused(stack, audit_db, role, state
 
 
 async def test_runtime_role_can_still_append_and_read(stack):
-    conn = await asyncpg.connect(_dsn(stack.database_url("audit")))
+    conn = await asyncpg.connect(asyncpg_dsn(stack.database_url("audit")))
     try:
         assert await conn.fetchval("SELECT has_table_privilege('audit_records', 'INSERT')")
         assert await conn.fetchval("SELECT has_table_privilege('audit_records', 'SELECT')")

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.context import Actor
+from shared.db import asyncpg_dsn
 from shared.messaging.envelope import Envelope
 from tests.conftest import assert_problem, login, run_job, superuser_dsn, wait_until
+from tests.integration.kafka_support import ensure_topics
 
 # Helpers -----------------------------------------------------------------------------------------
 
@@ -31,13 +32,7 @@ def probe_topic() -> str:
 @pytest.fixture
 async def probe_records(stack, audit_db, probe_topic):
     """`await probe_records(n, data=...)`: n events through Kafka into audit; their rows in seq order."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        if probe_topic not in set(await admin.list_topics()):
-            await admin.create_topics([NewTopic(probe_topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [probe_topic], partitions=1)
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
 
@@ -244,10 +239,6 @@ async def test_a_checkpoint_goes_to_the_file_and_the_bus_and_does_not_feed_itsel
 
 # Access ------------------------------------------------------------------------------------------
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.mark.parametrize("statement", [
     "INSERT INTO audit_chain_head (id, seq, hash) VALUES (2, 0, 'x')",
     "DELETE FROM audit_chain_head",
@@ -257,7 +248,7 @@ def _dsn(url: str) -> str:
     "UPDATE audit_records SET hash = 'forged' WHERE seq = 1",
 ])
 async def test_runtime_role_cannot_rewrite_the_chain_bookkeeping(stack, statement):
-    conn = await asyncpg.connect(_dsn(stack.database_url("audit")))
+    conn = await asyncpg.connect(asyncpg_dsn(stack.database_url("audit")))
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute(statement)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.audit.chain import record_hash
 from shared.context import Actor
@@ -23,21 +23,10 @@ from shared.contracts.pipeline import OpportunityOpened, StageRef
 from shared.contracts.tasks import TaskCreated
 from shared.messaging.envelope import Envelope, topic_for
 from tests.conftest import wait_until
+from tests.integration.kafka_support import ensure_topics
 
 CONTRACT_TOPICS = [topic_for(t) for t in ("clients.client.created", "pipeline.opportunity.opened",
                                           "tasks.task.created", "contracts.contract.created")]
-
-
-async def ensure_topics(stack, topics: list[str], partitions: int | None = None) -> None:
-    """The producing services create their topics at start-up; these tests may run before they exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        missing = [t for t in topics if t not in set(await admin.list_topics())]
-        if missing:
-            await admin.create_topics([NewTopic(t, partitions or stack.kafka_partitions, 1) for t in missing])
-    finally:
-        await admin.close()
 
 
 # Replay ------------------------------------------------------------------------------------------

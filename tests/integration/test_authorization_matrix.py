@@ -288,17 +288,10 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
 async def _discarded_dead_letter(stack, w: World) -> dict:
     """A dead letter of audit's (a record that is not an event, on a topic of its own), discarded: the replay and
     discard cells meet its state (409) once past the role check."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    from tests.integration.test_poison_and_redelivery import produce
+    from tests.integration.kafka_support import ensure_topics, produce
 
     topic = f"qa{w.tag}.authz.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [topic], partitions=1)
     await produce(stack, topic, (b"not an event", [("ce_id", b"authz-matrix")]))
 
     async def parked():

@@ -6,19 +6,22 @@ event can only be discarded, with a reason; nobody but the Admin gets in; audit 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 import httpx
 
-from devstack.seed import DEMO_USERS
 from shared.contracts.pipeline import OpportunityAccepted, Terms
 from tests.conftest import assert_problem, login, superuser_dsn, wait_until
-from tests.integration.clients_contracts_helpers import SALES_EMPLOYEE, business_today, create_client, me
-from tests.integration.test_poison_and_redelivery import produce
-
-MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
+from tests.integration.clients_contracts_helpers import (
+    SALES_EMPLOYEE,
+    SALES_MANAGER,
+    business_today,
+    create_client,
+    me,
+)
+from tests.integration.kafka_support import ensure_topics, produce
 
 
 async def _letters(gateway: httpx.AsyncClient, headers: dict, **params) -> dict:
@@ -72,7 +75,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         return contracts, events
 
     try:
-        published_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        published_at = datetime.now(UTC) - timedelta(minutes=1)
         envelope = await publish_event(accepted, subject=opportunity, source="pipeline")
 
         # Listed through the gateway (composed from every service), then inspected at its consumer.
@@ -85,7 +88,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert item["consumer"] == "contracts" and item["status"] == "parked" and item["kind"] == "unknown"
         assert "is not approved yet" in item["error"] and item["topic"] == "pipeline.opportunity.events"
         everything = await _letters(gateway, admin_headers)
-        in_an_hour = datetime.now(timezone.utc) + timedelta(hours=1)
+        in_an_hour = datetime.now(UTC) + timedelta(hours=1)
         later = await _letters(gateway, admin_headers, since=in_an_hour.isoformat())
         assert later["items"] == [] and later["total"] == 0 and later["complete"]
         assert everything["complete"] and not everything["missing"]
@@ -103,7 +106,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert item["id"] in {i["id"] for i in per_consumer["items"]}
 
         # Only the Admin.
-        manager = {"Authorization": f"Bearer {await login(gateway, MANAGER.email, MANAGER.password)}"}
+        manager = {"Authorization": f"Bearer {await login(gateway, SALES_MANAGER.email, SALES_MANAGER.password)}"}
         assert_problem(await gateway.get("/api/v1/dead-letters", headers=manager), 403)
         assert_problem(await gateway.get(path, headers=manager), 403)
         assert_problem(await gateway.post(f"{path}/replay", headers=manager), 403)
@@ -158,14 +161,7 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
 
 async def test_a_record_that_is_not_an_event_can_only_be_discarded_with_a_reason(stack, gateway, admin_headers):
     topic = f"qa{uuid.uuid4().hex[:8]}.probe.events"  # audit reads every *.events topic
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [topic], partitions=1)
     await produce(stack, topic, (b"\xff\x00 not an event", [("ce_id", b"half-an-event")]))
 
     async def listed():

@@ -4,23 +4,17 @@ deal as won."""
 
 import time
 
-from devstack.seed import DEMO_USERS
 from tests.conftest import wait_until
 from tests.integration.clients_contracts_helpers import (
+    SALES_MANAGER,
     business_today,
     create_client,
     headers_for,
     in_force_terms,
+    line_named,
     tag,
     wait_client_status,
 )
-
-SALES_MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
-
-
-async def _line(gateway, headers, name: str) -> dict:
-    lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
-    return next(line for line in lines if line["name"] == name)
 
 
 async def test_accepting_a_deal_creates_its_contract_and_issuing_it_activates_the_client_and_wins_the_deal(
@@ -28,7 +22,7 @@ async def test_accepting_a_deal_creates_its_contract_and_issuing_it_activates_th
     manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, manager, name=f"Flow Four Shipping {tag()}")
     assert client["status"] == "prospect"
-    line = await _line(gateway, admin_headers, "Marine")
+    line = await line_named(gateway, admin_headers, "Marine")
     opened = await gateway.post("/api/v1/opportunities", headers=manager, json={
         "client_id": client["id"], "line_id": line["id"], "title": "Hull and machinery cover",
         "expected_premium": "15000.00", "currency": "EUR"})

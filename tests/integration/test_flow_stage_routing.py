@@ -9,12 +9,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from devstack.seed import DEMO_USERS
 from shared.workcalendar import Calendar
 from tests.conftest import superuser_dsn, wait_until
-from tests.integration.clients_contracts_helpers import create_client, headers_for, in_force_terms, tag
-
-SALES_MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
+from tests.integration.clients_contracts_helpers import SALES_MANAGER, create_client, headers_for, in_force_terms, tag
 
 
 def _time(value: str) -> datetime:

@@ -20,6 +20,7 @@ from tests.integration.clients_contracts_helpers import (
     create_client,
     create_contract,
     headers_for,
+    line_named,
     me,
 )
 from tests.integration.tasks_support import get_task, make_team, parse_time, run_tasks_job, tasks_now
@@ -29,10 +30,6 @@ DEADLINE = GatewaySettings().compose_deadline_seconds
 PART_TIMEOUT = GatewaySettings().compose_part_timeout_seconds
 SLACK = 1.5  # HTTP and scheduling on a busy machine, on top of the gateway's own deadline
 PARTS_360 = {"client", "ancestors", "children", "subtree", "contracts", "opportunities", "open_tasks", "history"}
-
-
-async def _line(gateway, headers, name: str) -> dict:
-    return next(line for line in (await gateway.get("/api/v1/lines", headers=headers)).json() if line["name"] == name)
 
 
 async def _open_deal(gateway, headers, client_id: str, line: dict, title: str = "Hull cover") -> dict:
@@ -73,7 +70,7 @@ async def family(gateway):
     client = await create_client(gateway, manager, name=f"Shipping {uuid.uuid4().hex[:6]} S.A.", parent_id=parent["id"])
     child = await create_client(gateway, manager, name=f"Crew {uuid.uuid4().hex[:6]} Ltd", parent_id=client["id"])
     contract = await create_contract(gateway, manager, client["id"])
-    deal = await _open_deal(gateway, manager, client["id"], await _line(gateway, manager, "Marine"))
+    deal = await _open_deal(gateway, manager, client["id"], await line_named(gateway, manager, "Marine"))
     task = await _task(gateway, manager, title="Collect the fleet list", client_id=client["id"])
     return {"manager": manager, "parent": parent, "client": client, "child": child, "contract": contract,
             "deal": deal, "task": task}
@@ -212,7 +209,7 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
                           base=now)
     sales_manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, sales_manager, name=f"Dash {uuid.uuid4().hex[:6]} S.A.")
-    deal = await _open_deal(gateway, admin_headers, client["id"], await _line(gateway, admin_headers, "Marine"))
+    deal = await _open_deal(gateway, admin_headers, client["id"], await line_named(gateway, admin_headers, "Marine"))
 
     async def reassigned():
         r = await gateway.patch(f"/api/v1/opportunities/{deal['id']}", json={"owner_id": ana.id}, headers=admin_headers)

@@ -5,12 +5,12 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer
 
 from shared.context import Actor
 from shared.messaging.envelope import Envelope
 from tests.conftest import wait_until
+from tests.integration.kafka_support import ensure_topics, produce
 
 
 def valid_event(topic_service: str = "qa", aggregate: str = "probe") -> Envelope:
@@ -19,27 +19,9 @@ def valid_event(topic_service: str = "qa", aggregate: str = "probe") -> Envelope
                     subject="p1", actor=Actor("system", "qa"))
 
 
-async def produce(stack, topic: str, envelope_or_raw, key: bytes = b"p1"):
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        if isinstance(envelope_or_raw, Envelope):
-            headers = [(k, v.encode()) for k, v in envelope_or_raw.attribute_headers().items()]
-            return await producer.send_and_wait(topic, envelope_or_raw.encode_value(), key=key, headers=headers)
-        value, headers = envelope_or_raw
-        return await producer.send_and_wait(topic, value, key=key, headers=headers)
-    finally:
-        await producer.stop()
-
-
 async def test_malformed_message_is_dead_lettered_and_the_partition_moves_on(stack, audit_db):
     topic = f"qa{uuid.uuid4().hex[:8]}.probe.events"  # a topic created after audit started
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [topic], partitions=1)
 
     bad = await produce(stack, topic, (b"\x00 definitely not an event", [("ce_id", b"half-an-event")]))
     good_event = valid_event(topic.split(".")[0])
@@ -80,13 +62,7 @@ async def test_malformed_message_is_dead_lettered_and_the_partition_moves_on(sta
 async def test_redelivered_event_has_no_second_effect(stack, audit_db):
     event = valid_event()
     topic = "qa.probe.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-    await admin.start()
-    try:
-        if topic not in await admin.list_topics():
-            await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(stack, [topic], partitions=1)
     for _ in range(3):
         await produce(stack, topic, event)
     await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", event.id),

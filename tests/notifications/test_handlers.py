@@ -13,16 +13,14 @@ from sqlalchemy import select
 
 from services.notifications.models import Notification, people
 from services.notifications.recipients import SOURCE_EVENT_TYPES
-from services.notifications.subscriptions import consumers
 from shared.contracts import EventData
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles, settings_of
+from tests.bus import consumer_bus, consumer_of, handles
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("notifications", consumer_named(consumers(settings_of("notifications")),
-                                                            "notifications"), sessionmaker) as bus:
+    async with consumer_bus("notifications", consumer_of("notifications", "notifications"), sessionmaker) as bus:
         yield bus
 
 

@@ -10,15 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from services.pipeline.models import KnownClient
-from services.pipeline.subscriptions import CONSUMERS
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles
+from tests.bus import consumer_bus, consumer_of, handles
 from tests.pipeline.support import a_deal
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("pipeline", consumer_named(CONSUMERS, "pipeline"), sessionmaker) as bus:
+    async with consumer_bus("pipeline", consumer_of("pipeline", "pipeline"), sessionmaker) as bus:
         yield bus
 
 

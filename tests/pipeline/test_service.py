@@ -14,7 +14,6 @@ from services.pipeline.models import Opportunity, StageMove, messaging
 from shared.errors import Conflict
 from tests.pipeline.support import a_deal
 
-
 pytestmark = pytest.mark.usefixtures("acting")
 
 

@@ -18,9 +18,9 @@ def test_the_switch_is_off_unless_asked(monkeypatch):
 
 def test_without_a_docker_engine_the_containers_skip_saying_why(monkeypatch):
     monkeypatch.setattr(containers, "docker_problem", lambda: "no Docker engine answers (test)")
-    with pytest.raises(pytest.skip.Exception, match="INSUREOPS_TESTCONTAINERS=1 .* no Docker engine answers"):
-        with containers.started():
-            pass
+    with (pytest.raises(pytest.skip.Exception, match=r"INSUREOPS_TESTCONTAINERS=1 .* no Docker engine answers"),
+          containers.started()):
+        pass
 
 
 def test_devstack_uses_an_existing_kafka_and_postgresql_when_given(monkeypatch):

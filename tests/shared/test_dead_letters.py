@@ -5,20 +5,19 @@ import base64
 import importlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 
 from devstack.config import SERVICES
 from services.gateway.routes import DEAD_LETTER_SERVICES, service_for
+from shared.context import Actor
 from shared.contracts import model_for
 from shared.contracts.dead_letters import CONTRACTS
 from shared.contracts.topics import DEAD_LETTER_EVENTS, DOMAIN_TOPIC_PATTERN, topic_for
-from shared.context import Actor
 from shared.messaging.dead_letters.service import is_replayable, payload_view, stored_record
 from shared.messaging.envelope import Envelope, MalformedEvent
-
 
 
 def _app_paths(service: str) -> set[str]:
@@ -83,7 +82,7 @@ def test_payloads_are_shown_as_json_text_or_base64():
 
 def _row(**overrides):
     envelope = Envelope(id="e1", type="pipeline.opportunity.accepted", source="pipeline",
-                        time=datetime(2026, 1, 2, tzinfo=timezone.utc), data={"opportunity_id": "o1"},
+                        time=datetime(2026, 1, 2, tzinfo=UTC), data={"opportunity_id": "o1"},
                         subject="o1", actor=Actor("user", "u1"))
     values = dict(id=5, topic="pipeline.opportunity.events", partition=2, offset=40, key="o1",
                   headers=envelope.attribute_headers(), payload=envelope.encode_value(), event_id="e1",

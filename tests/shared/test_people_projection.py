@@ -10,18 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles, settings_of
+from tests.bus import consumer_bus, consumer_of, handles
 
 PEOPLE_TYPES = ("identity.user.created", "identity.user.updated", "identity.user.deactivated",
                 "identity.department.created", "identity.department.updated", "identity.department.deleted")
-
-
-def _group(service: str, name: str):
-    import importlib
-
-    module = importlib.import_module(f"services.{service}.subscriptions")
-    found = module.CONSUMERS if hasattr(module, "CONSUMERS") else module.consumers(settings_of(service))
-    return consumer_named(found, name)
 
 
 # (service, consumer group): every group that keeps the replica.
@@ -47,7 +39,7 @@ def service_name(group) -> str:
 @pytest.fixture
 async def bus(group, sessionmaker):
     service, name = group
-    async with consumer_bus(service, _group(service, name), sessionmaker) as bus:
+    async with consumer_bus(service, consumer_of(service, name), sessionmaker) as bus:
         yield bus
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import get_args
 
 from services.notifications.recipients import SOURCE_EVENT_TYPES
 from services.tasks import routing
 from shared.projections.identity import people_handlers
-from tests.bus import COVERED, settings_of
+from tests.bus import COVERED, consumer_groups_of
 
 TESTS = Path(__file__).resolve().parents[1]
 CONSUMING_SERVICES = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications")
@@ -24,15 +25,14 @@ def _people_tables():
 
 # What each batch handler acts on (its topics carry other types too, which it claims and ignores).
 BATCH_TYPES = {
-    routing.CONSUMER: tuple(routing._HANDLERS),
+    routing.CONSUMER: tuple(contract.event_type for contract in get_args(routing.DealEvent)),
     "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables())),
 }
 
 
 def consumer_groups():
     for service in CONSUMING_SERVICES:
-        module = importlib.import_module(f"services.{service}.subscriptions")
-        yield from (module.CONSUMERS if hasattr(module, "CONSUMERS") else module.consumers(settings_of(service)))
+        yield from consumer_groups_of(service)
 
 
 def subscriptions() -> set[tuple[str, str]]:

@@ -21,7 +21,7 @@ async def a_department(session: AsyncSession, *members: str, name: str = "Underw
     if ids:
         await session.execute(people.users.insert(), [
             {"id": user_id, "name": member, "email": f"{user_id.hex[:10]}@example.com", "role": "Employee",
-             "department_id": department_id, "active": True} for user_id, member in zip(ids, members)])
+             "department_id": department_id, "active": True} for user_id, member in zip(ids, members, strict=True)])
     return department_id, ids
 
 

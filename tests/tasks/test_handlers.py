@@ -10,16 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from services.tasks import routing
-from services.tasks.subscriptions import consumers
 from tests import events
-from tests.bus import consumer_bus, consumer_named, handles, settings_of
+from tests.bus import consumer_bus, consumer_of, handles
 from tests.tasks.support import a_department, tasks_of_deal
 
 
 @pytest.fixture
 async def bus(sessionmaker):
-    async with consumer_bus("tasks", consumer_named(consumers(settings_of("tasks")), routing.CONSUMER),
-                            sessionmaker) as bus:
+    async with consumer_bus("tasks", consumer_of("tasks", routing.CONSUMER), sessionmaker) as bus:
         yield bus
 
 

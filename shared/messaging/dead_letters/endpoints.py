@@ -8,13 +8,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import Instant
 from shared.context import Actor
 from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Session, problems
+from shared.messaging.consumer import IdempotentConsumer
 from shared.messaging.dead_letters import service
 from shared.messaging.dead_letters.repository import LetterFilters
 from shared.pagination import MAX_OFFSET, Page
@@ -108,7 +110,7 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)."
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 
 
-def _consumers(request: Request) -> dict:
+def _consumers(request: Request) -> dict[str, IdempotentConsumer]:
     return getattr(request.app.state, "consumers", {})
 
 

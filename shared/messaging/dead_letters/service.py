@@ -25,8 +25,7 @@ from shared import clock
 from shared.context import Actor
 from shared.contracts.dead_letters import CONTRACTS
 from shared.errors import Conflict, InvalidInput, NotFound, Problem, ServiceUnavailable
-from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, \
-    failure_kind
+from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, failure_kind
 from shared.messaging.dead_letters import repository
 from shared.messaging.dead_letters.repository import LetterFilters
 from shared.messaging.tables import MessagingTables
@@ -46,11 +45,11 @@ def consumer_named(consumers: dict[str, IdempotentConsumer], name: str) -> Idemp
 
 
 async def list_letters(session: AsyncSession, tables: MessagingTables, filters: LetterFilters, *, limit: int,
-                       offset: int) -> tuple[Sequence[Row], int]:
+                       offset: int) -> tuple[Sequence[Row[Any]], int]:
     return await repository.page(session, tables.dead_letters, filters, limit=limit, offset=offset)
 
 
-async def letter(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int) -> Row:
+async def letter(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int) -> Row[Any]:
     row = await repository.get(session, consumer.tables.dead_letters, consumer.name, letter_id)
     if row is None:
         raise NotFound(f"{consumer.name} has no dead letter {letter_id}")
@@ -73,19 +72,19 @@ def payload_view(payload: bytes | None) -> tuple[str, Any]:
         return "text", text
 
 
-def stored_record(row: Row) -> StoredRecord:
+def stored_record(row: Row[Any]) -> StoredRecord:
     headers = row.headers if isinstance(row.headers, dict) else {}
     return StoredRecord(topic=row.topic, partition=row.partition, offset=row.offset,
                         key=row.key.encode() if row.key is not None else None, value=row.payload,
                         headers=tuple((str(k), str(v).encode()) for k, v in headers.items()))
 
 
-def is_replayable(row: Row) -> bool:
+def is_replayable(row: Row[Any]) -> bool:
     """Whether the letter holds an event (a record that is not one can only be discarded)."""
     return row.event_id is not None and row.event_type is not None
 
 
-async def _locked_parked(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int) -> Row:
+async def _locked_parked(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int) -> Row[Any]:
     row = await repository.get(session, consumer.tables.dead_letters, consumer.name, letter_id, lock=True)
     if row is None:
         raise NotFound(f"{consumer.name} has no dead letter {letter_id}")
@@ -94,7 +93,7 @@ async def _locked_parked(session: AsyncSession, consumer: IdempotentConsumer, le
     return row
 
 
-async def _audit(session: AsyncSession, consumer: IdempotentConsumer, row: Row, verb: str, actor: Actor,
+async def _audit(session: AsyncSession, consumer: IdempotentConsumer, row: Row[Any], verb: str, actor: Actor,
                  reason: str | None = None) -> None:
     replayed, discarded = CONTRACTS[consumer.outbox.service]
     contract = replayed if verb == "replayed" else discarded
@@ -105,7 +104,7 @@ async def _audit(session: AsyncSession, consumer: IdempotentConsumer, row: Row, 
 
 
 async def replay(sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer, letter_id: int,
-                 actor: Actor) -> Row:
+                 actor: Actor) -> Row[Any]:
     """Hand the letter's event to its consumer again (see the module's note); the letter as it is now."""
     table = consumer.tables.dead_letters
     failure: BaseException | None = None
@@ -174,7 +173,7 @@ async def replay_many(sessionmaker: async_sessionmaker[AsyncSession], consumer: 
 
 
 async def discard(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int, reason: str,
-                  actor: Actor) -> Row:
+                  actor: Actor) -> Row[Any]:
     """Resolve the letter without handling its event, for `reason`, in the caller's transaction."""
     reason = reason.strip()
     if not reason:
