@@ -114,7 +114,7 @@ class Workload:
         except httpx.HTTPError as exc:
             self.refused[f"{what}: {exc.__class__.__name__}"] += 1
             return None
-        if response.status_code >= 500 or response.status_code == 422 and what == "open":
+        if response.status_code >= 500 or (response.status_code == 422 and what == "open"):
             self.refused[f"{what}: {response.status_code}"] += 1
             return None
         if response.status_code < 300:
@@ -386,7 +386,7 @@ async def check_routing(stack: StackSettings, visits: dict[str, list[str]], time
         await wait_until(routed, timeout=timeout, interval=0.5, what="one task per stage visit")
     except AssertionError:
         wrong = routing_mismatches(visits, await routed_tasks(stack, list(visits)))
-        raise AssertionError(f"{len(wrong)} deals routed wrongly, e.g. {list(itertools.islice(wrong.items(), 3))}")
+        raise AssertionError(f"{len(wrong)} deals routed wrongly, e.g. {list(itertools.islice(wrong.items(), 3))}") from None
 
 
 async def check_notifications(stack: StackSettings, outcome: Outcome, timeout: float = 120) -> None:
