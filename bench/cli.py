@@ -43,8 +43,12 @@ def _machine() -> dict:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {
@@ -61,24 +65,49 @@ def _machine() -> dict:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=20_000,
-                        help="outbox events for the relay and audit throughput (0 skips it; default 20000)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=20_000,
+        help="outbox events for the relay and audit throughput (0 skips it; default 20000)",
+    )
     parser.add_argument("--batch", type=int, default=1000, help="outbox rows per transaction (default 1000)")
-    parser.add_argument("--ingest-events", type=int, default=30_000,
-                        help="events put on Kafka while audit is stopped, for audit's own ingestion rate "
-                             "(0 skips it; default 30000)")
-    parser.add_argument("--writes", type=int, default=300,
-                        help="PATCHes through the gateway for the latency figure (0 skips it; default 300)")
+    parser.add_argument(
+        "--ingest-events",
+        type=int,
+        default=30_000,
+        help="events put on Kafka while audit is stopped, for audit's own ingestion rate (0 skips it; default 30000)",
+    )
+    parser.add_argument(
+        "--writes",
+        type=int,
+        default=300,
+        help="PATCHes through the gateway for the latency figure (0 skips it; default 300)",
+    )
     parser.add_argument("--rate", type=float, default=50.0, help="pace of those PATCHes per second (default 50)")
-    parser.add_argument("--settle", type=float, default=5.0,
-                        help="seconds to let the services go idle before reading their memory (default 5)")
-    parser.add_argument("--stall-timeout", type=float, default=120.0,
-                        help="fail a phase after this many seconds without progress (default 120)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds to let the services go idle before reading their memory (default 5)",
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=120.0,
+        help="fail a phase after this many seconds without progress (default 120)",
+    )
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between progress polls (default 0.1)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default .run/bench/last.json)")
     args = parser.parse_args(argv)
-    if (args.events < 0 or args.writes < 0 or args.ingest_events < 0 or args.batch < 1 or args.rate <= 0
-            or args.stall_timeout <= 0):
+    if (
+        args.events < 0
+        or args.writes < 0
+        or args.ingest_events < 0
+        or args.batch < 1
+        or args.rate <= 0
+        or args.stall_timeout <= 0
+    ):
         parser.error("--events/--writes/--ingest-events must be >= 0, --batch >= 1, --rate and --stall-timeout > 0")
     return args
 
@@ -110,26 +139,45 @@ def render(report: dict) -> str:
     if tp and "error" not in tp:
         n = tp["events"]
         rows += [
-            (f"Outbox -> Kafka (relay), {n:,} events", f"{_fmt_rate(tp['relay_rate'])} ({tp['relay_seconds']:.2f} s)",
-             f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s", _verdict(tp["relay_rate"] >= AIM_EVENTS_PER_SECOND)),
-            (f"Into audit, end to end, {n:,} events", f"{_fmt_rate(tp['audit_rate'])} ({tp['audit_seconds']:.2f} s)",
-             f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s", _verdict(tp["audit_rate"] >= AIM_EVENTS_PER_SECOND)),
-            ("  audit while catching up (after relay done)",
-             f"{_fmt_rate(tp['audit_catchup_rate'])} ({tp['audit_backlog_at_relay_done']:,} left)"
-             if tp["audit_catchup_rate"] else "kept pace (no backlog)", "", ""),
+            (
+                f"Outbox -> Kafka (relay), {n:,} events",
+                f"{_fmt_rate(tp['relay_rate'])} ({tp['relay_seconds']:.2f} s)",
+                f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s",
+                _verdict(tp["relay_rate"] >= AIM_EVENTS_PER_SECOND),
+            ),
+            (
+                f"Into audit, end to end, {n:,} events",
+                f"{_fmt_rate(tp['audit_rate'])} ({tp['audit_seconds']:.2f} s)",
+                f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s",
+                _verdict(tp["audit_rate"] >= AIM_EVENTS_PER_SECOND),
+            ),
+            (
+                "  audit while catching up (after relay done)",
+                f"{_fmt_rate(tp['audit_catchup_rate'])} ({tp['audit_backlog_at_relay_done']:,} left)"
+                if tp["audit_catchup_rate"]
+                else "kept pace (no backlog)",
+                "",
+                "",
+            ),
         ]
     elif tp:
-        rows.append(("Outbox -> Kafka -> audit throughput", "FAILED", f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s",
-                     "MISSED"))
+        rows.append(
+            ("Outbox -> Kafka -> audit throughput", "FAILED", f">= {AIM_EVENTS_PER_SECOND:,.0f} ev/s", "MISSED")
+        )
     ingest = report.get("audit_ingest")
     if ingest and "error" not in ingest:
-        rows.append((f"Audit ingestion from a Kafka backlog, {ingest['events']:,} events",
-                     f"{_fmt_rate(ingest['ingest_rate'])} ({ingest['ingest_seconds']:.2f} s)",
-                     f">= {AIM_AUDIT_INGEST_PER_SECOND:,.0f} ev/s",
-                     _verdict(ingest["ingest_rate"] >= AIM_AUDIT_INGEST_PER_SECOND)))
+        rows.append(
+            (
+                f"Audit ingestion from a Kafka backlog, {ingest['events']:,} events",
+                f"{_fmt_rate(ingest['ingest_rate'])} ({ingest['ingest_seconds']:.2f} s)",
+                f">= {AIM_AUDIT_INGEST_PER_SECOND:,.0f} ev/s",
+                _verdict(ingest["ingest_rate"] >= AIM_AUDIT_INGEST_PER_SECOND),
+            )
+        )
     elif ingest:
-        rows.append(("Audit ingestion from a Kafka backlog", "FAILED", f">= {AIM_AUDIT_INGEST_PER_SECOND:,.0f} ev/s",
-                     "MISSED"))
+        rows.append(
+            ("Audit ingestion from a Kafka backlog", "FAILED", f">= {AIM_AUDIT_INGEST_PER_SECOND:,.0f} ev/s", "MISSED")
+        )
     lat = report.get("latency")
     if lat and "error" not in lat:
         rows += [
@@ -148,8 +196,14 @@ def render(report: dict) -> str:
         measured = f"{proc['rss_mb']:.1f} MB"
         if not service and proc["tree_processes"] > 1:
             measured += f" (+children {proc['tree_rss_mb']:.0f} MB)"
-        rows.append((label, measured, f"< {AIM_IDLE_RSS_MB:.0f} MB" if service else "",
-                     _verdict(proc["rss_mb"] < AIM_IDLE_RSS_MB) if service else ""))
+        rows.append(
+            (
+                label,
+                measured,
+                f"< {AIM_IDLE_RSS_MB:.0f} MB" if service else "",
+                _verdict(proc["rss_mb"] < AIM_IDLE_RSS_MB) if service else "",
+            )
+        )
     header = ("Figure", "Measured", "Aim", "")
     widths = [max(len(r[i]) for r in [*rows, header]) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -191,9 +245,10 @@ def render(report: dict) -> str:
             f" min {lat['min_ms']:.1f} ms, mean {lat['mean_ms']:.1f} ms",
         ]
     if report.get("memory"):
-        details.append(f"memory: VmRSS read {report['settle_seconds']:g} s after the load; peak (VmHWM) "
-                       + ", ".join(f"{p['name']} {p['peak_mb']:.0f} MB" for p in report["memory"]
-                                   if p["peak_mb"] is not None))
+        details.append(
+            f"memory: VmRSS read {report['settle_seconds']:g} s after the load; peak (VmHWM) "
+            + ", ".join(f"{p['name']} {p['peak_mb']:.0f} MB" for p in report["memory"] if p["peak_mb"] is not None)
+        )
     for phase in ("throughput", "audit_ingest", "latency"):
         if report.get(phase) and "error" in report[phase]:
             details.append(f"{phase} FAILED: {report[phase]['error']}")
@@ -226,19 +281,42 @@ async def _measure(cfg, sup, args) -> dict:
     report: dict = {}
     if args.events:
         say(f"[1/4] outbox -> Kafka -> audit throughput, {args.events} events")
-        report["throughput"] = await _phase(throughput.run(
-            cfg, events=args.events, batch_size=args.batch, stall_timeout=args.stall_timeout, poll=args.poll,
-            say=say, cpu_probe=lambda: memory.cpu_seconds(sup)))
+        report["throughput"] = await _phase(
+            throughput.run(
+                cfg,
+                events=args.events,
+                batch_size=args.batch,
+                stall_timeout=args.stall_timeout,
+                poll=args.poll,
+                say=say,
+                cpu_probe=lambda: memory.cpu_seconds(sup),
+            )
+        )
     if args.ingest_events:
         say(f"[2/4] audit ingestion from a Kafka backlog, {args.ingest_events} events")
-        report["audit_ingest"] = await _phase(throughput.run_audit_ingest(
-            cfg, sup, events=args.ingest_events, stall_timeout=args.stall_timeout, poll=args.poll, say=say,
-            cpu_probe=lambda: memory.cpu_seconds(sup)))
+        report["audit_ingest"] = await _phase(
+            throughput.run_audit_ingest(
+                cfg,
+                sup,
+                events=args.ingest_events,
+                stall_timeout=args.stall_timeout,
+                poll=args.poll,
+                say=say,
+                cpu_probe=lambda: memory.cpu_seconds(sup),
+            )
+        )
     if args.writes:
         say(f"[3/4] API write -> audit latency, {args.writes} writes")
-        report["latency"] = await _phase(latency.run(
-            cfg, writes=args.writes, rate=args.rate, stall_timeout=args.stall_timeout, poll=min(args.poll, 0.05),
-            say=say))
+        report["latency"] = await _phase(
+            latency.run(
+                cfg,
+                writes=args.writes,
+                rate=args.rate,
+                stall_timeout=args.stall_timeout,
+                poll=min(args.poll, 0.05),
+                say=say,
+            )
+        )
     return report
 
 
@@ -253,12 +331,20 @@ def main(argv: list[str] | None = None) -> None:
     report = {
         "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "machine": machine,
-        "parameters": {"events": args.events, "batch": args.batch, "ingest_events": args.ingest_events,
-                       "writes": args.writes, "rate": args.rate,
-                       "stall_timeout": args.stall_timeout},
-        "aims": {"events_per_second": AIM_EVENTS_PER_SECOND,
-                 "audit_ingest_events_per_second": AIM_AUDIT_INGEST_PER_SECOND, "p99_ms": AIM_P99_MS,
-                 "idle_rss_mb_per_service": AIM_IDLE_RSS_MB},
+        "parameters": {
+            "events": args.events,
+            "batch": args.batch,
+            "ingest_events": args.ingest_events,
+            "writes": args.writes,
+            "rate": args.rate,
+            "stall_timeout": args.stall_timeout,
+        },
+        "aims": {
+            "events_per_second": AIM_EVENTS_PER_SECOND,
+            "audit_ingest_events_per_second": AIM_AUDIT_INGEST_PER_SECOND,
+            "p99_ms": AIM_P99_MS,
+            "idle_rss_mb_per_service": AIM_IDLE_RSS_MB,
+        },
     }
     report.update(asyncio.run(_measure(cfg, sup, args)))
 
@@ -271,8 +357,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(render(report), flush=True)
     write_report(report, args.output or cfg.run_dir / "bench" / "last.json")
-    failed = [p for p in ("throughput", "audit_ingest", "latency")
-              if isinstance(report.get(p), dict) and "error" in report[p]]
+    failed = [
+        p for p in ("throughput", "audit_ingest", "latency") if isinstance(report.get(p), dict) and "error" in report[p]
+    ]
     sys.exit(1 if failed else 0)
 
 
@@ -284,8 +371,9 @@ def _verdicts(report: dict) -> dict:
         out["audit_events_per_second"] = "error" not in tp and tp["audit_rate"] >= AIM_EVENTS_PER_SECOND
     ingest = report.get("audit_ingest")
     if ingest:
-        out["audit_ingest_events_per_second"] = ("error" not in ingest
-                                                 and ingest["ingest_rate"] >= AIM_AUDIT_INGEST_PER_SECOND)
+        out["audit_ingest_events_per_second"] = (
+            "error" not in ingest and ingest["ingest_rate"] >= AIM_AUDIT_INGEST_PER_SECOND
+        )
     lat = report.get("latency")
     if lat:
         out["p99_ms"] = "error" not in lat and lat["p99_ms"] < AIM_P99_MS

@@ -35,8 +35,9 @@ def runtime_dsn(cfg: StackSettings, service: str) -> str:
     return asyncpg_dsn(cfg.database_url(service))
 
 
-async def wait_for_count(label: str, count: Callable[[], Awaitable[int]], target: int, *,
-                         stall_timeout: float, poll: float = 0.1) -> float:
+async def wait_for_count(
+    label: str, count: Callable[[], Awaitable[int]], target: int, *, stall_timeout: float, poll: float = 0.1
+) -> float:
     """Poll `count()` until it reaches `target`; return the wall-clock time (time.time()) it was seen.
 
     Fails if the count does not grow for `stall_timeout` seconds, so the wait always ends.
@@ -84,6 +85,7 @@ def stack_up(cfg: StackSettings, *, seeded: bool = True) -> Supervisor:
 def write_report(report: Mapping[str, Any], path: Path) -> None:
     """Write a benchmark's figures as JSON, stamped with when it finished (unless the report says)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), **report},
-                               indent=2) + "\n")
+    path.write_text(
+        json.dumps({"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), **report}, indent=2) + "\n"
+    )
     print(f"\nfigures written to {path}")

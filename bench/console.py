@@ -49,8 +49,16 @@ BENCH_LINE = "Console Bench"
 BENCH_CLIENT = "Console Bench Holdings S.A."
 BENCH_EMAIL = "console.bench@insureops.example.com"
 BENCH_PASSWORD = "console-bench-pass"
-DEAL_TITLES = ("Fleet motor cover", "Warehouse property cover", "Directors' liability", "Cargo in transit",
-               "Group health plan", "Business interruption", "Hull and machinery", "Key person life")
+DEAL_TITLES = (
+    "Fleet motor cover",
+    "Warehouse property cover",
+    "Directors' liability",
+    "Cargo in transit",
+    "Group health plan",
+    "Business interruption",
+    "Hull and machinery",
+    "Key person life",
+)
 
 
 def say(text: str) -> None:
@@ -63,7 +71,9 @@ async def initial_javascript(base_url: str) -> dict:
         index = (await client.get("/login", headers={"Accept": "text/html"})).text
         scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', index)
         preloads = re.findall(r'<link[^>]*rel="modulepreload"[^>]*href="([^"]+)"', index)
-        preloads += [h for h in re.findall(r'<link[^>]*href="([^"]+)"[^>]*rel="modulepreload"', index) if h not in preloads]
+        preloads += [
+            h for h in re.findall(r'<link[^>]*href="([^"]+)"[^>]*rel="modulepreload"', index) if h not in preloads
+        ]
         files = []
         for path in dict.fromkeys(scripts + preloads):
             body = (await client.get(path)).content
@@ -96,13 +106,25 @@ async def ensure_bench_data(api: chromium.Api, deals: int) -> dict:
     found = (await api.call("GET", "/api/v1/users", params={"q": BENCH_EMAIL, "limit": 5}))["items"]
     user = next((u for u in found if u["email"] == BENCH_EMAIL), None)
     if user is None:
-        user = await api.call("POST", "/api/v1/users", json={
-            "name": "Console Bench", "email": BENCH_EMAIL, "password": BENCH_PASSWORD, "role": "Employee",
-            "department_id": department_id})
+        user = await api.call(
+            "POST",
+            "/api/v1/users",
+            json={
+                "name": "Console Bench",
+                "email": BENCH_EMAIL,
+                "password": BENCH_PASSWORD,
+                "role": "Employee",
+                "department_id": department_id,
+            },
+        )
     line = (await api.lines(fresh=True)).get(BENCH_LINE)
     if line is None:
-        line = await _retrying(api, "POST", "/api/v1/lines", {
-            "name": BENCH_LINE, "specialist_id": user["id"], "department_id": department_id})
+        line = await _retrying(
+            api,
+            "POST",
+            "/api/v1/lines",
+            {"name": BENCH_LINE, "specialist_id": user["id"], "department_id": department_id},
+        )
     clients = (await api.call("GET", "/api/v1/clients", params={"q": BENCH_CLIENT, "limit": 20}))["items"]
     client = next((c for c in clients if c["name"] == BENCH_CLIENT), None)
     if client is None:
@@ -110,8 +132,9 @@ async def ensure_bench_data(api: chromium.Api, deals: int) -> dict:
     await api.lines(fresh=True)
 
     async def open_count() -> int:
-        page = await api.call("GET", "/api/v1/opportunities",
-                              params={"owner_id": user["id"], "status": "open", "limit": 1})
+        page = await api.call(
+            "GET", "/api/v1/opportunities", params={"owner_id": user["id"], "status": "open", "limit": 1}
+        )
         return page["total"]
 
     have = await open_count()
@@ -123,13 +146,22 @@ async def ensure_bench_data(api: chromium.Api, deals: int) -> dict:
 
         async def worker() -> None:
             for i in queue:
-                await api.open_deal(client["id"], BENCH_LINE, f"{DEAL_TITLES[i % len(DEAL_TITLES)]} #{i + 1}",
-                                    premium=f"{800 + (i * 37) % 9000}.00")
+                await api.open_deal(
+                    client["id"],
+                    BENCH_LINE,
+                    f"{DEAL_TITLES[i % len(DEAL_TITLES)]} #{i + 1}",
+                    premium=f"{800 + (i * 37) % 9000}.00",
+                )
 
         await asyncio.gather(*(worker() for _ in range(8)))
         say(f"  opened in {time.monotonic() - started:.1f} s")
-    return {"user_id": user["id"], "client_id": client["id"], "line_id": line["id"], "deals": await open_count(),
-            "opened_now": missing}
+    return {
+        "user_id": user["id"],
+        "client_id": client["id"],
+        "line_id": line["id"],
+        "deals": await open_count(),
+        "opened_now": missing,
+    }
 
 
 async def cancel_routed_tasks(api: chromium.Api, deal_ids: list[str], *, timeout: float = 20) -> int:
@@ -175,8 +207,9 @@ async def board_loads(page, loads: int) -> tuple[list[float], list[dict]]:
     figures, breakdowns = [], []
     for _ in range(loads):
         await page.goto("/board")
-        await page.wait_for_function("() => performance.getEntriesByName('board:interactive').length > 0",
-                                     timeout=30_000)
+        await page.wait_for_function(
+            "() => performance.getEntriesByName('board:interactive').length > 0", timeout=30_000
+        )
         breakdown = await page.evaluate(BREAKDOWN)
         figures.append(breakdown["interactive"])
         breakdowns.append(breakdown)
@@ -217,8 +250,13 @@ async def in_browser(base_url: str, loads: int, drag_count: int, expected_deals:
             loads_ms, breakdowns = await board_loads(page, loads)
             total = await page.get_by_test_id("board-total").inner_text()
             drag_ms, moved = await drags(page, drag_count)
-            return {"board_total_text": total, "loads_ms": loads_ms, "breakdowns": breakdowns, "drags_ms": drag_ms,
-                    "moved": moved}
+            return {
+                "board_total_text": total,
+                "loads_ms": loads_ms,
+                "breakdowns": breakdowns,
+                "drags_ms": drag_ms,
+                "moved": moved,
+            }
         finally:
             await browser.close()
 
@@ -236,19 +274,30 @@ async def run(args) -> dict:
         async with chromium.Api(base_url, BENCH_EMAIL, BENCH_PASSWORD) as bench_user:
             seen = (await bench_user.call("GET", "/api/v1/pipeline/board", params={"per_stage": 1}))["total"]
         if seen != data["deals"] or seen < args.deals:
-            raise BenchError(f"the bench user's board holds {seen} open deals ({data['deals']} counted, "
-                             f"{args.deals} wanted)")
+            raise BenchError(
+                f"the bench user's board holds {seen} open deals ({data['deals']} counted, {args.deals} wanted)"
+            )
         say("board loads and drags in Chromium …")
         browser = await in_browser(base_url, args.loads, args.drags, data["deals"])
         cancelled = await cancel_routed_tasks(api, browser["moved"])
     loads, drag_ms = browser["loads_ms"], browser["drags_ms"]
     return {
         "initial_js": js,
-        "board": {"open_deals": data["deals"], "opened_now": data["opened_now"], "shown": browser["board_total_text"],
-                  "loads_ms": loads, "median_ms": statistics.median(loads), "max_ms": max(loads),
-                  "breakdowns_ms": browser["breakdowns"]},
-        "drag": {"drags": len(drag_ms), "durations_ms": drag_ms, "median_ms": statistics.median(drag_ms),
-                 "max_ms": max(drag_ms)},
+        "board": {
+            "open_deals": data["deals"],
+            "opened_now": data["opened_now"],
+            "shown": browser["board_total_text"],
+            "loads_ms": loads,
+            "median_ms": statistics.median(loads),
+            "max_ms": max(loads),
+            "breakdowns_ms": browser["breakdowns"],
+        },
+        "drag": {
+            "drags": len(drag_ms),
+            "durations_ms": drag_ms,
+            "median_ms": statistics.median(drag_ms),
+            "max_ms": max(drag_ms),
+        },
         "limits": LIMITS,
         "within_limits": {
             "initial_js_gzip_kb": js["gzip_kb"] <= LIMITS["initial_js_gzip_kb"],
@@ -267,32 +316,49 @@ def render(report: dict) -> str:
         return "ok" if ok[key] else "OVER"
 
     rows = [
-        ("initial JavaScript, gzipped", f"{js['gzip_kb']:.1f} kB ({len(js['files'])} files, {js['raw_kb']:.0f} kB raw)",
-         f"≤ {limits['initial_js_gzip_kb']:g} kB", verdict("initial_js_gzip_kb")),
-        (f"board with {board['open_deals']} open deals interactive",
-         f"{board['median_ms']:.0f} ms median, {board['max_ms']:.0f} ms worst of {len(board['loads_ms'])}",
-         f"≤ {limits['board_interactive_ms']:g} ms", verdict("board_interactive_ms")),
-        ("drag to confirmed move", f"{drag['median_ms']:.0f} ms median, {drag['max_ms']:.0f} ms worst of {drag['drags']}",
-         f"≤ {limits['drag_confirmed_ms']:g} ms", verdict("drag_confirmed_ms")),
+        (
+            "initial JavaScript, gzipped",
+            f"{js['gzip_kb']:.1f} kB ({len(js['files'])} files, {js['raw_kb']:.0f} kB raw)",
+            f"≤ {limits['initial_js_gzip_kb']:g} kB",
+            verdict("initial_js_gzip_kb"),
+        ),
+        (
+            f"board with {board['open_deals']} open deals interactive",
+            f"{board['median_ms']:.0f} ms median, {board['max_ms']:.0f} ms worst of {len(board['loads_ms'])}",
+            f"≤ {limits['board_interactive_ms']:g} ms",
+            verdict("board_interactive_ms"),
+        ),
+        (
+            "drag to confirmed move",
+            f"{drag['median_ms']:.0f} ms median, {drag['max_ms']:.0f} ms worst of {drag['drags']}",
+            f"≤ {limits['drag_confirmed_ms']:g} ms",
+            verdict("drag_confirmed_ms"),
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     lines = ["Console (Chromium, this machine)"]
     lines += [f"  {name:<{width}}  {value:<46} limit {limit:<10} {v}" for name, value, limit, v in rows]
     lines.append("  where each board load's time went (ms since navigation start):")
     for b in board["breakdowns_ms"]:
+
         def at(span):
             return f"{span[0]:.0f}–{span[1]:.0f}" if span else "—"
-        lines.append(f"    document {b['html'] or 0:.0f}, scripts {b['scripts'] or 0:.0f}, refresh {at(b['refresh'])}, "
-                     f"me {at(b['me'])}, board chunk {at(b['chunk'])}, stages {at(b['stages'])}, "
-                     f"board {at(b['board'])}, interactive {b['interactive']:.0f}")
-    lines.append("  initial files: " + ", ".join(f"{Path(f['path']).name} {f['gzip_bytes'] / 1000:.1f} kB"
-                                                 for f in js["files"]))
+
+        lines.append(
+            f"    document {b['html'] or 0:.0f}, scripts {b['scripts'] or 0:.0f}, refresh {at(b['refresh'])}, "
+            f"me {at(b['me'])}, board chunk {at(b['chunk'])}, stages {at(b['stages'])}, "
+            f"board {at(b['board'])}, interactive {b['interactive']:.0f}"
+        )
+    lines.append(
+        "  initial files: " + ", ".join(f"{Path(f['path']).name} {f['gzip_bytes'] / 1000:.1f} kB" for f in js["files"])
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.console", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.console", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deals", type=int, default=1000, help="open deals on the measured board (default 1000)")
     parser.add_argument("--loads", type=int, default=5, help="board loads measured (default 5)")
     parser.add_argument("--drags", type=int, default=5, help="drags measured (default 5)")

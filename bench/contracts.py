@@ -66,8 +66,10 @@ async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: f
                 raise BenchError(f"the {service} service's clock is moved by {offset} s; put it back first")
     today = datetime.now(ZoneInfo("Europe/Athens")).date()
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=30) as client:
-        token = await _ok(await client.post("/api/v1/auth/token",
-                                            data={"username": ADMIN.email, "password": ADMIN.password}), "admin login")
+        token = await _ok(
+            await client.post("/api/v1/auth/token", data={"username": ADMIN.email, "password": ADMIN.password}),
+            "admin login",
+        )
         client.headers["Authorization"] = f"Bearer {token['access_token']}"
         departments = await _ok(await client.get("/api/v1/departments", params={"limit": 200}), "departments")
         department_id = next(d["id"] for d in departments["items"] if d["name"] == "Sales")
@@ -76,13 +78,33 @@ async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: f
         say(f"  preparing {samples} clients with a contract pending issuance ...")
         pending: list[tuple[str, str]] = []
         for i in range(samples):
-            c = await _ok(await client.post("/api/v1/clients", json={
-                "kind": "company", "name": f"Bench contracts {run_id} {i:04d}", "country": "GR", "tax_id": _afm(),
-                "department_id": department_id}), "creating a client")
-            k = await _ok(await client.post("/api/v1/contracts", json={
-                "client_id": c["id"], "premium": "1000.00", "currency": "EUR",
-                "start_date": (today - timedelta(days=1)).isoformat(),
-                "end_date": (today + timedelta(days=364)).isoformat(), "insurer": "Bench"}), "creating a contract")
+            c = await _ok(
+                await client.post(
+                    "/api/v1/clients",
+                    json={
+                        "kind": "company",
+                        "name": f"Bench contracts {run_id} {i:04d}",
+                        "country": "GR",
+                        "tax_id": _afm(),
+                        "department_id": department_id,
+                    },
+                ),
+                "creating a client",
+            )
+            k = await _ok(
+                await client.post(
+                    "/api/v1/contracts",
+                    json={
+                        "client_id": c["id"],
+                        "premium": "1000.00",
+                        "currency": "EUR",
+                        "start_date": (today - timedelta(days=1)).isoformat(),
+                        "end_date": (today + timedelta(days=364)).isoformat(),
+                        "insurer": "Bench",
+                    },
+                ),
+                "creating a contract",
+            )
             pending.append((c["id"], k["id"]))
 
         say(f"  issuing them one after another at {rate:g}/s ...")
@@ -93,8 +115,13 @@ async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: f
             if delay > 0:
                 await asyncio.sleep(delay)
             sent = time.time()
-            body = await _ok(await client.post(f"/api/v1/contracts/{contract_id}/issue", json={
-                "policy_number": f"BENCH-{run_id}-{i:04d}", "issue_date": today.isoformat()}), "issuing")
+            body = await _ok(
+                await client.post(
+                    f"/api/v1/contracts/{contract_id}/issue",
+                    json={"policy_number": f"BENCH-{run_id}-{i:04d}", "issue_date": today.isoformat()},
+                ),
+                "issuing",
+            )
             issued[client_id] = (sent, time.time(), ts(body["issued_at"]))
             if body["status"] != "active":
                 raise BenchError(f"contract {contract_id} is {body['status']} after issue, not active")
@@ -113,19 +140,30 @@ async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: f
     latencies = [(ts(r["status_changed_at"]) - issued[str(r["id"])][2]) * 1000 for r in rows]
     http = [(received - sent) * 1000 for sent, received, _ in issued.values()]
     return ContractsLatency(
-        samples=samples, target_rate=rate, p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99),
-        max_ms=max(latencies), min_ms=min(latencies), mean_ms=sum(latencies) / len(latencies),
-        issue_http_p50_ms=percentile(http, 50), issue_http_p99_ms=percentile(http, 99),
-        samples_ms=[round(v, 2) for v in latencies])
+        samples=samples,
+        target_rate=rate,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies),
+        min_ms=min(latencies),
+        mean_ms=sum(latencies) / len(latencies),
+        issue_http_p50_ms=percentile(http, 50),
+        issue_http_p99_ms=percentile(http, 99),
+        samples_ms=[round(v, 2) for v in latencies],
+    )
 
 
 def render(result: ContractsLatency) -> str:
-    rows = [("Figure", "Measured"),
-            (f"Contract issued -> client Active, {result.samples} samples", f"p50 {result.p50_ms:.1f} ms"),
-            ("", f"p99 {result.p99_ms:.1f} ms"),
-            ("", f"min {result.min_ms:.1f} ms, mean {result.mean_ms:.1f} ms, max {result.max_ms:.1f} ms"),
-            ("Issue request through the gateway", f"p50 {result.issue_http_p50_ms:.1f} ms, "
-                                                  f"p99 {result.issue_http_p99_ms:.1f} ms")]
+    rows = [
+        ("Figure", "Measured"),
+        (f"Contract issued -> client Active, {result.samples} samples", f"p50 {result.p50_ms:.1f} ms"),
+        ("", f"p99 {result.p99_ms:.1f} ms"),
+        ("", f"min {result.min_ms:.1f} ms, mean {result.mean_ms:.1f} ms, max {result.max_ms:.1f} ms"),
+        (
+            "Issue request through the gateway",
+            f"p50 {result.issue_http_p50_ms:.1f} ms, p99 {result.issue_http_p99_ms:.1f} ms",
+        ),
+    ]
     width = max(len(r[0]) for r in rows)
     lines = [f"{a:<{width}}  {b}" for a, b in rows]
     lines.insert(1, "-" * width + "  " + "-" * max(len(r[1]) for r in rows))
@@ -133,8 +171,9 @@ def render(result: ContractsLatency) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.contracts", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.contracts", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--samples", type=int, default=50, help="contracts issued (default 50)")
     parser.add_argument("--rate", type=float, default=5.0, help="issues per second (default 5)")
     parser.add_argument("--stall-timeout", type=float, default=60.0, help="fail after this long without progress")
@@ -144,8 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load()
     stack_up(cfg)
     try:
-        result = asyncio.run(run(cfg, samples=args.samples, rate=args.rate, stall_timeout=args.stall_timeout,
-                                 say=lambda m: print(m, flush=True)))
+        result = asyncio.run(
+            run(
+                cfg,
+                samples=args.samples,
+                rate=args.rate,
+                stall_timeout=args.stall_timeout,
+                say=lambda m: print(m, flush=True),
+            )
+        )
     except BenchError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

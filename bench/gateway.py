@@ -100,8 +100,10 @@ class Connection:
 
 
 def _request(host: str, port: int, path: str, token: str) -> bytes:
-    return (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-            f"Accept: application/json\r\nUser-Agent: insureops-bench\r\n\r\n").encode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Accept: application/json\r\nUser-Agent: insureops-bench\r\n\r\n"
+    ).encode()
 
 
 @dataclass
@@ -117,24 +119,41 @@ class Run:
     def summary(self) -> dict:
         ok = self.latencies_ms
         return {
-            "target": self.target, "concurrency": self.concurrency, "seconds": round(self.seconds, 3),
-            "requests": len(ok), "requests_per_second": len(ok) / self.seconds if self.seconds else 0.0,
-            "p50_ms": percentile(ok, 50) if ok else None, "p99_ms": percentile(ok, 99) if ok else None,
+            "target": self.target,
+            "concurrency": self.concurrency,
+            "seconds": round(self.seconds, 3),
+            "requests": len(ok),
+            "requests_per_second": len(ok) / self.seconds if self.seconds else 0.0,
+            "p50_ms": percentile(ok, 50) if ok else None,
+            "p99_ms": percentile(ok, 99) if ok else None,
             "max_ms": max(ok) if ok else None,
-            "non_200": {str(k): v for k, v in self.statuses.items() if k != 200}, "errors": self.errors,
+            "non_200": {str(k): v for k, v in self.statuses.items() if k != 200},
+            "errors": self.errors,
             "cpu_ms_per_request": self.cpu_ms_per_request,
         }
 
 
-async def load_run(*, target: str, base_url: str, path: str, tokens: list[str], concurrency: int,
-                   seconds: float, warmup: float, spread_addresses: bool, cpu_probe,
-                   idle_cpu_per_second: dict[str, float] | None = None) -> Run:
+async def load_run(
+    *,
+    target: str,
+    base_url: str,
+    path: str,
+    tokens: list[str],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    spread_addresses: bool,
+    cpu_probe,
+    idle_cpu_per_second: dict[str, float] | None = None,
+) -> Run:
     """`concurrency` connections, each sending the call as soon as the previous answer is in. CPU per request
     leaves out what each process spends idle (`idle_cpu_per_second`: its Kafka polling and timers)."""
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    connections = [Connection(host, port, SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)] if spread_addresses else None)
-                   for i in range(concurrency)]
+    connections = [
+        Connection(host, port, SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)] if spread_addresses else None)
+        for i in range(concurrency)
+    ]
     requests = [_request(host, port, path, tokens[i % len(tokens)]) for i in range(concurrency)]
     run = Run(target=target, concurrency=concurrency, seconds=seconds)
     measuring = False
@@ -174,9 +193,14 @@ async def load_run(*, target: str, base_url: str, path: str, tokens: list[str], 
     idle = idle_cpu_per_second or {}
     if answered:
         run.cpu_ms_per_request = {
-            name: round(max(0.0, cpu_after[name] - cpu_before.get(name, 0.0) - idle.get(name, 0.0) * run.seconds)
-                        / answered * 1000, 3)
-            for name in cpu_after}
+            name: round(
+                max(0.0, cpu_after[name] - cpu_before.get(name, 0.0) - idle.get(name, 0.0) * run.seconds)
+                / answered
+                * 1000,
+                3,
+            )
+            for name in cpu_after
+        }
     return run
 
 
@@ -188,10 +212,12 @@ async def idle_cpu(cpu_probe, seconds: float = 3.0) -> dict[str, float]:
     return {name: (after[name] - before.get(name, 0.0)) / seconds for name in after if name != "bench"}
 
 
-async def paired_overhead(*, gateway_url: str, direct_url: str, path: str, token: str, seconds: float,
-                          warmup: float) -> dict:
+async def paired_overhead(
+    *, gateway_url: str, direct_url: str, path: str, token: str, seconds: float, warmup: float
+) -> dict:
     """One connection to each, one request at a time, alternating gateway and direct: both series see the same
     moments of a shared machine, so the difference of their medians is the gateway's own share."""
+
     def endpoint(url: str) -> tuple[Connection, bytes]:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -214,9 +240,15 @@ async def paired_overhead(*, gateway_url: str, direct_url: str, path: str, token
         await gw.close()
         await direct.close()
     g, d = percentile(latencies["gateway"], 50), percentile(latencies["direct"], 50)
-    return {"pairs": len(latencies["direct"]), "seconds": seconds, "gateway_p50_ms": g, "direct_p50_ms": d,
-            "gateway_p99_ms": percentile(latencies["gateway"], 99), "direct_p99_ms": percentile(latencies["direct"], 99),
-            "overhead_p50_ms": g - d}
+    return {
+        "pairs": len(latencies["direct"]),
+        "seconds": seconds,
+        "gateway_p50_ms": g,
+        "direct_p50_ms": d,
+        "gateway_p99_ms": percentile(latencies["gateway"], 99),
+        "direct_p99_ms": percentile(latencies["direct"], 99),
+        "overhead_p50_ms": g - d,
+    }
 
 
 async def _tokens(client: httpx.AsyncClient, users: int) -> list[str]:
@@ -224,8 +256,9 @@ async def _tokens(client: httpx.AsyncClient, users: int) -> list[str]:
     for user in DEMO_USERS[:users]:
         response = await client.post("/api/v1/auth/token", data={"username": user.email, "password": user.password})
         if response.status_code != 200:
-            raise BenchError(f"login of {user.email} failed: {response.status_code} {response.text[:200]}; "
-                             "run the seed (make up)")
+            raise BenchError(
+                f"login of {user.email} failed: {response.status_code} {response.text[:200]}; run the seed (make up)"
+            )
         tokens.append(response.json()["access_token"])
     return tokens
 
@@ -250,27 +283,47 @@ async def run(cfg: StackSettings, args) -> dict:
                 raise BenchError(f"GET {base}{args.path}: {check.status_code} {check.text[:300]}")
 
     idle = await idle_cpu(cpu_probe)
-    report: dict = {"path": args.path, "service": service, "users": len(tokens),
-                    "load_average_before": list(os.getloadavg()), "idle_cpu_per_second": idle, "sweep": []}
+    report: dict = {
+        "path": args.path,
+        "service": service,
+        "users": len(tokens),
+        "load_average_before": list(os.getloadavg()),
+        "idle_cpu_per_second": idle,
+        "sweep": [],
+    }
     for concurrency in args.concurrency:
         row = {"concurrency": concurrency}
         for target, base in (("gateway", cfg.gateway_url), ("direct", cfg.service_url(service))):
             print(f"C={concurrency}: {target} for {args.seconds:g} s ...", flush=True)
-            result = await load_run(target=target, base_url=base, path=args.path, tokens=tokens,
-                                    concurrency=concurrency, seconds=args.seconds, warmup=args.warmup,
-                                    spread_addresses=target == "gateway", cpu_probe=cpu_probe,
-                                    idle_cpu_per_second=idle)
+            result = await load_run(
+                target=target,
+                base_url=base,
+                path=args.path,
+                tokens=tokens,
+                concurrency=concurrency,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                spread_addresses=target == "gateway",
+                cpu_probe=cpu_probe,
+                idle_cpu_per_second=idle,
+            )
             row[target] = result.summary()
         g, d = row["gateway"], row["direct"]
-        row["overhead_p50_ms"] = (g["p50_ms"] - d["p50_ms"]) if g["p50_ms"] is not None and d["p50_ms"] is not None \
-            else None
+        row["overhead_p50_ms"] = (
+            (g["p50_ms"] - d["p50_ms"]) if g["p50_ms"] is not None and d["p50_ms"] is not None else None
+        )
         report["sweep"].append(row)
     report["load_average_after"] = list(os.getloadavg())
     best = max(report["sweep"], key=lambda r: r["gateway"]["requests_per_second"])
     print(f"overhead: gateway and direct alternately, one at a time, for {args.overhead_seconds:g} s ...", flush=True)
-    report["overhead"] = await paired_overhead(gateway_url=cfg.gateway_url, direct_url=cfg.service_url(service),
-                                               path=args.path, token=tokens[0], seconds=args.overhead_seconds,
-                                               warmup=args.warmup)
+    report["overhead"] = await paired_overhead(
+        gateway_url=cfg.gateway_url,
+        direct_url=cfg.service_url(service),
+        path=args.path,
+        token=tokens[0],
+        seconds=args.overhead_seconds,
+        warmup=args.warmup,
+    )
     report["best_gateway_requests_per_second"] = best["gateway"]["requests_per_second"]
     report["best_at_concurrency"] = best["concurrency"]
     report["gateway_p99_ms_at_best"] = best["gateway"]["p99_ms"]
@@ -279,17 +332,22 @@ async def run(cfg: StackSettings, args) -> dict:
     service_cpu = sorted(r["direct"]["cpu_ms_per_request"].get(service, 0.0) for r in report["sweep"])
     report["gateway_cpu_ms_per_request"] = gateway_cpu[len(gateway_cpu) // 2]
     report["service_cpu_ms_per_request"] = service_cpu[len(service_cpu) // 2]
-    report["gateway_requests_per_core_second"] = 1000 / report["gateway_cpu_ms_per_request"] \
-        if report["gateway_cpu_ms_per_request"] else 0.0
-    report["service_requests_per_core_second"] = 1000 / report["service_cpu_ms_per_request"] \
-        if report["service_cpu_ms_per_request"] else 0.0
+    report["gateway_requests_per_core_second"] = (
+        1000 / report["gateway_cpu_ms_per_request"] if report["gateway_cpu_ms_per_request"] else 0.0
+    )
+    report["service_requests_per_core_second"] = (
+        1000 / report["service_cpu_ms_per_request"] if report["service_cpu_ms_per_request"] else 0.0
+    )
     report["aims"] = {
-        "requests_per_second": {"aim": AIM_REQUESTS_PER_SECOND,
-                                "met": report["best_gateway_requests_per_second"] >= AIM_REQUESTS_PER_SECOND},
+        "requests_per_second": {
+            "aim": AIM_REQUESTS_PER_SECOND,
+            "met": report["best_gateway_requests_per_second"] >= AIM_REQUESTS_PER_SECOND,
+        },
         "p99_ms": {"aim": AIM_P99_MS, "met": (best["gateway"]["p99_ms"] or 1e9) < AIM_P99_MS},
-        "overhead_p50_ms": {"aim": AIM_OVERHEAD_P50_MS,
-                            "met": report["overhead_p50_ms"] is not None
-                            and report["overhead_p50_ms"] < AIM_OVERHEAD_P50_MS},
+        "overhead_p50_ms": {
+            "aim": AIM_OVERHEAD_P50_MS,
+            "met": report["overhead_p50_ms"] is not None and report["overhead_p50_ms"] < AIM_OVERHEAD_P50_MS,
+        },
     }
     return report
 
@@ -299,50 +357,84 @@ def _fmt(value: float | None, unit: str = " ms") -> str:
 
 
 def render(report: dict) -> str:
-    header = ("C", "gateway req/s", "p50", "p99", "direct req/s", "p50", "p99", "p50 diff", "gw CPU/req",
-              "svc CPU/req", "not 200")
+    header = (
+        "C",
+        "gateway req/s",
+        "p50",
+        "p99",
+        "direct req/s",
+        "p50",
+        "p99",
+        "p50 diff",
+        "gw CPU/req",
+        "svc CPU/req",
+        "not 200",
+    )
     rows = []
     for r in report["sweep"]:
         g, d = r["gateway"], r["direct"]
         bad = sum(g["non_200"].values()) + g["errors"] + sum(d["non_200"].values()) + d["errors"]
-        rows.append((str(r["concurrency"]), f"{g['requests_per_second']:.0f}", _fmt(g["p50_ms"]), _fmt(g["p99_ms"]),
-                     f"{d['requests_per_second']:.0f}", _fmt(d["p50_ms"]), _fmt(d["p99_ms"]),
-                     _fmt(r["overhead_p50_ms"]), _fmt(g["cpu_ms_per_request"].get("gateway")),
-                     _fmt(d["cpu_ms_per_request"].get(report["service"])), str(bad)))
+        rows.append(
+            (
+                str(r["concurrency"]),
+                f"{g['requests_per_second']:.0f}",
+                _fmt(g["p50_ms"]),
+                _fmt(g["p99_ms"]),
+                f"{d['requests_per_second']:.0f}",
+                _fmt(d["p50_ms"]),
+                _fmt(d["p99_ms"]),
+                _fmt(r["overhead_p50_ms"]),
+                _fmt(g["cpu_ms_per_request"].get("gateway")),
+                _fmt(d["cpu_ms_per_request"].get(report["service"])),
+                str(bad),
+            )
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
     aims = report["aims"]
     verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
-    return "\n".join([
-        "", f"Gateway read benchmark: GET {report['path']} ({report['service']}), {report['users']} users",
-        line(header), *(line(row) for row in rows), "",
-        f"Best gateway throughput  {report['best_gateway_requests_per_second']:.0f} req/s at C={report['best_at_concurrency']}"
-        f" (aim >= {aims['requests_per_second']['aim']:g}: {verdict(aims['requests_per_second']['met'])}),"
-        f" p99 {_fmt(report['gateway_p99_ms_at_best'])} (aim < {aims['p99_ms']['aim']:g} ms:"
-        f" {verdict(aims['p99_ms']['met'])})",
-        f"Gateway overhead at p50  {_fmt(report['overhead_p50_ms'])}: {_fmt(report['overhead']['gateway_p50_ms'])} "
-        f"through the gateway against {_fmt(report['overhead']['direct_p50_ms'])} direct, "
-        f"{report['overhead']['pairs']} alternating pairs one at a time"
-        f" (aim < {aims['overhead_p50_ms']['aim']:g} ms: {verdict(aims['overhead_p50_ms']['met'])})",
-        f"CPU per request          gateway {_fmt(report['gateway_cpu_ms_per_request'])} (one core carries about "
-        f"{report['gateway_requests_per_core_second']:.0f} req/s), {report['service']} "
-        f"{_fmt(report['service_cpu_ms_per_request'])} (about {report['service_requests_per_core_second']:.0f} req/s "
-        "a core): medians over the sweep, idle CPU left out",
-        "Load average             before " + " ".join(f"{v:.2f}" for v in report["load_average_before"])
-        + ", after " + " ".join(f"{v:.2f}" for v in report["load_average_after"])
-        + f" ({os.cpu_count()} CPUs)",
-    ])
+    return "\n".join(
+        [
+            "",
+            f"Gateway read benchmark: GET {report['path']} ({report['service']}), {report['users']} users",
+            line(header),
+            *(line(row) for row in rows),
+            "",
+            f"Best gateway throughput  {report['best_gateway_requests_per_second']:.0f} req/s at C={report['best_at_concurrency']}"
+            f" (aim >= {aims['requests_per_second']['aim']:g}: {verdict(aims['requests_per_second']['met'])}),"
+            f" p99 {_fmt(report['gateway_p99_ms_at_best'])} (aim < {aims['p99_ms']['aim']:g} ms:"
+            f" {verdict(aims['p99_ms']['met'])})",
+            f"Gateway overhead at p50  {_fmt(report['overhead_p50_ms'])}: {_fmt(report['overhead']['gateway_p50_ms'])} "
+            f"through the gateway against {_fmt(report['overhead']['direct_p50_ms'])} direct, "
+            f"{report['overhead']['pairs']} alternating pairs one at a time"
+            f" (aim < {aims['overhead_p50_ms']['aim']:g} ms: {verdict(aims['overhead_p50_ms']['met'])})",
+            f"CPU per request          gateway {_fmt(report['gateway_cpu_ms_per_request'])} (one core carries about "
+            f"{report['gateway_requests_per_core_second']:.0f} req/s), {report['service']} "
+            f"{_fmt(report['service_cpu_ms_per_request'])} (about {report['service_requests_per_core_second']:.0f} req/s "
+            "a core): medians over the sweep, idle CPU left out",
+            "Load average             before "
+            + " ".join(f"{v:.2f}" for v in report["load_average_before"])
+            + ", after "
+            + " ".join(f"{v:.2f}" for v in report["load_average_after"])
+            + f" ({os.cpu_count()} CPUs)",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.gateway", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--path", default="/api/v1/departments?limit=20", help="the GET to measure")
     parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated connection counts")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured length of each run (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured start of each run (default 1)")
-    parser.add_argument("--overhead-seconds", type=float, default=10.0,
-                        help="length of the alternating gateway/direct phase that measures the overhead (default 10)")
+    parser.add_argument(
+        "--overhead-seconds",
+        type=float,
+        default=10.0,
+        help="length of the alternating gateway/direct phase that measures the overhead (default 10)",
+    )
     parser.add_argument("--users", type=int, default=len(DEMO_USERS), help="demo users whose tokens are used")
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default .run/bench/gateway.json)")
     args = parser.parse_args(argv)

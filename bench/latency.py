@@ -76,8 +76,7 @@ async def _bench_department(client: httpx.AsyncClient) -> dict:
     return response.json()
 
 
-async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: float, poll: float,
-              say) -> LatencyResult:
+async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: float, poll: float, say) -> LatencyResult:
     run_id = uuid.uuid4().hex[:12]
     timeout = httpx.Timeout(30.0)
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=timeout) as client:
@@ -96,8 +95,9 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
             name = NAMES[1] if name == NAMES[0] else NAMES[0]
             request_id = f"bench-{run_id}-{i:06d}"
             t_sent = time.time()
-            response = await client.patch(f"/api/v1/departments/{dept_id}", json={"name": name},
-                                          headers={"X-Request-ID": request_id})
+            response = await client.patch(
+                f"/api/v1/departments/{dept_id}", json={"name": name}, headers={"X-Request-ID": request_id}
+            )
             t0 = time.time()
             if not 200 <= response.status_code < 300:
                 raise BenchError(f"PATCH #{i} failed: {response.status_code} {response.text[:300]}")
@@ -112,16 +112,25 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
             async def recorded() -> int:
                 return await conn.fetchval(
                     "SELECT count(*) FROM audit_records WHERE aggregate_type = 'identity.department' "
-                    "AND aggregate_id = $1 AND correlation_id = ANY($2::text[])", dept_id, wanted)
+                    "AND aggregate_id = $1 AND correlation_id = ANY($2::text[])",
+                    dept_id,
+                    wanted,
+                )
 
-            await wait_for_count("audit (records of the PATCHes)", recorded, writes, stall_timeout=stall_timeout,
-                                 poll=poll)
+            await wait_for_count(
+                "audit (records of the PATCHes)", recorded, writes, stall_timeout=stall_timeout, poll=poll
+            )
         finally:
             await conn.close(timeout=5)
 
         records: dict[str, dict] = {}
-        params = {"aggregate_type": "identity.department", "aggregate_id": dept_id, "order": "asc", "limit": 500,
-                  "since": began.replace(microsecond=0).isoformat()}
+        params = {
+            "aggregate_type": "identity.department",
+            "aggregate_id": dept_id,
+            "order": "asc",
+            "limit": 500,
+            "since": began.replace(microsecond=0).isoformat(),
+        }
         for _ in range(MAX_PAGES):
             response = await client.get("/api/v1/audit/records", params=params)
             if response.status_code != 200:
@@ -144,10 +153,18 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
         http.append((t0 - t_sent) * 1000)
         pipeline.append((ts(record["recorded_at"]) - ts(record["occurred_at"])) * 1000)
     return LatencyResult(
-        writes=writes, target_rate=rate, achieved_rate=achieved, department_id=dept_id,
-        p50_ms=percentile(latencies, 50), p99_ms=percentile(latencies, 99), max_ms=max(latencies),
-        min_ms=min(latencies), mean_ms=sum(latencies) / len(latencies),
-        http_p50_ms=percentile(http, 50), http_p99_ms=percentile(http, 99),
-        pipeline_p50_ms=percentile(pipeline, 50), pipeline_p99_ms=percentile(pipeline, 99),
+        writes=writes,
+        target_rate=rate,
+        achieved_rate=achieved,
+        department_id=dept_id,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies),
+        min_ms=min(latencies),
+        mean_ms=sum(latencies) / len(latencies),
+        http_p50_ms=percentile(http, 50),
+        http_p99_ms=percentile(http, 99),
+        pipeline_p50_ms=percentile(pipeline, 50),
+        pipeline_p99_ms=percentile(pipeline, 99),
         samples_ms=[round(v, 2) for v in latencies],
     )

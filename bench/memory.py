@@ -77,9 +77,16 @@ def measure(sup: Supervisor, names: tuple[str, ...] = SERVICES + INFRASTRUCTURE)
         peak = _status_kb(pid, "VmHWM")
         members = _descendants(pid, tree)
         tree_kb = sum(_status_kb(p, "VmRSS") or 0 for p in members)
-        result.append(ProcessMemory(
-            name, pid, rss / 1024 if rss is not None else None, peak / 1024 if peak is not None else None,
-            tree_kb / 1024, len(members)))
+        result.append(
+            ProcessMemory(
+                name,
+                pid,
+                rss / 1024 if rss is not None else None,
+                peak / 1024 if peak is not None else None,
+                tree_kb / 1024,
+                len(members),
+            )
+        )
     return result
 
 
@@ -107,6 +114,7 @@ def cpu_seconds(sup: Supervisor, names: tuple[str, ...] = SERVICES + INFRASTRUCT
             continue
         if pid:
             result[name] = _cpu_seconds(pid, reaped_children=True) + sum(
-                _cpu_seconds(p) for p in _descendants(pid, tree) if p != pid)
+                _cpu_seconds(p) for p in _descendants(pid, tree) if p != pid
+            )
     result["bench"] = _cpu_seconds(os.getpid())
     return result

@@ -42,30 +42,60 @@ async def _announce_client(cfg) -> str:
     from shared.messaging.envelope import Envelope, new_event_id, topic_for
 
     client_id = uuid.uuid4()
-    data = ClientCreated(client_id=client_id, kind="company", name="Bench Pipeline SA", tax_id=None, country="GR",
-                         email=None, phone=None, address=None, department_id=None, parent_id=None, status="prospect")
-    envelope = Envelope(id=new_event_id(), type=data.event_type, source="bench", time=clock.now(),
-                        data=data.model_dump(mode="json"), subject=str(client_id), actor=Actor("system", "bench"))
+    data = ClientCreated(
+        client_id=client_id,
+        kind="company",
+        name="Bench Pipeline SA",
+        tax_id=None,
+        country="GR",
+        email=None,
+        phone=None,
+        address=None,
+        department_id=None,
+        parent_id=None,
+        status="prospect",
+    )
+    envelope = Envelope(
+        id=new_event_id(),
+        type=data.event_type,
+        source="bench",
+        time=clock.now(),
+        data=data.model_dump(mode="json"),
+        subject=str(client_id),
+        actor=Actor("system", "bench"),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(topic_for(envelope.type), envelope.encode_value(), key=str(client_id).encode(),
-                                     headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+        await producer.send_and_wait(
+            topic_for(envelope.type),
+            envelope.encode_value(),
+            key=str(client_id).encode(),
+            headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+        )
     finally:
         await producer.stop()
     return str(client_id)
 
 
-async def _open_deals(client: httpx.AsyncClient, *, client_id: str, line_id: str, count: int,
-                      concurrency: int = 16) -> list[str]:
+async def _open_deals(
+    client: httpx.AsyncClient, *, client_id: str, line_id: str, count: int, concurrency: int = 16
+) -> list[str]:
     ids: list[str] = []
     queue = iter(range(count))
 
     async def worker() -> None:
         for i in queue:
-            response = await client.post("/api/v1/opportunities", json={
-                "client_id": client_id, "line_id": line_id, "title": f"Bench deal {i}",
-                "expected_premium": "1000.00", "currency": "EUR"})
+            response = await client.post(
+                "/api/v1/opportunities",
+                json={
+                    "client_id": client_id,
+                    "line_id": line_id,
+                    "title": f"Bench deal {i}",
+                    "expected_premium": "1000.00",
+                    "currency": "EUR",
+                },
+            )
             if response.status_code != 201:
                 raise BenchError(f"opening a deal failed: {response.status_code} {response.text[:300]}")
             ids.append(response.json()["id"])
@@ -94,12 +124,19 @@ async def paced(client: httpx.AsyncClient, deals: list[str], *, count: int, rate
         tasks.append(asyncio.create_task(_advance(client, deals[i])))
     latencies = await asyncio.gather(*tasks)
     took = time.perf_counter() - start
-    return {"advances": count, "target_rate": rate, "achieved_rate": count / took,
-            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+    return {
+        "advances": count,
+        "target_rate": rate,
+        "achieved_rate": count / took,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": max(latencies),
+    }
 
 
-async def closed_loop(client: httpx.AsyncClient, ready: deque, remaining: dict[str, int], *, concurrency: int,
-                      seconds: float, cpu_probe) -> dict:
+async def closed_loop(
+    client: httpx.AsyncClient, ready: deque, remaining: dict[str, int], *, concurrency: int, seconds: float, cpu_probe
+) -> dict:
     """`concurrency` clients advancing as fast as answers come back, for `seconds`; with the CPU time each
     process of the stack spent per advance (a figure that other load on the machine does not inflate much)."""
     latencies: list[float] = []
@@ -121,11 +158,19 @@ async def closed_loop(client: httpx.AsyncClient, ready: deque, remaining: dict[s
         raise BenchError("no deal left to advance; open more with --deals")
     await asyncio.sleep(1.0)  # let the relay and audit finish the last events
     cpu_after = cpu_probe()
-    cpu_ms = {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / len(latencies) * 1000, 2)
-              for name in cpu_after}
-    return {"concurrency": concurrency, "advances": len(latencies), "seconds": took, "cpu_ms_per_advance": cpu_ms,
-            "rate": len(latencies) / took, "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
-            "exhausted": not ready}
+    cpu_ms = {
+        name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / len(latencies) * 1000, 2) for name in cpu_after
+    }
+    return {
+        "concurrency": concurrency,
+        "advances": len(latencies),
+        "seconds": took,
+        "cpu_ms_per_advance": cpu_ms,
+        "rate": len(latencies) / took,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "exhausted": not ready,
+    }
 
 
 async def run(args) -> dict:
@@ -138,7 +183,9 @@ async def run(args) -> dict:
     def cpu_probe() -> dict[str, float]:
         return memory.cpu_seconds(supervisor, ("pipeline", "gateway", "audit", "kafka", "postgres"))
 
-    limits = httpx.Limits(max_connections=max(args.concurrency) + 64, max_keepalive_connections=max(args.concurrency) + 64)
+    limits = httpx.Limits(
+        max_connections=max(args.concurrency) + 64, max_keepalive_connections=max(args.concurrency) + 64
+    )
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=60, limits=limits) as client:
         response = await client.post("/api/v1/auth/token", data={"username": ADMIN.email, "password": ADMIN.password})
         if response.status_code != 200:
@@ -163,8 +210,11 @@ async def run(args) -> dict:
         loops: list[dict] = []
         for concurrency in args.concurrency:
             print(f"closed loop: {concurrency} concurrent clients for {args.loop_seconds:g} s ...", flush=True)
-            loops.append(await closed_loop(client, ready, remaining, concurrency=concurrency,
-                                           seconds=args.loop_seconds, cpu_probe=cpu_probe))
+            loops.append(
+                await closed_loop(
+                    client, ready, remaining, concurrency=concurrency, seconds=args.loop_seconds, cpu_probe=cpu_probe
+                )
+            )
         report["closed_loop"] = loops
         report["best_sustained_rate"] = max(r["rate"] for r in loops)
     return report
@@ -174,13 +224,19 @@ def render(report: dict) -> str:
     p = report["paced"]
     rows = [
         ("Deals opened", f"{report['deals']} ({report['open_rate']:.0f}/s, 16 concurrent)"),
-        (f"Advance latency at {p['target_rate']:g}/s ({p['advances']} advances, achieved {p['achieved_rate']:.1f}/s)",
-         f"p50 {p['p50_ms']:.1f} ms  p99 {p['p99_ms']:.1f} ms  max {p['max_ms']:.1f} ms"),
+        (
+            f"Advance latency at {p['target_rate']:g}/s ({p['advances']} advances, achieved {p['achieved_rate']:.1f}/s)",
+            f"p50 {p['p50_ms']:.1f} ms  p99 {p['p99_ms']:.1f} ms  max {p['max_ms']:.1f} ms",
+        ),
     ]
     for r in report["closed_loop"]:
-        rows.append((f"Sustained advances, {r['concurrency']} concurrent clients ({r['advances']} in {r['seconds']:.1f} s)",
-                     f"{r['rate']:.0f}/s  p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms"
-                     + ("  (ran out of deals)" if r["exhausted"] else "")))
+        rows.append(
+            (
+                f"Sustained advances, {r['concurrency']} concurrent clients ({r['advances']} in {r['seconds']:.1f} s)",
+                f"{r['rate']:.0f}/s  p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms"
+                + ("  (ran out of deals)" if r["exhausted"] else ""),
+            )
+        )
     rows.append(("Highest sustained advance rate", f"{report['best_sustained_rate']:.0f}/s"))
     cpu = report["closed_loop"][-1]["cpu_ms_per_advance"]
     rows.append(("CPU per advance (last closed loop)", ", ".join(f"{k} {v:.1f} ms" for k, v in cpu.items())))
@@ -190,13 +246,15 @@ def render(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--deals", type=int, default=500, help="deals to open (default 500)")
     parser.add_argument("--paced", type=int, default=300, help="advances in the paced phase (default 300)")
     parser.add_argument("--rate", type=float, default=50.0, help="pace of those advances per second (default 50)")
-    parser.add_argument("--concurrency", default="8,32",
-                        help="comma-separated client counts of the closed loops (default 8,32)")
+    parser.add_argument(
+        "--concurrency", default="8,32", help="comma-separated client counts of the closed loops (default 8,32)"
+    )
     parser.add_argument("--loop-seconds", type=float, default=8.0, help="length of each closed loop (default 8)")
     parser.add_argument("--line", default="Auto", help="insurance line of the deals (default Auto)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default .run/bench/pipeline.json)")

@@ -73,8 +73,9 @@ class Publisher:
     """Publishes contract events to Kafka as another service's relay would (CloudEvents headers, key = id)."""
 
     def __init__(self, cfg: StackSettings):
-        self.producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all",
-                                         linger_ms=2)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all", linger_ms=2
+        )
 
     async def __aenter__(self) -> Publisher:
         await self.producer.start()
@@ -84,11 +85,22 @@ class Publisher:
         await self.producer.stop()
 
     def _record(self, data, subject: str):
-        envelope = Envelope(id=new_event_id(), type=data.event_type, source="pipeline", time=clock.now(),
-                            data=data.model_dump(mode="json"), subject=subject, dataversion=data.version,
-                            actor=Actor("system", "bench"))
-        return (topic_for(envelope.type), envelope.encode_value(), subject.encode(),
-                [(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+        envelope = Envelope(
+            id=new_event_id(),
+            type=data.event_type,
+            source="pipeline",
+            time=clock.now(),
+            data=data.model_dump(mode="json"),
+            subject=subject,
+            dataversion=data.version,
+            actor=Actor("system", "bench"),
+        )
+        return (
+            topic_for(envelope.type),
+            envelope.encode_value(),
+            subject.encode(),
+            [(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+        )
 
     async def send_and_wait(self, data, subject: str) -> None:
         topic, value, key, headers = self._record(data, subject)
@@ -103,18 +115,32 @@ def _advance(department_id: str, opportunity_id: uuid.UUID) -> StageAdvanced:
     def stage(key: str, name: str, position: int, dept: str | None) -> StageRef:
         return StageRef(key=key, name=name, position=position, department_id=dept, sla_hours=8)
 
-    return StageAdvanced(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
-                         owner_id=uuid.uuid4(), from_stage=stage(NEEDS_ANALYSIS, "Needs Analysis", 2, None),
-                         to_stage=stage(MATERIAL_GATHERING, "Material Gathering", 3, department_id),
-                         direction="forward", reason=None, seconds_in_stage=1.0, status="open")
+    return StageAdvanced(
+        opportunity_id=opportunity_id,
+        client_id=uuid.uuid4(),
+        line_id=uuid.uuid4(),
+        owner_id=uuid.uuid4(),
+        from_stage=stage(NEEDS_ANALYSIS, "Needs Analysis", 2, None),
+        to_stage=stage(MATERIAL_GATHERING, "Material Gathering", 3, department_id),
+        direction="forward",
+        reason=None,
+        seconds_in_stage=1.0,
+        status="open",
+    )
 
 
 def _decline(opportunity_id: uuid.UUID, department_id: str) -> OpportunityDeclined:
-    return OpportunityDeclined(opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(),
-                               owner_id=uuid.uuid4(), department_id=None,
-                               stage=StageRef(key=MATERIAL_GATHERING, name="Material Gathering", position=3,
-                                              department_id=department_id, sla_hours=8),
-                               reason="bench clean-up")
+    return OpportunityDeclined(
+        opportunity_id=opportunity_id,
+        client_id=uuid.uuid4(),
+        line_id=uuid.uuid4(),
+        owner_id=uuid.uuid4(),
+        department_id=None,
+        stage=StageRef(
+            key=MATERIAL_GATHERING, name="Material Gathering", position=3, department_id=department_id, sla_hours=8
+        ),
+        reason="bench clean-up",
+    )
 
 
 async def _ensure_department(client: httpx.AsyncClient) -> str:
@@ -138,9 +164,16 @@ async def _ensure_department(client: httpx.AsyncClient) -> str:
     for i in range(MEMBERS):
         email = f"bench.tasks{i}@insureops.example.com"
         if email not in emails:
-            response = await client.post("/api/v1/users", json={
-                "name": f"Bench Tasks {i}", "email": email, "password": PASSWORD, "role": "Employee",
-                "department_id": department_id})
+            response = await client.post(
+                "/api/v1/users",
+                json={
+                    "name": f"Bench Tasks {i}",
+                    "email": email,
+                    "password": PASSWORD,
+                    "role": "Employee",
+                    "department_id": department_id,
+                },
+            )
             if response.status_code != 201:
                 raise BenchError(f"could not create {email}: {response.status_code} {response.text[:300]}")
     deadline = time.monotonic() + 60
@@ -159,8 +192,9 @@ async def _count(client: httpx.AsyncClient, department_id: str, **params) -> int
     return response.json()["total"]
 
 
-async def _wait_for_the_router(client: httpx.AsyncClient, publisher: Publisher, department_id: str,
-                               timeout: float) -> None:
+async def _wait_for_the_router(
+    client: httpx.AsyncClient, publisher: Publisher, department_id: str, timeout: float
+) -> None:
     """After a fresh start the router's consumer group may still be forming: measure only once it consumes."""
     probe = uuid.uuid4()
     await publisher.send_and_wait(_advance(department_id, probe), str(probe))
@@ -174,9 +208,16 @@ async def _wait_for_the_router(client: httpx.AsyncClient, publisher: Publisher, 
     raise BenchError(f"the tasks service routed nothing within {timeout:g} s")
 
 
-async def _latency(client: httpx.AsyncClient, publisher: Publisher, department_id: str, *, events: int,
-                   rate: float, stall_timeout: float, say) -> tuple[list[float], list[float], float, list[str],
-                                                                     list[float]]:
+async def _latency(
+    client: httpx.AsyncClient,
+    publisher: Publisher,
+    department_id: str,
+    *,
+    events: int,
+    rate: float,
+    stall_timeout: float,
+    say,
+) -> tuple[list[float], list[float], float, list[str], list[float]]:
     published: dict[str, float] = {}
     seen: dict[str, float] = {}
     routed: dict[str, float] = {}  # created_at - sla_started_at (= the event's time), as the service saw it
@@ -187,8 +228,10 @@ async def _latency(client: httpx.AsyncClient, publisher: Publisher, department_i
         last_progress = time.monotonic()
         while not done.is_set() or len(seen) < len(published):
             began = time.time()
-            response = await client.get("/api/v1/tasks", params={"department_id": department_id, "active": "true",
-                                                                 "sort": "-number", "limit": 50})
+            response = await client.get(
+                "/api/v1/tasks",
+                params={"department_id": department_id, "active": "true", "sort": "-number", "limit": 50},
+            )
             arrived = time.time()
             if response.status_code != 200:
                 raise BenchError(f"polling failed: {response.status_code} {response.text[:300]}")
@@ -218,12 +261,18 @@ async def _latency(client: httpx.AsyncClient, publisher: Publisher, department_i
         await poller
     finally:
         poller.cancel()
-    return ([(seen[d] - published[d]) * 1000 for d in published], round_trips, achieved, list(published),
-            list(routed.values()))
+    return (
+        [(seen[d] - published[d]) * 1000 for d in published],
+        round_trips,
+        achieved,
+        list(published),
+        list(routed.values()),
+    )
 
 
-async def _burst(client: httpx.AsyncClient, publisher: Publisher, department_id: str, *, events: int,
-                 stall_timeout: float, say) -> tuple[float, float, float, list[str]]:
+async def _burst(
+    client: httpx.AsyncClient, publisher: Publisher, department_id: str, *, events: int, stall_timeout: float, say
+) -> tuple[float, float, float, list[str]]:
     base = await _count(client, department_id)
     deals = [uuid.uuid4() for _ in range(events)]
     say(f"  {events} stage advances as fast as the producer takes them ...")
@@ -244,8 +293,15 @@ async def _burst(client: httpx.AsyncClient, publisher: Publisher, department_id:
         await asyncio.sleep(0.05)
 
 
-async def _clean_up(client: httpx.AsyncClient, publisher: Publisher, department_id: str, deals: list[str],
-                    open_before: int, stall_timeout: float, say) -> None:
+async def _clean_up(
+    client: httpx.AsyncClient,
+    publisher: Publisher,
+    department_id: str,
+    deals: list[str],
+    open_before: int,
+    stall_timeout: float,
+    say,
+) -> None:
     say(f"  declining the {len(deals)} bench deals so their tasks close ...")
     futures = [await publisher.send(_decline(uuid.UUID(d), department_id), d) for d in deals]
     await asyncio.gather(*futures)
@@ -271,8 +327,9 @@ def _cpu(cfg: StackSettings) -> dict[str, float]:
         return {}
 
 
-async def run(cfg: StackSettings, *, events: int, rate: float, burst: int, stall_timeout: float,
-              say) -> TasksBenchResult:
+async def run(
+    cfg: StackSettings, *, events: int, rate: float, burst: int, stall_timeout: float, say
+) -> TasksBenchResult:
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=30) as client:
         token = await client.post("/api/v1/auth/token", data={"username": ADMIN.email, "password": ADMIN.password})
         if token.status_code != 200:
@@ -284,26 +341,41 @@ async def run(cfg: StackSettings, *, events: int, rate: float, burst: int, stall
             await _wait_for_the_router(client, publisher, department_id, stall_timeout)
             cpu_before, started = _cpu(cfg), time.monotonic()
             latencies, round_trips, achieved, deals, routed = await _latency(
-                client, publisher, department_id, events=events, rate=rate, stall_timeout=stall_timeout, say=say)
+                client, publisher, department_id, events=events, rate=rate, stall_timeout=stall_timeout, say=say
+            )
             elapsed, cpu_after = time.monotonic() - started, _cpu(cfg)
-            cpu_percent = {name: 100 * (cpu_after[name] - cpu_before[name]) / elapsed
-                           for name in cpu_after if name in cpu_before}
+            cpu_percent = {
+                name: 100 * (cpu_after[name] - cpu_before[name]) / elapsed for name in cpu_after if name in cpu_before
+            }
             load_average = list(os.getloadavg())
             publish_seconds, burst_seconds, sustained, burst_deals = await _burst(
-                client, publisher, department_id, events=burst, stall_timeout=stall_timeout, say=say)
+                client, publisher, department_id, events=burst, stall_timeout=stall_timeout, say=say
+            )
             try:
-                await _clean_up(client, publisher, department_id, deals + burst_deals, open_before, stall_timeout,
-                                say)
+                await _clean_up(client, publisher, department_id, deals + burst_deals, open_before, stall_timeout, say)
             except BenchError as exc:  # the figures stand; the next run starts with more open work
                 say(f"  clean-up incomplete: {exc}")
     return TasksBenchResult(
-        latency_events=events, target_rate=rate, achieved_rate=achieved, p50_ms=percentile(latencies, 50),
-        p90_ms=percentile(latencies, 90), p99_ms=percentile(latencies, 99), max_ms=max(latencies),
-        poll_round_trip_p50_ms=percentile(round_trips, 50), poll_round_trip_p99_ms=percentile(round_trips, 99),
-        routing_p50_ms=percentile(routed, 50), routing_p99_ms=percentile(routed, 99), cpu_percent=cpu_percent,
+        latency_events=events,
+        target_rate=rate,
+        achieved_rate=achieved,
+        p50_ms=percentile(latencies, 50),
+        p90_ms=percentile(latencies, 90),
+        p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies),
+        poll_round_trip_p50_ms=percentile(round_trips, 50),
+        poll_round_trip_p99_ms=percentile(round_trips, 99),
+        routing_p50_ms=percentile(routed, 50),
+        routing_p99_ms=percentile(routed, 99),
+        cpu_percent=cpu_percent,
         load_average=load_average,
-        burst_events=burst, burst_publish_seconds=publish_seconds, burst_seconds=burst_seconds,
-        sustained_rate=sustained, department_id=department_id, samples_ms=[round(v, 2) for v in latencies])
+        burst_events=burst,
+        burst_publish_seconds=publish_seconds,
+        burst_seconds=burst_seconds,
+        sustained_rate=sustained,
+        department_id=department_id,
+        samples_ms=[round(v, 2) for v in latencies],
+    )
 
 
 def render(result: TasksBenchResult) -> str:
@@ -312,13 +384,21 @@ def render(result: TasksBenchResult) -> str:
 
     rows = [
         ("Figure", "Measured", "Aim", ""),
-        (f"Stage advance -> routed task readable, {result.latency_events} at {result.target_rate:g}/s",
-         f"p50 {result.p50_ms:.1f} ms", "", ""),
+        (
+            f"Stage advance -> routed task readable, {result.latency_events} at {result.target_rate:g}/s",
+            f"p50 {result.p50_ms:.1f} ms",
+            "",
+            "",
+        ),
         ("", f"p90 {result.p90_ms:.1f} ms", "", ""),
         ("", f"p99 {result.p99_ms:.1f} ms", f"p99 < {AIM_P99_MS:.0f} ms", verdict(result.p99_ms < AIM_P99_MS)),
         ("", f"max {result.max_ms:.1f} ms", "", ""),
-        (f"Sustained routing, burst of {result.burst_events:,}", f"{result.sustained_rate:,.0f} advances/s "
-         f"({result.burst_seconds:.2f} s)", f">= {AIM_RATE:.0f}/s", verdict(result.sustained_rate >= AIM_RATE)),
+        (
+            f"Sustained routing, burst of {result.burst_events:,}",
+            f"{result.sustained_rate:,.0f} advances/s ({result.burst_seconds:.2f} s)",
+            f">= {AIM_RATE:.0f}/s",
+            verdict(result.sustained_rate >= AIM_RATE),
+        ),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -342,8 +422,9 @@ def render(result: TasksBenchResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.tasks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tasks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=500, help="paced stage advances for latency (default 500)")
     parser.add_argument("--rate", type=float, default=50.0, help="their pace per second (default 50)")
     parser.add_argument("--burst", type=int, default=2000, help="stage advances in the burst (default 2000)")
@@ -356,12 +437,22 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_start:
         stack_up(cfg)
     print("task routing benchmark", flush=True)
-    result = asyncio.run(run(cfg, events=args.events, rate=args.rate, burst=args.burst,
-                             stall_timeout=args.stall_timeout, say=lambda m: print(m, flush=True)))
+    result = asyncio.run(
+        run(
+            cfg,
+            events=args.events,
+            rate=args.rate,
+            burst=args.burst,
+            stall_timeout=args.stall_timeout,
+            say=lambda m: print(m, flush=True),
+        )
+    )
     print()
     print(render(result), flush=True)
-    write_report({"aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE}, **result.as_dict()},
-                 cfg.run_dir / "bench" / "tasks.json")
+    write_report(
+        {"aims": {"p99_ms": AIM_P99_MS, "advances_per_second": AIM_RATE}, **result.as_dict()},
+        cfg.run_dir / "bench" / "tasks.json",
+    )
 
 
 if __name__ == "__main__":

@@ -84,16 +84,25 @@ async def _both(first, second) -> tuple[float, float]:
     return a.result(), b.result()
 
 
-async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout: float,
-              poll: float, say, cpu_probe: Callable[[], dict[str, float]] = dict) -> ThroughputResult:
+async def run(
+    cfg: StackSettings,
+    *,
+    events: int,
+    batch_size: int,
+    stall_timeout: float,
+    poll: float,
+    say,
+    cpu_probe: Callable[[], dict[str, float]] = dict,
+) -> ThroughputResult:
     batch_size = max(batch_size, math.ceil(events / MAX_CONNECTIONS))
     transactions = math.ceil(events / batch_size)
     outbox = Outbox("identity", messaging.outbox)
     aggregates = [uuid.uuid4() for _ in range(SYNTHETIC_AGGREGATES)]
     run_id = uuid.uuid4().hex[:12]
 
-    engine = create_async_engine(cfg.database_url("identity"), poolclass=NullPool,
-                                 connect_args={"timeout": 10, "command_timeout": 120})
+    engine = create_async_engine(
+        cfg.database_url("identity"), poolclass=NullPool, connect_args={"timeout": 10, "command_timeout": 120}
+    )
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
     token = context.bind(correlation_id=f"bench-{run_id}")
     sessions = []
@@ -106,8 +115,10 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
             sessions.append(session)
             for i in range(t * batch_size, min(events, (t + 1) * batch_size)):
                 aggregate = aggregates[i % len(aggregates)]
-                data = DepartmentUpdated(department_id=aggregate, changes={
-                    "name": FieldChange(before=f"bench {run_id} #{i}", after=f"bench {run_id} #{i + 1}")})
+                data = DepartmentUpdated(
+                    department_id=aggregate,
+                    changes={"name": FieldChange(before=f"bench {run_id} #{i}", after=f"bench {run_id} #{i + 1}")},
+                )
                 envelope = await outbox.add(session, data, subject=str(aggregate), actor=BENCH_ACTOR)
                 event_ids.append(envelope.id)
         fill_seconds = time.monotonic() - fill_started
@@ -115,10 +126,12 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
         published_conn = await asyncpg.connect(runtime_dsn(cfg, "identity"), timeout=10, command_timeout=30)
         audit_conn = await asyncpg.connect(admin_dsn_for(cfg, "audit"), timeout=10, command_timeout=30)
         try:
+
             async def published() -> int:
                 return await published_conn.fetchval(
                     "SELECT count(*) FROM outbox WHERE event_id = ANY($1::text[]) AND published_at IS NOT NULL",
-                    event_ids)
+                    event_ids,
+                )
 
             first_audit_id = await audit_conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_records")
 
@@ -126,7 +139,9 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
                 # A range of the primary key: cheap to ask often, so polling does not slow PostgreSQL down.
                 return await audit_conn.fetchval(
                     "SELECT count(*) FROM audit_records WHERE id > $1 AND correlation_id = $2",
-                    first_audit_id, f"bench-{run_id}")
+                    first_audit_id,
+                    f"bench-{run_id}",
+                )
 
             say(f"  committing {transactions} transactions; waiting for the relay and audit ...")
             cpu_before = cpu_probe()
@@ -135,19 +150,28 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
                 await session.commit()
             commit_seconds = time.time() - started
             relay_seen, audit_seen = await _both(
-                wait_for_count("outbox relay (rows published)", published, events, stall_timeout=stall_timeout,
-                               poll=poll),
-                wait_for_count("audit (records of the events)", recorded, events, stall_timeout=stall_timeout,
-                               poll=poll))
+                wait_for_count(
+                    "outbox relay (rows published)", published, events, stall_timeout=stall_timeout, poll=poll
+                ),
+                wait_for_count(
+                    "audit (records of the events)", recorded, events, stall_timeout=stall_timeout, poll=poll
+                ),
+            )
             cpu_wall = time.time() - started
             cpu_after = cpu_probe()
 
-            first_pub, last_pub = await _one_row(published_conn,
+            first_pub, last_pub = await _one_row(
+                published_conn,
                 "SELECT min(published_at), max(published_at) FROM outbox WHERE event_id = ANY($1::text[])",
-                event_ids)
-            first_rec, last_rec, after_relay = await _one_row(audit_conn,
+                event_ids,
+            )
+            first_rec, last_rec, after_relay = await _one_row(
+                audit_conn,
                 "SELECT min(recorded_at), max(recorded_at), count(*) FILTER (WHERE recorded_at > $2) "
-                "FROM audit_records WHERE event_id = ANY($1::text[])", event_ids, last_pub)
+                "FROM audit_records WHERE event_id = ANY($1::text[])",
+                event_ids,
+                last_pub,
+            )
         finally:
             await published_conn.close(timeout=5)
             await audit_conn.close(timeout=5)
@@ -162,17 +186,27 @@ async def run(cfg: StackSettings, *, events: int, batch_size: int, stall_timeout
     audit_lag = ts(last_rec) - ts(last_pub)
     catchup = after_relay / audit_lag if after_relay and audit_lag > 0 else None
     return ThroughputResult(
-        events=events, batch_size=batch_size, transactions=transactions,
-        fill_seconds=fill_seconds, commit_seconds=commit_seconds,
-        relay_seconds=relay_seconds, relay_rate=events / relay_seconds,
+        events=events,
+        batch_size=batch_size,
+        transactions=transactions,
+        fill_seconds=fill_seconds,
+        commit_seconds=commit_seconds,
+        relay_seconds=relay_seconds,
+        relay_rate=events / relay_seconds,
         relay_active_rate=events / max(ts(last_pub) - ts(first_pub), 1e-6),
         relay_polled_seconds=relay_seen - started,
-        audit_seconds=audit_seconds, audit_rate=events / audit_seconds,
+        audit_seconds=audit_seconds,
+        audit_rate=events / audit_seconds,
         audit_active_rate=events / max(ts(last_rec) - ts(first_rec), 1e-6),
         audit_polled_seconds=audit_seen - started,
-        audit_lag_seconds=audit_lag, audit_backlog_at_relay_done=after_relay, audit_catchup_rate=catchup,
-        cpu_percent={name: round(100 * (cpu_after[name] - cpu_before[name]) / cpu_wall, 1)
-                     for name in cpu_after if name in cpu_before},
+        audit_lag_seconds=audit_lag,
+        audit_backlog_at_relay_done=after_relay,
+        audit_catchup_rate=catchup,
+        cpu_percent={
+            name: round(100 * (cpu_after[name] - cpu_before[name]) / cpu_wall, 1)
+            for name in cpu_after
+            if name in cpu_before
+        },
     )
 
 
@@ -198,8 +232,16 @@ class AuditIngestResult:
         return asdict(self)
 
 
-async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeout: float, poll: float, say,
-                           cpu_probe: Callable[[], dict[str, float]] = dict) -> AuditIngestResult:
+async def run_audit_ingest(
+    cfg: StackSettings,
+    sup,
+    *,
+    events: int,
+    stall_timeout: float,
+    poll: float,
+    say,
+    cpu_probe: Callable[[], dict[str, float]] = dict,
+) -> AuditIngestResult:
     """Audit's own ingestion rate: stop audit, put `events` events on a topic, start audit again and
     time it through the backlog from its first to its last `recorded_at` (batches, inbox, hash chain,
     the batch INSERT and offset commits; no relay in the way)."""
@@ -232,8 +274,13 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
     say(f"  stopping audit; producing {events} events to {INGEST_TOPIC} ...")
     await asyncio.to_thread(sup.stop, "audit")
     try:
-        producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all",
-                                    linger_ms=5, max_batch_size=256 * 1024)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=cfg.kafka_bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+        )
         await producer.start()
         try:
             started = time.monotonic()
@@ -241,14 +288,27 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
             for i in range(events):
                 aggregate = aggregates[i % len(aggregates)]
                 envelope = Envelope(
-                    id=str(uuid.uuid4()), type="bench.ingest.updated", source="bench", time=datetime.now(UTC),
-                    subject=aggregate, actor=BENCH_ACTOR, correlation_id=f"bench-{run_id}",
-                    data={"department_id": aggregate,
-                          "changes": {"name": {"before": f"bench {run_id} #{i}", "after": f"bench {run_id} #{i + 1}"}}})
+                    id=str(uuid.uuid4()),
+                    type="bench.ingest.updated",
+                    source="bench",
+                    time=datetime.now(UTC),
+                    subject=aggregate,
+                    actor=BENCH_ACTOR,
+                    correlation_id=f"bench-{run_id}",
+                    data={
+                        "department_id": aggregate,
+                        "changes": {"name": {"before": f"bench {run_id} #{i}", "after": f"bench {run_id} #{i + 1}"}},
+                    },
+                )
                 event_ids.append(envelope.id)
-                pending.append(await producer.send(
-                    INGEST_TOPIC, envelope.encode_value(), key=aggregate.encode(),
-                    headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()]))
+                pending.append(
+                    await producer.send(
+                        INGEST_TOPIC,
+                        envelope.encode_value(),
+                        key=aggregate.encode(),
+                        headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+                    )
+                )
             await asyncio.gather(*pending)
             produce_seconds = time.monotonic() - started
         finally:
@@ -262,19 +322,24 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
 
     audit_conn = await asyncpg.connect(admin_dsn_for(cfg, "audit"), timeout=10, command_timeout=60)
     try:
+
         async def recorded() -> int:
             # Cheap to ask often (a range of the primary key), so polling does not slow PostgreSQL down.
             return await audit_conn.fetchval(
-                "SELECT count(*) FROM audit_records WHERE id > $1 AND correlation_id = $2", first_id, f"bench-{run_id}")
+                "SELECT count(*) FROM audit_records WHERE id > $1 AND correlation_id = $2", first_id, f"bench-{run_id}"
+            )
 
         cpu_before = cpu_probe()
         wall_before = time.time()
         await wait_for_count("audit (backlog recorded)", recorded, events, stall_timeout=stall_timeout, poll=poll)
         cpu_wall = time.time() - wall_before
         cpu_after = cpu_probe()
-        first_rec, last_rec = await _one_row(audit_conn,
+        first_rec, last_rec = await _one_row(
+            audit_conn,
             "SELECT min(recorded_at), max(recorded_at) FROM audit_records WHERE id > $1 AND correlation_id = $2",
-            first_id, f"bench-{run_id}")
+            first_id,
+            f"bench-{run_id}",
+        )
     finally:
         await audit_conn.close(timeout=5)
     ingest_seconds = max(ts(last_rec) - ts(first_rec), 1e-6)
@@ -283,9 +348,13 @@ async def run_audit_ingest(cfg: StackSettings, sup, *, events: int, stall_timeou
         return cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)
 
     return AuditIngestResult(
-        events=events, produce_seconds=produce_seconds, restart_seconds=restart_seconds,
-        ingest_seconds=ingest_seconds, ingest_rate=events / ingest_seconds,
+        events=events,
+        produce_seconds=produce_seconds,
+        restart_seconds=restart_seconds,
+        ingest_seconds=ingest_seconds,
+        ingest_rate=events / ingest_seconds,
         audit_cpu_percent=round(100 * cpu_seconds("audit") / cpu_wall, 1),
         postgres_cpu_percent=round(100 * cpu_seconds("postgres") / cpu_wall, 1),
         audit_cpu_us_per_event=round(1e6 * cpu_seconds("audit") / events, 1),
-        postgres_cpu_us_per_event=round(1e6 * cpu_seconds("postgres") / events, 1))
+        postgres_cpu_us_per_event=round(1e6 * cpu_seconds("postgres") / events, 1),
+    )

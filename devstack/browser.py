@@ -43,17 +43,21 @@ class ConsoleNotServed(RuntimeError):
 
 async def launch(playwright: Playwright) -> Browser:
     if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"{CHROMIUM} not found: install Debian's browser (apt-get install chromium) "
-                                "or point INSUREOPS_CHROMIUM at one; Playwright's downloads are not used")
+        raise FileNotFoundError(
+            f"{CHROMIUM} not found: install Debian's browser (apt-get install chromium) "
+            "or point INSUREOPS_CHROMIUM at one; Playwright's downloads are not used"
+        )
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-async def new_context(browser: Browser, base_url: str, *, lang: str | None = None,
-                      viewport: ViewportSize | None = None) -> BrowserContext:
+async def new_context(
+    browser: Browser, base_url: str, *, lang: str | None = None, viewport: ViewportSize | None = None
+) -> BrowserContext:
     """A fresh context (its own cookies and storage) at 1440×900, en-GB, Europe/Athens. `lang` presets
     the console's language ('en' or 'el') as if the user had chosen it before."""
-    context = await browser.new_context(base_url=base_url, viewport=viewport or VIEWPORT, locale=LOCALE,
-                                        timezone_id=TIMEZONE)
+    context = await browser.new_context(
+        base_url=base_url, viewport=viewport or VIEWPORT, locale=LOCALE, timezone_id=TIMEZONE
+    )
     if lang:
         await context.add_init_script(f"try {{ localStorage.setItem('insureops.lang', '{lang}') }} catch (e) {{}}")
     return context
@@ -68,7 +72,8 @@ async def check_console_served(base_url: str) -> None:
     if response.status_code != 200 or 'type="module"' not in response.text:
         raise ConsoleNotServed(
             f"the gateway at {base_url} serves no built console (GET /login: {response.status_code}); "
-            "build it: cd console && npm ci && npm run build")
+            "build it: cd console && npm ci && npm run build"
+        )
 
 
 async def sign_in(page: Page, email: str, password: str, *, lang: str = "en") -> None:
@@ -108,7 +113,8 @@ async def axe_violations(page: Page, *, impacts: tuple[str, ...] = ("serious", "
                                                          summary: n.failureSummary })),
             }));
         }""",
-        list(impacts))
+        list(impacts),
+    )
 
 
 def format_violations(violations: list[dict[str, Any]]) -> str:
@@ -181,12 +187,18 @@ class Api:
         return self._lines
 
     async def create_client(self, name: str, *, department: str = "Sales", kind: str = "company", **fields) -> dict:
-        body = {"kind": kind, "name": name, "country": "GR",
-                "department_id": (await self.departments())[department], **fields}
+        body = {
+            "kind": kind,
+            "name": name,
+            "country": "GR",
+            "department_id": (await self.departments())[department],
+            **fields,
+        }
         return await self.call("POST", "/api/v1/clients", json=body)
 
-    async def open_deal(self, client_id: str, line: str, title: str, *, premium: str | None = "1500.00",
-                        currency: str = "EUR") -> dict:
+    async def open_deal(
+        self, client_id: str, line: str, title: str, *, premium: str | None = "1500.00", currency: str = "EUR"
+    ) -> dict:
         import asyncio
         import time
 
@@ -213,16 +225,18 @@ class Api:
         if order.index(stage_key) < order.index(deal["stage"]["key"]):
             raise ValueError(f"{deal['stage']['key']} is past {stage_key}")
         while deal["stage"]["key"] != stage_key:
-            deal = await self.call("POST", f"/api/v1/opportunities/{deal['id']}/advance",
-                                   json={"from_stage": deal["stage"]["key"]})
+            deal = await self.call(
+                "POST", f"/api/v1/opportunities/{deal['id']}/advance", json={"from_stage": deal["stage"]["key"]}
+            )
         return deal
 
     async def deal(self, deal_id: str) -> dict:
         return await self.call("GET", f"/api/v1/opportunities/{deal_id}")
 
     async def decline(self, deal_id: str, reason: str) -> None:
-        await self.call("POST", f"/api/v1/opportunities/{deal_id}/decline", json={"reason": reason},
-                        expect=(200, 404, 409))
+        await self.call(
+            "POST", f"/api/v1/opportunities/{deal_id}/decline", json={"reason": reason}, expect=(200, 404, 409)
+        )
 
     async def tasks(self, **params) -> list[dict]:
         return (await self.call("GET", "/api/v1/tasks", params={"limit": 200, **params}))["items"]

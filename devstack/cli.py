@@ -35,7 +35,9 @@ async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:
             return
         except Exception:
             if time.monotonic() > deadline:
-                raise SystemExit(f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}") from None
+                raise SystemExit(
+                    f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}"
+                ) from None
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
@@ -80,19 +82,22 @@ def ephemeral_port_warnings(cfg: StackSettings, proc: str = "/proc/sys/net/ipv4"
     ports = {"Kafka": cfg.kafka_port, "the Kafka controller": cfg.kafka_controller_port}
     if cfg.embedded_postgres:
         ports["PostgreSQL"] = cfg.postgres_port
-    return [f"warning: {what}'s port {port} lies in this machine's ephemeral port range ({low}-{high}): after a "
-            f"stop it may not start again while clients reconnect. Choose a port below {low}, or add it to "
-            f"net.ipv4.ip_local_reserved_ports (sysctl)"
-            for what, port in ports.items()
-            if low <= port <= high and not any(a <= port <= b for a, b in reserved)]
+    return [
+        f"warning: {what}'s port {port} lies in this machine's ephemeral port range ({low}-{high}): after a "
+        f"stop it may not start again while clients reconnect. Choose a port below {low}, or add it to "
+        f"net.ipv4.ip_local_reserved_ports (sysctl)"
+        for what, port in ports.items()
+        if low <= port <= high and not any(a <= port <= b for a, b in reserved)
+    ]
 
 
 def migrate(cfg: StackSettings) -> None:
     for spec in SERVICES:
         if spec.has_database:
             env = {**os.environ, **cfg.service_env(spec.name)}
-            subprocess.run([sys.executable, "-m", "shared.db.migrate", spec.name, "upgrade", "head"],
-                           check=True, env=env)
+            subprocess.run(
+                [sys.executable, "-m", "shared.db.migrate", spec.name, "upgrade", "head"], check=True, env=env
+            )
 
 
 def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
@@ -125,8 +130,10 @@ def _print_welcome(cfg: StackSettings) -> None:
 
     console_built = (REPO_ROOT / "console" / "dist" / "index.html").exists()
     print()
-    print(f"InsureOps is running.  Console: {cfg.gateway_url}/" + ("" if console_built else
-          "  (not built: run `make console`, which needs Node.js 20.19+)"))
+    print(
+        f"InsureOps is running.  Console: {cfg.gateway_url}/"
+        + ("" if console_built else "  (not built: run `make console`, which needs Node.js 20.19+)")
+    )
     print(f"API: {cfg.gateway_url}/api/v1   API docs: {cfg.gateway_url}/docs")
     print(f"Kafka: {cfg.kafka_bootstrap}   PostgreSQL: {cfg.admin_dsn.rsplit('@', 1)[-1]}   logs: {cfg.log_dir}")
     print("Demo logins (the console's sign-in page, or POST /api/v1/auth/token with username=email, password):")
@@ -196,8 +203,9 @@ def cmd_openapi(_: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(required=True)
     up = sub.add_parser("up", help="start everything, seed demo data, print where to go")
     up.add_argument("--detach", action="store_true", help="return once ready and leave it running")
@@ -205,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("down", help="stop everything").set_defaults(func=cmd_down)
     sub.add_parser("status", help="show each process").set_defaults(func=cmd_status)
     sub.add_parser("seed", help="(re)apply the demo data").set_defaults(func=cmd_seed)
-    sub.add_parser("openapi", help="write the gateway's merged OpenAPI document to console/openapi.json") \
-        .set_defaults(func=cmd_openapi)
+    sub.add_parser("openapi", help="write the gateway's merged OpenAPI document to console/openapi.json").set_defaults(
+        func=cmd_openapi
+    )
     args = parser.parse_args(argv)
     args.func(args)

@@ -175,8 +175,12 @@ class StackSettings(BaseSettings):
             # Small reads, so the tests' exports cross chunk boundaries.
             env["AUDIT_EXPORT_CHUNK_SIZE"] = "100"
         if service == "gateway":
-            env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(self.gateway_rate_limit_per_second)
-            env["RATE_LIMIT_USER_BURST"] = env["RATE_LIMIT_ADDRESS_BURST"] = str(int(self.gateway_rate_limit_per_second * 2))
+            env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(
+                self.gateway_rate_limit_per_second
+            )
+            env["RATE_LIMIT_USER_BURST"] = env["RATE_LIMIT_ADDRESS_BURST"] = str(
+                int(self.gateway_rate_limit_per_second * 2)
+            )
             env["CORS_ORIGINS"] = self.cors_origins
             for other in SERVICES:
                 if other.name != "gateway":

@@ -21,8 +21,14 @@ def ensure_jars(cfg: StackSettings) -> Path:
     print(f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central into {libs} ...", flush=True)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(REPO_ROOT / "deploy" / "kafka" / "pom.xml"),
-            "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(REPO_ROOT / "deploy" / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
             f"-Dkafka.version={KAFKA_VERSION}",
         ],
         check=True,
@@ -90,11 +96,19 @@ def ensure_formatted(cfg: StackSettings, libs: Path, props: Path) -> None:
         cluster_id_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
     subprocess.run(
         [
-            "java", f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}", "-cp", f"{libs}/*",
-            "kafka.tools.StorageTool", "format", "--standalone",
+            "java",
+            f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}",
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
             # Attached with `=`: an id may begin with `-` (one in 64 do), which a separate argument would
             # make read as an option.
-            f"--cluster-id={cluster_id_file.read_text().strip()}", "-c", str(props), "--ignore-formatted",
+            f"--cluster-id={cluster_id_file.read_text().strip()}",
+            "-c",
+            str(props),
+            "--ignore-formatted",
         ],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -107,8 +121,14 @@ def command(cfg: StackSettings) -> tuple[list[str], dict[str, str]]:
     props = write_config(cfg)
     ensure_formatted(cfg, libs, props)
     argv = [
-        "java", *cfg.kafka_heap.split(), "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "java",
+        *cfg.kafka_heap.split(),
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
         f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}",
-        "-cp", f"{libs}/*", "kafka.Kafka", str(props),
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(props),
     ]
     return argv, {}

@@ -63,8 +63,16 @@ def command(cfg: StackSettings) -> tuple[list[str], str | None]:
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         subprocess.run(
             [
-                str(_bin() / "initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}",
-                "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale",
+                str(_bin() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-locale",
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -76,8 +84,7 @@ def command(cfg: StackSettings) -> tuple[list[str], str | None]:
     if user:
         entry = pwd.getpwnam(user)
         os.chown(sockets, entry.pw_uid, entry.pw_gid)
-    argv = [str(_bin() / "postgres"), "-D", str(data), "-h", cfg.host, "-p", str(cfg.postgres_port),
-            "-k", str(sockets)]
+    argv = [str(_bin() / "postgres"), "-D", str(data), "-h", cfg.host, "-p", str(cfg.postgres_port), "-k", str(sockets)]
     for setting in server_settings(cfg):
         argv += ["-c", setting]
     return argv, user

@@ -40,9 +40,13 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 OUT = REPO_ROOT / "docs" / "screenshots"
-FRESH_ENV = {"INSUREOPS_RUN_DIR": str(REPO_ROOT / ".run" / "screenshots"), "INSUREOPS_HTTP_PORT_BASE": "18300",
-             "INSUREOPS_KAFKA_PORT": "19392", "INSUREOPS_KAFKA_CONTROLLER_PORT": "19393",
-             "INSUREOPS_POSTGRES_PORT": "15732"}
+FRESH_ENV = {
+    "INSUREOPS_RUN_DIR": str(REPO_ROOT / ".run" / "screenshots"),
+    "INSUREOPS_HTTP_PORT_BASE": "18300",
+    "INSUREOPS_KAFKA_PORT": "19392",
+    "INSUREOPS_KAFKA_CONTROLLER_PORT": "19393",
+    "INSUREOPS_POSTGRES_PORT": "15732",
+}
 
 
 @dataclass(frozen=True)
@@ -64,24 +68,49 @@ class Deal:
 
 
 CLIENTS = (
-    Client("Kritikos Supermarkets S.A.", email="risk@kritikos-super.example.com", phone="+30 210 555 0410",
-           address="Leoforos Kifisias 120, 151 25 Marousi"),
-    Client("Ionian Olive Oil Cooperative", email="info@ionian-olive.example.com", phone="+30 266 105 5520",
-           address="Eth. Paleokastritsas 4, 491 00 Corfu"),
-    Client("Thermaikos Logistics S.A.", email="ops@thermaikos-logistics.example.com", phone="+30 231 055 5630",
-           address="26is Oktovriou 54, 546 27 Thessaloniki"),
-    Client("Dimitra Papadaki", kind="individual", email="d.papadaki@example.com", phone="+30 697 555 0740",
-           address="Odos Kapodistriou 8, 262 21 Patras"),
-    Client("Santorini Caldera Hotels E.E.", email="gm@caldera-hotels.example.com", phone="+30 228 605 5850",
-           address="Fira, 847 00 Santorini"),
+    Client(
+        "Kritikos Supermarkets S.A.",
+        email="risk@kritikos-super.example.com",
+        phone="+30 210 555 0410",
+        address="Leoforos Kifisias 120, 151 25 Marousi",
+    ),
+    Client(
+        "Ionian Olive Oil Cooperative",
+        email="info@ionian-olive.example.com",
+        phone="+30 266 105 5520",
+        address="Eth. Paleokastritsas 4, 491 00 Corfu",
+    ),
+    Client(
+        "Thermaikos Logistics S.A.",
+        email="ops@thermaikos-logistics.example.com",
+        phone="+30 231 055 5630",
+        address="26is Oktovriou 54, 546 27 Thessaloniki",
+    ),
+    Client(
+        "Dimitra Papadaki",
+        kind="individual",
+        email="d.papadaki@example.com",
+        phone="+30 697 555 0740",
+        address="Odos Kapodistriou 8, 262 21 Patras",
+    ),
+    Client(
+        "Santorini Caldera Hotels E.E.",
+        email="gm@caldera-hotels.example.com",
+        phone="+30 228 605 5850",
+        address="Fira, 847 00 Santorini",
+    ),
 )
 DEALS = (
-    Deal("Kritikos Supermarkets S.A.", "Property", "Store network property cover, 42 branches", "38500.00", FIRST_CONTACT),
+    Deal(
+        "Kritikos Supermarkets S.A.", "Property", "Store network property cover, 42 branches", "38500.00", FIRST_CONTACT
+    ),
     Deal("Dimitra Papadaki", "Health", "Family health plan", "2150.00", FIRST_CONTACT),
     Deal("Thermaikos Logistics S.A.", "Auto", "Truck fleet motor cover, 64 vehicles", "27900.00", NEEDS_ANALYSIS),
     Deal("Santorini Caldera Hotels E.E.", "Liability", "Hotel public liability", "6400.00", NEEDS_ANALYSIS),
     Deal("Ionian Olive Oil Cooperative", "Business", "Olive mill business package", "8200.00", MATERIAL_GATHERING),
-    Deal("Santorini Caldera Hotels E.E.", "Property", "Earthquake cover, three hotels", "21300.00", TECHNICAL_ASSIGNMENT),
+    Deal(
+        "Santorini Caldera Hotels E.E.", "Property", "Earthquake cover, three hotels", "21300.00", TECHNICAL_ASSIGNMENT
+    ),
     Deal("Thermaikos Logistics S.A.", "Marine", "Goods in transit, Balkan routes", "11800.00", QUOTE_PREPARATION),
     Deal("Kritikos Supermarkets S.A.", "Liability", "Product liability, own-brand foods", "15600.00", PROPOSAL_SENT),
     Deal("Dimitra Papadaki", "Life", "Mortgage life cover", "640.00", CLIENT_DECISION),
@@ -111,8 +140,9 @@ async def ensure_demo(api: chromium.Api) -> dict:
     deals: dict[str, dict] = {}
     for i, wanted in enumerate(DEALS):
         client = clients[wanted.client]
-        existing = (await api.call("GET", "/api/v1/opportunities",
-                                   params={"client_id": client["id"], "limit": 200}))["items"]
+        existing = (await api.call("GET", "/api/v1/opportunities", params={"client_id": client["id"], "limit": 200}))[
+            "items"
+        ]
         deal = next((d for d in existing if d["title"] == wanted.title), None)
         if deal is None:
             deal = await api.open_deal(client["id"], wanted.line, wanted.title, premium=wanted.premium)
@@ -120,14 +150,27 @@ async def ensure_demo(api: chromium.Api) -> dict:
             deal = await api.advance_to(deal, to)
             if wanted.stage in ("accepted", "issued"):
                 today = athens_today()
-                deal = await api.call("POST", f"/api/v1/opportunities/{deal['id']}/accept", json={
-                    "premium": wanted.premium, "currency": "EUR", "start_date": today.isoformat(),
-                    "end_date": (today + timedelta(days=365)).isoformat(), "insurer": INSURERS[i % len(INSURERS)]})
+                deal = await api.call(
+                    "POST",
+                    f"/api/v1/opportunities/{deal['id']}/accept",
+                    json={
+                        "premium": wanted.premium,
+                        "currency": "EUR",
+                        "start_date": today.isoformat(),
+                        "end_date": (today + timedelta(days=365)).isoformat(),
+                        "insurer": INSURERS[i % len(INSURERS)],
+                    },
+                )
             if wanted.stage == "issued":
                 contract = await _contract_of(api, deal["id"])
-                await api.call("POST", f"/api/v1/contracts/{contract['id']}/issue", json={
-                    "policy_number": f"BI-{athens_today().year}-{deal['id'][:6].upper()}",
-                    "issue_date": athens_today().isoformat()})
+                await api.call(
+                    "POST",
+                    f"/api/v1/contracts/{contract['id']}/issue",
+                    json={
+                        "policy_number": f"BI-{athens_today().year}-{deal['id'][:6].upper()}",
+                        "issue_date": athens_today().isoformat(),
+                    },
+                )
         deals[wanted.title] = deal
     return {"clients": clients, "deals": deals}
 
@@ -181,8 +224,10 @@ def shots(ids: dict) -> list[tuple[str, str, str, str]]:
     ]
     if ids["task"]:
         rows.insert(8, ("ticket", "kostas", f"/tickets/{ids['task']}", "en"))
-    rows += [(f"admin-{s}", "admin", f"/admin/{s}", "en")
-             for s in ("users", "departments", "lines", "stages", "calendar", "audit")]
+    rows += [
+        (f"admin-{s}", "admin", f"/admin/{s}", "en")
+        for s in ("users", "departments", "lines", "stages", "calendar", "audit")
+    ]
     return rows
 
 
@@ -249,11 +294,17 @@ async def run(out: Path, only: set[str] | None, *, shared: bool) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m devstack.screenshots", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fresh", action="store_true",
-                        help="on a platform of its own (.run/screenshots), started, seeded and stopped again")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"where the PNGs go (default {OUT.relative_to(REPO_ROOT)})")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.screenshots", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="on a platform of its own (.run/screenshots), started, seeded and stopped again",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"where the PNGs go (default {OUT.relative_to(REPO_ROOT)})"
+    )
     parser.add_argument("--only", default="", help="comma-separated screen names (default: all)")
     args = parser.parse_args(argv)
     if args.fresh:
@@ -270,8 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     start(cfg, quiet=True)
     try:
         seed(cfg)
-        written = asyncio.run(run(args.out.resolve(), {s for s in args.only.split(",") if s} or None,
-                                  shared=not args.fresh))
+        written = asyncio.run(
+            run(args.out.resolve(), {s for s in args.only.split(",") if s} or None, shared=not args.fresh)
+        )
         print(f"{len(written)} screenshots in {args.out}")
     finally:
         if started_here:

@@ -24,13 +24,34 @@ class DemoClient:
 
 
 DEMO_CLIENTS: tuple[DemoClient, ...] = (
-    DemoClient("group", "company", "Aegean Maritime Group S.A.", "800123456", "info@aegean-maritime.example.com",
-               "+30 210 555 0100", "Akti Miaouli 10, 185 38 Piraeus"),
-    DemoClient("subsidiary", "company", "Aegean Maritime Logistics Ltd", "800123468",
-               "ops@aegean-logistics.example.com", "+30 210 555 0200", "Leoforos Syngrou 40, 117 42 Athens",
-               parent="group"),
-    DemoClient("person", "individual", "Ioanna Karamanli", "800123470", "ioanna.karamanli@example.com",
-               "+30 694 555 0300", "Tsimiski 25, 546 24 Thessaloniki"),
+    DemoClient(
+        "group",
+        "company",
+        "Aegean Maritime Group S.A.",
+        "800123456",
+        "info@aegean-maritime.example.com",
+        "+30 210 555 0100",
+        "Akti Miaouli 10, 185 38 Piraeus",
+    ),
+    DemoClient(
+        "subsidiary",
+        "company",
+        "Aegean Maritime Logistics Ltd",
+        "800123468",
+        "ops@aegean-logistics.example.com",
+        "+30 210 555 0200",
+        "Leoforos Syngrou 40, 117 42 Athens",
+        parent="group",
+    ),
+    DemoClient(
+        "person",
+        "individual",
+        "Ioanna Karamanli",
+        "800123470",
+        "ioanna.karamanli@example.com",
+        "+30 694 555 0300",
+        "Tsimiski 25, 546 24 Thessaloniki",
+    ),
 )
 DEPARTMENT = "Sales"
 
@@ -43,8 +64,11 @@ def _post_when_department_known(client: httpx.Client, body: dict, timeout: float
         response = client.post("/api/v1/clients", json=body)
         if response.status_code == 201:
             return response.json()
-        fields = {e.get("field") for e in (response.json().get("errors") or [])} if response.headers.get(
-            "content-type", "").startswith("application/problem+json") else set()
+        fields = (
+            {e.get("field") for e in (response.json().get("errors") or [])}
+            if response.headers.get("content-type", "").startswith("application/problem+json")
+            else set()
+        )
         if response.status_code == 422 and "body.department_id" in fields and time.monotonic() < deadline:
             time.sleep(0.5)
             continue
@@ -66,10 +90,19 @@ def seed_clients(cfg: StackSettings) -> None:
             found.raise_for_status()
             existing = next((c for c in found.json()["items"] if c["tax_id"] == demo.tax_id), None)
             if existing is None:
-                existing = _post_when_department_known(client, {
-                    "kind": demo.kind, "name": demo.name, "tax_id": demo.tax_id, "country": "GR",
-                    "email": demo.email, "phone": demo.phone, "address": demo.address,
-                    "department_id": department_id, "parent_id": made[demo.parent]["id"] if demo.parent else None,
-                })
+                existing = _post_when_department_known(
+                    client,
+                    {
+                        "kind": demo.kind,
+                        "name": demo.name,
+                        "tax_id": demo.tax_id,
+                        "country": "GR",
+                        "email": demo.email,
+                        "phone": demo.phone,
+                        "address": demo.address,
+                        "department_id": department_id,
+                        "parent_id": made[demo.parent]["id"] if demo.parent else None,
+                    },
+                )
             made[demo.key] = existing
     print(f"demo clients in place: {len(DEMO_CLIENTS)}")

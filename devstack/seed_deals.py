@@ -45,8 +45,7 @@ DEMO_DEALS: tuple[DemoDeal, ...] = (
 def _advance_to(client: httpx.Client, deal: dict, stage: str, keys: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while keys.index(deal["stage"]["key"]) < keys.index(stage):
-        response = client.post(f"/api/v1/opportunities/{deal['id']}/advance",
-                               json={"from_stage": deal["stage"]["key"]})
+        response = client.post(f"/api/v1/opportunities/{deal['id']}/advance", json={"from_stage": deal["stage"]["key"]})
         if response.status_code == 409 and time.monotonic() < deadline:
             deal = client.get(f"/api/v1/opportunities/{deal['id']}").raise_for_status().json()
             continue
@@ -80,13 +79,23 @@ def seed_deals(cfg: StackSettings) -> None:
             clients[tax_id] = next(c["id"] for c in found if c["tax_id"] == tax_id)
         created = 0
         for demo in DEMO_DEALS:
-            existing = client.get("/api/v1/opportunities", params={
-                "client_id": clients[demo.client_tax_id], "limit": 200}).raise_for_status().json()["items"]
+            existing = (
+                client.get("/api/v1/opportunities", params={"client_id": clients[demo.client_tax_id], "limit": 200})
+                .raise_for_status()
+                .json()["items"]
+            )
             if any(d["title"] == demo.title for d in existing):
                 continue
-            deal = _open_when_client_known(client, {
-                "client_id": clients[demo.client_tax_id], "line_id": lines[demo.line], "title": demo.title,
-                "expected_premium": demo.expected_premium, "currency": "EUR"})
+            deal = _open_when_client_known(
+                client,
+                {
+                    "client_id": clients[demo.client_tax_id],
+                    "line_id": lines[demo.line],
+                    "title": demo.title,
+                    "expected_premium": demo.expected_premium,
+                    "currency": "EUR",
+                },
+            )
             _advance_to(client, deal, demo.stage, stage_keys)
             created += 1
     print(f"demo deals in place: {len(DEMO_DEALS)} ({created} new)")

@@ -65,7 +65,9 @@ def _patch(client: httpx.Client, path: str, body: dict, *, timeout: float) -> No
 def seed_pipeline(cfg: StackSettings, *, timeout: float = 90.0) -> None:
     with httpx.Client(base_url=cfg.gateway_url, timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {login(client, ADMIN.email, ADMIN.password)}"
-        departments = {d["name"]: d["id"] for d in client.get("/api/v1/departments", params={"limit": 200}).json()["items"]}
+        departments = {
+            d["name"]: d["id"] for d in client.get("/api/v1/departments", params={"limit": 200}).json()["items"]
+        }
         users = {u["email"]: u["id"] for u in client.get("/api/v1/users", params={"limit": 200}).json()["items"]}
         stages = client.get("/api/v1/stages")
         stages.raise_for_status()
@@ -78,7 +80,10 @@ def seed_pipeline(cfg: StackSettings, *, timeout: float = 90.0) -> None:
         for line in lines.json():
             if line["name"] not in LINE_SPECIALISTS:
                 continue
-            wanted = {"specialist_id": users[LINE_SPECIALISTS[line["name"]]], "department_id": departments[LINE_DEPARTMENT]}
+            wanted = {
+                "specialist_id": users[LINE_SPECIALISTS[line["name"]]],
+                "department_id": departments[LINE_DEPARTMENT],
+            }
             changes = {k: v for k, v in wanted.items() if line[k] != v}
             if changes:
                 _patch(client, f"/api/v1/lines/{line['id']}", changes, timeout=timeout)

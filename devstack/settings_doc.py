@@ -40,25 +40,59 @@ _REDECLARED = "Common settings repeated here are redeclared by this service, wit
 
 SECTIONS: tuple[Section, ...] = (
     Section("Common (every service)", ServiceSettings, "Read by every service.", inherited=True),
-    Section("Services with a database", DatabaseSettings,
-            "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
-            "pipeline, tasks, contracts, audit, notifications)."),
-    Section("identity", IdentitySettings, "The identity service (users, departments, tokens); it also reads the "
-            f"common and database settings. {_REDECLARED}"),
-    Section("clients", ClientsSettings, "The clients service (profiles, corporate tree, status from contracts); it "
-            f"also reads the common and database settings. {_REDECLARED}"),
-    Section("contracts", ContractsSettings, "The contracts service (contracts and their lifecycle); it also reads "
-            f"the common and database settings. {_REDECLARED}"),
-    Section("pipeline", PipelineSettings, "The pipeline service (insurance lines, stages, deals and their history); "
-            f"it also reads the common and database settings. {_REDECLARED}"),
-    Section("tasks", TasksSettings, "The tasks service (tickets, routing, SLA and stale-work watches, workload, "
-            f"the working-time calendar); it also reads the common and database settings. {_REDECLARED}"),
-    Section("audit", AuditSettings, "The audit service (the append-only record of every event); it also reads the "
-            f"common and database settings. {_REDECLARED}"),
-    Section("notifications", NotificationsSettings, "The notifications service (inbox, live stream, email); it "
-            f"also reads the common and database settings. {_REDECLARED}"),
-    Section("gateway", GatewaySettings, "The API gateway (the one URL frontends use); it also reads the common "
-            f"settings. {_REDECLARED}"),
+    Section(
+        "Services with a database",
+        DatabaseSettings,
+        "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
+        "pipeline, tasks, contracts, audit, notifications).",
+    ),
+    Section(
+        "identity",
+        IdentitySettings,
+        "The identity service (users, departments, tokens); it also reads the "
+        f"common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "clients",
+        ClientsSettings,
+        "The clients service (profiles, corporate tree, status from contracts); it "
+        f"also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "contracts",
+        ContractsSettings,
+        "The contracts service (contracts and their lifecycle); it also reads "
+        f"the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "pipeline",
+        PipelineSettings,
+        "The pipeline service (insurance lines, stages, deals and their history); "
+        f"it also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "tasks",
+        TasksSettings,
+        "The tasks service (tickets, routing, SLA and stale-work watches, workload, "
+        f"the working-time calendar); it also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "audit",
+        AuditSettings,
+        "The audit service (the append-only record of every event); it also reads the "
+        f"common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "notifications",
+        NotificationsSettings,
+        "The notifications service (inbox, live stream, email); it "
+        f"also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "gateway",
+        GatewaySettings,
+        f"The API gateway (the one URL frontends use); it also reads the common settings. {_REDECLARED}",
+    ),
 )
 
 HEADER = """\
@@ -134,10 +168,14 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.settings_doc", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", metavar="PATH", type=Path,
-                        help="exit 1 if PATH differs from what would be printed (print nothing)")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.settings_doc",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--check", metavar="PATH", type=Path, help="exit 1 if PATH differs from what would be printed (print nothing)"
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check is not None:
@@ -146,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError:
             current = None
         if current != text:
-            print(f"{args.check} is out of date: run `python -m devstack.settings_doc > {args.check}`",
-                  file=sys.stderr)
+            print(f"{args.check} is out of date: run `python -m devstack.settings_doc > {args.check}`", file=sys.stderr)
             return 1
         return 0
     sys.stdout.write(text)

@@ -17,9 +17,18 @@ def _env_line(env: dict[str, str]) -> str:
     return ",".join(f'{k}="{v.replace("%", "%%")}"' for k, v in env.items())
 
 
-def _program(name: str, argv: list[str], cfg: StackSettings, *, env: dict[str, str] | None = None,
-             user: str | None = None, autostart: bool, stopsignal: str = "TERM", stopwait: int = 20,
-             priority: int = 100) -> str:
+def _program(
+    name: str,
+    argv: list[str],
+    cfg: StackSettings,
+    *,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+    autostart: bool,
+    stopsignal: str = "TERM",
+    stopwait: int = 20,
+    priority: int = 100,
+) -> str:
     import shlex
 
     lines = [
@@ -73,12 +82,14 @@ def write_config(cfg: StackSettings, *, kafka: list[str] | None, postgres: tuple
     if postgres is not None:
         argv, user = postgres
         # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly.
-        parts.append(_program("postgres", argv, cfg, user=user, autostart=True, stopsignal="INT",
-                              stopwait=60, priority=10))
+        parts.append(
+            _program("postgres", argv, cfg, user=user, autostart=True, stopsignal="INT", stopwait=60, priority=10)
+        )
     for spec in SERVICES:
         env = {"PYTHONUNBUFFERED": "1", **cfg.service_env(spec.name)}
-        parts.append(_program(spec.name, [python, "-m", f"services.{spec.name}"], cfg, env=env,
-                              autostart=False, priority=50))
+        parts.append(
+            _program(spec.name, [python, "-m", f"services.{spec.name}"], cfg, env=env, autostart=False, priority=50)
+        )
     path = cfg.run_dir / "supervisord.conf"
     path.write_text("\n".join(parts))
     return path

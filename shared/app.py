@@ -83,8 +83,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     if parts.consumers:
         # A consuming service keeps dead letters, and its Admin endpoints report what is done with them.
         if settings.service_name not in DEAD_LETTER_EVENTS:
-            raise RuntimeError(f"{settings.service_name} consumes events but has no dead-letter events topic "
-                               "(shared.contracts.topics.DEAD_LETTER_EVENTS)")
+            raise RuntimeError(
+                f"{settings.service_name} consumes events but has no dead-letter events topic "
+                "(shared.contracts.topics.DEAD_LETTER_EVENTS)"
+            )
         from shared.messaging.dead_letters.endpoints import router as dead_letters_router
 
         routers.append(dead_letters_router)
@@ -115,11 +117,15 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 app.state.producer = producer
                 # The relay publishes the service's events and its consumers' parked dead letters.
                 if parts.tables is not None and (publishes or parts.consumers):
-                    relay = OutboxRelay(service=settings.service_name, dsn=asyncpg_dsn(settings.database_url),
-                                        producer=producer, batch_size=settings.outbox_batch_size,
-                                        poll_seconds=settings.outbox_poll_seconds,
-                                        retention_hours=settings.outbox_retention_hours,
-                                        new_producer=lambda: make_producer(settings))
+                    relay = OutboxRelay(
+                        service=settings.service_name,
+                        dsn=asyncpg_dsn(settings.database_url),
+                        producer=producer,
+                        batch_size=settings.outbox_batch_size,
+                        poll_seconds=settings.outbox_poll_seconds,
+                        retention_hours=settings.outbox_retention_hours,
+                        new_producer=lambda: make_producer(settings),
+                    )
                     app.state.relay = relay
                     tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
                 if parts.consumers:
@@ -128,15 +134,21 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     broker = make_broker(settings)
                     app.state.consumers = {
                         spec.name: IdempotentConsumer(
-                            spec, sessionmaker=app.state.sessionmaker, tables=parts.tables,
-                            service=settings.service_name, max_attempts=settings.consumer_max_attempts,
+                            spec,
+                            sessionmaker=app.state.sessionmaker,
+                            tables=parts.tables,
+                            service=settings.service_name,
+                            max_attempts=settings.consumer_max_attempts,
                             retry_backoff=settings.consumer_retry_backoff_seconds,
-                            max_backoff=settings.consumer_max_backoff_seconds)
-                        for spec in parts.consumers}
+                            max_backoff=settings.consumer_max_backoff_seconds,
+                        )
+                        for spec in parts.consumers
+                    }
                     for consumer in app.state.consumers.values():
                         consumer.subscribe(broker, settings)
-                    people_group = next((c.name for c in parts.consumers if IDENTITY_USERS in c.subscribed_topics),
-                                        None)
+                    people_group = next(
+                        (c.name for c in parts.consumers if IDENTITY_USERS in c.subscribed_topics), None
+                    )
                     if parts.people is not None and people_group is not None:
                         revocations = ProjectedDeactivations(settings, parts.people, people_group)
                     await _retry("starting the consumers", broker.start)
@@ -148,14 +160,21 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         tasks.append(asyncio.create_task(runner.loop(job.name), name=f"job-{job.name}"))
             for hook in parts.on_startup:
                 await hook(app)
-            keys = await parts.key_source(app) if parts.key_source else JWKSKeySource(
-                settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            keys = (
+                await parts.key_source(app)
+                if parts.key_source
+                else JWKSKeySource(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+            )
             if revocations is None:
                 revocations = DeactivatedUsers(settings)
             await _retry("following deactivated users", revocations.start)
             app.state.revocations = revocations
-            app.state.token_verifier = TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                                                     keys=keys, is_deactivated=revocations.is_deactivated)
+            app.state.token_verifier = TokenVerifier(
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                keys=keys,
+                is_deactivated=revocations.is_deactivated,
+            )
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
         finally:
@@ -177,9 +196,16 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             if engine is not None:
                 await engine.dispose()
 
-    app = FastAPI(title=parts.title, description=parts.description, version="1.0.0", lifespan=lifespan,
-                  openapi_tags=parts.tags or None, openapi_url=parts.openapi_url,
-                  docs_url="/docs" if parts.openapi_url else None, redoc_url=None)
+    app = FastAPI(
+        title=parts.title,
+        description=parts.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=parts.tags or None,
+        openapi_url=parts.openapi_url,
+        docs_url="/docs" if parts.openapi_url else None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.messaging_tables = parts.tables
     install_problem_handlers(app)
@@ -195,8 +221,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
 
         # No span per ASGI message (`http send`/`receive`): three extra spans a request, a third of a proxied
         # request's CPU at the gateway, and nothing a trace reader needs beyond the request's own span.
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics",
-                                           exclude_spans=["receive", "send"])
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+        )
     except Exception:
         log.warning("FastAPI tracing is unavailable", exc_info=True)
     if isinstance(settings, DatabaseSettings):
@@ -219,12 +246,17 @@ def _document_problems(app: FastAPI) -> None:
 
 def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness: bool) -> None:
     if liveness:
+
         @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
         async def healthz() -> dict[str, str]:
             return {"status": "ok", "service": settings.service_name}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: database and Kafka reachable",
-             responses={503: {"description": "a dependency is unreachable"}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: database and Kafka reachable",
+        responses={503: {"description": "a dependency is unreachable"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
         engine = getattr(request.app.state, "engine", None)

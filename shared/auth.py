@@ -99,8 +99,15 @@ class JWKSKeySource:
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: int = 10,
-                 is_deactivated: Callable[[UUID], bool] | None = None):
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        keys: KeySource,
+        leeway_seconds: int = 10,
+        is_deactivated: Callable[[UUID], bool] | None = None,
+    ):
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
@@ -130,8 +137,13 @@ class TokenVerifier:
         key = await self.keys.key_for(header.get("kid"))
         try:
             claims = jwt.decode(
-                token, key, algorithms=[ALGORITHM], audience=self.audience, issuer=self.issuer,
-                leeway=self.leeway, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token has expired") from exc
@@ -148,8 +160,13 @@ class TokenVerifier:
             if role not in ROLES:
                 raise ValueError(role)
             dept = claims.get("department_id")
-            principal = Principal(user_id=UUID(claims["sub"]), role=role, department_id=UUID(dept) if dept else None,
-                             name=claims.get("name", ""), email=claims.get("email", ""))
+            principal = Principal(
+                user_id=UUID(claims["sub"]),
+                role=role,
+                department_id=UUID(dept) if dept else None,
+                name=claims.get("name", ""),
+                email=claims.get("email", ""),
+            )
         except (KeyError, ValueError) as exc:
             raise Unauthorized("token claims are incomplete") from exc
         self._verified[token] = (principal, float(claims["exp"]) + self.leeway)

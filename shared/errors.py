@@ -25,8 +25,14 @@ class Problem(Exception):
     title: str = "Bad request"
     slug: str = "bad-request"
 
-    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
@@ -84,8 +90,9 @@ class ServiceUnavailable(Problem):
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     instance = str(request.url.path) if request is not None else None
-    return JSONResponse(problem.to_dict(instance), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=problem.headers)
+    return JSONResponse(
+        problem.to_dict(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -104,9 +111,20 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
 # FastAPI's detail for a request body it could not decode at all.
 UNPARSABLE_BODY = "There was an error parsing the body"
 
-_STATUS_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-                  405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
-                  429: "Too many requests", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
 
 
 # The problem+json body, as documented in every service's OpenAPI for its error responses.
@@ -127,9 +145,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["field", "message"],
-                "properties": {"field": {"type": "string", "description": "e.g. `body.email`, `query.limit`"},
-                               "message": {"type": "string"},
-                               "type": {"type": ["string", "null"]}},
+                "properties": {
+                    "field": {"type": "string", "description": "e.g. `body.email`, `query.limit`"},
+                    "message": {"type": "string"},
+                    "type": {"type": ["string", "null"]},
+                },
             },
         },
     },
@@ -156,8 +176,11 @@ def document_problem_responses(openapi: dict[str, Any]) -> dict[str, Any]:
 
 def _unique_violation(exc: Exception) -> bool:
     orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505" \
+    return (
+        getattr(orig, "sqlstate", None) == "23505"
+        or getattr(orig, "pgcode", None) == "23505"
         or "UniqueViolationError" in repr(orig)
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -168,10 +191,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         # A uniqueness check that passed in two concurrent requests: the database keeps the rule, the
         # loser's transaction is rolled back, and the caller hears it as the conflict it is.
         if _unique_violation(exc):
-            return problem_response(Conflict("a record with the same unique value was just created; "
-                                             "read it, or choose another value"), request)
+            return problem_response(
+                Conflict("a record with the same unique value was just created; read it, or choose another value"),
+                request,
+            )
         log.exception("integrity error on %s %s", request.method, request.url.path)
         return problem_response(Problem("the request breaks a rule of the stored data"), request)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
@@ -185,8 +211,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
             # A body FastAPI could not even decode (e.g. not UTF-8) is invalid input like any malformed JSON
             # (which FastAPI answers 422 `json_invalid`): one documented answer for every bad body.
-            return problem_response(validation_problem(
-                [{"loc": ("body",), "msg": "not a JSON document in UTF-8", "type": "json_invalid"}]), request)
+            return problem_response(
+                validation_problem([{"loc": ("body",), "msg": "not a JSON document in UTF-8", "type": "json_invalid"}]),
+                request,
+            )
         problem = Problem(str(exc.detail) if exc.detail else None, headers=getattr(exc, "headers", None))
         problem.status = exc.status_code
         problem.title = _STATUS_TITLES.get(exc.status_code, "Error")

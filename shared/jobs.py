@@ -51,8 +51,9 @@ class JobRunner:
     async def run_once(self, name: str) -> dict[str, Any]:
         """One round of job `name`; returns whether it ran and what the job returned."""
         job = self.jobs[name]
-        token = context.bind(actor=Actor("system", f"{self.service}.{job.name}"), correlation_id=None,
-                             causation_id=None, request_id=None)
+        token = context.bind(
+            actor=Actor("system", f"{self.service}.{job.name}"), correlation_id=None, causation_id=None, request_id=None
+        )
         try:
             async with self.sessionmaker() as session, session.begin():
                 if job.singleton:
@@ -60,7 +61,11 @@ class JobRunner:
                     if not got:
                         return {"job": name, "ran": False, "reason": "another instance holds the lock"}
                 result = await job.run(session)
-            return {"job": name, "ran": True, "result": result if isinstance(result, (int, float, str, dict, list)) else None}
+            return {
+                "job": name,
+                "ran": True,
+                "result": result if isinstance(result, (int, float, str, dict, list)) else None,
+            }
         finally:
             context.reset(token)
 

@@ -81,20 +81,26 @@ class RefuseNulCharacters:
                 body += message.get("body", b"")
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
-            replay = [{"type": "http.request", "body": body, "more_body": False}] if \
-                messages[-1]["type"] == "http.request" else messages
+            replay = (
+                [{"type": "http.request", "body": body, "more_body": False}]
+                if messages[-1]["type"] == "http.request"
+                else messages
+            )
 
             async def receive_again(upstream: Receive = receive) -> Message:
                 return replay.pop(0) if replay else await upstream()
 
             receive = receive_again
         headers = dict(scope.get("headers", ()))
-        where = nul_location(path=scope.get("path", ""), raw_path=scope.get("raw_path") or b"",
-                             query_string=scope.get("query_string", b""),
-                             content_type=headers.get(b"content-type", b"").decode("latin-1").lower(), body=body)
+        where = nul_location(
+            path=scope.get("path", ""),
+            raw_path=scope.get("raw_path") or b"",
+            query_string=scope.get("query_string", b""),
+            content_type=headers.get(b"content-type", b"").decode("latin-1").lower(),
+            body=body,
+        )
         if where is None:
             return await self.app(scope, receive, send)
         problem = InvalidInput.for_field(where, "may not contain the NUL character (U+0000)")
         response = JSONResponse(problem.to_dict(scope.get("path")), status_code=422, media_type=PROBLEM_JSON)
         await response(scope, receive, send)
-

@@ -26,7 +26,9 @@ from shared import context
 from shared.settings import ServiceSettings
 
 REQUEST_SECONDS = Histogram(
-    "http_request_duration_seconds", "HTTP requests by route and status", ["method", "route", "status"],
+    "http_request_duration_seconds",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -88,8 +90,11 @@ def setup_tracing(settings: ServiceSettings) -> None:
     elif settings.otel_traces_exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces")))
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces")
+            )
+        )
     trace.set_tracer_provider(provider)
     _tracing_ready = True
 

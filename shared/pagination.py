@@ -44,14 +44,17 @@ def page_params(
     return PageParams(limit=limit, offset=offset, sort=sort)
 
 
-def apply_sort(stmt: Select[Row], sort: str | None, allowed: Mapping[str, Sortable], default: str,
-               tiebreak: Sortable) -> Select[Row]:
+def apply_sort(
+    stmt: Select[Row], sort: str | None, allowed: Mapping[str, Sortable], default: str, tiebreak: Sortable
+) -> Select[Row]:
     """Order by `sort` (`name` or `-name`), refusing fields not in `allowed` with a 422 naming them."""
     sort = sort or default
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     if name not in allowed:
-        raise InvalidInput.for_field("query.sort", f"cannot sort by {name!r}; choose one of {', '.join(sorted(allowed))}")
+        raise InvalidInput.for_field(
+            "query.sort", f"cannot sort by {name!r}; choose one of {', '.join(sorted(allowed))}"
+        )
     column = allowed[name]
     return stmt.order_by(column.desc() if descending else column.asc(), tiebreak)
 

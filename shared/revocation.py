@@ -71,8 +71,11 @@ class DeactivatedUsers:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             client_id=f"{self.settings.service_name}-revocations",
-            group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
-            fetch_max_wait_ms=50, isolation_level="read_committed",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            isolation_level="read_committed",
         )
         await self._consumer.start()
         assigned = [TopicPartition(USER_TOPIC, p) for p in sorted(partitions)]
@@ -143,16 +146,22 @@ class ProjectedDeactivations:
     async def start(self) -> None:
         await ensure_topics(self.settings, [USER_TOPIC])
         partitions = await _partitions_of(self.settings, USER_TOPIC)
-        probe = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                 client_id=f"{self.settings.service_name}-revocations", group_id=None,
-                                 enable_auto_commit=False, isolation_level="read_committed")
+        probe = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.settings.service_name}-revocations",
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
         await probe.start()
         try:
             targets = await probe.end_offsets([TopicPartition(USER_TOPIC, p) for p in partitions])
         finally:
             await probe.stop()
-        self._tasks = [asyncio.create_task(self._listen(), name="revocations-listen"),
-                       asyncio.create_task(self._watch(targets), name="revocations-watch")]
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="revocations-listen"),
+            asyncio.create_task(self._watch(targets), name="revocations-watch"),
+        ]
         await self._listening.wait()
 
     def _heard(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
@@ -186,15 +195,18 @@ class ProjectedDeactivations:
 
     async def _watch(self, targets: dict[TopicPartition, int]) -> None:
         """Caught up once the replica's consumer group has committed past the topic's end as it was at start."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                    client_id=f"{self.settings.service_name}-revocations")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.settings.service_name}-revocations",
+        )
         await admin.start()
         try:
             while True:
                 try:
                     committed = await admin.list_consumer_group_offsets(self.group, partitions=list(targets))
-                    if all(end == 0 or (tp in committed and committed[tp].offset >= end)
-                           for tp, end in targets.items()):
+                    if all(
+                        end == 0 or (tp in committed and committed[tp].offset >= end) for tp, end in targets.items()
+                    ):
                         self.caught_up.set()
                         log.info("deactivated users known from the people replica: %d", len(self.inactive))
                         return
@@ -214,14 +226,14 @@ class ProjectedDeactivations:
 
 
 async def _partitions_of(settings: ServiceSettings, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                client_id=f"{settings.service_name}-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-admin"
+    )
     await admin.start()
     try:
         for _ in range(50):
             described = await admin.describe_topics([topic])
-            partitions = [p["partition"] for d in described if d.get("topic") == topic
-                          for p in d.get("partitions", [])]
+            partitions = [p["partition"] for d in described if d.get("topic") == topic for p in d.get("partitions", [])]
             if partitions:
                 return sorted(partitions)
             await asyncio.sleep(0.2)

@@ -16,11 +16,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
-    service_name: str = Field("service", description="Name of the service: the `source` of its events and its consumer group.")
+    service_name: str = Field(
+        "service", description="Name of the service: the `source` of its events and its consumer group."
+    )
     http_host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     http_port: int = Field(8000, description="Port the HTTP server listens on.")
     log_level: str = Field("INFO", description="Python log level.")
-    log_format: Literal["json", "text"] = Field("json", description="`json` (one object a line, with trace ids) or `text`.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json` (one object a line, with trace ids) or `text`."
+    )
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma separated.")
     kafka_topic_partitions: int = Field(3, description="Partitions of the topics this service creates at start-up.")
@@ -29,7 +33,8 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = Field("insureops-identity", description="Expected `iss` of access tokens.")
     jwt_audience: str = Field("insureops", description="Expected `aud` of access tokens.")
     jwks_url: str = Field(
-        "http://127.0.0.1:8001/.well-known/jwks.json", description="Where the identity service publishes its signing keys."
+        "http://127.0.0.1:8001/.well-known/jwks.json",
+        description="Where the identity service publishes its signing keys.",
     )
     jwks_cache_seconds: int = Field(300, description="How long fetched signing keys are trusted before refetching.")
 
@@ -68,8 +73,9 @@ class DatabaseSettings(ServiceSettings):
     outbox_retention_hours: int = Field(72, description="Published outbox rows are deleted after this many hours.")
 
     consumer_max_attempts: int = Field(
-        3, description="How many times a consumer tries an event that fails for an unknown reason before parking it (a refusal or "
-        "an invalid event is parked at once; a transient failure is retried for as long as it lasts)."
+        3,
+        description="How many times a consumer tries an event that fails for an unknown reason before parking it (a refusal or "
+        "an invalid event is parked at once; a transient failure is retried for as long as it lasts).",
     )
     consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
     consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
@@ -77,7 +83,12 @@ class DatabaseSettings(ServiceSettings):
         20, description="How long Kafka may hold a fetch to fill it (aiokafka's 500 ms default adds latency)."
     )
     consumer_poll_ms: int = Field(
-        100, description=("How long a consumer waits for records before it polls again (an idle consumer wakes this "
-                          "often; an event that arrives meanwhile is taken at once)."))
+        100,
+        description=(
+            "How long a consumer waits for records before it polls again (an idle consumer wakes this "
+            "often; an event that arrives meanwhile is taken at once)."
+        ),
+    )
     consumer_max_backoff_seconds: float = Field(
-        30.0, description="Longest pause of a partition whose event meets a transient failure (the pause doubles).")
+        30.0, description="Longest pause of a partition whose event meets a transient failure (the pause doubles)."
+    )

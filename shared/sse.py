@@ -16,12 +16,12 @@ def _single_line(name: str, value: str) -> str:
     return value
 
 
-def format_event(data: Any, *, event: str | None = None, id: int | str | None = None,
-                 retry_ms: int | None = None) -> bytes:
+def format_event(
+    data: Any, *, event: str | None = None, id: int | str | None = None, retry_ms: int | None = None
+) -> bytes:
     """One event. `data` that is not a string is sent as compact JSON; a multi-line string becomes
     several `data:` lines, which the client joins back with line feeds."""
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False,
-                                                         default=str)
+    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
     lines = []
     if id is not None:
         lines.append(f"id: {_single_line('id', str(id))}")

@@ -62,14 +62,28 @@ def tables_of(service: str) -> MessagingTables:
     return importlib.import_module(f"services.{service}.models").messaging
 
 
-def envelope_of(data: EventData, *, subject: str | None = None, event_id: str | None = None,
-                source: str | None = None, version: int | None = None, actor: Actor | None = None) -> Envelope:
+def envelope_of(
+    data: EventData,
+    *,
+    subject: str | None = None,
+    event_id: str | None = None,
+    source: str | None = None,
+    version: int | None = None,
+    actor: Actor | None = None,
+) -> Envelope:
     """The envelope a producer's outbox writes for `data` (`Outbox.add`)."""
-    return Envelope(id=event_id or new_event_id(), type=data.event_type,
-                    source=source or data.event_type.split(".")[0], time=clock.now(),
-                    data=data.model_dump(mode="json"), subject=subject, dataversion=version or data.version,
-                    actor=actor or Actor("system", "tests"), correlation_id=new_event_id(),
-                    trace_headers={"traceparent": TRACEPARENT})
+    return Envelope(
+        id=event_id or new_event_id(),
+        type=data.event_type,
+        source=source or data.event_type.split(".")[0],
+        time=clock.now(),
+        data=data.model_dump(mode="json"),
+        subject=subject,
+        dataversion=version or data.version,
+        actor=actor or Actor("system", "tests"),
+        correlation_id=new_event_id(),
+        trace_headers={"traceparent": TRACEPARENT},
+    )
 
 
 @dataclass
@@ -87,46 +101,72 @@ class Bus:
 
     async def send(self, envelope: Envelope) -> None:
         self.published.append(envelope)
-        await self.publish_raw(envelope.encode_value(), topic=envelope.topic or topic_for(envelope.type),
-                               key=envelope.subject, headers=envelope.attribute_headers())
+        await self.publish_raw(
+            envelope.encode_value(),
+            topic=envelope.topic or topic_for(envelope.type),
+            key=envelope.subject,
+            headers=envelope.attribute_headers(),
+        )
 
     async def redeliver(self, envelope: Envelope) -> None:
         """The same record again (a redelivery after a rebalance, a rewind)."""
         await self.send(envelope)
 
-    async def publish_raw(self, value: bytes, *, topic: str, key: str | None = None,
-                          headers: dict[str, str] | None = None) -> None:
+    async def publish_raw(
+        self, value: bytes, *, topic: str, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Any record at all (for what is not a valid event)."""
         await self.broker.publish(value, topic=topic, key=key.encode() if key else None, headers=headers or {})
 
     # What the consumer left in its tables ----------------------------------------------------------
     async def dead_letters(self, session: AsyncSession) -> list[Any]:
         dl = self.tables.dead_letters
-        return list((await session.execute(select(dl).where(dl.c.consumer == self.consumer.name)
-                                           .order_by(dl.c.id))).mappings())
+        return list(
+            (await session.execute(select(dl).where(dl.c.consumer == self.consumer.name).order_by(dl.c.id))).mappings()
+        )
 
     async def dead_letter_copies(self, session: AsyncSession) -> list[Any]:
         outbox = self.tables.outbox
-        return list((await session.execute(select(outbox).where(outbox.c.topic == self.consumer.dead_letter_topic)
-                                           .order_by(outbox.c.id))).mappings())
+        return list(
+            (
+                await session.execute(
+                    select(outbox).where(outbox.c.topic == self.consumer.dead_letter_topic).order_by(outbox.c.id)
+                )
+            ).mappings()
+        )
 
     async def claimed(self, session: AsyncSession, envelope: Envelope) -> bool:
         inbox = self.tables.inbox
-        return bool(await session.scalar(select(func.count()).select_from(inbox).where(
-            inbox.c.consumer == self.consumer.name, inbox.c.event_id == envelope.id)))
+        return bool(
+            await session.scalar(
+                select(func.count())
+                .select_from(inbox)
+                .where(inbox.c.consumer == self.consumer.name, inbox.c.event_id == envelope.id)
+            )
+        )
 
 
 @contextlib.asynccontextmanager
-async def consumer_bus(service: str, spec: Consumer, sessionmaker: async_sessionmaker[AsyncSession], *,
-                       settings: Any = None, **overrides: Any) -> AsyncIterator[Bus]:
+async def consumer_bus(
+    service: str,
+    spec: Consumer,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    settings: Any = None,
+    **overrides: Any,
+) -> AsyncIterator[Bus]:
     """The consumer group `spec` of `service`, wired as `shared.app` wires it, on an in-memory broker."""
     settings = settings or settings_of(service)
     tables = tables_of(service)
-    options = dict(max_attempts=settings.consumer_max_attempts, retry_backoff=settings.consumer_retry_backoff_seconds,
-                   max_backoff=settings.consumer_max_backoff_seconds)
+    options = dict(
+        max_attempts=settings.consumer_max_attempts,
+        retry_backoff=settings.consumer_retry_backoff_seconds,
+        max_backoff=settings.consumer_max_backoff_seconds,
+    )
     options.update(overrides)
-    consumer = IdempotentConsumer(spec, sessionmaker=sessionmaker, tables=tables, service=settings.service_name,
-                                  **options)
+    consumer = IdempotentConsumer(
+        spec, sessionmaker=sessionmaker, tables=tables, service=settings.service_name, **options
+    )
     broker = make_broker(settings)
     consumer.subscribe(broker, settings)
     async with TestKafkaBroker(broker) as test_broker:

@@ -48,6 +48,7 @@ def containers():
 
 # The fast tests' PostgreSQL ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def pg(containers):
     """The fast tests' PostgreSQL server, its service databases migrated (started once per session)."""
@@ -86,8 +87,7 @@ def service_name(request) -> str:
         return marker.args[0]
     folder = request.path.parent.name
     if folder not in _FAST_TEST_FOLDERS:
-        raise pytest.UsageError(f"{request.node.nodeid}: say which service database to use "
-                                f"(@pytest.mark.service(...))")
+        raise pytest.UsageError(f"{request.node.nodeid}: say which service database to use (@pytest.mark.service(...))")
     return folder
 
 
@@ -123,6 +123,7 @@ def sessionmaker(db):
 
 # The real platform ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def stack(containers) -> StackSettings:
     from devstack.cli import start
@@ -146,8 +147,9 @@ def supervisor(stack):
     return Supervisor(stack)
 
 
-async def wait_until(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05,
-                     what: str = "condition") -> Any:
+async def wait_until(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
+) -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last = None
@@ -193,8 +195,13 @@ def migrate_database(cfg: StackSettings, service: str, database: str, target: st
 
     url = urlunsplit(urlsplit(cfg.database_url(service, owner=True))._replace(path=f"/{database}"))
     env = {**os.environ, "DATABASE_URL": url, "MIGRATION_DATABASE_URL": url}
-    subprocess.run([sys.executable, "-m", "shared.db.migrate", service, action, target], check=True, env=env,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "shared.db.migrate", service, action, target],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -243,6 +250,7 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
 
 # Events and time ----------------------------------------------------------------------------------
 
+
 @contextlib.asynccontextmanager
 async def event_publisher(stack: StackSettings):
     """`async with event_publisher(stack) as publish:` the `publish_event` fixture's function, for fixtures
@@ -256,14 +264,25 @@ async def event_publisher(stack: StackSettings):
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
 
-    async def publish(data, *, subject: str, source: str | None = None, actor: Actor | None = None,
-                      event_id: str | None = None) -> Envelope:
-        envelope = Envelope(id=event_id or new_event_id(), type=data.event_type,
-                            source=source or data.event_type.split(".")[0], time=clock.now(),
-                            data=data.model_dump(mode="json"), subject=subject, dataversion=data.version,
-                            actor=actor or Actor("system", "tests"))
-        await producer.send_and_wait(topic_for(envelope.type), envelope.encode_value(), key=subject.encode(),
-                                     headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+    async def publish(
+        data, *, subject: str, source: str | None = None, actor: Actor | None = None, event_id: str | None = None
+    ) -> Envelope:
+        envelope = Envelope(
+            id=event_id or new_event_id(),
+            type=data.event_type,
+            source=source or data.event_type.split(".")[0],
+            time=clock.now(),
+            data=data.model_dump(mode="json"),
+            subject=subject,
+            dataversion=data.version,
+            actor=actor or Actor("system", "tests"),
+        )
+        await producer.send_and_wait(
+            topic_for(envelope.type),
+            envelope.encode_value(),
+            key=subject.encode(),
+            headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+        )
         return envelope
 
     try:
@@ -292,12 +311,14 @@ async def move_clock(stack):
 
     moved: dict[str, float] = {}
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def move(by: timedelta, *, services: list[str]) -> None:
             for name in services:
                 current = (await client.get(f"{stack.service_url(name)}/internal/clock")).json()["offset_seconds"]
                 moved.setdefault(name, current)
-                response = await client.put(f"{stack.service_url(name)}/internal/clock",
-                                            json={"offset_seconds": current + by.total_seconds()})
+                response = await client.put(
+                    f"{stack.service_url(name)}/internal/clock", json={"offset_seconds": current + by.total_seconds()}
+                )
                 assert response.status_code == 200, response.text
 
         yield move

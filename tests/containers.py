@@ -59,13 +59,19 @@ def started() -> Iterator[Running]:
     from testcontainers.community.kafka import KafkaContainer
     from testcontainers.community.postgres import PostgresContainer
 
-    postgres = PostgresContainer(os.environ.get(f"{SWITCH}_POSTGRES_IMAGE", POSTGRES_IMAGE), username="postgres",
-                                 password="postgres", dbname="postgres", driver=None)
+    postgres = PostgresContainer(
+        os.environ.get(f"{SWITCH}_POSTGRES_IMAGE", POSTGRES_IMAGE),
+        username="postgres",
+        password="postgres",
+        dbname="postgres",
+        driver=None,
+    )
     kafka = KafkaContainer(os.environ.get(f"{SWITCH}_KAFKA_IMAGE", KAFKA_IMAGE)).with_kraft()
     with postgres, kafka:
         running = Running(postgres.get_connection_url(), kafka.get_bootstrap_server())
-        saved = {name: os.environ.get(name) for name in ("INSUREOPS_POSTGRES_ADMIN_URL",
-                                                          "INSUREOPS_KAFKA_BOOTSTRAP_SERVERS")}
+        saved = {
+            name: os.environ.get(name) for name in ("INSUREOPS_POSTGRES_ADMIN_URL", "INSUREOPS_KAFKA_BOOTSTRAP_SERVERS")
+        }
         os.environ["INSUREOPS_POSTGRES_ADMIN_URL"] = running.postgres_admin_url
         os.environ["INSUREOPS_KAFKA_BOOTSTRAP_SERVERS"] = running.kafka_bootstrap_servers
         try:

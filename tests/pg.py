@@ -47,8 +47,11 @@ def settings() -> StackSettings:
 def migrations_fingerprint() -> str:
     """The revisions of every service, and the shared operations they call (`shared/db/migration_ops.py`)."""
     digest = hashlib.sha256()
-    paths = [path for service in DATABASES
-             for path in sorted((REPO_ROOT / "services" / service / "migrations").rglob("*.py"))]
+    paths = [
+        path
+        for service in DATABASES
+        for path in sorted((REPO_ROOT / "services" / service / "migrations").rglob("*.py"))
+    ]
     for path in [*paths, REPO_ROOT / "shared" / "db" / "migration_ops.py"]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
@@ -108,8 +111,9 @@ def start(cfg: StackSettings | None = None) -> TestPostgres:
         argv, user = postgres.command(cfg)
         # Its own process group: Ctrl-C on the test run does not stop it before the fixtures' teardown does.
         with open(cfg.run_dir / "postgres.log", "ab") as log:
-            server.process = subprocess.Popen(argv, user=user, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True)
+            server.process = subprocess.Popen(
+                argv, user=user, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=60))
         except BaseException:
@@ -149,8 +153,9 @@ class RolledBack:
 async def rolled_back(engine: AsyncEngine) -> AsyncIterator[RolledBack]:
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        maker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
-                                   join_transaction_mode="create_savepoint")
+        maker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
         session = maker()
         try:
             yield RolledBack(session, maker)

@@ -22,16 +22,22 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     outbox = Outbox(settings.service_name, messaging.outbox)
     checkpoint = PeriodicJob(
-        name="checkpoint", interval_seconds=settings.audit_checkpoint_interval_seconds,
-        run=partial(take_checkpoint, outbox=outbox, path=settings.audit_checkpoint_file))
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps audit",
-        description=("The append-only, hash-chained record of every domain event: query it by aggregate, actor, "
-                     "type, time and client; verify the chain; export it for compliance."),
-        routers=[router],
-        tables=messaging,
-        publishes=[topic_for(CheckpointRecorded.event_type)],
-        consumers=consumers(settings),
-        jobs=[checkpoint],
-    ))
+        name="checkpoint",
+        interval_seconds=settings.audit_checkpoint_interval_seconds,
+        run=partial(take_checkpoint, outbox=outbox, path=settings.audit_checkpoint_file),
+    )
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps audit",
+            description=(
+                "The append-only, hash-chained record of every domain event: query it by aggregate, actor, "
+                "type, time and client; verify the chain; export it for compliance."
+            ),
+            routers=[router],
+            tables=messaging,
+            publishes=[topic_for(CheckpointRecorded.event_type)],
+            consumers=consumers(settings),
+            jobs=[checkpoint],
+        )
+    )

@@ -34,9 +34,27 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 
 HASHED_FIELDS = (
-    "seq", "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id", "client_id",
-    "actor_type", "actor_id", "occurred_at", "recorded_at", "topic", "partition", "offset",
-    "correlation_id", "causation_id", "trace_id", "data", "changes", "prev_hash",
+    "seq",
+    "event_id",
+    "event_type",
+    "event_version",
+    "source",
+    "aggregate_type",
+    "aggregate_id",
+    "client_id",
+    "actor_type",
+    "actor_id",
+    "occurred_at",
+    "recorded_at",
+    "topic",
+    "partition",
+    "offset",
+    "correlation_id",
+    "causation_id",
+    "trace_id",
+    "data",
+    "changes",
+    "prev_hash",
 )
 _TIME_FIELDS = ("occurred_at", "recorded_at")
 _JSON_FIELDS = ("data", "changes")
@@ -160,21 +178,30 @@ class ChainWalker:
                 self._pending = self._next_checkpoint()  # the gap check below reports the position
             if seq != self.expected_seq:
                 missing = f"{self.expected_seq}" if seq == self.expected_seq + 1 else f"{self.expected_seq}..{seq - 1}"
-                return self._fail(self.expected_seq, "seq_gap",
-                                  f"records {missing} are missing: the chain goes from seq {self.expected_seq - 1} "
-                                  f"to seq {seq}")
+                return self._fail(
+                    self.expected_seq,
+                    "seq_gap",
+                    f"records {missing} are missing: the chain goes from seq {self.expected_seq - 1} to seq {seq}",
+                )
             if record_hash(record) != record["hash"]:
-                return self._fail(seq, "hash_mismatch", f"record {seq} (event {record['event_id']}) no longer "
-                                                        f"matches its stored hash")
+                return self._fail(
+                    seq, "hash_mismatch", f"record {seq} (event {record['event_id']}) no longer matches its stored hash"
+                )
             if self.prev_hash is not None and record["prev_hash"] != self.prev_hash:
-                return self._fail(seq, "prev_hash_mismatch",
-                                  f"record {seq} names prev_hash {record['prev_hash'][:16]}…, but the record stored "
-                                  f"before it hashes to {self.prev_hash[:16]}…")
+                return self._fail(
+                    seq,
+                    "prev_hash_mismatch",
+                    f"record {seq} names prev_hash {record['prev_hash'][:16]}…, but the record stored "
+                    f"before it hashes to {self.prev_hash[:16]}…",
+                )
             if self._pending is not None and self._pending.seq == seq:
                 if self._pending.hash != record["hash"]:
-                    return self._fail(seq, "checkpoint_mismatch",
-                                      f"the checkpoint of {self._pending.checkpointed_at} names record {seq} with hash "
-                                      f"{self._pending.hash[:16]}…, the table's record {seq} has {record['hash'][:16]}…")
+                    return self._fail(
+                        seq,
+                        "checkpoint_mismatch",
+                        f"the checkpoint of {self._pending.checkpointed_at} names record {seq} with hash "
+                        f"{self._pending.hash[:16]}…, the table's record {seq} has {record['hash'][:16]}…",
+                    )
                 self._pending = self._next_checkpoint()
             self.prev_hash = record["hash"]
             self.expected_seq = seq + 1
@@ -188,14 +215,22 @@ class ChainWalker:
             return self.failure
         if self._pending is not None and (end_seq is None or self._pending.seq <= end_seq):
             # Later checkpoints only name later records; the first one is enough.
-            return self._fail(self.expected_seq, "head_behind_checkpoint",
-                              f"the checkpoint of {self._pending.checkpointed_at} names record {self._pending.seq}; "
-                              f"the table ends at seq {self.expected_seq - 1}")
-        if chain_head_seq is not None and chain_head_seq >= self.expected_seq and (
-                end_seq is None or end_seq >= self.expected_seq):
-            return self._fail(self.expected_seq, "head_behind_chain_head",
-                              f"the chain head names record {chain_head_seq}; the table ends at seq "
-                              f"{self.expected_seq - 1}")
+            return self._fail(
+                self.expected_seq,
+                "head_behind_checkpoint",
+                f"the checkpoint of {self._pending.checkpointed_at} names record {self._pending.seq}; "
+                f"the table ends at seq {self.expected_seq - 1}",
+            )
+        if (
+            chain_head_seq is not None
+            and chain_head_seq >= self.expected_seq
+            and (end_seq is None or end_seq >= self.expected_seq)
+        ):
+            return self._fail(
+                self.expected_seq,
+                "head_behind_chain_head",
+                f"the chain head names record {chain_head_seq}; the table ends at seq {self.expected_seq - 1}",
+            )
         return None
 
     def _fail(self, seq: int, reason: str, detail: str) -> ChainBreak:

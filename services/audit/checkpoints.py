@@ -52,16 +52,25 @@ async def take_checkpoint(session: AsyncSession, *, outbox: Outbox, path: Path) 
         if not await repo.any_record_after(session, last, other_than=CHECKPOINT_EVENT):
             return {"checkpointed": False, "reason": "only checkpoint records since the last checkpoint", "seq": last}
     at = now()
-    envelope = await outbox.add(session, CheckpointRecorded(seq=head_seq, hash=head_hash, checkpointed_at=at),
-                                subject=CHAIN_SUBJECT)
+    envelope = await outbox.add(
+        session, CheckpointRecorded(seq=head_seq, hash=head_hash, checkpointed_at=at), subject=CHAIN_SUBJECT
+    )
     session.add(Checkpoint(seq=head_seq, hash=head_hash, event_id=envelope.id, checkpointed_at=at))
     await session.flush()
     # In a thread: an fsync on a busy disk must not stall the consumer sharing this event loop.
-    await asyncio.to_thread(append_checkpoint_line, path, {"seq": head_seq, "hash": head_hash,
-                                                           "checkpointed_at": at.isoformat(), "event_id": envelope.id})
+    await asyncio.to_thread(
+        append_checkpoint_line,
+        path,
+        {"seq": head_seq, "hash": head_hash, "checkpointed_at": at.isoformat(), "event_id": envelope.id},
+    )
     log.info("checkpointed the audit chain at seq %d", head_seq)
-    return {"checkpointed": True, "seq": head_seq, "hash": head_hash, "event_id": envelope.id,
-            "checkpointed_at": at.isoformat()}
+    return {
+        "checkpointed": True,
+        "seq": head_seq,
+        "hash": head_hash,
+        "event_id": envelope.id,
+        "checkpointed_at": at.isoformat(),
+    }
 
 
 def read_checkpoints(path: Path) -> Iterator[ChainCheckpoint]:
@@ -76,8 +85,9 @@ def read_checkpoints(path: Path) -> Iterator[ChainCheckpoint]:
                 continue
             try:
                 item = json.loads(line)
-                checkpoint = ChainCheckpoint(seq=int(item["seq"]), hash=str(item["hash"]),
-                                             checkpointed_at=item.get("checkpointed_at"))
+                checkpoint = ChainCheckpoint(
+                    seq=int(item["seq"]), hash=str(item["hash"]), checkpointed_at=item.get("checkpointed_at")
+                )
             except (ValueError, KeyError, TypeError):
                 log.warning("%s line %d is not a checkpoint; skipped", path, number)
                 continue
@@ -99,8 +109,9 @@ def latest_checkpoint(path: Path) -> ChainCheckpoint | None:
     for line in reversed(tail.splitlines()):
         try:
             item = json.loads(line)
-            return ChainCheckpoint(seq=int(item["seq"]), hash=str(item["hash"]),
-                                   checkpointed_at=item.get("checkpointed_at"))
+            return ChainCheckpoint(
+                seq=int(item["seq"]), hash=str(item["hash"]), checkpointed_at=item.get("checkpointed_at")
+            )
         except (ValueError, KeyError, TypeError):
             continue
     return None

@@ -25,9 +25,15 @@ from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Session
 from shared.errors import InvalidInput
 
-router = APIRouter(route_class=TransactionalRoute, tags=["audit"],
-                   responses={401: {"description": "Not authenticated"}, 403: {"description": "Role not allowed"},
-                              422: {"description": "Invalid query; `errors` names the parameter"}})
+router = APIRouter(
+    route_class=TransactionalRoute,
+    tags=["audit"],
+    responses={
+        401: {"description": "Not authenticated"},
+        403: {"description": "Role not allowed"},
+        422: {"description": "Invalid query; `errors` names the parameter"},
+    },
+)
 Auditor = Annotated[Principal, Depends(require_role("Admin", "Manager"))]
 MAX_SEQ = 2**63 - 1  # chain positions are PostgreSQL bigints
 
@@ -86,13 +92,21 @@ def record_filters(
     aggregate_id: Annotated[str | None, Query(max_length=200)] = None,
     actor_id: Annotated[str | None, Query(max_length=200, description="A user id, or a system component")] = None,
     event_type: Annotated[str | None, Query(max_length=200, description="e.g. `identity.user.created`")] = None,
-    client_id: Annotated[str | None, Query(max_length=64, description="Events of this client, its deals, tasks "
-                                                                      "and contracts")] = None,
+    client_id: Annotated[
+        str | None, Query(max_length=64, description="Events of this client, its deals, tasks and contracts")
+    ] = None,
     since: Annotated[Instant | None, Query(description="Occurred at or after (ISO 8601 with timezone)")] = None,
     until: Annotated[Instant | None, Query(description="Occurred before (ISO 8601 with timezone)")] = None,
 ) -> RecordFilters:
-    return RecordFilters(aggregate_type=aggregate_type, aggregate_id=aggregate_id, actor_id=actor_id,
-                         event_type=event_type, client_id=client_id, since=since, until=until)
+    return RecordFilters(
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        actor_id=actor_id,
+        event_type=event_type,
+        client_id=client_id,
+        since=since,
+        until=until,
+    )
 
 
 Filters = Annotated[RecordFilters, Depends(record_filters)]
@@ -101,31 +115,51 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 
 
-@router.get("/api/v1/audit/records", response_model=AuditPage,
-            summary="Query the audit trail by aggregate, actor, event type, client and time range")
-async def list_records(session: Session, _: Auditor, filters: Filters, order: Order = "desc", limit: Limit = 50,
-                       cursor: Cursor = None) -> AuditPage:
+@router.get(
+    "/api/v1/audit/records",
+    response_model=AuditPage,
+    summary="Query the audit trail by aggregate, actor, event type, client and time range",
+)
+async def list_records(
+    session: Session, _: Auditor, filters: Filters, order: Order = "desc", limit: Limit = 50, cursor: Cursor = None
+) -> AuditPage:
     rows, next_cursor = await service.query_records(
-        session, limit=limit, cursor=cursor, newest_first=order == "desc", **filters.model_dump())
+        session, limit=limit, cursor=cursor, newest_first=order == "desc", **filters.model_dump()
+    )
     return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
 
-@router.get("/api/v1/audit/clients/{client_id}/history", response_model=AuditPage,
-            summary="A client's full history: the client, its deals, tasks and contracts, oldest first")
-async def client_history(session: Session, _: Auditor,
-                         client_id: Annotated[str, PathParam(max_length=64)],
-                         limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
-    rows, next_cursor = await service.query_records(session, limit=limit, cursor=cursor, newest_first=False,
-                                                    client_id=client_id)
+@router.get(
+    "/api/v1/audit/clients/{client_id}/history",
+    response_model=AuditPage,
+    summary="A client's full history: the client, its deals, tasks and contracts, oldest first",
+)
+async def client_history(
+    session: Session,
+    _: Auditor,
+    client_id: Annotated[str, PathParam(max_length=64)],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
+    rows, next_cursor = await service.query_records(
+        session, limit=limit, cursor=cursor, newest_first=False, client_id=client_id
+    )
     return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
 
 # Verify ------------------------------------------------------------------------------------------
 
+
 class ChainBreakOut(BaseModel):
     seq: int = Field(description="The first chain position that does not hold")
-    reason: Literal["hash_mismatch", "prev_hash_mismatch", "seq_gap", "head_behind_checkpoint",
-                    "head_behind_chain_head", "checkpoint_mismatch"]
+    reason: Literal[
+        "hash_mismatch",
+        "prev_hash_mismatch",
+        "seq_gap",
+        "head_behind_checkpoint",
+        "head_behind_chain_head",
+        "checkpoint_mismatch",
+    ]
     meaning: str
     detail: str
 
@@ -163,9 +197,13 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
     async with request.app.state.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
-            async for step in service.verify_chain(connection, from_seq=from_seq, to_seq=to_seq,
-                                                   checkpoints=read_checkpoints(path),
-                                                   chunk_size=settings.audit_verify_chunk_size):
+            async for step in service.verify_chain(
+                connection,
+                from_seq=from_seq,
+                to_seq=to_seq,
+                checkpoints=read_checkpoints(path),
+                chunk_size=settings.audit_verify_chunk_size,
+            ):
                 if step is not None:
                     report = step
                 elif time.monotonic() - last_sign > 1.0:
@@ -173,21 +211,32 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                     yield " "
     assert report is not None  # the walk's last step is its report
     latest = latest_checkpoint(path)
-    report["latest_checkpoint"] = None if latest is None else {
-        "seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at}
+    report["latest_checkpoint"] = (
+        None if latest is None else {"seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at}
+    )
     yield VerifyReport.model_validate(report).model_dump_json(by_alias=True)
 
 
-@router.get("/api/v1/audit/verify", response_class=StreamingResponse,
-            summary="Check the hash chain (all of it or a range) and the checkpoints; report the first break",
-            responses={200: {"model": VerifyReport, "description": (
+@router.get(
+    "/api/v1/audit/verify",
+    response_class=StreamingResponse,
+    summary="Check the hash chain (all of it or a range) and the checkpoints; report the first break",
+    responses={
+        200: {
+            "model": VerifyReport,
+            "description": (
                 "The report (ok, or the first break: its seq and why). A long walk is preceded by spaces sent "
-                "while it runs.")}})
-async def verify(request: Request, _: Admin,
-                 from_seq: Annotated[int, Query(ge=1, le=MAX_SEQ, description="First chain position to check")] = 1,
-                 to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ,
-                                                     description="Last position (default: the end)")] = None,
-                 ) -> StreamingResponse:
+                "while it runs."
+            ),
+        }
+    },
+)
+async def verify(
+    request: Request,
+    _: Admin,
+    from_seq: Annotated[int, Query(ge=1, le=MAX_SEQ, description="First chain position to check")] = 1,
+    to_seq: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Last position (default: the end)")] = None,
+) -> StreamingResponse:
     if to_seq is not None and to_seq < from_seq:
         raise InvalidInput.for_field("query.to_seq", "must not be below from_seq")
     return StreamingResponse(_verify_report(request, from_seq, to_seq), media_type="application/json")
@@ -195,9 +244,31 @@ async def verify(request: Request, _: Admin,
 
 # Export ------------------------------------------------------------------------------------------
 
-EXPORT_FIELDS = ("seq", "id", "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id",
-                 "client_id", "actor_type", "actor_id", "occurred_at", "recorded_at", "topic", "partition", "offset",
-                 "correlation_id", "causation_id", "trace_id", "data", "changes", "prev_hash", "hash")
+EXPORT_FIELDS = (
+    "seq",
+    "id",
+    "event_id",
+    "event_type",
+    "event_version",
+    "source",
+    "aggregate_type",
+    "aggregate_id",
+    "client_id",
+    "actor_type",
+    "actor_id",
+    "occurred_at",
+    "recorded_at",
+    "topic",
+    "partition",
+    "offset",
+    "correlation_id",
+    "causation_id",
+    "trace_id",
+    "data",
+    "changes",
+    "prev_hash",
+    "hash",
+)
 
 
 def _export_value(value: Any) -> Any:
@@ -205,8 +276,15 @@ def _export_value(value: Any) -> Any:
 
 
 def _jsonl(rows) -> str:
-    return "".join(json.dumps({name: _export_value(row[i]) for i, name in enumerate(EXPORT_FIELDS)},
-                              separators=(",", ":"), ensure_ascii=False) + "\n" for row in rows)
+    return "".join(
+        json.dumps(
+            {name: _export_value(row[i]) for i, name in enumerate(EXPORT_FIELDS)},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        + "\n"
+        for row in rows
+    )
 
 
 def _csv(rows, *, header: bool) -> str:
@@ -215,10 +293,16 @@ def _csv(rows, *, header: bool) -> str:
     if header:
         writer.writerow(EXPORT_FIELDS)
     for row in rows:
-        writer.writerow([
-            "" if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-            if name in ("data", "changes") else _export_value(value)
-            for name, value in zip(EXPORT_FIELDS, row, strict=True)])
+        writer.writerow(
+            [
+                ""
+                if value is None
+                else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                if name in ("data", "changes")
+                else _export_value(value)
+                for name, value in zip(EXPORT_FIELDS, row, strict=True)
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -230,29 +314,47 @@ async def _export_chunks(request: Request, filters: RecordFilters, fmt: str, new
     async with request.app.state.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
-            async for rows in service.export_chunks(connection, EXPORT_FIELDS, chunk_size=chunk_size,
-                                                    newest_first=newest_first, **filters.model_dump()):
+            async for rows in service.export_chunks(
+                connection, EXPORT_FIELDS, chunk_size=chunk_size, newest_first=newest_first, **filters.model_dump()
+            ):
                 if rows or first:
                     yield _jsonl(rows) if fmt == "jsonl" else _csv(rows, header=first)
                 first = False
 
 
-@router.get("/api/v1/audit/export", summary="Stream the records matching the filters as JSON lines or CSV",
-            response_class=StreamingResponse,
-            responses={200: {"description": "One record a line (`jsonl`) or a CSV table with a header row; "
-                                            "`data` and `changes` are JSON text in CSV",
-                             "content": {"application/x-ndjson": {}, "text/csv": {}}}})
-async def export(request: Request, _: Admin, filters: Filters,
-                 format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`")] = "jsonl",
-                 order: Order = "asc") -> StreamingResponse:
+@router.get(
+    "/api/v1/audit/export",
+    summary="Stream the records matching the filters as JSON lines or CSV",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One record a line (`jsonl`) or a CSV table with a header row; "
+            "`data` and `changes` are JSON text in CSV",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
+async def export(
+    request: Request,
+    _: Admin,
+    filters: Filters,
+    format: Annotated[Literal["jsonl", "csv"], Query(description="`jsonl` or `csv`")] = "jsonl",
+    order: Order = "asc",
+) -> StreamingResponse:
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     media_type = "application/x-ndjson" if format == "jsonl" else "text/csv; charset=utf-8"
     return StreamingResponse(
-        _export_chunks(request, filters, format, order == "desc"), media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="audit-export-{stamp}.{format}"'})
+        _export_chunks(request, filters, format, order == "desc"),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="audit-export-{stamp}.{format}"'},
+    )
 
 
-@router.get("/api/v1/audit/records/{event_id}", response_model=AuditRecordOut,
-            summary="The audit record of one event", responses={404: {"description": "No such event recorded"}})
+@router.get(
+    "/api/v1/audit/records/{event_id}",
+    response_model=AuditRecordOut,
+    summary="The audit record of one event",
+    responses={404: {"description": "No such event recorded"}},
+)
 async def get_record(event_id: str, session: Session, _: Auditor) -> AuditRecordOut:
     return AuditRecordOut.model_validate(await service.record_of_event(session, event_id))

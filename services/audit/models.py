@@ -27,8 +27,9 @@ class AuditRecord(Base):
         Index("ix_audit_records_actor", "actor_id", "occurred_at"),
         Index("ix_audit_records_type", "event_type", "occurred_at"),
         Index("ix_audit_records_occurred", "occurred_at", "id"),
-        Index("ix_audit_records_client", "client_id", "occurred_at", "id",
-              postgresql_where=text("client_id IS NOT NULL")),
+        Index(
+            "ix_audit_records_client", "client_id", "occurred_at", "id", postgresql_where=text("client_id IS NOT NULL")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -16,12 +16,39 @@ from services.audit.models import AuditRecord, Checkpoint
 
 # Column order of the rows chain_rows builds, and of the INSERT.
 COLUMNS = (
-    "event_id", "event_type", "event_version", "source", "aggregate_type", "aggregate_id", "actor_type", "actor_id",
-    "occurred_at", "recorded_at", "topic", "partition", "offset", "correlation_id", "causation_id", "trace_id",
-    "data", "changes", "client_id", "seq", "prev_hash", "hash",
+    "event_id",
+    "event_type",
+    "event_version",
+    "source",
+    "aggregate_type",
+    "aggregate_id",
+    "actor_type",
+    "actor_id",
+    "occurred_at",
+    "recorded_at",
+    "topic",
+    "partition",
+    "offset",
+    "correlation_id",
+    "causation_id",
+    "trace_id",
+    "data",
+    "changes",
+    "client_id",
+    "seq",
+    "prev_hash",
+    "hash",
 )
-_COLUMN_TYPES = {"event_version": "integer", "partition": "integer", "offset": "bigint", "seq": "bigint",
-                 "occurred_at": "timestamptz", "recorded_at": "timestamptz", "data": "text", "changes": "text"}
+_COLUMN_TYPES = {
+    "event_version": "integer",
+    "partition": "integer",
+    "offset": "bigint",
+    "seq": "bigint",
+    "occurred_at": "timestamptz",
+    "recorded_at": "timestamptz",
+    "data": "text",
+    "changes": "text",
+}
 JSON_COLUMNS = ("data", "changes")  # JSON text in the rows, jsonb in the table
 _HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
 _LOCK_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
@@ -46,13 +73,15 @@ async def chain_head(connection: AsyncConnection | AsyncSession, *, lock: bool =
     return tuple((await connection.execute(_LOCK_HEAD if lock else _HEAD)).one())
 
 
-async def append_if_head_at(session: AsyncSession, rows: list[tuple], head: tuple[int, str], *,
-                            moved_at: datetime) -> int:
+async def append_if_head_at(
+    session: AsyncSession, rows: list[tuple], head: tuple[int, str], *, moved_at: datetime
+) -> int:
     """Insert `rows` (in COLUMNS order, chained from `head`) and move the head to the last of them, only if
     the head is still at `head`; how many rows were inserted (0 if the head had moved)."""
     params: dict[str, Any] = {name: list(column) for name, column in zip(COLUMNS, zip(*rows, strict=True), strict=True)}
-    params.update(new_seq=rows[-1][-3], new_hash=rows[-1][-1], moved_at=moved_at,
-                  expected_seq=head[0], expected_hash=head[1])
+    params.update(
+        new_seq=rows[-1][-3], new_hash=rows[-1][-1], moved_at=moved_at, expected_seq=head[0], expected_hash=head[1]
+    )
     return await session.scalar(_APPEND, params)
 
 
@@ -62,8 +91,9 @@ async def last_checkpoint_seq(session: AsyncSession) -> int | None:
 
 async def any_record_after(session: AsyncSession, seq: int, *, other_than: str) -> bool:
     """Whether the chain holds a record beyond `seq` of another type than `other_than`."""
-    return bool(await session.scalar(
-        select(exists().where(AuditRecord.seq > seq, AuditRecord.event_type != other_than))))
+    return bool(
+        await session.scalar(select(exists().where(AuditRecord.seq > seq, AuditRecord.event_type != other_than)))
+    )
 
 
 # Verifying ---------------------------------------------------------------------------------------
@@ -84,10 +114,20 @@ async def chain_chunk(connection: AsyncConnection | AsyncSession, *, start: int,
 
 # Reading -----------------------------------------------------------------------------------------
 
-def _filtered(columns: Sequence[Any], *, aggregate_type: str | None = None, aggregate_id: str | None = None,
-              actor_id: str | None = None, event_type: str | None = None, client_id: str | None = None,
-              since: datetime | None = None, until: datetime | None = None,
-              after: tuple[datetime, int] | None = None, newest_first: bool) -> Select:
+
+def _filtered(
+    columns: Sequence[Any],
+    *,
+    aggregate_type: str | None = None,
+    aggregate_id: str | None = None,
+    actor_id: str | None = None,
+    event_type: str | None = None,
+    client_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+    newest_first: bool,
+) -> Select:
     """The records matching every given filter, in time order, after the keyset position `after`
     (occurred_at, id)."""
     stmt = select(*columns)
@@ -108,11 +148,18 @@ def _filtered(columns: Sequence[Any], *, aggregate_type: str | None = None, aggr
     if after:
         at, ident = after
         if newest_first:
-            stmt = stmt.where(or_(AuditRecord.occurred_at < at, and_(AuditRecord.occurred_at == at, AuditRecord.id < ident)))
+            stmt = stmt.where(
+                or_(AuditRecord.occurred_at < at, and_(AuditRecord.occurred_at == at, AuditRecord.id < ident))
+            )
         else:
-            stmt = stmt.where(or_(AuditRecord.occurred_at > at, and_(AuditRecord.occurred_at == at, AuditRecord.id > ident)))
-    order = (AuditRecord.occurred_at.desc(), AuditRecord.id.desc()) if newest_first else (
-        AuditRecord.occurred_at.asc(), AuditRecord.id.asc())
+            stmt = stmt.where(
+                or_(AuditRecord.occurred_at > at, and_(AuditRecord.occurred_at == at, AuditRecord.id > ident))
+            )
+    order = (
+        (AuditRecord.occurred_at.desc(), AuditRecord.id.desc())
+        if newest_first
+        else (AuditRecord.occurred_at.asc(), AuditRecord.id.asc())
+    )
     return stmt.order_by(*order)
 
 
@@ -121,8 +168,7 @@ async def records(session: AsyncSession, *, limit: int, **filters: Any) -> list[
     return list((await session.execute(_filtered((AuditRecord,), **filters).limit(limit))).scalars())
 
 
-async def record_fields(connection: AsyncConnection, fields: Sequence[str], *, limit: int,
-                        **filters: Any) -> list[Row]:
+async def record_fields(connection: AsyncConnection, fields: Sequence[str], *, limit: int, **filters: Any) -> list[Row]:
     """The `fields` of up to `limit` records matching the filters (see `_filtered`)."""
     columns = [getattr(AuditRecord, name) for name in fields]
     return list((await connection.execute(_filtered(columns, **filters).limit(limit))).all())

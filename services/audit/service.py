@@ -28,13 +28,15 @@ def changed_fields(envelope: Envelope) -> list[dict[str, Any]] | None:
     if isinstance(changes, dict):
         return [
             {"field": name, "before": change.get("before"), "after": change.get("after")}
-            for name, change in changes.items() if isinstance(change, dict)
+            for name, change in changes.items()
+            if isinstance(change, dict)
         ]
     if envelope.type.endswith(".created"):
         aggregate = envelope.type.split(".")[1]
         return [
             {"field": name, "before": None, "after": value}
-            for name, value in envelope.data.items() if name != f"{aggregate}{_ID_SUFFIX}"
+            for name, value in envelope.data.items()
+            if name != f"{aggregate}{_ID_SUFFIX}"
         ]
     return None
 
@@ -75,8 +77,7 @@ def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> di
     }
 
 
-def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str,
-               recorded_at: datetime) -> list[tuple]:
+def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str, recorded_at: datetime) -> list[tuple]:
     """The batch's rows in COLUMNS order, each chained to the one before it."""
     rows = []
     seq, prev = head_seq, head_hash
@@ -134,11 +135,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput.for_field("query.cursor", "not a cursor this API returned") from exc
 
 
-async def query_records(session: AsyncSession, *, limit: int, cursor: str | None, newest_first: bool,
-                        **filters: Any) -> tuple[list[AuditRecord], str | None]:
+async def query_records(
+    session: AsyncSession, *, limit: int, cursor: str | None, newest_first: bool, **filters: Any
+) -> tuple[list[AuditRecord], str | None]:
     """Records matching every given filter, in time order, one keyset page at a time."""
-    rows = await repo.records(session, after=decode_cursor(cursor) if cursor else None, newest_first=newest_first,
-                              limit=limit + 1, **filters)
+    rows = await repo.records(
+        session, after=decode_cursor(cursor) if cursor else None, newest_first=newest_first, limit=limit + 1, **filters
+    )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
@@ -150,14 +153,16 @@ async def record_of_event(session: AsyncSession, event_id: str) -> AuditRecord:
     return record
 
 
-async def export_chunks(connection: AsyncConnection, fields: Sequence[str], *, chunk_size: int, newest_first: bool,
-                        **filters: Any) -> AsyncIterator[list]:
+async def export_chunks(
+    connection: AsyncConnection, fields: Sequence[str], *, chunk_size: int, newest_first: bool, **filters: Any
+) -> AsyncIterator[list]:
     """The `fields` of every record matching the filters, in time order, one keyset chunk at a time; the
     last chunk is shorter than `chunk_size` (empty if nothing is left). `fields` must hold occurred_at and id."""
     after = None
     while True:
-        rows = await repo.record_fields(connection, fields, after=after, newest_first=newest_first,
-                                        limit=chunk_size, **filters)
+        rows = await repo.record_fields(
+            connection, fields, after=after, newest_first=newest_first, limit=chunk_size, **filters
+        )
         yield rows
         if len(rows) < chunk_size:
             return
@@ -166,8 +171,10 @@ async def export_chunks(connection: AsyncConnection, fields: Sequence[str], *, c
 
 # Verifying the chain ----------------------------------------------------------------------------
 
-async def verify_chain(connection: AsyncConnection | AsyncSession, *, from_seq: int, to_seq: int | None,
-                       checkpoints, chunk_size: int) -> AsyncIterator[dict[str, Any] | None]:
+
+async def verify_chain(
+    connection: AsyncConnection | AsyncSession, *, from_seq: int, to_seq: int | None, checkpoints, chunk_size: int
+) -> AsyncIterator[dict[str, Any] | None]:
     """Walk records `from_seq`..`to_seq` (default: to the end) in seq order, `chunk_size` at a time,
     and report the first break. Yields None after each chunk (a sign of life), then the report.
     Run it in one REPEATABLE READ transaction: one snapshot throughout."""
@@ -198,6 +205,7 @@ async def verify_chain(connection: AsyncConnection | AsyncSession, *, from_seq: 
         "checked": walker.checked,
         "last_checked_seq": walker.last_seq,
         "chain_head": {"seq": head_seq, "hash": head_hash},
-        "break": None if failure is None else {
-            "seq": failure.seq, "reason": failure.reason, "meaning": failure.meaning, "detail": failure.detail},
+        "break": None
+        if failure is None
+        else {"seq": failure.seq, "reason": failure.reason, "meaning": failure.meaning, "detail": failure.detail},
     }

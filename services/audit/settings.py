@@ -17,11 +17,14 @@ class AuditSettings(DatabaseSettings):
     )
     consumer_batch_size: int = Field(
         5000,
-        description=("Most records the audit consumer takes from Kafka at once (one transaction per partition's "
-                     "share; larger batches spread each transaction's round trips over more events)."),
+        description=(
+            "Most records the audit consumer takes from Kafka at once (one transaction per partition's "
+            "share; larger batches spread each transaction's round trips over more events)."
+        ),
     )
     audit_checkpoint_interval_seconds: float = Field(
-        60.0, description="How often the chain head is checkpointed (if it moved since the last checkpoint).")
+        60.0, description="How often the chain head is checkpointed (if it moved since the last checkpoint)."
+    )
     audit_checkpoint_file: Path = Field(
         Path("data/audit/checkpoints.jsonl"),
         description="File the chain checkpoints are appended to, one JSON line each (keep it off the database host).",

@@ -15,15 +15,17 @@ from shared.contracts.topics import CLIENTS
 def create_app(settings: ClientsSettings | None = None) -> FastAPI:
     settings = settings or ClientsSettings()
 
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps clients",
-        description="Client profiles (individual or company), the parent/child corporate tree with roll-ups, "
-                    "and each client's status, maintained from contract events.",
-        routers=[router],
-        tables=messaging,
-        people=people,
-        publishes=[CLIENTS],
-        consumers=CONSUMERS,
-        tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],
-    ))
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps clients",
+            description="Client profiles (individual or company), the parent/child corporate tree with roll-ups, "
+            "and each client's status, maintained from contract events.",
+            routers=[router],
+            tables=messaging,
+            people=people,
+            publishes=[CLIENTS],
+            consumers=CONSUMERS,
+            tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],
+        )
+    )

@@ -50,8 +50,9 @@ class Client(Base):
         Index("ix_clients_email", text("lower(email)")),
         Index("ix_clients_phone_digits", "phone_digits"),
         # One client per tax id within a country.
-        Index("uq_clients_country_tax_id", "country", "tax_id", unique=True,
-              postgresql_where=text("tax_id IS NOT NULL")),
+        Index(
+            "uq_clients_country_tax_id", "country", "tax_id", unique=True, postgresql_where=text("tax_id IS NOT NULL")
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -65,8 +66,9 @@ class Client(Base):
     phone_digits: Mapped[str | None] = mapped_column(String(40), nullable=True)
     address: Mapped[str | None] = mapped_column(Text, nullable=True)
     department_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), nullable=True,
-                                                        index=True)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="prospect", index=True)
     active_contracts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

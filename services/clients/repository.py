@@ -80,8 +80,9 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_clients(session: AsyncSession, page: PageParams, filters: ClientFilters, *, caller: Principal,
-                       similarity_threshold: float) -> tuple[list[Client], int]:
+async def list_clients(
+    session: AsyncSession, page: PageParams, filters: ClientFilters, *, caller: Principal, similarity_threshold: float
+) -> tuple[list[Client], int]:
     stmt: Select = select(Client).where(visible_where(caller))
     if not filters.include_archived:
         stmt = stmt.where(Client.archived.is_(False))
@@ -96,14 +97,14 @@ async def list_clients(session: AsyncSession, page: PageParams, filters: ClientF
     if filters.root_only:
         stmt = stmt.where(Client.parent_id.is_(None))
     if filters.q:
-        await session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-                              {"t": str(similarity_threshold)})
+        await session.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(similarity_threshold)}
+        )
         stmt = stmt.where(_search_condition(filters.q))
     total = await total_of(session, stmt)
     if filters.q and not page.sort:
         # Best match first: the closer of whole-name and best-word similarity.
-        relevance = func.greatest(func.similarity(Client.name, filters.q),
-                                  func.word_similarity(filters.q, Client.name))
+        relevance = func.greatest(func.similarity(Client.name, filters.q), func.word_similarity(filters.q, Client.name))
         stmt = stmt.order_by(relevance.desc(), Client.name, Client.id)
     else:
         stmt = apply_sort(stmt, page.sort, CLIENT_SORTS, "name", Client.id)
@@ -113,8 +114,12 @@ async def list_clients(session: AsyncSession, page: PageParams, filters: ClientF
 
 # The tree ------------------------------------------------------------------------------------------
 async def has_live_children(session: AsyncSession, client_id: uuid.UUID) -> bool:
-    return await session.scalar(select(literal(True)).where(Client.parent_id == client_id,
-                                                            Client.archived.is_(False)).limit(1)) is not None
+    return (
+        await session.scalar(
+            select(literal(True)).where(Client.parent_id == client_id, Client.archived.is_(False)).limit(1)
+        )
+        is not None
+    )
 
 
 async def lock_hierarchy(session: AsyncSession) -> None:
@@ -123,20 +128,24 @@ async def lock_hierarchy(session: AsyncSession) -> None:
 
 async def is_ancestor_or_self(session: AsyncSession, candidate: uuid.UUID, of: uuid.UUID) -> bool:
     """Whether `candidate` is `of` or one of its ancestors (walking parent links up from `of`)."""
-    found = await session.scalar(text("""
+    found = await session.scalar(
+        text("""
         WITH RECURSIVE up(id, parent_id) AS (
             SELECT id, parent_id FROM clients WHERE id = :of
             UNION
             SELECT c.id, c.parent_id FROM clients c JOIN up ON c.id = up.parent_id
         )
         SELECT true FROM up WHERE id = :candidate LIMIT 1
-    """), {"of": of, "candidate": candidate})
+    """),
+        {"of": of, "candidate": candidate},
+    )
     return bool(found)
 
 
 async def ancestors(session: AsyncSession, client_id: uuid.UUID) -> list[tuple[Client, int]]:
     """The parent, its parent, ... up to the root, nearest first, with their distance."""
-    up = text("""
+    up = (
+        text("""
         WITH RECURSIVE up(id, parent_id, depth) AS (
             SELECT id, parent_id, 0 FROM clients WHERE id = :id
             UNION ALL
@@ -144,13 +153,18 @@ async def ancestors(session: AsyncSession, client_id: uuid.UUID) -> list[tuple[C
             WHERE up.depth < 1000
         )
         SELECT id, depth FROM up WHERE depth > 0
-    """).bindparams(id=client_id).columns(id=Client.id.type, depth=Client.active_contracts.type).subquery("up")
+    """)
+        .bindparams(id=client_id)
+        .columns(id=Client.id.type, depth=Client.active_contracts.type)
+        .subquery("up")
+    )
     rows = await session.execute(select(Client, up.c.depth).join(up, up.c.id == Client.id).order_by(up.c.depth))
     return [(c, d) for c, d in rows.all()]
 
 
 def _subtree_cte(client_id: uuid.UUID):
-    return text("""
+    return (
+        text("""
         WITH RECURSIVE down(id, depth) AS (
             SELECT id, 0 FROM clients WHERE id = :id
             UNION ALL
@@ -158,14 +172,19 @@ def _subtree_cte(client_id: uuid.UUID):
             WHERE down.depth < 1000
         )
         SELECT id, depth FROM down
-    """).bindparams(id=client_id).columns(id=Client.id.type, depth=Client.active_contracts.type).subquery("down")
+    """)
+        .bindparams(id=client_id)
+        .columns(id=Client.id.type, depth=Client.active_contracts.type)
+        .subquery("down")
+    )
 
 
 async def subtree(session: AsyncSession, client_id: uuid.UUID) -> list[tuple[Client, int]]:
     """The client and everything below it, breadth first, with each node's depth."""
     down = _subtree_cte(client_id)
-    rows = await session.execute(select(Client, down.c.depth).join(down, down.c.id == Client.id)
-                                 .order_by(down.c.depth, Client.name, Client.id))
+    rows = await session.execute(
+        select(Client, down.c.depth).join(down, down.c.id == Client.id).order_by(down.c.depth, Client.name, Client.id)
+    )
     return [(c, d) for c, d in rows.all()]
 
 
@@ -177,20 +196,27 @@ async def subtree_rollup(session: AsyncSession, client_id: uuid.UUID) -> tuple[i
         select(ClientContract.currency, func.count(), func.sum(ClientContract.premium))
         .join(down, down.c.id == ClientContract.client_id)
         .where(ClientContract.status == "active")
-        .group_by(ClientContract.currency).order_by(ClientContract.currency))
+        .group_by(ClientContract.currency)
+        .order_by(ClientContract.currency)
+    )
     return clients or 0, [(cur, n, total) for cur, n, total in rows.all()]
 
 
 # The contract projection ----------------------------------------------------------------------------
 async def get_projected_contract(session: AsyncSession, contract_id: uuid.UUID) -> ClientContract | None:
-    return (await session.execute(select(ClientContract).where(ClientContract.contract_id == contract_id)
-                                  .with_for_update())).scalar_one_or_none()
+    return (
+        await session.execute(select(ClientContract).where(ClientContract.contract_id == contract_id).with_for_update())
+    ).scalar_one_or_none()
 
 
 async def contract_counts(session: AsyncSession, client_id: uuid.UUID) -> tuple[int, bool]:
     """(number of active contracts, whether the client has ever held a contract)."""
-    row = (await session.execute(
-        select(func.count().filter(ClientContract.status == "active"),
-               func.coalesce(func.bool_or(ClientContract.held), False))
-        .where(ClientContract.client_id == client_id))).one()
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(ClientContract.status == "active"),
+                func.coalesce(func.bool_or(ClientContract.held), False),
+            ).where(ClientContract.client_id == client_id)
+        )
+    ).one()
     return int(row[0]), bool(row[1])

@@ -39,14 +39,16 @@ Phone = Annotated[str, AfterValidator(_phone)]
 class ClientCreate(Strict):
     kind: ClientKind
     name: str = Field(min_length=1, max_length=300)
-    tax_id: str | None = Field(None, max_length=32,
-                               description="Validated: a Greek AFM (9 digits, check digit) when country is GR.")
+    tax_id: str | None = Field(
+        None, max_length=32, description="Validated: a Greek AFM (9 digits, check digit) when country is GR."
+    )
     country: Country | None = Field(None, description="ISO 3166-1 alpha-2, e.g. GR.")
     email: EmailStr | None = None
     phone: Phone | None = None
     address: str | None = Field(None, max_length=1000)
     department_id: uuid.UUID | None = Field(
-        None, description="The owning department; defaults to the caller's. Only an Admin may pick another.")
+        None, description="The owning department; defaults to the caller's. Only an Admin may pick another."
+    )
     parent_id: uuid.UUID | None = Field(None, description="The parent company in the corporate tree.")
 
 

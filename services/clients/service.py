@@ -46,8 +46,9 @@ def _phone_digits(phone: str | None) -> str | None:
 
 
 # Access ---------------------------------------------------------------------------------------------
-async def get_visible(session: AsyncSession, client_id: uuid.UUID, caller: Principal, *,
-                      for_update: bool = False) -> Client:
+async def get_visible(
+    session: AsyncSession, client_id: uuid.UUID, caller: Principal, *, for_update: bool = False
+) -> Client:
     client = await repo.get_client(session, client_id, for_update=for_update)
     if client is None or not access.can_see(caller, client):
         raise NotFound(f"no client {client_id}")
@@ -56,8 +57,10 @@ async def get_visible(session: AsyncSession, client_id: uuid.UUID, caller: Princ
 
 async def _check_department(session: AsyncSession, department_id: uuid.UUID, caller: Principal, field: str) -> None:
     if not caller.is_admin and department_id != caller.department_id:
-        raise Forbidden("only an Admin may place a client in another department",
-                        errors=[{"field": field, "message": "must be your own department"}])
+        raise Forbidden(
+            "only an Admin may place a client in another department",
+            errors=[{"field": field, "message": "must be your own department"}],
+        )
     if not await repo.department_exists(session, department_id):
         raise InvalidInput.for_field(field, f"no department {department_id}")
 
@@ -80,13 +83,16 @@ def _tax_id(tax_id: str | None, country: str | None) -> str | None:
         raise InvalidInput.for_field("body.tax_id", str(exc)) from exc
 
 
-async def _check_tax_id_free(session: AsyncSession, country: str | None, tax_id: str | None,
-                             client_id: uuid.UUID | None) -> None:
+async def _check_tax_id_free(
+    session: AsyncSession, country: str | None, tax_id: str | None, client_id: uuid.UUID | None
+) -> None:
     if tax_id is None:
         return
     other = await repo.get_by_tax_id(session, country, tax_id)
     if other is not None and other.id != client_id:
-        raise Conflict(f"a client with tax id {tax_id} exists", errors=[{"field": "body.tax_id", "message": "already taken"}])
+        raise Conflict(
+            f"a client with tax id {tax_id} exists", errors=[{"field": "body.tax_id", "message": "already taken"}]
+        )
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -95,8 +101,9 @@ async def _flush(session: AsyncSession) -> None:
     except IntegrityError as exc:
         # A concurrent request took the same tax id between our check and our write.
         if "uq_clients_country_tax_id" in str(exc.orig):
-            raise Conflict("a client with this tax id exists",
-                           errors=[{"field": "body.tax_id", "message": "already taken"}]) from exc
+            raise Conflict(
+                "a client with this tax id exists", errors=[{"field": "body.tax_id", "message": "already taken"}]
+            ) from exc
         raise
 
 
@@ -111,17 +118,44 @@ async def create_client(session: AsyncSession, data: ClientCreate, caller: Princ
     tax_id = _tax_id(data.tax_id, data.country)
     await _check_tax_id_free(session, data.country, tax_id, None)
     now = clock.now()
-    client = Client(id=uuid.uuid4(), kind=data.kind, name=data.name, tax_id=tax_id, country=data.country,
-                    email=str(data.email).lower() if data.email else None, phone=data.phone,
-                    phone_digits=_phone_digits(data.phone), address=data.address, department_id=department_id,
-                    parent_id=data.parent_id, status="prospect", active_contracts=0, archived=False,
-                    created_by=caller.user_id, created_at=now, updated_at=now)
+    client = Client(
+        id=uuid.uuid4(),
+        kind=data.kind,
+        name=data.name,
+        tax_id=tax_id,
+        country=data.country,
+        email=str(data.email).lower() if data.email else None,
+        phone=data.phone,
+        phone_digits=_phone_digits(data.phone),
+        address=data.address,
+        department_id=department_id,
+        parent_id=data.parent_id,
+        status="prospect",
+        active_contracts=0,
+        archived=False,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(client)
     await _flush(session)
-    await outbox.add(session, ClientCreated(
-        client_id=client.id, kind=client.kind, name=client.name, tax_id=client.tax_id, country=client.country,
-        email=client.email, phone=client.phone, address=client.address, department_id=client.department_id,
-        parent_id=client.parent_id, status=client.status), subject=str(client.id))
+    await outbox.add(
+        session,
+        ClientCreated(
+            client_id=client.id,
+            kind=client.kind,
+            name=client.name,
+            tax_id=client.tax_id,
+            country=client.country,
+            email=client.email,
+            phone=client.phone,
+            address=client.address,
+            department_id=client.department_id,
+            parent_id=client.parent_id,
+            status=client.status,
+        ),
+        subject=str(client.id),
+    )
     return client
 
 
@@ -140,8 +174,10 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
         fields["email"] = str(fields["email"]).lower()
     if "department_id" in fields and fields["department_id"] != client.department_id:
         if not caller.is_admin:
-            raise Forbidden("only an Admin may move a client to another department",
-                            errors=[{"field": "body.department_id", "message": "Admin only"}])
+            raise Forbidden(
+                "only an Admin may move a client to another department",
+                errors=[{"field": "body.department_id", "message": "Admin only"}],
+            )
         await _check_department(session, fields["department_id"], caller, "body.department_id")
     if "tax_id" in fields or "country" in fields:
         country = fields.get("country", client.country)
@@ -155,7 +191,8 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
             await _check_parent(session, new_parent, caller, "body.parent_id")
             if await repo.is_ancestor_or_self(session, client.id, new_parent):
                 raise InvalidInput.for_field(
-                    "body.parent_id", "this move would make a cycle: the new parent is the client itself or below it")
+                    "body.parent_id", "this move would make a cycle: the new parent is the client itself or below it"
+                )
     before = {k: getattr(client, k) for k in fields}
     for key, value in fields.items():
         setattr(client, key, value)
@@ -182,8 +219,11 @@ async def archive_client(session: AsyncSession, client_id: uuid.UUID, caller: Pr
     client.archived = True
     client.updated_at = clock.now()
     await session.flush()
-    await outbox.add(session, ClientUpdated(client_id=client.id, changes={"archived": FieldChange(before=False, after=True)}),
-                     subject=str(client.id))
+    await outbox.add(
+        session,
+        ClientUpdated(client_id=client.id, changes={"archived": FieldChange(before=False, after=True)}),
+        subject=str(client.id),
+    )
     return client
 
 
@@ -202,10 +242,21 @@ async def project_contract(session: AsyncSession, data: ContractEvent, event_tim
     rank = STATUS_RANK[data.status]
     held = data.status in HELD_STATUSES
     if row is None:
-        session.add(ClientContract(contract_id=data.contract_id, client_id=data.client_id, status=data.status,
-                                   premium=data.premium, currency=data.currency, start_date=data.start_date,
-                                   end_date=data.end_date, held=held, rank=rank, last_event_at=event_time,
-                                   updated_at=clock.now()))
+        session.add(
+            ClientContract(
+                contract_id=data.contract_id,
+                client_id=data.client_id,
+                status=data.status,
+                premium=data.premium,
+                currency=data.currency,
+                start_date=data.start_date,
+                end_date=data.end_date,
+                held=held,
+                rank=rank,
+                last_event_at=event_time,
+                updated_at=clock.now(),
+            )
+        )
         await session.flush()
         return True
     changed = False
@@ -214,7 +265,12 @@ async def project_contract(session: AsyncSession, data: ContractEvent, event_tim
     # Terminal statuses are final; otherwise only a move forward in the lifecycle is applied.
     if rank > row.rank or (rank == row.rank and rank < 3 and data.status != row.status):
         row.status, row.rank, changed = data.status, rank, True
-        row.premium, row.currency, row.start_date, row.end_date = data.premium, data.currency, data.start_date, data.end_date
+        row.premium, row.currency, row.start_date, row.end_date = (
+            data.premium,
+            data.currency,
+            data.start_date,
+            data.end_date,
+        )
         row.last_event_at = event_time
     if changed:
         row.updated_at = clock.now()
@@ -222,8 +278,9 @@ async def project_contract(session: AsyncSession, data: ContractEvent, event_tim
     return changed
 
 
-async def refresh_status(session: AsyncSession, client_id: uuid.UUID, *, contract_id: uuid.UUID | None,
-                         cause: str | None) -> Client | None:
+async def refresh_status(
+    session: AsyncSession, client_id: uuid.UUID, *, contract_id: uuid.UUID | None, cause: str | None
+) -> Client | None:
     """Recompute a client's status from every contract it holds; publish `status_changed` if it moved."""
     client = await repo.get_client(session, client_id, for_update=True)
     if client is None:
@@ -238,9 +295,17 @@ async def refresh_status(session: AsyncSession, client_id: uuid.UUID, *, contrac
         now = clock.now()
         client.status, client.status_changed_at, client.updated_at = status, now, now
         await session.flush()
-        await outbox.add(session, ClientStatusChanged(
-            client_id=client.id, changes={"status": FieldChange(before=before, after=status)},
-            active_contracts=active, contract_id=contract_id, cause_event_type=cause), subject=str(client.id))
+        await outbox.add(
+            session,
+            ClientStatusChanged(
+                client_id=client.id,
+                changes={"status": FieldChange(before=before, after=status)},
+                active_contracts=active,
+                contract_id=contract_id,
+                cause_event_type=cause,
+            ),
+            subject=str(client.id),
+        )
     else:
         await session.flush()
     return client

@@ -16,9 +16,14 @@ from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
 
 CONSUMERS = (
-    Consumer("clients", handlers=(
-        *people_subscriptions(people),
-        *(on(contract, on_contract_event)
-          for contract in (ContractCreated, ContractIssued, ContractActivated, ContractExpired, ContractCancelled)),
-    )),
+    Consumer(
+        "clients",
+        handlers=(
+            *people_subscriptions(people),
+            *(
+                on(contract, on_contract_event)
+                for contract in (ContractCreated, ContractIssued, ContractActivated, ContractExpired, ContractCancelled)
+            ),
+        ),
+    ),
 )

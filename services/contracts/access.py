@@ -20,8 +20,11 @@ def owning_department() -> ColumnElement:
 
 def can_see(caller: Principal, contract: Contract, department_id: uuid.UUID | None) -> bool:
     """The Admin every contract; everyone else their department's and those they are the specialist of."""
-    return (caller.is_admin or contract.specialist_id == caller.user_id
-            or (caller.department_id is not None and caller.department_id == department_id))
+    return (
+        caller.is_admin
+        or contract.specialist_id == caller.user_id
+        or (caller.department_id is not None and caller.department_id == department_id)
+    )
 
 
 def visible_where(caller: Principal) -> ColumnElement[bool]:

@@ -20,18 +20,23 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
 
     async def lifecycle_scan(session):
         return await service.lifecycle_scan(
-            session, today=service.business_today(settings.business_timezone),
-            renewal_days=settings.renewal_notice_days, batch_size=settings.lifecycle_scan_batch_size)
+            session,
+            today=service.business_today(settings.business_timezone),
+            renewal_days=settings.renewal_notice_days,
+            batch_size=settings.lifecycle_scan_batch_size,
+        )
 
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps contracts",
-        description="Contracts (premium, currency, dates, policy number, status) and their lifecycle: issue, "
-                    "activation, expiry, cancellation with pro-rata refund, renewal notice.",
-        routers=[router],
-        tables=messaging,
-        publishes=[CONTRACTS],
-        consumers=CONSUMERS,
-        jobs=[PeriodicJob("lifecycle_scan", settings.lifecycle_scan_interval_seconds, lifecycle_scan)],
-        tags=[{"name": "contracts", "description": "Contracts and their lifecycle"}],
-    ))
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps contracts",
+            description="Contracts (premium, currency, dates, policy number, status) and their lifecycle: issue, "
+            "activation, expiry, cancellation with pro-rata refund, renewal notice.",
+            routers=[router],
+            tables=messaging,
+            publishes=[CONTRACTS],
+            consumers=CONSUMERS,
+            jobs=[PeriodicJob("lifecycle_scan", settings.lifecycle_scan_interval_seconds, lifecycle_scan)],
+            tags=[{"name": "contracts", "description": "Contracts and their lifecycle"}],
+        )
+    )

@@ -24,61 +24,90 @@ from shared.pagination import Page, PageParams, page_params
 
 PROBLEMS = problems(s409="The contract's state does not allow it, or a duplicate (problem+json)")
 
-router = APIRouter(route_class=TransactionalRoute, tags=["contracts"],
-                   responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
+router = APIRouter(
+    route_class=TransactionalRoute, tags=["contracts"], responses={401: PROBLEMS[401], 422: PROBLEMS[422]}
+)
 
 
-@router.get("/api/v1/contracts", response_model=Page[ContractOut],
-            summary="List contracts (Admin: all; others: their department's and those they are specialist of)")
+@router.get(
+    "/api/v1/contracts",
+    response_model=Page[ContractOut],
+    summary="List contracts (Admin: all; others: their department's and those they are specialist of)",
+)
 async def list_contracts(
-    session: Session, caller: Caller, page: Annotated[PageParams, Depends(page_params)],
+    session: Session,
+    caller: Caller,
+    page: Annotated[PageParams, Depends(page_params)],
     client_id: uuid.UUID | None = None,
     status_: Annotated[ContractStatus | None, Query(alias="status")] = None,
     opportunity_id: uuid.UUID | None = None,
     specialist_id: uuid.UUID | None = None,
 ):
-    filters = repo.ContractFilters(client_id=client_id, status=status_, opportunity_id=opportunity_id,
-                                   specialist_id=specialist_id)
+    filters = repo.ContractFilters(
+        client_id=client_id, status=status_, opportunity_id=opportunity_id, specialist_id=specialist_id
+    )
     items, total = await repo.list_contracts(session, page, filters, caller)
-    return Page(items=[ContractOut.model_validate(c) for c in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return Page(items=[ContractOut.model_validate(c) for c in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/api/v1/contracts", response_model=ContractOut, status_code=status.HTTP_201_CREATED,
-             summary="Create a contract by hand (Manager, Admin); optionally already issued",
-             responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+@router.post(
+    "/api/v1/contracts",
+    response_model=ContractOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a contract by hand (Manager, Admin); optionally already issued",
+    responses={403: PROBLEMS[403], 409: PROBLEMS[409]},
+)
 async def create_contract(body: ContractCreate, request: Request, session: Session, caller: Manager):
-    return ContractOut.model_validate(
-        await service.create_contract(session, body, caller, request.app.state.settings))
+    return ContractOut.model_validate(await service.create_contract(session, body, caller, request.app.state.settings))
 
 
-@router.get("/api/v1/contracts/{contract_id}", response_model=ContractOut, summary="One contract",
-            responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/contracts/{contract_id}",
+    response_model=ContractOut,
+    summary="One contract",
+    responses={404: PROBLEMS[404]},
+)
 async def get_contract(contract_id: uuid.UUID, session: Session, caller: Caller):
     contract, _ = await service.get_visible(session, contract_id, caller)
     return ContractOut.model_validate(contract)
 
 
-@router.post("/api/v1/contracts/{contract_id}/issue", response_model=ContractOut,
-             summary="Issue the policy (Manager, Admin or the specialist); active at once if its dates cover today",
-             responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
-async def issue_contract(contract_id: uuid.UUID, body: ContractIssue, request: Request, session: Session,
-                         caller: Caller):
+@router.post(
+    "/api/v1/contracts/{contract_id}/issue",
+    response_model=ContractOut,
+    summary="Issue the policy (Manager, Admin or the specialist); active at once if its dates cover today",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def issue_contract(
+    contract_id: uuid.UUID, body: ContractIssue, request: Request, session: Session, caller: Caller
+):
     return ContractOut.model_validate(
-        await service.issue_contract(session, contract_id, body, caller, request.app.state.settings))
+        await service.issue_contract(session, contract_id, body, caller, request.app.state.settings)
+    )
 
 
-@router.get("/api/v1/contracts/{contract_id}/cancellation-quote", response_model=CancellationQuote,
-            summary="The refund cancelling on a date would store (nothing changes): shown before confirming a cancel",
-            responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
-async def quote_cancellation(contract_id: uuid.UUID, effective_date: Annotated[date, Query(
-        description="The cancellation's effective date, within the contract's period.")],
-                             session: Session, caller: Caller):
+@router.get(
+    "/api/v1/contracts/{contract_id}/cancellation-quote",
+    response_model=CancellationQuote,
+    summary="The refund cancelling on a date would store (nothing changes): shown before confirming a cancel",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def quote_cancellation(
+    contract_id: uuid.UUID,
+    effective_date: Annotated[
+        date, Query(description="The cancellation's effective date, within the contract's period.")
+    ],
+    session: Session,
+    caller: Caller,
+):
     return await service.cancellation_quote(session, contract_id, effective_date, caller)
 
 
-@router.post("/api/v1/contracts/{contract_id}/cancel", response_model=ContractOut,
-             summary="Cancel with a reason and an effective date inside the period; stores the pro-rata refund",
-             responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.post(
+    "/api/v1/contracts/{contract_id}/cancel",
+    response_model=ContractOut,
+    summary="Cancel with a reason and an effective date inside the period; stores the pro-rata refund",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def cancel_contract(contract_id: uuid.UUID, body: ContractCancel, session: Session, caller: Caller):
     return ContractOut.model_validate(await service.cancel_contract(session, contract_id, body, caller))

@@ -28,11 +28,15 @@ def _scoped(stmt: Select, caller: Principal) -> Select:
     return stmt.outerjoin(KnownClient, KnownClient.id == Contract.client_id).where(visible_where(caller))
 
 
-async def get_contract(session: AsyncSession, contract_id: uuid.UUID, *,
-                       for_update: bool = False) -> tuple[Contract, uuid.UUID | None] | None:
+async def get_contract(
+    session: AsyncSession, contract_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[Contract, uuid.UUID | None] | None:
     """The contract and the department that owns it (its client's)."""
-    stmt = (select(Contract, owning_department()).outerjoin(KnownClient, KnownClient.id == Contract.client_id)
-            .where(Contract.id == contract_id))
+    stmt = (
+        select(Contract, owning_department())
+        .outerjoin(KnownClient, KnownClient.id == Contract.client_id)
+        .where(Contract.id == contract_id)
+    )
     if for_update:
         stmt = stmt.with_for_update(of=Contract)
     row = (await session.execute(stmt)).one_or_none()
@@ -40,7 +44,9 @@ async def get_contract(session: AsyncSession, contract_id: uuid.UUID, *,
 
 
 async def get_by_opportunity(session: AsyncSession, opportunity_id: uuid.UUID) -> Contract | None:
-    return (await session.execute(select(Contract).where(Contract.opportunity_id == opportunity_id))).scalar_one_or_none()
+    return (
+        await session.execute(select(Contract).where(Contract.opportunity_id == opportunity_id))
+    ).scalar_one_or_none()
 
 
 async def get_by_policy_number(session: AsyncSession, policy_number: str) -> Contract | None:
@@ -49,8 +55,11 @@ async def get_by_policy_number(session: AsyncSession, policy_number: str) -> Con
 
 async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict) -> None:
     """Add the client to the replica, or overwrite its `values` if it is there."""
-    await session.execute(pg_insert(KnownClient).values(id=client_id, archived=False, **values)
-                          .on_conflict_do_update(index_elements=["id"], set_=values))
+    await session.execute(
+        pg_insert(KnownClient)
+        .values(id=client_id, archived=False, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
 
 
 async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
@@ -65,8 +74,9 @@ class ContractFilters:
     specialist_id: uuid.UUID | None = None
 
 
-async def list_contracts(session: AsyncSession, page: PageParams, filters: ContractFilters,
-                         caller: Principal) -> tuple[list[Contract], int]:
+async def list_contracts(
+    session: AsyncSession, page: PageParams, filters: ContractFilters, caller: Principal
+) -> tuple[list[Contract], int]:
     stmt = _scoped(select(Contract), caller)
     if filters.client_id:
         stmt = stmt.where(Contract.client_id == filters.client_id)
@@ -83,9 +93,12 @@ async def list_contracts(session: AsyncSession, page: PageParams, filters: Contr
 
 async def insert_contract_once(session: AsyncSession, values: dict) -> Contract | None:
     """Insert a contract unless one exists for its opportunity; the new contract, or None."""
-    inserted = await session.execute(pg_insert(Contract).values(**values)
-                                     .on_conflict_do_nothing(index_elements=["opportunity_id"])
-                                     .returning(Contract.id))
+    inserted = await session.execute(
+        pg_insert(Contract)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["opportunity_id"])
+        .returning(Contract.id)
+    )
     new_id = inserted.scalar_one_or_none()
     if new_id is None:
         return None
@@ -98,43 +111,68 @@ def _due(condition, limit: int):
     return select(Contract.id).where(*condition).order_by(Contract.id).limit(limit).with_for_update(skip_locked=True)
 
 
-async def move_status(session: AsyncSession, *, from_status: str, to_status: str, condition: list, limit: int,
-                      stamp: dict) -> list[Contract]:
+async def move_status(
+    session: AsyncSession, *, from_status: str, to_status: str, condition: list, limit: int, stamp: dict
+) -> list[Contract]:
     """UPDATE ... SET status = to WHERE status = from AND condition ... RETURNING: the contracts this call moved."""
     where = [Contract.status == from_status, *condition]
-    stmt = (update(Contract).where(Contract.id.in_(_due(where, limit)), *where)
-            .values(status=to_status, **stamp).returning(Contract)
-            .execution_options(synchronize_session=False))
+    stmt = (
+        update(Contract)
+        .where(Contract.id.in_(_due(where, limit)), *where)
+        .values(status=to_status, **stamp)
+        .returning(Contract)
+        .execution_options(synchronize_session=False)
+    )
     return list((await session.execute(stmt)).scalars())
 
 
 async def activate_in_force(session: AsyncSession, today: date, now: datetime, limit: int) -> list[Contract]:
-    return await move_status(session, from_status="issued", to_status="active",
-                             condition=[Contract.start_date <= today, Contract.end_date >= today], limit=limit,
-                             stamp={"activated_at": now, "updated_at": now})
+    return await move_status(
+        session,
+        from_status="issued",
+        to_status="active",
+        condition=[Contract.start_date <= today, Contract.end_date >= today],
+        limit=limit,
+        stamp={"activated_at": now, "updated_at": now},
+    )
 
 
-async def expire_ended(session: AsyncSession, from_status: str, today: date, now: datetime,
-                       limit: int) -> list[Contract]:
-    return await move_status(session, from_status=from_status, to_status="expired",
-                             condition=[Contract.end_date < today], limit=limit,
-                             stamp={"expired_at": now, "updated_at": now})
+async def expire_ended(
+    session: AsyncSession, from_status: str, today: date, now: datetime, limit: int
+) -> list[Contract]:
+    return await move_status(
+        session,
+        from_status=from_status,
+        to_status="expired",
+        condition=[Contract.end_date < today],
+        limit=limit,
+        stamp={"expired_at": now, "updated_at": now},
+    )
 
 
-async def claim_renewal_notices(session: AsyncSession, today: date, days_before_end: int,
-                                limit: int) -> list[uuid.UUID]:
+async def claim_renewal_notices(
+    session: AsyncSession, today: date, days_before_end: int, limit: int
+) -> list[uuid.UUID]:
     """Record a renewal notice for each issued or active contract within `days_before_end` days of its end;
     return the ids recorded by this call (a contract already noticed is left alone: ON CONFLICT DO NOTHING)."""
-    due = (select(Contract.id, literal(days_before_end, Integer), literal(today, Date))
-           .where(Contract.status.in_(("issued", "active")),
-                  Contract.end_date <= today + timedelta(days=days_before_end), Contract.end_date >= today,
-                  ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists())
-           # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
-           .order_by(Contract.id).limit(limit))
-    stmt = (pg_insert(RenewalNotice)
-            .from_select(["contract_id", "days_before_end", "noticed_on"], due)
-            .on_conflict_do_nothing(index_elements=["contract_id"])
-            .returning(RenewalNotice.contract_id))
+    due = (
+        select(Contract.id, literal(days_before_end, Integer), literal(today, Date))
+        .where(
+            Contract.status.in_(("issued", "active")),
+            Contract.end_date <= today + timedelta(days=days_before_end),
+            Contract.end_date >= today,
+            ~select(RenewalNotice.contract_id).where(RenewalNotice.contract_id == Contract.id).exists(),
+        )
+        # One order for every instance, so two concurrent rounds cannot deadlock on each other's keys.
+        .order_by(Contract.id)
+        .limit(limit)
+    )
+    stmt = (
+        pg_insert(RenewalNotice)
+        .from_select(["contract_id", "days_before_end", "noticed_on"], due)
+        .on_conflict_do_nothing(index_elements=["contract_id"])
+        .returning(RenewalNotice.contract_id)
+    )
     return list((await session.execute(stmt)).scalars())
 
 

@@ -11,8 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.contracts.contracts import ContractOrigin, ContractStatus
 from shared.schemas import Strict
 
-Premium = Field(gt=0, max_digits=16, decimal_places=2,
-                description="Annual premium, a decimal string with at most 2 decimals, greater than 0.")
+Premium = Field(
+    gt=0,
+    max_digits=16,
+    decimal_places=2,
+    description="Annual premium, a decimal string with at most 2 decimals, greater than 0.",
+)
 
 
 def _currency(value: str) -> str:
@@ -31,10 +35,13 @@ class ContractCreate(Strict):
     insurer: str = Field(min_length=1, max_length=200)
     line_id: uuid.UUID | None = None
     line_name: str | None = Field(None, max_length=200)
-    opportunity_id: uuid.UUID | None = Field(None, description="The deal this contract comes from, if any (one contract per deal).")
+    opportunity_id: uuid.UUID | None = Field(
+        None, description="The deal this contract comes from, if any (one contract per deal)."
+    )
     specialist_id: uuid.UUID | None = Field(None, description="Who looks after the contract; defaults to the caller.")
-    policy_number: str | None = Field(None, min_length=1, max_length=100,
-                                      description="With issue_date: the contract is created already issued.")
+    policy_number: str | None = Field(
+        None, min_length=1, max_length=100, description="With issue_date: the contract is created already issued."
+    )
     issue_date: date | None = None
 
     @field_validator("currency")
@@ -60,8 +67,9 @@ class CancellationQuote(BaseModel):
     effective_date: date
     premium: Decimal
     currency: str
-    refund: Decimal = Field(description="premium × days from the effective date to the end ÷ days in the term, "
-                                        "half-even to cents")
+    refund: Decimal = Field(
+        description="premium × days from the effective date to the end ÷ days in the term, half-even to cents"
+    )
     days_remaining: int
     days_in_term: int
 

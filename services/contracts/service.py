@@ -62,11 +62,19 @@ def in_force(contract: Contract, today: date) -> bool:
 def snapshot(contract: Contract) -> dict[str, Any]:
     """The fields every contract event carries."""
     return {
-        "contract_id": contract.id, "client_id": contract.client_id, "opportunity_id": contract.opportunity_id,
-        "line_id": contract.line_id, "specialist_id": contract.specialist_id,
-        "department_id": contract.department_id, "status": contract.status, "premium": contract.premium,
-        "currency": contract.currency, "start_date": contract.start_date, "end_date": contract.end_date,
-        "insurer": contract.insurer, "policy_number": contract.policy_number,
+        "contract_id": contract.id,
+        "client_id": contract.client_id,
+        "opportunity_id": contract.opportunity_id,
+        "line_id": contract.line_id,
+        "specialist_id": contract.specialist_id,
+        "department_id": contract.department_id,
+        "status": contract.status,
+        "premium": contract.premium,
+        "currency": contract.currency,
+        "start_date": contract.start_date,
+        "end_date": contract.end_date,
+        "insurer": contract.insurer,
+        "policy_number": contract.policy_number,
     }
 
 
@@ -75,16 +83,18 @@ def _status_change(before: str, after: str) -> dict[str, FieldChange]:
 
 
 # Access ---------------------------------------------------------------------------------------------
-async def get_visible(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
-                      for_update: bool = False) -> tuple[Contract, uuid.UUID | None]:
+async def get_visible(
+    session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *, for_update: bool = False
+) -> tuple[Contract, uuid.UUID | None]:
     found = await repo.get_contract(session, contract_id, for_update=for_update)
     if found is None or not access.can_see(caller, *found):
         raise NotFound(f"no contract {contract_id}")
     return found
 
 
-async def get_writable(session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *,
-                       for_update: bool = True) -> Contract:
+async def get_writable(
+    session: AsyncSession, contract_id: uuid.UUID, caller: Principal, *, for_update: bool = True
+) -> Contract:
     contract, department_id = await get_visible(session, contract_id, caller, for_update=for_update)
     if not access.can_write(caller, contract, department_id):
         raise Forbidden("only a Manager of the client's department, an Admin or the contract's specialist may do this")
@@ -106,8 +116,9 @@ async def _add_contract(session: AsyncSession, contract: Contract, origin: str) 
     await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id))
 
 
-async def create_contract(session: AsyncSession, data: ContractCreate, caller: Principal,
-                          settings: ContractsSettings) -> Contract:
+async def create_contract(
+    session: AsyncSession, data: ContractCreate, caller: Principal, settings: ContractsSettings
+) -> Contract:
     """A contract by hand (Manager or Admin); given a policy number and issue date it is issued at once,
     and activated if its dates cover today."""
     if data.start_date >= data.end_date:
@@ -121,19 +132,34 @@ async def create_contract(session: AsyncSession, data: ContractCreate, caller: P
     if client.archived:
         raise InvalidInput.for_field("body.client_id", "the client is archived")
     if data.opportunity_id and await repo.get_by_opportunity(session, data.opportunity_id):
-        raise Conflict("the deal already has its contract",
-                       errors=[{"field": "body.opportunity_id", "message": "already has a contract"}])
+        raise Conflict(
+            "the deal already has its contract",
+            errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
+        )
     today = business_today(settings.business_timezone)
     if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
         await _check_policy_number_free(session, data.policy_number)
     now = clock.now()
     contract = Contract(
-        id=uuid.uuid4(), client_id=data.client_id, opportunity_id=data.opportunity_id, line_id=data.line_id,
-        line_name=data.line_name, specialist_id=data.specialist_id or caller.user_id,
-        department_id=client.department_id, origin="manual", status="pending_issuance", premium=data.premium,
-        currency=data.currency, start_date=data.start_date, end_date=data.end_date, insurer=data.insurer,
-        created_by=str(context.current_actor()), created_at=now, updated_at=now)
+        id=uuid.uuid4(),
+        client_id=data.client_id,
+        opportunity_id=data.opportunity_id,
+        line_id=data.line_id,
+        line_name=data.line_name,
+        specialist_id=data.specialist_id or caller.user_id,
+        department_id=client.department_id,
+        origin="manual",
+        status="pending_issuance",
+        premium=data.premium,
+        currency=data.currency,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        insurer=data.insurer,
+        created_by=str(context.current_actor()),
+        created_at=now,
+        updated_at=now,
+    )
     session.add(contract)
     await _flush(session)
     await _add_contract(session, contract, "manual")
@@ -155,19 +181,35 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
         problems.append({"field": "terms.currency", "message": "must be an ISO 4217 code"})
     if problems:
         # A refusal, not a failure that passes: parked at once, with this reason, for a person to look at.
-        raise InvalidInput(f"accepted deal {data.opportunity_id} has unusable terms: "
-                           + "; ".join(f"{p['field']} {p['message']}" for p in problems), errors=problems)
+        raise InvalidInput(
+            f"accepted deal {data.opportunity_id} has unusable terms: "
+            + "; ".join(f"{p['field']} {p['message']}" for p in problems),
+            errors=problems,
+        )
     client = await repo.get_known_client(session, data.client_id)
     now = clock.now()
-    contract = await repo.insert_contract_once(session, {
-        "id": uuid.uuid4(), "client_id": data.client_id, "opportunity_id": data.opportunity_id,
-        "line_id": data.line_id, "line_name": data.line_name, "specialist_id": data.owner_id,
-        "department_id": client.department_id if client and client.department_id else data.department_id,
-        "origin": "deal", "status": "pending_issuance",
-        "premium": terms.premium.quantize(CENT, rounding=ROUND_HALF_EVEN), "currency": currency,
-        "start_date": terms.start_date, "end_date": terms.end_date, "insurer": terms.insurer,
-        "created_by": str(envelope.actor) if envelope.actor else None, "created_at": now, "updated_at": now,
-    })
+    contract = await repo.insert_contract_once(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "client_id": data.client_id,
+            "opportunity_id": data.opportunity_id,
+            "line_id": data.line_id,
+            "line_name": data.line_name,
+            "specialist_id": data.owner_id,
+            "department_id": client.department_id if client and client.department_id else data.department_id,
+            "origin": "deal",
+            "status": "pending_issuance",
+            "premium": terms.premium.quantize(CENT, rounding=ROUND_HALF_EVEN),
+            "currency": currency,
+            "start_date": terms.start_date,
+            "end_date": terms.end_date,
+            "insurer": terms.insurer,
+            "created_by": str(envelope.actor) if envelope.actor else None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
     if contract is not None:
         await _add_contract(session, contract, "deal")
 
@@ -178,11 +220,14 @@ async def _flush(session: AsyncSession) -> None:
     except IntegrityError as exc:
         text = str(exc.orig)
         if "policy_number" in text:
-            raise Conflict("the policy number is taken",
-                           errors=[{"field": "body.policy_number", "message": "already used"}]) from exc
+            raise Conflict(
+                "the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}]
+            ) from exc
         if "opportunity_id" in text:
-            raise Conflict("the deal already has its contract",
-                           errors=[{"field": "body.opportunity_id", "message": "already has a contract"}]) from exc
+            raise Conflict(
+                "the deal already has its contract",
+                errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
+            ) from exc
         raise
 
 
@@ -196,7 +241,9 @@ def _check_issue(issue_date: date, end_date: date, today: date) -> None:
 
 async def _check_policy_number_free(session: AsyncSession, policy_number: str) -> None:
     if await repo.get_by_policy_number(session, policy_number):
-        raise Conflict("the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}])
+        raise Conflict(
+            "the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}]
+        )
 
 
 async def _issue(session: AsyncSession, contract: Contract, policy_number: str, issue_date: date, today: date) -> None:
@@ -205,21 +252,32 @@ async def _issue(session: AsyncSession, contract: Contract, policy_number: str, 
     contract.status, contract.policy_number, contract.issue_date = "issued", policy_number, issue_date
     contract.issued_at = contract.updated_at = now
     await _flush(session)
-    await outbox.add(session, ContractIssued(
-        **snapshot(contract), issue_date=issue_date,
-        changes={"status": FieldChange(before=before["status"], after="issued"),
-                 "policy_number": FieldChange(before=before["policy_number"], after=policy_number),
-                 "issue_date": FieldChange(before=None, after=issue_date.isoformat())}),
-        subject=str(contract.id))
+    await outbox.add(
+        session,
+        ContractIssued(
+            **snapshot(contract),
+            issue_date=issue_date,
+            changes={
+                "status": FieldChange(before=before["status"], after="issued"),
+                "policy_number": FieldChange(before=before["policy_number"], after=policy_number),
+                "issue_date": FieldChange(before=None, after=issue_date.isoformat()),
+            },
+        ),
+        subject=str(contract.id),
+    )
     if in_force(contract, today):
         contract.status, contract.activated_at = "active", now
         await session.flush()
-        await outbox.add(session, ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
-                         subject=str(contract.id))
+        await outbox.add(
+            session,
+            ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
+            subject=str(contract.id),
+        )
 
 
-async def issue_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractIssue, caller: Principal,
-                         settings: ContractsSettings) -> Contract:
+async def issue_contract(
+    session: AsyncSession, contract_id: uuid.UUID, data: ContractIssue, caller: Principal, settings: ContractsSettings
+) -> Contract:
     contract = await get_writable(session, contract_id, caller)
     if contract.status != "pending_issuance":
         raise Conflict(f"the contract is {contract.status}; only a contract pending issuance can be issued")
@@ -236,35 +294,56 @@ def _check_cancellable(contract: Contract, effective_date: date, field: str) -> 
         raise Conflict(f"the contract is already {contract.status}")
     if not contract.start_date <= effective_date <= contract.end_date:
         raise InvalidInput.for_field(
-            field, f"must lie within the contract's period, {contract.start_date} to {contract.end_date}")
+            field, f"must lie within the contract's period, {contract.start_date} to {contract.end_date}"
+        )
 
 
-async def cancellation_quote(session: AsyncSession, contract_id: uuid.UUID, effective_date: date,
-                             caller: Principal) -> CancellationQuote:
+async def cancellation_quote(
+    session: AsyncSession, contract_id: uuid.UUID, effective_date: date, caller: Principal
+) -> CancellationQuote:
     """The refund a cancellation on `effective_date` would store, for whoever may cancel; nothing changes."""
     contract = await get_writable(session, contract_id, caller, for_update=False)
     _check_cancellable(contract, effective_date, "query.effective_date")
     return CancellationQuote(
-        contract_id=contract.id, effective_date=effective_date, premium=contract.premium, currency=contract.currency,
+        contract_id=contract.id,
+        effective_date=effective_date,
+        premium=contract.premium,
+        currency=contract.currency,
         refund=pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date),
         days_remaining=(contract.end_date - effective_date).days,
-        days_in_term=(contract.end_date - contract.start_date).days)
+        days_in_term=(contract.end_date - contract.start_date).days,
+    )
 
 
-async def cancel_contract(session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel,
-                          caller: Principal) -> Contract:
+async def cancel_contract(
+    session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel, caller: Principal
+) -> Contract:
     contract = await get_writable(session, contract_id, caller)
     _check_cancellable(contract, data.effective_date, "body.effective_date")
     before = contract.status
     now = clock.now()
     contract.refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, data.effective_date)
-    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", data.reason, data.effective_date
+    contract.status, contract.cancel_reason, contract.cancel_effective_date = (
+        "cancelled",
+        data.reason,
+        data.effective_date,
+    )
     contract.cancelled_at = contract.updated_at = now
     await session.flush()
-    await outbox.add(session, ContractCancelled(
-        **snapshot(contract), reason=data.reason, effective_date=data.effective_date, refund=contract.refund,
-        changes={**_status_change(before, "cancelled"), "refund": FieldChange(before=None, after=str(contract.refund))}),
-        subject=str(contract.id))
+    await outbox.add(
+        session,
+        ContractCancelled(
+            **snapshot(contract),
+            reason=data.reason,
+            effective_date=data.effective_date,
+            refund=contract.refund,
+            changes={
+                **_status_change(before, "cancelled"),
+                "refund": FieldChange(before=None, after=str(contract.refund)),
+            },
+        ),
+        subject=str(contract.id),
+    )
     return contract
 
 
@@ -275,26 +354,31 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
     now: datetime = clock.now()
     activated = await repo.activate_in_force(session, today, now, batch_size)
     for contract in activated:
-        await outbox.add(session, ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
-                         subject=str(contract.id))
+        await outbox.add(
+            session,
+            ContractActivated(**snapshot(contract), changes=_status_change("issued", "active")),
+            subject=str(contract.id),
+        )
     expired = 0
     for from_status in ("active", "issued"):
         for contract in await repo.expire_ended(session, from_status, today, now, batch_size):
-            await outbox.add(session, ContractExpired(**snapshot(contract),
-                                                      changes=_status_change(from_status, "expired")),
-                             subject=str(contract.id))
+            await outbox.add(
+                session,
+                ContractExpired(**snapshot(contract), changes=_status_change(from_status, "expired")),
+                subject=str(contract.id),
+            )
             expired += 1
     noticed = await repo.claim_renewal_notices(session, today, renewal_days, batch_size)
     for contract in await repo.contracts_by_ids(session, noticed):
-        await outbox.add(session, ContractRenewalDue(**snapshot(contract), days_before_end=renewal_days),
-                         subject=str(contract.id))
+        await outbox.add(
+            session, ContractRenewalDue(**snapshot(contract), days_before_end=renewal_days), subject=str(contract.id)
+        )
     return {"activated": len(activated), "expired": expired, "renewal_due": len(noticed)}
 
 
 # The clients replica --------------------------------------------------------------------------------
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
-    values = {"name": data.name, "department_id": data.department_id, "status": data.status,
-              "updated_at": clock.now()}
+    values = {"name": data.name, "department_id": data.department_id, "status": data.status, "updated_at": clock.now()}
     await repo.upsert_known_client(session, data.client_id, values)
 
 
@@ -316,4 +400,3 @@ async def on_client_status_changed(session: AsyncSession, envelope: Envelope, da
         client.status = data.changes["status"].after
         client.updated_at = clock.now()
         await session.flush()
-

@@ -10,16 +10,25 @@ class ContractsSettings(DatabaseSettings):
     http_port: int = Field(8005, description="Port the HTTP server listens on.")
     business_timezone: str = Field(
         "Europe/Athens",
-        description="IANA time zone of the business day: \"today\" for activation, expiry, renewal and issue dates.",
+        description='IANA time zone of the business day: "today" for activation, expiry, renewal and issue dates.',
     )
     renewal_notice_days: int = Field(
-        60, ge=0, le=3660, description="A contract's `renewal_due` event is published this many days before its end date.")
+        60,
+        ge=0,
+        le=3660,
+        description="A contract's `renewal_due` event is published this many days before its end date.",
+    )
     lifecycle_scan_interval_seconds: float = Field(
-        60.0, gt=0, description="How often the lifecycle scanner activates, expires and flags contracts for renewal.")
+        60.0, gt=0, description="How often the lifecycle scanner activates, expires and flags contracts for renewal."
+    )
     lifecycle_scan_batch_size: int = Field(
-        1000, ge=1, description="Most contracts the scanner moves per step and round (the rest wait for the next round).")
+        1000,
+        ge=1,
+        description="Most contracts the scanner moves per step and round (the rest wait for the next round).",
+    )
     client_wait_seconds: float = Field(
-        2.0, ge=0,
+        2.0,
+        ge=0,
         description="How long creating a contract by hand waits for a just-created client to reach this service's "
-                    "replica before refusing the client as unknown.",
+        "replica before refusing the client as unknown.",
     )

@@ -8,10 +8,13 @@ from shared.contracts.pipeline import OpportunityAccepted
 from shared.messaging.subscriptions import Consumer, on
 
 CONSUMERS = (
-    Consumer("contracts", handlers=(
-        on(OpportunityAccepted, service.create_from_accepted_deal),
-        on(ClientCreated, service.on_client_created),
-        on(ClientUpdated, service.on_client_updated),
-        on(ClientStatusChanged, service.on_client_status_changed),
-    )),
+    Consumer(
+        "contracts",
+        handlers=(
+            on(OpportunityAccepted, service.create_from_accepted_deal),
+            on(ClientCreated, service.on_client_created),
+            on(ClientUpdated, service.on_client_updated),
+            on(ClientStatusChanged, service.on_client_status_changed),
+        ),
+    ),
 )

@@ -28,15 +28,18 @@ def upstream(service: str, schema: str, what: str) -> WithJsonSchema:
 
 class Missing(BaseModel):
     part: str = Field(description="Which part did not arrive (a field of this answer, or `counts.<name>`)")
-    reason: Reason = Field(description="timeout: no answer in time; unavailable: the service could not be reached "
-                                       "or has no such endpoint; forbidden: it refused the caller; error: any other "
-                                       "failure")
+    reason: Reason = Field(
+        description="timeout: no answer in time; unavailable: the service could not be reached "
+        "or has no such endpoint; forbidden: it refused the caller; error: any other "
+        "failure"
+    )
     status: int | None = Field(description="The service's HTTP status, when it answered")
     detail: str = Field("", description="What happened, for people")
 
 
-MissingParts = Annotated[list[Missing], Field(description="Parts that did not arrive in time or failed; empty when "
-                                                          "complete")]
+MissingParts = Annotated[
+    list[Missing], Field(description="Parts that did not arrive in time or failed; empty when complete")
+]
 Complete = Annotated[bool, Field(description="True when every part arrived")]
 
 
@@ -46,7 +49,8 @@ PARTIAL_ANSWERS = (
     "2 s by default; each part `COMPOSE_PART_TIMEOUT_SECONDS`, 1.5 s): a part that is slow, whose service is down, "
     "or that the service refuses is null, and listed in `missing` with its `reason` (`timeout`, `unavailable`, "
     "`forbidden`, `error`) and the service's `status` when it answered. Such a partial answer is still **200**; "
-    "`complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`.")
+    "`complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`."
+)
 
 PROBLEMS = {
     401: {"description": "Missing, invalid or expired token (problem+json)"},
@@ -57,6 +61,8 @@ PROBLEMS = {
 
 def composed_fields(outcome: Outcome) -> dict[str, Any]:
     """The `missing`, `complete` and `generated_at` fields of an answer gathered as `outcome`."""
-    return {"missing": [Missing(part=m.part, reason=m.reason, status=m.status, detail=m.detail)
-                        for m in outcome.missing],
-            "complete": not outcome.missing, "generated_at": clock.now()}
+    return {
+        "missing": [Missing(part=m.part, reason=m.reason, status=m.status, detail=m.detail) for m in outcome.missing],
+        "complete": not outcome.missing,
+        "generated_at": clock.now(),
+    }

@@ -37,8 +37,18 @@ from shared.auth import bearer_token
 from shared.context import current
 from shared.errors import NotFound, Problem, ServiceUnavailable, document_problem_responses
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
 # Not passed back from a service: hop-by-hop, and what the gateway's own server and middleware set.
 RESPONSE_DROPPED = {h.encode() for h in HOP_BY_HOP} | {b"date", b"server", b"x-request-id"}
 OPERATIONAL_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -122,8 +132,9 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
     @router.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request):
         if openapi_cache["doc"] is None or time.monotonic() - openapi_cache["at"] > settings.openapi_cache_seconds:
-            openapi_cache["doc"] = await merged_openapi(request.app.state.upstream, upstreams,
-                                                        own=compose.openapi_fragment(own_routes))
+            openapi_cache["doc"] = await merged_openapi(
+                request.app.state.upstream, upstreams, own=compose.openapi_fragment(own_routes)
+            )
             openapi_cache["at"] = time.monotonic()
         return openapi_cache["doc"]
 
@@ -164,8 +175,9 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
         # event stream may be quiet between heartbeats. Other bodies are bounded as they are read.
         try:
             async with asyncio.timeout(settings.upstream_timeout_seconds):
-                upstream = await session.request(request.method, url, headers=with_trace_context(headers),
-                                                 data=body or None, allow_redirects=False)
+                upstream = await session.request(
+                    request.method, url, headers=with_trace_context(headers), data=body or None, allow_redirects=False
+                )
         except TimeoutError as exc:
             raise GatewayTimeout(f"the {service} service did not answer in time") from exc
         except TransportError as exc:
@@ -194,7 +206,9 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
 
     # A plain Starlette route, not a FastAPI one: the proxy needs no parameter parsing, dependencies or response
     # model, and skipping that machinery is a fifth of the gateway's CPU per proxied request.
-    router.add_route("/{path:anypath}", proxy, methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    router.add_route(
+        "/{path:anypath}", proxy, methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
     return router
 
 
@@ -220,13 +234,20 @@ def merge_openapi(parts: dict[str, dict | None], *, own: dict | None = None) -> 
     refer to the services' schemas)."""
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "InsureOps API", "version": "1.0.0",
-                 "description": "Every InsureOps service behind one gateway. Log in at `POST /api/v1/auth/token` "
-                                "and send the token as `Authorization: Bearer <token>`. Errors are RFC 9457 "
-                                "problem+json."},
+        "info": {
+            "title": "InsureOps API",
+            "version": "1.0.0",
+            "description": "Every InsureOps service behind one gateway. Log in at `POST /api/v1/auth/token` "
+            "and send the token as `Authorization: Bearer <token>`. Errors are RFC 9457 "
+            "problem+json.",
+        },
         "paths": {},
-        "components": {"schemas": {}, "securitySchemes": {
-            "bearer": {"type": "oauth2", "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}}}}},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {
+                "bearer": {"type": "oauth2", "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}}}
+            },
+        },
         "security": [{"bearer": []}],
         "tags": [],
     }
@@ -280,17 +301,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await app.state.upstream.close()
 
     composed = compose.build_router(settings, _upstreams(settings))
-    app = create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps gateway",
-        description="The one entry for frontends.",
-        # The composed reads first: the proxy's catch-all route would otherwise answer their paths.
-        routers=[composed, build_router(settings, own_routes=composed.routes)],
-        on_startup=[open_client],
-        on_shutdown=[close_client],
-        liveness_route=False,
-        openapi_url=None,
-    ))
+    app = create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps gateway",
+            description="The one entry for frontends.",
+            # The composed reads first: the proxy's catch-all route would otherwise answer their paths.
+            routers=[composed, build_router(settings, own_routes=composed.routes)],
+            on_startup=[open_client],
+            on_shutdown=[close_client],
+            liveness_route=False,
+            openapi_url=None,
+        )
+    )
     install_limits(app, settings)
     return app
 
@@ -305,16 +328,26 @@ def install_limits(app: FastAPI, settings: GatewaySettings) -> None:
         except (Problem, AttributeError):
             return None
 
-    per_address = TokenBuckets(rate=settings.rate_limit_address_per_second, burst=settings.rate_limit_address_burst) \
-        if settings.rate_limit_address_per_second > 0 else None
-    per_user = TokenBuckets(rate=settings.rate_limit_user_per_second, burst=settings.rate_limit_user_burst) \
-        if settings.rate_limit_user_per_second > 0 else None
+    per_address = (
+        TokenBuckets(rate=settings.rate_limit_address_per_second, burst=settings.rate_limit_address_burst)
+        if settings.rate_limit_address_per_second > 0
+        else None
+    )
+    per_user = (
+        TokenBuckets(rate=settings.rate_limit_user_per_second, burst=settings.rate_limit_user_burst)
+        if settings.rate_limit_user_per_second > 0
+        else None
+    )
     app.add_middleware(RateLimitMiddleware, per_address=per_address, per_user=per_user, user_of=user_of)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         # Added last, so it runs first: preflights are answered before limits and token checks.
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
-                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
-                           expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID",
-                                           "Location"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID", "Location"],
+            max_age=600,
+        )

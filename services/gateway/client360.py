@@ -25,22 +25,43 @@ from shared.errors import NotFound, ServiceUnavailable
 
 
 class Hierarchy(BaseModel):
-    ancestors: list[Annotated[Upstream, upstream("clients", "TreeNode", "a client above, nearest first")]] | None = Field(
-        description="The parent, its parent, ... up to the root (nearest first); null if missing")
-    children: Annotated[Upstream, upstream("clients", "Page_ClientOut_", "the direct subsidiaries (first page, with total)")] | None
-    subtree: Annotated[Upstream, upstream("clients", "Rollup", "the whole subtree: clients, active contracts, premium")] | None
+    ancestors: list[Annotated[Upstream, upstream("clients", "TreeNode", "a client above, nearest first")]] | None = (
+        Field(description="The parent, its parent, ... up to the root (nearest first); null if missing")
+    )
+    children: (
+        Annotated[Upstream, upstream("clients", "Page_ClientOut_", "the direct subsidiaries (first page, with total)")]
+        | None
+    )
+    subtree: (
+        Annotated[Upstream, upstream("clients", "Rollup", "the whole subtree: clients, active contracts, premium")]
+        | None
+    )
 
 
 class Client360(BaseModel):
     client_id: uuid.UUID
     client: Annotated[Upstream, upstream("clients", "ClientOut", "the client's profile and status")] | None
     hierarchy: Hierarchy
-    contracts: Annotated[Upstream, upstream("contracts", "Page_ContractOut_", "the client's contracts, newest first")] | None
-    opportunities: Annotated[Upstream, upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first")] | None
+    contracts: (
+        Annotated[Upstream, upstream("contracts", "Page_ContractOut_", "the client's contracts, newest first")] | None
+    )
+    opportunities: (
+        Annotated[Upstream, upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first")] | None
+    )
     open_tasks: Annotated[Upstream, upstream("tasks", "Page_TaskOut_", "the client's open tasks, at-risk first")] | None
-    history: Annotated[Upstream, upstream("audit", "AuditPage", "the client's latest audit records, newest first: the client, its "
-                                            "deals, tasks and contracts (older ones: `GET /api/v1/audit/records?"
-                                            "client_id=...&cursor=<next_cursor>`; Managers and Admins only)")] | None
+    history: (
+        Annotated[
+            Upstream,
+            upstream(
+                "audit",
+                "AuditPage",
+                "the client's latest audit records, newest first: the client, its "
+                "deals, tasks and contracts (older ones: `GET /api/v1/audit/records?"
+                "client_id=...&cursor=<next_cursor>`; Managers and Admins only)",
+            ),
+        ]
+        | None
+    )
     missing: MissingParts
     complete: Complete
     generated_at: datetime
@@ -50,16 +71,25 @@ def add_client_360(router: APIRouter, composer: Composer) -> None:
     """Add `GET /api/v1/clients/{client_id}/360` to `router`."""
     page, gather = composer.page, composer.gather
 
-    @router.get("/api/v1/clients/{client_id}/360", response_model=Client360, responses={404: PROBLEMS[404], 503: {"description": "The clients service, which decides whether the caller "
-                                                     "sees the client, did not answer in time (problem+json)"}},
-                summary="Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and "
-                        "latest history in one answer; parts that are slow or down are listed in `missing`",
-                description=PARTIAL_ANSWERS + "\n\nThe clients service decides whether the caller may see the "
-                "client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. "
-                "If the clients service does not answer (down, or slower than the deadline), the answer is a 503 "
-                "problem with Retry-After: without the client's owner nobody can say whether the caller may see "
-                "the rest. The history (audit) is for Managers and Admins; for an Employee it is missing as "
-                "`forbidden`.")
+    @router.get(
+        "/api/v1/clients/{client_id}/360",
+        response_model=Client360,
+        responses={
+            404: PROBLEMS[404],
+            503: {
+                "description": "The clients service, which decides whether the caller "
+                "sees the client, did not answer in time (problem+json)"
+            },
+        },
+        summary="Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and "
+        "latest history in one answer; parts that are slow or down are listed in `missing`",
+        description=PARTIAL_ANSWERS + "\n\nThe clients service decides whether the caller may see the "
+        "client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. "
+        "If the clients service does not answer (down, or slower than the deadline), the answer is a 503 "
+        "problem with Retry-After: without the client's owner nobody can say whether the caller may see "
+        "the rest. The history (audit) is for Managers and Admins; for an Employee it is missing as "
+        "`forbidden`.",
+    )
     async def client_360(client_id: uuid.UUID, request: Request, caller: Principal = Depends(current_user)):
         cid = str(client_id)
         calls = [
@@ -81,13 +111,19 @@ def add_client_360(router: APIRouter, composer: Composer) -> None:
                 raise NotFound(f"no client {cid}")
             raise ServiceUnavailable(
                 f"the clients service, which decides who may see client {cid}, did not answer "
-                f"({failure.reason}); try again shortly", headers={"Retry-After": "2"})
+                f"({failure.reason}); try again shortly",
+                headers={"Retry-After": "2"},
+            )
         parts = outcome.parts
         return Client360(
-            client_id=client_id, client=parts.get("client"),
-            hierarchy=Hierarchy(ancestors=parts.get("ancestors"), children=parts.get("children"),
-                                subtree=parts.get("subtree")),
-            contracts=parts.get("contracts"), opportunities=parts.get("opportunities"),
-            open_tasks=parts.get("open_tasks"), history=parts.get("history"),
+            client_id=client_id,
+            client=parts.get("client"),
+            hierarchy=Hierarchy(
+                ancestors=parts.get("ancestors"), children=parts.get("children"), subtree=parts.get("subtree")
+            ),
+            contracts=parts.get("contracts"),
+            opportunities=parts.get("opportunities"),
+            open_tasks=parts.get("open_tasks"),
+            history=parts.get("history"),
             **composed_fields(outcome),
         )

@@ -19,19 +19,21 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    # Mantine sets CSS variables in style attributes and one <style> element of its theme.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        # Mantine sets CSS variables in style attributes and one <style> element of its theme.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -126,13 +128,21 @@ def console_response(request: Request, files: ConsoleFiles) -> Response:
     build = files.current()  # one look at the build per request, and one build throughout it
     index = build.get("/index.html")
     if index is None:
-        return Response(NOT_BUILT, status_code=503, media_type="text/html; charset=utf-8",
-                        headers={**SECURITY_HEADERS, "cache-control": "no-store"})
+        return Response(
+            NOT_BUILT,
+            status_code=503,
+            media_type="text/html; charset=utf-8",
+            headers={**SECURITY_HEADERS, "cache-control": "no-store"},
+        )
     if path.startswith("/assets/") or "." in path.rsplit("/", 1)[-1]:
         found = build.get(path)
         if found is None:
-            return Response(b"no such asset", status_code=404, media_type="text/plain",
-                            headers={**SECURITY_HEADERS, "cache-control": "no-store"})
+            return Response(
+                b"no such asset",
+                status_code=404,
+                media_type="text/plain",
+                headers={**SECURITY_HEADERS, "cache-control": "no-store"},
+            )
         if path.startswith("/assets/"):
             return _answer(request, found, cache=IMMUTABLE)
         if path != "/index.html":

@@ -38,8 +38,9 @@ class TokenBuckets:
     """Token buckets by key, `rate` tokens per second up to `burst`; the least recently used are
     forgotten beyond `max_keys` (a forgotten bucket starts full again, which only ever helps a caller)."""
 
-    def __init__(self, *, rate: float, burst: int, max_keys: int = 100_000,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, *, rate: float, burst: int, max_keys: int = 100_000, monotonic: Callable[[], float] = time.monotonic
+    ):
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
@@ -70,8 +71,14 @@ EXEMPT_PATHS = {"/healthz", "/readyz", "/metrics"}
 class RateLimitMiddleware:
     """ASGI middleware applying the address and user buckets before the request is routed."""
 
-    def __init__(self, app: ASGIApp, *, per_address: TokenBuckets | None, per_user: TokenBuckets | None,
-                 user_of: Callable[[Request], Awaitable[object]]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_address: TokenBuckets | None,
+        per_user: TokenBuckets | None,
+        user_of: Callable[[Request], Awaitable[object]],
+    ):
         self.app = app
         self.per_address = per_address
         self.per_user = per_user
@@ -94,8 +101,9 @@ class RateLimitMiddleware:
         if refused:
             wait = max(v[2] for v in refused)
             seconds = max(1, math.ceil(wait))
-            problem = TooManyRequests(f"rate limit reached; try again in {seconds} s",
-                                      headers={"Retry-After": str(seconds)})
+            problem = TooManyRequests(
+                f"rate limit reached; try again in {seconds} s", headers={"Retry-After": str(seconds)}
+            )
             response = problem_response(problem, request)
             await response(scope, receive, send)
             return
@@ -103,8 +111,10 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         tightest = min(verdicts, key=lambda v: v[1])
-        limit_headers = [(b"ratelimit-limit", str(tightest[3]).encode()),
-                         (b"ratelimit-remaining", str(int(tightest[1])).encode())]
+        limit_headers = [
+            (b"ratelimit-limit", str(tightest[3]).encode()),
+            (b"ratelimit-remaining", str(int(tightest[1])).encode()),
+        ]
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":

@@ -39,14 +39,21 @@ def merge_own_openapi(doc: dict, own: dict, schema_names: dict[tuple[str, str], 
 
     own = resolve(own)
     schemas = doc["components"]["schemas"]
-    clashes = {name: f"gateway_{name}" for name, schema in own.get("components", {}).get("schemas", {}).items()
-               if name in schemas and schemas[name] != schema}
+    clashes = {
+        name: f"gateway_{name}"
+        for name, schema in own.get("components", {}).get("schemas", {}).items()
+        if name in schemas and schemas[name] != schema
+    }
     if clashes:
         own = rename_schemas(own, clashes)
     schemas.update(own.get("components", {}).get("schemas", {}))
     doc["paths"].update(own.get("paths", {}))
-    doc["tags"].append({"name": "composed", "description": "Reads the gateway composes from several services, "
-                                                           "within a set time (see `missing`)."})
+    doc["tags"].append(
+        {
+            "name": "composed",
+            "description": "Reads the gateway composes from several services, within a set time (see `missing`).",
+        }
+    )
 
 
 def rename_schemas(part: dict, renames: dict[str, str]) -> dict:

@@ -71,8 +71,14 @@ def reason_for_status(status: int) -> Reason:
     return "error"
 
 
-async def gather_parts(calls: Sequence[PartCall], fetch: Fetch, *, part_timeout: float, deadline: float,
-                       decisive: Callable[[PartCall, PartFailed], bool] | None = None) -> Outcome:
+async def gather_parts(
+    calls: Sequence[PartCall],
+    fetch: Fetch,
+    *,
+    part_timeout: float,
+    deadline: float,
+    decisive: Callable[[PartCall, PartFailed], bool] | None = None,
+) -> Outcome:
     """Run every call at once; return what arrived by `deadline` (event-loop time), and what did not.
 
     Each call has `part_timeout` seconds. A failure for which `decisive(call, failure)` holds ends the
@@ -135,8 +141,9 @@ def http_fetcher(session: aiohttp.ClientSession, upstreams: dict[str, str], head
         if base is None:
             raise PartFailed("unavailable", None, f"no {call.service} service is configured")
         try:
-            async with session.get(f"{base}{call.path}", params=list(call.params), headers=headers,
-                                   allow_redirects=False) as response:
+            async with session.get(
+                f"{base}{call.path}", params=list(call.params), headers=headers, allow_redirects=False
+            ) as response:
                 status = response.status
                 body = await response.read()
         except TransportError as exc:
@@ -145,8 +152,9 @@ def http_fetcher(session: aiohttp.ClientSession, upstreams: dict[str, str], head
             try:
                 return json.loads(body)
             except ValueError:
-                raise PartFailed("error", status, f"the {call.service} service answered with something not JSON") \
-                    from None
+                raise PartFailed(
+                    "error", status, f"the {call.service} service answered with something not JSON"
+                ) from None
         raise PartFailed(reason_for_status(status), status, _problem_detail(body, status, call.service))
 
     return fetch
@@ -162,12 +170,14 @@ def _problem_detail(body: bytes, status: int, service: str) -> str:
 
 def caller_headers(request: Request) -> dict[str, str]:
     """What every part's request carries: the caller's token, the request id, the caller's address, the trace."""
-    return with_trace_context({
-        "authorization": f"Bearer {bearer_token(request)}",
-        "accept": "application/json",
-        "x-request-id": current().request_id or "",
-        "x-forwarded-for": request.client.host if request.client else "",
-    })
+    return with_trace_context(
+        {
+            "authorization": f"Bearer {bearer_token(request)}",
+            "accept": "application/json",
+            "x-request-id": current().request_id or "",
+            "x-forwarded-for": request.client.host if request.client else "",
+        }
+    )
 
 
 class Composer:
@@ -181,8 +191,13 @@ class Composer:
     async def gather(self, request: Request, calls: list[PartCall], **kw) -> Outcome:
         started = asyncio.get_running_loop().time()
         fetch = http_fetcher(request.app.state.upstream, self.upstreams, caller_headers(request))
-        return await gather_parts(calls, fetch, part_timeout=self.settings.compose_part_timeout_seconds,
-                                  deadline=started + self.settings.compose_deadline_seconds, **kw)
+        return await gather_parts(
+            calls,
+            fetch,
+            part_timeout=self.settings.compose_part_timeout_seconds,
+            deadline=started + self.settings.compose_deadline_seconds,
+            **kw,
+        )
 
     def page(self, **filters: Any) -> tuple[tuple[str, str], ...]:
         return (*((k, str(v)) for k, v in filters.items()), ("limit", str(self.settings.compose_list_limit)))

@@ -39,8 +39,12 @@ DEAD_LETTER_SERVICES: tuple[str, ...] = tuple(DEAD_LETTER_EVENTS)
 
 # Reachable without a token: logging in, refreshing and ending a login session (its cookie is the credential),
 # and fetching the public keys.
-PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("DELETE", "/api/v1/auth/refresh"),
-          ("GET", "/.well-known/jwks.json")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("DELETE", "/api/v1/auth/refresh"),
+    ("GET", "/.well-known/jwks.json"),
+}
 
 # Live streams a browser opens with EventSource, which cannot send headers: the token may come as
 # `?access_token=` instead (the gateway passes it on as an Authorization header).
@@ -50,7 +54,7 @@ QUERY_TOKEN = {("GET", "/api/v1/notifications/stream")}
 def service_for(path: str) -> str | None:
     """The service owning `path`: a prefix matches itself and what lies below it, never `/api/v1/usersX`."""
     if path.startswith(DEAD_LETTERS + "/"):
-        consumer = path[len(DEAD_LETTERS) + 1:].split("/", 1)[0]
+        consumer = path[len(DEAD_LETTERS) + 1 :].split("/", 1)[0]
         owner = consumer.split(".", 1)[0]
         return owner if owner in DEAD_LETTER_SERVICES else None
     for route in ROUTES:

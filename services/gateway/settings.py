@@ -19,27 +19,37 @@ class GatewaySettings(ServiceSettings):
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
     upstream_timeout_seconds: float = Field(10.0, description="Longest wait for a service's answer.")
     upstream_connect_timeout_seconds: float = Field(
-        2.0, description="Longest wait for a new connection to a service (a service that is down refuses at once).")
+        2.0, description="Longest wait for a new connection to a service (a service that is down refuses at once)."
+    )
     upstream_max_connections: int = Field(200, description="Open connections to the services, all together, at most.")
     proxy_buffer_bytes: int = Field(
-        262_144, description="A service's answer with a Content-Length up to this size is read whole and passed on "
-                             "with its length; larger or open-ended answers (event streams, exports) are streamed.")
+        262_144,
+        description="A service's answer with a Content-Length up to this size is read whole and passed on "
+        "with its length; larger or open-ended answers (event streams, exports) are streamed.",
+    )
     compose_part_timeout_seconds: float = Field(
-        1.5, description="Composed reads (Client 360, dashboard): longest wait for one part; a part not in by then is "
-                         "reported missing (`timeout`).")
+        1.5,
+        description="Composed reads (Client 360, dashboard): longest wait for one part; a part not in by then is "
+        "reported missing (`timeout`).",
+    )
     compose_deadline_seconds: float = Field(
-        2.0, description="Composed reads: the answer is sent within this time, with the parts that arrived.")
+        2.0, description="Composed reads: the answer is sent within this time, with the parts that arrived."
+    )
     compose_list_limit: int = Field(
-        20, ge=1, le=200, description="Composed reads: items per list part (each part says how many there are).")
+        20, ge=1, le=200, description="Composed reads: items per list part (each part says how many there are)."
+    )
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
     max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")
     console_dir: str = Field(
-        "", description="Folder of the built console (`npm run build` in console/), served at `/`; empty: "
-                        "`console/dist` of this checkout. When it holds no build, `/` says how to make one.")
+        "",
+        description="Folder of the built console (`npm run build` in console/), served at `/`; empty: "
+        "`console/dist` of this checkout. When it holds no build, `/` says how to make one.",
+    )
 
     @property
     def console_path(self) -> Path:
         return Path(self.console_dir) if self.console_dir else Path(__file__).resolve().parents[2] / "console" / "dist"
+
     openapi_cache_seconds: int = Field(30, description="How long the merged OpenAPI document is reused.")
 
     rate_limit_user_per_second: float = Field(

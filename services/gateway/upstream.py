@@ -25,12 +25,17 @@ TransportError = (aiohttp.ClientError, ConnectionError, OSError)
 
 def open_session(settings: GatewaySettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
-        limit=settings.upstream_max_connections, limit_per_host=0,
+        limit=settings.upstream_max_connections,
+        limit_per_host=0,
         # Shorter than the services' own keep-alive (30 s, shared/runner.py), so the gateway never sends
         # on a connection a service is closing at that moment.
-        keepalive_timeout=15, ttl_dns_cache=300)
+        keepalive_timeout=15,
+        ttl_dns_cache=300,
+    )
     return aiohttp.ClientSession(
-        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
         skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.upstream_connect_timeout_seconds),
     )
@@ -50,8 +55,10 @@ async def service_health(session: aiohttp.ClientSession, upstreams: dict[str, st
             async with asyncio.timeout(timeout):
                 async with session.get(f"{url}/readyz") as response:
                     body = json.loads(await response.read())
-                    return name, {"status": "ok" if response.status == 200 else "not ready",
-                                  "checks": body.get("checks", {})}
+                    return name, {
+                        "status": "ok" if response.status == 200 else "not ready",
+                        "checks": body.get("checks", {}),
+                    }
         except TimeoutError:
             return name, {"status": "unreachable", "error": "timeout"}
         except (*TransportError, ValueError, AttributeError) as exc:

@@ -24,13 +24,15 @@ async def _key_source(app: FastAPI):
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps identity",
-        description="Users, departments, roles; access tokens (ES256 JWT) and their JWKS.",
-        routers=[router],
-        tables=messaging,
-        publishes=list(IDENTITY),
-        on_startup=[_load_keys],
-        key_source=_key_source,
-    ))
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps identity",
+            description="Users, departments, roles; access tokens (ES256 JWT) and their JWKS.",
+            routers=[router],
+            tables=messaging,
+            publishes=list(IDENTITY),
+            on_startup=[_load_keys],
+            key_source=_key_source,
+        )
+    )

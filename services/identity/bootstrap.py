@@ -27,8 +27,11 @@ async def ensure_admin(settings: IdentitySettings, *, email: str, name: str, pas
             if await repo.get_user_by_email(session, email):
                 return False
             with context.acting_as(Actor("system", "identity.bootstrap")):
-                await service.create_user(session, UserCreate(name=name, email=email, password=password, role="Admin"),
-                                          min_password=settings.password_min_length)
+                await service.create_user(
+                    session,
+                    UserCreate(name=name, email=email, password=password, role="Admin"),
+                    min_password=settings.password_min_length,
+                )
             return True
     finally:
         await engine.dispose()
@@ -38,8 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--email", required=True)
     parser.add_argument("--name", required=True)
-    parser.add_argument("--password", default=os.environ.get("BOOTSTRAP_ADMIN_PASSWORD"),
-                        help="or BOOTSTRAP_ADMIN_PASSWORD")
+    parser.add_argument(
+        "--password", default=os.environ.get("BOOTSTRAP_ADMIN_PASSWORD"), help="or BOOTSTRAP_ADMIN_PASSWORD"
+    )
     args = parser.parse_args()
     if not args.password:
         parser.error("give --password or BOOTSTRAP_ADMIN_PASSWORD")

@@ -42,40 +42,58 @@ def _set_refresh_cookie(request: Request, response: Response, issued: sessions.I
     """The refresh token travels only as an httpOnly, SameSite=Strict cookie sent to the refresh path alone:
     page scripts cannot read it and no other request carries it."""
     settings = request.app.state.settings
-    response.set_cookie(REFRESH_COOKIE, issued.value, max_age=settings.refresh_token_ttl_seconds, path=REFRESH_PATH,
-                        httponly=True, samesite="strict", secure=settings.refresh_cookie_secure)
+    response.set_cookie(
+        REFRESH_COOKIE,
+        issued.value,
+        max_age=settings.refresh_token_ttl_seconds,
+        path=REFRESH_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=settings.refresh_cookie_secure,
+    )
     response.headers["Cache-Control"] = "no-store"
 
 
 def _access_token(request: Request, user) -> TokenOut:
     settings = request.app.state.settings
-    token = request.app.state.key_ring.issue(user, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                                             ttl_seconds=settings.access_token_ttl_seconds)
+    token = request.app.state.key_ring.issue(
+        user, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=settings.access_token_ttl_seconds
+    )
     return TokenOut(access_token=token, expires_in=settings.access_token_ttl_seconds)
 
 
-@router.post("/api/v1/auth/token", response_model=TokenOut, tags=["auth"],
-             summary="Log in: exchange email and password for an access token (OAuth2 password form)",
-             description="Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, "
-                         "SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which "
-                         "`POST /api/v1/auth/refresh` issues fresh access tokens for a working day.")
-async def issue_token(request: Request, response: Response, session: Session,
-                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+@router.post(
+    "/api/v1/auth/token",
+    response_model=TokenOut,
+    tags=["auth"],
+    summary="Log in: exchange email and password for an access token (OAuth2 password form)",
+    description="Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, "
+    "SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which "
+    "`POST /api/v1/auth/refresh` issues fresh access tokens for a working day.",
+)
+async def issue_token(
+    request: Request, response: Response, session: Session, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenOut:
     user = await service.authenticate(session, form.username, form.password)
     _set_refresh_cookie(request, response, await sessions.start_session(session, user, request.app.state.settings))
     return _access_token(request, user)
 
 
-@router.post(REFRESH_PATH, response_model=TokenOut, tags=["auth"],
-             summary="A fresh access token from the login session's cookie; the cookie is rotated",
-             description="Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is "
-                         "no session, it expired or was revoked (logout, deactivation, a role, department or "
-                         "password change), or a used-up token is presented again (which ends the session). 409 "
-                         "when the token was used up a moment ago (another tab refreshing at the same time): retry, "
-                         "and the cookie that tab received is sent.",
-             responses={401: PROBLEMS[401], 409: PROBLEMS[409]})
-async def refresh_token(request: Request, response: Response, session: Session,
-                        refresh: RefreshCookie = None) -> TokenOut:
+@router.post(
+    REFRESH_PATH,
+    response_model=TokenOut,
+    tags=["auth"],
+    summary="A fresh access token from the login session's cookie; the cookie is rotated",
+    description="Uses up the `insureops_refresh` cookie and sets the session's next one. 401 when there is "
+    "no session, it expired or was revoked (logout, deactivation, a role, department or "
+    "password change), or a used-up token is presented again (which ends the session). 409 "
+    "when the token was used up a moment ago (another tab refreshing at the same time): retry, "
+    "and the cookie that tab received is sent.",
+    responses={401: PROBLEMS[401], 409: PROBLEMS[409]},
+)
+async def refresh_token(
+    request: Request, response: Response, session: Session, refresh: RefreshCookie = None
+) -> TokenOut:
     try:
         user, issued = await sessions.refresh(session, refresh, request.app.state.settings)
     except sessions.SessionEnded as ended:
@@ -86,13 +104,22 @@ async def refresh_token(request: Request, response: Response, session: Session,
     return _access_token(request, user)
 
 
-@router.delete(REFRESH_PATH, status_code=status.HTTP_204_NO_CONTENT, tags=["auth"],
-               summary="Log out: revoke the login session of the cookie and clear it")
+@router.delete(
+    REFRESH_PATH,
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    summary="Log out: revoke the login session of the cookie and clear it",
+)
 async def logout(request: Request, session: Session, refresh: RefreshCookie = None) -> Response:
     await sessions.end_session(session, refresh)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, samesite="strict",
-                           secure=request.app.state.settings.refresh_cookie_secure)
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=REFRESH_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.refresh_cookie_secure,
+    )
     return response
 
 
@@ -111,22 +138,33 @@ async def me(session: Session, user: Caller) -> UserOut:
 
 
 # Departments ------------------------------------------------------------------------------------
-@router.get("/api/v1/departments", response_model=Page[DepartmentOut], tags=["departments"],
-            summary="List departments")
+@router.get("/api/v1/departments", response_model=Page[DepartmentOut], tags=["departments"], summary="List departments")
 async def list_departments(session: Session, _: Caller, page: Annotated[PageParams, Depends(page_params)]):
     items, total = await repo.list_departments(session, page)
-    return Page(items=[DepartmentOut.model_validate(d) for d in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return Page(
+        items=[DepartmentOut.model_validate(d) for d in items], total=total, limit=page.limit, offset=page.offset
+    )
 
 
-@router.post("/api/v1/departments", response_model=DepartmentOut, status_code=status.HTTP_201_CREATED,
-             tags=["departments"], summary="Create a department (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+@router.post(
+    "/api/v1/departments",
+    response_model=DepartmentOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["departments"],
+    summary="Create a department (Admin)",
+    responses={403: PROBLEMS[403], 409: PROBLEMS[409]},
+)
 async def create_department(body: DepartmentCreate, session: Session, admin: Admin):
     return DepartmentOut.model_validate(await service.create_department(session, body))
 
 
-@router.get("/api/v1/departments/{department_id}", response_model=DepartmentOut, tags=["departments"],
-            summary="One department", responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/departments/{department_id}",
+    response_model=DepartmentOut,
+    tags=["departments"],
+    summary="One department",
+    responses={404: PROBLEMS[404]},
+)
 async def get_department(department_id: uuid.UUID, session: Session, _: Caller):
     dept = await repo.get_department(session, department_id)
     if dept is None:
@@ -134,16 +172,24 @@ async def get_department(department_id: uuid.UUID, session: Session, _: Caller):
     return DepartmentOut.model_validate(dept)
 
 
-@router.patch("/api/v1/departments/{department_id}", response_model=DepartmentOut, tags=["departments"],
-              summary="Rename a department or change its manager (Admin)",
-              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.patch(
+    "/api/v1/departments/{department_id}",
+    response_model=DepartmentOut,
+    tags=["departments"],
+    summary="Rename a department or change its manager (Admin)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def update_department(department_id: uuid.UUID, body: DepartmentUpdate, session: Session, admin: Admin):
     return DepartmentOut.model_validate(await service.update_department(session, department_id, body))
 
 
-@router.delete("/api/v1/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"],
-               summary="Delete an empty department (Admin)",
-               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.delete(
+    "/api/v1/departments/{department_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["departments"],
+    summary="Delete an empty department (Admin)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def delete_department(department_id: uuid.UUID, session: Session, admin: Admin) -> Response:
     await service.delete_department(session, department_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -152,15 +198,28 @@ async def delete_department(department_id: uuid.UUID, session: Session, admin: A
 # Users ------------------------------------------------------------------------------------------
 def _visible(caller: Principal, department_id: uuid.UUID | None, user_id: uuid.UUID) -> bool:
     """Admins see everyone; others see themselves and the people of their own department."""
-    return caller.is_admin or caller.user_id == user_id or (
-        caller.department_id is not None and caller.department_id == department_id)
+    return (
+        caller.is_admin
+        or caller.user_id == user_id
+        or (caller.department_id is not None and caller.department_id == department_id)
+    )
 
 
-@router.get("/api/v1/users", response_model=Page[UserOut], tags=["users"],
-            summary="List users (Admin: all; others: their own department)")
-async def list_users(session: Session, caller: Caller, page: Annotated[PageParams, Depends(page_params)],
-                     department_id: uuid.UUID | None = None, role: Role | None = None, active: bool | None = None,
-                     q: Annotated[str | None, Query(max_length=100, description="Part of a name or email")] = None):
+@router.get(
+    "/api/v1/users",
+    response_model=Page[UserOut],
+    tags=["users"],
+    summary="List users (Admin: all; others: their own department)",
+)
+async def list_users(
+    session: Session,
+    caller: Caller,
+    page: Annotated[PageParams, Depends(page_params)],
+    department_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name or email")] = None,
+):
     if not caller.is_admin:
         if caller.department_id is None or (department_id and department_id != caller.department_id):
             return Page(items=[], total=0, limit=page.limit, offset=page.offset)
@@ -169,28 +228,44 @@ async def list_users(session: Session, caller: Caller, page: Annotated[PageParam
     return Page(items=[UserOut.model_validate(u) for u in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/api/v1/people", response_model=list[PersonOut], tags=["users"],
-            summary="The names of colleagues by id, for anyone signed in (the directory a screen shows names from)",
-            description="Records of every department name people (an assignee, a comment's author, a specialist); "
-                        "this answers who they are — name, department, whether active — without their account "
-                        "details, which stay with `GET /api/v1/users` and its department scope. Unknown ids are "
-                        "left out.")
-async def list_people(session: Session, _: Caller,
-                      ids: Annotated[list[uuid.UUID], Query(min_length=1, max_length=200,
-                                                            description="The users' ids (1 to 200)")]):
+@router.get(
+    "/api/v1/people",
+    response_model=list[PersonOut],
+    tags=["users"],
+    summary="The names of colleagues by id, for anyone signed in (the directory a screen shows names from)",
+    description="Records of every department name people (an assignee, a comment's author, a specialist); "
+    "this answers who they are — name, department, whether active — without their account "
+    "details, which stay with `GET /api/v1/users` and its department scope. Unknown ids are "
+    "left out.",
+)
+async def list_people(
+    session: Session,
+    _: Caller,
+    ids: Annotated[list[uuid.UUID], Query(min_length=1, max_length=200, description="The users' ids (1 to 200)")],
+):
     return [PersonOut.model_validate(u) for u in await repo.users_by_ids(session, list(dict.fromkeys(ids)))]
 
 
-@router.post("/api/v1/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, tags=["users"],
-             summary="Create a user (Admin)", responses={403: PROBLEMS[403], 409: PROBLEMS[409]})
+@router.post(
+    "/api/v1/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["users"],
+    summary="Create a user (Admin)",
+    responses={403: PROBLEMS[403], 409: PROBLEMS[409]},
+)
 async def create_user(body: UserCreate, request: Request, session: Session, admin: Admin):
-    user = await service.create_user(session, body,
-                                     min_password=request.app.state.settings.password_min_length)
+    user = await service.create_user(session, body, min_password=request.app.state.settings.password_min_length)
     return UserOut.model_validate(user)
 
 
-@router.get("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"], summary="One user",
-            responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/users/{user_id}",
+    response_model=UserOut,
+    tags=["users"],
+    summary="One user",
+    responses={404: PROBLEMS[404]},
+)
 async def get_user(user_id: uuid.UUID, session: Session, caller: Caller):
     user = await repo.get_user(session, user_id)
     if user is None or not _visible(caller, user.department_id, user.id):
@@ -198,19 +273,29 @@ async def get_user(user_id: uuid.UUID, session: Session, caller: Caller):
     return UserOut.model_validate(user)
 
 
-@router.patch("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"],
-              summary="Change a user: name, email, role, department, active, password (Admin)",
-              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.patch(
+    "/api/v1/users/{user_id}",
+    response_model=UserOut,
+    tags=["users"],
+    summary="Change a user: name, email, role, department, active, password (Admin)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, admin: Admin):
-    user = await service.update_user(session, user_id, body,
-                                     min_password=request.app.state.settings.password_min_length)
+    user = await service.update_user(
+        session, user_id, body, min_password=request.app.state.settings.password_min_length
+    )
     return UserOut.model_validate(user)
 
 
-@router.delete("/api/v1/users/{user_id}", response_model=UserOut, tags=["users"],
-               summary="Deactivate a user (Admin); the record is kept",
-               responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.delete(
+    "/api/v1/users/{user_id}",
+    response_model=UserOut,
+    tags=["users"],
+    summary="Deactivate a user (Admin); the record is kept",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def deactivate_user(user_id: uuid.UUID, request: Request, session: Session, admin: Admin):
-    user = await service.update_user(session, user_id, UserUpdate(active=False),
-                                     min_password=request.app.state.settings.password_min_length)
+    user = await service.update_user(
+        session, user_id, UserUpdate(active=False), min_password=request.app.state.settings.password_min_length
+    )
     return UserOut.model_validate(user)

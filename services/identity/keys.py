@@ -84,8 +84,9 @@ async def load_key_ring(session: AsyncSession, key_file: str | None) -> KeyRing:
     rows = await repo.signing_keys(session)
     if not rows:
         private = ec.generate_private_key(ec.SECP256R1())
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
         kid = _kid(private.public_key())
         await repo.add_signing_key(session, kid, pem)
         return KeyRing(kid, private, {kid: private.public_key()})

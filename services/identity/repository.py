@@ -27,8 +27,15 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.execute(select(User).where(User.email == email.lower()))).scalar_one_or_none()
 
 
-async def list_users(session: AsyncSession, page: PageParams, *, department_id: uuid.UUID | None = None,
-                     role: str | None = None, active: bool | None = None, q: str | None = None) -> tuple[list[User], int]:
+async def list_users(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    department_id: uuid.UUID | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+) -> tuple[list[User], int]:
     stmt = select(User)
     if department_id is not None:
         stmt = stmt.where(User.department_id == department_id)
@@ -45,15 +52,18 @@ async def list_users(session: AsyncSession, page: PageParams, *, department_id: 
 
 
 async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:
-    return list((await session.execute(select(User).where(User.id.in_(user_ids)).order_by(User.name, User.id)))
-                .scalars())
+    return list(
+        (await session.execute(select(User).where(User.id.in_(user_ids)).order_by(User.name, User.id))).scalars()
+    )
 
 
 async def count_users_in_department(session: AsyncSession, department_id: uuid.UUID) -> int:
     return (await session.execute(select(func.count()).where(User.department_id == department_id))).scalar_one()
 
 
-async def get_department(session: AsyncSession, department_id: uuid.UUID, *, for_update: bool = False) -> Department | None:
+async def get_department(
+    session: AsyncSession, department_id: uuid.UUID, *, for_update: bool = False
+) -> Department | None:
     stmt = select(Department).where(Department.id == department_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -61,10 +71,13 @@ async def get_department(session: AsyncSession, department_id: uuid.UUID, *, for
 
 
 async def get_department_by_name(session: AsyncSession, name: str) -> Department | None:
-    return (await session.execute(
-        # Both sides lowered by PostgreSQL: Python's lower() folds letters the database's may not, and then
-        # the check would miss a name the unique constraint still refuses.
-        select(Department).where(func.lower(Department.name) == func.lower(name)))).scalar_one_or_none()
+    return (
+        await session.execute(
+            # Both sides lowered by PostgreSQL: Python's lower() folds letters the database's may not, and then
+            # the check would miss a name the unique constraint still refuses.
+            select(Department).where(func.lower(Department.name) == func.lower(name))
+        )
+    ).scalar_one_or_none()
 
 
 async def list_departments(session: AsyncSession, page: PageParams) -> tuple[list[Department], int]:
@@ -79,13 +92,19 @@ async def get_refresh_token(session: AsyncSession, token_id: uuid.UUID) -> Refre
 
 
 async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, at: datetime) -> None:
-    await session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
-                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=at))
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
 
 
 async def revoke_refresh_tokens_of_user(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
-    await session.execute(update(RefreshToken).where(RefreshToken.user_id == user_id,
-                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=at))
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
 
 
 # Signing keys -------------------------------------------------------------------------------------

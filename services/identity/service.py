@@ -78,14 +78,19 @@ async def _check_manager(session: AsyncSession, manager_id: uuid.UUID | None, fi
 
 async def create_department(session: AsyncSession, data: DepartmentCreate) -> Department:
     if await repo.get_department_by_name(session, data.name):
-        raise Conflict(f"a department named {data.name!r} exists", errors=[{"field": "body.name", "message": "already taken"}])
+        raise Conflict(
+            f"a department named {data.name!r} exists", errors=[{"field": "body.name", "message": "already taken"}]
+        )
     await _check_manager(session, data.manager_id, "body.manager_id")
     now = clock.now()
     dept = Department(id=uuid.uuid4(), name=data.name, manager_id=data.manager_id, created_at=now, updated_at=now)
     session.add(dept)
     await session.flush()
-    await outbox.add(session, DepartmentCreated(department_id=dept.id, name=dept.name, manager_id=dept.manager_id),
-                     subject=str(dept.id))
+    await outbox.add(
+        session,
+        DepartmentCreated(department_id=dept.id, name=dept.name, manager_id=dept.manager_id),
+        subject=str(dept.id),
+    )
     return dept
 
 
@@ -98,8 +103,10 @@ async def update_department(session: AsyncSession, department_id: uuid.UUID, dat
         fields.pop("name", None)
     if "name" in fields and fields["name"].lower() != dept.name.lower():
         if await repo.get_department_by_name(session, fields["name"]):
-            raise Conflict(f"a department named {fields['name']!r} exists",
-                           errors=[{"field": "body.name", "message": "already taken"}])
+            raise Conflict(
+                f"a department named {fields['name']!r} exists",
+                errors=[{"field": "body.name", "message": "already taken"}],
+            )
     if "manager_id" in fields:
         await _check_manager(session, fields["manager_id"], "body.manager_id")
     before = {k: getattr(dept, k) for k in fields}
@@ -134,15 +141,35 @@ async def create_user(session: AsyncSession, data: UserCreate, *, min_password: 
     _check_password(data.password, min_password)
     await _check_department(session, data.department_id, "body.department_id")
     if await repo.get_user_by_email(session, data.email):
-        raise Conflict(f"a user with email {data.email} exists", errors=[{"field": "body.email", "message": "already taken"}])
+        raise Conflict(
+            f"a user with email {data.email} exists", errors=[{"field": "body.email", "message": "already taken"}]
+        )
     now = clock.now()
-    user = User(id=uuid.uuid4(), name=data.name, email=data.email, password_hash=await hash_password(data.password),
-                role=data.role, department_id=data.department_id, active=data.active, created_at=now, updated_at=now)
+    user = User(
+        id=uuid.uuid4(),
+        name=data.name,
+        email=data.email,
+        password_hash=await hash_password(data.password),
+        role=data.role,
+        department_id=data.department_id,
+        active=data.active,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(user)
     await session.flush()
-    await outbox.add(session, UserCreated(user_id=user.id, name=user.name, email=user.email, role=user.role,
-                                          department_id=user.department_id, active=user.active),
-                     subject=str(user.id))
+    await outbox.add(
+        session,
+        UserCreated(
+            user_id=user.id,
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            department_id=user.department_id,
+            active=user.active,
+        ),
+        subject=str(user.id),
+    )
     return user
 
 
@@ -158,8 +185,9 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
     if "department_id" in fields:
         await _check_department(session, fields["department_id"], "body.department_id")
     if "email" in fields and fields["email"] != user.email and await repo.get_user_by_email(session, fields["email"]):
-        raise Conflict(f"a user with email {fields['email']} exists",
-                       errors=[{"field": "body.email", "message": "already taken"}])
+        raise Conflict(
+            f"a user with email {fields['email']} exists", errors=[{"field": "body.email", "message": "already taken"}]
+        )
     if context.current_actor() == Actor("user", str(user.id)):
         if fields.get("active") is False or fields.get("role", user.role) != user.role:
             raise Conflict("you cannot deactivate yourself or change your own role")

@@ -53,13 +53,25 @@ def _parse(value: str) -> tuple[uuid.UUID, str] | None:
         return None
 
 
-def _add(session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, family_expires_at: datetime,
-         settings: IdentitySettings) -> IssuedRefreshToken:
+def _add(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    family_id: uuid.UUID,
+    family_expires_at: datetime,
+    settings: IdentitySettings,
+) -> IssuedRefreshToken:
     now = clock.now()
     secret = secrets.token_urlsafe(32)
     expires_at = min(now + timedelta(seconds=settings.refresh_token_ttl_seconds), family_expires_at)
-    token = RefreshToken(id=uuid.uuid4(), family_id=family_id, user_id=user_id, secret_sha256=_digest(secret),
-                         created_at=now, expires_at=expires_at, family_expires_at=family_expires_at)
+    token = RefreshToken(
+        id=uuid.uuid4(),
+        family_id=family_id,
+        user_id=user_id,
+        secret_sha256=_digest(secret),
+        created_at=now,
+        expires_at=expires_at,
+        family_expires_at=family_expires_at,
+    )
     session.add(token)
     return IssuedRefreshToken(f"{token.id}.{secret}", expires_at)
 
@@ -72,8 +84,9 @@ async def start_session(session: AsyncSession, user: User, settings: IdentitySet
     return issued
 
 
-async def refresh(session: AsyncSession, value: str | None,
-                  settings: IdentitySettings) -> tuple[User, IssuedRefreshToken]:
+async def refresh(
+    session: AsyncSession, value: str | None, settings: IdentitySettings
+) -> tuple[User, IssuedRefreshToken]:
     """Use up a refresh token: its user (who must still be active) and the session's next token."""
     parsed = _parse(value or "")
     if parsed is None:
@@ -89,9 +102,13 @@ async def refresh(session: AsyncSession, value: str | None,
         if (now - token.rotated_at).total_seconds() <= settings.refresh_reuse_grace_seconds:
             # Two tabs refreshing with the same cookie: the other one has just set the next one, which a retry
             # sends. Not a 401: the session is fine.
-            raise Conflict("this session was refreshed a moment ago in another tab: retry", headers={"Retry-After": "1"})
-        raise SessionEnded("this session's refresh token was used twice, so the session was ended: log in again",
-                           family_id=token.family_id)
+            raise Conflict(
+                "this session was refreshed a moment ago in another tab: retry", headers={"Retry-After": "1"}
+            )
+        raise SessionEnded(
+            "this session's refresh token was used twice, so the session was ended: log in again",
+            family_id=token.family_id,
+        )
     if token.expires_at <= now:
         raise Unauthorized("this session has expired: log in again")
     user = await repo.get_user(session, token.user_id)

@@ -16,11 +16,16 @@ class IdentitySettings(DatabaseSettings):
     )
     password_min_length: int = Field(10, description="Shortest password accepted.")
     refresh_token_ttl_seconds: int = Field(
-        43_200, description="A refresh token unused this long expires (seconds): a working day needs one login.")
+        43_200, description="A refresh token unused this long expires (seconds): a working day needs one login."
+    )
     refresh_session_max_seconds: int = Field(
-        604_800, description="However often it is refreshed, a login session ends this long after the login (seconds).")
+        604_800, description="However often it is refreshed, a login session ends this long after the login (seconds)."
+    )
     refresh_reuse_grace_seconds: float = Field(
-        10.0, description="A refresh token presented again this soon after its rotation (two tabs refreshing at "
-                          "once) is refused without ending the session; later, its reuse ends the whole session.")
+        10.0,
+        description="A refresh token presented again this soon after its rotation (two tabs refreshing at "
+        "once) is refused without ending the session; later, its reuse ends the whole session.",
+    )
     refresh_cookie_secure: bool = Field(
-        True, description="Mark the refresh cookie Secure (browsers still send it to http://localhost and 127.0.0.1).")
+        True, description="Mark the refresh cookie Secure (browsers still send it to http://localhost and 127.0.0.1)."
+    )

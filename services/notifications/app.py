@@ -25,8 +25,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     sender = SmtpSender(settings)
 
     async def send_emails(session):
-        return await send_due_emails(session, sender, batch_size=settings.email_batch_size,
-                                     max_attempts=settings.email_max_attempts)
+        return await send_due_emails(
+            session, sender, batch_size=settings.email_batch_size, max_attempts=settings.email_max_attempts
+        )
 
     async def start_push(app: FastAPI) -> None:
         dsn = asyncpg_dsn(settings.database_url)
@@ -45,18 +46,20 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         if pool is not None:
             await pool.close()
 
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps notifications",
-        description="Each user's notifications (task assigned, at risk, escalated, stale; deal opened; decision "
-                    "recorded; contract renewal due or expired): inbox, unread count, preferences per kind and "
-                    "channel (in-app, email), and a live Server-Sent Events stream.",
-        routers=[stream_router, router],
-        tables=messaging,
-        people=people,
-        consumers=consumers(settings),
-        jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
-        on_startup=[start_push],
-        on_shutdown=[stop_push],
-        tags=[{"name": "notifications", "description": "The caller's own notifications."}],
-    ))
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps notifications",
+            description="Each user's notifications (task assigned, at risk, escalated, stale; deal opened; decision "
+            "recorded; contract renewal due or expired): inbox, unread count, preferences per kind and "
+            "channel (in-app, email), and a live Server-Sent Events stream.",
+            routers=[stream_router, router],
+            tables=messaging,
+            people=people,
+            consumers=consumers(settings),
+            jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
+            on_startup=[start_push],
+            on_shutdown=[stop_push],
+            tags=[{"name": "notifications", "description": "The caller's own notifications."}],
+        )
+    )

@@ -57,12 +57,21 @@ class EmailChannel(Channel):
 
     async def deliver(self, session: AsyncSession, notification: Notification, recipient: Recipient) -> None:
         if not recipient.email or not recipient.active:
-            log.info("no email for notification %s: recipient %s has no known address or is inactive",
-                     notification.id, recipient.id)
+            log.info(
+                "no email for notification %s: recipient %s has no known address or is inactive",
+                notification.id,
+                recipient.id,
+            )
             return
-        await repo.queue_email(session, notification_id=notification.id, recipient_id=recipient.id,
-                               to_address=recipient.email, subject=notification.title,
-                               body=email_body(notification, recipient), at=clock.now())
+        await repo.queue_email(
+            session,
+            notification_id=notification.id,
+            recipient_id=recipient.id,
+            to_address=recipient.email,
+            subject=notification.title,
+            body=email_body(notification, recipient),
+            at=clock.now(),
+        )
 
 
 CHANNELS: dict[str, Channel] = {IN_APP: InAppChannel(), EMAIL: EmailChannel()}
@@ -70,7 +79,9 @@ CHANNELS: dict[str, Channel] = {IN_APP: InAppChannel(), EMAIL: EmailChannel()}
 
 def email_body(notification: Notification, recipient: Recipient) -> str:
     greeting = f"Hello {recipient.name}," if recipient.name else "Hello,"
-    return (f"{greeting}\n\n{notification.body}\n\n"
-            f"It concerns {notification.link_type} {notification.link_id}; you can find it in InsureOps.\n\n"
-            f"You receive this email because your notification preferences send "
-            f"“{notification.kind}” notifications by email.\n")
+    return (
+        f"{greeting}\n\n{notification.body}\n\n"
+        f"It concerns {notification.link_type} {notification.link_id}; you can find it in InsureOps.\n\n"
+        f"You receive this email because your notification preferences send "
+        f"“{notification.kind}” notifications by email.\n"
+    )

@@ -34,7 +34,8 @@ router = APIRouter(route_class=TransactionalRoute, tags=[TAG], responses={401: P
 
 
 @stream_router.get(
-    "/api/v1/notifications/stream", response_class=StreamingResponse,
+    "/api/v1/notifications/stream",
+    response_class=StreamingResponse,
     summary="The caller's notifications, live (Server-Sent Events)",
     description=(
         "A `text/event-stream`. Each notification is an event `notification` whose `id:` is the caller's own "
@@ -46,16 +47,26 @@ router = APIRouter(route_class=TransactionalRoute, tags=[TAG], responses={401: P
         "`ready`).\n\n"
         "Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set "
         "headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event "
-        "`token_expired` when the token expires; reconnect with a fresh token and the last id."),
+        "`token_expired` when the token expires; reconnect with a fresh token and the last id."
+    ),
     responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"}},
 )
 async def stream_notifications(
     request: Request,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID", include_in_schema=False)] = None,
-    last_event_id: Annotated[str | None, Query(max_length=20, description="The last id seen (for EventSource "
-                                               "polyfills that cannot send `Last-Event-ID`).")] = None,
-    access_token: Annotated[str | None, Query(max_length=4096, description="The access token, for clients that "
-                                              "cannot send an Authorization header (EventSource).")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Query(
+            max_length=20, description="The last id seen (for EventSource polyfills that cannot send `Last-Event-ID`)."
+        ),
+    ] = None,
+    access_token: Annotated[
+        str | None,
+        Query(
+            max_length=4096,
+            description="The access token, for clients that cannot send an Authorization header (EventSource).",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     header = request.headers.get("authorization", "")
     scheme, _, bearer = header.partition(" ")
@@ -72,57 +83,84 @@ async def stream_notifications(
         if resume_from is not None:
             break
     return StreamingResponse(
-        notification_stream(request.app, principal.user_id, resume_from=resume_from,
-                            expires_at=token_expiry(token)),
-        media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
+        notification_stream(request.app, principal.user_id, resume_from=resume_from, expires_at=token_expiry(token)),
+        media_type=MEDIA_TYPE,
+        headers=STREAM_HEADERS,
+    )
 
 
-@router.get("/api/v1/notifications", response_model=Page[NotificationOut], tags=[TAG],
-            summary="The caller's notifications: unread first, then newest first")
+@router.get(
+    "/api/v1/notifications",
+    response_model=Page[NotificationOut],
+    tags=[TAG],
+    summary="The caller's notifications: unread first, then newest first",
+)
 async def list_notifications(
-    session: Session, caller: Caller,
+    session: Session,
+    caller: Caller,
     unread: Annotated[bool | None, Query(description="Only unread (`true`) or only read (`false`) ones.")] = None,
     kind: Annotated[Kind | None, Query(description="Only this kind.")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ):
-    items, total = await repo.list_inbox(session, caller.user_id, unread=unread,
-                                         kind=kind.value if kind else None, limit=limit, offset=offset)
+    items, total = await repo.list_inbox(
+        session, caller.user_id, unread=unread, kind=kind.value if kind else None, limit=limit, offset=offset
+    )
     return Page(items=[NotificationOut.of(n) for n in items], total=total, limit=limit, offset=offset)
 
 
-@router.get("/api/v1/notifications/unread-count", response_model=UnreadCount,
-            summary="How many of the caller's notifications are unread")
+@router.get(
+    "/api/v1/notifications/unread-count",
+    response_model=UnreadCount,
+    summary="How many of the caller's notifications are unread",
+)
 async def get_unread_count(session: Session, caller: Caller) -> UnreadCount:
     return UnreadCount(unread=await repo.unread_count(session, caller.user_id))
 
 
-@router.post("/api/v1/notifications/read-all", response_model=MarkedRead,
-             summary="Mark every one of the caller's notifications read")
+@router.post(
+    "/api/v1/notifications/read-all",
+    response_model=MarkedRead,
+    summary="Mark every one of the caller's notifications read",
+)
 async def read_all(session: Session, caller: Caller) -> MarkedRead:
     return MarkedRead(marked=await service.mark_all_read(session, caller.user_id))
 
 
-@router.get("/api/v1/notifications/preferences", response_model=Preferences,
-            summary="Which channels each kind of the caller's notifications goes to")
+@router.get(
+    "/api/v1/notifications/preferences",
+    response_model=Preferences,
+    summary="Which channels each kind of the caller's notifications goes to",
+)
 async def get_preferences(session: Session, caller: Caller) -> Preferences:
     return Preferences(kinds=await service.preferences(session, caller.user_id))
 
 
-@router.put("/api/v1/notifications/preferences", response_model=Preferences,
-            summary="Choose the channels of some kinds of the caller's notifications (in_app is always on)")
+@router.put(
+    "/api/v1/notifications/preferences",
+    response_model=Preferences,
+    summary="Choose the channels of some kinds of the caller's notifications (in_app is always on)",
+)
 async def put_preferences(body: PreferencesUpdate, session: Session, caller: Caller) -> Preferences:
     kinds = {kind.value: list(dict.fromkeys(channels)) for kind, channels in body.kinds.items()}
     return Preferences(kinds=await service.update_preferences(session, caller.user_id, kinds))
 
 
-@router.get("/api/v1/notifications/{notification_id}", response_model=NotificationOut,
-            summary="One of the caller's notifications", responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/notifications/{notification_id}",
+    response_model=NotificationOut,
+    summary="One of the caller's notifications",
+    responses={404: PROBLEMS[404]},
+)
 async def get_notification(notification_id: uuid.UUID, session: Session, caller: Caller) -> NotificationOut:
     return NotificationOut.of(await service.read_one(session, caller.user_id, notification_id))
 
 
-@router.post("/api/v1/notifications/{notification_id}/read", response_model=NotificationOut,
-             summary="Mark one of the caller's notifications read", responses={404: PROBLEMS[404]})
+@router.post(
+    "/api/v1/notifications/{notification_id}/read",
+    response_model=NotificationOut,
+    summary="Mark one of the caller's notifications read",
+    responses={404: PROBLEMS[404]},
+)
 async def read_notification(notification_id: uuid.UUID, session: Session, caller: Caller) -> NotificationOut:
     return NotificationOut.of(await service.mark_read(session, caller.user_id, notification_id))

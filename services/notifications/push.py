@@ -51,8 +51,14 @@ class PushHub:
     def __init__(self, dsn: str, *, keepalive_seconds: float = 15.0):
         self._subscribers: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         # After a reconnection, every stream looks for itself: notices sent meanwhile are gone.
-        self._listener = NoticeListener(dsn, PUSH_CHANNEL, self._on_notice, application_name=LISTENER_NAME,
-                                        on_connected=self.wake_all, keepalive_seconds=keepalive_seconds)
+        self._listener = NoticeListener(
+            dsn,
+            PUSH_CHANNEL,
+            self._on_notice,
+            application_name=LISTENER_NAME,
+            on_connected=self.wake_all,
+            keepalive_seconds=keepalive_seconds,
+        )
 
     def subscribe(self, recipient_id: uuid.UUID) -> Subscription:
         subscription = Subscription(self, recipient_id)

@@ -52,9 +52,16 @@ class LinkType(StrEnum):
 
 # The event types that can cause a notification.
 SOURCE_EVENT_TYPES = (
-    "tasks.task.created", "tasks.task.reassigned", "tasks.task.sla_changed", "tasks.task.escalated",
-    "tasks.task.stale", "pipeline.opportunity.opened", "pipeline.opportunity.accepted",
-    "pipeline.opportunity.declined", "contracts.contract.renewal_due", "contracts.contract.expired",
+    "tasks.task.created",
+    "tasks.task.reassigned",
+    "tasks.task.sla_changed",
+    "tasks.task.escalated",
+    "tasks.task.stale",
+    "pipeline.opportunity.opened",
+    "pipeline.opportunity.accepted",
+    "pipeline.opportunity.declined",
+    "contracts.contract.renewal_due",
+    "contracts.contract.expired",
 )
 
 
@@ -96,57 +103,116 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
     if isinstance(data, TaskCreated):
         due = f" Due {_when(data.due_at)}." if data.due_at else ""
         why = f" {data.assignment_reason}" if data.assignment_reason else ""
-        add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {data.title}",
-            f"“{data.title}” ({data.priority} priority) is assigned to you.{due}{why}", LinkType.TASK, data.task_id)
+        add(
+            data.assignee_id,
+            Kind.TASK_ASSIGNED,
+            f"Task assigned: {data.title}",
+            f"“{data.title}” ({data.priority} priority) is assigned to you.{due}{why}",
+            LinkType.TASK,
+            data.task_id,
+        )
     elif isinstance(data, TaskReassigned):
         name = _named(data.title, "task", data.task_id)
         why = f" {data.assignment_reason}" if data.assignment_reason else ""
-        add(data.assignee_id, Kind.TASK_ASSIGNED, f"Task assigned: {name}",
-            f"“{name}” was reassigned to you.{why}", LinkType.TASK, data.task_id)
+        add(
+            data.assignee_id,
+            Kind.TASK_ASSIGNED,
+            f"Task assigned: {name}",
+            f"“{name}” was reassigned to you.{why}",
+            LinkType.TASK,
+            data.task_id,
+        )
     elif isinstance(data, TaskSlaChanged):
         change = data.changes.get("sla_state")
         if change is not None and change.after == "yellow":
             name = _named(data.title, "task", data.task_id)
             due = f" It is due {_when(data.due_at)}." if data.due_at else ""
-            add(data.assignee_id, Kind.TASK_AT_RISK, f"At risk: {name}",
-                f"“{name}” has used most of its SLA window.{due}", LinkType.TASK, data.task_id)
+            add(
+                data.assignee_id,
+                Kind.TASK_AT_RISK,
+                f"At risk: {name}",
+                f"“{name}” has used most of its SLA window.{due}",
+                LinkType.TASK,
+                data.task_id,
+            )
     elif isinstance(data, TaskEscalated):
         due = f" (due {_when(data.due_at)})" if data.due_at else ""
-        add(data.manager_id, Kind.TASK_ESCALATED, f"Escalated: {data.title}",
+        add(
+            data.manager_id,
+            Kind.TASK_ESCALATED,
+            f"Escalated: {data.title}",
             f"“{data.title}” is overdue{due} and was escalated to you as the department's manager.",
-            LinkType.TASK, data.task_id)
+            LinkType.TASK,
+            data.task_id,
+        )
     elif isinstance(data, TaskStale):
-        add(data.assignee_id, Kind.TASK_STALE, f"Reminder: {data.title}",
+        add(
+            data.assignee_id,
+            Kind.TASK_STALE,
+            f"Reminder: {data.title}",
             f"“{data.title}” has seen no activity for {data.idle_working_hours:.0f} working hours "
-            f"(reminder {data.period}).", LinkType.TASK, data.task_id)
+            f"(reminder {data.period}).",
+            LinkType.TASK,
+            data.task_id,
+        )
     elif isinstance(data, OpportunityOpened):
-        add(data.owner_id, Kind.DEAL_OPENED, f"New deal: {data.title}",
+        add(
+            data.owner_id,
+            Kind.DEAL_OPENED,
+            f"New deal: {data.title}",
             f"A {data.line_name} deal was opened at {data.stage.name}; you are its specialist.",
-            LinkType.OPPORTUNITY, data.opportunity_id)
+            LinkType.OPPORTUNITY,
+            data.opportunity_id,
+        )
     elif isinstance(data, OpportunityAccepted):
         name = data.title or f"{data.line_name} deal"  # (an event from before it carried the title)
         terms = data.terms
-        body = (f"The client accepted “{name}”: premium {terms.premium} {terms.currency}, "
-                f"{terms.start_date.isoformat()} to {terms.end_date.isoformat()}, insurer {terms.insurer}.")
+        body = (
+            f"The client accepted “{name}”: premium {terms.premium} {terms.currency}, "
+            f"{terms.start_date.isoformat()} to {terms.end_date.isoformat()}, insurer {terms.insurer}."
+        )
         for recipient in (data.owner_id, manager_of(data.department_id)):
-            add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} accepted", body,
-                LinkType.OPPORTUNITY, data.opportunity_id)
+            add(
+                recipient,
+                Kind.DECISION_RECORDED,
+                f"Decision recorded: {name} accepted",
+                body,
+                LinkType.OPPORTUNITY,
+                data.opportunity_id,
+            )
     elif isinstance(data, OpportunityDeclined):
         name = _named(data.title, "deal", data.opportunity_id)
         body = f"The client declined “{name}” at {data.stage.name}: {data.reason}"
         for recipient in (data.owner_id, manager_of(data.department_id)):
-            add(recipient, Kind.DECISION_RECORDED, f"Decision recorded: {name} declined", body,
-                LinkType.OPPORTUNITY, data.opportunity_id)
+            add(
+                recipient,
+                Kind.DECISION_RECORDED,
+                f"Decision recorded: {name} declined",
+                body,
+                LinkType.OPPORTUNITY,
+                data.opportunity_id,
+            )
     elif isinstance(data, ContractRenewalDue):
         policy = data.policy_number or "a contract"
-        add(data.specialist_id, Kind.CONTRACT_RENEWAL_DUE, f"Renewal due: {policy}",
+        add(
+            data.specialist_id,
+            Kind.CONTRACT_RENEWAL_DUE,
+            f"Renewal due: {policy}",
             f"Policy {policy}{_insurer(data.insurer)} ends on {data.end_date.isoformat()} "
-            f"({data.days_before_end} days); time to prepare the renewal.", LinkType.CONTRACT, data.contract_id)
+            f"({data.days_before_end} days); time to prepare the renewal.",
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
     elif isinstance(data, ContractExpired):
         policy = data.policy_number or "a contract"
-        add(data.specialist_id, Kind.CONTRACT_EXPIRED, f"Contract expired: {policy}",
+        add(
+            data.specialist_id,
+            Kind.CONTRACT_EXPIRED,
+            f"Contract expired: {policy}",
             f"Policy {policy}{_insurer(data.insurer)} ended on {data.end_date.isoformat()} and has expired.",
-            LinkType.CONTRACT, data.contract_id)
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
     return drafts
 
 

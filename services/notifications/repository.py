@@ -35,46 +35,64 @@ def _inbox(user_id: uuid.UUID, *, unread: bool | None, kind: str | None):
     return stmt
 
 
-async def list_inbox(session: AsyncSession, user_id: uuid.UUID, *, unread: bool | None, kind: str | None,
-                     limit: int, offset: int) -> tuple[list[Notification], int]:
+async def list_inbox(
+    session: AsyncSession, user_id: uuid.UUID, *, unread: bool | None, kind: str | None, limit: int, offset: int
+) -> tuple[list[Notification], int]:
     """The user's notifications: unread first, then newest first."""
     stmt = _inbox(user_id, unread=unread, kind=kind)
     total = await total_of(session, stmt)
-    stmt = stmt.order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(),
-                         Notification.seq.desc()).limit(limit).offset(offset)
+    stmt = (
+        stmt.order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(), Notification.seq.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list((await session.execute(stmt)).scalars()), total
 
 
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
-    return (await session.execute(select(func.count()).where(
-        Notification.recipient_id == user_id, Notification.read_at.is_(None)))).scalar_one()
+    return (
+        await session.execute(
+            select(func.count()).where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+        )
+    ).scalar_one()
 
 
-async def get_for_recipient(session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification | None:
-    return (await session.execute(select(Notification).where(
-        Notification.id == notification_id, Notification.recipient_id == user_id))).scalar_one_or_none()
+async def get_for_recipient(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> Notification | None:
+    return (
+        await session.execute(
+            select(Notification).where(Notification.id == notification_id, Notification.recipient_id == user_id)
+        )
+    ).scalar_one_or_none()
 
 
-async def mark_read(session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID,
-                    at: datetime) -> Notification | None:
+async def mark_read(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID, at: datetime
+) -> Notification | None:
     """Mark one of the user's notifications read (the first read time is kept)."""
-    return (await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.recipient_id == user_id)
-        .values(read_at=func.coalesce(Notification.read_at, at))
-        .returning(Notification)
-        .execution_options(synchronize_session=False)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.recipient_id == user_id)
+            .values(read_at=func.coalesce(Notification.read_at, at))
+            .returning(Notification)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
 
 
 async def mark_all_read(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> int:
     # An UPDATE's result is a CursorResult (which has the row count); AsyncSession.execute is typed for any statement.
-    result = cast(CursorResult[Any], await session.execute(
-        update(Notification)
-        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=at)
-        .execution_options(synchronize_session=False)
-    ))
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Notification)
+            .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=at)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     return result.rowcount or 0
 
 
@@ -83,10 +101,12 @@ async def mark_all_read(session: AsyncSession, user_id: uuid.UUID, at: datetime)
 # their own, one round trip each (no pool ping, BEGIN or ROLLBACK around them), which keeps the push fast.
 _STREAM_AFTER = (
     "SELECT id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type, "
-    "created_at, read_at FROM notifications WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+    "created_at, read_at FROM notifications WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+)
 _STREAM_START = (
     "SELECT coalesce((SELECT last_seq FROM notification_cursors WHERE recipient_id = $1), 0) AS last, "
-    "(SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL) AS unread")
+    "(SELECT count(*) FROM notifications WHERE recipient_id = $1 AND read_at IS NULL) AS unread"
+)
 
 
 async def stream_start(pool: asyncpg.Pool, user_id: uuid.UUID) -> tuple[int, int]:
@@ -144,10 +164,20 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
     in `seq` order (as detached rows)."""
     if not rows:
         return []
-    params: dict[str, Any] = {name: [r[column] for r in rows] for name, column in (
-        ("ids", "id"), ("recipients", "recipient_id"), ("kinds", "kind"), ("titles", "title"), ("bodies", "body"),
-        ("link_types", "link_type"), ("link_ids", "link_id"), ("event_ids", "source_event_id"),
-        ("event_types", "source_event_type"))}
+    params: dict[str, Any] = {
+        name: [r[column] for r in rows]
+        for name, column in (
+            ("ids", "id"),
+            ("recipients", "recipient_id"),
+            ("kinds", "kind"),
+            ("titles", "title"),
+            ("bodies", "body"),
+            ("link_types", "link_type"),
+            ("link_ids", "link_id"),
+            ("event_ids", "source_event_id"),
+            ("event_types", "source_event_type"),
+        )
+    }
     params["ords"] = list(range(len(rows)))
     params["created_at"] = created_at
     result = await session.execute(_STORE, params)
@@ -158,8 +188,11 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
 # Replica ------------------------------------------------------------------------------------------------
 async def recipients(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
     users = people.users
-    rows = (await session.execute(select(users.c.id, users.c.name, users.c.email, users.c.active)
-                                  .where(users.c.id.in_(list(ids))))).all()
+    rows = (
+        await session.execute(
+            select(users.c.id, users.c.name, users.c.email, users.c.active).where(users.c.id.in_(list(ids)))
+        )
+    ).all()
     return {r.id: Recipient(id=r.id, name=r.name, email=r.email, active=r.active) for r in rows}
 
 
@@ -170,10 +203,17 @@ async def department_managers(session: AsyncSession) -> dict[uuid.UUID, uuid.UUI
 
 
 # Preferences ----------------------------------------------------------------------------------------
-async def preferences_of(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, str], list[str]]:
-    rows = (await session.execute(text(
-        "SELECT user_id, kind, channels FROM notification_preferences WHERE user_id = ANY(CAST(:ids AS uuid[]))"),
-        {"ids": list(user_ids)})).all()
+async def preferences_of(
+    session: AsyncSession, user_ids: Iterable[uuid.UUID]
+) -> dict[tuple[uuid.UUID, str], list[str]]:
+    rows = (
+        await session.execute(
+            text(
+                "SELECT user_id, kind, channels FROM notification_preferences WHERE user_id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"ids": list(user_ids)},
+        )
+    ).all()
     return {(u, k): list(c) for u, k, c in rows}
 
 
@@ -182,28 +222,52 @@ async def save_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: dic
         return
     rows = [{"user_id": user_id, "kind": k, "channels": c} for k, c in sorted(kinds.items())]
     stmt = pg_insert(NotificationPreference).values(rows)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[NotificationPreference.user_id, NotificationPreference.kind],
-        set_={"channels": stmt.excluded.channels, "updated_at": func.now()}))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[NotificationPreference.user_id, NotificationPreference.kind],
+            set_={"channels": stmt.excluded.channels, "updated_at": func.now()},
+        )
+    )
 
 
 # Email ----------------------------------------------------------------------------------------------
-async def queue_email(session: AsyncSession, *, notification_id: uuid.UUID, recipient_id: uuid.UUID,
-                      to_address: str, subject: str, body: str, at: datetime) -> None:
+async def queue_email(
+    session: AsyncSession,
+    *,
+    notification_id: uuid.UUID,
+    recipient_id: uuid.UUID,
+    to_address: str,
+    subject: str,
+    body: str,
+    at: datetime,
+) -> None:
     """An email for the sender job to send (smtp.py), due now."""
-    await session.execute(insert(EmailDelivery).values(
-        notification_id=notification_id, recipient_id=recipient_id, to_address=to_address, subject=subject,
-        body=body, status="pending", attempts=0, next_attempt_at=at, created_at=at))
+    await session.execute(
+        insert(EmailDelivery).values(
+            notification_id=notification_id,
+            recipient_id=recipient_id,
+            to_address=to_address,
+            subject=subject,
+            body=body,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
+    )
 
 
 async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[EmailDelivery]:
     """Up to `limit` pending emails due by `now`, oldest due first, locked for this transaction; rows another
     transaction holds are skipped (SKIP LOCKED), so two senders never send the same email at once."""
-    return list((await session.execute(
-        select(EmailDelivery)
-        .where(EmailDelivery.status == "pending", EmailDelivery.next_attempt_at <= now)
-        .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )).scalars())
-
+    return list(
+        (
+            await session.execute(
+                select(EmailDelivery)
+                .where(EmailDelivery.status == "pending", EmailDelivery.next_attempt_at <= now)
+                .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )

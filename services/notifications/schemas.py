@@ -21,8 +21,10 @@ class LinkOut(BaseModel):
 
 class NotificationOut(BaseModel):
     id: uuid.UUID
-    sequence: int = Field(description="The recipient's own counter: the `id:` of this notification on the live "
-                                      "stream, and what `Last-Event-ID` resumes after.")
+    sequence: int = Field(
+        description="The recipient's own counter: the `id:` of this notification on the live "
+        "stream, and what `Last-Event-ID` resumes after."
+    )
     recipient_id: uuid.UUID
     kind: Kind
     title: str
@@ -35,9 +37,19 @@ class NotificationOut(BaseModel):
 
     @classmethod
     def of(cls, n: Notification) -> NotificationOut:
-        return cls(id=n.id, sequence=n.seq, recipient_id=n.recipient_id, kind=n.kind, title=n.title, body=n.body,
-                   link=LinkOut(type=n.link_type, id=n.link_id), source_event_id=n.source_event_id,
-                   source_event_type=n.source_event_type, created_at=n.created_at, read_at=n.read_at)
+        return cls(
+            id=n.id,
+            sequence=n.seq,
+            recipient_id=n.recipient_id,
+            kind=n.kind,
+            title=n.title,
+            body=n.body,
+            link=LinkOut(type=n.link_type, id=n.link_id),
+            source_event_id=n.source_event_id,
+            source_event_type=n.source_event_type,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
 
 
 class UnreadCount(BaseModel):
@@ -51,7 +63,8 @@ class MarkedRead(BaseModel):
 class Preferences(BaseModel):
     kinds: dict[Kind, list[ChannelName]] = Field(
         description="Each kind of notification with the channels it goes to. `in_app` is always on; "
-                    "`email` is off unless chosen.")
+        "`email` is off unless chosen."
+    )
 
 
 class PreferencesUpdate(BaseModel):
@@ -59,5 +72,6 @@ class PreferencesUpdate(BaseModel):
 
     kinds: dict[Kind, list[ChannelName]] = Field(
         description="The kinds to change, each with its channels (must include `in_app`); kinds left out keep "
-                    "their channels.",
-        examples=[{"task_escalated": ["in_app", "email"]}])
+        "their channels.",
+        examples=[{"task_escalated": ["in_app", "email"]}],
+    )

@@ -31,8 +31,11 @@ CONSUMED_TOPICS = SOURCE_TOPICS + list(IDENTITY)
 _people_handlers = people_handlers(people)
 
 
-HANDLE_SECONDS = Histogram("notifications_batch_seconds", "Time to turn one batch of events into notifications",
-                           buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+HANDLE_SECONDS = Histogram(
+    "notifications_batch_seconds",
+    "Time to turn one batch of events into notifications",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 STORED = MetricCounter("notifications_stored_total", "Notifications stored", ["kind"])
 
 
@@ -71,14 +74,27 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
     await store_and_deliver(session, drafts)
 
 
-async def store_and_deliver(session: AsyncSession, drafts: list[tuple[Envelope, NotificationDraft]]) -> list[Notification]:
+async def store_and_deliver(
+    session: AsyncSession, drafts: list[tuple[Envelope, NotificationDraft]]
+) -> list[Notification]:
     """Store the drafts (a pair of source event and recipient already stored is skipped) and hand each new
     notification to the channels its recipient chose for its kind (in-app always)."""
     if not drafts:
         return []
-    rows = [{"id": uuid.uuid4(), "recipient_id": draft.recipient_id, "kind": draft.kind.value, "title": draft.title,
-             "body": draft.body, "link_type": draft.link_type.value, "link_id": draft.link_id,
-             "source_event_id": envelope.id, "source_event_type": envelope.type} for envelope, draft in drafts]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "recipient_id": draft.recipient_id,
+            "kind": draft.kind.value,
+            "title": draft.title,
+            "body": draft.body,
+            "link_type": draft.link_type.value,
+            "link_id": draft.link_id,
+            "source_event_id": envelope.id,
+            "source_event_type": envelope.type,
+        }
+        for envelope, draft in drafts
+    ]
     stored = await repo.store_notifications(session, rows, clock.now())
     if len(stored) < len(rows):
         log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))
@@ -129,16 +145,20 @@ async def preferences(session: AsyncSession, user_id: uuid.UUID) -> dict[str, li
     return {kind.value: _ordered(stored.get((user_id, kind.value), list(DEFAULT_CHANNELS))) for kind in Kind}
 
 
-async def update_preferences(session: AsyncSession, user_id: uuid.UUID, kinds: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+async def update_preferences(
+    session: AsyncSession, user_id: uuid.UUID, kinds: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
     """Set the channels of the kinds given (the others keep theirs). In-app cannot be turned off."""
     for kind, channels in kinds.items():
         for name in channels:
             if name not in CHANNEL_NAMES:
-                raise InvalidInput.for_field(f"body.kinds.{kind}", f"unknown channel {name!r}; "
-                                             f"choose from {', '.join(CHANNEL_NAMES)}")
+                raise InvalidInput.for_field(
+                    f"body.kinds.{kind}", f"unknown channel {name!r}; choose from {', '.join(CHANNEL_NAMES)}"
+                )
         if IN_APP not in channels:
-            raise InvalidInput.for_field(f"body.kinds.{kind}", "in_app cannot be turned off: the inbox keeps "
-                                         "every notification")
+            raise InvalidInput.for_field(
+                f"body.kinds.{kind}", "in_app cannot be turned off: the inbox keeps every notification"
+            )
     await repo.save_preferences(session, user_id, {k: _ordered(c) for k, c in kinds.items()})
     return await preferences(session, user_id)
 

@@ -10,7 +10,9 @@ class NotificationsSettings(DatabaseSettings):
     http_port: int = Field(8007, description="Port the HTTP server listens on.")
 
     consumer_instances: int = Field(
-        3, ge=1, le=16,
+        3,
+        ge=1,
+        le=16,
         description="Consumers of the event topics run side by side in each process (one consumer group; Kafka "
         "shares the partitions among them), so one partition's batch does not wait behind another's.",
     )
@@ -19,7 +21,8 @@ class NotificationsSettings(DatabaseSettings):
     )
     sse_retry_ms: int = Field(3000, description="Reconnection delay suggested to EventSource clients (`retry:`).")
     stream_pool_size: int = Field(
-        5, ge=1, description="Connections of the pool the live streams read their new notifications with.")
+        5, ge=1, description="Connections of the pool the live streams read their new notifications with."
+    )
     sse_replay_limit: int = Field(500, description="Most notifications a stream reads from the database per round.")
 
     smtp_host: str = Field("127.0.0.1", description="SMTP server the email channel sends through.")
@@ -37,6 +40,7 @@ class NotificationsSettings(DatabaseSettings):
     )
     email_batch_size: int = Field(50, description="Most emails the sender sends in one round.")
     email_max_attempts: int = Field(
-        12, description="Attempts per email before it is marked failed (the pause doubles from 2 s up to 10 min: "
-        "12 attempts span about 37 minutes)."
+        12,
+        description="Attempts per email before it is marked failed (the pause doubles from 2 s up to 10 min: "
+        "12 attempts span about 37 minutes).",
     )

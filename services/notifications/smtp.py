@@ -41,8 +41,13 @@ class SmtpSender:
     async def send(self, delivery: EmailDelivery) -> None:
         s = self.settings
         await aiosmtplib.send(
-            self.message(delivery), hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls,
-            start_tls=s.smtp_starttls, username=s.smtp_username, password=s.smtp_password,
+            self.message(delivery),
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_tls,
+            start_tls=s.smtp_starttls,
+            username=s.smtp_username,
+            password=s.smtp_password,
             timeout=s.smtp_timeout_seconds,
         )
 
@@ -70,13 +75,23 @@ async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_si
                 delivery.status = "failed"
                 failed += 1
                 EMAILS.labels("failed").inc()
-                log.error("email %s to %s failed for good after %d attempts: %s", delivery.id,
-                          delivery.to_address, delivery.attempts, delivery.last_error)
+                log.error(
+                    "email %s to %s failed for good after %d attempts: %s",
+                    delivery.id,
+                    delivery.to_address,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
             else:
                 delivery.next_attempt_at = clock.now() + retry_delay(delivery.attempts)
                 EMAILS.labels("retrying").inc()
-                log.warning("email %s to %s failed (attempt %d): %s", delivery.id, delivery.to_address,
-                            delivery.attempts, delivery.last_error)
+                log.warning(
+                    "email %s to %s failed (attempt %d): %s",
+                    delivery.id,
+                    delivery.to_address,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
         else:
             delivery.attempts += 1
             delivery.status = "sent"

@@ -27,14 +27,23 @@ SENT = Counter("notifications_sse_events_total", "Notifications sent on live str
 
 def _as_json(row) -> dict:
     return NotificationOut(
-        id=row["id"], sequence=row["seq"], recipient_id=row["recipient_id"], kind=row["kind"], title=row["title"],
-        body=row["body"], link={"type": row["link_type"], "id": row["link_id"]},
-        source_event_id=row["source_event_id"], source_event_type=row["source_event_type"],
-        created_at=row["created_at"], read_at=row["read_at"]).model_dump(mode="json")
+        id=row["id"],
+        sequence=row["seq"],
+        recipient_id=row["recipient_id"],
+        kind=row["kind"],
+        title=row["title"],
+        body=row["body"],
+        link={"type": row["link_type"], "id": row["link_id"]},
+        source_event_id=row["source_event_id"],
+        source_event_type=row["source_event_type"],
+        created_at=row["created_at"],
+        read_at=row["read_at"],
+    ).model_dump(mode="json")
 
 
-async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: int | None,
-                              expires_at: float) -> AsyncIterator[bytes]:
+async def notification_stream(
+    app: FastAPI, user_id: uuid.UUID, *, resume_from: int | None, expires_at: float
+) -> AsyncIterator[bytes]:
     settings = app.state.settings
     pool = app.state.stream_pool
     subscription = app.state.push_hub.subscribe(user_id)  # before the first read: no wake-up can slip by
@@ -44,8 +53,9 @@ async def notification_stream(app: FastAPI, user_id: uuid.UUID, *, resume_from: 
         if resume_from is None or resume_from > start_seq:
             # A fresh stream, or a resume point this user never had (a restored database): start from now.
             last = start_seq
-            yield format_event({"last_event_id": last, "unread": unread}, event="ready", id=last,
-                               retry_ms=settings.sse_retry_ms)
+            yield format_event(
+                {"last_event_id": last, "unread": unread}, event="ready", id=last, retry_ms=settings.sse_retry_ms
+            )
         else:
             last = resume_from
             yield f"retry: {settings.sse_retry_ms}\n\n".encode()

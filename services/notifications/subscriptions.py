@@ -10,5 +10,8 @@ from shared.messaging.subscriptions import Consumer
 
 def consumers(settings: NotificationsSettings) -> tuple[Consumer, ...]:
     # Several members of the one consumer group: the same as more replicas, in one process.
-    return (Consumer("notifications", batch=handle_events, topics=tuple(CONSUMED_TOPICS),
-                     members=settings.consumer_instances),)
+    return (
+        Consumer(
+            "notifications", batch=handle_events, topics=tuple(CONSUMED_TOPICS), members=settings.consumer_instances
+        ),
+    )

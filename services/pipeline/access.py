@@ -19,8 +19,9 @@ class Viewer:
     department_id: uuid.UUID | None
 
 
-def can_see(viewer: Viewer, *, owner_id: uuid.UUID, department_id: uuid.UUID | None,
-            stage_department_id: uuid.UUID | None) -> bool:
+def can_see(
+    viewer: Viewer, *, owner_id: uuid.UUID, department_id: uuid.UUID | None, stage_department_id: uuid.UUID | None
+) -> bool:
     """Admin: every deal. Manager: deals of their department (the line's) or whose current stage their
     department works. Anyone: the deals they own."""
     if viewer.role == "Admin":
@@ -36,8 +37,7 @@ def visible_where(viewer: Viewer) -> ColumnElement[bool]:
         return true()
     conditions = [Opportunity.owner_id == viewer.user_id]
     if viewer.department_id is not None:
-        conditions += [Opportunity.department_id == viewer.department_id,
-                       Stage.department_id == viewer.department_id]
+        conditions += [Opportunity.department_id == viewer.department_id, Stage.department_id == viewer.department_id]
     return or_(*conditions)
 
 

@@ -26,24 +26,28 @@ def create_app(settings: PipelineSettings | None = None) -> FastAPI:
     settings = settings or PipelineSettings()
 
     async def start_board_streams(app: FastAPI) -> None:
-        app.state.board_streams = BoardStreams(asyncpg_dsn(settings.database_url),
-                                               keepalive_seconds=settings.board_stream_heartbeat_seconds)
+        app.state.board_streams = BoardStreams(
+            asyncpg_dsn(settings.database_url), keepalive_seconds=settings.board_stream_heartbeat_seconds
+        )
         await app.state.board_streams.start()
 
     async def stop_board_streams(app: FastAPI) -> None:
         if getattr(app.state, "board_streams", None) is not None:
             await app.state.board_streams.stop()
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps pipeline",
-        description="Insurance lines and their specialists, the nine stages, deals (opportunities) moving "
-                    "through them, each deal's timeline, the board and pipeline analytics.",
-        routers=[stream_router, router],
-        tables=messaging,
-        people=people,
-        publishes=PUBLISHES,
-        consumers=CONSUMERS,
-        on_startup=[_prepare, start_board_streams],
-        on_shutdown=[stop_board_streams],
-        tags=[{"name": "lines"}, {"name": "stages"}, {"name": "opportunities"}, {"name": "pipeline"}],
-    ))
+
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps pipeline",
+            description="Insurance lines and their specialists, the nine stages, deals (opportunities) moving "
+            "through them, each deal's timeline, the board and pipeline analytics.",
+            routers=[stream_router, router],
+            tables=messaging,
+            people=people,
+            publishes=PUBLISHES,
+            consumers=CONSUMERS,
+            on_startup=[_prepare, start_board_streams],
+            on_shutdown=[stop_board_streams],
+            tags=[{"name": "lines"}, {"name": "stages"}, {"name": "opportunities"}, {"name": "pipeline"}],
+        )
+    )

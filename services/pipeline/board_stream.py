@@ -39,7 +39,6 @@ STREAMS = Gauge("pipeline_board_streams", "Live board streams open in this proce
 SENT = Counter("pipeline_board_events_total", "Events sent on live board streams")
 
 
-
 @dataclass(frozen=True)
 class Audience:
     """Who may see a deal, now and just before the event (one (owner, department, stage department) each)."""
@@ -47,9 +46,11 @@ class Audience:
     states: tuple[tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None], ...]
 
     def includes(self, viewer: access.Viewer) -> bool:
-        return any(owner is not None and access.can_see(viewer, owner_id=owner, department_id=department,
-                                                       stage_department_id=stage_department)
-                   for owner, department, stage_department in self.states)
+        return any(
+            owner is not None
+            and access.can_see(viewer, owner_id=owner, department_id=department, stage_department_id=stage_department)
+            for owner, department, stage_department in self.states
+        )
 
 
 EVERYONE = None  # the audience of stage and line changes
@@ -97,8 +98,7 @@ def audience_of(row, payload: dict) -> Audience:
     now = (row["owner_id"], row["department_id"], row["stage_department_id"])
     before_stage = (payload.get("from_stage") or {}).get("department_id") if isinstance(payload, dict) else None
     owner_change = ((payload.get("changes") or {}).get("owner_id") or {}) if isinstance(payload, dict) else {}
-    before = (_uuid(owner_change.get("before")) or now[0], now[1],
-              _uuid(before_stage) if before_stage else now[2])
+    before = (_uuid(owner_change.get("before")) or now[0], now[1], _uuid(before_stage) if before_stage else now[2])
     return Audience(states=(now, before) if before != now else (now,))
 
 
@@ -109,8 +109,14 @@ class BoardStreams:
         self.dsn = dsn
         self._subscriptions: set[BoardSubscription] = set()
         self._notices: asyncio.Queue[str] = asyncio.Queue()
-        self._listener = NoticeListener(dsn, BOARD_CHANNEL, self._notices.put_nowait, application_name=LISTENER_NAME,
-                                        on_connected=self._resync_all, keepalive_seconds=keepalive_seconds)
+        self._listener = NoticeListener(
+            dsn,
+            BOARD_CHANNEL,
+            self._notices.put_nowait,
+            application_name=LISTENER_NAME,
+            on_connected=self._resync_all,
+            keepalive_seconds=keepalive_seconds,
+        )
         self._first_connection = True
         self.pool: asyncpg.Pool | None = None
 
@@ -186,8 +192,9 @@ class BoardStreams:
         return BoardEvent(sequence, "opportunity", data, audience_of(row, payload))
 
 
-async def board_stream(streams: BoardStreams, viewer: access.Viewer, *, expires_at: float, heartbeat_seconds: float,
-                       retry_ms: int) -> AsyncIterator[bytes]:
+async def board_stream(
+    streams: BoardStreams, viewer: access.Viewer, *, expires_at: float, heartbeat_seconds: float, retry_ms: int
+) -> AsyncIterator[bytes]:
     subscription = streams.subscribe(viewer)  # before `ready`: nothing committed after it can slip by
     STREAMS.inc()
     try:

@@ -52,12 +52,14 @@ async def insert_line_if_absent(session: AsyncSession, name: str, now: datetime)
     """Add the insurance line `name` unless one by that name exists (also one another replica adds at the same
     moment); its id if this call added it."""
     return await session.scalar(
-        pg_insert(Line).values(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["name"]).returning(Line.id))
+        pg_insert(Line)
+        .values(id=uuid.uuid4(), name=name, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(Line.id)
+    )
 
 
-async def set_line_deals_department(session: AsyncSession, line_id: uuid.UUID,
-                                    department_id: uuid.UUID | None) -> None:
+async def set_line_deals_department(session: AsyncSession, line_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
     """A deal belongs to its line's department: move the line's deals with it."""
     await session.execute(update(Opportunity).where(Opportunity.line_id == line_id).values(department_id=department_id))
 
@@ -84,29 +86,37 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient
 
 async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
     """Add the client to the replica, or overwrite its `values` if it is there."""
-    await session.execute(pg_insert(KnownClient).values(id=client_id, **values)
-                          .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+    await session.execute(
+        pg_insert(KnownClient)
+        .values(id=client_id, **values)
+        .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()})
+    )
 
 
 async def update_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
-    await session.execute(update(KnownClient).where(KnownClient.id == client_id)
-                          .values(**values, updated_at=func.now()))
+    await session.execute(
+        update(KnownClient).where(KnownClient.id == client_id).values(**values, updated_at=func.now())
+    )
 
 
 # Opportunities -----------------------------------------------------------------------------------
 async def lock_opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
     """(Opportunity, line name, client name, owner name) of one deal, its row locked until the transaction ends;
     or None."""
-    stmt = (select(Opportunity, Line.name, KnownClient.name, people.users.c.name)
-            .join(Line, Line.id == Opportunity.line_id)
-            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
-            .outerjoin(people.users, people.users.c.id == Opportunity.owner_id)
-            .where(Opportunity.id == opportunity_id).with_for_update(of=Opportunity))
+    stmt = (
+        select(Opportunity, Line.name, KnownClient.name, people.users.c.name)
+        .join(Line, Line.id == Opportunity.line_id)
+        .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+        .outerjoin(people.users, people.users.c.id == Opportunity.owner_id)
+        .where(Opportunity.id == opportunity_id)
+        .with_for_update(of=Opportunity)
+    )
     return (await session.execute(stmt)).first()
 
 
-async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
-                          for_update: bool = False) -> Opportunity | None:
+async def get_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, *, for_update: bool = False
+) -> Opportunity | None:
     stmt = select(Opportunity).where(Opportunity.id == opportunity_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -115,7 +125,7 @@ async def get_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, *,
 
 def elapsed_ratio(now: datetime) -> ColumnElement[Any]:
     """Share of the current stage's SLA target used, in wall-clock time."""
-    return (func.extract("epoch", literal(now) - Opportunity.stage_entered_at) / (Stage.sla_hours * 3600.0))
+    return func.extract("epoch", literal(now) - Opportunity.stage_entered_at) / (Stage.sla_hours * 3600.0)
 
 
 def sla_filter(state: str, now: datetime, at_risk_share: float) -> ColumnElement[bool]:
@@ -146,9 +156,14 @@ class OpportunityFilters:
     at_risk_share: float | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        equal = ((Opportunity.stage_key, self.stage), (Opportunity.owner_id, self.owner_id),
-                 (Opportunity.line_id, self.line_id), (Opportunity.department_id, self.department_id),
-                 (Opportunity.client_id, self.client_id), (Opportunity.status, self.status))
+        equal = (
+            (Opportunity.stage_key, self.stage),
+            (Opportunity.owner_id, self.owner_id),
+            (Opportunity.line_id, self.line_id),
+            (Opportunity.department_id, self.department_id),
+            (Opportunity.client_id, self.client_id),
+            (Opportunity.status, self.status),
+        )
         clauses = [column == value for column, value in equal if value is not None]
         if self.sla_state is not None:
             assert self.now is not None and self.at_risk_share is not None, "an SLA state is judged at a time"
@@ -163,11 +178,13 @@ class OpportunityFilters:
 
 
 def _opportunity_rows() -> Select:
-    return (select(Opportunity, Stage, Line.name, KnownClient.name, people.users.c.name)
-            .join(Stage, Stage.key == Opportunity.stage_key)
-            .join(Line, Line.id == Opportunity.line_id)
-            .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
-            .outerjoin(people.users, people.users.c.id == Opportunity.owner_id))
+    return (
+        select(Opportunity, Stage, Line.name, KnownClient.name, people.users.c.name)
+        .join(Stage, Stage.key == Opportunity.stage_key)
+        .join(Line, Line.id == Opportunity.line_id)
+        .outerjoin(KnownClient, KnownClient.id == Opportunity.client_id)
+        .outerjoin(people.users, people.users.c.id == Opportunity.owner_id)
+    )
 
 
 async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
@@ -175,25 +192,44 @@ async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
     return (await session.execute(_opportunity_rows().where(Opportunity.id == opportunity_id))).first()
 
 
-async def list_opportunities(session: AsyncSession, viewer: Viewer, page: PageParams, *, filters: OpportunityFilters,
-                             ) -> tuple[list, int]:
+async def list_opportunities(
+    session: AsyncSession,
+    viewer: Viewer,
+    page: PageParams,
+    *,
+    filters: OpportunityFilters,
+) -> tuple[list, int]:
     stmt = _opportunity_rows().where(visible_where(viewer), *filters.clauses())
-    total = (await session.execute(
-        select(func.count()).select_from(
-            select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
-            .where(visible_where(viewer), *filters.clauses()).subquery()))).scalar_one()
+    total = (
+        await session.execute(
+            select(func.count()).select_from(
+                select(Opportunity.id)
+                .join(Stage, Stage.key == Opportunity.stage_key)
+                .where(visible_where(viewer), *filters.clauses())
+                .subquery()
+            )
+        )
+    ).scalar_one()
     stmt = apply_sort(stmt, page.sort, OPPORTUNITY_SORTS, "-created_at", Opportunity.id)
     rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()
     return list(rows), total
 
 
-async def board(session: AsyncSession, viewer: Viewer, *, filters: OpportunityFilters, per_stage: int,
-                ) -> tuple[dict, dict, list]:
+async def board(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    filters: OpportunityFilters,
+    per_stage: int,
+) -> tuple[dict, dict, list]:
     """Counts per stage, expected-premium totals per stage and currency, and the most recently moved deals of
     each stage (up to `per_stage`)."""
-    base = (select(Opportunity.stage_key, Opportunity.currency, func.count(), func.sum(Opportunity.expected_premium))
-            .join(Stage, Stage.key == Opportunity.stage_key)
-            .where(visible_where(viewer), *filters.clauses()).group_by(Opportunity.stage_key, Opportunity.currency))
+    base = (
+        select(Opportunity.stage_key, Opportunity.currency, func.count(), func.sum(Opportunity.expected_premium))
+        .join(Stage, Stage.key == Opportunity.stage_key)
+        .where(visible_where(viewer), *filters.clauses())
+        .group_by(Opportunity.stage_key, Opportunity.currency)
+    )
     counts: dict[str, int] = {}
     totals: dict[str, dict[str, Decimal]] = {}
     for key, currency, n, premium in (await session.execute(base)).all():
@@ -202,33 +238,54 @@ async def board(session: AsyncSession, viewer: Viewer, *, filters: OpportunityFi
             per_currency = totals.setdefault(key, {})
             currency = currency or DEFAULT_CURRENCY
             per_currency[currency] = per_currency.get(currency, Decimal(0)) + premium
-    ranked = (select(Opportunity.id, func.row_number().over(
-        partition_by=Opportunity.stage_key,
-        order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id)).label("rank"))
+    ranked = (
+        select(
+            Opportunity.id,
+            func.row_number()
+            .over(partition_by=Opportunity.stage_key, order_by=(Opportunity.stage_entered_at.desc(), Opportunity.id))
+            .label("rank"),
+        )
         .join(Stage, Stage.key == Opportunity.stage_key)
-        .where(visible_where(viewer), *filters.clauses()).subquery())
-    rows = (await session.execute(
-        _opportunity_rows().join(ranked, ranked.c.id == Opportunity.id).where(ranked.c.rank <= per_stage)
-        .order_by(Stage.position, Opportunity.stage_entered_at.desc(), Opportunity.id))).all()
+        .where(visible_where(viewer), *filters.clauses())
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            _opportunity_rows()
+            .join(ranked, ranked.c.id == Opportunity.id)
+            .where(ranked.c.rank <= per_stage)
+            .order_by(Stage.position, Opportunity.stage_entered_at.desc(), Opportunity.id)
+        )
+    ).all()
     return counts, totals, list(rows)
 
 
 async def timeline(session: AsyncSession, opportunity_id: uuid.UUID) -> list[StageMove]:
-    return list((await session.execute(
-        select(StageMove).where(StageMove.opportunity_id == opportunity_id)
-        .order_by(StageMove.moved_at, StageMove.id))).scalars())
+    return list(
+        (
+            await session.execute(
+                select(StageMove)
+                .where(StageMove.opportunity_id == opportunity_id)
+                .order_by(StageMove.moved_at, StageMove.id)
+            )
+        ).scalars()
+    )
 
 
 # Analytics ---------------------------------------------------------------------------------------
 def _scoped_deals(viewer: Viewer, filters: OpportunityFilters) -> Select:
-    return (select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key)
-            .where(visible_where(viewer), *filters.clauses()))
+    return (
+        select(Opportunity.id)
+        .join(Stage, Stage.key == Opportunity.stage_key)
+        .where(visible_where(viewer), *filters.clauses())
+    )
 
 
 async def deal_counts(session: AsyncSession, viewer: Viewer, filters: OpportunityFilters) -> dict[str, int]:
     deals = _scoped_deals(viewer, filters).subquery()
-    rows = await session.execute(select(Opportunity.status, func.count()).join(deals, deals.c.id == Opportunity.id)
-                                 .group_by(Opportunity.status))
+    rows = await session.execute(
+        select(Opportunity.status, func.count()).join(deals, deals.c.id == Opportunity.id).group_by(Opportunity.status)
+    )
     return {"open": 0, "won": 0, "lost": 0, **{status: n for status, n in rows.all()}}
 
 
@@ -236,12 +293,17 @@ async def time_in_stage(session: AsyncSession, viewer: Viewer, filters: Opportun
     """(stage, moves, median, p90) of the seconds spent in each stage, over every move out of it."""
     deals = _scoped_deals(viewer, filters).subquery()
     seconds = StageMove.seconds_in_stage
-    stmt = (select(StageMove.from_stage, func.count(),
-                   func.percentile_cont(0.5).within_group(seconds),
-                   func.percentile_cont(0.9).within_group(seconds))
-            .join(deals, deals.c.id == StageMove.opportunity_id)
-            .where(StageMove.from_stage.is_not(None), seconds.is_not(None))
-            .group_by(StageMove.from_stage))
+    stmt = (
+        select(
+            StageMove.from_stage,
+            func.count(),
+            func.percentile_cont(0.5).within_group(seconds),
+            func.percentile_cont(0.9).within_group(seconds),
+        )
+        .join(deals, deals.c.id == StageMove.opportunity_id)
+        .where(StageMove.from_stage.is_not(None), seconds.is_not(None))
+        .group_by(StageMove.from_stage)
+    )
     return list((await session.execute(stmt)).all())
 
 
@@ -252,12 +314,14 @@ async def stage_reach(session: AsyncSession, viewer: Viewer, filters: Opportunit
         select(StageMove.to_stage, func.count(func.distinct(StageMove.opportunity_id)))
         .join(deals, deals.c.id == StageMove.opportunity_id)
         .where(StageMove.to_stage.is_not(None), StageMove.kind.in_(("opened", "forward")))
-        .group_by(StageMove.to_stage))
+        .group_by(StageMove.to_stage)
+    )
     advanced = await session.execute(
         select(StageMove.from_stage, StageMove.to_stage, func.count(func.distinct(StageMove.opportunity_id)))
         .join(deals, deals.c.id == StageMove.opportunity_id)
         .where(StageMove.kind == "forward")
-        .group_by(StageMove.from_stage, StageMove.to_stage))
+        .group_by(StageMove.from_stage, StageMove.to_stage)
+    )
     return {stage: n for stage, n in entered.all()}, {(f, t): n for f, t, n in advanced.all()}
 
 
@@ -268,15 +332,24 @@ async def win_rates(session: AsyncSession, viewer: Viewer, filters: OpportunityF
     lost = func.count().filter(Opportunity.status == "lost")
     still_open = func.count().filter(Opportunity.status == "open")
     if by == "line":
-        stmt = (select(Line.id, Line.name, won, lost, still_open)
-                .select_from(Opportunity).join(deals, deals.c.id == Opportunity.id)
-                .join(Line, Line.id == Opportunity.line_id).group_by(Line.id, Line.name).order_by(Line.name))
+        stmt = (
+            select(Line.id, Line.name, won, lost, still_open)
+            .select_from(Opportunity)
+            .join(deals, deals.c.id == Opportunity.id)
+            .join(Line, Line.id == Opportunity.line_id)
+            .group_by(Line.id, Line.name)
+            .order_by(Line.name)
+        )
     else:
         users = people.users
-        stmt = (select(Opportunity.owner_id, users.c.name, won, lost, still_open)
-                .select_from(Opportunity).join(deals, deals.c.id == Opportunity.id)
-                .outerjoin(users, users.c.id == Opportunity.owner_id)
-                .group_by(Opportunity.owner_id, users.c.name).order_by(users.c.name, Opportunity.owner_id))
+        stmt = (
+            select(Opportunity.owner_id, users.c.name, won, lost, still_open)
+            .select_from(Opportunity)
+            .join(deals, deals.c.id == Opportunity.id)
+            .outerjoin(users, users.c.id == Opportunity.owner_id)
+            .group_by(Opportunity.owner_id, users.c.name)
+            .order_by(users.c.name, Opportunity.owner_id)
+        )
     return list((await session.execute(stmt)).all())
 
 
@@ -286,7 +359,8 @@ _NEWEST_OUTBOX_SEQUENCE = "SELECT coalesce(max(id), 0) FROM outbox"
 _DEAL_AUDIENCE = (
     "SELECT o.owner_id, o.department_id, s.department_id AS stage_department_id, "
     "(SELECT payload FROM outbox WHERE id = $2) AS payload "
-    "FROM opportunities o LEFT JOIN stages s ON s.key = o.stage_key WHERE o.id = $1")
+    "FROM opportunities o LEFT JOIN stages s ON s.key = o.stage_key WHERE o.id = $1"
+)
 
 
 async def newest_outbox_sequence(pool: asyncpg.Pool) -> int:
@@ -298,4 +372,3 @@ async def deal_audience(pool: asyncpg.Pool, opportunity_id: uuid.UUID, sequence:
     """Who may see the deal now (owner, department, its stage's department) and the payload of its event
     `sequence` (which says where it was before); None if there is no such deal."""
     return await pool.fetchrow(_DEAL_AUDIENCE, opportunity_id, sequence)
-

@@ -80,7 +80,8 @@ class OpportunityUpdate(Strict):
 
 class AdvanceBody(Strict):
     from_stage: str | None = Field(
-        None, description="The stage the caller sees the deal in; if the deal has moved meanwhile the answer is 409.")
+        None, description="The stage the caller sees the deal in; if the deal has moved meanwhile the answer is 409."
+    )
 
 
 class MoveBackBody(Strict):
@@ -125,8 +126,9 @@ class OpportunityOut(BaseModel):
     stage_entered_at: datetime
     status: Status
     archived: bool
-    sla_state: SlaState | None = Field(description="Time in the current stage against its SLA target "
-                                                   "(wall-clock hours); none once the deal is closed.")
+    sla_state: SlaState | None = Field(
+        description="Time in the current stage against its SLA target (wall-clock hours); none once the deal is closed."
+    )
     terms: TermsOut | None
     decline_reason: str | None
     contract_id: uuid.UUID | None
@@ -165,7 +167,8 @@ class BoardColumn(BaseModel):
     stage: StageOut
     count: int = Field(description="Deals in the stage (all of them, not only those listed)")
     premium_totals: list[MoneyTotal] = Field(
-        description="Expected premium of all the stage's deals, per currency (deals without one not counted)")
+        description="Expected premium of all the stage's deals, per currency (deals without one not counted)"
+    )
     deals: list[OpportunityOut]
 
 

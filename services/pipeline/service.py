@@ -51,8 +51,13 @@ BOOTSTRAP = Actor("system", "pipeline.bootstrap")
 
 
 def stage_ref(stage: Stage) -> StageRef:
-    return StageRef(key=stage.key, name=stage.name, position=stage.position, department_id=stage.department_id,
-                    sla_hours=stage.sla_hours)
+    return StageRef(
+        key=stage.key,
+        name=stage.name,
+        position=stage.position,
+        department_id=stage.department_id,
+        sla_hours=stage.sla_hours,
+    )
 
 
 # Start-up ----------------------------------------------------------------------------------------
@@ -65,8 +70,12 @@ async def ensure_default_lines(session: AsyncSession) -> int:
         line_id = await repo.insert_line_if_absent(session, name, now)
         if line_id is not None:
             created += 1
-            await outbox.add(session, LineCreated(line_id=line_id, name=name, specialist_id=None, department_id=None),
-                             subject=str(line_id), actor=BOOTSTRAP)
+            await outbox.add(
+                session,
+                LineCreated(line_id=line_id, name=name, specialist_id=None, department_id=None),
+                subject=str(line_id),
+                actor=BOOTSTRAP,
+            )
     return created
 
 
@@ -82,7 +91,9 @@ async def _check_department(session: AsyncSession, department_id: uuid.UUID | No
 
 
 def _name_taken(name: str) -> Conflict:
-    return Conflict(f"an insurance line named {name!r} exists", errors=[{"field": "body.name", "message": "already taken"}])
+    return Conflict(
+        f"an insurance line named {name!r} exists", errors=[{"field": "body.name", "message": "already taken"}]
+    )
 
 
 async def create_line(session: AsyncSession, data: LineCreate) -> Line:
@@ -91,12 +102,23 @@ async def create_line(session: AsyncSession, data: LineCreate) -> Line:
     await _check_specialist(session, data.specialist_id, "body.specialist_id")
     await _check_department(session, data.department_id, "body.department_id")
     now = clock.now()
-    line = Line(id=uuid.uuid4(), name=data.name, specialist_id=data.specialist_id, department_id=data.department_id,
-                created_at=now, updated_at=now)
+    line = Line(
+        id=uuid.uuid4(),
+        name=data.name,
+        specialist_id=data.specialist_id,
+        department_id=data.department_id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(line)
     await session.flush()
-    await outbox.add(session, LineCreated(line_id=line.id, name=line.name, specialist_id=line.specialist_id,
-                                          department_id=line.department_id), subject=str(line.id))
+    await outbox.add(
+        session,
+        LineCreated(
+            line_id=line.id, name=line.name, specialist_id=line.specialist_id, department_id=line.department_id
+        ),
+        subject=str(line.id),
+    )
     return line
 
 
@@ -171,31 +193,63 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate) -> St
 
 
 # Opportunities: reading --------------------------------------------------------------------------
-def opportunity_out(opp: Opportunity, stage: Stage, line_name: str, client_name: str | None,
-                    owner_name: str | None = None, *, at_risk_share: float) -> OpportunityOut:
+def opportunity_out(
+    opp: Opportunity,
+    stage: Stage,
+    line_name: str,
+    client_name: str | None,
+    owner_name: str | None = None,
+    *,
+    at_risk_share: float,
+) -> OpportunityOut:
     elapsed = (clock.now() - opp.stage_entered_at).total_seconds()
     terms = None
     if opp.premium is not None:
-        terms = TermsOut(premium=opp.premium, currency=opp.premium_currency, start_date=opp.start_date,
-                         end_date=opp.end_date, insurer=opp.insurer)
+        terms = TermsOut(
+            premium=opp.premium,
+            currency=opp.premium_currency,
+            start_date=opp.start_date,
+            end_date=opp.end_date,
+            insurer=opp.insurer,
+        )
     return OpportunityOut(
-        id=opp.id, client_id=opp.client_id, client_name=client_name, line_id=opp.line_id, line_name=line_name,
-        title=opp.title, expected_premium=opp.expected_premium, currency=opp.currency, notes=opp.notes,
-        owner_id=opp.owner_id, owner_name=owner_name, department_id=opp.department_id, stage=StageOut.model_validate(stage),
-        stage_entered_at=opp.stage_entered_at, status=opp.status, archived=opp.archived,
+        id=opp.id,
+        client_id=opp.client_id,
+        client_name=client_name,
+        line_id=opp.line_id,
+        line_name=line_name,
+        title=opp.title,
+        expected_premium=opp.expected_premium,
+        currency=opp.currency,
+        notes=opp.notes,
+        owner_id=opp.owner_id,
+        owner_name=owner_name,
+        department_id=opp.department_id,
+        stage=StageOut.model_validate(stage),
+        stage_entered_at=opp.stage_entered_at,
+        status=opp.status,
+        archived=opp.archived,
         sla_state=rules.sla_state(elapsed, stage.sla_hours, at_risk_share) if opp.status == "open" else None,
-        terms=terms, decline_reason=opp.decline_reason, contract_id=opp.contract_id, version=opp.version,
-        created_at=opp.created_at, updated_at=opp.updated_at, closed_at=opp.closed_at)
+        terms=terms,
+        decline_reason=opp.decline_reason,
+        contract_id=opp.contract_id,
+        version=opp.version,
+        created_at=opp.created_at,
+        updated_at=opp.updated_at,
+        closed_at=opp.closed_at,
+    )
 
 
-async def visible_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, viewer: access.Viewer,
-                              *, at_risk_share: float) -> OpportunityOut:
+async def visible_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, viewer: access.Viewer, *, at_risk_share: float
+) -> OpportunityOut:
     row = await repo.opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
     opp, stage, line_name, client_name, owner_name = row
-    if not access.can_see(viewer, owner_id=opp.owner_id, department_id=opp.department_id,
-                         stage_department_id=stage.department_id):
+    if not access.can_see(
+        viewer, owner_id=opp.owner_id, department_id=opp.department_id, stage_department_id=stage.department_id
+    ):
         raise NotFound(f"no opportunity {opportunity_id}")
     return opportunity_out(opp, stage, line_name, client_name, owner_name, at_risk_share=at_risk_share)
 
@@ -213,8 +267,9 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         delay = min(delay * 2, 0.4)
 
 
-async def open_opportunity(session: AsyncSession, data: OpportunityCreate, *,
-                           client_wait_seconds: float, viewer: access.Viewer | None = None) -> Opportunity:
+async def open_opportunity(
+    session: AsyncSession, data: OpportunityCreate, *, client_wait_seconds: float, viewer: access.Viewer | None = None
+) -> Opportunity:
     """Open a deal at the first stage. With a `viewer` other than an Admin, the client must be one of the
     viewer's department (the clients they may see); any other is answered like an unknown one."""
     if data.expected_premium is not None and data.currency is None:
@@ -223,11 +278,15 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, *,
     if line is None:
         raise InvalidInput.for_field("body.line_id", f"no insurance line {data.line_id}")
     if line.specialist_id is None:
-        raise Conflict(f"the {line.name} line has no primary specialist to own the deal; an Admin must assign one",
-                       errors=[{"field": "body.line_id", "message": "line without a primary specialist"}])
+        raise Conflict(
+            f"the {line.name} line has no primary specialist to own the deal; an Admin must assign one",
+            errors=[{"field": "body.line_id", "message": "line without a primary specialist"}],
+        )
     if await repo.active_user(session, line.specialist_id) is None:
-        raise Conflict(f"the primary specialist of the {line.name} line is no longer active; an Admin must "
-                       "assign another", errors=[{"field": "body.line_id", "message": "specialist inactive"}])
+        raise Conflict(
+            f"the primary specialist of the {line.name} line is no longer active; an Admin must assign another",
+            errors=[{"field": "body.line_id", "message": "specialist inactive"}],
+        )
     client = await _wait_for_client(session, data.client_id, client_wait_seconds)
     if client is None or not access.may_open_deal_for(viewer, client_department_id=client.department_id):
         raise InvalidInput.for_field("body.client_id", f"unknown client {data.client_id}")
@@ -235,19 +294,57 @@ async def open_opportunity(session: AsyncSession, data: OpportunityCreate, *,
     first = order[0]
     now = clock.now()
     opp = Opportunity(
-        id=uuid.uuid4(), client_id=client.id, line_id=line.id, title=data.title,
-        expected_premium=data.expected_premium, currency=data.currency, notes=data.notes,
-        owner_id=line.specialist_id, department_id=line.department_id, stage_key=first.key, stage_entered_at=now,
-        status="open", archived=False, version=1, created_at=now, updated_at=now)
+        id=uuid.uuid4(),
+        client_id=client.id,
+        line_id=line.id,
+        title=data.title,
+        expected_premium=data.expected_premium,
+        currency=data.currency,
+        notes=data.notes,
+        owner_id=line.specialist_id,
+        department_id=line.department_id,
+        stage_key=first.key,
+        stage_entered_at=now,
+        status="open",
+        archived=False,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(opp)
     await session.flush()
-    session.add(StageMove(opportunity_id=opp.id, kind="opened", from_stage=None, to_stage=first.key,
-                          actor=str(context.current_actor()), moved_at=now, seconds_in_stage=None, reason=None, status_after="open"))
-    await outbox.add(session, OpportunityOpened(
-        opportunity_id=opp.id, client_id=opp.client_id, line_id=line.id, line_name=line.name, title=opp.title,
-        expected_premium=opp.expected_premium, currency=opp.currency, notes=opp.notes, owner_id=opp.owner_id,
-        department_id=opp.department_id, stage=stage_ref(first), status="open", opportunity_version=opp.version),
-        subject=str(opp.id))
+    session.add(
+        StageMove(
+            opportunity_id=opp.id,
+            kind="opened",
+            from_stage=None,
+            to_stage=first.key,
+            actor=str(context.current_actor()),
+            moved_at=now,
+            seconds_in_stage=None,
+            reason=None,
+            status_after="open",
+        )
+    )
+    await outbox.add(
+        session,
+        OpportunityOpened(
+            opportunity_id=opp.id,
+            client_id=opp.client_id,
+            line_id=line.id,
+            line_name=line.name,
+            title=opp.title,
+            expected_premium=opp.expected_premium,
+            currency=opp.currency,
+            notes=opp.notes,
+            owner_id=opp.owner_id,
+            department_id=opp.department_id,
+            stage=stage_ref(first),
+            status="open",
+            opportunity_version=opp.version,
+        ),
+        subject=str(opp.id),
+    )
     await session.flush()
     return opp
 
@@ -270,25 +367,33 @@ class LockedDeal:
     def out(self, *, at_risk_share: float) -> OpportunityOut:
         # A reassignment under the lock changed the owner: their name is not at hand, so none rather than the old.
         owner_name = self.owner_name_at_lock if self.opp.owner_id == self.owner_id_at_lock else None
-        return opportunity_out(self.opp, self.stage, self.line_name, self.client_name, owner_name,
-                               at_risk_share=at_risk_share)
+        return opportunity_out(
+            self.opp, self.stage, self.line_name, self.client_name, owner_name, at_risk_share=at_risk_share
+        )
 
 
-async def _locked_visible(session: AsyncSession, opportunity_id: uuid.UUID, viewer: access.Viewer | None,
-                          ) -> LockedDeal:
+async def _locked_visible(
+    session: AsyncSession,
+    opportunity_id: uuid.UUID,
+    viewer: access.Viewer | None,
+) -> LockedDeal:
     row = await repo.lock_opportunity_row(session, opportunity_id)
     if row is None:
         raise NotFound(f"no opportunity {opportunity_id}")
     deal = LockedDeal(row[0], await repo.stages(session), row[1], row[2], row[0].owner_id, row[3])
-    if viewer is not None and not access.can_see(viewer, owner_id=deal.opp.owner_id,
-                                                department_id=deal.opp.department_id,
-                                                stage_department_id=deal.stage.department_id):
+    if viewer is not None and not access.can_see(
+        viewer,
+        owner_id=deal.opp.owner_id,
+        department_id=deal.opp.department_id,
+        stage_department_id=deal.stage.department_id,
+    ):
         raise NotFound(f"no opportunity {opportunity_id}")
     return deal
 
 
-async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, data: OpportunityUpdate,
-                             principal: Principal) -> LockedDeal:
+async def update_opportunity(
+    session: AsyncSession, opportunity_id: uuid.UUID, data: OpportunityUpdate, principal: Principal
+) -> LockedDeal:
     deal = await _locked_visible(session, opportunity_id, access.viewer_of(principal))
     opp = deal.opp
     fields = data.model_dump(exclude_unset=True)
@@ -314,16 +419,28 @@ async def update_opportunity(session: AsyncSession, opportunity_id: uuid.UUID, d
     opp.updated_at = clock.now()
     opp.version += 1
     await session.flush()
-    await outbox.add(session, OpportunityUpdated(opportunity_id=opp.id, client_id=opp.client_id, changes=changes,
-                                                 opportunity_version=opp.version), subject=str(opp.id))
+    await outbox.add(
+        session,
+        OpportunityUpdated(
+            opportunity_id=opp.id, client_id=opp.client_id, changes=changes, opportunity_version=opp.version
+        ),
+        subject=str(opp.id),
+    )
     return deal
 
 
 # Opportunities: moves ----------------------------------------------------------------------------
-async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Move, *,
-               viewer: access.Viewer | None, from_stage: str | None = None,
-               reason: str | None = None, terms: TermsIn | None = None,
-               contract_id: uuid.UUID | None = None) -> LockedDeal:
+async def move(
+    session: AsyncSession,
+    opportunity_id: uuid.UUID,
+    kind: rules.Move,
+    *,
+    viewer: access.Viewer | None,
+    from_stage: str | None = None,
+    reason: str | None = None,
+    terms: TermsIn | None = None,
+    contract_id: uuid.UUID | None = None,
+) -> LockedDeal:
     """Apply one move to a deal under its row lock, record it in the history and publish it.
 
     `viewer` None means the platform itself moves the deal (contract issued): no access check. The mover is
@@ -332,13 +449,16 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
     deal = await _locked_visible(session, opportunity_id, viewer)
     opp, order = deal.opp, deal.order
     if from_stage is not None and from_stage != opp.stage_key and opp.status == "open":
-        raise Conflict(f"the deal is no longer at {from_stage}: it is at {opp.stage_key}",
-                       errors=[{"field": "body.from_stage", "message": f"the deal is at {opp.stage_key}"}])
+        raise Conflict(
+            f"the deal is no longer at {from_stage}: it is at {opp.stage_key}",
+            errors=[{"field": "body.from_stage", "message": f"the deal is at {opp.stage_key}"}],
+        )
     keys = [s.key for s in order]
     previous, following = rules.neighbours(keys, opp.stage_key)
     try:
-        target_key = rules.check_move(kind, rules.DealState(opp.stage_key, opp.status),
-                                      previous=previous, following=following)
+        target_key = rules.check_move(
+            kind, rules.DealState(opp.stage_key, opp.status), previous=previous, following=following
+        )
     except rules.MoveRefused as exc:
         raise Conflict(str(exc)) from exc
     if kind == "accept":
@@ -354,14 +474,36 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
 
     if kind == "decline":
         opp.status, opp.archived, opp.closed_at, opp.decline_reason = "lost", True, now, reason
-        session.add(StageMove(opportunity_id=opp.id, kind="declined", from_stage=left.key, to_stage=None,
-                              actor=str(actor), moved_at=now, seconds_in_stage=seconds, reason=reason,
-                              status_after="lost"))
+        session.add(
+            StageMove(
+                opportunity_id=opp.id,
+                kind="declined",
+                from_stage=left.key,
+                to_stage=None,
+                actor=str(actor),
+                moved_at=now,
+                seconds_in_stage=seconds,
+                reason=reason,
+                status_after="lost",
+            )
+        )
         await session.flush()
-        await outbox.add(session, OpportunityDeclined(
-            opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
-            department_id=opp.department_id, stage=stage_ref(left), reason=reason, status="lost", title=opp.title,
-            opportunity_version=opp.version), subject=str(opp.id))
+        await outbox.add(
+            session,
+            OpportunityDeclined(
+                opportunity_id=opp.id,
+                client_id=opp.client_id,
+                line_id=opp.line_id,
+                owner_id=opp.owner_id,
+                department_id=opp.department_id,
+                stage=stage_ref(left),
+                reason=reason,
+                status="lost",
+                title=opp.title,
+                opportunity_version=opp.version,
+            ),
+            subject=str(opp.id),
+        )
         return deal
 
     direction = "back" if kind == "move_back" else "forward"
@@ -374,28 +516,66 @@ async def move(session: AsyncSession, opportunity_id: uuid.UUID, kind: rules.Mov
         opp.start_date, opp.end_date, opp.insurer = terms.start_date, terms.end_date, terms.insurer
     if contract_id is not None:
         opp.contract_id = contract_id
-    session.add(StageMove(opportunity_id=opp.id, kind=direction, from_stage=left.key, to_stage=entered.key,
-                          actor=str(actor), moved_at=now, seconds_in_stage=seconds, reason=reason,
-                          status_after=opp.status))
+    session.add(
+        StageMove(
+            opportunity_id=opp.id,
+            kind=direction,
+            from_stage=left.key,
+            to_stage=entered.key,
+            actor=str(actor),
+            moved_at=now,
+            seconds_in_stage=seconds,
+            reason=reason,
+            status_after=opp.status,
+        )
+    )
     await session.flush()
-    await outbox.add(session, StageAdvanced(
-        opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, owner_id=opp.owner_id,
-        from_stage=stage_ref(left), to_stage=stage_ref(entered), direction=direction, reason=reason,
-        seconds_in_stage=seconds, status=opp.status, title=opp.title, line_name=deal.line_name,
-        opportunity_version=opp.version), subject=str(opp.id))
+    await outbox.add(
+        session,
+        StageAdvanced(
+            opportunity_id=opp.id,
+            client_id=opp.client_id,
+            line_id=opp.line_id,
+            owner_id=opp.owner_id,
+            from_stage=stage_ref(left),
+            to_stage=stage_ref(entered),
+            direction=direction,
+            reason=reason,
+            seconds_in_stage=seconds,
+            status=opp.status,
+            title=opp.title,
+            line_name=deal.line_name,
+            opportunity_version=opp.version,
+        ),
+        subject=str(opp.id),
+    )
     if kind == "accept":
         assert terms is not None
-        await outbox.add(session, OpportunityAccepted(
-            opportunity_id=opp.id, client_id=opp.client_id, line_id=opp.line_id, line_name=deal.line_name,
-            owner_id=opp.owner_id, department_id=opp.department_id,
-            terms=Terms(premium=terms.premium, currency=terms.currency, start_date=terms.start_date,
-                        end_date=terms.end_date, insurer=terms.insurer),
-            title=opp.title, opportunity_version=opp.version), subject=str(opp.id))
+        await outbox.add(
+            session,
+            OpportunityAccepted(
+                opportunity_id=opp.id,
+                client_id=opp.client_id,
+                line_id=opp.line_id,
+                line_name=deal.line_name,
+                owner_id=opp.owner_id,
+                department_id=opp.department_id,
+                terms=Terms(
+                    premium=terms.premium,
+                    currency=terms.currency,
+                    start_date=terms.start_date,
+                    end_date=terms.end_date,
+                    insurer=terms.insurer,
+                ),
+                title=opp.title,
+                opportunity_version=opp.version,
+            ),
+            subject=str(opp.id),
+        )
     return deal
 
 
-async def complete_on_contract_issued(session: AsyncSession, opportunity_id: uuid.UUID,
-                                      contract_id: uuid.UUID) -> bool:
+async def complete_on_contract_issued(session: AsyncSession, opportunity_id: uuid.UUID, contract_id: uuid.UUID) -> bool:
     """The contract of a deal was issued: its deal reaches Completion. Nothing happens if the deal is
     already completed (or not at Policy Issuance); returns whether it moved."""
     opp = await repo.get_opportunity(session, opportunity_id, for_update=True)
@@ -403,8 +583,13 @@ async def complete_on_contract_issued(session: AsyncSession, opportunity_id: uui
         log.warning("contract %s issued for unknown opportunity %s; ignored", contract_id, opportunity_id)
         return False
     if opp.status != "open" or opp.stage_key != rules.POLICY_ISSUANCE:
-        log.info("contract %s issued; opportunity %s is %s at %s, nothing to do", contract_id, opportunity_id,
-                 opp.status, opp.stage_key)
+        log.info(
+            "contract %s issued; opportunity %s is %s at %s, nothing to do",
+            contract_id,
+            opportunity_id,
+            opp.status,
+            opp.stage_key,
+        )
         if opp.contract_id is None and opp.status == "won":
             opp.contract_id = contract_id
         return False

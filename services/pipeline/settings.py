@@ -16,7 +16,10 @@ class PipelineSettings(DatabaseSettings):
     sla_at_risk_share: float = Field(
         0.75, description="Share of a stage's SLA target after which a deal in it is yellow (at risk); red past 100 %."
     )
-    board_deals_per_stage: int = Field(50, description="Most deals the board lists under each stage (the counts are complete).")
+    board_deals_per_stage: int = Field(
+        50, description="Most deals the board lists under each stage (the counts are complete)."
+    )
     board_stream_heartbeat_seconds: float = Field(
-        15.0, description="A live board stream sends a comment line after this long without events (seconds).")
+        15.0, description="A live board stream sends a comment line after this long without events (seconds)."
+    )
     board_stream_retry_ms: int = Field(3000, description="Reconnection delay suggested to board stream clients.")

@@ -11,10 +11,13 @@ from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
 
 CONSUMERS = (
-    Consumer("pipeline", handlers=(
-        *people_subscriptions(people),
-        on(ClientCreated, consumers.client_created),
-        on(ClientUpdated, consumers.client_updated),
-        on(ContractIssued, consumers.contract_issued),
-    )),
+    Consumer(
+        "pipeline",
+        handlers=(
+            *people_subscriptions(people),
+            on(ClientCreated, consumers.client_created),
+            on(ClientUpdated, consumers.client_updated),
+            on(ContractIssued, consumers.contract_issued),
+        ),
+    ),
 )

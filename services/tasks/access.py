@@ -11,8 +11,11 @@ from shared.auth import Principal
 
 
 def can_see(caller: Principal, task: Task) -> bool:
-    return caller.is_admin or task.assignee_id == caller.user_id or (
-        caller.department_id is not None and task.department_id == caller.department_id)
+    return (
+        caller.is_admin
+        or task.assignee_id == caller.user_id
+        or (caller.department_id is not None and task.department_id == caller.department_id)
+    )
 
 
 def visible_where(caller: Principal) -> ColumnElement[bool]:

@@ -17,18 +17,22 @@ from shared.contracts.topics import TASKS, TASKS_CALENDAR
 def create_app(settings: TasksSettings | None = None) -> FastAPI:
     settings = settings or TasksSettings()
     calendar.calendar_cache.max_age = settings.calendar_cache_seconds
-    return create_service_app(ServiceParts(
-        settings=settings,
-        title="InsureOps tasks",
-        description="Tasks that open and route themselves as deals move, manual tickets, comment threads, "
-                    "SLA watch and escalation, stale-work reminders, department workload, the working-time calendar.",
-        routers=[router],
-        tables=messaging,
-        people=people,
-        publishes=[TASKS, TASKS_CALENDAR],
-        consumers=consumers(settings),
-        jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],
-        tags=[{"name": "tasks", "description": "Tickets: automatic and manual, routing, comments"},
-              {"name": "workload", "description": "Who holds how much work"},
-              {"name": "calendar", "description": "Working time for SLA deadlines"}],
-    ))
+    return create_service_app(
+        ServiceParts(
+            settings=settings,
+            title="InsureOps tasks",
+            description="Tasks that open and route themselves as deals move, manual tickets, comment threads, "
+            "SLA watch and escalation, stale-work reminders, department workload, the working-time calendar.",
+            routers=[router],
+            tables=messaging,
+            people=people,
+            publishes=[TASKS, TASKS_CALENDAR],
+            consumers=consumers(settings),
+            jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],
+            tags=[
+                {"name": "tasks", "description": "Tickets: automatic and manual, routing, comments"},
+                {"name": "workload", "description": "Who holds how much work"},
+                {"name": "calendar", "description": "Working time for SLA deadlines"},
+            ],
+        )
+    )

@@ -49,8 +49,9 @@ def _memory(session: AsyncSession) -> _RoutingMemory:
     return session.info.setdefault("tasks.routing", _RoutingMemory())
 
 
-def note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID, priority: Priority,
-                    at: datetime) -> None:
+def note_assignment(
+    session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID, priority: Priority, at: datetime
+) -> None:
     memory = _memory(session)
     memory.assigned.append((user_id, at))
     member = memory.members.get(user_id)
@@ -60,8 +61,9 @@ def note_assignment(session: AsyncSession, settings: TasksSettings, user_id: uui
         member.last_assigned_at, member.order = at, _IN_THIS_TRANSACTION + len(memory.assigned)
 
 
-def count_load(session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID | None, priority: Priority,
-               sign: int) -> None:
+def count_load(
+    session: AsyncSession, settings: TasksSettings, user_id: uuid.UUID | None, priority: Priority, sign: int
+) -> None:
     """A task of `user_id` left (-1) or re-entered (+1) the open work: keep routing's view of loads exact."""
     member = _memory(session).members.get(user_id) if user_id is not None else None
     if member is not None:
@@ -90,8 +92,9 @@ def _describe(member: MemberState) -> str:
     return member.last_assigned_at.isoformat(timespec="seconds") if member.last_assigned_at else "never"
 
 
-async def route_to_least_loaded_member(session: AsyncSession, department_id: uuid.UUID,
-                                       settings: TasksSettings) -> Assignment:
+async def route_to_least_loaded_member(
+    session: AsyncSession, department_id: uuid.UUID, settings: TasksSettings
+) -> Assignment:
     """The active member of the department with the lowest weighted open load; ties go to whoever was
     assigned least recently (never first), then the lowest user id.
 
@@ -126,12 +129,13 @@ def choose_least_loaded(department: str, members: list[MemberState]) -> Assignme
         return Assignment(chosen.user_id, f"the only active member of {department} (load {chosen.load})")
     runner_up = ranked[1]
     if runner_up.load > chosen.load:
-        return Assignment(chosen.user_id,
-                          f"least loaded in {department}: load {chosen.load} vs next {runner_up.load}")
+        return Assignment(chosen.user_id, f"least loaded in {department}: load {chosen.load} vs next {runner_up.load}")
     tied = sum(1 for m in ranked if m.load == chosen.load) - 1
     if chosen.order == -1 and runner_up.order == -1:
         how = "none of them assigned before, so the lowest user id"
     else:
         how = f"tie broken by least recently assigned (last assigned {_describe(chosen)} vs {_describe(runner_up)})"
-    return Assignment(chosen.user_id, f"least loaded in {department}: load {chosen.load}, tied with {tied} "
-                                      f"other{'s' * (tied != 1)}; {how}")
+    return Assignment(
+        chosen.user_id,
+        f"least loaded in {department}: load {chosen.load}, tied with {tied} other{'s' * (tied != 1)}; {how}",
+    )

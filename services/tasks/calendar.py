@@ -58,8 +58,11 @@ async def load_calendar(session: AsyncSession, *, fresh: bool = False) -> Calend
 async def calendar_view(session: AsyncSession) -> dict:
     row = await repo.get_calendar_row(session)
     calendar = Calendar.from_dict(row.definition) if row is not None else DEFAULT_CALENDAR
-    return {**calendar.to_dict(), "updated_at": row.updated_at if row else None,
-            "updated_by": row.updated_by if row else None}
+    return {
+        **calendar.to_dict(),
+        "updated_at": row.updated_at if row else None,
+        "updated_by": row.updated_by if row else None,
+    }
 
 
 async def replace_calendar(session: AsyncSession, body: CalendarIn) -> dict:

@@ -45,10 +45,16 @@ Settings = Annotated[TasksSettings, Depends(settings_of)]
 
 
 # Tasks ------------------------------------------------------------------------------------------
-@router.get("/api/v1/tasks", response_model=Page[TaskOut], tags=["tasks"],
-            summary="List tasks: at-risk first (red, yellow, green, then due time) unless sorted otherwise")
+@router.get(
+    "/api/v1/tasks",
+    response_model=Page[TaskOut],
+    tags=["tasks"],
+    summary="List tasks: at-risk first (red, yellow, green, then due time) unless sorted otherwise",
+)
 async def list_tasks(
-    session: Session, caller: Caller, page: Paging,
+    session: Session,
+    caller: Caller,
+    page: Paging,
     assignee: Annotated[str | None, Query(max_length=36, description="A user id, `me`, or `none` (unassigned)")] = None,
     department_id: uuid.UUID | None = None,
     status_: Annotated[list[TaskStatus] | None, Query(alias="status", description="Repeat for several")] = None,
@@ -60,9 +66,17 @@ async def list_tasks(
     client_id: uuid.UUID | None = None,
     escalated: Annotated[bool | None, Query(description="true: escalated to a manager")] = None,
 ):
-    filters = repo.TaskFilters(department_id=department_id, statuses=status_, priorities=priority, stage_key=stage,
-                               sla_states=sla_state, opportunity_id=opportunity_id, client_id=client_id,
-                               escalated=escalated, active=active)
+    filters = repo.TaskFilters(
+        department_id=department_id,
+        statuses=status_,
+        priorities=priority,
+        stage_key=stage,
+        sla_states=sla_state,
+        opportunity_id=opportunity_id,
+        client_id=client_id,
+        escalated=escalated,
+        active=active,
+    )
     if assignee == "me":
         filters.assignee = caller.user_id
     elif assignee == "none":
@@ -76,67 +90,106 @@ async def list_tasks(
     return Page(items=[TaskOut.model_validate(t) for t in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/api/v1/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, tags=["tasks"],
-             summary="Open a manual ticket (in your department; Managers and Admins in any)",
-             responses={403: PROBLEMS[403]})
+@router.post(
+    "/api/v1/tasks",
+    response_model=TaskOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["tasks"],
+    summary="Open a manual ticket (in your department; Managers and Admins in any)",
+    responses={403: PROBLEMS[403]},
+)
 async def create_task(body: TaskCreate, session: Session, caller: Caller, settings: Settings):
     return TaskOut.model_validate(await service.create_manual_task(session, settings, caller, body))
 
 
-@router.get("/api/v1/tasks/{task_id}", response_model=TaskOut, tags=["tasks"],
-            summary="One task, with its assignment reason and comment count", responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/tasks/{task_id}",
+    response_model=TaskOut,
+    tags=["tasks"],
+    summary="One task, with its assignment reason and comment count",
+    responses={404: PROBLEMS[404]},
+)
 async def get_task(task_id: uuid.UUID, session: Session, caller: Caller):
     return TaskOut.model_validate(await service.visible_task(session, caller, task_id))
 
 
-@router.patch("/api/v1/tasks/{task_id}", response_model=TaskOut, tags=["tasks"],
-              summary="Change status, priority, title, description or (Managers, Admins) the due time",
-              responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
+@router.patch(
+    "/api/v1/tasks/{task_id}",
+    response_model=TaskOut,
+    tags=["tasks"],
+    summary="Change status, priority, title, description or (Managers, Admins) the due time",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
 async def update_task(task_id: uuid.UUID, body: TaskUpdate, session: Session, caller: Caller, settings: Settings):
     return TaskOut.model_validate(await service.update_task(session, settings, caller, task_id, body))
 
 
-@router.post("/api/v1/tasks/{task_id}/reassign", response_model=TaskOut, tags=["tasks"],
-             summary="Give the task to another active member of its department (its Manager, or an Admin)",
-             responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]})
-async def reassign_task(task_id: uuid.UUID, body: Reassignment, session: Session, caller: Caller,
-                        settings: Settings):
+@router.post(
+    "/api/v1/tasks/{task_id}/reassign",
+    response_model=TaskOut,
+    tags=["tasks"],
+    summary="Give the task to another active member of its department (its Manager, or an Admin)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def reassign_task(task_id: uuid.UUID, body: Reassignment, session: Session, caller: Caller, settings: Settings):
     return TaskOut.model_validate(await service.reassign_task(session, settings, caller, task_id, body))
 
 
-@router.get("/api/v1/tasks/{task_id}/comments", response_model=Page[CommentOut], tags=["tasks"],
-            summary="The task's comment thread, oldest first", responses={404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/tasks/{task_id}/comments",
+    response_model=Page[CommentOut],
+    tags=["tasks"],
+    summary="The task's comment thread, oldest first",
+    responses={404: PROBLEMS[404]},
+)
 async def list_comments(task_id: uuid.UUID, session: Session, caller: Caller, page: Paging):
     await service.visible_task(session, caller, task_id)
     items, total = await repo.list_comments(session, task_id, page)
-    return Page(items=[CommentOut.model_validate(c) for c in items], total=total, limit=page.limit,
-                offset=page.offset)
+    return Page(items=[CommentOut.model_validate(c) for c in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/api/v1/tasks/{task_id}/comments", response_model=CommentOut, status_code=status.HTTP_201_CREATED,
-             tags=["tasks"], summary="Add to the task's comment thread", responses={404: PROBLEMS[404]})
+@router.post(
+    "/api/v1/tasks/{task_id}/comments",
+    response_model=CommentOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["tasks"],
+    summary="Add to the task's comment thread",
+    responses={404: PROBLEMS[404]},
+)
 async def add_comment(task_id: uuid.UUID, body: CommentCreate, session: Session, caller: Caller, settings: Settings):
     return CommentOut.model_validate(await service.add_comment(session, settings, caller, task_id, body.body))
 
 
 # Workload ---------------------------------------------------------------------------------------
-@router.get("/api/v1/workload", response_model=WorkloadOut, tags=["workload"],
-            summary="Each active member's open tasks and weighted load, the overloaded flagged "
-                    "(Manager: own department; Admin: any)",
-            responses={403: PROBLEMS[403], 404: PROBLEMS[404]})
+@router.get(
+    "/api/v1/workload",
+    response_model=WorkloadOut,
+    tags=["workload"],
+    summary="Each active member's open tasks and weighted load, the overloaded flagged "
+    "(Manager: own department; Admin: any)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404]},
+)
 async def workload(session: Session, caller: Caller, settings: Settings, department_id: uuid.UUID | None = None):
     return await service.workload(session, settings, caller, department_id)
 
 
 # Calendar ---------------------------------------------------------------------------------------
-@router.get("/api/v1/calendar", response_model=CalendarOut, tags=["calendar"],
-            summary="The working-time calendar SLA deadlines are counted in")
+@router.get(
+    "/api/v1/calendar",
+    response_model=CalendarOut,
+    tags=["calendar"],
+    summary="The working-time calendar SLA deadlines are counted in",
+)
 async def get_calendar(session: Session, _: Caller):
     return CalendarOut(**await calendar.calendar_view(session))
 
 
-@router.put("/api/v1/calendar", response_model=CalendarOut, tags=["calendar"],
-            summary="Replace the working-time calendar (Admin); deadlines already set are kept",
-            responses={403: PROBLEMS[403]})
+@router.put(
+    "/api/v1/calendar",
+    response_model=CalendarOut,
+    tags=["calendar"],
+    summary="Replace the working-time calendar (Admin); deadlines already set are kept",
+    responses={403: PROBLEMS[403]},
+)
 async def put_calendar(body: CalendarIn, session: Session, admin: Admin):
     return CalendarOut(**await calendar.replace_calendar(session, body))

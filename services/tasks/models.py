@@ -61,8 +61,13 @@ class Task(Base):
         CheckConstraint("sla_state IN ('green', 'yellow', 'red')", name="sla_state"),
         CheckConstraint("origin IN ('auto', 'manual')", name="origin"),
         # Routing opens at most one task per deal and stage at a time (a second defence after the inbox).
-        Index("uq_tasks_open_auto_stage", "opportunity_id", "stage_key", unique=True,
-              postgresql_where=text(f"origin = 'auto' AND {_ACTIVE_SQL}")),
+        Index(
+            "uq_tasks_open_auto_stage",
+            "opportunity_id",
+            "stage_key",
+            unique=True,
+            postgresql_where=text(f"origin = 'auto' AND {_ACTIVE_SQL}"),
+        ),
         Index("ix_tasks_assignee_active", "assignee_id", "priority", postgresql_where=text(_ACTIVE_SQL)),
         Index("ix_tasks_department_number", "department_id", "number"),
         Index("ix_tasks_sla_watch", "yellow_at", "due_at", postgresql_where=text(_ACTIVE_SQL)),

@@ -85,8 +85,9 @@ class TaskFilters:
     active: bool | None = None
 
 
-async def list_tasks(session: AsyncSession, caller: Principal, filters: TaskFilters,
-                     page: PageParams) -> tuple[list[Task], int]:
+async def list_tasks(
+    session: AsyncSession, caller: Principal, filters: TaskFilters, page: PageParams
+) -> tuple[list[Task], int]:
     stmt = select(Task).where(visible_where(caller))
     if filters.unassigned:
         stmt = stmt.where(Task.assignee_id.is_(None))
@@ -116,9 +117,12 @@ async def list_tasks(session: AsyncSession, caller: Principal, filters: TaskFilt
 
 
 # Routing reads these for every batch of events: built once, with parameters (saves CPU per batch).
-_OPEN_TASKS_OF_DEALS = (select(Task).where(Task.opportunity_id.in_(bindparam("deals", expanding=True)),
-                                           Task.status.in_(ACTIVE_STATUSES))
-                        .order_by(Task.number).with_for_update())
+_OPEN_TASKS_OF_DEALS = (
+    select(Task)
+    .where(Task.opportunity_id.in_(bindparam("deals", expanding=True)), Task.status.in_(ACTIVE_STATUSES))
+    .order_by(Task.number)
+    .with_for_update()
+)
 
 
 async def active_tasks_of_deals(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> list[Task]:
@@ -132,8 +136,13 @@ async def list_comments(session: AsyncSession, task_id: uuid.UUID, page: PagePar
     order = TaskComment.created_at.desc() if page.sort == "-created_at" else TaskComment.created_at.asc()
     if page.sort not in (None, "created_at", "-created_at"):
         raise InvalidInput.for_field("query.sort", "comments sort by created_at or -created_at")
-    stmt = (select(TaskComment).where(TaskComment.task_id == task_id).order_by(order, TaskComment.id)
-            .limit(page.limit).offset(page.offset))
+    stmt = (
+        select(TaskComment)
+        .where(TaskComment.task_id == task_id)
+        .order_by(order, TaskComment.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
     return list((await session.execute(stmt)).scalars()), total
 
 
@@ -166,13 +175,16 @@ def _weight(weights: Mapping[Priority, int]):
     return case(weights, value=Task.priority, else_=0)
 
 
-async def member_loads(session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]) -> list[Member]:
+async def member_loads(
+    session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]
+) -> list[Member]:
     """Each active member of the department with their open tasks, weighted load and last assignment."""
     return (await _members(session, department_id, weights))[1]
 
 
-async def department_members(session: AsyncSession, department_id: uuid.UUID,
-                             weights: Mapping[Priority, int]) -> tuple[str, list[Member]]:
+async def department_members(
+    session: AsyncSession, department_id: uuid.UUID, weights: Mapping[Priority, int]
+) -> tuple[str, list[Member]]:
     """The department's name and its active members' loads (one round trip when it has members)."""
     name, members = await _members(session, department_id, weights)
     return (name if members else await department_name(session, department_id)), members
@@ -180,18 +192,40 @@ async def department_members(session: AsyncSession, department_id: uuid.UUID,
 
 def _members_statement(weights: Mapping[Priority, int]) -> Select:
     department_id = bindparam("department_id", type_=PgUUID(as_uuid=True))
-    loads = (select(Task.assignee_id.label("user_id"), func.count().label("open_tasks"),
-                    func.sum(_weight(weights)).label("load"))
-             .where(Task.status.in_(ACTIVE_STATUSES), Task.assignee_id.in_(
-                 select(users.c.id).where(users.c.department_id == department_id, users.c.active.is_(True))))
-             .group_by(Task.assignee_id).subquery())
+    loads = (
+        select(
+            Task.assignee_id.label("user_id"),
+            func.count().label("open_tasks"),
+            func.sum(_weight(weights)).label("load"),
+        )
+        .where(
+            Task.status.in_(ACTIVE_STATUSES),
+            Task.assignee_id.in_(
+                select(users.c.id).where(users.c.department_id == department_id, users.c.active.is_(True))
+            ),
+        )
+        .group_by(Task.assignee_id)
+        .subquery()
+    )
     department = select(departments.c.name).where(departments.c.id == department_id).scalar_subquery()
-    return (select(users.c.id, users.c.name, users.c.role, func.coalesce(loads.c.open_tasks, 0),
-                   func.coalesce(loads.c.load, 0), AssigneeStats.last_assigned_at, AssigneeStats.last_assignment_seq,
-                   department)
-            .select_from(users.outerjoin(loads, loads.c.user_id == users.c.id)
-                         .outerjoin(AssigneeStats, AssigneeStats.user_id == users.c.id))
-            .where(users.c.department_id == department_id, users.c.active.is_(True)))
+    return (
+        select(
+            users.c.id,
+            users.c.name,
+            users.c.role,
+            func.coalesce(loads.c.open_tasks, 0),
+            func.coalesce(loads.c.load, 0),
+            AssigneeStats.last_assigned_at,
+            AssigneeStats.last_assignment_seq,
+            department,
+        )
+        .select_from(
+            users.outerjoin(loads, loads.c.user_id == users.c.id).outerjoin(
+                AssigneeStats, AssigneeStats.user_id == users.c.id
+            )
+        )
+        .where(users.c.department_id == department_id, users.c.active.is_(True))
+    )
 
 
 _MEMBERS_STATEMENTS: dict[tuple, Select] = {}
@@ -215,17 +249,31 @@ async def record_assignments(session: AsyncSession, assignments: list[tuple[uuid
         latest[user_id] = at
     if not latest:
         return
-    stmt = pg_insert(AssigneeStats).values([
-        {"user_id": u, "last_assigned_at": at, "last_assignment_seq": assignment_sequence.next_value()}
-        for u, at in latest.items()])
-    await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={
-        "last_assigned_at": stmt.excluded.last_assigned_at, "last_assignment_seq": stmt.excluded.last_assignment_seq,
-    }))
+    stmt = pg_insert(AssigneeStats).values(
+        [
+            {"user_id": u, "last_assigned_at": at, "last_assignment_seq": assignment_sequence.next_value()}
+            for u, at in latest.items()
+        ]
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "last_assigned_at": stmt.excluded.last_assigned_at,
+                "last_assignment_seq": stmt.excluded.last_assignment_seq,
+            },
+        )
+    )
 
 
 async def unassigned_open_count(session: AsyncSession, department_id: uuid.UUID) -> int:
-    return (await session.execute(select(func.count()).where(
-        Task.department_id == department_id, Task.assignee_id.is_(None), Task.status.in_(ACTIVE_STATUSES)))).scalar_one()
+    return (
+        await session.execute(
+            select(func.count()).where(
+                Task.department_id == department_id, Task.assignee_id.is_(None), Task.status.in_(ACTIVE_STATUSES)
+            )
+        )
+    ).scalar_one()
 
 
 # People (the identity replica) ------------------------------------------------------------------
@@ -243,9 +291,12 @@ async def department_name(session: AsyncSession, department_id: uuid.UUID) -> st
 
 
 # Deals ------------------------------------------------------------------------------------------
-_DEAL_POSITIONS = (select(Deal.opportunity_id, Deal.stage_key, Deal.status, Deal.version)
-                   .where(Deal.opportunity_id.in_(bindparam("deals", expanding=True)))
-                   .order_by(Deal.opportunity_id).with_for_update())
+_DEAL_POSITIONS = (
+    select(Deal.opportunity_id, Deal.stage_key, Deal.status, Deal.version)
+    .where(Deal.opportunity_id.in_(bindparam("deals", expanding=True)))
+    .order_by(Deal.opportunity_id)
+    .with_for_update()
+)
 
 
 async def deal_positions(session: AsyncSession, opportunity_ids: list[uuid.UUID]) -> dict[uuid.UUID, DealPosition]:
@@ -258,13 +309,22 @@ async def save_deal_positions(session: AsyncSession, positions: dict[uuid.UUID, 
     """Insert or replace the positions of these deals, in one statement."""
     if not positions:
         return
-    rows = [{"opportunity_id": k, "stage_key": p.stage_key, "status": p.status, "version": p.version}
-            for k, p in sorted(positions.items())]
+    rows = [
+        {"opportunity_id": k, "stage_key": p.stage_key, "status": p.status, "version": p.version}
+        for k, p in sorted(positions.items())
+    ]
     stmt = pg_insert(Deal).values(rows)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[Deal.opportunity_id],
-        set_={"stage_key": stmt.excluded.stage_key, "status": stmt.excluded.status,
-              "version": stmt.excluded.version, "updated_at": func.now()}))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Deal.opportunity_id],
+            set_={
+                "stage_key": stmt.excluded.stage_key,
+                "status": stmt.excluded.status,
+                "version": stmt.excluded.version,
+                "updated_at": func.now(),
+            },
+        )
+    )
 
 
 # Watches ----------------------------------------------------------------------------------------
@@ -278,24 +338,37 @@ def sla_state_sql(now: datetime):
 
 async def tasks_whose_sla_state_changed(session: AsyncSession, now: datetime, limit: int) -> list[tuple[Task, str]]:
     state = sla_state_sql(now).label("new_state")
-    stmt = (select(Task, state).where(Task.status.in_(ACTIVE_STATUSES), state != Task.sla_state)
-            .order_by(Task.due_at.asc().nulls_last(), Task.number).limit(limit).with_for_update(skip_locked=True))
+    stmt = (
+        select(Task, state)
+        .where(Task.status.in_(ACTIVE_STATUSES), state != Task.sla_state)
+        .order_by(Task.due_at.asc().nulls_last(), Task.number)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
 
 async def tasks_gone_stale(session: AsyncSession, now: datetime, limit: int) -> list[Task]:
-    stmt = (select(Task).where(Task.status.in_(ACTIVE_STATUSES), Task.next_stale_at <= now)
-            .order_by(Task.next_stale_at, Task.number).limit(limit).with_for_update(skip_locked=True))
+    stmt = (
+        select(Task)
+        .where(Task.status.in_(ACTIVE_STATUSES), Task.next_stale_at <= now)
+        .order_by(Task.next_stale_at, Task.number)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     return list((await session.execute(stmt)).scalars())
 
 
-async def claim_stale_reminder(session: AsyncSession, task_id: uuid.UUID, idle_since: datetime, period: int,
-                               idle_hours: float, now: datetime) -> bool:
+async def claim_stale_reminder(
+    session: AsyncSession, task_id: uuid.UUID, idle_since: datetime, period: int, idle_hours: float, now: datetime
+) -> bool:
     """True if this (task, idle spell, period) had no reminder yet; the key makes it once even across replicas."""
     inserted = await session.execute(
-        pg_insert(StaleReminder).values(task_id=task_id, idle_since=idle_since, period=period,
-                                        idle_working_hours=idle_hours, created_at=now)
-        .on_conflict_do_nothing().returning(StaleReminder.period))
+        pg_insert(StaleReminder)
+        .values(task_id=task_id, idle_since=idle_since, period=period, idle_working_hours=idle_hours, created_at=now)
+        .on_conflict_do_nothing()
+        .returning(StaleReminder.period)
+    )
     return inserted.first() is not None
 
 
@@ -306,5 +379,6 @@ async def get_calendar_row(session: AsyncSession) -> WorkCalendarRow | None:
 
 async def save_calendar_row(session: AsyncSession, definition: dict, at: datetime, by: str | None) -> None:
     values = {"definition": definition, "updated_at": at, "updated_by": by}
-    await session.execute(pg_insert(WorkCalendarRow).values(id=1, **values)
-                          .on_conflict_do_update(index_elements=["id"], set_=values))
+    await session.execute(
+        pg_insert(WorkCalendarRow).values(id=1, **values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )

@@ -55,9 +55,11 @@ CONSUMER = "tasks.router"
 DealEvent = OpportunityOpened | StageAdvanced | OpportunityDeclined
 
 log = logging.getLogger("insureops.tasks.routing")
-SKIPPED = Counter("tasks_routing_events_skipped_total",
-                  "Pipeline events routing did not apply: the deal was not where the event says it was",
-                  ["type", "reason"])
+SKIPPED = Counter(
+    "tasks_routing_events_skipped_total",
+    "Pipeline events routing did not apply: the deal was not where the event says it was",
+    ["type", "reason"],
+)
 
 
 class RoutingBatch:
@@ -100,13 +102,21 @@ class RoutingBatch:
             return
         owner = await repo.get_user(self.session, data.owner_id)
         department_id = data.stage.department_id or data.department_id or (owner.department_id if owner else None)
-        await self._open_stage_task(envelope, opportunity_id=data.opportunity_id, client_id=data.client_id,
-                                    owner_id=data.owner_id, stage=data.stage, department_id=department_id,
-                                    title=data.title, line_name=data.line_name)
+        await self._open_stage_task(
+            envelope,
+            opportunity_id=data.opportunity_id,
+            client_id=data.client_id,
+            owner_id=data.owner_id,
+            stage=data.stage,
+            department_id=department_id,
+            title=data.title,
+            line_name=data.line_name,
+        )
 
     async def stage_advanced(self, envelope: Envelope, data: StageAdvanced) -> None:
-        if not self._applies(envelope, data.opportunity_id, from_stage=data.from_stage.key,
-                             version=data.opportunity_version):
+        if not self._applies(
+            envelope, data.opportunity_id, from_stage=data.from_stage.key, version=data.opportunity_version
+        ):
             return
         self._move(data.opportunity_id, DealPosition(data.to_stage.key, data.status, data.opportunity_version))
         if data.status == "lost":
@@ -118,21 +128,29 @@ class RoutingBatch:
                 await service.close_task(self.session, self.settings, task, closing)
         if data.status != "open":
             return  # won: the deal reached Completion; nothing more to do
-        await self._open_stage_task(envelope, opportunity_id=data.opportunity_id, client_id=data.client_id,
-                                    owner_id=data.owner_id, stage=data.to_stage,
-                                    department_id=data.to_stage.department_id, title=data.title,
-                                    line_name=data.line_name)
+        await self._open_stage_task(
+            envelope,
+            opportunity_id=data.opportunity_id,
+            client_id=data.client_id,
+            owner_id=data.owner_id,
+            stage=data.to_stage,
+            department_id=data.to_stage.department_id,
+            title=data.title,
+            line_name=data.line_name,
+        )
 
     async def declined(self, envelope: Envelope, data: OpportunityDeclined) -> None:
-        if not self._applies(envelope, data.opportunity_id, from_stage=data.stage.key,
-                             version=data.opportunity_version):
+        if not self._applies(
+            envelope, data.opportunity_id, from_stage=data.stage.key, version=data.opportunity_version
+        ):
             return
         self._move(data.opportunity_id, DealPosition(data.stage.key, "lost", data.opportunity_version))
         await self._cancel_everything(data.opportunity_id)
 
     # Helpers ------------------------------------------------------------------------------------
-    def _applies(self, envelope: Envelope, opportunity_id: uuid.UUID, *, from_stage: str | None,
-                 version: int | None) -> bool:
+    def _applies(
+        self, envelope: Envelope, opportunity_id: uuid.UUID, *, from_stage: str | None, version: int | None
+    ) -> bool:
         """The guard: whether the deal is where the event says it was (see `routing_guard`)."""
         known = self.positions.get(opportunity_id)
         if known is None:
@@ -140,14 +158,30 @@ class RoutingBatch:
         reason = refusal(known, from_stage=from_stage, version=version)
         if reason is not None:
             SKIPPED.labels(envelope.type, reason.value).inc()
-            log.info("skipped %s %s of deal %s (%s): the deal is at %s, version %s; the event leaves %s, "
-                     "version %s", envelope.type, envelope.id, opportunity_id, reason.value, known.stage_key,
-                     known.version, from_stage, version)
+            log.info(
+                "skipped %s %s of deal %s (%s): the deal is at %s, version %s; the event leaves %s, version %s",
+                envelope.type,
+                envelope.id,
+                opportunity_id,
+                reason.value,
+                known.stage_key,
+                known.version,
+                from_stage,
+                version,
+            )
             return False
         if missed_moves(known, from_stage=from_stage):
-            log.warning("deal %s: %s %s leaves %s (version %s) but routing knew it at %s (version %s); moves "
-                        "between were missed, applying the newer one", opportunity_id, envelope.type, envelope.id,
-                        from_stage, version, known.stage_key, known.version)
+            log.warning(
+                "deal %s: %s %s leaves %s (version %s) but routing knew it at %s (version %s); moves "
+                "between were missed, applying the newer one",
+                opportunity_id,
+                envelope.type,
+                envelope.id,
+                from_stage,
+                version,
+                known.stage_key,
+                known.version,
+            )
         return True
 
     def _move(self, opportunity_id: uuid.UUID, position: DealPosition) -> None:
@@ -163,26 +197,46 @@ class RoutingBatch:
             if task.status in ACTIVE_STATUSES:
                 await service.close_task(self.session, self.settings, task, "cancelled")
 
-    async def _open_stage_task(self, envelope: Envelope, *, opportunity_id: uuid.UUID, client_id: uuid.UUID,
-                               owner_id: uuid.UUID, stage: StageRef, department_id: uuid.UUID | None,
-                               title: str | None, line_name: str | None) -> None:
+    async def _open_stage_task(
+        self,
+        envelope: Envelope,
+        *,
+        opportunity_id: uuid.UUID,
+        client_id: uuid.UUID,
+        owner_id: uuid.UUID,
+        stage: StageRef,
+        department_id: uuid.UUID | None,
+        title: str | None,
+        line_name: str | None,
+    ) -> None:
         if any(t.stage_key == stage.key for t in self._open_auto_tasks(opportunity_id)):
             return  # already open (the same move published again): nothing to do
         if stage.key == FIRST_CONTACT:
             assignment = await self._owner_assignment(owner_id, line_name)
         elif department_id is None:
-            assignment = assignments.Assignment(None, f"stage {stage.name} has no responsible department: left unassigned")
+            assignment = assignments.Assignment(
+                None, f"stage {stage.name} has no responsible department: left unassigned"
+            )
         else:
             assignment = await assignments.route_to_least_loaded_member(self.session, department_id, self.settings)
         # Events published before they carried the title have none, and nothing here knows it: the deal's id
         # (its start) names it instead.
         what = title or f"deal {str(opportunity_id)[:8]}"
         task = await service.open_task(
-            self.session, self.settings, title=f"{stage.name}: {what}"[:300],
-            description=f"Work of the {stage.name} stage (stage {stage.position} of the pipeline).", origin="auto",
-            opportunity_id=opportunity_id, client_id=client_id, stage_key=stage.key, department_id=department_id,
-            assignment=assignment, priority=self.settings.auto_task_priority, sla_started_at=envelope.time,
-            sla_hours=stage.sla_hours)
+            self.session,
+            self.settings,
+            title=f"{stage.name}: {what}"[:300],
+            description=f"Work of the {stage.name} stage (stage {stage.position} of the pipeline).",
+            origin="auto",
+            opportunity_id=opportunity_id,
+            client_id=client_id,
+            stage_key=stage.key,
+            department_id=department_id,
+            assignment=assignment,
+            priority=self.settings.auto_task_priority,
+            sla_started_at=envelope.time,
+            sla_hours=stage.sla_hours,
+        )
         self.open_tasks[opportunity_id].append(task)
 
     async def _owner_assignment(self, owner_id: uuid.UUID, line: str | None) -> assignments.Assignment:
@@ -190,8 +244,6 @@ class RoutingBatch:
         whose = f"the {line} line's primary specialist" if line else "the line's primary specialist"
         note = "" if owner is None or owner.active else " (note: this user is deactivated)"
         return assignments.Assignment(owner_id, f"the deal's owner, {whose}{note}")
-
-
 
 
 def batch_handler(settings: TasksSettings):
@@ -208,14 +260,22 @@ def batch_handler(settings: TasksSettings):
         batch = RoutingBatch(session, settings)
         # Replicas and this process's consumers route batches in parallel: every department this batch may
         # route into is locked up front, in one order, before anything is read.
-        await assignments.lock_departments(session, [
-            data.to_stage.department_id for _, data in events
-            if isinstance(data, StageAdvanced) and data.status == "open" and data.to_stage.department_id])
+        await assignments.lock_departments(
+            session,
+            [
+                data.to_stage.department_id
+                for _, data in events
+                if isinstance(data, StageAdvanced) and data.status == "open" and data.to_stage.department_id
+            ],
+        )
         await batch.prefetch([data.opportunity_id for _, data in events])
         async with service.outbox.collect(session):
             for envelope, data in events:
-                token = context.bind(actor=Actor("system", CONSUMER),
-                                     correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id)
+                token = context.bind(
+                    actor=Actor("system", CONSUMER),
+                    correlation_id=envelope.correlation_id or envelope.id,
+                    causation_id=envelope.id,
+                )
                 try:
                     await batch.apply(envelope, data)
                 finally:

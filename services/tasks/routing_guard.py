@@ -59,5 +59,6 @@ def refusal(known: DealPosition | None, *, from_stage: str | None, version: int 
 
 def missed_moves(known: DealPosition | None, *, from_stage: str | None) -> bool:
     """Whether an applied event leaves another stage than the one routing knew: moves between were missed."""
-    return (known is not None and known.stage_key is not None and from_stage is not None
-            and from_stage != known.stage_key)
+    return (
+        known is not None and known.stage_key is not None and from_stage is not None and from_stage != known.stage_key
+    )

@@ -24,7 +24,8 @@ class TaskCreate(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     description: str | None = Field(None, max_length=10_000)
     department_id: uuid.UUID | None = Field(
-        None, description="Defaults to the caller's department; Employees may only use their own.")
+        None, description="Defaults to the caller's department; Employees may only use their own."
+    )
     assignee_id: uuid.UUID | None = Field(None, description="An active member of the department; empty: routed.")
     priority: Priority = "normal"
     due_at: Instant | None = Field(None, description="Deadline; the SLA window runs from now to it.")

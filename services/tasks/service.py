@@ -46,32 +46,76 @@ from shared.contracts.tasks import (
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
-async def open_task(session: AsyncSession, settings: TasksSettings, *, title: str, description: str | None,
-                    origin: str, opportunity_id: uuid.UUID | None, client_id: uuid.UUID | None,
-                    stage_key: str | None, department_id: uuid.UUID | None, assignment: Assignment,
-                    priority: str, sla_started_at: datetime, sla_hours: float | None = None,
-                    due_at: datetime | None = None) -> Task:
+async def open_task(
+    session: AsyncSession,
+    settings: TasksSettings,
+    *,
+    title: str,
+    description: str | None,
+    origin: str,
+    opportunity_id: uuid.UUID | None,
+    client_id: uuid.UUID | None,
+    stage_key: str | None,
+    department_id: uuid.UUID | None,
+    assignment: Assignment,
+    priority: str,
+    sla_started_at: datetime,
+    sla_hours: float | None = None,
+    due_at: datetime | None = None,
+) -> Task:
     """Add a task, note the assignment, and publish `tasks.task.created` (written by `write_pending`). A task
     opened by hand records who opened it (the request's actor); one the platform routed has no creator."""
     now = clock.now()
     created_by = str(context.current_actor()) if origin == "manual" else None
     calendar = await load_calendar(session)
-    task = Task(id=uuid.uuid4(), title=title, description=description, origin=origin, opportunity_id=opportunity_id,
-                client_id=client_id, stage_key=stage_key, department_id=department_id,
-                assignee_id=assignment.assignee_id, assignment_reason=assignment.reason, priority=priority,
-                status="open", created_by=created_by, created_at=now, updated_at=now,
-                stale_period=0, comments_count=0, escalated_at=None, escalated_to=None, closed_at=None)
+    task = Task(
+        id=uuid.uuid4(),
+        title=title,
+        description=description,
+        origin=origin,
+        opportunity_id=opportunity_id,
+        client_id=client_id,
+        stage_key=stage_key,
+        department_id=department_id,
+        assignee_id=assignment.assignee_id,
+        assignment_reason=assignment.reason,
+        priority=priority,
+        status="open",
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        stale_period=0,
+        comments_count=0,
+        escalated_at=None,
+        escalated_to=None,
+        closed_at=None,
+    )
     set_sla_window(task, calendar, settings, started_at=sla_started_at, hours=sla_hours, due_at=due_at)
     task.sla_state = sla_state_at(now, task.yellow_at, task.due_at)
     restart_stale_clock(task, now, calendar, settings)
     session.add(task)
     if assignment.assignee_id is not None:
         note_assignment(session, settings, assignment.assignee_id, task.priority, now)
-    await outbox.add(session, TaskCreated(
-        task_id=task.id, title=task.title, description=task.description, origin=task.origin, client_id=task.client_id,
-        opportunity_id=task.opportunity_id, stage_key=task.stage_key, department_id=task.department_id,
-        assignee_id=task.assignee_id, assignment_reason=task.assignment_reason, priority=task.priority,
-        status=task.status, due_at=task.due_at, sla_state=task.sla_state), subject=str(task.id))
+    await outbox.add(
+        session,
+        TaskCreated(
+            task_id=task.id,
+            title=task.title,
+            description=task.description,
+            origin=task.origin,
+            client_id=task.client_id,
+            opportunity_id=task.opportunity_id,
+            stage_key=task.stage_key,
+            department_id=task.department_id,
+            assignee_id=task.assignee_id,
+            assignment_reason=task.assignment_reason,
+            priority=task.priority,
+            status=task.status,
+            due_at=task.due_at,
+            sla_state=task.sla_state,
+        ),
+        subject=str(task.id),
+    )
     return task
 
 
@@ -81,12 +125,16 @@ async def close_task(session: AsyncSession, settings: TasksSettings, task: Task,
 
 
 # Changes ----------------------------------------------------------------------------------------
-async def _change(session: AsyncSession, settings: TasksSettings, task: Task,
-                  fields: dict[str, Any]) -> dict[str, FieldChange]:
+async def _change(
+    session: AsyncSession, settings: TasksSettings, task: Task, fields: dict[str, Any]
+) -> dict[str, FieldChange]:
     now = clock.now()
     calendar = await load_calendar(session)
-    changes = {k: FieldChange(before=json_value(getattr(task, k)), after=json_value(v))
-               for k, v in fields.items() if getattr(task, k) != v}
+    changes = {
+        k: FieldChange(before=json_value(getattr(task, k)), after=json_value(v))
+        for k, v in fields.items()
+        if getattr(task, k) != v
+    }
     if not changes:
         return changes
     if task.status in ACTIVE_STATUSES:
@@ -107,14 +155,21 @@ async def _change(session: AsyncSession, settings: TasksSettings, task: Task,
         if new_state != task.sla_state:
             changes["sla_state"] = FieldChange(before=task.sla_state, after=new_state)
             task.sla_state = new_state
-    await outbox.add(session, TaskUpdated(task_id=task.id, client_id=task.client_id,
-                                          opportunity_id=task.opportunity_id, assignee_id=task.assignee_id,
-                                          changes=changes), subject=str(task.id))
+    await outbox.add(
+        session,
+        TaskUpdated(
+            task_id=task.id,
+            client_id=task.client_id,
+            opportunity_id=task.opportunity_id,
+            assignee_id=task.assignee_id,
+            changes=changes,
+        ),
+        subject=str(task.id),
+    )
     return changes
 
 
-async def _active_member(session: AsyncSession, user_id: uuid.UUID, department_id: uuid.UUID | None,
-                         field: str):
+async def _active_member(session: AsyncSession, user_id: uuid.UUID, department_id: uuid.UUID | None, field: str):
     user = await repo.get_user(session, user_id)
     if user is None:
         raise InvalidInput.for_field(field, f"no user {user_id}")
@@ -125,8 +180,9 @@ async def _active_member(session: AsyncSession, user_id: uuid.UUID, department_i
     return user
 
 
-async def create_manual_task(session: AsyncSession, settings: TasksSettings, caller: Principal,
-                             body: TaskCreate) -> Task:
+async def create_manual_task(
+    session: AsyncSession, settings: TasksSettings, caller: Principal, body: TaskCreate
+) -> Task:
     department_id = body.department_id or caller.department_id
     if department_id is None:
         raise InvalidInput.for_field("body.department_id", "required: you belong to no department")
@@ -139,24 +195,37 @@ async def create_manual_task(session: AsyncSession, settings: TasksSettings, cal
         assignment = Assignment(user.id, f"chosen by {caller.name or caller.user_id} when opening the ticket")
     else:
         assignment = await route_to_least_loaded_member(session, department_id, settings)
-    task = await open_task(session, settings, title=body.title, description=body.description, origin="manual",
-                           opportunity_id=body.opportunity_id, client_id=body.client_id, stage_key=body.stage_key,
-                           department_id=department_id, assignment=assignment, priority=body.priority,
-                           sla_started_at=clock.now(), due_at=body.due_at)
+    task = await open_task(
+        session,
+        settings,
+        title=body.title,
+        description=body.description,
+        origin="manual",
+        opportunity_id=body.opportunity_id,
+        client_id=body.client_id,
+        stage_key=body.stage_key,
+        department_id=department_id,
+        assignment=assignment,
+        priority=body.priority,
+        sla_started_at=clock.now(),
+        due_at=body.due_at,
+    )
     await write_pending(session)
     return task
 
 
-async def visible_task(session: AsyncSession, caller: Principal, task_id: uuid.UUID, *,
-                       for_update: bool = False) -> Task:
+async def visible_task(
+    session: AsyncSession, caller: Principal, task_id: uuid.UUID, *, for_update: bool = False
+) -> Task:
     task = await repo.get_task(session, task_id, for_update=for_update)
     if task is None or not access.can_see(caller, task):
         raise NotFound(f"no task {task_id}")
     return task
 
 
-async def update_task(session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID,
-                      body: TaskUpdate) -> Task:
+async def update_task(
+    session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID, body: TaskUpdate
+) -> Task:
     task = await visible_task(session, caller, task_id, for_update=True)
     fields = body.model_dump(exclude_unset=True)
     for required in ("title", "status", "priority"):
@@ -171,11 +240,14 @@ async def update_task(session: AsyncSession, settings: TasksSettings, caller: Pr
     return task
 
 
-async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID,
-                        body: Reassignment) -> Task:
+async def reassign_task(
+    session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID, body: Reassignment
+) -> Task:
     task = await visible_task(session, caller, task_id, for_update=True)
-    if not (caller.is_admin or (caller.role == "Manager" and task.department_id is not None
-                                and task.department_id == caller.department_id)):
+    if not (
+        caller.is_admin
+        or (caller.role == "Manager" and task.department_id is not None and task.department_id == caller.department_id)
+    ):
         raise Forbidden("only the department's Manager or an Admin reassigns a task")
     if task.status in CLOSED_STATUSES:
         raise Conflict(f"the task is {task.status}")
@@ -190,32 +262,52 @@ async def reassign_task(session: AsyncSession, settings: TasksSettings, caller: 
     task.assignee_id, task.assignment_reason = user.id, reason
     note_assignment(session, settings, user.id, task.priority, now)
     restart_stale_clock(task, now, calendar, settings)
-    await outbox.add(session, TaskReassigned(
-        task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id, department_id=task.department_id,
-        assignee_id=task.assignee_id, changes={"assignee_id": FieldChange(before=json_value(before), after=str(user.id))},
-        assignment_reason=reason, title=task.title), subject=str(task.id))
+    await outbox.add(
+        session,
+        TaskReassigned(
+            task_id=task.id,
+            client_id=task.client_id,
+            opportunity_id=task.opportunity_id,
+            department_id=task.department_id,
+            assignee_id=task.assignee_id,
+            changes={"assignee_id": FieldChange(before=json_value(before), after=str(user.id))},
+            assignment_reason=reason,
+            title=task.title,
+        ),
+        subject=str(task.id),
+    )
     await write_pending(session)
     return task
 
 
-async def add_comment(session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID,
-                      body: str) -> TaskComment:
+async def add_comment(
+    session: AsyncSession, settings: TasksSettings, caller: Principal, task_id: uuid.UUID, body: str
+) -> TaskComment:
     task = await visible_task(session, caller, task_id, for_update=True)
     now = clock.now()
     comment = TaskComment(id=uuid.uuid4(), task_id=task.id, author_id=caller.user_id, body=body, created_at=now)
     session.add(comment)
     task.comments_count += 1
     restart_stale_clock(task, now, await load_calendar(session), settings)
-    await outbox.add(session, TaskCommented(task_id=task.id, client_id=task.client_id,
-                                            opportunity_id=task.opportunity_id, comment_id=comment.id,
-                                            author_id=caller.user_id, body=body),
-                     subject=str(task.id))
+    await outbox.add(
+        session,
+        TaskCommented(
+            task_id=task.id,
+            client_id=task.client_id,
+            opportunity_id=task.opportunity_id,
+            comment_id=comment.id,
+            author_id=caller.user_id,
+            body=body,
+        ),
+        subject=str(task.id),
+    )
     return comment
 
 
 # Workload ---------------------------------------------------------------------------------------
-async def workload(session: AsyncSession, settings: TasksSettings, caller: Principal,
-                   department_id: uuid.UUID | None) -> WorkloadOut:
+async def workload(
+    session: AsyncSession, settings: TasksSettings, caller: Principal, department_id: uuid.UUID | None
+) -> WorkloadOut:
     if caller.role == "Employee":
         raise Forbidden("the workload view is for Managers and Admins")
     department_id = department_id or caller.department_id
@@ -229,10 +321,22 @@ async def workload(session: AsyncSession, settings: TasksSettings, caller: Princ
     members = await repo.member_loads(session, department_id, settings.priority_weights)
     members.sort(key=lambda m: (-m.load, m.name, m.user_id))
     return WorkloadOut(
-        department_id=department.id, department_name=department.name, manager_id=department.manager_id,
-        overload_threshold=settings.overload_threshold, priority_weights=dict(settings.priority_weights),
+        department_id=department.id,
+        department_name=department.name,
+        manager_id=department.manager_id,
+        overload_threshold=settings.overload_threshold,
+        priority_weights=dict(settings.priority_weights),
         unassigned_open=await repo.unassigned_open_count(session, department_id),
-        members=[MemberLoad(user_id=m.user_id, name=m.name, role=m.role, open_tasks=m.open_tasks,
-                            weighted_load=m.load, overloaded=m.load > settings.overload_threshold,
-                            last_assigned_at=m.last_assigned_at) for m in members],
+        members=[
+            MemberLoad(
+                user_id=m.user_id,
+                name=m.name,
+                role=m.role,
+                open_tasks=m.open_tasks,
+                weighted_load=m.load,
+                overloaded=m.load > settings.overload_threshold,
+                last_assigned_at=m.last_assigned_at,
+            )
+            for m in members
+        ],
     )

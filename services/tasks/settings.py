@@ -19,7 +19,8 @@ class TasksSettings(DatabaseSettings):
         "and the workload view.",
     )
     router_consumers: int = Field(
-        3, ge=1,
+        3,
+        ge=1,
         description="Consumers of pipeline events this process runs in the routing group: each handles the "
         "partitions Kafka gives it, in parallel with the others (more than the topic's partitions is idle).",
     )
@@ -29,12 +30,15 @@ class TasksSettings(DatabaseSettings):
     )
 
     calendar_cache_seconds: float = Field(
-        5.0, ge=0,
+        5.0,
+        ge=0,
         description="How long a replica reuses the working-time calendar it read; a change made through another "
         "replica is used by this one at most this much later.",
     )
     sla_yellow_share: float = Field(
-        0.75, gt=0, lt=1,
+        0.75,
+        gt=0,
+        lt=1,
         description="Share of a task's SLA window (working hours from its start to its due time) after which it is "
         "yellow (at risk).",
     )

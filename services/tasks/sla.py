@@ -20,8 +20,15 @@ def sla_state_at(now: datetime, yellow_at: datetime | None, due_at: datetime | N
     return "green"
 
 
-def set_sla_window(task: Task, calendar: Calendar, settings: TasksSettings, *, started_at: datetime,
-                   hours: float | None, due_at: datetime | None) -> None:
+def set_sla_window(
+    task: Task,
+    calendar: Calendar,
+    settings: TasksSettings,
+    *,
+    started_at: datetime,
+    hours: float | None,
+    due_at: datetime | None,
+) -> None:
     """Give the task an SLA window of `hours` working hours from `started_at` (or up to `due_at`)."""
     task.sla_started_at = started_at
     if hours is None and due_at is not None:
@@ -34,8 +41,9 @@ def set_sla_window(task: Task, calendar: Calendar, settings: TasksSettings, *, s
         due_at = calendar.add_working_hours(started_at, hours)
     task.due_at = due_at
     task.sla_hours = hours
-    task.yellow_at = (calendar.add_working_hours(started_at, hours * settings.sla_yellow_share)
-                      if hours is not None else None)
+    task.yellow_at = (
+        calendar.add_working_hours(started_at, hours * settings.sla_yellow_share) if hours is not None else None
+    )
 
 
 def restart_stale_clock(task: Task, now: datetime, calendar: Calendar, settings: TasksSettings) -> None:
@@ -43,5 +51,8 @@ def restart_stale_clock(task: Task, now: datetime, calendar: Calendar, settings:
     task.last_activity_at = now
     task.updated_at = now
     task.stale_period = 0
-    task.next_stale_at = (calendar.add_working_hours(now, settings.stale_hours_for(task.stage_key))
-                          if task.status in ACTIVE_STATUSES else None)
+    task.next_stale_at = (
+        calendar.add_working_hours(now, settings.stale_hours_for(task.stage_key))
+        if task.status in ACTIVE_STATUSES
+        else None
+    )

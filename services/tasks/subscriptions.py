@@ -16,6 +16,10 @@ def consumers(settings: TasksSettings) -> tuple[Consumer, ...]:
         Consumer("tasks.people", handlers=people_subscriptions(people)),
         # Several members of one consumer group: Kafka spreads the partitions, batches of different
         # partitions are routed in parallel (the department locks keep the load rule).
-        Consumer(routing.CONSUMER, batch=routing.batch_handler(settings), topics=(PIPELINE_OPPORTUNITIES,),
-                 members=settings.router_consumers),
+        Consumer(
+            routing.CONSUMER,
+            batch=routing.batch_handler(settings),
+            topics=(PIPELINE_OPPORTUNITIES,),
+            members=settings.router_consumers,
+        ),
     )

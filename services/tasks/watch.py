@@ -34,20 +34,42 @@ def sla_watch(settings: TasksSettings) -> PeriodicJob:
             before = task.sla_state
             task.sla_state = new_state
             task.updated_at = now
-            await outbox.add(session, TaskSlaChanged(
-                task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id,
-                department_id=task.department_id, assignee_id=task.assignee_id, due_at=task.due_at,
-                changes={"sla_state": FieldChange(before=before, after=new_state)}, title=task.title),
-                subject=str(task.id))
+            await outbox.add(
+                session,
+                TaskSlaChanged(
+                    task_id=task.id,
+                    client_id=task.client_id,
+                    opportunity_id=task.opportunity_id,
+                    department_id=task.department_id,
+                    assignee_id=task.assignee_id,
+                    due_at=task.due_at,
+                    changes={"sla_state": FieldChange(before=before, after=new_state)},
+                    title=task.title,
+                ),
+                subject=str(task.id),
+            )
             changed += 1
             if new_state == "red" and task.escalated_at is None:
-                manager_id = (await department_manager(session, people, task.department_id)
-                              if task.department_id is not None else None)
+                manager_id = (
+                    await department_manager(session, people, task.department_id)
+                    if task.department_id is not None
+                    else None
+                )
                 task.escalated_at, task.escalated_to = now, manager_id
-                await outbox.add(session, TaskEscalated(
-                    task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id,
-                    department_id=task.department_id, assignee_id=task.assignee_id, manager_id=manager_id,
-                    due_at=task.due_at, title=task.title), subject=str(task.id))
+                await outbox.add(
+                    session,
+                    TaskEscalated(
+                        task_id=task.id,
+                        client_id=task.client_id,
+                        opportunity_id=task.opportunity_id,
+                        department_id=task.department_id,
+                        assignee_id=task.assignee_id,
+                        manager_id=manager_id,
+                        due_at=task.due_at,
+                        title=task.title,
+                    ),
+                    subject=str(task.id),
+                )
                 escalated += 1
         await session.flush()
         return {"sla_changed": changed, "escalated": escalated}
@@ -68,10 +90,19 @@ def stale_watch(settings: TasksSettings) -> PeriodicJob:
             period = math.floor(idle / every + 1e-9)
             if period >= 1 and period > task.stale_period:
                 if await repo.claim_stale_reminder(session, task.id, task.last_activity_at, period, idle, now):
-                    await outbox.add(session, TaskStale(
-                        task_id=task.id, client_id=task.client_id, opportunity_id=task.opportunity_id,
-                        assignee_id=task.assignee_id, idle_working_hours=round(idle, 3), period=period,
-                        title=task.title), subject=str(task.id))
+                    await outbox.add(
+                        session,
+                        TaskStale(
+                            task_id=task.id,
+                            client_id=task.client_id,
+                            opportunity_id=task.opportunity_id,
+                            assignee_id=task.assignee_id,
+                            idle_working_hours=round(idle, 3),
+                            period=period,
+                            title=task.title,
+                        ),
+                        subject=str(task.id),
+                    )
                     reminders += 1
                 task.stale_period = period
             task.next_stale_at = calendar.add_working_hours(task.last_activity_at, every * (max(period, 0) + 1))

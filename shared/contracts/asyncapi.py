@@ -59,9 +59,12 @@ def build_document() -> dict[str, Any]:
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "InsureOps domain events", "version": "1.0.0",
-                 "description": "Every event the platform publishes on Kafka. Key = aggregate id; consumers "
-                                "ignore unknown fields; a breaking change is a new version."},
+        "info": {
+            "title": "InsureOps domain events",
+            "version": "1.0.0",
+            "description": "Every event the platform publishes on Kafka. Key = aggregate id; consumers "
+            "ignore unknown fields; a breaking change is a new version.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,

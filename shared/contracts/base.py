@@ -45,8 +45,11 @@ def json_value(value: Any) -> Any:
 
 def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, FieldChange]:
     """The fields of `after` whose value differs from the one in `before`, each with both values."""
-    return {k: FieldChange(before=json_value(before.get(k)), after=json_value(v)) for k, v in after.items()
-            if json_value(before.get(k)) != json_value(v)}
+    return {
+        k: FieldChange(before=json_value(before.get(k)), after=json_value(v))
+        for k, v in after.items()
+        if json_value(before.get(k)) != json_value(v)
+    }
 
 
 E = TypeVar("E", bound="EventData")
@@ -65,4 +68,3 @@ def event(event_type: str, version: int = 1) -> Callable[[type[E]], type[E]]:
         return cls
 
     return register
-

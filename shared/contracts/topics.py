@@ -27,9 +27,14 @@ NOTIFICATIONS_DEAD_LETTERS = "notifications.dead_letter.events"
 PIPELINE_DEAD_LETTERS = "pipeline.dead_letter.events"
 TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
 # The services that consume events (so keep dead letters), each with its dead-letter events topic.
-DEAD_LETTER_EVENTS = {"audit": AUDIT_DEAD_LETTERS, "clients": CLIENTS_DEAD_LETTERS,
-                      "contracts": CONTRACTS_DEAD_LETTERS, "notifications": NOTIFICATIONS_DEAD_LETTERS,
-                      "pipeline": PIPELINE_DEAD_LETTERS, "tasks": TASKS_DEAD_LETTERS}
+DEAD_LETTER_EVENTS = {
+    "audit": AUDIT_DEAD_LETTERS,
+    "clients": CLIENTS_DEAD_LETTERS,
+    "contracts": CONTRACTS_DEAD_LETTERS,
+    "notifications": NOTIFICATIONS_DEAD_LETTERS,
+    "pipeline": PIPELINE_DEAD_LETTERS,
+    "tasks": TASKS_DEAD_LETTERS,
+}
 
 # Every domain topic, present and future (audit records them all): `<service>.<aggregate>.events`.
 DOMAIN_TOPIC_PATTERN = r"^[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*\.events$"

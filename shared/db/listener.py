@@ -17,8 +17,16 @@ log = logging.getLogger("insureops.db.listener")
 
 
 class NoticeListener:
-    def __init__(self, dsn: str, channel: str, on_notice: Callable[[str], None], *, application_name: str,
-                 on_connected: Callable[[], None] = lambda: None, keepalive_seconds: float = 15.0):
+    def __init__(
+        self,
+        dsn: str,
+        channel: str,
+        on_notice: Callable[[str], None],
+        *,
+        application_name: str,
+        on_connected: Callable[[], None] = lambda: None,
+        keepalive_seconds: float = 15.0,
+    ):
         self.dsn = dsn
         self.channel = channel
         self.on_notice = on_notice

@@ -39,8 +39,9 @@ def run_env(service: str) -> None:
     metadata = importlib.import_module(f"services.{service}.models").Base.metadata
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                          transaction_per_migration=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, compare_type=True, transaction_per_migration=True
+        )
         with context.begin_transaction():
             context.run_migrations()
 

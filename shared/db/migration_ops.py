@@ -54,29 +54,35 @@ def create_messaging_tables_v1() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
     )
-    op.create_index("ix_outbox_unpublished", "outbox", ["id"], unique=False,
-                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["id"], unique=False, postgresql_where=sa.text("published_at IS NULL")
+    )
 
 
 def add_dead_letter_lifecycle_v1() -> None:
     """dead_letters gains its lifecycle: why it was parked (`kind`), its `status` (parked, replayed,
     discarded), when and by whom it was resolved, the discard reason, and its replay attempts."""
     op.add_column("dead_letters", sa.Column("kind", sa.String(length=20), nullable=True))
-    op.add_column("dead_letters", sa.Column("status", sa.String(length=20), server_default=sa.text("'parked'"),
-                                            nullable=False))
+    op.add_column(
+        "dead_letters", sa.Column("status", sa.String(length=20), server_default=sa.text("'parked'"), nullable=False)
+    )
     op.add_column("dead_letters", sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("dead_letters", sa.Column("resolved_by", sa.String(length=200), nullable=True))
     op.add_column("dead_letters", sa.Column("discard_reason", sa.Text(), nullable=True))
-    op.add_column("dead_letters", sa.Column("replay_attempts", sa.Integer(), server_default=sa.text("0"),
-                                            nullable=False))
+    op.add_column(
+        "dead_letters", sa.Column("replay_attempts", sa.Integer(), server_default=sa.text("0"), nullable=False)
+    )
     op.add_column("dead_letters", sa.Column("last_replay_error", sa.Text(), nullable=True))
     op.add_column("dead_letters", sa.Column("last_replay_at", sa.DateTime(timezone=True), nullable=True))
-    op.create_check_constraint(op.f("ck_dead_letters_status"), "dead_letters",
-                               "status IN ('parked', 'replayed', 'discarded')")
-    op.create_index("ix_dead_letters_consumer_status_created_at", "dead_letters",
-                    ["consumer", "status", "created_at"], unique=False)
-    op.create_index("ix_dead_letters_origin", "dead_letters", ["consumer", "topic", "partition", "offset"],
-                    unique=False)
+    op.create_check_constraint(
+        op.f("ck_dead_letters_status"), "dead_letters", "status IN ('parked', 'replayed', 'discarded')"
+    )
+    op.create_index(
+        "ix_dead_letters_consumer_status_created_at", "dead_letters", ["consumer", "status", "created_at"], unique=False
+    )
+    op.create_index(
+        "ix_dead_letters_origin", "dead_letters", ["consumer", "topic", "partition", "offset"], unique=False
+    )
 
 
 def drop_dead_letter_lifecycle_v1() -> None:
@@ -84,8 +90,16 @@ def drop_dead_letter_lifecycle_v1() -> None:
     op.drop_index("ix_dead_letters_origin", table_name="dead_letters")
     op.drop_index("ix_dead_letters_consumer_status_created_at", table_name="dead_letters")
     op.drop_constraint(op.f("ck_dead_letters_status"), "dead_letters", type_="check")
-    for column in ("last_replay_at", "last_replay_error", "replay_attempts", "discard_reason", "resolved_by",
-                   "resolved_at", "status", "kind"):
+    for column in (
+        "last_replay_at",
+        "last_replay_error",
+        "replay_attempts",
+        "discard_reason",
+        "resolved_by",
+        "resolved_at",
+        "status",
+        "kind",
+    ):
         op.drop_column("dead_letters", column)
 
 

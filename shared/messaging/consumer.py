@@ -87,14 +87,20 @@ def failure_kind(exc: BaseException) -> str:
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return TRANSIENT
         sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
-        if isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES
-                                          or sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)):
+        if isinstance(sqlstate, str) and (
+            sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+        ):
             return TRANSIENT
         # InternalClientError ("cannot switch to state 12; another operation is in progress"): a connection left
         # mid-operation when the server went away; the pool's pre-ping replaces it on the next try.
         if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
-                "ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
-                "InterfaceError", "TooManyConnectionsError", "InternalClientError"):
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "InterfaceError",
+            "TooManyConnectionsError",
+            "InternalClientError",
+        ):
             return TRANSIENT
         current = current.__cause__ or current.__context__
     return UNKNOWN
@@ -147,8 +153,17 @@ class _Stalled(Exception):
 class IdempotentConsumer:
     """One consumer group of a service: a FastStream batch subscriber with the platform's guarantees."""
 
-    def __init__(self, spec: Consumer, *, sessionmaker: async_sessionmaker[AsyncSession], tables: MessagingTables,
-                 service: str, max_attempts: int = 3, retry_backoff: float = 0.2, max_backoff: float = 30.0):
+    def __init__(
+        self,
+        spec: Consumer,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        service: str,
+        max_attempts: int = 3,
+        retry_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+    ):
         self.spec = spec
         self.name = spec.name
         self.sessionmaker = sessionmaker
@@ -166,17 +181,24 @@ class IdempotentConsumer:
         # One statement and one round trip for the whole batch: the ids travel as one array parameter.
         self._claim_statement = text(
             f"INSERT INTO {tables.inbox.name} (consumer, event_id) "
-            "SELECT :consumer, unnest(CAST(:event_ids AS varchar[])) ON CONFLICT DO NOTHING RETURNING event_id")
+            "SELECT :consumer, unnest(CAST(:event_ids AS varchar[])) ON CONFLICT DO NOTHING RETURNING event_id"
+        )
 
     # Wiring ---------------------------------------------------------------------------------------
     def subscribe(self, broker: KafkaBroker, settings: DatabaseSettings) -> None:
         """Declare this group's subscriber(s) on the broker (before it starts)."""
         options: dict[str, Any] = dict(
-            group_id=self.name, batch=True, ack_policy=AckPolicy.MANUAL,
-            max_records=settings.consumer_batch_size, max_poll_records=settings.consumer_batch_size,
-            batch_timeout_ms=settings.consumer_poll_ms, fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-            auto_offset_reset="earliest", isolation_level="read_committed",
-            title=self.name, description=self._description(),
+            group_id=self.name,
+            batch=True,
+            ack_policy=AckPolicy.MANUAL,
+            max_records=settings.consumer_batch_size,
+            max_poll_records=settings.consumer_batch_size,
+            batch_timeout_ms=settings.consumer_poll_ms,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            title=self.name,
+            description=self._description(),
         )
         for _ in range(self.spec.members):
             if self.spec.pattern:
@@ -246,7 +268,8 @@ class IdempotentConsumer:
         delay = self._backoff.get(tp, self.retry_backoff)
         self._backoff[tp] = min(delay * 2, self.max_backoff)
         (log.warning if first else log.info)(
-            "%s waits on %s[%d]@%d for %.1fs: %s", self.name, tp.topic, tp.partition, stall.offset, delay, stall.error)
+            "%s waits on %s[%d]@%d for %.1fs: %s", self.name, tp.topic, tp.partition, stall.offset, delay, stall.error
+        )
         HANDLED.labels(self.name, "retried").inc()
         kafka.seek(tp, stall.offset)
         if isinstance(kafka, AIOKafkaConsumer) and tp in kafka.assignment():
@@ -280,8 +303,9 @@ class IdempotentConsumer:
             if len(items) == 1 and kind == PERMANENT:
                 await self._settle_failure(items[0], exc, attempt=self.max_attempts)
                 return
-            log.warning("%d records of %s failed together (%s); handling them one by one", len(items),
-                        self.name, describe(exc))
+            log.warning(
+                "%d records of %s failed together (%s); handling them one by one", len(items), self.name, describe(exc)
+            )
         for item in items:
             await self._handle_alone(item)
 
@@ -304,8 +328,15 @@ class IdempotentConsumer:
         if kind == TRANSIENT:
             raise _Stalled(item.record.offset, error) from exc
         if kind == UNKNOWN and attempt < self.max_attempts:
-            log.warning("%s: %s (%s) failed attempt %d/%d: %s", self.name, item.envelope.id if item.envelope else "-",
-                        item.envelope.type if item.envelope else "-", attempt, self.max_attempts, error)
+            log.warning(
+                "%s: %s (%s) failed attempt %d/%d: %s",
+                self.name,
+                item.envelope.id if item.envelope else "-",
+                item.envelope.type if item.envelope else "-",
+                attempt,
+                self.max_attempts,
+                error,
+            )
             return False
         try:
             async with self.sessionmaker() as session, session.begin():
@@ -336,9 +367,16 @@ class IdempotentConsumer:
 
     async def _parked_already(self, session: AsyncSession, record: Any) -> bool:
         letters = self.tables.dead_letters
-        found = await session.scalar(select(letters.c.id).where(
-            letters.c.consumer == self.name, letters.c.topic == record.topic,
-            letters.c.partition == record.partition, letters.c.offset == record.offset).limit(1))
+        found = await session.scalar(
+            select(letters.c.id)
+            .where(
+                letters.c.consumer == self.name,
+                letters.c.topic == record.topic,
+                letters.c.partition == record.partition,
+                letters.c.offset == record.offset,
+            )
+            .limit(1)
+        )
         return found is not None
 
     async def _claim(self, session: AsyncSession, envelopes: list[Envelope]) -> list[Envelope]:
@@ -362,9 +400,12 @@ class IdempotentConsumer:
         if self.spec.batch is not None:
             # A consumer span per event continues each event's trace, however the batch is handled.
             for envelope in envelopes:
-                tracer.start_span(f"consume {envelope.type}", context=propagate.extract(envelope.trace_headers),
-                                  kind=SpanKind.CONSUMER, attributes={"messaging.system": "kafka",
-                                                                      "messaging.message.id": envelope.id}).end()
+                tracer.start_span(
+                    f"consume {envelope.type}",
+                    context=propagate.extract(envelope.trace_headers),
+                    kind=SpanKind.CONSUMER,
+                    attributes={"messaging.system": "kafka", "messaging.message.id": envelope.id},
+                ).end()
             token = context.bind(actor=self.actor)
             try:
                 await self.spec.batch(session, envelopes)
@@ -377,14 +418,16 @@ class IdempotentConsumer:
             if model is None:
                 raise UnknownVersion(f"{envelope.type} v{envelope.dataversion} has no contract here")
             data = model.model_validate(envelope.data)
-            token = context.bind(actor=self.actor, correlation_id=envelope.correlation_id or envelope.id,
-                                 causation_id=envelope.id)
+            token = context.bind(
+                actor=self.actor, correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id
+            )
             try:
-                with tracer.start_as_current_span(f"consume {envelope.type}",
-                                                  context=propagate.extract(envelope.trace_headers),
-                                                  kind=SpanKind.CONSUMER,
-                                                  attributes={"messaging.system": "kafka",
-                                                              "messaging.message.id": envelope.id}):
+                with tracer.start_as_current_span(
+                    f"consume {envelope.type}",
+                    context=propagate.extract(envelope.trace_headers),
+                    kind=SpanKind.CONSUMER,
+                    attributes={"messaging.system": "kafka", "messaging.message.id": envelope.id},
+                ):
                     await subscription.handler(session, envelope, data)
             finally:
                 context.reset(token)
@@ -398,8 +441,11 @@ class IdempotentConsumer:
             raise NotReplayable(f"the record is not an event ({item.malformed}); it can only be discarded")
         if not self.spec.wants(item.envelope):
             raise NotReplayable(f"{self.name} does not handle {item.envelope.type}")
-        await session.execute(delete(self.tables.inbox).where(self.tables.inbox.c.consumer == self.name,
-                                                              self.tables.inbox.c.event_id == item.envelope.id))
+        await session.execute(
+            delete(self.tables.inbox).where(
+                self.tables.inbox.c.consumer == self.name, self.tables.inbox.c.event_id == item.envelope.id
+            )
+        )
         fresh = await self._claim(session, [item.envelope])
         await self.dispatch(session, fresh)
         HANDLED.labels(self.name, "replayed").inc()
@@ -412,23 +458,57 @@ class IdempotentConsumer:
         record, envelope = item.record, item.envelope
         headers = {_text(k): _text(v) for k, v in (record.headers or ())}
         key = _text(record.key) if record.key else None
-        dead_letter_id = (await session.execute(self.tables.dead_letters.insert().values(
-            consumer=self.name, topic=record.topic, partition=record.partition, offset=record.offset,
-            key=key, event_id=envelope.id if envelope else None, event_type=envelope.type if envelope else None,
-            error=error, kind=kind, headers=headers, payload=record.value,
-        ).returning(self.tables.dead_letters.c.id))).scalar_one()
+        dead_letter_id = (
+            await session.execute(
+                self.tables.dead_letters.insert()
+                .values(
+                    consumer=self.name,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=key,
+                    event_id=envelope.id if envelope else None,
+                    event_type=envelope.type if envelope else None,
+                    error=error,
+                    kind=kind,
+                    headers=headers,
+                    payload=record.value,
+                )
+                .returning(self.tables.dead_letters.c.id)
+            )
+        ).scalar_one()
         origin = {
-            "dlq_error": error[:4000], "dlq_kind": kind, "dlq_consumer": self.name, "dlq_id": str(dead_letter_id),
-            "dlq_topic": record.topic, "dlq_partition": str(record.partition), "dlq_offset": str(record.offset),
+            "dlq_error": error[:4000],
+            "dlq_kind": kind,
+            "dlq_consumer": self.name,
+            "dlq_id": str(dead_letter_id),
+            "dlq_topic": record.topic,
+            "dlq_partition": str(record.partition),
+            "dlq_offset": str(record.offset),
             "dlq_time": datetime.now(UTC).isoformat(),
         }
         await self.outbox.add_record(
-            session, event_id=new_event_id(), event_type=envelope.type if envelope else MALFORMED_EVENT_TYPE,
-            topic=self.dead_letter_topic, key=key, headers={**headers, **origin}, payload=record.value or b"")
+            session,
+            event_id=new_event_id(),
+            event_type=envelope.type if envelope else MALFORMED_EVENT_TYPE,
+            topic=self.dead_letter_topic,
+            key=key,
+            headers={**headers, **origin},
+            payload=record.value or b"",
+        )
         if envelope is not None:
-            await session.execute(pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id)
-                                  .on_conflict_do_nothing())
+            await session.execute(
+                pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id).on_conflict_do_nothing()
+            )
         HANDLED.labels(self.name, "dead_lettered").inc()
-        log.error("%s parked %s[%d]@%d (%s, dead letter %d): %s", self.name, record.topic, record.partition,
-                  record.offset, kind, dead_letter_id, error)
+        log.error(
+            "%s parked %s[%d]@%d (%s, dead letter %d): %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            kind,
+            dead_letter_id,
+            error,
+        )
         return int(dead_letter_id)

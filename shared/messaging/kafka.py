@@ -42,8 +42,10 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         log_level=logging.DEBUG,
         # FastStream's own metrics, and a span per batch linked to each event's trace; the consumer adds a span
         # per event that continues the event's own trace (`shared.messaging.consumer.IdempotentConsumer.dispatch`).
-        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
-                     KafkaTelemetryMiddleware(include_messages_counters=False)],
+        middlewares=[
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
+            KafkaTelemetryMiddleware(include_messages_counters=False),
+        ],
         description=f"The consumer groups of {settings.service_name}",
     )
 
@@ -52,8 +54,9 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
     """Create the topics this service owns, if missing, with the configured partition count."""
     if not topics:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                client_id=f"{settings.service_name}-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-admin"
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -61,9 +64,9 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         if not missing:
             return
         try:
-            await admin.create_topics([
-                NewTopic(t, settings.kafka_topic_partitions, settings.kafka_replication_factor) for t in missing
-            ])
+            await admin.create_topics(
+                [NewTopic(t, settings.kafka_topic_partitions, settings.kafka_replication_factor) for t in missing]
+            )
             log.info("created topics %s", missing)
         except TopicAlreadyExistsError:
             pass

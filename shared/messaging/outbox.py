@@ -37,8 +37,9 @@ class Outbox:
         self.table = table
         self._notify = text(f"NOTIFY {notify_channel(service)}")
 
-    async def add(self, session: AsyncSession, data: EventData, *, subject: str,
-                  actor: Actor | None = None) -> Envelope:
+    async def add(
+        self, session: AsyncSession, data: EventData, *, subject: str, actor: Actor | None = None
+    ) -> Envelope:
         """Record `data` as an event about aggregate `subject`; the caller's transaction decides its fate.
 
         Inside `collect(session)` the row is kept and written with the others when the block ends."""
@@ -73,8 +74,17 @@ class Outbox:
             await self._write(session, [row])
         return envelope
 
-    async def add_record(self, session: AsyncSession, *, event_id: str, event_type: str, topic: str, key: str | None,
-                         headers: dict[str, str], payload: bytes) -> None:
+    async def add_record(
+        self,
+        session: AsyncSession,
+        *,
+        event_id: str,
+        event_type: str,
+        topic: str,
+        key: str | None,
+        headers: dict[str, str],
+        payload: bytes,
+    ) -> None:
         """Record a prepared Kafka record (a parked dead letter's copy, any bytes) for the relay, in the caller's
         transaction. A value that is not text PostgreSQL can hold travels base64-encoded; the relay restores it."""
         try:
@@ -84,8 +94,19 @@ class Outbox:
         except ValueError:
             text_payload = base64.b64encode(payload).decode()
             headers = {**headers, BASE64_HEADER: "base64"}
-        await self._write(session, [{"event_id": event_id, "event_type": event_type, "topic": topic, "key": key,
-                                     "headers": headers, "payload": text_payload}])
+        await self._write(
+            session,
+            [
+                {
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "topic": topic,
+                    "key": key,
+                    "headers": headers,
+                    "payload": text_payload,
+                }
+            ],
+        )
 
     @contextlib.asynccontextmanager
     async def collect(self, session: AsyncSession) -> AsyncIterator[None]:

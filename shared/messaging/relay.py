@@ -47,9 +47,17 @@ def relay_lock_key(service: str) -> int:
 
 
 class OutboxRelay:
-    def __init__(self, *, service: str, dsn: str, producer: AIOKafkaProducer, batch_size: int = 500,
-                 poll_seconds: float = 1.0, retention_hours: int = 72,
-                 new_producer: Callable[[], AIOKafkaProducer] | None = None):
+    def __init__(
+        self,
+        *,
+        service: str,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        retention_hours: int = 72,
+        new_producer: Callable[[], AIOKafkaProducer] | None = None,
+    ):
         self.service = service
         self.dsn = dsn
         self.producer = producer
@@ -144,12 +152,22 @@ class OutboxRelay:
         for row in rows:
             headers: dict[str, str] = json.loads(row["headers"])
             parent = propagate.extract(headers)
-            span = tracer.start_span(f"publish {row['topic']}", context=parent, kind=SpanKind.PRODUCER,
-                                     attributes={"messaging.system": "kafka", "messaging.destination.name": row["topic"],
-                                                 "messaging.message.id": headers.get("ce_id", "")})
+            span = tracer.start_span(
+                f"publish {row['topic']}",
+                context=parent,
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": row["topic"],
+                    "messaging.message.id": headers.get("ce_id", ""),
+                },
+            )
             propagate.inject(headers, context=trace.set_span_in_context(span))
-            value = (base64.b64decode(row["payload"]) if headers.pop(BASE64_HEADER, None) == "base64"
-                     else row["payload"].encode())
+            value = (
+                base64.b64decode(row["payload"])
+                if headers.pop(BASE64_HEADER, None) == "base64"
+                else row["payload"].encode()
+            )
             future = await self.producer.send(
                 row["topic"],
                 value=value,
@@ -170,9 +188,7 @@ class OutboxRelay:
         if published:
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", published)
         if failed:
-            await conn.executemany(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed
-            )
+            await conn.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1", failed)
             self._producer_stale = True
             raise RuntimeError(f"{len(failed)} outbox events were not acknowledged by Kafka: {failed[0][1]}")
         return len(published)

@@ -80,14 +80,24 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
     users, departments = tables.users, tables.departments
 
     async def announce_active(session: AsyncSession, user_id: object, active: bool) -> None:
-        await session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                              {"channel": PEOPLE_CHANNEL, "payload": f"{user_id}:{int(active)}"})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": PEOPLE_CHANNEL, "payload": f"{user_id}:{int(active)}"},
+        )
 
     async def user_created(session: AsyncSession, envelope: Envelope, data: UserCreated) -> None:
-        values = {"name": data.name, "email": data.email, "role": data.role,
-                  "department_id": data.department_id, "active": data.active}
-        await session.execute(pg_insert(users).values(id=data.user_id, **values)
-                              .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+        values = {
+            "name": data.name,
+            "email": data.email,
+            "role": data.role,
+            "department_id": data.department_id,
+            "active": data.active,
+        }
+        await session.execute(
+            pg_insert(users)
+            .values(id=data.user_id, **values)
+            .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()})
+        )
         await announce_active(session, data.user_id, data.active)
 
     async def user_changed(session: AsyncSession, envelope: Envelope, data: UserUpdated | UserDeactivated) -> None:
@@ -95,43 +105,61 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
         if isinstance(data, UserDeactivated):
             values["active"] = False
         if values:
-            await session.execute(users.update().where(users.c.id == data.user_id)
-                                  .values(**values, updated_at=func.now()))
+            await session.execute(
+                users.update().where(users.c.id == data.user_id).values(**values, updated_at=func.now())
+            )
         if "active" in values:
             await announce_active(session, data.user_id, bool(values["active"]))
 
     async def department_created(session: AsyncSession, envelope: Envelope, data: DepartmentCreated) -> None:
         values = {"name": data.name, "manager_id": data.manager_id}
-        await session.execute(pg_insert(departments).values(id=data.department_id, **values)
-                              .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()}))
+        await session.execute(
+            pg_insert(departments)
+            .values(id=data.department_id, **values)
+            .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()})
+        )
 
     async def department_updated(session: AsyncSession, envelope: Envelope, data: DepartmentUpdated) -> None:
         values = _after(data.changes, _DEPARTMENT_FIELDS)
         if values:
-            await session.execute(departments.update().where(departments.c.id == data.department_id)
-                                  .values(**values, updated_at=func.now()))
+            await session.execute(
+                departments.update()
+                .where(departments.c.id == data.department_id)
+                .values(**values, updated_at=func.now())
+            )
 
     async def department_deleted(session: AsyncSession, envelope: Envelope, data: DepartmentDeleted) -> None:
         await session.execute(delete(departments).where(departments.c.id == data.department_id))
 
-    return {sub.event_type: sub.handler for sub in (
-        on(UserCreated, user_created),
-        on(UserUpdated, user_changed),
-        on(UserDeactivated, user_changed),
-        on(DepartmentCreated, department_created),
-        on(DepartmentUpdated, department_updated),
-        on(DepartmentDeleted, department_deleted),
-    )}
+    return {
+        sub.event_type: sub.handler
+        for sub in (
+            on(UserCreated, user_created),
+            on(UserUpdated, user_changed),
+            on(UserDeactivated, user_changed),
+            on(DepartmentCreated, department_created),
+            on(DepartmentUpdated, department_updated),
+            on(DepartmentDeleted, department_deleted),
+        )
+    }
 
 
 def people_subscriptions(tables: PeopleTables) -> tuple[On, ...]:
     """The projection's subscriptions, for a consumer's `handlers` in a service's `subscriptions.py`."""
     handlers = people_handlers(tables)
-    return tuple(on(contract, handlers[contract.event_type]) for contract in (
-        UserCreated, UserUpdated, UserDeactivated, DepartmentCreated, DepartmentUpdated, DepartmentDeleted))
+    return tuple(
+        on(contract, handlers[contract.event_type])
+        for contract in (
+            UserCreated,
+            UserUpdated,
+            UserDeactivated,
+            DepartmentCreated,
+            DepartmentUpdated,
+            DepartmentDeleted,
+        )
+    )
 
 
 async def department_manager(session: AsyncSession, tables: PeopleTables, department_id: uuid.UUID) -> Any | None:
     """The department's manager id, or None."""
-    return await session.scalar(select(tables.departments.c.manager_id)
-                                .where(tables.departments.c.id == department_id))
+    return await session.scalar(select(tables.departments.c.manager_id).where(tables.departments.c.id == department_id))

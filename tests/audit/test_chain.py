@@ -23,13 +23,27 @@ T0 = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
 def make_record(seq: int, prev_hash: str, **overrides) -> dict:
     record = {
-        "seq": seq, "event_id": f"e-{seq}", "event_type": "clients.client.updated", "event_version": 1,
-        "source": "clients", "aggregate_type": "clients.client", "aggregate_id": "c-1", "client_id": "c-1",
-        "actor_type": "user", "actor_id": "u-1", "occurred_at": T0 + timedelta(seconds=seq),
-        "recorded_at": T0 + timedelta(seconds=seq, milliseconds=5), "topic": "clients.client.events",
-        "partition": 0, "offset": seq, "correlation_id": None, "causation_id": None, "trace_id": None,
+        "seq": seq,
+        "event_id": f"e-{seq}",
+        "event_type": "clients.client.updated",
+        "event_version": 1,
+        "source": "clients",
+        "aggregate_type": "clients.client",
+        "aggregate_id": "c-1",
+        "client_id": "c-1",
+        "actor_type": "user",
+        "actor_id": "u-1",
+        "occurred_at": T0 + timedelta(seconds=seq),
+        "recorded_at": T0 + timedelta(seconds=seq, milliseconds=5),
+        "topic": "clients.client.events",
+        "partition": 0,
+        "offset": seq,
+        "correlation_id": None,
+        "causation_id": None,
+        "trace_id": None,
         "data": {"client_id": "c-1", "changes": {"name": {"before": f"n{seq}", "after": f"n{seq + 1}"}}},
-        "changes": [{"field": "name", "before": f"n{seq}", "after": f"n{seq + 1}"}], "prev_hash": prev_hash,
+        "changes": [{"field": "name", "before": f"n{seq}", "after": f"n{seq + 1}"}],
+        "prev_hash": prev_hash,
     }
     record.update(overrides)
     record["hash"] = record_hash(record)
@@ -48,7 +62,7 @@ def make_chain(n: int) -> list[dict]:
 def walk(records, *, checkpoints=(), end_seq=None, chain_head_seq=None, start=1, prev=GENESIS_HASH, chunk=3):
     walker = ChainWalker(expected_seq=start, prev_hash=prev, checkpoints=iter(checkpoints))
     for i in range(0, len(records), chunk):
-        failure = walker.feed(records[i:i + chunk])
+        failure = walker.feed(records[i : i + chunk])
         if failure:
             return failure
     return walker.finish(end_seq=end_seq, chain_head_seq=chain_head_seq)
@@ -56,20 +70,28 @@ def walk(records, *, checkpoints=(), end_seq=None, chain_head_seq=None, start=1,
 
 # The encoding ------------------------------------------------------------------------------------
 
+
 def test_canonical_encoding_is_pinned():
     """Changing the encoding would make every stored hash unverifiable: this vector must never change."""
     record = make_record(1, GENESIS_HASH, data={"z": 1, "a": "é", "n": 12.0, "big": 1e16, "nested": [1.5, None]})
-    assert canonical_bytes(record) == (
-        '{"actor_id":"u-1","actor_type":"user","aggregate_id":"c-1","aggregate_type":"clients.client",'
-        '"causation_id":null,"changes":[{"after":"n2","before":"n1","field":"name"}],"client_id":"c-1",'
-        '"correlation_id":null,"data":{"a":"é","big":10000000000000000,"n":12,"nested":[1.5,null],"z":1},'
-        '"event_id":"e-1","event_type":"clients.client.updated","event_version":1,'
-        '"occurred_at":"2026-03-01T09:30:01.123456+00:00","offset":1,"partition":0,'
-        '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",'
-        '"recorded_at":"2026-03-01T09:30:01.128456+00:00","seq":1,"source":"clients",'
-        '"topic":"clients.client.events","trace_id":null}').encode()
-    assert record_hash(record) == hashlib.sha256(canonical_bytes(record)).hexdigest() == (
-        "46eef15993befb721f8aae99aa2b2ce58e60bbc5efaded871fb2e61194b070ce")
+    assert (
+        canonical_bytes(record)
+        == (
+            '{"actor_id":"u-1","actor_type":"user","aggregate_id":"c-1","aggregate_type":"clients.client",'
+            '"causation_id":null,"changes":[{"after":"n2","before":"n1","field":"name"}],"client_id":"c-1",'
+            '"correlation_id":null,"data":{"a":"é","big":10000000000000000,"n":12,"nested":[1.5,null],"z":1},'
+            '"event_id":"e-1","event_type":"clients.client.updated","event_version":1,'
+            '"occurred_at":"2026-03-01T09:30:01.123456+00:00","offset":1,"partition":0,'
+            '"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000",'
+            '"recorded_at":"2026-03-01T09:30:01.128456+00:00","seq":1,"source":"clients",'
+            '"topic":"clients.client.events","trace_id":null}'
+        ).encode()
+    )
+    assert (
+        record_hash(record)
+        == hashlib.sha256(canonical_bytes(record)).hexdigest()
+        == ("46eef15993befb721f8aae99aa2b2ce58e60bbc5efaded871fb2e61194b070ce")
+    )
 
 
 def like_jsonb(value):
@@ -87,8 +109,12 @@ def like_jsonb(value):
 
 def test_numbers_read_back_from_jsonb_hash_the_same():
     """The stored text read back through JSONB encodes to the same text again."""
-    for written in ({"huge": 1e16, "whole": 1.0, "tiny": 1.5e-07, "int": 3}, {"neg": -0.0, "whole": 2.0},
-                    {"whole": 1.0, "tiny": 1.5e-07, "text": "use e+ here"}, [1e300, 0.5]):
+    for written in (
+        {"huge": 1e16, "whole": 1.0, "tiny": 1.5e-07, "int": 3},
+        {"neg": -0.0, "whole": 2.0},
+        {"whole": 1.0, "tiny": 1.5e-07, "text": "use e+ here"},
+        [1e300, 0.5],
+    ):
         stored = canonical_json(written)
         assert canonical_json(like_jsonb(json.loads(stored))) == stored
     assert canonical_json({"huge": 1e16, "whole": 1.0}) == '{"huge":10000000000000000,"whole":1}'
@@ -96,10 +122,14 @@ def test_numbers_read_back_from_jsonb_hash_the_same():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.text(max_size=8)
     | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -112,11 +142,25 @@ def test_canonical_json_survives_a_json_round_trip(value):
 
 
 def test_chain_rows_link_each_record_to_the_one_before():
-    envelopes = [Envelope(id=str(uuid.uuid4()), type="tasks.task.created", source="tasks", time=T0, subject=f"t{i}",
-                          data={"task_id": f"t{i}", "client_id": "c-9", "title": "x"}, actor=Actor("system", "tasks"),
-                          topic="tasks.task.events", partition=0, offset=i) for i in range(3)]
-    rows = [dict(zip(COLUMNS, row, strict=True)) for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32,
-                                                                recorded_at=T0)]
+    envelopes = [
+        Envelope(
+            id=str(uuid.uuid4()),
+            type="tasks.task.created",
+            source="tasks",
+            time=T0,
+            subject=f"t{i}",
+            data={"task_id": f"t{i}", "client_id": "c-9", "title": "x"},
+            actor=Actor("system", "tasks"),
+            topic="tasks.task.events",
+            partition=0,
+            offset=i,
+        )
+        for i in range(3)
+    ]
+    rows = [
+        dict(zip(COLUMNS, row, strict=True))
+        for row in chain_rows(envelopes, head_seq=41, head_hash="ab" * 32, recorded_at=T0)
+    ]
     assert [r["seq"] for r in rows] == [42, 43, 44]
     assert rows[0]["prev_hash"] == "ab" * 32
     assert rows[1]["prev_hash"] == rows[0]["hash"] and rows[2]["prev_hash"] == rows[1]["hash"]
@@ -136,11 +180,19 @@ def test_client_id_comes_from_the_data_or_the_client_itself():
 
 # The verifier ------------------------------------------------------------------------------------
 
+
 def test_an_intact_chain_verifies_in_any_chunking():
     chain = make_chain(10)
     for chunk in (1, 3, 10, 50):
-        assert walk(chain, chunk=chunk, chain_head_seq=10,
-                    checkpoints=[Checkpoint(4, chain[3]["hash"]), Checkpoint(10, chain[9]["hash"])]) is None
+        assert (
+            walk(
+                chain,
+                chunk=chunk,
+                chain_head_seq=10,
+                checkpoints=[Checkpoint(4, chain[3]["hash"]), Checkpoint(10, chain[9]["hash"])],
+            )
+            is None
+        )
 
 
 def test_an_altered_record_is_a_hash_mismatch_at_its_seq():
@@ -211,6 +263,7 @@ def test_a_range_starts_after_the_record_before_it():
 
 
 # The checkpoint file -----------------------------------------------------------------------------
+
 
 def test_checkpoint_file_is_read_in_order_skipping_what_is_not_a_checkpoint(tmp_path):
     path = tmp_path / "checkpoints.jsonl"

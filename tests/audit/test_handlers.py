@@ -21,8 +21,13 @@ async def bus(sessionmaker):
 
 
 async def records(session, *event_ids: str) -> list[AuditRecord]:
-    return list((await session.scalars(select(AuditRecord).where(AuditRecord.event_id.in_(event_ids))
-                                       .order_by(AuditRecord.seq))).all())
+    return list(
+        (
+            await session.scalars(
+                select(AuditRecord).where(AuditRecord.event_id.in_(event_ids)).order_by(AuditRecord.seq)
+            )
+        ).all()
+    )
 
 
 @handles("audit", DOMAIN_TOPIC_PATTERN)
@@ -41,7 +46,11 @@ async def test_events_of_every_domain_topic_are_chained_once_in_order(bus, sessi
     assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(chained))
     first = chained[0]
     assert (first.actor_type, first.actor_id, first.topic, first.source) == (
-        "system", "tests", "identity.user.events", "identity")
+        "system",
+        "tests",
+        "identity.user.events",
+        "identity",
+    )
     assert first.trace_id == "0af7651916cd43dd8448eb211c80319c" and first.correlation_id == published[0].correlation_id
     assert {r.client_id for r in chained[1:]} == {str(client.client_id)}
 

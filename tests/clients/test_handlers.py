@@ -23,8 +23,15 @@ async def bus(sessionmaker):
 
 @pytest.fixture
 async def client(session) -> Client:
-    row = Client(id=uuid.uuid4(), kind="company", name="Fleet Logistics Ltd", department_id=uuid.uuid4(),
-                 status="prospect", created_at=clock.now(), updated_at=clock.now())
+    row = Client(
+        id=uuid.uuid4(),
+        kind="company",
+        name="Fleet Logistics Ltd",
+        department_id=uuid.uuid4(),
+        status="prospect",
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
     session.add(row)
     await session.flush()
     return row
@@ -36,15 +43,22 @@ async def state(session, client: Client) -> tuple[str, int]:
 
 
 async def projected(session, contract_id: uuid.UUID) -> ClientContract | None:
-    return await session.scalar(select(ClientContract).where(ClientContract.contract_id == contract_id)
-                                .execution_options(populate_existing=True))
+    return await session.scalar(
+        select(ClientContract)
+        .where(ClientContract.contract_id == contract_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def status_announcements(bus, session, client: Client) -> list[tuple[str, str]]:
     outbox = bus.tables.outbox
-    rows = (await session.execute(select(outbox.c.payload).where(
-        outbox.c.key == str(client.id), outbox.c.event_type == "clients.client.status_changed")
-        .order_by(outbox.c.id))).scalars()
+    rows = (
+        await session.execute(
+            select(outbox.c.payload)
+            .where(outbox.c.key == str(client.id), outbox.c.event_type == "clients.client.status_changed")
+            .order_by(outbox.c.id)
+        )
+    ).scalars()
     return [(p["changes"]["status"]["before"], p["changes"]["status"]["after"]) for p in map(json.loads, rows)]
 
 
@@ -94,8 +108,10 @@ async def test_a_cancelled_contract_leaves_a_prospect_if_never_in_force_else_an_
 
     activated = events.contract_activated(client_id=client.id)
     await bus.publish(activated, subject=str(activated.contract_id))
-    await bus.publish(events.contract_cancelled(client_id=client.id, contract_id=activated.contract_id),
-                      subject=str(activated.contract_id))
+    await bus.publish(
+        events.contract_cancelled(client_id=client.id, contract_id=activated.contract_id),
+        subject=str(activated.contract_id),
+    )
     assert await state(session, client) == ("inactive", 0)
     assert (await projected(session, activated.contract_id)).status == "cancelled"
 

@@ -14,8 +14,9 @@ from shared import clock
 from tests import events
 
 
-@pytest.mark.parametrize("active, held, status", [(0, False, "prospect"), (1, True, "active"), (2, True, "active"),
-                                                  (0, True, "inactive")])
+@pytest.mark.parametrize(
+    "active, held, status", [(0, False, "prospect"), (1, True, "active"), (2, True, "active"), (0, True, "inactive")]
+)
 def test_status_rule(active, held, status):
     assert service.derive_status(active, held) == status
 
@@ -26,8 +27,15 @@ async def apply(session, data) -> Client | None:
 
 
 async def test_a_client_stays_active_while_any_contract_is_active(session):
-    client = Client(id=uuid.uuid4(), kind="individual", name="Eva", department_id=uuid.uuid4(), status="prospect",
-                    created_at=clock.now(), updated_at=clock.now())
+    client = Client(
+        id=uuid.uuid4(),
+        kind="individual",
+        name="Eva",
+        department_id=uuid.uuid4(),
+        status="prospect",
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
     session.add(client)
     await session.flush()
     one = events.contract_activated(client_id=client.id)

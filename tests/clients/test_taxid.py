@@ -46,11 +46,14 @@ def test_every_eight_digits_have_exactly_one_valid_check_digit(first_eight):
     assert len(valid) == (0 if first_eight == "00000000" else 1)
 
 
-@pytest.mark.parametrize("value,country,expected", [
-    ("DE 123 456 789", "DE", "DE123456789"),
-    ("ab-12.34/56", None, "AB123456"),
-    ("12345", "CY", "12345"),
-])
+@pytest.mark.parametrize(
+    "value,country,expected",
+    [
+        ("DE 123 456 789", "DE", "DE123456789"),
+        ("ab-12.34/56", None, "AB123456"),
+        ("12345", "CY", "12345"),
+    ],
+)
 def test_generic_tax_ids_are_normalised(value, country, expected):
     assert normalise_tax_id(value, country) == expected
 

@@ -27,8 +27,9 @@ async def contracts_of_deal(session, opportunity_id: uuid.UUID) -> list[Contract
 
 
 async def known_client(session, client_id: uuid.UUID) -> KnownClient | None:
-    return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
-                                .execution_options(populate_existing=True))
+    return await session.scalar(
+        select(KnownClient).where(KnownClient.id == client_id).execution_options(populate_existing=True)
+    )
 
 
 @handles("contracts", "pipeline.opportunity.accepted")
@@ -36,13 +37,18 @@ async def test_an_accepted_deal_becomes_one_pending_contract_announced_once(bus,
     department = uuid.uuid4()
     client = events.client_created(department_id=department)
     await bus.publish(client, subject=str(client.client_id))
-    accepted = events.opportunity_accepted(client_id=client.client_id,
-                                           terms=events.terms(currency="eur", premium="1000.005"))
+    accepted = events.opportunity_accepted(
+        client_id=client.client_id, terms=events.terms(currency="eur", premium="1000.005")
+    )
     envelope = await bus.publish(accepted, subject=str(accepted.opportunity_id))
 
     [contract] = await contracts_of_deal(session, accepted.opportunity_id)
     assert (contract.status, contract.origin, contract.currency, str(contract.premium)) == (
-        "pending_issuance", "deal", "EUR", "1000.00")
+        "pending_issuance",
+        "deal",
+        "EUR",
+        "1000.00",
+    )
     assert contract.department_id == department  # the client's department, known from its event
     assert contract.created_by == "system:tests"
     outbox = bus.tables.outbox
@@ -55,14 +61,19 @@ async def test_an_accepted_deal_becomes_one_pending_contract_announced_once(bus,
     accepted_again = events.opportunity_accepted(opportunity_id=accepted.opportunity_id, client_id=client.client_id)
     await bus.publish(accepted_again, subject=str(accepted.opportunity_id))  # the deal accepted again, a new id
     assert len(await contracts_of_deal(session, accepted.opportunity_id)) == 1
-    assert await session.scalar(select(func.count()).select_from(outbox)
-                                .where(outbox.c.event_type == "contracts.contract.created")) == 1
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.event_type == "contracts.contract.created")
+        )
+        == 1
+    )
 
 
 async def test_an_accepted_deal_with_unusable_terms_is_refused_and_parked_at_once(sessionmaker, session):
     # Any retry would wait half a minute: a refusal is parked without one.
-    async with consumer_bus("contracts", consumer_of("contracts", "contracts"), sessionmaker, max_attempts=3,
-                            retry_backoff=30.0) as bus:
+    async with consumer_bus(
+        "contracts", consumer_of("contracts", "contracts"), sessionmaker, max_attempts=3, retry_backoff=30.0
+    ) as bus:
         accepted = events.opportunity_accepted(terms=events.terms(premium="0", end_date=date(2029, 1, 1)))
         envelope = await asyncio.wait_for(bus.publish(accepted, subject=str(accepted.opportunity_id)), 5)
         [dead] = await bus.dead_letters(session)
@@ -80,10 +91,16 @@ async def test_a_created_client_is_known_by_name_department_and_status(bus, sess
     envelope = await bus.publish(client, subject=str(client.client_id))
     known = await known_client(session, client.client_id)
     assert (known.name, known.department_id, known.status, known.archived) == (
-        client.name, client.department_id, "prospect", False)
+        client.name,
+        client.department_id,
+        "prospect",
+        False,
+    )
     await bus.redeliver(envelope)
-    assert await session.scalar(select(func.count()).select_from(KnownClient)
-                                .where(KnownClient.id == client.client_id)) == 1
+    assert (
+        await session.scalar(select(func.count()).select_from(KnownClient).where(KnownClient.id == client.client_id))
+        == 1
+    )
 
 
 @handles("contracts", "clients.client.updated")
@@ -91,9 +108,15 @@ async def test_an_updated_client_changes_name_department_and_archived(bus, sessi
     client = events.client_created()
     await bus.publish(client, subject=str(client.client_id))
     department = uuid.uuid4()
-    update = events.client_updated(client.client_id, changes=events.changes(
-        name=(client.name, "Renamed Ltd"), department_id=(None, str(department)), archived=(False, True),
-        phone=(None, "+49 30 1234")))
+    update = events.client_updated(
+        client.client_id,
+        changes=events.changes(
+            name=(client.name, "Renamed Ltd"),
+            department_id=(None, str(department)),
+            archived=(False, True),
+            phone=(None, "+49 30 1234"),
+        ),
+    )
     envelope = await bus.publish(update, subject=str(client.client_id))
     known = await known_client(session, client.client_id)
     assert (known.name, known.department_id, known.archived) == ("Renamed Ltd", department, True)
@@ -115,6 +138,8 @@ async def test_a_client_status_change_is_followed(bus, session):
     assert (await known_client(session, client.client_id)).status == "active"
 
     # A later change, then the first one redelivered: the redelivery is recognised and changes nothing back.
-    await bus.publish(events.client_status_changed(client.client_id, "active", "inactive"), subject=str(client.client_id))
+    await bus.publish(
+        events.client_status_changed(client.client_id, "active", "inactive"), subject=str(client.client_id)
+    )
     await bus.redeliver(envelope)
     assert (await known_client(session, client.client_id)).status == "inactive"

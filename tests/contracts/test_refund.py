@@ -62,7 +62,9 @@ def test_refund_is_linear_in_the_days_left(case, step):
 
 def test_a_worked_example():
     # 365 days of cover, cancelled with 73 days left: a fifth of 1,000.00.
-    assert pro_rata_refund(Decimal("1000.00"), date(2025, 1, 1), date(2026, 1, 1), date(2025, 10, 20)) == Decimal("200.00")
+    assert pro_rata_refund(Decimal("1000.00"), date(2025, 1, 1), date(2026, 1, 1), date(2025, 10, 20)) == Decimal(
+        "200.00"
+    )
     # 100.00 over 3 days with 1 day left is 33.333... -> 33.33; with 2 days left 66.666... -> 66.67.
     assert pro_rata_refund(Decimal("100.00"), date(2025, 1, 1), date(2025, 1, 4), date(2025, 1, 3)) == Decimal("33.33")
     assert pro_rata_refund(Decimal("100.00"), date(2025, 1, 1), date(2025, 1, 4), date(2025, 1, 2)) == Decimal("66.67")

@@ -20,8 +20,11 @@ def _proc(tmp_path, reserved: str = ""):
 def test_listener_ports_in_the_ephemeral_range_are_warned_of_unless_reserved(tmp_path):
     cfg = StackSettings(kafka_port=39292, kafka_controller_port=39293, postgres_port=35632)
     warned = ephemeral_port_warnings(cfg, _proc(tmp_path))
-    assert [w.split("'s port ")[0] for w in warned] == ["warning: Kafka", "warning: the Kafka controller",
-                                                       "warning: PostgreSQL"]
+    assert [w.split("'s port ")[0] for w in warned] == [
+        "warning: Kafka",
+        "warning: the Kafka controller",
+        "warning: PostgreSQL",
+    ]
     assert ephemeral_port_warnings(cfg, _proc(tmp_path, "35632,39290-39295")) == []
     defaults = StackSettings(kafka_port=19092, kafka_controller_port=19093, postgres_port=15432)
     assert ephemeral_port_warnings(defaults, _proc(tmp_path)) == []  # the defaults lie below the range

@@ -159,8 +159,9 @@ class TestData:
     async def client(self, name: str, *, department: str = "Sales") -> dict:
         return await self.api.create_client(f"{name} {tag()}", department=department)
 
-    async def deal(self, client: dict, line: str, title: str, *, stage: str | None = None,
-                   premium: str | None = "2400.00") -> dict:
+    async def deal(
+        self, client: dict, line: str, title: str, *, stage: str | None = None, premium: str | None = "2400.00"
+    ) -> dict:
         deal = await self.api.open_deal(client["id"], line, title, premium=premium)
         self.deals.append(deal["id"])
         if stage:

@@ -38,16 +38,34 @@ async def records(console):
 
     async with chromium.Api(console, ADMIN.email, ADMIN.password) as api:
         client = await api.create_client(f"Ermis Logistics {tag()} A.E.")
-        deal = await api.advance_to(await api.open_deal(client["id"], "Auto", "Delivery van fleet cover"),
-                                    "needs_analysis")
+        deal = await api.advance_to(
+            await api.open_deal(client["id"], "Auto", "Delivery van fleet cover"), "needs_analysis"
+        )
         kostas = await api.user_id(demo_user("kostas").email)
-        task = await api.call("POST", "/api/v1/tasks", json={
-            "title": "Collect the fleet's registration documents", "assignee_id": kostas, "priority": "high",
-            "department_id": (await api.departments())["Sales"], "client_id": client["id"]})
+        task = await api.call(
+            "POST",
+            "/api/v1/tasks",
+            json={
+                "title": "Collect the fleet's registration documents",
+                "assignee_id": kostas,
+                "priority": "high",
+                "department_id": (await api.departments())["Sales"],
+                "client_id": client["id"],
+            },
+        )
         today = business_today()
-        contract = await api.call("POST", "/api/v1/contracts", json={
-            "client_id": client["id"], "premium": "3200.00", "currency": "EUR", "insurer": "Eurolife FFH",
-            "start_date": today.isoformat(), "end_date": (today + timedelta(days=365)).isoformat()})
+        contract = await api.call(
+            "POST",
+            "/api/v1/contracts",
+            json={
+                "client_id": client["id"],
+                "premium": "3200.00",
+                "currency": "EUR",
+                "insurer": "Eurolife FFH",
+                "start_date": today.isoformat(),
+                "end_date": (today + timedelta(days=365)).isoformat(),
+            },
+        )
         yield {"client": client["id"], "deal": deal["id"], "task": task["id"], "contract": contract["id"]}
         await api.decline(deal["id"], "end-to-end test finished")
         await api.call("PATCH", f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"}, expect=(200, 409, 422))
@@ -83,8 +101,9 @@ async def settled(page) -> None:
 
 async def assert_accessible(page, what: str) -> None:
     violations = await chromium.axe_violations(page)
-    assert not violations, (f"{what}: {len(violations)} serious/critical axe violation(s)\n"
-                            + chromium.format_violations(violations))
+    assert not violations, (
+        f"{what}: {len(violations)} serious/critical axe violation(s)\n" + chromium.format_violations(violations)
+    )
 
 
 async def test_the_login_page_is_accessible(new_context):

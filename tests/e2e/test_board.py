@@ -20,6 +20,7 @@ LOCALES = CONSOLE_DIR / "src" / "locales"
 
 async def saved_at(api, deal_id: str, stage_key: str) -> None:
     """The move the board shows at once (optimistically) is the one the API has."""
+
     async def there():
         return (await api.deal(deal_id))["stage"]["key"] == stage_key
 
@@ -35,7 +36,8 @@ async def routed_task(api, deal_id: str, stage_key: str) -> dict:
 
 
 async def test_a_sales_employee_drags_an_own_deal_to_needs_analysis_and_its_assignee_sees_the_task(
-        page_as, data, admin_api):
+    page_as, data, admin_api
+):
     client = await data.client("Thalassa Freight S.A.")
     deal = await data.deal(client, "Auto", "Fleet motor cover 2027")  # Auto's specialist: Kostas
     kostas = await page_as("kostas")
@@ -174,17 +176,25 @@ async def test_a_task_assigned_to_the_second_user_raises_their_bell_count_live(p
     await sofia.evaluate("() => { window.__e2eSameDocument = true }")
 
     sofia_id = await admin_api.user_id(demo_user("sofia").email)
-    task = await admin_api.call("POST", "/api/v1/tasks", json={
-        "title": "Call back about the fleet renewal", "assignee_id": sofia_id, "priority": "normal",
-        "department_id": (await admin_api.departments())["Sales"],
-        "description": "Assigned by the end-to-end test of the live bell."})
+    task = await admin_api.call(
+        "POST",
+        "/api/v1/tasks",
+        json={
+            "title": "Call back about the fleet renewal",
+            "assignee_id": sofia_id,
+            "priority": "normal",
+            "department_id": (await admin_api.departments())["Sales"],
+            "description": "Assigned by the end-to-end test of the live bell.",
+        },
+    )
     try:
         await expect(count).not_to_have_text(str(before))
         assert int(await count.inner_text()) > before
         assert await sofia.evaluate("() => window.__e2eSameDocument === true"), "the page reloaded"
     finally:
-        await admin_api.call("PATCH", f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"},
-                             expect=(200, 409, 422))
+        await admin_api.call(
+            "PATCH", f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"}, expect=(200, 409, 422)
+        )
 
 
 async def test_an_admin_changes_a_stage_sla_target_and_the_board_shows_it(page_as, admin_api):
@@ -224,7 +234,9 @@ async def test_switching_to_greek_shows_the_board_in_greek_and_is_remembered(pag
     await kostas.get_by_test_id("language-switch").select_option("el")
 
     await expect(kostas.get_by_role("heading", level=1)).to_have_text(el["board"]["title"])
-    await expect(kostas.get_by_role("navigation").get_by_role("link", name=el["common"]["nav"]["board"])).to_be_visible()
+    await expect(
+        kostas.get_by_role("navigation").get_by_role("link", name=el["common"]["nav"]["board"])
+    ).to_be_visible()
     sla = el["board"]["column"]["sla"].split("{{")[0].strip()  # "Στόχος SLA"
     await expect(board.column(kostas, "first_contact")).to_contain_text(sla)
     await expect(kostas.locator("html")).to_have_attribute("lang", "el")

@@ -48,8 +48,9 @@ def calls(*names: str) -> list[PartCall]:
 async def gather(names, script, *, part_timeout=1.0, deadline_in=2.0, **kw):
     loop = asyncio.get_running_loop()
     started = loop.time()
-    outcome = await gather_parts(calls(*names), scripted(script), part_timeout=part_timeout,
-                                 deadline=started + deadline_in, **kw)
+    outcome = await gather_parts(
+        calls(*names), scripted(script), part_timeout=part_timeout, deadline=started + deadline_in, **kw
+    )
     return outcome, loop.time() - started
 
 
@@ -74,12 +75,19 @@ async def test_the_overall_deadline_bounds_the_answer_even_when_part_deadlines_a
 
 
 async def test_failures_keep_their_reason_and_status_and_are_listed_in_call_order():
-    script = {"a": (0.05, PartFailed("forbidden", 403, "no")), "b": (0, "B"), "c": (0, PartFailed("unavailable")),
-              "d": (0.01, PartFailed("error", 500, "boom"))}
+    script = {
+        "a": (0.05, PartFailed("forbidden", 403, "no")),
+        "b": (0, "B"),
+        "c": (0, PartFailed("unavailable")),
+        "d": (0.01, PartFailed("error", 500, "boom")),
+    }
     outcome, _ = await gather(["a", "b", "c", "d"], script)
     assert outcome.parts == {"b": "B"}
     assert [(m.part, m.reason, m.status) for m in outcome.missing] == [
-        ("a", "forbidden", 403), ("c", "unavailable", None), ("d", "error", 500)]
+        ("a", "forbidden", 403),
+        ("c", "unavailable", None),
+        ("d", "error", 500),
+    ]
 
 
 async def test_an_unexpected_exception_in_a_part_is_an_error_not_a_crash():
@@ -90,14 +98,22 @@ async def test_an_unexpected_exception_in_a_part_is_an_error_not_a_crash():
 
 async def test_a_decisive_failure_ends_the_gathering_at_once():
     script = {"client": (0.01, PartFailed("unavailable", 404)), "slow": (5, "S"), "other": (0, "O")}
-    outcome, took = await gather(["client", "slow", "other"], script, part_timeout=3, deadline_in=4,
-                                 decisive=lambda call, failure: call.name == "client" and failure.status == 404)
+    outcome, took = await gather(
+        ["client", "slow", "other"],
+        script,
+        part_timeout=3,
+        deadline_in=4,
+        decisive=lambda call, failure: call.name == "client" and failure.status == 404,
+    )
     assert outcome.stopped_by is not None and outcome.stopped_by.part == "client"
     assert took < SLACK
     assert "slow" not in outcome.parts
     # A failure that is not decisive does not stop anything.
-    outcome, _ = await gather(["client", "other"], {"client": (0, PartFailed("forbidden", 403)), "other": (0.05, 1)},
-                              decisive=lambda call, failure: failure.status == 404)
+    outcome, _ = await gather(
+        ["client", "other"],
+        {"client": (0, PartFailed("forbidden", 403)), "other": (0.05, 1)},
+        decisive=lambda call, failure: failure.status == 404,
+    )
     assert outcome.stopped_by is None and outcome.parts == {"other": 1}
 
 
@@ -111,9 +127,12 @@ async def test_a_part_that_ignores_cancellation_does_not_hold_the_answer():
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    outcome = await gather_parts([PartCall("stubborn", "gateway", run=stubborn), PartCall("ok", "gateway",
-                                                                                          run=lambda: _value("ok"))],
-                                 scripted({}), part_timeout=10, deadline=started + 0.2)
+    outcome = await gather_parts(
+        [PartCall("stubborn", "gateway", run=stubborn), PartCall("ok", "gateway", run=lambda: _value("ok"))],
+        scripted({}),
+        part_timeout=10,
+        deadline=started + 0.2,
+    )
     assert loop.time() - started < 0.2 + SLACK
     assert outcome.parts == {"ok": "ok"}
     assert [(m.part, m.reason) for m in outcome.missing] == [("stubborn", "timeout")]
@@ -131,8 +150,11 @@ outcomes = st.one_of(
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(script=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), outcomes, min_size=1, max_size=8),
-       part_timeout=st.floats(0.005, 0.05), deadline_in=st.floats(0.005, 0.05))
+@given(
+    script=st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), outcomes, min_size=1, max_size=8),
+    part_timeout=st.floats(0.005, 0.05),
+    deadline_in=st.floats(0.005, 0.05),
+)
 def test_each_part_is_either_present_or_missing_exactly_once_within_the_deadline(script, part_timeout, deadline_in):
     names = list(script)
 
@@ -157,11 +179,21 @@ def test_each_part_is_either_present_or_missing_exactly_once_within_the_deadline
 
 def test_statuses_map_to_reasons():
     assert [reason_for_status(s) for s in (401, 403, 404, 502, 503, 504, 500, 400, 409, 422)] == [
-        "forbidden", "forbidden", "unavailable", "unavailable", "unavailable", "unavailable",
-        "error", "error", "error", "error"]
+        "forbidden",
+        "forbidden",
+        "unavailable",
+        "unavailable",
+        "unavailable",
+        "unavailable",
+        "error",
+        "error",
+        "error",
+        "error",
+    ]
 
 
 # The HTTP fetcher, against a real server on a local port ------------------------------------------
+
 
 @contextlib.asynccontextmanager
 async def serving(app: web.Application):
@@ -180,8 +212,9 @@ async def service():
     seen: list[dict] = []
 
     async def handler(request: web.Request) -> web.Response:
-        seen.append({"path": request.path, "query": dict(request.query),
-                     "authorization": request.headers.get("authorization")})
+        seen.append(
+            {"path": request.path, "query": dict(request.query), "authorization": request.headers.get("authorization")}
+        )
         kind = request.match_info["kind"]
         if kind == "ok":
             return web.json_response({"items": [1], "total": 1})
@@ -207,12 +240,20 @@ async def test_the_http_fetcher_passes_the_token_and_classifies_every_answer(ser
     upstreams = {"svc": base, "down": f"http://127.0.0.1:{_closed_port()}"}
     async with aiohttp.ClientSession() as session:
         fetch = http_fetcher(session, upstreams, {"authorization": "Bearer t0ken"})
-        assert await fetch(PartCall("p", "svc", "/ok", (("client_id", "c1"), ("limit", "5")))) == {"items": [1],
-                                                                                                    "total": 1}
-        assert seen[-1] == {"path": "/ok", "query": {"client_id": "c1", "limit": "5"},
-                            "authorization": "Bearer t0ken"}
-        expected = {"403": ("forbidden", 403), "401": ("forbidden", 401), "404": ("unavailable", 404),
-                    "503": ("unavailable", 503), "500": ("error", 500), "409": ("error", 409), "text": ("error", 200)}
+        assert await fetch(PartCall("p", "svc", "/ok", (("client_id", "c1"), ("limit", "5")))) == {
+            "items": [1],
+            "total": 1,
+        }
+        assert seen[-1] == {"path": "/ok", "query": {"client_id": "c1", "limit": "5"}, "authorization": "Bearer t0ken"}
+        expected = {
+            "403": ("forbidden", 403),
+            "401": ("forbidden", 401),
+            "404": ("unavailable", 404),
+            "503": ("unavailable", 503),
+            "500": ("error", 500),
+            "409": ("error", 409),
+            "text": ("error", 200),
+        }
         for kind, (reason, status) in expected.items():
             with pytest.raises(PartFailed) as failed:
                 await fetch(PartCall("p", "svc", f"/{kind}"))
@@ -236,24 +277,50 @@ async def test_a_part_timeout_holds_with_the_real_fetcher():
     async with serving(app) as base, aiohttp.ClientSession() as session:
         fetch = http_fetcher(session, {"svc": base}, {})
         started = time.monotonic()
-        outcome = await gather_parts([PartCall("slow", "svc", "/slow")], fetch, part_timeout=0.3,
-                                     deadline=asyncio.get_running_loop().time() + 1)
+        outcome = await gather_parts(
+            [PartCall("slow", "svc", "/slow")], fetch, part_timeout=0.3, deadline=asyncio.get_running_loop().time() + 1
+        )
         assert time.monotonic() - started < 0.3 + SLACK
         assert [(m.part, m.reason) for m in outcome.missing] == [("slow", "timeout")]
 
 
 # OpenAPI ------------------------------------------------------------------------------------------
 
+
 def test_fields_holding_a_services_schema_become_references_to_it():
-    own = {"paths": {"/api/v1/x/360": {"get": {"responses": {"200": {"content": {"application/json": {
-               "schema": {"$ref": "#/components/schemas/X360"}}}}}}}},
-           "components": {"schemas": {"X360": {"type": "object", "properties": {
-               "client": {"anyOf": [{"type": "object", "description": "the client",
-                                     UPSTREAM_SCHEMA: "clients:ClientOut"}, {"type": "null"}]},
-               "tasks": {"type": "array", "items": {"type": "object", UPSTREAM_SCHEMA: "tasks:TaskOut"}},
-               "shared": {"type": "object", UPSTREAM_SCHEMA: "pipeline:Stage"}}}}}}
-    doc = {"paths": {"/api/v1/clients": {}}, "tags": [],
-           "components": {"schemas": {"ClientOut": {"type": "object"}, "pipeline_Stage": {"type": "object"}}}}
+    own = {
+        "paths": {
+            "/api/v1/x/360": {
+                "get": {
+                    "responses": {
+                        "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/X360"}}}}
+                    }
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "X360": {
+                    "type": "object",
+                    "properties": {
+                        "client": {
+                            "anyOf": [
+                                {"type": "object", "description": "the client", UPSTREAM_SCHEMA: "clients:ClientOut"},
+                                {"type": "null"},
+                            ]
+                        },
+                        "tasks": {"type": "array", "items": {"type": "object", UPSTREAM_SCHEMA: "tasks:TaskOut"}},
+                        "shared": {"type": "object", UPSTREAM_SCHEMA: "pipeline:Stage"},
+                    },
+                }
+            }
+        },
+    }
+    doc = {
+        "paths": {"/api/v1/clients": {}},
+        "tags": [],
+        "components": {"schemas": {"ClientOut": {"type": "object"}, "pipeline_Stage": {"type": "object"}}},
+    }
     merge_own_openapi(doc, own, {("clients", "ClientOut"): "ClientOut", ("pipeline", "Stage"): "pipeline_Stage"})
     props = doc["components"]["schemas"]["X360"]["properties"]
     assert props["client"]["anyOf"][0] == {"$ref": "#/components/schemas/ClientOut", "description": "the client"}

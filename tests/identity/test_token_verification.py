@@ -31,8 +31,18 @@ def verifier(ring) -> TokenVerifier:
 
 def claims(**overrides):
     now = int(time.time())
-    base = {"iss": ISS, "aud": AUD, "sub": str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 300,
-            "role": "Manager", "department_id": str(uuid.uuid4()), "name": "M", "email": "m@example.com"}
+    base = {
+        "iss": ISS,
+        "aud": AUD,
+        "sub": str(uuid.uuid4()),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "role": "Manager",
+        "department_id": str(uuid.uuid4()),
+        "name": "M",
+        "email": "m@example.com",
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -60,8 +70,9 @@ def hs256_with_public_key(ring):
     import hashlib
     import hmac
 
-    pem = ring.private_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = ring.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     head = _b64({"alg": "HS256", "typ": "JWT", "kid": ring.kid})
     body = _b64(claims(role="Admin"))
     sig = hmac.new(pem, f"{head}.{body}".encode(), hashlib.sha256).digest()
@@ -85,8 +96,9 @@ CASES = {
     "HS256 signed with the public key": hs256_with_public_key,
     "tampered payload": tampered,
     "signed by another key": other_key,
-    "expired": lambda r: sign(r, claims(iat=int(time.time()) - 600, nbf=int(time.time()) - 600,
-                                        exp=int(time.time()) - 60)),
+    "expired": lambda r: sign(
+        r, claims(iat=int(time.time()) - 600, nbf=int(time.time()) - 600, exp=int(time.time()) - 60)
+    ),
     "not yet valid": lambda r: sign(r, claims(nbf=int(time.time()) + 600)),
     "wrong issuer": lambda r: sign(r, claims(iss="someone-else")),
     "wrong audience": lambda r: sign(r, claims(aud="another-app")),
@@ -105,8 +117,9 @@ async def test_forged_or_stale_tokens_are_refused(case, ring, verifier):
 
 async def test_a_cached_token_still_fails_once_its_user_is_deactivated(ring):
     deactivated: set[uuid.UUID] = set()
-    verifier = TokenVerifier(issuer=ISS, audience=AUD, keys=ring, leeway_seconds=0,
-                             is_deactivated=lambda user_id: user_id in deactivated)
+    verifier = TokenVerifier(
+        issuer=ISS, audience=AUD, keys=ring, leeway_seconds=0, is_deactivated=lambda user_id: user_id in deactivated
+    )
     token = sign(ring, claims())
     principal = await verifier.verify(token)
     assert await verifier.verify(token) == principal  # second time from the cache

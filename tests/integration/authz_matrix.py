@@ -68,13 +68,15 @@ def _cells(spec: str) -> dict[str | None, str]:
     return cells
 
 
-def row(method: str, path: str, E: str, M: str, A: str, *, variant: str = "", note: str = "",
-        list_of_records: bool = False) -> Row:
+def row(
+    method: str, path: str, E: str, M: str, A: str, *, variant: str = "", note: str = "", list_of_records: bool = False
+) -> Row:
     expect = {"Employee": _cells(E), "Manager": _cells(M), "Admin": _cells(A)}
     # The Admin may lack `mine` where nothing can be assigned to the Admin (a task's assignee is a member of
     # its department, and the Admin has none).
-    assert tuple(expect["Employee"]) == tuple(expect["Manager"]) and set(expect["Admin"]) <= set(expect["Employee"]), \
+    assert tuple(expect["Employee"]) == tuple(expect["Manager"]) and set(expect["Admin"]) <= set(expect["Employee"]), (
         f"{method} {path}: the roles' scopes differ"
+    )
     return Row(method, path, expect, variant=variant, note=note, list_of_records=list_of_records)
 
 
@@ -98,66 +100,142 @@ MATRIX: tuple[Row, ...] = (
     public("DELETE", "/api/v1/auth/refresh", "logging out needs only the session's cookie"),
     public("GET", "/.well-known/jwks.json", "the public keys that verify tokens"),
     row("GET", "/api/v1/auth/me", **EVERYONE),
-    row("GET", "/api/v1/people", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok", list_of_records=True,
-        note="The directory of names: a record of another department names its people too (no account details)."),
-    row("GET", "/api/v1/departments", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok",
+    row(
+        "GET",
+        "/api/v1/people",
+        E="own:ok other:ok",
+        M="own:ok other:ok",
+        A="own:ok other:ok",
+        list_of_records=True,
+        note="The directory of names: a record of another department names its people too (no account details).",
+    ),
+    row(
+        "GET",
+        "/api/v1/departments",
+        E="own:ok other:ok",
+        M="own:ok other:ok",
+        A="own:ok other:ok",
         list_of_records=True,
         note="Departments are the directory everyone works with (names, who manages each), not records a "
-             "department owns: everyone reads them, only the Admin changes them."),
+        "department owns: everyone reads them, only the Admin changes them.",
+    ),
     row("POST", "/api/v1/departments", **ADMIN_ONLY),
-    row("GET", "/api/v1/departments/{department_id}", E="own:ok other:ok", M="own:ok other:ok", A="own:ok other:ok",
-        note="See GET /api/v1/departments: the directory is readable by everyone."),
+    row(
+        "GET",
+        "/api/v1/departments/{department_id}",
+        E="own:ok other:ok",
+        M="own:ok other:ok",
+        A="own:ok other:ok",
+        note="See GET /api/v1/departments: the directory is readable by everyone.",
+    ),
     row("PATCH", "/api/v1/departments/{department_id}", **CONFIG_EDIT),
     row("DELETE", "/api/v1/departments/{department_id}", **ADMIN_ONLY, note="on a new, empty department"),
     row("GET", "/api/v1/users", **DEPARTMENT_OR_MINE, list_of_records=True),
     row("POST", "/api/v1/users", **ADMIN_ONLY),
     row("GET", "/api/v1/users/{user_id}", **DEPARTMENT_OR_MINE),
-    row("PATCH", "/api/v1/users/{user_id}", E="own:403 other:403 mine:403", M="own:403 other:403 mine:403",
-        A="own:ok other:ok mine:ok", note="Users are configuration: nobody but the Admin edits one, not even their own."),
-    row("DELETE", "/api/v1/users/{user_id}", E="own:403 other:403 mine:403", M="own:403 other:403 mine:403",
+    row(
+        "PATCH",
+        "/api/v1/users/{user_id}",
+        E="own:403 other:403 mine:403",
+        M="own:403 other:403 mine:403",
+        A="own:ok other:ok mine:ok",
+        note="Users are configuration: nobody but the Admin edits one, not even their own.",
+    ),
+    row(
+        "DELETE",
+        "/api/v1/users/{user_id}",
+        E="own:403 other:403 mine:403",
+        M="own:403 other:403 mine:403",
         A="own:ok other:ok mine:409",
-        note="Deactivation (of new users of each department); the Admin may not deactivate themselves (409)."),
-
+        note="Deactivation (of new users of each department); the Admin may not deactivate themselves (409).",
+    ),
     # Clients: a client belongs to a department; it has no owner or assignee, so no `mine` ---------
     row("GET", "/api/v1/clients", **DEPARTMENT, list_of_records=True),
-    row("POST", "/api/v1/clients", E="own:ok other:403", M="own:ok other:403", A="own:ok other:ok",
-        note="The scope is the department named in the body: only the Admin places a client in another one."),
+    row(
+        "POST",
+        "/api/v1/clients",
+        E="own:ok other:403",
+        M="own:ok other:403",
+        A="own:ok other:ok",
+        note="The scope is the department named in the body: only the Admin places a client in another one.",
+    ),
     row("GET", "/api/v1/clients/{client_id}", **DEPARTMENT),
     row("PATCH", "/api/v1/clients/{client_id}", **DEPARTMENT),
-    row("DELETE", "/api/v1/clients/{client_id}", E="own:403 other:403", M="own:ok other:404", A="own:ok other:ok",
-        note="Archiving is for Managers (their department's clients) and the Admin."),
+    row(
+        "DELETE",
+        "/api/v1/clients/{client_id}",
+        E="own:403 other:403",
+        M="own:ok other:404",
+        A="own:ok other:ok",
+        note="Archiving is for Managers (their department's clients) and the Admin.",
+    ),
     row("GET", "/api/v1/clients/{client_id}/ancestors", **DEPARTMENT),
     row("GET", "/api/v1/clients/{client_id}/subtree", **DEPARTMENT),
     row("GET", "/api/v1/clients/{client_id}/rollup", **DEPARTMENT),
-    row("GET", "/api/v1/clients/{client_id}/360", **DEPARTMENT,
-        note="Composed at the gateway; the clients service's answer decides, each part is scoped by its service."),
-
+    row(
+        "GET",
+        "/api/v1/clients/{client_id}/360",
+        **DEPARTMENT,
+        note="Composed at the gateway; the clients service's answer decides, each part is scoped by its service.",
+    ),
     # Contracts: scoped by the client's department; `mine` = the caller is the contract's specialist
     row("GET", "/api/v1/contracts", **DEPARTMENT_OR_MINE, list_of_records=True),
-    row("POST", "/api/v1/contracts", E="own:403 other:403", M="own:ok other:422", A="own:ok other:ok",
+    row(
+        "POST",
+        "/api/v1/contracts",
+        E="own:403 other:403",
+        M="own:ok other:422",
+        A="own:ok other:ok",
         note="By hand: Managers (for their department's clients) and the Admin. The scope is the client named "
-             "in the body."),
+        "in the body.",
+    ),
     row("GET", "/api/v1/contracts/{contract_id}", **DEPARTMENT_OR_MINE),
-    row("POST", "/api/v1/contracts/{contract_id}/issue", E="own:403 other:404 mine:ok",
-        M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok",
-        note="An Employee reads the department's contracts but writes only those they are the specialist of."),
-    row("POST", "/api/v1/contracts/{contract_id}/cancel", E="own:403 other:404 mine:ok",
-        M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok", note="As issue."),
-    row("GET", "/api/v1/contracts/{contract_id}/cancellation-quote", E="own:403 other:404 mine:ok",
-        M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok", note="Whoever may cancel may see the refund."),
-
+    row(
+        "POST",
+        "/api/v1/contracts/{contract_id}/issue",
+        E="own:403 other:404 mine:ok",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok mine:ok",
+        note="An Employee reads the department's contracts but writes only those they are the specialist of.",
+    ),
+    row(
+        "POST",
+        "/api/v1/contracts/{contract_id}/cancel",
+        E="own:403 other:404 mine:ok",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok mine:ok",
+        note="As issue.",
+    ),
+    row(
+        "GET",
+        "/api/v1/contracts/{contract_id}/cancellation-quote",
+        E="own:403 other:404 mine:ok",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok mine:ok",
+        note="Whoever may cancel may see the refund.",
+    ),
     # Audit ----------------------------------------------------------------------------------------
-    row("GET", "/api/v1/audit/records", E="403", M="ok", A="ok",
+    row(
+        "GET",
+        "/api/v1/audit/records",
+        E="403",
+        M="ok",
+        A="ok",
         note="The trail is for Managers and the Admin. Deliberately not scoped by department: an audit record "
-             "is the bus's account of an event, not a department's record (services/audit/endpoints.py)."),
+        "is the bus's account of an event, not a department's record (services/audit/endpoints.py).",
+    ),
     row("GET", "/api/v1/audit/records/{event_id}", E="403", M="ok", A="ok", note="As the list."),
-    row("GET", "/api/v1/audit/clients/{client_id}/history", E="own:403 other:403", M="own:ok other:ok",
+    row(
+        "GET",
+        "/api/v1/audit/clients/{client_id}/history",
+        E="own:403 other:403",
+        M="own:ok other:ok",
         A="own:ok other:ok",
         note="As the list: a Manager reads the trail across departments, a client's history too (the list "
-             "filters by client_id just the same)."),
+        "filters by client_id just the same).",
+    ),
     row("GET", "/api/v1/audit/verify", **ADMIN_ONLY),
     row("GET", "/api/v1/audit/export", **ADMIN_ONLY),
-
     # Pipeline configuration: readable by everyone, changed by the Admin ----------------------------
     row("GET", "/api/v1/lines", **EVERYONE),
     row("POST", "/api/v1/lines", **ADMIN_ONLY),
@@ -165,75 +243,144 @@ MATRIX: tuple[Row, ...] = (
     row("PATCH", "/api/v1/lines/{line_id}", **ADMIN_ONLY),
     row("GET", "/api/v1/stages", **EVERYONE),
     row("PATCH", "/api/v1/stages/{key}", **ADMIN_ONLY),
-
     # Deals: a deal belongs to its line's department; `mine` = the caller owns it -------------------
-    row("POST", "/api/v1/opportunities", E="own:ok other:422", M="own:ok other:422", A="own:ok other:ok",
-        note="The scope is the client named in the body: a deal is opened for a client the caller may see."),
+    row(
+        "POST",
+        "/api/v1/opportunities",
+        E="own:ok other:422",
+        M="own:ok other:422",
+        A="own:ok other:ok",
+        note="The scope is the client named in the body: a deal is opened for a client the caller may see.",
+    ),
     row("GET", "/api/v1/opportunities", **DEPARTMENT_OR_MINE, list_of_records=True),
     row("GET", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE),
     row("PATCH", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE, variant="edit"),
-    row("PATCH", "/api/v1/opportunities/{opportunity_id}", E="own:403 other:404 mine:403",
-        M="own:ok other:404 mine:ok", A="own:ok other:ok mine:ok", variant="reassign",
-        note="Reassigning the owner is for Managers and the Admin; an unseen deal stays unseen (404)."),
+    row(
+        "PATCH",
+        "/api/v1/opportunities/{opportunity_id}",
+        E="own:403 other:404 mine:403",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok mine:ok",
+        variant="reassign",
+        note="Reassigning the owner is for Managers and the Admin; an unseen deal stays unseen (404).",
+    ),
     row("POST", "/api/v1/opportunities/{opportunity_id}/advance", **DEPARTMENT_OR_MINE),
     row("POST", "/api/v1/opportunities/{opportunity_id}/move-back", **DEPARTMENT_OR_MINE),
-    row("POST", "/api/v1/opportunities/{opportunity_id}/accept", E="own:409 other:404 mine:409",
-        M="own:409 other:404 mine:409", A="own:409 other:409 mine:409",
-        note="Probed on deals at First Contact: allowed callers get past the access check to the stage rule."),
-    row("POST", "/api/v1/opportunities/{opportunity_id}/decline", E="own:409 other:404 mine:409",
-        M="own:409 other:404 mine:409", A="own:409 other:409 mine:409", note="As accept."),
-    row("POST", "/api/v1/opportunities/{opportunity_id}/complete", E="own:409 other:404 mine:409",
-        M="own:409 other:404 mine:409", A="own:409 other:409 mine:409", note="As accept."),
+    row(
+        "POST",
+        "/api/v1/opportunities/{opportunity_id}/accept",
+        E="own:409 other:404 mine:409",
+        M="own:409 other:404 mine:409",
+        A="own:409 other:409 mine:409",
+        note="Probed on deals at First Contact: allowed callers get past the access check to the stage rule.",
+    ),
+    row(
+        "POST",
+        "/api/v1/opportunities/{opportunity_id}/decline",
+        E="own:409 other:404 mine:409",
+        M="own:409 other:404 mine:409",
+        A="own:409 other:409 mine:409",
+        note="As accept.",
+    ),
+    row(
+        "POST",
+        "/api/v1/opportunities/{opportunity_id}/complete",
+        E="own:409 other:404 mine:409",
+        M="own:409 other:404 mine:409",
+        A="own:409 other:409 mine:409",
+        note="As accept.",
+    ),
     row("GET", "/api/v1/opportunities/{opportunity_id}/timeline", **DEPARTMENT_OR_MINE),
     row("GET", "/api/v1/pipeline/board", **DEPARTMENT_OR_MINE, list_of_records=True),
-    row("GET", "/api/v1/pipeline/board/stream", **EVERYONE,
-        note="Anyone's board follows the deals they may see; which events reach whom: test_board_stream.py."),
+    row(
+        "GET",
+        "/api/v1/pipeline/board/stream",
+        **EVERYONE,
+        note="Anyone's board follows the deals they may see; which events reach whom: test_board_stream.py.",
+    ),
     row("GET", "/api/v1/pipeline/analytics", **EVERYONE, note="Computed over the deals the caller may see."),
-
     # Tasks: a task belongs to a department; `mine` = assigned to the caller, who is always a member of
     # the task's department (services/tasks/service.py `_active_member`), so the Admin has no `mine`
     row("GET", "/api/v1/tasks", **TASKS, list_of_records=True),
-    row("POST", "/api/v1/tasks", E="own:ok other:403", M="own:ok other:ok", A="own:ok other:ok",
+    row(
+        "POST",
+        "/api/v1/tasks",
+        E="own:ok other:403",
+        M="own:ok other:ok",
+        A="own:ok other:ok",
         note="The scope is the department named in the body. Deliberately, a Manager may open a ticket for "
-             "another department (a request to it); an Employee only in their own."),
+        "another department (a request to it); an Employee only in their own.",
+    ),
     row("GET", "/api/v1/tasks/{task_id}", **TASKS),
     row("PATCH", "/api/v1/tasks/{task_id}", **TASKS, variant="edit"),
-    row("PATCH", "/api/v1/tasks/{task_id}", E="own:403 other:404 mine:403", M="own:ok other:404 mine:ok",
-        A="own:ok other:ok", variant="deadline", note="Moving a deadline is for Managers and the Admin."),
-    row("POST", "/api/v1/tasks/{task_id}/reassign", E="own:403 other:404 mine:403", M="own:ok other:404 mine:ok",
-        A="own:ok other:ok", note="The department's Manager or the Admin reassigns."),
+    row(
+        "PATCH",
+        "/api/v1/tasks/{task_id}",
+        E="own:403 other:404 mine:403",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok",
+        variant="deadline",
+        note="Moving a deadline is for Managers and the Admin.",
+    ),
+    row(
+        "POST",
+        "/api/v1/tasks/{task_id}/reassign",
+        E="own:403 other:404 mine:403",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok",
+        note="The department's Manager or the Admin reassigns.",
+    ),
     row("GET", "/api/v1/tasks/{task_id}/comments", **TASKS),
     row("POST", "/api/v1/tasks/{task_id}/comments", **TASKS),
-    row("GET", "/api/v1/workload", E="own:403 other:403", M="own:ok other:403", A="own:ok other:ok",
+    row(
+        "GET",
+        "/api/v1/workload",
+        E="own:403 other:403",
+        M="own:ok other:403",
+        A="own:ok other:ok",
         note="The scope is the department asked about. Departments are public (the directory), so another "
-             "department's workload is an action outside the Manager's role (403), not a hidden record."),
+        "department's workload is an action outside the Manager's role (403), not a hidden record.",
+    ),
     row("GET", "/api/v1/calendar", **EVERYONE),
     row("PUT", "/api/v1/calendar", **ADMIN_ONLY),
-
     # The dashboard, composed at the gateway for the caller's role ---------------------------------
     row("GET", "/api/v1/dashboard", **EVERYONE),
-
     # Notifications: an inbox is personal, for the Admin too ----------------------------------------
     row("GET", "/api/v1/notifications/stream", **EVERYONE, note="The caller's own stream."),
-    row("GET", "/api/v1/notifications", **ONLY_MINE, list_of_records=True,
-        note="`own` = a notification of a colleague of the caller's department; nobody reads another's inbox."),
+    row(
+        "GET",
+        "/api/v1/notifications",
+        **ONLY_MINE,
+        list_of_records=True,
+        note="`own` = a notification of a colleague of the caller's department; nobody reads another's inbox.",
+    ),
     row("GET", "/api/v1/notifications/unread-count", **EVERYONE),
     row("POST", "/api/v1/notifications/read-all", **EVERYONE),
     row("GET", "/api/v1/notifications/preferences", **EVERYONE),
     row("PUT", "/api/v1/notifications/preferences", **EVERYONE),
     row("GET", "/api/v1/notifications/{notification_id}", **ONLY_MINE),
     row("POST", "/api/v1/notifications/{notification_id}/read", **ONLY_MINE),
-
     # Dead letters: the Admin's alone (shared/messaging/dead_letters) ------------------------------
     row("GET", "/api/v1/dead-letters", **ADMIN_ONLY, note="Composed at the gateway from every consuming service."),
     row("GET", "/api/v1/dead-letters/{consumer}", **ADMIN_ONLY),
     row("GET", "/api/v1/dead-letters/{consumer}/{dead_letter_id}", **ADMIN_ONLY),
-    row("POST", "/api/v1/dead-letters/{consumer}/replay", **ADMIN_ONLY,
-        note="Answers what became of each letter; probed on a discarded one (its result says `conflict`)."),
-    row("POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay", E="403", M="403", A="409",
-        note="Probed on a discarded letter: the Admin gets past the role check to the letter's state."),
-    row("POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard", E="403", M="403", A="409",
-        note="As replay."),
+    row(
+        "POST",
+        "/api/v1/dead-letters/{consumer}/replay",
+        **ADMIN_ONLY,
+        note="Answers what became of each letter; probed on a discarded one (its result says `conflict`).",
+    ),
+    row(
+        "POST",
+        "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay",
+        E="403",
+        M="403",
+        A="409",
+        note="Probed on a discarded letter: the Admin gets past the role check to the letter's state.",
+    ),
+    row(
+        "POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard", E="403", M="403", A="409", note="As replay."
+    ),
 )
 
 

@@ -109,8 +109,7 @@ class Workload:
     async def _call(self, what: str, method: str, url: str, **kwargs) -> httpx.Response | None:
         """The answer if the write was accepted (or refused as a conflict); None if it failed."""
         try:
-            response = await self.gateway.request(method, url, headers=self.headers, timeout=REQUEST_TIMEOUT,
-                                                  **kwargs)
+            response = await self.gateway.request(method, url, headers=self.headers, timeout=REQUEST_TIMEOUT, **kwargs)
         except httpx.HTTPError as exc:
             self.refused[f"{what}: {exc.__class__.__name__}"] += 1
             return None
@@ -124,8 +123,13 @@ class Workload:
     # Lanes -----------------------------------------------------------------------------------------
     async def _clients_lane(self, pause: float) -> None:
         while not self._stop.is_set():
-            body = {"kind": "company", "name": f"Bus Fault Client {tag()}", "country": "GR", "tax_id": random_afm(),
-                    "department_id": self.department_id}
+            body = {
+                "kind": "company",
+                "name": f"Bus Fault Client {tag()}",
+                "country": "GR",
+                "tax_id": random_afm(),
+                "department_id": self.department_id,
+            }
             response = await self._call("client", "POST", "/api/v1/clients", json=body)
             if response is not None:
                 assert response.status_code == 201, response.text
@@ -145,8 +149,12 @@ class Workload:
             await self._pause(pause)
 
     async def _open(self, client_id: str) -> None:
-        response = await self._call("open", "POST", "/api/v1/opportunities", json={
-            "client_id": client_id, "line_id": self.line_id, "title": f"Bus fault deal {tag()}"})
+        response = await self._call(
+            "open",
+            "POST",
+            "/api/v1/opportunities",
+            json={"client_id": client_id, "line_id": self.line_id, "title": f"Bus fault deal {tag()}"},
+        )
         if response is None:
             return  # unknown to pipeline yet, or refused: tried again next time
         assert response.status_code == 201, response.text
@@ -175,8 +183,9 @@ class Workload:
 
     async def _reread(self, deal: Deal) -> bool:
         try:
-            response = await self.gateway.get(f"/api/v1/opportunities/{deal.id}/timeline", headers=self.headers,
-                                              timeout=REQUEST_TIMEOUT)
+            response = await self.gateway.get(
+                f"/api/v1/opportunities/{deal.id}/timeline", headers=self.headers, timeout=REQUEST_TIMEOUT
+            )
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
@@ -194,8 +203,10 @@ class Workload:
     # Running ---------------------------------------------------------------------------------------
     def start(self, *, pause: float = 0.2) -> None:
         self._stop.clear()
-        self._lanes = [asyncio.create_task(self._clients_lane(pause * 2), name="clients-lane"),
-                       asyncio.create_task(self._deals_lane(pause), name="deals-lane")]
+        self._lanes = [
+            asyncio.create_task(self._clients_lane(pause * 2), name="clients-lane"),
+            asyncio.create_task(self._deals_lane(pause), name="deals-lane"),
+        ]
 
     async def stop(self) -> None:
         self._stop.set()
@@ -295,14 +306,24 @@ async def published_events(stack: StackSettings, marks: Marks, timeout: float = 
     notified: dict[str, int] = {}
     created_clients: list[str] = []
     for service in SOURCES:
+
         async def all_published(service=service):
-            rows = await fetch(stack, service, "SELECT count(*) AS n FROM outbox WHERE id > $1 AND published_at IS NULL",
-                               marks.outbox[service])
+            rows = await fetch(
+                stack,
+                service,
+                "SELECT count(*) AS n FROM outbox WHERE id > $1 AND published_at IS NULL",
+                marks.outbox[service],
+            )
             return rows[0]["n"] == 0
 
         await wait_until(all_published, timeout=timeout, interval=0.5, what=f"{service}'s outbox published")
-        rows = await fetch(stack, service, "SELECT event_id, event_type, key, payload FROM outbox WHERE id > $1 "
-                                           "AND topic NOT LIKE 'deadletter.%' ORDER BY id", marks.outbox[service])
+        rows = await fetch(
+            stack,
+            service,
+            "SELECT event_id, event_type, key, payload FROM outbox WHERE id > $1 "
+            "AND topic NOT LIKE 'deadletter.%' ORDER BY id",
+            marks.outbox[service],
+        )
         events[service] = {r["event_id"]: r["event_type"] for r in rows}
         for r in rows:
             if r["event_type"] == "clients.client.created":
@@ -320,21 +341,34 @@ async def check_audit(stack: StackSettings, outcome: Outcome, timeout: float = 1
     ids = [i for per in outcome.events.values() for i in per]
 
     async def recorded():
-        rows = await fetch(stack, "audit", "SELECT count(DISTINCT event_id) AS n FROM audit_records "
-                                           "WHERE event_id = ANY($1::text[])", ids)
+        rows = await fetch(
+            stack,
+            "audit",
+            "SELECT count(DISTINCT event_id) AS n FROM audit_records WHERE event_id = ANY($1::text[])",
+            ids,
+        )
         return rows[0]["n"] == len(ids) or None
 
     await wait_until(recorded, timeout=timeout, interval=0.5, what=f"all {len(ids)} events in audit")
-    doubled = await fetch(stack, "audit", "SELECT event_id, count(*) FROM audit_records WHERE event_id = ANY($1::text[]) "
-                                          "GROUP BY event_id HAVING count(*) > 1", ids)
+    doubled = await fetch(
+        stack,
+        "audit",
+        "SELECT event_id, count(*) FROM audit_records WHERE event_id = ANY($1::text[]) "
+        "GROUP BY event_id HAVING count(*) > 1",
+        ids,
+    )
     assert not doubled, f"audited twice: {doubled[:5]}"
 
 
 async def deal_visits(stack: StackSettings, deal_ids: list[str]) -> dict[str, list[str]]:
     """Each deal's stage visits as pipeline holds them (its opening and every move)."""
-    rows = await fetch(stack, "pipeline", "SELECT opportunity_id::text AS id, to_stage FROM stage_moves "
-                                          "WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id, moved_at, id",
-                       deal_ids)
+    rows = await fetch(
+        stack,
+        "pipeline",
+        "SELECT opportunity_id::text AS id, to_stage FROM stage_moves "
+        "WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id, moved_at, id",
+        deal_ids,
+    )
     visits: dict[str, list[str]] = {d: [] for d in deal_ids}
     for r in rows:
         visits[r["id"]].append(r["to_stage"])
@@ -349,14 +383,20 @@ async def check_accepted_writes_kept(stack: StackSettings, workload: Workload) -
     for deal in workload.deals.values():
         it = iter(visits[deal.id])
         assert all(stage in it for stage in deal.answered), (
-            f"an accepted move of deal {deal.id} is gone: answered {deal.answered}, pipeline has {visits[deal.id]}")
+            f"an accepted move of deal {deal.id} is gone: answered {deal.answered}, pipeline has {visits[deal.id]}"
+        )
     return visits
 
 
 async def routed_tasks(stack: StackSettings, deal_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    rows = await fetch(stack, "tasks", "SELECT opportunity_id::text AS id, stage_key, status FROM tasks "
-                                       "WHERE origin = 'auto' AND opportunity_id = ANY($1::uuid[]) "
-                                       "ORDER BY opportunity_id, number", deal_ids)
+    rows = await fetch(
+        stack,
+        "tasks",
+        "SELECT opportunity_id::text AS id, stage_key, status FROM tasks "
+        "WHERE origin = 'auto' AND opportunity_id = ANY($1::uuid[]) "
+        "ORDER BY opportunity_id, number",
+        deal_ids,
+    )
     tasks: dict[str, list[tuple[str, str]]] = {d: [] for d in deal_ids}
     for r in rows:
         tasks[r["id"]].append((r["stage_key"], r["status"]))
@@ -386,7 +426,9 @@ async def check_routing(stack: StackSettings, visits: dict[str, list[str]], time
         await wait_until(routed, timeout=timeout, interval=0.5, what="one task per stage visit")
     except AssertionError:
         wrong = routing_mismatches(visits, await routed_tasks(stack, list(visits)))
-        raise AssertionError(f"{len(wrong)} deals routed wrongly, e.g. {list(itertools.islice(wrong.items(), 3))}") from None
+        raise AssertionError(
+            f"{len(wrong)} deals routed wrongly, e.g. {list(itertools.islice(wrong.items(), 3))}"
+        ) from None
 
 
 async def check_notifications(stack: StackSettings, outcome: Outcome, timeout: float = 120) -> None:
@@ -394,23 +436,34 @@ async def check_notifications(stack: StackSettings, outcome: Outcome, timeout: f
     ids = list(outcome.notified)
 
     async def notified():
-        rows = await fetch(stack, "notifications", "SELECT count(DISTINCT source_event_id) AS n FROM notifications "
-                                                   "WHERE source_event_id = ANY($1::text[])", ids)
+        rows = await fetch(
+            stack,
+            "notifications",
+            "SELECT count(DISTINCT source_event_id) AS n FROM notifications WHERE source_event_id = ANY($1::text[])",
+            ids,
+        )
         return rows[0]["n"] == len(ids) or None
 
     await wait_until(notified, timeout=timeout, interval=0.5, what=f"notifications of {len(ids)} events")
-    doubled = await fetch(stack, "notifications", "SELECT source_event_id, count(*) FROM notifications "
-                                                  "WHERE source_event_id = ANY($1::text[]) GROUP BY source_event_id "
-                                                  "HAVING count(*) > 1", ids)
+    doubled = await fetch(
+        stack,
+        "notifications",
+        "SELECT source_event_id, count(*) FROM notifications "
+        "WHERE source_event_id = ANY($1::text[]) GROUP BY source_event_id "
+        "HAVING count(*) > 1",
+        ids,
+    )
     assert not doubled, f"notified twice: {doubled[:5]}"
 
 
 async def check_client_replicas(stack: StackSettings, client_ids: list[str], timeout: float = 60) -> None:
     """Contracts and pipeline know every client created (their consumers of clients' events)."""
     for service in ("contracts", "pipeline"):
+
         async def known(service=service):
-            rows = await fetch(stack, service, "SELECT count(*) AS n FROM known_clients WHERE id = ANY($1::uuid[])",
-                               client_ids)
+            rows = await fetch(
+                stack, service, "SELECT count(*) AS n FROM known_clients WHERE id = ANY($1::uuid[])", client_ids
+            )
             return rows[0]["n"] == len(client_ids) or None
 
         await wait_until(known, timeout=timeout, interval=0.5, what=f"{service} to know every client")
@@ -419,8 +472,12 @@ async def check_client_replicas(stack: StackSettings, client_ids: list[str], tim
 async def check_no_dead_letters(stack: StackSettings, marks: Marks) -> None:
     parked = {}
     for service in DATABASES:
-        rows = await fetch(stack, service, "SELECT consumer, event_type, error FROM dead_letters WHERE id > $1",
-                           marks.dead_letters[service])
+        rows = await fetch(
+            stack,
+            service,
+            "SELECT consumer, event_type, error FROM dead_letters WHERE id > $1",
+            marks.dead_letters[service],
+        )
         if rows:
             parked[service] = [dict(r) for r in rows[:3]]
     assert not parked, f"dead letters: {parked}"
@@ -439,7 +496,8 @@ async def check_every_effect_once(stack: StackSettings, workload: Workload, mark
     await check_client_replicas(stack, outcome.created_clients)
     await check_no_dead_letters(stack, marks)
     await wait_all_ready(stack)
-    print(f"checked in {time.monotonic() - started:.1f}s: {workload.accepted} accepted, {dict(workload.refused)} "
-          f"refused; {sum(len(e) for e in outcome.events.values())} events, {len(visits)} deals")
+    print(
+        f"checked in {time.monotonic() - started:.1f}s: {workload.accepted} accepted, {dict(workload.refused)} "
+        f"refused; {sum(len(e) for e in outcome.events.values())} events, {len(visits)} deals"
+    )
     return outcome
-

@@ -73,8 +73,15 @@ async def get_client(gateway: httpx.AsyncClient, headers: dict, client_id: str) 
     return response.json()
 
 
-async def wait_client_status(gateway: httpx.AsyncClient, headers: dict, client_id: str, status: str, *,
-                             timeout: float = 10.0, active_contracts: int | None = None) -> dict:
+async def wait_client_status(
+    gateway: httpx.AsyncClient,
+    headers: dict,
+    client_id: str,
+    status: str,
+    *,
+    timeout: float = 10.0,
+    active_contracts: int | None = None,
+) -> dict:
     async def check():
         client = await get_client(gateway, headers, client_id)
         ok = client["status"] == status and (active_contracts is None or client["active_contracts"] == active_contracts)
@@ -83,15 +90,22 @@ async def wait_client_status(gateway: httpx.AsyncClient, headers: dict, client_i
     return await wait_until(check, timeout=timeout, what=f"client {client_id} to be {status}")
 
 
-def in_force_terms(*, premium: str = "1200.00", currency: str = "EUR", days_before: int = 10,
-                   days_after: int = 300) -> dict:
+def in_force_terms(
+    *, premium: str = "1200.00", currency: str = "EUR", days_before: int = 10, days_after: int = 300
+) -> dict:
     today = business_today()
-    return {"premium": premium, "currency": currency, "start_date": (today - timedelta(days=days_before)).isoformat(),
-            "end_date": (today + timedelta(days=days_after)).isoformat(), "insurer": "Ethniki Asfalistiki"}
+    return {
+        "premium": premium,
+        "currency": currency,
+        "start_date": (today - timedelta(days=days_before)).isoformat(),
+        "end_date": (today + timedelta(days=days_after)).isoformat(),
+        "insurer": "Ethniki Asfalistiki",
+    }
 
 
-async def create_contract(gateway: httpx.AsyncClient, headers: dict, client_id: str, *, issued: bool = True,
-                          **terms) -> dict:
+async def create_contract(
+    gateway: httpx.AsyncClient, headers: dict, client_id: str, *, issued: bool = True, **terms
+) -> dict:
     body = {"client_id": client_id, **in_force_terms(**terms)}
     if issued:
         body |= {"policy_number": f"POL-{tag()}-{tag()}", "issue_date": business_today().isoformat()}
@@ -109,8 +123,9 @@ async def outbox_events(stack, database: str, *, key: str, event_type: str) -> l
 
     conn = await db(stack, database)
     try:
-        rows = await conn.fetch("SELECT payload FROM outbox WHERE key = $1 AND event_type = $2 ORDER BY id",
-                                key, event_type)
+        rows = await conn.fetch(
+            "SELECT payload FROM outbox WHERE key = $1 AND event_type = $2 ORDER BY id", key, event_type
+        )
     finally:
         await conn.close()
     return [json.loads(r["payload"]) for r in rows]

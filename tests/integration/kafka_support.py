@@ -23,8 +23,12 @@ async def ensure_topics(stack: StackSettings, topics: list[str], partitions: int
         await admin.close()
 
 
-async def produce(stack: StackSettings, topic: str, envelope_or_raw: Envelope | tuple[bytes, list[tuple[str, bytes]]],
-                  key: bytes = b"p1"):
+async def produce(
+    stack: StackSettings,
+    topic: str,
+    envelope_or_raw: Envelope | tuple[bytes, list[tuple[str, bytes]]],
+    key: bytes = b"p1",
+):
     """One record on `topic`: an event with its CloudEvents headers, or (value, headers) as given."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
     await producer.start()

@@ -50,8 +50,14 @@ class Team:
         return sorted((p.id for p in self.members), key=uuid.UUID)
 
 
-async def make_team(gateway: httpx.AsyncClient, admin_headers: dict, *, employees: int = 2,
-                    manager: bool = True, label: str = "QA tasks") -> Team:
+async def make_team(
+    gateway: httpx.AsyncClient,
+    admin_headers: dict,
+    *,
+    employees: int = 2,
+    manager: bool = True,
+    label: str = "QA tasks",
+) -> Team:
     tag = uuid.uuid4().hex[:8]
     name = f"{label} {tag}"
     response = await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers)
@@ -60,8 +66,13 @@ async def make_team(gateway: httpx.AsyncClient, admin_headers: dict, *, employee
 
     async def person(role: str, i: int) -> Person:
         email = f"qa.{tag}.{role.lower()}{i}@tasks.insureops.example.com"
-        body = {"name": f"{role} {i} of {name}", "email": email, "password": PASSWORD, "role": role,
-                "department_id": department_id}
+        body = {
+            "name": f"{role} {i} of {name}",
+            "email": email,
+            "password": PASSWORD,
+            "role": role,
+            "department_id": department_id,
+        }
         created = await gateway.post("/api/v1/users", json=body, headers=admin_headers)
         assert created.status_code == 201, created.text
         return Person(created.json()["id"], email, role, body["name"])
@@ -69,8 +80,9 @@ async def make_team(gateway: httpx.AsyncClient, admin_headers: dict, *, employee
     team = Team(department_id, name, None, [await person("Employee", i) for i in range(employees)])
     if manager:
         team.manager = await person("Manager", 0)
-        patched = await gateway.patch(f"/api/v1/departments/{department_id}", json={"manager_id": team.manager.id},
-                                      headers=admin_headers)
+        patched = await gateway.patch(
+            f"/api/v1/departments/{department_id}", json={"manager_id": team.manager.id}, headers=admin_headers
+        )
         assert patched.status_code == 200, patched.text
 
     wanted = {p.id for p in team.members}
@@ -80,16 +92,22 @@ async def make_team(gateway: httpx.AsyncClient, admin_headers: dict, *, employee
         if r.status_code != 200:
             return False
         body = r.json()
-        return ({m["user_id"] for m in body["members"]} == wanted
-                and body["manager_id"] == (team.manager.id if team.manager else None))
+        return {m["user_id"] for m in body["members"]} == wanted and body["manager_id"] == (
+            team.manager.id if team.manager else None
+        )
 
     await wait_until(replica_knows_them, timeout=30, what=f"the tasks service to know {name}")
     return team
 
 
 def stage(key: str, department_id: str | None, sla_hours: float) -> StageRef:
-    return StageRef(key=key, name=STAGE_NAMES[key], position=STAGE_KEYS.index(key) + 1,
-                    department_id=department_id, sla_hours=sla_hours)
+    return StageRef(
+        key=key,
+        name=STAGE_NAMES[key],
+        position=STAGE_KEYS.index(key) + 1,
+        department_id=department_id,
+        sla_hours=sla_hours,
+    )
 
 
 @dataclass
@@ -101,30 +119,68 @@ class Deal:
     title: str = "QA deal"
 
     # `version` is pipeline's opportunity_version; None makes the event one from before versions were added.
-    def opened(self, first: StageRef, department_id: str | None = None, *,
-               version: int | None = None) -> OpportunityOpened:
-        return OpportunityOpened(opportunity_id=self.opportunity_id, client_id=self.client_id, line_id=self.line_id,
-                                 line_name="Marine", title=self.title, expected_premium=Decimal("1200.00"),
-                                 currency="EUR", notes=None, owner_id=self.owner_id, department_id=department_id,
-                                 stage=first, opportunity_version=version)
+    def opened(
+        self, first: StageRef, department_id: str | None = None, *, version: int | None = None
+    ) -> OpportunityOpened:
+        return OpportunityOpened(
+            opportunity_id=self.opportunity_id,
+            client_id=self.client_id,
+            line_id=self.line_id,
+            line_name="Marine",
+            title=self.title,
+            expected_premium=Decimal("1200.00"),
+            currency="EUR",
+            notes=None,
+            owner_id=self.owner_id,
+            department_id=department_id,
+            stage=first,
+            opportunity_version=version,
+        )
 
-    def advanced(self, from_stage: StageRef, to_stage: StageRef, *, direction: str = "forward",
-                 status: str = "open", reason: str | None = None, version: int | None = None) -> StageAdvanced:
-        return StageAdvanced(opportunity_id=self.opportunity_id, client_id=self.client_id, line_id=self.line_id,
-                             owner_id=self.owner_id or uuid.uuid4(), from_stage=from_stage, to_stage=to_stage,
-                             direction=direction, reason=reason, seconds_in_stage=60.0, status=status,
-                             title=self.title, line_name="Marine", opportunity_version=version)
+    def advanced(
+        self,
+        from_stage: StageRef,
+        to_stage: StageRef,
+        *,
+        direction: str = "forward",
+        status: str = "open",
+        reason: str | None = None,
+        version: int | None = None,
+    ) -> StageAdvanced:
+        return StageAdvanced(
+            opportunity_id=self.opportunity_id,
+            client_id=self.client_id,
+            line_id=self.line_id,
+            owner_id=self.owner_id or uuid.uuid4(),
+            from_stage=from_stage,
+            to_stage=to_stage,
+            direction=direction,
+            reason=reason,
+            seconds_in_stage=60.0,
+            status=status,
+            title=self.title,
+            line_name="Marine",
+            opportunity_version=version,
+        )
 
     def declined(self, at: StageRef, *, version: int | None = None) -> OpportunityDeclined:
-        return OpportunityDeclined(opportunity_id=self.opportunity_id, client_id=self.client_id,
-                                   line_id=self.line_id, owner_id=self.owner_id or uuid.uuid4(),
-                                   department_id=None, stage=at, reason="premium too high", title=self.title,
-                                   opportunity_version=version)
+        return OpportunityDeclined(
+            opportunity_id=self.opportunity_id,
+            client_id=self.client_id,
+            line_id=self.line_id,
+            owner_id=self.owner_id or uuid.uuid4(),
+            department_id=None,
+            stage=at,
+            reason="premium too high",
+            title=self.title,
+            opportunity_version=version,
+        )
 
 
 async def deal_tasks(gateway: httpx.AsyncClient, headers: dict, opportunity_id) -> list[dict]:
-    response = await gateway.get("/api/v1/tasks", params={"opportunity_id": str(opportunity_id), "limit": 200,
-                                                          "sort": "number"}, headers=headers)
+    response = await gateway.get(
+        "/api/v1/tasks", params={"opportunity_id": str(opportunity_id), "limit": 200, "sort": "number"}, headers=headers
+    )
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -151,6 +207,7 @@ async def move_tasks_clock_to(stack, move_clock, target: datetime) -> None:
 
 async def run_tasks_job(stack, job: str) -> dict:
     """Run a watch now; if the periodic loop holds its lock this instant, try again until a round ran."""
+
     async def ran():
         report = await run_job(stack, "tasks", job)
         return report if report["ran"] else None
@@ -158,8 +215,9 @@ async def run_tasks_job(stack, job: str) -> dict:
     return await wait_until(ran, timeout=20, interval=0.2, what=f"a round of {job}")
 
 
-async def audit_records(gateway: httpx.AsyncClient, admin_headers: dict, aggregate_id: str,
-                        event_type: str | None = None) -> list[dict]:
+async def audit_records(
+    gateway: httpx.AsyncClient, admin_headers: dict, aggregate_id: str, event_type: str | None = None
+) -> list[dict]:
     params = {"aggregate_id": aggregate_id, "order": "asc", "limit": 500}
     if event_type:
         params["event_type"] = event_type
@@ -172,11 +230,15 @@ def hours(value: float) -> timedelta:
     return timedelta(hours=value)
 
 
-async def routing_is_live(gateway: httpx.AsyncClient, admin_headers: dict, publish_event, *,
-                          timeout: float = 60) -> None:
+async def routing_is_live(
+    gateway: httpx.AsyncClient, admin_headers: dict, publish_event, *, timeout: float = 60
+) -> None:
     """Wait until the router consumes (after a fresh start its consumer group may still be forming), with a
     probe deal whose task touches no test department."""
     probe = Deal(owner_id=uuid.uuid4(), title="routing probe")
     await publish_event(probe.opened(stage("first_contact", None, 1)), subject=str(probe.opportunity_id))
-    await wait_until(lambda: deal_tasks(gateway, admin_headers, probe.opportunity_id), timeout=timeout,
-                     what="the router to consume a probe event")
+    await wait_until(
+        lambda: deal_tasks(gateway, admin_headers, probe.opportunity_id),
+        timeout=timeout,
+        what="the router to consume a probe event",
+    )

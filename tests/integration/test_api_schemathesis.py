@@ -33,15 +33,20 @@ SEED = 20_261_121
 MAX_EXAMPLES = 25  # per operation, positive and negative data together
 STATEFUL_SCENARIOS = 100
 STATEFUL_STEPS = 8
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance")
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+)
 
 # Left out of the fuzzing, each for a reason:
 EXCLUDED = {
     ("GET", "/api/v1/notifications/stream"): "a live Server-Sent Events stream never ends; "
-                                              "tests/integration/test_notifications.py covers it",
+    "tests/integration/test_notifications.py covers it",
     ("GET", "/api/v1/pipeline/board/stream"): "a live Server-Sent Events stream never ends; "
-                                               "tests/integration/test_board_stream.py covers it",
+    "tests/integration/test_board_stream.py covers it",
 }
 
 
@@ -109,9 +114,12 @@ class Gateway:
             client.headers["Authorization"] = f"Bearer {self.tokens['Admin']}"
             self.protected = _existing_ids(client)
             self.calendar = client.get("/api/v1/calendar").json()
-            self.preferences = {role: client.get("/api/v1/notifications/preferences",
-                                                 headers={"Authorization": f"Bearer {token}"}).json()
-                                for role, token in self.tokens.items()}
+            self.preferences = {
+                role: client.get(
+                    "/api/v1/notifications/preferences", headers={"Authorization": f"Bearer {token}"}
+                ).json()
+                for role, token in self.tokens.items()
+            }
         self.calls: dict[str, tuple[int, float]] = {}
 
     def count(self, operation: str, seconds: float) -> None:
@@ -122,17 +130,23 @@ class Gateway:
         calls = sum(n for n, _ in self.calls.values())
         spent = sum(t for _, t in self.calls.values())
         slowest = sorted(self.calls.items(), key=lambda kv: -kv[1][1])[:5]
-        return (f"fuzzing: {calls} requests to {len(self.calls)} operations, {spent:.1f} s waiting for answers; "
-                f"slowest: " + ", ".join(f"{op} {n}x {t:.1f}s" for op, (n, t) in slowest))
+        return (
+            f"fuzzing: {calls} requests to {len(self.calls)} operations, {spent:.1f} s waiting for answers; "
+            f"slowest: " + ", ".join(f"{op} {n}x {t:.1f}s" for op, (n, t) in slowest)
+        )
 
     def restore(self) -> None:
         with httpx.Client(base_url=self.url, timeout=30) as client:
             calendar = {k: v for k, v in self.calendar.items() if k not in ("updated_at", "updated_by")}
-            client.put("/api/v1/calendar", json=calendar,
-                       headers={"Authorization": f"Bearer {self.tokens['Admin']}"}).raise_for_status()
+            client.put(
+                "/api/v1/calendar", json=calendar, headers={"Authorization": f"Bearer {self.tokens['Admin']}"}
+            ).raise_for_status()
             for role, token in self.tokens.items():
-                client.put("/api/v1/notifications/preferences", json=self.preferences[role],
-                           headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+                client.put(
+                    "/api/v1/notifications/preferences",
+                    json=self.preferences[role],
+                    headers={"Authorization": f"Bearer {token}"},
+                ).raise_for_status()
 
     def schema(self, role: str):
         """The gateway's OpenAPI, to be fuzzed as `role`."""
@@ -143,16 +157,27 @@ class Gateway:
 
     def config(self, role: str) -> schemathesis.Config:
         checks = {"enabled": False, **{name: {"enabled": True} for name in CHECKS}}
-        return schemathesis.Config.from_dict({
-            "seed": SEED,
-            "headers": {"Authorization": f"Bearer {self.tokens[role]}"},
-            "request-timeout": 30,
-            "checks": checks,
-            "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True,
-                           "database": "none", "no-shrink": True},
-            "phases": {"examples": {"enabled": True}, "coverage": {"enabled": False},
-                       "fuzzing": {"enabled": True}, "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS}},
-        })
+        return schemathesis.Config.from_dict(
+            {
+                "seed": SEED,
+                "headers": {"Authorization": f"Bearer {self.tokens[role]}"},
+                "request-timeout": 30,
+                "checks": checks,
+                "generation": {
+                    "mode": "all",
+                    "max-examples": MAX_EXAMPLES,
+                    "deterministic": True,
+                    "database": "none",
+                    "no-shrink": True,
+                },
+                "phases": {
+                    "examples": {"enabled": True},
+                    "coverage": {"enabled": False},
+                    "fuzzing": {"enabled": True},
+                    "stateful": {"enabled": True, "max-steps": STATEFUL_STEPS},
+                },
+            }
+        )
 
 
 @pytest.fixture(scope="module")
@@ -233,13 +258,22 @@ def test_stateful_sequences_answer_within_the_schema(role: str, gateway_under_te
         machine = hypothesis.seed(SEED + runs)(Sequences)
         runs += 1
         try:
-            machine.run(settings=hypothesis.settings(
-                max_examples=STATEFUL_SCENARIOS - scenarios, stateful_step_count=STATEFUL_STEPS, deadline=None,
-                database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+            machine.run(
+                settings=hypothesis.settings(
+                    max_examples=STATEFUL_SCENARIOS - scenarios,
+                    stateful_step_count=STATEFUL_STEPS,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
+            )
         except hypothesis.errors.Flaky:
             pass
     ok = sum(1 for step in steps if step.endswith(("200", "201", "204")))
-    print(f"\nstateful phase as the {role}: {scenarios} scenarios in {runs} runs, {len(steps)} requests ({ok} answered 2xx) "
-          f"to {len({s.rsplit(' ', 1)[0] for s in steps})} operations in {time.monotonic() - started:.1f} s")
+    print(
+        f"\nstateful phase as the {role}: {scenarios} scenarios in {runs} runs, {len(steps)} requests ({ok} answered 2xx) "
+        f"to {len({s.rsplit(' ', 1)[0] for s in steps})} operations in {time.monotonic() - started:.1f} s"
+    )
     assert not found, f"{len(found)} responses broke the checks:\n\n" + "\n\n".join(found[:10])
     assert scenarios >= STATEFUL_SCENARIOS // 2, f"only {scenarios} scenarios ran"

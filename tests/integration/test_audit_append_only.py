@@ -9,11 +9,14 @@ from tests.conftest import wait_until
 
 
 @pytest.mark.parametrize("role", ["runtime", "owner"])
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_records SET event_type = 'forged' WHERE id = (SELECT min(id) FROM audit_records)",
-    "DELETE FROM audit_records WHERE id = (SELECT min(id) FROM audit_records)",
-    "TRUNCATE audit_records",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_records SET event_type = 'forged' WHERE id = (SELECT min(id) FROM audit_records)",
+        "DELETE FROM audit_records WHERE id = (SELECT min(id) FROM audit_records)",
+        "TRUNCATE audit_records",
+    ],
+)
 async def test_changes_to_audit_records_are_refused(stack, audit_db, role, statement):
     await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records"), what="some audit records")
     before = await audit_db.fetchval("SELECT count(*) FROM audit_records")

@@ -24,6 +24,7 @@ from tests.integration.kafka_support import ensure_topics
 
 # Helpers -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def probe_topic() -> str:
     return f"qa{uuid.uuid4().hex[:8]}.chain.events"
@@ -39,16 +40,27 @@ async def probe_records(stack, audit_db, probe_topic):
     async def publish(n: int, data: dict | None = None) -> list[asyncpg.Record]:
         ids = []
         for i in range(n):
-            envelope = Envelope(id=str(uuid.uuid4()), type=f"{probe_topic.split('.')[0]}.chain.probed", source="qa",
-                                time=datetime.now(UTC), subject="probe",
-                                data=data if data is not None else {"probe": i, "changes": {"n": {"before": i, "after": i + 1}}},
-                                actor=Actor("system", "qa"))
-            await producer.send_and_wait(probe_topic, envelope.encode_value(), key=b"probe",
-                                         headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+            envelope = Envelope(
+                id=str(uuid.uuid4()),
+                type=f"{probe_topic.split('.')[0]}.chain.probed",
+                source="qa",
+                time=datetime.now(UTC),
+                subject="probe",
+                data=data if data is not None else {"probe": i, "changes": {"n": {"before": i, "after": i + 1}}},
+                actor=Actor("system", "qa"),
+            )
+            await producer.send_and_wait(
+                probe_topic,
+                envelope.encode_value(),
+                key=b"probe",
+                headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+            )
             ids.append(envelope.id)
 
         async def recorded():
-            rows = await audit_db.fetch("SELECT * FROM audit_records WHERE event_id = ANY($1::text[]) ORDER BY seq", ids)
+            rows = await audit_db.fetch(
+                "SELECT * FROM audit_records WHERE event_id = ANY($1::text[]) ORDER BY seq", ids
+            )
             return rows if len(rows) == n else None
 
         return await wait_until(recorded, timeout=40, what=f"{n} probe events in audit")
@@ -84,8 +96,9 @@ async def put_back(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None
     columns = list(rows[0].keys())
     names = ", ".join(f'"{c}"' for c in columns)
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    await conn.executemany(f"INSERT INTO audit_records ({names}) VALUES ({placeholders})",
-                           [tuple(row[c] for c in columns) for row in rows])
+    await conn.executemany(
+        f"INSERT INTO audit_records ({names}) VALUES ({placeholders})", [tuple(row[c] for c in columns) for row in rows]
+    )
 
 
 @contextlib.asynccontextmanager
@@ -105,19 +118,22 @@ async def appenders_held(stack):
 
 # Tampering is detected ---------------------------------------------------------------------------
 
+
 async def test_an_altered_record_is_named_by_verify(audit_db, probe_records, verify):
     records = await probe_records(5)
     first, target, last = records[0]["seq"], records[2], records[-1]["seq"]
     assert (await verify(first, last))["ok"]
 
     async with triggers_off(audit_db):
-        await audit_db.execute("UPDATE audit_records SET data = jsonb_set(data, '{probe}', '\"forged\"') "
-                               "WHERE seq = $1", target["seq"])
+        await audit_db.execute(
+            "UPDATE audit_records SET data = jsonb_set(data, '{probe}', '\"forged\"') WHERE seq = $1", target["seq"]
+        )
         try:
             report = await verify(first, last)
         finally:
-            await audit_db.execute("UPDATE audit_records SET data = $2::jsonb WHERE seq = $1",
-                                   target["seq"], target["data"])
+            await audit_db.execute(
+                "UPDATE audit_records SET data = $2::jsonb WHERE seq = $1", target["seq"], target["data"]
+            )
     assert report["ok"] is False
     assert report["break"]["seq"] == target["seq"]
     assert report["break"]["reason"] == "hash_mismatch" and "altered" in report["break"]["meaning"]
@@ -144,8 +160,9 @@ async def test_a_deleted_record_is_named_by_verify(audit_db, probe_records, veri
     assert (await verify(first, last))["ok"]
 
 
-async def test_the_newest_records_removed_after_a_checkpoint_are_named_by_verify(stack, audit_db, probe_records,
-                                                                                 verify):
+async def test_the_newest_records_removed_after_a_checkpoint_are_named_by_verify(
+    stack, audit_db, probe_records, verify
+):
     await probe_records(3)
     checkpoint = (await run_job(stack, "audit", "checkpoint"))["result"]
     seq = checkpoint["seq"]
@@ -175,8 +192,17 @@ async def test_the_whole_chain_verifies(verify):
 
 async def test_numbers_that_jsonb_rewrites_still_verify(probe_records, verify):
     """The hash survives PostgreSQL's JSONB: huge floats, whole floats, negative zero, tiny floats, text."""
-    records = await probe_records(2, data={"huge": 1e20, "whole": 12.0, "neg": -0.0, "tiny": 1.5e-7,
-                                           "nested": [{"x": 2.50}], "text": "é ✓ \u2028 \"quoted\""})
+    records = await probe_records(
+        2,
+        data={
+            "huge": 1e20,
+            "whole": 12.0,
+            "neg": -0.0,
+            "tiny": 1.5e-7,
+            "nested": [{"x": 2.50}],
+            "text": 'é ✓ \u2028 "quoted"',
+        },
+    )
     assert (await verify(records[0]["seq"], records[-1]["seq"]))["ok"]
 
 
@@ -193,10 +219,21 @@ async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records
     marker = uuid.uuid4().hex
 
     async def append_batch(batch: int) -> None:
-        envelopes = [Envelope(id=str(uuid.uuid4()), type="qa.direct.appended", source="qa",
-                              time=datetime.now(UTC), subject=marker, data={"batch": batch, "n": n},
-                              actor=Actor("system", "qa"), topic="qa.direct.events", partition=0, offset=n)
-                     for n in range(40)]
+        envelopes = [
+            Envelope(
+                id=str(uuid.uuid4()),
+                type="qa.direct.appended",
+                source="qa",
+                time=datetime.now(UTC),
+                subject=marker,
+                data={"batch": batch, "n": n},
+                actor=Actor("system", "qa"),
+                topic="qa.direct.events",
+                partition=0,
+                offset=n,
+            )
+            for n in range(40)
+        ]
         async with sessionmaker() as session, session.begin():
             await other.record_events(session, envelopes)
 
@@ -204,8 +241,10 @@ async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records
         await asyncio.gather(probe_records(15), *(append_batch(b) for b in range(6)))
     finally:
         await engine.dispose()
-    seqs = [r["seq"] for r in await audit_db.fetch(
-        "SELECT seq FROM audit_records WHERE aggregate_id = $1 ORDER BY seq", marker)]
+    seqs = [
+        r["seq"]
+        for r in await audit_db.fetch("SELECT seq FROM audit_records WHERE aggregate_id = $1 ORDER BY seq", marker)
+    ]
     assert len(seqs) == 240
     report = await verify(start)
     assert report["ok"], report
@@ -214,16 +253,23 @@ async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records
 
 # Checkpoints -------------------------------------------------------------------------------------
 
+
 async def test_a_checkpoint_goes_to_the_file_and_the_bus_and_does_not_feed_itself(stack, audit_db, probe_records):
     await probe_records(1)
     result = (await run_job(stack, "audit", "checkpoint"))["result"]
     assert result["checkpointed"] is True
     lines = (stack.run_dir / "audit" / "checkpoints.jsonl").read_text().splitlines()
-    assert json.loads(lines[-1]) == {"seq": result["seq"], "hash": result["hash"], "event_id": result["event_id"],
-                                     "checkpointed_at": result["checkpointed_at"]}
+    assert json.loads(lines[-1]) == {
+        "seq": result["seq"],
+        "hash": result["hash"],
+        "event_id": result["event_id"],
+        "checkpointed_at": result["checkpointed_at"],
+    }
     # Published on the bus and, like every event, recorded in the chain.
-    row = await wait_until(lambda: audit_db.fetchrow("SELECT * FROM audit_records WHERE event_id = $1",
-                                                     result["event_id"]), what="the checkpoint event in audit")
+    row = await wait_until(
+        lambda: audit_db.fetchrow("SELECT * FROM audit_records WHERE event_id = $1", result["event_id"]),
+        what="the checkpoint event in audit",
+    )
     assert row["event_type"] == "audit.checkpoint.recorded" and row["topic"] == "audit.checkpoint.events"
     assert json.loads(row["data"])["seq"] == result["seq"] and json.loads(row["data"])["hash"] == result["hash"]
     assert row["seq"] > result["seq"]
@@ -232,21 +278,27 @@ async def test_a_checkpoint_goes_to_the_file_and_the_bus_and_does_not_feed_itsel
         again = (await run_job(stack, "audit", "checkpoint"))["result"]
         if not again["checkpointed"]:
             break
-        await wait_until(lambda again=again: audit_db.fetchrow("SELECT 1 FROM audit_records WHERE event_id = $1",
-                                                   again["event_id"]), what="the next checkpoint event")
+        await wait_until(
+            lambda again=again: audit_db.fetchrow("SELECT 1 FROM audit_records WHERE event_id = $1", again["event_id"]),
+            what="the next checkpoint event",
+        )
     assert again["checkpointed"] is False, again
 
 
 # Access ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("statement", [
-    "INSERT INTO audit_chain_head (id, seq, hash) VALUES (2, 0, 'x')",
-    "DELETE FROM audit_chain_head",
-    "TRUNCATE audit_chain_head",
-    "UPDATE audit_checkpoints SET hash = 'forged'",
-    "DELETE FROM audit_checkpoints",
-    "UPDATE audit_records SET hash = 'forged' WHERE seq = 1",
-])
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO audit_chain_head (id, seq, hash) VALUES (2, 0, 'x')",
+        "DELETE FROM audit_chain_head",
+        "TRUNCATE audit_chain_head",
+        "UPDATE audit_checkpoints SET hash = 'forged'",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_records SET hash = 'forged' WHERE seq = 1",
+    ],
+)
 async def test_runtime_role_cannot_rewrite_the_chain_bookkeeping(stack, statement):
     conn = await asyncpg.connect(asyncpg_dsn(stack.database_url("audit")))
     try:
@@ -263,11 +315,19 @@ async def test_verify_is_for_admins_and_checks_its_range(gateway, admin_headers)
     headers = {"Authorization": f"Bearer {await login(gateway, manager.email, manager.password)}"}
     assert_problem(await gateway.get("/api/v1/audit/verify", headers=headers), 403)
     assert_problem(await gateway.get("/api/v1/audit/export", headers=headers), 403)
-    assert_problem(await gateway.get("/api/v1/audit/verify", params={"from_seq": 5, "to_seq": 2},
-                                     headers=admin_headers), 422, "query.to_seq")
-    assert_problem(await gateway.get("/api/v1/audit/verify", params={"from_seq": 0}, headers=admin_headers),
-                   422, "query.from_seq")
-    assert_problem(await gateway.get("/api/v1/audit/export", params={"format": "xml"}, headers=admin_headers),
-                   422, "query.format")
-    assert_problem(await gateway.get("/api/v1/audit/export", params={"since": "2026-01-01T00:00:00"},
-                                     headers=admin_headers), 422, "query.since")
+    assert_problem(
+        await gateway.get("/api/v1/audit/verify", params={"from_seq": 5, "to_seq": 2}, headers=admin_headers),
+        422,
+        "query.to_seq",
+    )
+    assert_problem(
+        await gateway.get("/api/v1/audit/verify", params={"from_seq": 0}, headers=admin_headers), 422, "query.from_seq"
+    )
+    assert_problem(
+        await gateway.get("/api/v1/audit/export", params={"format": "xml"}, headers=admin_headers), 422, "query.format"
+    )
+    assert_problem(
+        await gateway.get("/api/v1/audit/export", params={"since": "2026-01-01T00:00:00"}, headers=admin_headers),
+        422,
+        "query.since",
+    )

@@ -25,11 +25,19 @@ from shared.messaging.envelope import Envelope, topic_for
 from tests.conftest import wait_until
 from tests.integration.kafka_support import ensure_topics
 
-CONTRACT_TOPICS = [topic_for(t) for t in ("clients.client.created", "pipeline.opportunity.opened",
-                                          "tasks.task.created", "contracts.contract.created")]
+CONTRACT_TOPICS = [
+    topic_for(t)
+    for t in (
+        "clients.client.created",
+        "pipeline.opportunity.opened",
+        "tasks.task.created",
+        "contracts.contract.created",
+    )
+]
 
 
 # Replay ------------------------------------------------------------------------------------------
+
 
 async def _committed_offset(stack, topic: str) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
@@ -49,11 +57,21 @@ async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(s
     await producer.start()
     try:
         for i in range(5):
-            envelope = Envelope(id=str(uuid.uuid4()), type=f"{topic.split('.')[0]}.replay.changed", source="qa",
-                                time=datetime.now(UTC), subject=f"agg-{i % 2}", actor=Actor("system", "qa"),
-                                data={"n": i, "changes": {"n": {"before": i, "after": i + 1}}})
-            await producer.send_and_wait(topic, envelope.encode_value(), key=envelope.subject.encode(),
-                                         headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()])
+            envelope = Envelope(
+                id=str(uuid.uuid4()),
+                type=f"{topic.split('.')[0]}.replay.changed",
+                source="qa",
+                time=datetime.now(UTC),
+                subject=f"agg-{i % 2}",
+                actor=Actor("system", "qa"),
+                data={"n": i, "changes": {"n": {"before": i, "after": i + 1}}},
+            )
+            await producer.send_and_wait(
+                topic,
+                envelope.encode_value(),
+                key=envelope.subject.encode(),
+                headers=[(k, v.encode()) for k, v in envelope.attribute_headers().items()],
+            )
 
         async def all_recorded():
             rows = await audit_db.fetch("SELECT * FROM audit_records WHERE topic = $1 ORDER BY seq", topic)
@@ -64,8 +82,9 @@ async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(s
         head_before = await audit_db.fetchval("SELECT seq FROM audit_chain_head")
 
         # Read the topic from its beginning and publish every record again: same ids, headers and payloads.
-        reader = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False,
-                                  auto_offset_reset="earliest")
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
         await reader.start()
         try:
             reader.assign([TopicPartition(topic, 0)])
@@ -81,15 +100,24 @@ async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(s
         await producer.stop()
 
     # Audit has read the replayed records (its committed offset passed them) ...
-    await wait_until(lambda: _at_least(_committed_offset(stack, topic), 10), timeout=40,
-                     what="audit's consumer past the replayed records")
+    await wait_until(
+        lambda: _at_least(_committed_offset(stack, topic), 10),
+        timeout=40,
+        what="audit's consumer past the replayed records",
+    )
     # ... and the table is as it was: the same rows, nothing appended for them, the chain still sound.
     after = await audit_db.fetch("SELECT * FROM audit_records WHERE topic = $1 ORDER BY seq", topic)
     assert [dict(r) for r in after] == [dict(r) for r in before]
-    assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE seq > $1 AND topic = $2",
-                                   head_before, topic) == 0
-    assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = ANY($1::text[])",
-                                   [r["event_id"] for r in before]) == 5
+    assert (
+        await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE seq > $1 AND topic = $2", head_before, topic)
+        == 0
+    )
+    assert (
+        await audit_db.fetchval(
+            "SELECT count(*) FROM audit_records WHERE event_id = ANY($1::text[])", [r["event_id"] for r in before]
+        )
+        == 5
+    )
 
 
 async def _at_least(value_coro, minimum: int) -> bool:
@@ -98,39 +126,91 @@ async def _at_least(value_coro, minimum: int) -> bool:
 
 # Client history ----------------------------------------------------------------------------------
 
+
 async def _publish_client_story(publish_event, client_id: uuid.UUID) -> list[str]:
     """A client, a deal of theirs, its first task and the contract: four services' events."""
     department, specialist = uuid.uuid4(), uuid.uuid4()
     opportunity, task, contract = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     events = [
-        await publish_event(ClientCreated(client_id=client_id, kind="company", name="Aegean Shipping SA", tax_id=None,
-                                          country="GR", email=None, phone=None, address=None,
-                                          department_id=department, parent_id=None, status="prospect"),
-                            subject=str(client_id)),
-        await publish_event(OpportunityOpened(opportunity_id=opportunity, client_id=client_id, line_id=uuid.uuid4(),
-                                              line_name="Marine", title="Fleet cover", expected_premium=Decimal("1200.50"),
-                                              currency="EUR", notes=None, owner_id=specialist, department_id=department,
-                                              stage=StageRef(key="first_contact", name="First Contact", position=1,
-                                                             department_id=department, sla_hours=8.0)),
-                            subject=str(opportunity)),
-        await publish_event(TaskCreated(task_id=task, title="Call the client", description=None, origin="auto",
-                                        client_id=client_id, opportunity_id=opportunity, stage_key="first_contact",
-                                        department_id=department, assignee_id=specialist,
-                                        assignment_reason="least loaded", priority="normal", status="open",
-                                        due_at=None, sla_state="green"),
-                            subject=str(task)),
-        await publish_event(ContractCreated(contract_id=contract, client_id=client_id, opportunity_id=opportunity,
-                                            line_id=None, specialist_id=specialist, department_id=department,
-                                            status="pending_issuance", premium=Decimal("1150.00"), currency="EUR",
-                                            start_date=date(2027, 1, 1), end_date=date(2027, 12, 31), insurer="Atlas",
-                                            policy_number=None, origin="deal"),
-                            subject=str(contract)),
+        await publish_event(
+            ClientCreated(
+                client_id=client_id,
+                kind="company",
+                name="Aegean Shipping SA",
+                tax_id=None,
+                country="GR",
+                email=None,
+                phone=None,
+                address=None,
+                department_id=department,
+                parent_id=None,
+                status="prospect",
+            ),
+            subject=str(client_id),
+        ),
+        await publish_event(
+            OpportunityOpened(
+                opportunity_id=opportunity,
+                client_id=client_id,
+                line_id=uuid.uuid4(),
+                line_name="Marine",
+                title="Fleet cover",
+                expected_premium=Decimal("1200.50"),
+                currency="EUR",
+                notes=None,
+                owner_id=specialist,
+                department_id=department,
+                stage=StageRef(
+                    key="first_contact", name="First Contact", position=1, department_id=department, sla_hours=8.0
+                ),
+            ),
+            subject=str(opportunity),
+        ),
+        await publish_event(
+            TaskCreated(
+                task_id=task,
+                title="Call the client",
+                description=None,
+                origin="auto",
+                client_id=client_id,
+                opportunity_id=opportunity,
+                stage_key="first_contact",
+                department_id=department,
+                assignee_id=specialist,
+                assignment_reason="least loaded",
+                priority="normal",
+                status="open",
+                due_at=None,
+                sla_state="green",
+            ),
+            subject=str(task),
+        ),
+        await publish_event(
+            ContractCreated(
+                contract_id=contract,
+                client_id=client_id,
+                opportunity_id=opportunity,
+                line_id=None,
+                specialist_id=specialist,
+                department_id=department,
+                status="pending_issuance",
+                premium=Decimal("1150.00"),
+                currency="EUR",
+                start_date=date(2027, 1, 1),
+                end_date=date(2027, 12, 31),
+                insurer="Atlas",
+                policy_number=None,
+                origin="deal",
+            ),
+            subject=str(contract),
+        ),
     ]
     return [e.id for e in events]
 
 
-async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(stack, gateway, admin_headers,
-                                                                             publish_event):
+async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(
+    stack, gateway, admin_headers, publish_event
+):
     await ensure_topics(stack, CONTRACT_TOPICS)
     client_id, other_client = uuid.uuid4(), uuid.uuid4()
     story = await _publish_client_story(publish_event, client_id)
@@ -152,8 +232,12 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(st
     order = [(datetime.fromisoformat(r["occurred_at"].replace("Z", "+00:00")), r["id"]) for r in items]
     assert order == sorted(order)
     ours = [r for r in items if r["event_id"] in story]
-    assert [r["event_type"] for r in ours] == ["clients.client.created", "pipeline.opportunity.opened",
-                                               "tasks.task.created", "contracts.contract.created"]
+    assert [r["event_type"] for r in ours] == [
+        "clients.client.created",
+        "pipeline.opportunity.opened",
+        "tasks.task.created",
+        "contracts.contract.created",
+    ]
     assert ours[0]["aggregate_id"] == str(client_id)
     premium = next(c for c in ours[3]["changes"] if c["field"] == "premium")
     assert premium == {"field": "premium", "before": None, "after": "1150.00"}
@@ -168,7 +252,7 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(st
             break
     # (Other services may react to the story meanwhile — tasks routes the opened deal — and their
     # records, being later, can only extend the history at its end.)
-    assert walked[:len(items)] == [r["event_id"] for r in items]
+    assert walked[: len(items)] == [r["event_id"] for r in items]
 
     # Managers may read it too; an unknown client has no history.
     from devstack.seed import DEMO_USERS
@@ -185,26 +269,36 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(st
 
 # Export ------------------------------------------------------------------------------------------
 
-async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(stack, gateway, admin_headers,
-                                                                               publish_event):
+
+async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(
+    stack, gateway, admin_headers, publish_event
+):
     await ensure_topics(stack, CONTRACT_TOPICS)
     client_id = uuid.uuid4()
     story = await _publish_client_story(publish_event, client_id)
     # More records than the export reads at a time in the local stack, so the stream crosses chunks.
     for n in range(130):
-        await publish_event(ClientUpdated(client_id=client_id, changes={
-            "name": FieldChange(before=f"Aegean {n}", after=f"Aegean {n + 1}")}), subject=str(client_id))
+        await publish_event(
+            ClientUpdated(
+                client_id=client_id, changes={"name": FieldChange(before=f"Aegean {n}", after=f"Aegean {n + 1}")}
+            ),
+            subject=str(client_id),
+        )
 
     async def listed():
-        response = await gateway.get("/api/v1/audit/records", headers=admin_headers,
-                                     params={"client_id": str(client_id), "order": "asc", "limit": 500})
+        response = await gateway.get(
+            "/api/v1/audit/records",
+            headers=admin_headers,
+            params={"client_id": str(client_id), "order": "asc", "limit": 500},
+        )
         items = response.json()["items"]
         return items if len(items) >= 134 and set(story) <= {r["event_id"] for r in items} else None
 
     expected = await wait_until(listed, timeout=60, what="the client's 134 records in audit")
 
-    response = await gateway.get("/api/v1/audit/export", headers=admin_headers,
-                                 params={"client_id": str(client_id), "format": "jsonl"})
+    response = await gateway.get(
+        "/api/v1/audit/export", headers=admin_headers, params={"client_id": str(client_id), "format": "jsonl"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
     assert response.headers["content-disposition"].startswith('attachment; filename="audit-export-')
@@ -212,17 +306,37 @@ async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(
     exported = [json.loads(line) for line in response.text.splitlines()]
     assert [r["event_id"] for r in exported] == [r["event_id"] for r in expected]
     for row, listed_row in zip(exported, expected, strict=True):
-        for field in ("seq", "id", "event_type", "aggregate_id", "client_id", "actor_id", "data", "changes",
-                      "prev_hash", "hash"):
+        for field in (
+            "seq",
+            "id",
+            "event_type",
+            "aggregate_id",
+            "client_id",
+            "actor_id",
+            "data",
+            "changes",
+            "prev_hash",
+            "hash",
+        ):
             assert row[field] == listed_row[field], field
         assert datetime.fromisoformat(row["occurred_at"]) == datetime.fromisoformat(
-            listed_row["occurred_at"].replace("Z", "+00:00"))
+            listed_row["occurred_at"].replace("Z", "+00:00")
+        )
         # Everything needed to recompute the hash is in the export.
-        assert record_hash({**row, "occurred_at": datetime.fromisoformat(row["occurred_at"]),
-                            "recorded_at": datetime.fromisoformat(row["recorded_at"])}) == row["hash"]
+        assert (
+            record_hash(
+                {
+                    **row,
+                    "occurred_at": datetime.fromisoformat(row["occurred_at"]),
+                    "recorded_at": datetime.fromisoformat(row["recorded_at"]),
+                }
+            )
+            == row["hash"]
+        )
 
-    response = await gateway.get("/api/v1/audit/export", headers=admin_headers,
-                                 params={"client_id": str(client_id), "format": "csv"})
+    response = await gateway.get(
+        "/api/v1/audit/export", headers=admin_headers, params={"client_id": str(client_id), "format": "csv"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"].endswith('.csv"')
@@ -237,11 +351,14 @@ async def test_export_streams_jsonl_and_csv_that_parse_back_to_the_same_records(
         assert datetime.fromisoformat(row["recorded_at"]) == datetime.fromisoformat(as_json["recorded_at"])
 
     # Newest first, and filters that match nothing give an empty file (CSV: just the header).
-    response = await gateway.get("/api/v1/audit/export", headers=admin_headers,
-                                 params={"client_id": str(client_id), "order": "desc"})
+    response = await gateway.get(
+        "/api/v1/audit/export", headers=admin_headers, params={"client_id": str(client_id), "order": "desc"}
+    )
     assert [json.loads(line)["event_id"] for line in response.text.splitlines()] == [
-        r["event_id"] for r in reversed(expected)]
-    response = await gateway.get("/api/v1/audit/export", headers=admin_headers,
-                                 params={"client_id": str(uuid.uuid4()), "format": "csv"})
+        r["event_id"] for r in reversed(expected)
+    ]
+    response = await gateway.get(
+        "/api/v1/audit/export", headers=admin_headers, params={"client_id": str(uuid.uuid4()), "format": "csv"}
+    )
     assert response.status_code == 200 and response.text.splitlines() == [response.text.splitlines()[0]]
     assert response.text.startswith("seq,id,event_id,")

@@ -39,11 +39,19 @@ async def test_migration_chains_the_records_written_before_it(stack, scratch_aud
         for n, (event_type, aggregate_type, aggregate_id, data) in enumerate(rows):
             await db.execute(
                 "INSERT INTO audit_records (event_id, event_type, event_version, source, aggregate_type, aggregate_id,"
-                " actor_type, actor_id, occurred_at, recorded_at, topic, partition, \"offset\", data, changes)"
+                ' actor_type, actor_id, occurred_at, recorded_at, topic, partition, "offset", data, changes)'
                 " VALUES ($1, $2, 1, $3, $4, $5, 'system', 'old', $6, $7, $8, 0, $9, $10::jsonb, NULL)",
-                str(uuid.uuid4()), event_type, event_type.split(".")[0], aggregate_type, aggregate_id,
-                t0 + timedelta(minutes=n), t0 + timedelta(minutes=n, seconds=1), f"{aggregate_type}.events", n,
-                json.dumps(data))
+                str(uuid.uuid4()),
+                event_type,
+                event_type.split(".")[0],
+                aggregate_type,
+                aggregate_id,
+                t0 + timedelta(minutes=n),
+                t0 + timedelta(minutes=n, seconds=1),
+                f"{aggregate_type}.events",
+                n,
+                json.dumps(data),
+            )
 
         _migrate(stack, scratch_audit_db, "head")
 

@@ -52,11 +52,26 @@ class Perspective:
 
 
 PERSPECTIVES = {
-    "Technical": Perspective("Technical", "Sales", "giorgos@insureops.example.com",
-                             "nikos.manager@insureops.example.com", "anna@insureops.example.com",
-                             "sofia@insureops.example.com", TECHNICAL_LINE, SALES_LINE),
-    "Sales": Perspective("Sales", "Technical", "kostas@insureops.example.com", "maria.manager@insureops.example.com",
-                         "sofia@insureops.example.com", "anna@insureops.example.com", SALES_LINE, TECHNICAL_LINE),
+    "Technical": Perspective(
+        "Technical",
+        "Sales",
+        "giorgos@insureops.example.com",
+        "nikos.manager@insureops.example.com",
+        "anna@insureops.example.com",
+        "sofia@insureops.example.com",
+        TECHNICAL_LINE,
+        SALES_LINE,
+    ),
+    "Sales": Perspective(
+        "Sales",
+        "Technical",
+        "kostas@insureops.example.com",
+        "maria.manager@insureops.example.com",
+        "sofia@insureops.example.com",
+        "anna@insureops.example.com",
+        SALES_LINE,
+        TECHNICAL_LINE,
+    ),
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 # Answered by the gateway itself (services/gateway/compose.py), composed from the services' answers.
@@ -108,12 +123,14 @@ class World:
     async def admin_create(self, path: str, body: dict) -> dict:
         """POST as the Admin a record naming a client made moments ago: the owning service learns clients from
         their events and, under load, may not know it within its own short wait (422 on body.client_id)."""
+
         async def attempt():
             response = await self.client.post(path, headers=self.headers["Admin"], json=body)
             if response.status_code == 422 and "body.client_id" in response.text:
                 return None
             assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
             return response.json()
+
         return await wait_until(attempt, timeout=60, interval=0.5, what=f"POST {path} to know the client")
 
     # The record of a scope ------------------------------------------------------------------------
@@ -121,7 +138,9 @@ class World:
         return self.departments[self.p.own_department if scope == "own" else self.p.other_department]
 
     def user(self, role: str, scope: str) -> dict:
-        return {"own": self.people[self.p.colleague], "other": self.people[self.p.outsider], "mine": self.me[role]}[scope]
+        return {"own": self.people[self.p.colleague], "other": self.people[self.p.outsider], "mine": self.me[role]}[
+            scope
+        ]
 
     def deal(self, role: str, scope: str) -> dict:
         return self.deals[("mine", role)] if scope == "mine" else self.deals[scope]
@@ -137,8 +156,12 @@ class World:
 
     # New records --------------------------------------------------------------------------------
     async def new_client(self, scope: str, name: str) -> dict:
-        return await self.admin("POST", "/api/v1/clients", 201, json={
-            "kind": "company", "name": f"{name} {self.tag}", "department_id": self.department(scope)["id"]})
+        return await self.admin(
+            "POST",
+            "/api/v1/clients",
+            201,
+            json={"kind": "company", "name": f"{name} {self.tag}", "department_id": self.department(scope)["id"]},
+        )
 
     async def new_deal(self, role: str, scope: str, *, advanced: bool = False) -> dict:
         """`own`: a deal on the callers' department's line (the colleague owns it) at First Contact. `other`
@@ -147,13 +170,17 @@ class World:
         it works, and these must be seen only by ownership. `advanced`: at least one stage past the first."""
         own = scope == "own"
         client, line = self.clients["own" if own else "other"], self.lines["own" if own else "other"]
-        deal = await self.admin_create("/api/v1/opportunities", {
-            "client_id": client["id"], "line_id": line["id"], "title": f"Authz {scope} deal {self.tag}"})
+        deal = await self.admin_create(
+            "/api/v1/opportunities",
+            {"client_id": client["id"], "line_id": line["id"], "title": f"Authz {scope} deal {self.tag}"},
+        )
         if scope == "mine":
-            deal = await self.admin("PATCH", f"/api/v1/opportunities/{deal['id']}",
-                                    json={"owner_id": self.me[role]["id"]})
-        while (not own and deal["stage"]["department_id"] != self.department("other")["id"]) or \
-                (advanced and deal["stage"]["position"] == 1):
+            deal = await self.admin(
+                "PATCH", f"/api/v1/opportunities/{deal['id']}", json={"owner_id": self.me[role]["id"]}
+            )
+        while (not own and deal["stage"]["department_id"] != self.department("other")["id"]) or (
+            advanced and deal["stage"]["position"] == 1
+        ):
             deal = await self.admin("POST", f"/api/v1/opportunities/{deal['id']}/advance")
         return deal
 
@@ -164,32 +191,55 @@ class World:
         client = self.clients["own" if scope == "own" else "other"]
         specialist = self.user(role, scope)
         start = self.today + timedelta(days=30)
-        return await self.admin_create("/api/v1/contracts", {
-            "client_id": client["id"], "premium": "1200.00", "currency": "EUR", "start_date": start.isoformat(),
-            "end_date": (start + timedelta(days=364)).isoformat(), "insurer": "Authz Mutual",
-            "specialist_id": specialist["id"]})
+        return await self.admin_create(
+            "/api/v1/contracts",
+            {
+                "client_id": client["id"],
+                "premium": "1200.00",
+                "currency": "EUR",
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(days=364)).isoformat(),
+                "insurer": "Authz Mutual",
+                "specialist_id": specialist["id"],
+            },
+        )
 
     def task_body(self, role: str, scope: str) -> dict:
         """A low-priority ticket of the scope's department for the scope's client, given to the colleague
         (own), the outsider (other) or the caller (mine, in the caller's own department), due in a month."""
         department = self.department("own" if scope == "mine" else scope)
-        return {"title": f"Authz {scope} task {self.tag}", "department_id": department["id"],
-                "assignee_id": self.user(role, scope)["id"], "priority": "low",
-                "client_id": self.clients["own" if scope == "mine" else scope]["id"],
-                "due_at": f"{self.today + timedelta(days=30)}T12:00:00Z"}
+        return {
+            "title": f"Authz {scope} task {self.tag}",
+            "department_id": department["id"],
+            "assignee_id": self.user(role, scope)["id"],
+            "priority": "low",
+            "client_id": self.clients["own" if scope == "mine" else scope]["id"],
+            "due_at": f"{self.today + timedelta(days=30)}T12:00:00Z",
+        }
 
     async def new_task(self, role: str, scope: str) -> dict:
         return await self.admin("POST", "/api/v1/tasks", 201, json=self.task_body(role, scope))
 
     async def new_user(self, scope: str | None, role: str) -> dict:
         """An inactive user (so routing never gives them work) of the scope's department, or of none."""
-        return await self.admin("POST", "/api/v1/users", 201, json={
-            "name": f"Authz {role} {self.tag}", "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
-            "password": "authz-matrix-pass", "role": "Employee", "active": False,
-            "department_id": self.department(scope)["id"] if scope else None})
+        return await self.admin(
+            "POST",
+            "/api/v1/users",
+            201,
+            json={
+                "name": f"Authz {role} {self.tag}",
+                "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
+                "password": "authz-matrix-pass",
+                "role": "Employee",
+                "active": False,
+                "department_id": self.department(scope)["id"] if scope else None,
+            },
+        )
 
     async def new_department(self, label: str) -> dict:
-        made = await self.admin("POST", "/api/v1/departments", 201, json={"name": f"Authz {label} {uuid.uuid4().hex[:10]}"})
+        made = await self.admin(
+            "POST", "/api/v1/departments", 201, json={"name": f"Authz {label} {uuid.uuid4().hex[:10]}"}
+        )
         self.made_departments.append(made["id"])
         return made
 
@@ -210,7 +260,9 @@ async def _technical_line(w: World) -> dict:
     wanted = {"specialist_id": anna["id"], "department_id": w.departments["Technical"]["id"]}
     line = lines.get(TECHNICAL_LINE)
     if line is None:
-        response = await w.client.post("/api/v1/lines", headers=w.headers["Admin"], json={"name": TECHNICAL_LINE, **wanted})
+        response = await w.client.post(
+            "/api/v1/lines", headers=w.headers["Admin"], json={"name": TECHNICAL_LINE, **wanted}
+        )
         if response.status_code == 409:  # made meanwhile by the other perspective's fixture
             return await _technical_line(w)
         assert response.status_code == 201, response.text
@@ -223,8 +275,9 @@ async def _technical_line(w: World) -> dict:
 async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World:
     w = World(client, uuid.uuid4().hex[:8], p)
     callers = p.callers
-    logins = await asyncio.gather(*(_login(client, callers[r]) for r in ROLES),
-                                  *(_login(client, e) for e in (p.colleague, p.outsider)))
+    logins = await asyncio.gather(
+        *(_login(client, callers[r]) for r in ROLES), *(_login(client, e) for e in (p.colleague, p.outsider))
+    )
     # The logins of the colleague and the outsider follow the roles'.
     for role, (headers, me) in zip(ROLES, logins, strict=False):
         w.headers[role], w.me[role] = headers, me
@@ -232,8 +285,12 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         w.people[email] = {**me, "headers": headers}
     departments = await w.admin("GET", "/api/v1/departments", params={"limit": 200})
     w.departments = {d["name"]: d for d in departments["items"]}
-    for email, department in ((p.employee, p.own_department), (p.manager, p.own_department),
-                              (p.colleague, p.own_department), (p.outsider, p.other_department)):
+    for email, department in (
+        (p.employee, p.own_department),
+        (p.manager, p.own_department),
+        (p.colleague, p.own_department),
+        (p.outsider, p.other_department),
+    ):
         user = w.people.get(email) or next(m for m in w.me.values() if m["email"] == email)
         assert user["department_id"] == w.departments[department]["id"], (email, department)
 
@@ -245,14 +302,19 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
 
     w.clients["own"], w.clients["other"] = await asyncio.gather(
         w.new_client("own", f"Authz {p.own_department} client"),
-        w.new_client("other", f"Authz {p.other_department} client"))
+        w.new_client("other", f"Authz {p.other_department} client"),
+    )
     made = await asyncio.gather(
-        w.new_deal("Admin", "own"), w.new_deal("Admin", "other"),
+        w.new_deal("Admin", "own"),
+        w.new_deal("Admin", "other"),
         *(w.new_deal(role, "mine") for role in ROLES),
-        w.new_contract("Admin", "own"), w.new_contract("Admin", "other"),
+        w.new_contract("Admin", "own"),
+        w.new_contract("Admin", "other"),
         *(w.new_contract(role, "mine") for role in ROLES),
-        w.new_task("Admin", "own"), w.new_task("Admin", "other"),
-        *(w.new_task(role, "mine") for role in ("Employee", "Manager")))
+        w.new_task("Admin", "own"),
+        w.new_task("Admin", "other"),
+        *(w.new_task(role, "mine") for role in ("Employee", "Manager")),
+    )
     w.deals["own"], w.deals["other"] = made[0], made[1]
     w.contracts["own"], w.contracts["other"] = made[5], made[6]
     for i, role in enumerate(ROLES):
@@ -267,14 +329,24 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     async with event_publisher(stack) as publish:
         for user_id, _ in recipients.values():
             task_id = uuid.uuid4()
-            await publish(TaskStale(task_id=task_id, client_id=None, opportunity_id=None, assignee_id=user_id,
-                                    idle_working_hours=16, period=1, title=title), subject=str(task_id))
+            await publish(
+                TaskStale(
+                    task_id=task_id,
+                    client_id=None,
+                    opportunity_id=None,
+                    assignee_id=user_id,
+                    idle_working_hours=16,
+                    period=1,
+                    title=title,
+                ),
+                subject=str(task_id),
+            )
 
     async def notification_of(headers: dict[str, str]) -> str:
         async def find():
-            items = (await client.get("/api/v1/notifications", headers=headers,
-                                      params={"limit": 200})).json()["items"]
+            items = (await client.get("/api/v1/notifications", headers=headers, params={"limit": 200})).json()["items"]
             return next((n["id"] for n in items if n["title"] == f"Reminder: {title}"), None)
+
         return await wait_until(find, timeout=30, what="the fixture notification")
 
     found = await asyncio.gather(*(notification_of(headers) for _, headers in recipients.values()))
@@ -299,8 +371,11 @@ async def _discarded_dead_letter(stack, w: World) -> dict:
         return next((item for item in page["items"] if item["topic"] == topic), None)
 
     letter = await wait_until(parked, timeout=60, what="the fixture dead letter")
-    return await w.admin("POST", f"/api/v1/dead-letters/audit/{letter['id']}/discard",
-                         json={"reason": "the authorisation matrix's fixture"})
+    return await w.admin(
+        "POST",
+        f"/api/v1/dead-letters/audit/{letter['id']}/discard",
+        json={"reason": "the authorisation matrix's fixture"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -320,12 +395,14 @@ async def _tidy_up(w: World) -> None:
     for department_id in w.made_departments:
         await w.client.delete(f"/api/v1/departments/{department_id}", headers=w.headers["Admin"])
     for client in w.clients.values():
-        tasks = await w.admin("GET", "/api/v1/tasks", params={"client_id": client["id"], "active": "true",
-                                                              "limit": 200})
+        tasks = await w.admin(
+            "GET", "/api/v1/tasks", params={"client_id": client["id"], "active": "true", "limit": 200}
+        )
         for task in tasks["items"]:
             # 409: routing closed it meanwhile (a cell moved its deal on), which is just as good.
-            response = await w.client.patch(f"/api/v1/tasks/{task['id']}", headers=w.headers["Admin"],
-                                            json={"status": "cancelled"})
+            response = await w.client.patch(
+                f"/api/v1/tasks/{task['id']}", headers=w.headers["Admin"], json={"status": "cancelled"}
+            )
             assert response.status_code in (200, 409), response.text
 
 
@@ -340,13 +417,16 @@ def builds(method: str, path: str, variant: str = ""):
         assert key not in BUILDERS, key
         BUILDERS[key] = fn
         return fn
+
     return register
 
 
 def simple(method: str, path: str, **kw) -> None:
     """A row exercised with the same request by every caller."""
+
     async def build(w: World, role: str, scope: str | None) -> Call:
         return Call(**kw)
+
     builds(method, path)(build)
 
 
@@ -358,6 +438,7 @@ async def _(w, role, scope):
 
 
 for _method in ("POST", "DELETE"):
+
     @builds(_method, "/api/v1/auth/refresh")
     async def _(w, role, scope):
         """A login session of the caller's own, made just now, so each cell uses its own cookie."""
@@ -411,8 +492,15 @@ async def _(w, role, scope):
 
 @builds("POST", "/api/v1/users")
 async def _(w, role, scope):
-    return Call(json={"name": f"Authz new {w.tag}", "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
-                      "password": "authz-matrix-pass", "role": "Employee", "active": False})
+    return Call(
+        json={
+            "name": f"Authz new {w.tag}",
+            "email": f"authz-{uuid.uuid4().hex[:12]}@insureops.example.com",
+            "password": "authz-matrix-pass",
+            "role": "Employee",
+            "active": False,
+        }
+    )
 
 
 @builds("GET", "/api/v1/users/{user_id}")
@@ -441,13 +529,19 @@ async def _(w, role, scope):
 
 @builds("POST", "/api/v1/clients")
 async def _(w, role, scope):
-    return Call(json={"kind": "individual", "name": f"Authz new client {w.tag}",
-                      "department_id": w.department(scope)["id"]})
+    return Call(
+        json={"kind": "individual", "name": f"Authz new client {w.tag}", "department_id": w.department(scope)["id"]}
+    )
 
 
-for _path in ("/api/v1/clients/{client_id}", "/api/v1/clients/{client_id}/ancestors",
-              "/api/v1/clients/{client_id}/subtree", "/api/v1/clients/{client_id}/rollup",
-              "/api/v1/clients/{client_id}/360"):
+for _path in (
+    "/api/v1/clients/{client_id}",
+    "/api/v1/clients/{client_id}/ancestors",
+    "/api/v1/clients/{client_id}/subtree",
+    "/api/v1/clients/{client_id}/rollup",
+    "/api/v1/clients/{client_id}/360",
+):
+
     @builds("GET", _path)
     async def _(w, role, scope):
         return Call(path={"client_id": w.clients[scope]["id"]})
@@ -473,9 +567,16 @@ async def _(w, role, scope):
 @builds("POST", "/api/v1/contracts")
 async def _(w, role, scope):
     start = w.today + timedelta(days=30)
-    return Call(json={"client_id": w.clients[scope]["id"], "premium": "990.00", "currency": "EUR",
-                      "start_date": start.isoformat(), "end_date": (start + timedelta(days=364)).isoformat(),
-                      "insurer": "Authz Mutual"})
+    return Call(
+        json={
+            "client_id": w.clients[scope]["id"],
+            "premium": "990.00",
+            "currency": "EUR",
+            "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=364)).isoformat(),
+            "insurer": "Authz Mutual",
+        }
+    )
 
 
 @builds("GET", "/api/v1/contracts/{contract_id}")
@@ -486,16 +587,22 @@ async def _(w, role, scope):
 @builds("POST", "/api/v1/contracts/{contract_id}/issue")
 async def _(w, role, scope):
     contract = await w.new_contract(role, scope)
-    return Call(path={"contract_id": contract["id"]},
-                json={"policy_number": f"AUTHZ-{uuid.uuid4().hex[:12]}",
-                      "issue_date": (w.today - timedelta(days=1)).isoformat()})
+    return Call(
+        path={"contract_id": contract["id"]},
+        json={
+            "policy_number": f"AUTHZ-{uuid.uuid4().hex[:12]}",
+            "issue_date": (w.today - timedelta(days=1)).isoformat(),
+        },
+    )
 
 
 @builds("POST", "/api/v1/contracts/{contract_id}/cancel")
 async def _(w, role, scope):
     contract = await w.new_contract(role, scope)
-    return Call(path={"contract_id": contract["id"]},
-                json={"reason": "authorisation matrix", "effective_date": contract["start_date"]})
+    return Call(
+        path={"contract_id": contract["id"]},
+        json={"reason": "authorisation matrix", "effective_date": contract["start_date"]},
+    )
 
 
 @builds("GET", "/api/v1/contracts/{contract_id}/cancellation-quote")
@@ -554,8 +661,9 @@ async def _(w, role, scope):
 # Deals
 @builds("POST", "/api/v1/opportunities")
 async def _(w, role, scope):
-    return Call(json={"client_id": w.clients[scope]["id"], "line_id": w.lines["own"]["id"],
-                      "title": f"Authz new deal {w.tag}"})
+    return Call(
+        json={"client_id": w.clients[scope]["id"], "line_id": w.lines["own"]["id"], "title": f"Authz new deal {w.tag}"}
+    )
 
 
 @builds("GET", "/api/v1/opportunities")
@@ -565,6 +673,7 @@ async def _(w, role, scope):
 
 
 for _path in ("/api/v1/opportunities/{opportunity_id}", "/api/v1/opportunities/{opportunity_id}/timeline"):
+
     @builds("GET", _path)
     async def _(w, role, scope):
         return Call(path={"opportunity_id": w.deal(role, scope)["id"]})
@@ -592,9 +701,15 @@ async def _(w, role, scope):
     return Call(path={"opportunity_id": deal["id"]}, json={"reason": "checked by the matrix"})
 
 
-_TERMS = {"premium": "1000.00", "currency": "EUR", "start_date": "2031-01-01", "end_date": "2031-12-31",
-          "insurer": "Authz Mutual"}
+_TERMS = {
+    "premium": "1000.00",
+    "currency": "EUR",
+    "start_date": "2031-01-01",
+    "end_date": "2031-12-31",
+    "insurer": "Authz Mutual",
+}
 for _action, _body in (("accept", _TERMS), ("decline", {"reason": "checked by the matrix"}), ("complete", None)):
+
     @builds("POST", f"/api/v1/opportunities/{{opportunity_id}}/{_action}")
     async def _(w, role, scope, _body=_body):
         return Call(path={"opportunity_id": w.deal(role, scope)["id"]}, json=_body)
@@ -610,6 +725,7 @@ simple("GET", "/api/v1/pipeline/board/stream", stream=True)
 simple("GET", "/api/v1/pipeline/analytics")
 simple("GET", "/api/v1/dashboard")
 
+
 # Tasks
 @builds("GET", "/api/v1/tasks")
 async def _(w, role, scope):
@@ -623,6 +739,7 @@ async def _(w, role, scope):
 
 
 for _path in ("/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/comments"):
+
     @builds("GET", _path)
     async def _(w, role, scope):
         return Call(path={"task_id": w.task(role, scope)["id"]})
@@ -678,6 +795,7 @@ async def _(w, role, scope):
 
 
 for _path in ("/api/v1/notifications/{notification_id}", "/api/v1/notifications/{notification_id}/read"):
+
     @builds("GET" if _path.endswith("}") else "POST", _path)
     async def _(w, role, scope):
         return Call(path={"notification_id": w.notification(role, scope)})
@@ -698,10 +816,13 @@ async def _(w, role, scope):
 
 
 for _action in ("", "/replay", "/discard"):
+
     @builds("GET" if not _action else "POST", "/api/v1/dead-letters/{consumer}/{dead_letter_id}" + _action)
     async def _(w, role, scope, _action=_action):
-        return Call(path={"consumer": w.dead_letter["consumer"], "dead_letter_id": w.dead_letter["id"]},
-                    json={"reason": "checked by the matrix"} if _action == "/discard" else None)
+        return Call(
+            path={"consumer": w.dead_letter["consumer"], "dead_letter_id": w.dead_letter["id"]},
+            json={"reason": "checked by the matrix"} if _action == "/discard" else None,
+        )
 
 
 # Running the cells -----------------------------------------------------------------------------------
@@ -727,8 +848,15 @@ def _url(path: str, params: dict[str, str]) -> str:
 
 async def _answer(client: httpx.AsyncClient, row: Row, call: Call, headers: dict[str, str]) -> tuple[str, str]:
     """The outcome of one request in the matrix's words, and a line saying what came back."""
-    request = client.build_request(row.method, _url(row.path, call.path), headers=headers, json=call.json,
-                                   data=call.data, params=call.params, cookies=call.cookies)
+    request = client.build_request(
+        row.method,
+        _url(row.path, call.path),
+        headers=headers,
+        json=call.json,
+        data=call.data,
+        params=call.params,
+        cookies=call.cookies,
+    )
     response = await client.send(request, stream=True)
     try:
         if call.stream:
@@ -758,8 +886,9 @@ async def test_every_endpoint_has_a_row_and_every_row_an_endpoint(stack):
     assert not rows - served, f"matrix rows naming endpoints that no longer exist: {sorted(rows - served)}"
     keys = [r.key for r in MATRIX]
     assert len(keys) == len(set(keys)), "a row appears twice"
-    assert set(BUILDERS) == set(keys), f"rows without a request: {set(keys) - set(BUILDERS)}; " \
-                                       f"requests without a row: {set(BUILDERS) - set(keys)}"
+    assert set(BUILDERS) == set(keys), (
+        f"rows without a request: {set(keys) - set(BUILDERS)}; requests without a row: {set(BUILDERS) - set(keys)}"
+    )
     assert {r.endpoint for r in MATRIX if r.public} == PUBLIC
 
 
@@ -774,12 +903,16 @@ async def test_every_role_gets_the_answer_the_matrix_names_for_every_record_scop
             outcome, detail = await _answer(world.client, row, call, world.headers[role])
         return row, role, scope, outcome, detail
 
-    results = await asyncio.gather(*(cell(row, role, scope) for row in MATRIX for role in ROLES
-                                     for scope in row.expect[role]))
+    results = await asyncio.gather(
+        *(cell(row, role, scope) for row in MATRIX for role in ROLES for scope in row.expect[role])
+    )
     assert len(results) == cell_count()
-    wrong = [f"{row.method} {row.path}{' (' + row.variant + ')' if row.variant else ''} as {role}"
-             f"{' on ' + scope if scope else ''}: expected {row.expect[role][scope]}, got {outcome} -- {detail}"
-             for row, role, scope, outcome, detail in results if outcome != row.expect[role][scope]]
+    wrong = [
+        f"{row.method} {row.path}{' (' + row.variant + ')' if row.variant else ''} as {role}"
+        f"{' on ' + scope if scope else ''}: expected {row.expect[role][scope]}, got {outcome} -- {detail}"
+        for row, role, scope, outcome, detail in results
+        if outcome != row.expect[role][scope]
+    ]
     assert not wrong, f"{len(wrong)} of {len(results)} cells differ from the matrix:\n" + "\n".join(wrong)
 
 
@@ -788,10 +921,17 @@ async def test_without_a_token_only_the_public_endpoints_answer(stack, worlds):
     tokens on its own, so a request that bypasses the gateway gets nowhere either)."""
     world = worlds["Technical"]
     async with httpx.AsyncClient(timeout=30) as client:
+
         async def anonymous(row: Row, base: str) -> str | None:
             call = await BUILDERS[row.key](world, "Admin", row.scopes[0])
-            response = await client.request(row.method, base + _url(row.path, call.path), json=call.json,
-                                            data=call.data, params=call.params, cookies=call.cookies)
+            response = await client.request(
+                row.method,
+                base + _url(row.path, call.path),
+                json=call.json,
+                data=call.data,
+                params=call.params,
+                cookies=call.cookies,
+            )
             answered = response.status_code
             if (row.public and not 200 <= answered < 300) or (not row.public and answered != 401):
                 return f"{row.method} {row.path} at {base}: {response.status_code} {response.text[:200]}"
@@ -808,8 +948,13 @@ async def test_without_a_token_only_the_public_endpoints_answer(stack, worlds):
                 served_by.update({(method.upper(), path): service for method in operations})
         rows = [row for row in MATRIX if row.variant in ("", "edit")]  # one request per endpoint
         checks = [anonymous(row, stack.gateway_url) for row in rows]
-        checks += [anonymous(row, stack.service_url(served_by[row.endpoint])) for row in rows
-                   if not row.public and row.endpoint in served_by]
+        checks += [
+            anonymous(row, stack.service_url(served_by[row.endpoint]))
+            for row in rows
+            if not row.public and row.endpoint in served_by
+        ]
         wrong = [w for w in await asyncio.gather(*checks) if w]
     assert not wrong, "\n".join(wrong)
-    assert {r.endpoint for r in rows if r.endpoint not in served_by} <= GATEWAY_OWN, "an endpoint no service serves and the gateway does not compose"
+    assert {r.endpoint for r in rows if r.endpoint not in served_by} <= GATEWAY_OWN, (
+        "an endpoint no service serves and the gateway does not compose"
+    )

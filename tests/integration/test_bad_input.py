@@ -12,29 +12,46 @@ from tests.conftest import assert_problem
 
 
 async def test_missing_and_mistyped_fields_are_named(gateway, admin_headers):
-    r = await gateway.post("/api/v1/users", json={"name": "No Email", "role": "Wizard", "active": "perhaps"},
-                           headers=admin_headers)
+    r = await gateway.post(
+        "/api/v1/users", json={"name": "No Email", "role": "Wizard", "active": "perhaps"}, headers=admin_headers
+    )
     body = assert_problem(r, 422)
     fields = {e["field"] for e in body["errors"]}
     assert {"body.email", "body.password", "body.role", "body.active"} <= fields
-    assert_problem(await gateway.post("/api/v1/departments", content=b"{not json",
-                                      headers={**admin_headers, "content-type": "application/json"}), 422)
+    assert_problem(
+        await gateway.post(
+            "/api/v1/departments", content=b"{not json", headers={**admin_headers, "content-type": "application/json"}
+        ),
+        422,
+    )
     assert_problem(await gateway.get("/api/v1/users/not-a-uuid", headers=admin_headers), 422, "path.user_id")
     assert_problem(await gateway.get("/api/v1/users", params={"limit": 0}, headers=admin_headers), 422, "query.limit")
-    assert_problem(await gateway.get("/api/v1/users", params={"sort": "password_hash"}, headers=admin_headers),
-                   422, "query.sort")
+    assert_problem(
+        await gateway.get("/api/v1/users", params={"sort": "password_hash"}, headers=admin_headers), 422, "query.sort"
+    )
 
 
 async def test_unknown_department_and_duplicate_email(gateway, admin_headers):
     email = f"dup.{uuid.uuid4().hex[:8]}@example.com"
     user = {"name": "Dup", "email": email, "password": "long-enough-pw", "role": "Employee"}
-    assert_problem(await gateway.post("/api/v1/users", json={**user, "department_id": str(uuid.uuid4())},
-                                      headers=admin_headers), 422, "body.department_id")
+    assert_problem(
+        await gateway.post("/api/v1/users", json={**user, "department_id": str(uuid.uuid4())}, headers=admin_headers),
+        422,
+        "body.department_id",
+    )
     assert (await gateway.post("/api/v1/users", json=user, headers=admin_headers)).status_code == 201
-    assert_problem(await gateway.post("/api/v1/users", json={**user, "email": email.upper()}, headers=admin_headers),
-                   409, "body.email")
-    assert_problem(await gateway.post("/api/v1/users", json={**user, "email": "x" + email, "password": "short"},
-                                      headers=admin_headers), 422, "body.password")
+    assert_problem(
+        await gateway.post("/api/v1/users", json={**user, "email": email.upper()}, headers=admin_headers),
+        409,
+        "body.email",
+    )
+    assert_problem(
+        await gateway.post(
+            "/api/v1/users", json={**user, "email": "x" + email, "password": "short"}, headers=admin_headers
+        ),
+        422,
+        "body.password",
+    )
 
 
 async def test_wrong_password_and_unknown_user(gateway):
@@ -57,8 +74,12 @@ def _forged_tokens(valid: str) -> dict[str, str]:
     return {
         "alg none": f"{enc({**header, 'alg': 'none'})}.{body}.",
         "tampered": f"{head}.{enc({**claims, 'role': 'Admin', 'sub': str(uuid.uuid4())})}.{sig}",
-        "expired": jwt.encode({**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}, stranger,
-                              algorithm="ES256", headers={"kid": header["kid"]}),
+        "expired": jwt.encode(
+            {**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600},
+            stranger,
+            algorithm="ES256",
+            headers={"kid": header["kid"]},
+        ),
         "foreign key": jwt.encode(claims, stranger, algorithm="ES256", headers={"kid": header["kid"]}),
         "garbage": "abc.def.ghi",
     }
@@ -96,8 +117,9 @@ async def test_names_that_differ_only_in_non_ascii_case_are_conflicts_not_errors
     letters such as Ó that the database may not, and the duplicate then reached the index (a 500)."""
     name = f"Ómega {uuid.uuid4().hex[:8]}"
     assert (await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers)).status_code == 201
-    assert_problem(await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers),
-                   409, "body.name")
+    assert_problem(
+        await gateway.post("/api/v1/departments", json={"name": name}, headers=admin_headers), 409, "body.name"
+    )
     assert (await gateway.post("/api/v1/lines", json={"name": name}, headers=admin_headers)).status_code == 201
     assert_problem(await gateway.post("/api/v1/lines", json={"name": name}, headers=admin_headers), 409, "body.name")
 
@@ -112,8 +134,16 @@ async def test_a_time_that_is_before_year_one_in_utc_is_a_422_naming_it(gateway,
     early = "0001-01-01T00:00:00+03:04"
     for path, param in (("/api/v1/pipeline/analytics", "since"), ("/api/v1/audit/records", "until")):
         assert_problem(await gateway.get(path, params={param: early}, headers=admin_headers), 422, f"query.{param}")
-        assert_problem(await gateway.get(path, params={param: "2026-01-31T09:00:00"}, headers=admin_headers), 422,
-                       f"query.{param}")
+        assert_problem(
+            await gateway.get(path, params={param: "2026-01-31T09:00:00"}, headers=admin_headers), 422, f"query.{param}"
+        )
     departments = (await gateway.get("/api/v1/departments", headers=admin_headers)).json()["items"]
-    assert_problem(await gateway.post("/api/v1/tasks", headers=admin_headers, json={
-        "title": "Too early", "department_id": departments[0]["id"], "due_at": early}), 422, "body.due_at")
+    assert_problem(
+        await gateway.post(
+            "/api/v1/tasks",
+            headers=admin_headers,
+            json={"title": "Too early", "department_id": departments[0]["id"], "due_at": early},
+        ),
+        422,
+        "body.due_at",
+    )

@@ -38,8 +38,9 @@ async def nothing_about(live: SseStream, deal_id: str, within: float) -> None:
         assert data["opportunity_id"] != deal_id, f"unexpected event about the deal: {data}"
 
 
-async def test_a_move_reaches_the_boards_that_may_see_the_deal_and_no_other(stack, gateway, admin_headers, lines,
-                                                                           headers_of, new_client):
+async def test_a_move_reaches_the_boards_that_may_see_the_deal_and_no_other(
+    stack, gateway, admin_headers, lines, headers_of, new_client
+):
     sofia, giorgos = await headers_of("sofia"), await headers_of("giorgos")
     async with board_stream(stack, sofia) as sales, board_stream(stack, giorgos) as technical:
         assert (await sales.next("ready")).json()["last_event_id"] > 0
@@ -53,32 +54,37 @@ async def test_a_move_reaches_the_boards_that_may_see_the_deal_and_no_other(stac
         deal = await advance_to(gateway, sofia, deal, "technical_assignment")
         await next_about(technical, deal["id"], "pipeline.opportunity.stage_advanced")
         # Moved back out of Technical's stage: Technical is told (the deal leaves its board), and then no more.
-        moved = await gateway.post(f"/api/v1/opportunities/{deal['id']}/move-back", headers=sofia,
-                                   json={"reason": "the survey is missing"})
+        moved = await gateway.post(
+            f"/api/v1/opportunities/{deal['id']}/move-back", headers=sofia, json={"reason": "the survey is missing"}
+        )
         assert moved.status_code == 200, moved.text
         await next_about(technical, deal["id"], "pipeline.opportunity.stage_advanced")
         await next_about(sales, deal["id"], "pipeline.opportunity.stage_advanced")
-        renamed = await gateway.patch(f"/api/v1/opportunities/{deal['id']}", headers=admin_headers,
-                                      json={"title": "Liability 2027, renamed"})
+        renamed = await gateway.patch(
+            f"/api/v1/opportunities/{deal['id']}", headers=admin_headers, json={"title": "Liability 2027, renamed"}
+        )
         assert renamed.status_code == 200, renamed.text
         await next_about(sales, deal["id"], "pipeline.opportunity.updated")
         await nothing_about(technical, deal["id"], within=1.5)
 
 
 async def test_stage_changes_reach_every_board(stack, gateway, admin_headers, headers_of):
-    stage = next(s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()
-                 if s["key"] == "completion")
+    stage = next(
+        s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json() if s["key"] == "completion"
+    )
     async with board_stream(stack, await headers_of("giorgos")) as live:
         await live.next("ready")
-        changed = await gateway.patch("/api/v1/stages/completion", headers=admin_headers,
-                                      json={"sla_hours": stage["sla_hours"] + 1})
+        changed = await gateway.patch(
+            "/api/v1/stages/completion", headers=admin_headers, json={"sla_hours": stage["sla_hours"] + 1}
+        )
         assert changed.status_code == 200, changed.text
         try:
             config = (await live.next("config")).json()
             assert config["type"] == "pipeline.config.stage_updated"
         finally:
-            restored = await gateway.patch("/api/v1/stages/completion", headers=admin_headers,
-                                           json={"sla_hours": stage["sla_hours"]})
+            restored = await gateway.patch(
+                "/api/v1/stages/completion", headers=admin_headers, json={"sla_hours": stage["sla_hours"]}
+            )
             assert restored.status_code == 200, restored.text
 
 
@@ -90,7 +96,8 @@ async def test_the_stream_needs_a_bearer_token(gateway):
 
 @pytest.mark.parametrize("who", ["admin", "kostas"])
 async def test_board_columns_total_their_expected_premium_per_currency_and_name_the_owner(
-        gateway, admin_headers, headers_of, who):
+    gateway, admin_headers, headers_of, who
+):
     headers = admin_headers if who == "admin" else await headers_of(who)
     board = (await gateway.get("/api/v1/pipeline/board", headers=headers, params={"per_stage": 200})).json()
     assert len(board["columns"]) == 9
@@ -101,7 +108,8 @@ async def test_board_columns_total_their_expected_premium_per_currency_and_name_
         for deal in column["deals"]:
             if deal["expected_premium"] is not None:
                 expected[deal["currency"] or "EUR"] += Decimal(deal["expected_premium"])
-        assert {t["currency"]: Decimal(t["amount"]) for t in column["premium_totals"]} == dict(expected), \
-            column["stage"]["key"]
+        assert {t["currency"]: Decimal(t["amount"]) for t in column["premium_totals"]} == dict(expected), column[
+            "stage"
+        ]["key"]
         for deal in column["deals"]:
             assert deal["owner_name"], deal["id"]

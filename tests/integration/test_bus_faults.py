@@ -52,8 +52,12 @@ async def _service_pids(supervisor) -> dict[str, int]:
 
 
 async def _flowing(workload: Workload, deals: int = 3) -> None:
-    await wait_until(lambda: asyncio.sleep(0, result=len(workload.deals) >= deals and workload.accepted["move"]),
-                     timeout=60, interval=0.2, what="the workload to flow")
+    await wait_until(
+        lambda: asyncio.sleep(0, result=len(workload.deals) >= deals and workload.accepted["move"]),
+        timeout=60,
+        interval=0.2,
+        what="the workload to flow",
+    )
 
 
 async def test_kafka_stopped_for_20_seconds_mid_flow_loses_and_doubles_nothing(stack, supervisor, gateway):
@@ -103,12 +107,20 @@ async def test_postgres_restarted_mid_flow_parks_nothing_and_has_every_effect_on
             # SIGQUIT: PostgreSQL's immediate shutdown (no checkpoint; the next start recovers from the WAL).
             old = await in_thread(supervisor.pid, "postgres")
             await in_thread(supervisor.rpc.signalProcess, "postgres", "QUIT")
-            await wait_until(lambda: in_thread(lambda: supervisor.pid("postgres") not in (0, old)), timeout=60,
-                             interval=0.2, what="supervisord to start PostgreSQL again")
+            await wait_until(
+                lambda: in_thread(lambda: supervisor.pid("postgres") not in (0, old)),
+                timeout=60,
+                interval=0.2,
+                what="supervisord to start PostgreSQL again",
+            )
         await _postgres_back(stack, supervisor)
         await workload.run_for(3)
-        await wait_until(lambda: asyncio.sleep(0, result=workload.writes > before + 5), timeout=60, interval=0.2,
-                         what="writes accepted again after the restart")
+        await wait_until(
+            lambda: asyncio.sleep(0, result=workload.writes > before + 5),
+            timeout=60,
+            interval=0.2,
+            what="writes accepted again after the restart",
+        )
     finally:
         await workload.stop()
         await ensure_running(supervisor, "postgres")
@@ -119,16 +131,22 @@ async def test_postgres_restarted_mid_flow_parks_nothing_and_has_every_effect_on
 
 
 # Moving consumer groups back ----------------------------------------------------------------------------
-REWOUND = {"tasks.router": "tasks", "audit": "audit", "notifications": "notifications", "clients": "clients",
-           "contracts": "contracts"}
+REWOUND = {
+    "tasks.router": "tasks",
+    "audit": "audit",
+    "notifications": "notifications",
+    "clients": "clients",
+    "contracts": "contracts",
+}
 
 
 async def _committed(stack, group: str) -> dict:
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
     await admin.start()
     try:
-        return {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
-                if meta.offset >= 0}
+        return {
+            tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items() if meta.offset >= 0
+        }
     finally:
         await admin.close()
 
@@ -156,8 +174,11 @@ async def _effects(stack) -> dict[str, int]:
     counts = {}
     for name, service, query in (
         ("tasks", "tasks", "SELECT count(*) AS n FROM tasks"),
-        ("open auto tasks", "tasks", ("SELECT count(*) AS n FROM tasks WHERE origin = 'auto' "
-                                      "AND status NOT IN ('done', 'cancelled')")),
+        (
+            "open auto tasks",
+            "tasks",
+            ("SELECT count(*) AS n FROM tasks WHERE origin = 'auto' AND status NOT IN ('done', 'cancelled')"),
+        ),
         ("deal positions", "tasks", "SELECT count(*) AS n FROM deals"),
         ("audit records", "audit", f"SELECT count(*) AS n FROM audit_records WHERE event_type <> '{CHECKPOINT}'"),
         ("notifications", "notifications", "SELECT count(*) AS n FROM notifications"),
@@ -168,8 +189,9 @@ async def _effects(stack) -> dict[str, int]:
     ):
         counts[name] = (await fetch(stack, service, query))[0]["n"]
     for service in DATABASES:
-        counts[f"{service} outbox"] = (await fetch(stack, service, "SELECT count(*) AS n FROM outbox WHERE "
-                                                   f"event_type <> '{CHECKPOINT}'"))[0]["n"]
+        counts[f"{service} outbox"] = (
+            await fetch(stack, service, f"SELECT count(*) AS n FROM outbox WHERE event_type <> '{CHECKPOINT}'")
+        )[0]["n"]
     return counts
 
 
@@ -179,18 +201,25 @@ async def _accept_a_deal(workload: Workload, gateway) -> str:
     client_id = workload.clients[0]
 
     async def opened():
-        r = await gateway.post("/api/v1/opportunities", headers=workload.headers, json={
-            "client_id": client_id, "line_id": workload.line_id, "title": "Bus fault accepted deal"})
+        r = await gateway.post(
+            "/api/v1/opportunities",
+            headers=workload.headers,
+            json={"client_id": client_id, "line_id": workload.line_id, "title": "Bus fault accepted deal"},
+        )
         return r.json() if r.status_code == 201 else None
 
     deal = await wait_until(opened, timeout=30, interval=0.5, what="the deal to open")
     while deal["stage"]["key"] != "client_decision":
-        r = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=workload.headers,
-                               json={"from_stage": deal["stage"]["key"]})
+        r = await gateway.post(
+            f"/api/v1/opportunities/{deal['id']}/advance",
+            headers=workload.headers,
+            json={"from_stage": deal["stage"]["key"]},
+        )
         assert r.status_code == 200, r.text
         deal = r.json()
-    r = await gateway.post(f"/api/v1/opportunities/{deal['id']}/accept", headers=workload.headers,
-                           json=in_force_terms())
+    r = await gateway.post(
+        f"/api/v1/opportunities/{deal['id']}/accept", headers=workload.headers, json=in_force_terms()
+    )
     assert r.status_code == 200, r.text
     return deal["id"]
 
@@ -207,11 +236,20 @@ async def test_consumer_groups_moved_back_over_everything_have_no_second_effect(
     finally:
         await workload.stop()
     outcome = await check_every_effect_once(stack, workload, marks)
-    contract = await wait_until(lambda: fetch(stack, "contracts", "SELECT id::text FROM contracts WHERE "
-                                              "opportunity_id = $1::uuid", accepted_deal), timeout=30,
-                                what="the accepted deal's contract")
-    await wait_until(lambda: fetch(stack, "clients", "SELECT 1 FROM client_contracts WHERE contract_id = $1::uuid",
-                                   contract[0]["id"]), timeout=30, what="the contract among the client's")
+    contract = await wait_until(
+        lambda: fetch(
+            stack, "contracts", "SELECT id::text FROM contracts WHERE opportunity_id = $1::uuid", accepted_deal
+        ),
+        timeout=30,
+        what="the accepted deal's contract",
+    )
+    await wait_until(
+        lambda: fetch(
+            stack, "clients", "SELECT 1 FROM client_contracts WHERE contract_id = $1::uuid", contract[0]["id"]
+        ),
+        timeout=30,
+        what="the contract among the client's",
+    )
     before = await _effects(stack)
 
     services = sorted(set(REWOUND.values()))
@@ -227,6 +265,7 @@ async def test_consumer_groups_moved_back_over_everything_have_no_second_effect(
         await asyncio.gather(*(ensure_running(supervisor, s) for s in services))
 
     for group, offsets in handled.items():
+
         async def caught_up(group=group, offsets=offsets):
             now = await _committed(stack, group)
             return all(now.get(tp, -1) >= offset for tp, offset in offsets.items())

@@ -35,14 +35,30 @@ from tests.integration.clients_contracts_helpers import (
 )
 
 
-def _accepted(client_id: str, owner_id: str, *, opportunity_id: uuid.UUID | None = None, days_after: int = 300,
-              premium: str = "1500.00") -> OpportunityAccepted:
+def _accepted(
+    client_id: str,
+    owner_id: str,
+    *,
+    opportunity_id: uuid.UUID | None = None,
+    days_after: int = 300,
+    premium: str = "1500.00",
+) -> OpportunityAccepted:
     today = business_today()
     return OpportunityAccepted(
-        opportunity_id=opportunity_id or uuid.uuid4(), client_id=uuid.UUID(client_id), line_id=uuid.uuid4(),
-        line_name="Property", owner_id=uuid.UUID(owner_id), department_id=None,
-        terms=Terms(premium=Decimal(premium), currency="EUR", start_date=today - timedelta(days=10),
-                    end_date=today + timedelta(days=days_after), insurer="Interamerican"))
+        opportunity_id=opportunity_id or uuid.uuid4(),
+        client_id=uuid.UUID(client_id),
+        line_id=uuid.uuid4(),
+        line_name="Property",
+        owner_id=uuid.UUID(owner_id),
+        department_id=None,
+        terms=Terms(
+            premium=Decimal(premium),
+            currency="EUR",
+            start_date=today - timedelta(days=10),
+            end_date=today + timedelta(days=days_after),
+            insurer="Interamerican",
+        ),
+    )
 
 
 async def _contract_of_deal(gateway, headers, opportunity_id) -> dict:
@@ -77,9 +93,11 @@ async def test_accepted_deal_to_active_client_to_expiry(gateway, admin_headers, 
     assert (await get_client(gateway, specialist, client["id"]))["status"] == "prospect"
 
     # The specialist (an Employee) issues it; its dates cover today, so it is active, and so is the client.
-    r = await gateway.post(f"/api/v1/contracts/{contract['id']}/issue",
-                           json={"policy_number": f"POL-{tag()}", "issue_date": business_today().isoformat()},
-                           headers=specialist)
+    r = await gateway.post(
+        f"/api/v1/contracts/{contract['id']}/issue",
+        json={"policy_number": f"POL-{tag()}", "issue_date": business_today().isoformat()},
+        headers=specialist,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "active" and r.json()["issue_date"] == business_today().isoformat()
     issued_at = time.monotonic()
@@ -124,8 +142,9 @@ async def _projected(stack, contract_id: str, status: str) -> bool:
     """Whether the clients service has applied the contract's events up to `status`."""
     conn = await db(stack, "clients")
     try:
-        return status == await conn.fetchval("SELECT status FROM client_contracts WHERE contract_id = $1",
-                                             uuid.UUID(contract_id))
+        return status == await conn.fetchval(
+            "SELECT status FROM client_contracts WHERE contract_id = $1", uuid.UUID(contract_id)
+        )
     finally:
         await conn.close()
 
@@ -145,8 +164,9 @@ async def test_manual_contract_created_issued_and_in_force_makes_a_prospect_acti
     await wait_client_status(gateway, manager, client["id"], "active", timeout=5.0, active_contracts=1)
     types = []
     for event_type in ("created", "issued", "activated"):
-        types += [event_type] * len(await outbox_events(stack, "contracts", key=contract["id"],
-                                                        event_type=f"contracts.contract.{event_type}"))
+        types += [event_type] * len(
+            await outbox_events(stack, "contracts", key=contract["id"], event_type=f"contracts.contract.{event_type}")
+        )
     assert types == ["created", "issued", "activated"]
     changes = await outbox_events(stack, "clients", key=client["id"], event_type="clients.client.status_changed")
     assert changes[0]["cause_event_type"] == "contracts.contract.activated"
@@ -165,39 +185,78 @@ async def test_cancellation_stores_the_pro_rata_refund_and_refuses_a_second(gate
     client = await create_client(gateway, manager)
     today = business_today()
     start, end = today - timedelta(days=100), today - timedelta(days=100) + timedelta(days=365)
-    r = await gateway.post("/api/v1/contracts", headers=manager, json={
-        "client_id": client["id"], "premium": "1000.00", "currency": "eur", "start_date": start.isoformat(),
-        "end_date": end.isoformat(), "insurer": "Generali", "policy_number": f"POL-{tag()}",
-        "issue_date": start.isoformat()})
+    r = await gateway.post(
+        "/api/v1/contracts",
+        headers=manager,
+        json={
+            "client_id": client["id"],
+            "premium": "1000.00",
+            "currency": "eur",
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "insurer": "Generali",
+            "policy_number": f"POL-{tag()}",
+            "issue_date": start.isoformat(),
+        },
+    )
     assert r.status_code == 201, r.text
     contract = r.json()
     assert contract["currency"] == "EUR" and contract["status"] == "active"
     await wait_client_status(gateway, manager, client["id"], "active")
 
     for outside in (start - timedelta(days=1), end + timedelta(days=1)):
-        assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
-                                          json={"reason": "x", "effective_date": outside.isoformat()}),
-                       422, "body.effective_date")
+        assert_problem(
+            await gateway.post(
+                f"/api/v1/contracts/{contract['id']}/cancel",
+                headers=manager,
+                json={"reason": "x", "effective_date": outside.isoformat()},
+            ),
+            422,
+            "body.effective_date",
+        )
     effective = end - timedelta(days=73)  # 73 of 365 days left: a fifth
     quote_url = f"/api/v1/contracts/{contract['id']}/cancellation-quote"
     quote = await gateway.get(quote_url, headers=manager, params={"effective_date": effective.isoformat()})
     assert quote.status_code == 200, quote.text
     assert quote.json() | {"contract_id": None} == {
-        "contract_id": None, "effective_date": effective.isoformat(), "premium": "1000.00", "currency": "EUR",
-        "refund": "200.00", "days_remaining": 73, "days_in_term": 365}
-    assert_problem(await gateway.get(quote_url, headers=manager, params={"effective_date": outside.isoformat()}),
-                   422, "query.effective_date")
+        "contract_id": None,
+        "effective_date": effective.isoformat(),
+        "premium": "1000.00",
+        "currency": "EUR",
+        "refund": "200.00",
+        "days_remaining": 73,
+        "days_in_term": 365,
+    }
+    assert_problem(
+        await gateway.get(quote_url, headers=manager, params={"effective_date": outside.isoformat()}),
+        422,
+        "query.effective_date",
+    )
     assert_problem(await gateway.get(quote_url, headers=manager), 422, "query.effective_date")
-    r = await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
-                           json={"reason": "client sold the vessel", "effective_date": effective.isoformat()})
+    r = await gateway.post(
+        f"/api/v1/contracts/{contract['id']}/cancel",
+        headers=manager,
+        json={"reason": "client sold the vessel", "effective_date": effective.isoformat()},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "cancelled" and r.json()["refund"] == "200.00"
-    assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
-                                      json={"reason": "again", "effective_date": effective.isoformat()}), 409)
-    assert_problem(await gateway.get(quote_url, headers=manager, params={"effective_date": effective.isoformat()}),
-                   409)
-    assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", headers=manager,
-                                      json={"policy_number": f"P-{tag()}", "issue_date": today.isoformat()}), 409)
+    assert_problem(
+        await gateway.post(
+            f"/api/v1/contracts/{contract['id']}/cancel",
+            headers=manager,
+            json={"reason": "again", "effective_date": effective.isoformat()},
+        ),
+        409,
+    )
+    assert_problem(await gateway.get(quote_url, headers=manager, params={"effective_date": effective.isoformat()}), 409)
+    assert_problem(
+        await gateway.post(
+            f"/api/v1/contracts/{contract['id']}/issue",
+            headers=manager,
+            json={"policy_number": f"P-{tag()}", "issue_date": today.isoformat()},
+        ),
+        409,
+    )
     event = (await outbox_events(stack, "contracts", key=contract["id"], event_type="contracts.contract.cancelled"))[0]
     assert event["refund"] == "200.00" and event["reason"] == "client sold the vessel"
     assert event["effective_date"] == effective.isoformat()
@@ -219,12 +278,14 @@ async def test_exactly_one_renewal_notice_under_repeated_and_concurrent_scans(ga
 
     async def instance():
         async with sessions() as session, session.begin():
-            return await contracts_service.lifecycle_scan(session, today=business_today(), renewal_days=60,
-                                                          batch_size=1000)
+            return await contracts_service.lifecycle_scan(
+                session, today=business_today(), renewal_days=60, batch_size=1000
+            )
 
     try:
-        results = await asyncio.gather(*[run_job(stack, "contracts", "lifecycle_scan") for _ in range(8)],
-                                       instance(), instance(), instance())
+        results = await asyncio.gather(
+            *[run_job(stack, "contracts", "lifecycle_scan") for _ in range(8)], instance(), instance(), instance()
+        )
     finally:
         await engine.dispose()
     for _ in range(3):
@@ -232,20 +293,27 @@ async def test_exactly_one_renewal_notice_under_repeated_and_concurrent_scans(ga
     assert any(r.get("ran") for r in results[:8])
 
     for contract in due:
-        notices = await outbox_events(stack, "contracts", key=contract["id"], event_type="contracts.contract.renewal_due")
+        notices = await outbox_events(
+            stack, "contracts", key=contract["id"], event_type="contracts.contract.renewal_due"
+        )
         assert len(notices) == 1, notices
         assert notices[0]["days_before_end"] == 60 and notices[0]["end_date"] == contract["end_date"]
     for contract in (not_yet, pending):
-        assert await outbox_events(stack, "contracts", key=contract["id"],
-                                   event_type="contracts.contract.renewal_due") == []
+        assert (
+            await outbox_events(stack, "contracts", key=contract["id"], event_type="contracts.contract.renewal_due")
+            == []
+        )
 
     # And the audit trail, fed from Kafka, has exactly one each too.
     conn = await db(stack, "audit")
     try:
+
         async def recorded():
-            n = await conn.fetchval("SELECT count(*) FROM audit_records WHERE event_type = "
-                                    "'contracts.contract.renewal_due' AND aggregate_id = ANY($1::text[])",
-                                    [c["id"] for c in due])
+            n = await conn.fetchval(
+                "SELECT count(*) FROM audit_records WHERE event_type = "
+                "'contracts.contract.renewal_due' AND aggregate_id = ANY($1::text[])",
+                [c["id"] for c in due],
+            )
             return n >= 2 and n
 
         assert await wait_until(recorded, what="renewal notices in audit") == 2
@@ -271,12 +339,19 @@ async def test_subtree_rollups_match_the_contracts_held(gateway, admin_headers):
         await create_contract(gateway, manager, grandchild["id"], premium="999.00", issued=False),
         await create_contract(gateway, manager, sibling["id"], premium="40.00"),
     ]
-    r = await gateway.post(f"/api/v1/contracts/{contracts[-1]['id']}/cancel", headers=manager,
-                           json={"reason": "moved", "effective_date": business_today().isoformat()})
+    r = await gateway.post(
+        f"/api/v1/contracts/{contracts[-1]['id']}/cancel",
+        headers=manager,
+        json={"reason": "moved", "effective_date": business_today().isoformat()},
+    )
     assert r.status_code == 200, r.text
     contracts[-1] = r.json()
-    for client_id, status, n in ((root["id"], "active", 1), (child["id"], "active", 2),
-                                 (grandchild["id"], "active", 1), (sibling["id"], "inactive", 0)):
+    for client_id, status, n in (
+        (root["id"], "active", 1),
+        (child["id"], "active", 2),
+        (grandchild["id"], "active", 1),
+        (sibling["id"], "inactive", 0),
+    ):
         await wait_client_status(gateway, manager, client_id, status, active_contracts=n)
 
     def below(node: str, top: str) -> bool:
@@ -295,13 +370,18 @@ async def test_subtree_rollups_match_the_contracts_held(gateway, admin_headers):
         r = await gateway.get(f"/api/v1/clients/{top}/rollup", headers=manager)
         assert r.status_code == 200, r.text
         rollup = r.json()
-        got = {t["currency"]: [t["active_contracts"], Decimal(t["annual_premium"])] for t in rollup["premium_by_currency"]}
+        got = {
+            t["currency"]: [t["active_contracts"], Decimal(t["annual_premium"])] for t in rollup["premium_by_currency"]
+        }
         assert got == dict(expected), (top, got, dict(expected))
         assert rollup["active_contracts"] == sum(v[0] for v in expected.values())
         assert rollup["clients"] == sum(1 for n in parents if below(n, top))
-    assert {t["currency"]: t["annual_premium"] for t in
-            (await gateway.get(f"/api/v1/clients/{root['id']}/rollup", headers=manager)).json()["premium_by_currency"]} \
-        == {"EUR": "360.51", "USD": "80.00"}
+    assert {
+        t["currency"]: t["annual_premium"]
+        for t in (await gateway.get(f"/api/v1/clients/{root['id']}/rollup", headers=manager)).json()[
+            "premium_by_currency"
+        ]
+    } == {"EUR": "360.51", "USD": "80.00"}
 
 
 async def test_bad_input_gets_a_problem_naming_the_field(gateway, admin_headers):
@@ -326,13 +406,27 @@ async def test_bad_input_gets_a_problem_naming_the_field(gateway, admin_headers)
     for change, field in cases:
         assert_problem(await gateway.post("/api/v1/contracts", json={**base, **change}, headers=manager), 422, field)
     contract = await create_contract(gateway, manager, client["id"], issued=False)
-    assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", headers=manager,
-                                      json={"policy_number": "", "issue_date": today.isoformat()}),
-                   422, "body.policy_number")
-    assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/cancel", headers=manager,
-                                      json={"reason": "x", "effective_date": "soon"}), 422, "body.effective_date")
-    assert_problem(await gateway.get("/api/v1/contracts", params={"status": "alive"}, headers=manager),
-                   422, "query.status")
+    assert_problem(
+        await gateway.post(
+            f"/api/v1/contracts/{contract['id']}/issue",
+            headers=manager,
+            json={"policy_number": "", "issue_date": today.isoformat()},
+        ),
+        422,
+        "body.policy_number",
+    )
+    assert_problem(
+        await gateway.post(
+            f"/api/v1/contracts/{contract['id']}/cancel",
+            headers=manager,
+            json={"reason": "x", "effective_date": "soon"},
+        ),
+        422,
+        "body.effective_date",
+    )
+    assert_problem(
+        await gateway.get("/api/v1/contracts", params={"status": "alive"}, headers=manager), 422, "query.status"
+    )
     assert_problem(await gateway.get(f"/api/v1/contracts/{uuid.uuid4()}", headers=manager), 404)
 
 
@@ -346,16 +440,27 @@ async def test_access_follows_the_clients_department(gateway, admin_headers):
     issue = {"policy_number": f"POL-{tag()}", "issue_date": business_today().isoformat()}
 
     # Employees cannot create; a Manager of another department cannot see the client.
-    assert_problem(await gateway.post("/api/v1/contracts", json={"client_id": client["id"], **in_force_terms()},
-                                      headers=colleague), 403)
-    assert_problem(await gateway.post("/api/v1/contracts", json={"client_id": client["id"], **in_force_terms()},
-                                      headers=other_manager), 422, "body.client_id")
+    assert_problem(
+        await gateway.post(
+            "/api/v1/contracts", json={"client_id": client["id"], **in_force_terms()}, headers=colleague
+        ),
+        403,
+    )
+    assert_problem(
+        await gateway.post(
+            "/api/v1/contracts", json={"client_id": client["id"], **in_force_terms()}, headers=other_manager
+        ),
+        422,
+        "body.client_id",
+    )
     # A colleague in the department reads it but may not issue (not the specialist); outsiders see nothing.
     assert (await gateway.get(f"/api/v1/contracts/{contract['id']}", headers=colleague)).status_code == 200
     assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=colleague), 403)
     for headers in (outsider, other_manager):
         assert_problem(await gateway.get(f"/api/v1/contracts/{contract['id']}", headers=headers), 404)
-        assert_problem(await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=headers), 404)
+        assert_problem(
+            await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=headers), 404
+        )
         listed = await gateway.get("/api/v1/contracts", params={"client_id": client["id"]}, headers=headers)
         assert listed.json()["items"] == []
     r = await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=admin_headers)

@@ -35,22 +35,28 @@ async def _wait_ready(cfg, service: str) -> None:
     await wait_until(ready, timeout=60, interval=0.2, what=f"{service} ready again")
 
 
-async def test_identity_killed_between_commit_and_publish(stack, supervisor, gateway, admin_headers, audit_db,
-                                                          identity_db):
+async def test_identity_killed_between_commit_and_publish(
+    stack, supervisor, gateway, admin_headers, audit_db, identity_db
+):
     old_pid = supervisor.pid("identity")
     lock = await asyncpg.connect(superuser_dsn(stack, "identity"))
     try:
         # The running relay holds the lock for good: kill it, then take the lock before the restart can.
         supervisor.kill("identity")
-        got = await wait_until(lambda: lock.fetchval("SELECT pg_try_advisory_lock($1)", relay_lock_key("identity")),
-                               timeout=30, what="the relay lock")
+        got = await wait_until(
+            lambda: lock.fetchval("SELECT pg_try_advisory_lock($1)", relay_lock_key("identity")),
+            timeout=30,
+            what="the relay lock",
+        )
         assert got
-        await wait_until(lambda: asyncio.sleep(0, result=supervisor.pid("identity") not in (0, old_pid)),
-                         what="identity restarted")
+        await wait_until(
+            lambda: asyncio.sleep(0, result=supervisor.pid("identity") not in (0, old_pid)), what="identity restarted"
+        )
         await _wait_ready(stack, "identity")
 
-        response = await gateway.post("/api/v1/departments", json={"name": f"Crash {uuid.uuid4().hex[:8]}"},
-                                      headers=admin_headers)
+        response = await gateway.post(
+            "/api/v1/departments", json={"name": f"Crash {uuid.uuid4().hex[:8]}"}, headers=admin_headers
+        )
         assert response.status_code == 201, response.text
         dept_id = response.json()["id"]
         row = await identity_db.fetchrow("SELECT event_id, published_at FROM outbox WHERE key = $1", dept_id)
@@ -63,8 +69,11 @@ async def test_identity_killed_between_commit_and_publish(stack, supervisor, gat
         await lock.close()  # releases the lock: the restarted identity's relay takes over
 
     await _wait_ready(stack, "identity")
-    await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1",
-                                               row["event_id"]), timeout=30, what="the event in audit")
+    await wait_until(
+        lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", row["event_id"]),
+        timeout=30,
+        what="the event in audit",
+    )
     assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", row["event_id"]) == 1
     assert await identity_db.fetchval("SELECT published_at IS NOT NULL FROM outbox WHERE key = $1", dept_id)
 
@@ -79,9 +88,14 @@ async def _write_events(stack, count: int) -> list[str]:
         async with create_sessionmaker(engine)() as session, session.begin():
             subject = str(uuid.uuid4())
             for n in range(count):
-                envelope = await outbox.add(session, DepartmentUpdated(
-                    department_id=subject, changes={"name": FieldChange(before=f"v{n}", after=f"v{n + 1}")}),
-                    subject=subject, actor=Actor("system", "crash-test"))
+                envelope = await outbox.add(
+                    session,
+                    DepartmentUpdated(
+                        department_id=subject, changes={"name": FieldChange(before=f"v{n}", after=f"v{n + 1}")}
+                    ),
+                    subject=subject,
+                    actor=Actor("system", "crash-test"),
+                )
                 ids.append(envelope.id)
     finally:
         await engine.dispose()
@@ -99,7 +113,8 @@ async def test_audit_killed_mid_batch(stack, supervisor, audit_db):
         async def audit_blocked_inside_a_batch():
             return await audit_db.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'audit' AND wait_event_type = 'Lock' "
-                "AND query ILIKE '%INSERT INTO audit_records%'")
+                "AND query ILIKE '%INSERT INTO audit_records%'"
+            )
 
         await wait_until(audit_blocked_inside_a_batch, timeout=30, what="audit waiting inside its batch transaction")
         supervisor.kill("audit")
@@ -117,12 +132,18 @@ async def test_audit_killed_mid_batch(stack, supervisor, audit_db):
     await wait_until(all_recorded, timeout=60, interval=0.2, what="every event in audit after the restart")
     dupes = await audit_db.fetchval(
         "SELECT count(*) FROM (SELECT event_id FROM audit_records WHERE event_id = ANY($1::text[]) "
-        "GROUP BY event_id HAVING count(*) > 1) d", event_ids)
+        "GROUP BY event_id HAVING count(*) > 1) d",
+        event_ids,
+    )
     assert dupes == 0
     assert await audit_db.fetchval(
-        "SELECT count(*) FROM inbox WHERE consumer = 'audit' AND event_id = ANY($1::text[])", event_ids) == len(event_ids)
+        "SELECT count(*) FROM inbox WHERE consumer = 'audit' AND event_id = ANY($1::text[])", event_ids
+    ) == len(event_ids)
     # The batch that died took no chain position with it: the positions these events span have no gap.
     low, high = await audit_db.fetchrow(
-        "SELECT min(seq), max(seq) FROM audit_records WHERE event_id = ANY($1::text[])", event_ids)
-    assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE seq BETWEEN $1 AND $2",
-                                   low, high) == high - low + 1
+        "SELECT min(seq), max(seq) FROM audit_records WHERE event_id = ANY($1::text[])", event_ids
+    )
+    assert (
+        await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE seq BETWEEN $1 AND $2", low, high)
+        == high - low + 1
+    )

@@ -11,18 +11,33 @@ from tests.conftest import login, wait_until
 
 async def test_token_of_a_deactivated_user_is_refused_at_gateway_and_services(stack, gateway, admin_headers):
     email = f"leaver-{uuid.uuid4().hex[:8]}@insureops.example.com"
-    created = await gateway.post("/api/v1/users", headers=admin_headers, json={
-        "name": "Leaving Soon", "email": email, "password": "leaver-pass-123", "role": "Admin",
-        "department_id": None})
+    created = await gateway.post(
+        "/api/v1/users",
+        headers=admin_headers,
+        json={
+            "name": "Leaving Soon",
+            "email": email,
+            "password": "leaver-pass-123",
+            "role": "Admin",
+            "department_id": None,
+        },
+    )
     assert created.status_code == 201, created.text
     user_id = created.json()["id"]
     token = await login(gateway, email, "leaver-pass-123")
     headers = {"Authorization": f"Bearer {token}"}
     # One read an Admin may make at each service, asked of the service directly (not through the gateway).
-    direct_reads = {"identity": "/api/v1/auth/me", "audit": "/api/v1/audit/records", "clients": "/api/v1/clients",
-                    "pipeline": "/api/v1/lines", "tasks": "/api/v1/tasks", "notifications": "/api/v1/notifications"}
+    direct_reads = {
+        "identity": "/api/v1/auth/me",
+        "audit": "/api/v1/audit/records",
+        "clients": "/api/v1/clients",
+        "pipeline": "/api/v1/lines",
+        "tasks": "/api/v1/tasks",
+        "notifications": "/api/v1/notifications",
+    }
 
     async with httpx.AsyncClient() as direct:
+
         async def answers() -> dict[str, int]:
             found = {"gateway": (await gateway.get("/api/v1/audit/records", headers=headers)).status_code}
             for service, path in direct_reads.items():

@@ -32,8 +32,9 @@ async def _letters(gateway: httpx.AsyncClient, headers: dict, **params) -> dict:
 
 async def _audited(gateway: httpx.AsyncClient, headers: dict, event_type: str, subject: str) -> list[dict]:
     async def found():
-        response = await gateway.get("/api/v1/audit/records", headers=headers,
-                                     params={"event_type": event_type, "aggregate_id": subject})
+        response = await gateway.get(
+            "/api/v1/audit/records", headers=headers, params={"event_type": event_type, "aggregate_id": subject}
+        )
         assert response.status_code == 200, response.text
         return response.json()["items"]
 
@@ -41,17 +42,28 @@ async def _audited(gateway: httpx.AsyncClient, headers: dict, event_type: str, s
 
 
 async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactly_one_effect(
-        stack, gateway, admin_headers, publish_event):
+    stack, gateway, admin_headers, publish_event
+):
     client = await create_client(gateway, admin_headers)
     token = await login(gateway, SALES_EMPLOYEE.email, SALES_EMPLOYEE.password)
     owner = await me(gateway, {"Authorization": f"Bearer {token}"})
     insurer = f"Insurer pending approval {uuid.uuid4().hex[:8]}"
     today = business_today()
     accepted = OpportunityAccepted(
-        opportunity_id=uuid.uuid4(), client_id=uuid.UUID(client["id"]), line_id=uuid.uuid4(), line_name="Property",
-        owner_id=uuid.UUID(owner["id"]), department_id=None,
-        terms=Terms(premium=Decimal("900.00"), currency="EUR", start_date=today,
-                    end_date=today + timedelta(days=365), insurer=insurer))
+        opportunity_id=uuid.uuid4(),
+        client_id=uuid.UUID(client["id"]),
+        line_id=uuid.uuid4(),
+        line_name="Property",
+        owner_id=uuid.UUID(owner["id"]),
+        department_id=None,
+        terms=Terms(
+            premium=Decimal("900.00"),
+            currency="EUR",
+            start_date=today,
+            end_date=today + timedelta(days=365),
+            insurer=insurer,
+        ),
+    )
     opportunity = str(accepted.opportunity_id)
 
     # The cause: the contracts database refuses a contract with an insurer it does not know yet.
@@ -67,11 +79,14 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
     fixed = False
 
     async def effects() -> tuple[int, int]:
-        contracts = await contracts_db.fetchval("SELECT count(*) FROM contracts WHERE opportunity_id = $1",
-                                                accepted.opportunity_id)
+        contracts = await contracts_db.fetchval(
+            "SELECT count(*) FROM contracts WHERE opportunity_id = $1", accepted.opportunity_id
+        )
         events = await contracts_db.fetchval(
             "SELECT count(*) FROM outbox WHERE event_type = 'contracts.contract.created' "
-            "AND CAST(payload AS jsonb) ->> 'opportunity_id' = $1", opportunity)
+            "AND CAST(payload AS jsonb) ->> 'opportunity_id' = $1",
+            opportunity,
+        )
         return contracts, events
 
     try:
@@ -80,8 +95,14 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
 
         # Listed through the gateway (composed from every service), then inspected at its consumer.
         async def listed():
-            page = await _letters(gateway, admin_headers, consumer="contracts", status="parked",
-                                  event_type="pipeline.opportunity.accepted", since=published_at.isoformat())
+            page = await _letters(
+                gateway,
+                admin_headers,
+                consumer="contracts",
+                status="parked",
+                event_type="pipeline.opportunity.accepted",
+                since=published_at.isoformat(),
+            )
             return [item for item in page["items"] if item["event_id"] == envelope.id]
 
         [item] = await wait_until(listed, timeout=40, what="the parked event in the dead-letter list")
@@ -101,8 +122,13 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert letter["payload"]["terms"]["insurer"] == insurer
         assert letter["headers"]["ce_id"] == envelope.id and letter["headers"]["ce_type"] == envelope.type
         assert letter["key"] == opportunity and letter["replayable"] and letter["replay_attempts"] == 0
-        per_consumer = (await gateway.get("/api/v1/dead-letters/contracts", headers=admin_headers,
-                                          params={"event_type": "pipeline.opportunity.accepted"})).json()
+        per_consumer = (
+            await gateway.get(
+                "/api/v1/dead-letters/contracts",
+                headers=admin_headers,
+                params={"event_type": "pipeline.opportunity.accepted"},
+            )
+        ).json()
         assert item["id"] in {i["id"] for i in per_consumer["items"]}
 
         # Only the Admin.
@@ -134,19 +160,31 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert await effects() == (1, 1)
         again = assert_problem(await gateway.post(f"{path}/replay", headers=admin_headers), 409)
         assert "already replayed" in again["detail"]
-        many = await gateway.post("/api/v1/dead-letters/contracts/replay", json={"ids": [item["id"], 999999999]},
-                                  headers=admin_headers)
+        many = await gateway.post(
+            "/api/v1/dead-letters/contracts/replay", json={"ids": [item["id"], 999999999]}, headers=admin_headers
+        )
         assert many.status_code == 200, many.text
         assert [(r["id"], r["outcome"]) for r in many.json()["results"]] == [
-            (item["id"], "conflict"), (999999999, "not_found")]
+            (item["id"], "conflict"),
+            (999999999, "not_found"),
+        ]
         assert_problem(await gateway.post(f"{path}/discard", json={"reason": "late"}, headers=admin_headers), 409)
         # A redelivery of the event meets its inbox claim: still one contract.
         await publish_event(accepted, subject=opportunity, source="pipeline", event_id=envelope.id)
-        marker = accepted.model_copy(update={"opportunity_id": uuid.uuid4(),
-                                             "terms": accepted.terms.model_copy(update={"insurer": "Interamerican"})})
+        marker = accepted.model_copy(
+            update={
+                "opportunity_id": uuid.uuid4(),
+                "terms": accepted.terms.model_copy(update={"insurer": "Interamerican"}),
+            }
+        )
         await publish_event(marker, subject=str(marker.opportunity_id), source="pipeline")
-        await wait_until(lambda: contracts_db.fetchval("SELECT count(*) FROM contracts WHERE opportunity_id = $1",
-                                                       marker.opportunity_id), timeout=30, what="the marker deal")
+        await wait_until(
+            lambda: contracts_db.fetchval(
+                "SELECT count(*) FROM contracts WHERE opportunity_id = $1", marker.opportunity_id
+            ),
+            timeout=30,
+            what="the marker deal",
+        )
         assert await effects() == (1, 1)
 
         [record] = await _audited(gateway, admin_headers, "contracts.dead_letter.replayed", f"contracts:{item['id']}")
@@ -154,8 +192,9 @@ async def test_a_poisoned_event_is_replayed_after_its_cause_is_fixed_with_exactl
         assert record["actor_type"] == "user" and replayed["resolved_by"] == f"user:{record['actor_id']}"
     finally:
         if not fixed:
-            await contracts_db.execute(f"DROP TRIGGER IF EXISTS {guard} ON contracts; "
-                                       f"DROP FUNCTION IF EXISTS {guard}();")
+            await contracts_db.execute(
+                f"DROP TRIGGER IF EXISTS {guard} ON contracts; DROP FUNCTION IF EXISTS {guard}();"
+            )
         await contracts_db.close()
 
 
@@ -177,16 +216,21 @@ async def test_a_record_that_is_not_an_event_can_only_be_discarded_with_a_reason
 
     assert_problem(await gateway.post(f"{path}/replay", headers=admin_headers), 422)
     assert_problem(await gateway.post(f"{path}/discard", json={}, headers=admin_headers), 422, "body.reason")
-    assert_problem(await gateway.post(f"{path}/discard", json={"reason": "  "}, headers=admin_headers), 422,
-                   "body.reason")
-    response = await gateway.post(f"{path}/discard", json={"reason": "a test producer's garbage"},
-                                  headers=admin_headers)
+    assert_problem(
+        await gateway.post(f"{path}/discard", json={"reason": "  "}, headers=admin_headers), 422, "body.reason"
+    )
+    response = await gateway.post(
+        f"{path}/discard", json={"reason": "a test producer's garbage"}, headers=admin_headers
+    )
     assert response.status_code == 200, response.text
     discarded = response.json()
     assert discarded["status"] == "discarded" and discarded["discard_reason"] == "a test producer's garbage"
     assert_problem(await gateway.post(f"{path}/discard", json={"reason": "again"}, headers=admin_headers), 409)
     assert_problem(await gateway.post(f"{path}/replay", headers=admin_headers), 409)
-    assert item["id"] not in {i["id"] for i in (await _letters(gateway, admin_headers, consumer="audit",
-                                                               status="parked"))["items"] if i["topic"] == topic}
+    assert item["id"] not in {
+        i["id"]
+        for i in (await _letters(gateway, admin_headers, consumer="audit", status="parked"))["items"]
+        if i["topic"] == topic
+    }
     [record] = await _audited(gateway, admin_headers, "audit.dead_letter.discarded", f"audit:{item['id']}")
     assert record["data"]["reason"] == "a test producer's garbage" and record["data"]["parked_event_id"] is None

@@ -18,21 +18,31 @@ from tests.integration.clients_contracts_helpers import (
 
 
 async def test_accepting_a_deal_creates_its_contract_and_issuing_it_activates_the_client_and_wins_the_deal(
-        stack, gateway, admin_headers):
+    stack, gateway, admin_headers
+):
     manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, manager, name=f"Flow Four Shipping {tag()}")
     assert client["status"] == "prospect"
     line = await line_named(gateway, admin_headers, "Marine")
-    opened = await gateway.post("/api/v1/opportunities", headers=manager, json={
-        "client_id": client["id"], "line_id": line["id"], "title": "Hull and machinery cover",
-        "expected_premium": "15000.00", "currency": "EUR"})
+    opened = await gateway.post(
+        "/api/v1/opportunities",
+        headers=manager,
+        json={
+            "client_id": client["id"],
+            "line_id": line["id"],
+            "title": "Hull and machinery cover",
+            "expected_premium": "15000.00",
+            "currency": "EUR",
+        },
+    )
     assert opened.status_code == 201, opened.text
     deal = opened.json()
     assert deal["owner_id"] == line["specialist_id"]
 
     while deal["stage"]["key"] != "client_decision":
-        moved = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=manager,
-                                   json={"from_stage": deal["stage"]["key"]})
+        moved = await gateway.post(
+            f"/api/v1/opportunities/{deal['id']}/advance", headers=manager, json={"from_stage": deal["stage"]["key"]}
+        )
         assert moved.status_code == 200, moved.text
         deal = moved.json()
 
@@ -52,8 +62,11 @@ async def test_accepting_a_deal_creates_its_contract_and_issuing_it_activates_th
     assert (contract["start_date"], contract["end_date"]) == (terms["start_date"], terms["end_date"])
     assert contract["specialist_id"] == line["specialist_id"]
 
-    issued = await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", headers=manager, json={
-        "policy_number": f"MAR-{tag()}", "issue_date": business_today().isoformat()})
+    issued = await gateway.post(
+        f"/api/v1/contracts/{contract['id']}/issue",
+        headers=manager,
+        json={"policy_number": f"MAR-{tag()}", "issue_date": business_today().isoformat()},
+    )
     assert issued.status_code == 200, issued.text
     started = time.monotonic()
     await wait_client_status(gateway, manager, client["id"], "active", timeout=2.0)

@@ -32,13 +32,18 @@ async def _setup(gateway, admin_headers):
     # The tasks service learns who works where from identity's events; on a stack that has just started
     # it may still be reading them. Routing needs every stage department's members known.
     for department_id in {s["department_id"] for s in stages.values()}:
+
         async def known(department_id=department_id):
             r = await gateway.get("/api/v1/workload", headers=admin_headers, params={"department_id": department_id})
             expected = members.get(department_id, set())
             return r.status_code == 200 and {m["user_id"] for m in r.json()["members"]} >= expected
+
         await wait_until(known, timeout=30, what="the tasks service to know every department's members")
-    opened = await gateway.post("/api/v1/opportunities", headers=manager, json={
-        "client_id": client["id"], "line_id": line["id"], "title": f"Fleet cover {tag()}"})
+    opened = await gateway.post(
+        "/api/v1/opportunities",
+        headers=manager,
+        json={"client_id": client["id"], "line_id": line["id"], "title": f"Fleet cover {tag()}"},
+    )
     assert opened.status_code == 201, opened.text
     return manager, opened.json(), stages, calendar, members
 
@@ -51,6 +56,7 @@ async def _tasks_of(gateway, headers, deal_id) -> list[dict]:
 
 async def _routed(gateway, headers, deal, stage_key, previous_key, *, started: float) -> tuple[dict, float]:
     """Wait until the stage's task is open and the previous one is done; returns it and the delay."""
+
     async def check():
         tasks = await _tasks_of(gateway, headers, deal["id"])
         new = [t for t in tasks if t["stage_key"] == stage_key and t["status"] == "open"]
@@ -74,13 +80,15 @@ async def test_a_deal_walks_nine_stages_and_each_task_is_routed_within_two_secon
     while True:
         started = time.monotonic()
         if previous == "client_decision":
-            moved = await gateway.post(f"/api/v1/opportunities/{deal['id']}/accept", headers=manager,
-                                       json=in_force_terms())
+            moved = await gateway.post(
+                f"/api/v1/opportunities/{deal['id']}/accept", headers=manager, json=in_force_terms()
+            )
         elif previous == "policy_issuance":
             moved = await gateway.post(f"/api/v1/opportunities/{deal['id']}/complete", headers=manager)
         else:
-            moved = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=manager,
-                                       json={"from_stage": previous})
+            moved = await gateway.post(
+                f"/api/v1/opportunities/{deal['id']}/advance", headers=manager, json={"from_stage": previous}
+            )
         assert moved.status_code == 200, moved.text
         deal = moved.json()
         current = deal["stage"]["key"]
@@ -109,34 +117,54 @@ async def test_a_deal_walks_nine_stages_and_each_task_is_routed_within_two_secon
     # Routing's guard knows where the deal stands, at pipeline's version of it.
     tasks_db = await asyncpg.connect(superuser_dsn(stack, "tasks"))
     try:
-        position = await tasks_db.fetchrow("SELECT stage_key, status, version FROM deals WHERE opportunity_id = $1",
-                                           uuid.UUID(deal["id"]))
+        position = await tasks_db.fetchrow(
+            "SELECT stage_key, status, version FROM deals WHERE opportunity_id = $1", uuid.UUID(deal["id"])
+        )
     finally:
         await tasks_db.close()
     assert tuple(position) == ("completion", "won", deal["version"])
     assert max(delays) < 2.0, delays
     timeline = (await gateway.get(f"/api/v1/opportunities/{deal['id']}/timeline", headers=manager)).json()
     assert [e["to_stage"] for e in timeline["entries"]] == [
-        "first_contact", "needs_analysis", "material_gathering", "technical_assignment", "quote_preparation",
-        "proposal_sent", "client_decision", "policy_issuance", "completion"]
+        "first_contact",
+        "needs_analysis",
+        "material_gathering",
+        "technical_assignment",
+        "quote_preparation",
+        "proposal_sent",
+        "client_decision",
+        "policy_issuance",
+        "completion",
+    ]
 
 
 async def test_declining_closes_the_deal_and_cancels_its_open_task(stack, gateway, admin_headers):
     manager, deal, _, _, _ = await _setup(gateway, admin_headers)
     while deal["stage"]["key"] != "client_decision":
-        deal = (await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=manager,
-                                   json={"from_stage": deal["stage"]["key"]})).json()
+        deal = (
+            await gateway.post(
+                f"/api/v1/opportunities/{deal['id']}/advance",
+                headers=manager,
+                json={"from_stage": deal["stage"]["key"]},
+            )
+        ).json()
     await _routed(gateway, admin_headers, deal, "client_decision", "proposal_sent", started=time.monotonic())
-    declined = await gateway.post(f"/api/v1/opportunities/{deal['id']}/decline", headers=manager,
-                                  json={"reason": "Chose a cheaper direct insurer"})
+    declined = await gateway.post(
+        f"/api/v1/opportunities/{deal['id']}/decline",
+        headers=manager,
+        json={"reason": "Chose a cheaper direct insurer"},
+    )
     assert declined.status_code == 200, declined.text
     assert declined.json()["status"] == "lost"
 
     async def cancelled():
         tasks = await _tasks_of(gateway, admin_headers, deal["id"])
         decision = [t for t in tasks if t["stage_key"] == "client_decision"]
-        return decision and decision[0]["status"] == "cancelled" and not [
-            t for t in tasks if t["status"] not in ("done", "cancelled")]
+        return (
+            decision
+            and decision[0]["status"] == "cancelled"
+            and not [t for t in tasks if t["status"] not in ("done", "cancelled")]
+        )
 
     await wait_until(cancelled, timeout=5, what="the Client Decision task to be cancelled")
     again = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=manager, json={})

@@ -17,8 +17,14 @@ async def test_healthz_reports_every_service(gateway):
 
 async def test_one_openapi_document_for_all_services(gateway):
     doc = (await gateway.get("/openapi.json")).json()
-    for path in ("/api/v1/auth/token", "/api/v1/users", "/api/v1/users/{user_id}", "/api/v1/departments",
-                 "/api/v1/audit/records", "/.well-known/jwks.json"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/users",
+        "/api/v1/users/{user_id}",
+        "/api/v1/departments",
+        "/api/v1/audit/records",
+        "/.well-known/jwks.json",
+    ):
         assert path in doc["paths"], path
     assert "/healthz" not in doc["paths"]
     assert doc["paths"]["/api/v1/auth/token"]["post"]["security"] == []
@@ -53,7 +59,6 @@ async def test_a_path_with_percent_encoded_control_characters_reaches_the_servic
     """The gateway passes the path on as it came, still encoded: an id with %0F is the service's to refuse
     (422 naming it), and a %0A inside a free-form path segment is routed too (it was a 500, then a 404)."""
     assert_problem(await gateway.get("/api/v1/clients/%0Fx%07", headers=admin_headers), 422, "path.client_id")
-    assert_problem(await gateway.get("/api/v1/departments/%C2%AA%18", headers=admin_headers), 422,
-                   "path.department_id")
+    assert_problem(await gateway.get("/api/v1/departments/%C2%AA%18", headers=admin_headers), 422, "path.department_id")
     history = await gateway.get("/api/v1/audit/clients/a%0Ab/history", headers=admin_headers)
     assert history.status_code == 200 and history.json()["items"] == [], history.text

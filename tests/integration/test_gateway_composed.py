@@ -33,15 +33,31 @@ PARTS_360 = {"client", "ancestors", "children", "subtree", "contracts", "opportu
 
 
 async def _open_deal(gateway, headers, client_id: str, line: dict, title: str = "Hull cover") -> dict:
-    opened = await gateway.post("/api/v1/opportunities", headers=headers, json={
-        "client_id": client_id, "line_id": line["id"], "title": title, "expected_premium": "9000.00",
-        "currency": "EUR"})
+    opened = await gateway.post(
+        "/api/v1/opportunities",
+        headers=headers,
+        json={
+            "client_id": client_id,
+            "line_id": line["id"],
+            "title": title,
+            "expected_premium": "9000.00",
+            "currency": "EUR",
+        },
+    )
     assert opened.status_code == 201, opened.text
     return opened.json()
 
 
-async def _task(gateway, headers, *, title: str, assignee_id: str | None = None, due_in: timedelta | None = None,
-                base=None, **fields) -> dict:
+async def _task(
+    gateway,
+    headers,
+    *,
+    title: str,
+    assignee_id: str | None = None,
+    due_in: timedelta | None = None,
+    base=None,
+    **fields,
+) -> dict:
     body = {"title": title, **fields}
     if assignee_id:
         body["assignee_id"] = assignee_id
@@ -72,8 +88,15 @@ async def family(gateway):
     contract = await create_contract(gateway, manager, client["id"])
     deal = await _open_deal(gateway, manager, client["id"], await line_named(gateway, manager, "Marine"))
     task = await _task(gateway, manager, title="Collect the fleet list", client_id=client["id"])
-    return {"manager": manager, "parent": parent, "client": client, "child": child, "contract": contract,
-            "deal": deal, "task": task}
+    return {
+        "manager": manager,
+        "parent": parent,
+        "client": client,
+        "child": child,
+        "contract": contract,
+        "deal": deal,
+        "task": task,
+    }
 
 
 async def test_client_360_gathers_the_client_its_tree_contracts_deals_tasks_and_latest_history(gateway, family):
@@ -94,8 +117,10 @@ async def test_client_360_gathers_the_client_its_tree_contracts_deals_tasks_and_
     assert [c["id"] for c in body["contracts"]["items"]] == [family["contract"]["id"]]
     assert [d["id"] for d in body["opportunities"]["items"]] == [family["deal"]["id"]]
     assert family["task"]["id"] in [t["id"] for t in body["open_tasks"]["items"]]
-    assert all(t["status"] in ("open", "in_progress", "waiting") and t["client_id"] == client["id"]
-               for t in body["open_tasks"]["items"])
+    assert all(
+        t["status"] in ("open", "in_progress", "waiting") and t["client_id"] == client["id"]
+        for t in body["open_tasks"]["items"]
+    )
     history = body["history"]["items"]
     assert history and all(r["client_id"] == client["id"] for r in history)
     occurred = [parse_time(r["occurred_at"]) for r in history]
@@ -151,8 +176,7 @@ async def test_a_stopped_service_is_reported_missing_and_the_rest_arrives_in_tim
         await wait_ready(stack, "tasks")
 
 
-async def test_without_the_clients_service_the_360_is_refused_not_answered_in_part(stack, supervisor, gateway,
-                                                                                   family):
+async def test_without_the_clients_service_the_360_is_refused_not_answered_in_part(stack, supervisor, gateway, family):
     # The clients service decides who sees the client: without it, another department's Employee must not get
     # the other parts (each scoped by its own service) as if the client were theirs to see.
     manager, client_id = family["manager"], family["client"]["id"]
@@ -203,10 +227,12 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
     now = await tasks_now(stack)
 
     # Ana: a task far from due, then one already overdue (at risk first), and a deal she owns.
-    calm = await _task(gateway, manager_h, title="Annual review", assignee_id=ana.id, due_in=timedelta(days=30),
-                       base=now)
-    overdue = await _task(gateway, manager_h, title="Send the quote", assignee_id=ana.id, due_in=-timedelta(hours=1),
-                          base=now)
+    calm = await _task(
+        gateway, manager_h, title="Annual review", assignee_id=ana.id, due_in=timedelta(days=30), base=now
+    )
+    overdue = await _task(
+        gateway, manager_h, title="Send the quote", assignee_id=ana.id, due_in=-timedelta(hours=1), base=now
+    )
     sales_manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, sales_manager, name=f"Dash {uuid.uuid4().hex[:6]} S.A.")
     deal = await _open_deal(gateway, admin_headers, client["id"], await line_named(gateway, admin_headers, "Marine"))
@@ -227,8 +253,14 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
     # Ben: three urgent tasks put him over the load threshold; one due in moments gets escalated.
     for n in range(3):
         await _task(gateway, manager_h, title=f"Urgent claim {n}", assignee_id=ben.id, priority="urgent")
-    escalating = await _task(gateway, manager_h, title="Call the insurer", assignee_id=ben.id,
-                             due_in=timedelta(seconds=2), base=await tasks_now(stack))
+    escalating = await _task(
+        gateway,
+        manager_h,
+        title="Call the insurer",
+        assignee_id=ben.id,
+        due_in=timedelta(seconds=2),
+        base=await tasks_now(stack),
+    )
     own = await _task(gateway, manager_h, title="Approve the leave plan", assignee_id=team.manager.id)
 
     async def escalated():
@@ -249,8 +281,10 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
 
     # Another department's manager sees none of it.
     sales = (await gateway.get("/api/v1/dashboard", headers=sales_manager)).json()
-    assert sales["role"] == "Manager" and sales["team"]["department_id"] == (await me(gateway, sales_manager))[
-        "department_id"]
+    assert (
+        sales["role"] == "Manager"
+        and sales["team"]["department_id"] == (await me(gateway, sales_manager))["department_id"]
+    )
     assert escalating["id"] not in [t["id"] for t in sales["escalations"]["items"]]
 
     # The Admin: every service's health and the counts.
@@ -258,15 +292,21 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
     assert body["role"] == "Admin" and body["complete"] is True, body["missing"]
     assert body["health"]["status"] == "ok"
     assert {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications"} <= set(
-        body["health"]["services"])
+        body["health"]["services"]
+    )
     users = (await gateway.get("/api/v1/users", params={"limit": 1}, headers=admin_headers)).json()["total"]
     assert body["counts"]["users"] == users
     assert all(isinstance(v, int) and v >= 0 for v in body["counts"].values()), body["counts"]
     assert body["counts"]["escalated_tasks"] >= 1 and body["counts"]["active_contracts"] >= 0
 
     # Leave the team's load as it was found, so routing elsewhere is not skewed by these tickets.
-    listed = (await gateway.get("/api/v1/tasks", params={"department_id": team.department_id, "active": "true",
-                                                         "limit": 200}, headers=manager_h)).json()["items"]
+    listed = (
+        await gateway.get(
+            "/api/v1/tasks",
+            params={"department_id": team.department_id, "active": "true", "limit": 200},
+            headers=manager_h,
+        )
+    ).json()["items"]
     for task in listed:
         await gateway.patch(f"/api/v1/tasks/{task['id']}", json={"status": "cancelled"}, headers=manager_h)
 

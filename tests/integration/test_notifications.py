@@ -28,9 +28,17 @@ async def new_user(gateway, admin_headers, *, role="Employee", department_id=Non
     """A user of its own for one test, logged in through the gateway."""
     email = f"notify-{uuid.uuid4().hex[:10]}@insureops.example.com"
     password = "notify-test-pass"
-    response = await gateway.post("/api/v1/users", headers=admin_headers, json={
-        "name": f"Test {email[:14]}", "email": email, "password": password, "role": role,
-        "department_id": department_id})
+    response = await gateway.post(
+        "/api/v1/users",
+        headers=admin_headers,
+        json={
+            "name": f"Test {email[:14]}",
+            "email": email,
+            "password": password,
+            "role": role,
+            "department_id": department_id,
+        },
+    )
     assert response.status_code == 201, response.text
     token = await login(gateway, email, password)
     return {**response.json(), "token": token, "headers": {"Authorization": f"Bearer {token}"}}
@@ -44,8 +52,15 @@ async def demo_user(gateway, email: str, password: str) -> dict:
 
 
 def stale(user_id, *, task_id=None, title="Chase the documents") -> TaskStale:
-    return TaskStale(task_id=task_id or uuid.uuid4(), client_id=None, opportunity_id=None, assignee_id=user_id,
-                     idle_working_hours=16, period=1, title=title)
+    return TaskStale(
+        task_id=task_id or uuid.uuid4(),
+        client_id=None,
+        opportunity_id=None,
+        assignee_id=user_id,
+        idle_working_hours=16,
+        period=1,
+        title=title,
+    )
 
 
 LiveStream = functools.partial(SseStream, path=STREAM)
@@ -81,10 +96,19 @@ async def test_an_escalation_reaches_the_managers_inbox_and_live_stream_within_2
 
         task_id = uuid.uuid4()
         started = time.monotonic()
-        envelope = await publish_event(TaskEscalated(
-            task_id=task_id, client_id=None, opportunity_id=None, department_id=manager["department_id"],
-            assignee_id=None, manager_id=manager["id"], due_at=None, title="Quote for ACME Shipping"),
-            subject=str(task_id))
+        envelope = await publish_event(
+            TaskEscalated(
+                task_id=task_id,
+                client_id=None,
+                opportunity_id=None,
+                department_id=manager["department_id"],
+                assignee_id=None,
+                manager_id=manager["id"],
+                due_at=None,
+                title="Quote for ACME Shipping",
+            ),
+            subject=str(task_id),
+        )
         event = await live.next(timeout=5)
         elapsed = time.monotonic() - started
         pushed = event.json()
@@ -152,27 +176,36 @@ async def test_an_event_delivered_twice_notifies_once(stack, gateway, admin_head
     await wait_until(lambda: _unread_is(gateway, user, 2), what="the marker notification")
     items = (await inbox(gateway, user))["items"]
     assert sorted(n["source_event_id"] for n in items) == sorted([event_id, marker.id])
-    assert await notifications_db.fetchval(
-        "SELECT count(*) FROM notifications WHERE source_event_id = $1", event_id) == 1
+    assert (
+        await notifications_db.fetchval("SELECT count(*) FROM notifications WHERE source_event_id = $1", event_id) == 1
+    )
 
 
 async def test_a_decision_notifies_the_owner_and_the_departments_manager_once_each(
-        stack, gateway, admin_headers, publish_event, notifications_db):
+    stack, gateway, admin_headers, publish_event, notifications_db
+):
     departments = (await gateway.get("/api/v1/departments", headers=admin_headers, params={"limit": 200})).json()
     sales = next(d for d in departments["items"] if d["name"] == "Sales")
     owner = await new_user(gateway, admin_headers, department_id=sales["id"])
     opportunity_id = uuid.uuid4()
     decision = OpportunityAccepted(
-        opportunity_id=opportunity_id, client_id=uuid.uuid4(), line_id=uuid.uuid4(), line_name="Marine",
-        owner_id=owner["id"], department_id=sales["id"],
-        terms=Terms(premium="1250.00", currency="EUR", start_date="2027-01-01", end_date="2027-12-31",
-                    insurer="Aegean Mutual"))
+        opportunity_id=opportunity_id,
+        client_id=uuid.uuid4(),
+        line_id=uuid.uuid4(),
+        line_name="Marine",
+        owner_id=owner["id"],
+        department_id=sales["id"],
+        terms=Terms(
+            premium="1250.00", currency="EUR", start_date="2027-01-01", end_date="2027-12-31", insurer="Aegean Mutual"
+        ),
+    )
     envelope = await publish_event(decision, subject=str(opportunity_id))
     await publish_event(decision, subject=str(opportunity_id), event_id=envelope.id)  # redelivered
 
     async def recipients():
         rows = await notifications_db.fetch(
-            "SELECT recipient_id::text, kind FROM notifications WHERE source_event_id = $1 ORDER BY seq", envelope.id)
+            "SELECT recipient_id::text, kind FROM notifications WHERE source_event_id = $1 ORDER BY seq", envelope.id
+        )
         return rows if len(rows) >= 2 else None
 
     rows = await wait_until(recipients, what="the decision's notifications")
@@ -198,7 +231,9 @@ async def test_another_users_notification_is_404_and_untouched(stack, gateway, a
     assert (await inbox(gateway, bob))["total"] == 0
     assert await unread(gateway, bob) == 0
     assert (await gateway.post("/api/v1/notifications/read-all", headers=bob["headers"])).json() == {"marked": 0}
-    assert (await gateway.get(f"/api/v1/notifications/{note['id']}", headers=alice["headers"])).json()["read_at"] is None
+    assert (await gateway.get(f"/api/v1/notifications/{note['id']}", headers=alice["headers"])).json()[
+        "read_at"
+    ] is None
     assert_problem(await gateway.get(f"/api/v1/notifications/{uuid.uuid4()}", headers=alice["headers"]), 404)
     assert_problem(await gateway.get("/api/v1/notifications"), 401)
 
@@ -208,9 +243,19 @@ async def test_unread_count_mark_read_and_read_all(stack, gateway, admin_headers
     task_id = str(uuid.uuid4())
     for i in range(3):
         await publish_event(stale(user["id"], title=f"reminder {i}"), subject=task_id)
-    await publish_event(TaskEscalated(task_id=uuid.UUID(task_id), client_id=None, opportunity_id=None,
-                                      department_id=None, assignee_id=None, manager_id=user["id"], due_at=None,
-                                      title="late"), subject=task_id)
+    await publish_event(
+        TaskEscalated(
+            task_id=uuid.UUID(task_id),
+            client_id=None,
+            opportunity_id=None,
+            department_id=None,
+            assignee_id=None,
+            manager_id=user["id"],
+            due_at=None,
+            title="late",
+        ),
+        subject=task_id,
+    )
     await wait_until(lambda: _unread_is(gateway, user, 4), what="four notifications")
 
     page = await inbox(gateway, user)
@@ -230,10 +275,12 @@ async def test_unread_count_mark_read_and_read_all(stack, gateway, admin_headers
     assert unread_times == sorted(unread_times, reverse=True)  # then newest first
     assert [n["id"] for n in (await inbox(gateway, user, unread="false"))["items"]] == [oldest["id"]]
     assert (await inbox(gateway, user, kind="task_escalated"))["total"] == 1
-    assert_problem(await gateway.get("/api/v1/notifications", headers=user["headers"], params={"kind": "nope"}),
-                   422, "query.kind")
-    assert_problem(await gateway.get("/api/v1/notifications", headers=user["headers"], params={"limit": 0}),
-                   422, "query.limit")
+    assert_problem(
+        await gateway.get("/api/v1/notifications", headers=user["headers"], params={"kind": "nope"}), 422, "query.kind"
+    )
+    assert_problem(
+        await gateway.get("/api/v1/notifications", headers=user["headers"], params={"limit": 0}), 422, "query.limit"
+    )
 
     response = await gateway.post("/api/v1/notifications/read-all", headers=user["headers"])
     assert response.status_code == 200 and response.json() == {"marked": 3}
@@ -245,8 +292,16 @@ async def test_preferences_default_to_in_app_and_refuse_bad_input(stack, gateway
     user = await new_user(gateway, admin_headers)
     url = "/api/v1/notifications/preferences"
     defaults = (await gateway.get(url, headers=user["headers"])).json()["kinds"]
-    assert set(defaults) == {"task_assigned", "task_at_risk", "task_escalated", "task_stale", "deal_opened",
-                             "decision_recorded", "contract_renewal_due", "contract_expired"}
+    assert set(defaults) == {
+        "task_assigned",
+        "task_at_risk",
+        "task_escalated",
+        "task_stale",
+        "deal_opened",
+        "decision_recorded",
+        "contract_renewal_due",
+        "contract_expired",
+    }
     assert all(channels == ["in_app"] for channels in defaults.values())
 
     response = await gateway.put(url, headers=user["headers"], json={"kinds": {"task_stale": ["email", "in_app"]}})
@@ -254,12 +309,19 @@ async def test_preferences_default_to_in_app_and_refuse_bad_input(stack, gateway
     assert response.json()["kinds"]["task_stale"] == ["in_app", "email"]
     assert (await gateway.get(url, headers=user["headers"])).json()["kinds"]["task_assigned"] == ["in_app"]
 
-    assert_problem(await gateway.put(url, headers=user["headers"], json={"kinds": {"task_stale": ["sms", "in_app"]}}),
-                   422, "body.kinds.task_stale.0")
-    assert_problem(await gateway.put(url, headers=user["headers"], json={"kinds": {"task_stale": ["email"]}}),
-                   422, "body.kinds.task_stale")
-    body = assert_problem(await gateway.put(url, headers=user["headers"], json={"kinds": {"nonsense": ["in_app"]}}),
-                          422)
+    assert_problem(
+        await gateway.put(url, headers=user["headers"], json={"kinds": {"task_stale": ["sms", "in_app"]}}),
+        422,
+        "body.kinds.task_stale.0",
+    )
+    assert_problem(
+        await gateway.put(url, headers=user["headers"], json={"kinds": {"task_stale": ["email"]}}),
+        422,
+        "body.kinds.task_stale",
+    )
+    body = assert_problem(
+        await gateway.put(url, headers=user["headers"], json={"kinds": {"nonsense": ["in_app"]}}), 422
+    )
     assert any(e["field"].startswith("body.kinds.nonsense") for e in body["errors"]), body
     assert_problem(await gateway.put(url, headers=user["headers"], json={"kinds": {}, "extra": 1}), 422, "body.extra")
     assert_problem(await gateway.put(url, headers=user["headers"], json={}), 422, "body.kinds")
@@ -271,16 +333,21 @@ async def test_the_stream_refuses_bad_tokens_and_bad_resume_points(stack, gatewa
     user = await new_user(gateway, admin_headers)
     assert_problem(await gateway.get(STREAM), 401)
     assert_problem(await gateway.get(STREAM, params={"access_token": "not-a-token"}), 401)
-    assert_problem(await gateway.get(STREAM, headers={**user["headers"], "Last-Event-ID": "abc"}), 422,
-                   "header.Last-Event-ID")
-    assert_problem(await gateway.get(STREAM, params={"access_token": user["token"], "last_event_id": "-3"}), 422,
-                   "query.last_event_id")
+    assert_problem(
+        await gateway.get(STREAM, headers={**user["headers"], "Last-Event-ID": "abc"}), 422, "header.Last-Event-ID"
+    )
+    assert_problem(
+        await gateway.get(STREAM, params={"access_token": user["token"], "last_event_id": "-3"}),
+        422,
+        "query.last_event_id",
+    )
     # The query-string token is accepted on the stream only.
     assert_problem(await gateway.get("/api/v1/notifications", params={"access_token": user["token"]}), 401)
 
 
 async def test_the_gateway_keeps_a_quiet_stream_open_and_closes_it_upstream_when_the_client_leaves(
-        stack, gateway, admin_headers):
+    stack, gateway, admin_headers
+):
     user = await new_user(gateway, admin_headers)
 
     async def open_streams() -> float:
@@ -308,22 +375,33 @@ async def _positive(value) -> bool:
 
 
 async def test_email_preference_sends_the_notification_over_smtp_with_retries(
-        stack, gateway, admin_headers, publish_event, notifications_db, move_clock):
+    stack, gateway, admin_headers, publish_event, notifications_db, move_clock
+):
     from aiosmtpd.controller import Controller
 
     user = await new_user(gateway, admin_headers)
     # The replica must know the user's address before the event comes (identity events travel separately).
-    await wait_until(lambda: notifications_db.fetchval("SELECT email FROM known_users WHERE id = $1",
-                                                       uuid.UUID(user["id"])), what="the user in the replica")
-    response = await gateway.put("/api/v1/notifications/preferences", headers=user["headers"],
-                                 json={"kinds": {"task_stale": ["in_app", "email"]}})
+    await wait_until(
+        lambda: notifications_db.fetchval("SELECT email FROM known_users WHERE id = $1", uuid.UUID(user["id"])),
+        what="the user in the replica",
+    )
+    response = await gateway.put(
+        "/api/v1/notifications/preferences",
+        headers=user["headers"],
+        json={"kinds": {"task_stale": ["in_app", "email"]}},
+    )
     assert response.status_code == 200, response.text
 
     # First no mail server: the delivery waits and is retried.
     envelope = await publish_event(stale(user["id"], title="Renewal papers"), subject=str(uuid.uuid4()))
-    delivery = await wait_until(lambda: notifications_db.fetchrow(
-        "SELECT d.* FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id "
-        "WHERE n.source_event_id = $1 AND d.attempts >= 1", envelope.id), what="a failed first attempt")
+    delivery = await wait_until(
+        lambda: notifications_db.fetchrow(
+            "SELECT d.* FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id "
+            "WHERE n.source_event_id = $1 AND d.attempts >= 1",
+            envelope.id,
+        ),
+        what="a failed first attempt",
+    )
     assert delivery["status"] == "pending" and delivery["last_error"]
 
     received = []
@@ -348,24 +426,43 @@ async def test_email_preference_sends_the_notification_over_smtp_with_retries(
     assert "Subject: Reminder: Renewal papers" in text
     assert f"To: {user['email']}" in text and "From: InsureOps <notifications@insureops.example.com>" in text
     assert "Renewal papers" in text.split("\r\n\r\n", 1)[1]
-    row = await notifications_db.fetchrow("SELECT status, attempts, sent_at FROM email_deliveries WHERE id = $1",
-                                          delivery["id"])
+    row = await notifications_db.fetchrow(
+        "SELECT status, attempts, sent_at FROM email_deliveries WHERE id = $1", delivery["id"]
+    )
     assert row["status"] == "sent" and row["attempts"] >= 2 and row["sent_at"] is not None
     # A kind left at in-app only makes no email.
-    other = await publish_event(TaskEscalated(task_id=uuid.uuid4(), client_id=None, opportunity_id=None,
-                                              department_id=None, assignee_id=None, manager_id=user["id"],
-                                              due_at=None, title="no mail"), subject=str(uuid.uuid4()))
+    other = await publish_event(
+        TaskEscalated(
+            task_id=uuid.uuid4(),
+            client_id=None,
+            opportunity_id=None,
+            department_id=None,
+            assignee_id=None,
+            manager_id=user["id"],
+            due_at=None,
+            title="no mail",
+        ),
+        subject=str(uuid.uuid4()),
+    )
     await wait_until(lambda: _unread_is(gateway, user, 2), what="the in-app-only notification")
-    assert await notifications_db.fetchval(
-        "SELECT count(*) FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id "
-        "WHERE n.source_event_id = $1", other.id) == 0
+    assert (
+        await notifications_db.fetchval(
+            "SELECT count(*) FROM email_deliveries d JOIN notifications n ON n.id = d.notification_id "
+            "WHERE n.source_event_id = $1",
+            other.id,
+        )
+        == 0
+    )
 
 
 async def test_the_service_itself_accepts_the_query_token_on_the_stream_and_the_api_is_documented(
-        stack, gateway, admin_headers):
+    stack, gateway, admin_headers
+):
     user = await new_user(gateway, admin_headers)
-    async with (httpx.AsyncClient(base_url=stack.service_url("notifications"), timeout=httpx.Timeout(10, read=None)) as c,
-                c.stream("GET", STREAM, params={"access_token": user["token"]}) as response):
+    async with (
+        httpx.AsyncClient(base_url=stack.service_url("notifications"), timeout=httpx.Timeout(10, read=None)) as c,
+        c.stream("GET", STREAM, params={"access_token": user["token"]}) as response,
+    ):
         assert response.status_code == 200
         assert response.headers["cache-control"].startswith("no-cache")
         parser = EventStreamParser()
@@ -374,14 +471,21 @@ async def test_the_service_itself_accepts_the_query_token_on_the_stream_and_the_
                 assert event.event == "ready" and event.json() == {"last_event_id": 0, "unread": 0}
                 break
     paths = (await gateway.get("/openapi.json")).json()["paths"]
-    for path in (STREAM, "/api/v1/notifications", "/api/v1/notifications/unread-count",
-                 "/api/v1/notifications/read-all", "/api/v1/notifications/preferences",
-                 "/api/v1/notifications/{notification_id}", "/api/v1/notifications/{notification_id}/read"):
+    for path in (
+        STREAM,
+        "/api/v1/notifications",
+        "/api/v1/notifications/unread-count",
+        "/api/v1/notifications/read-all",
+        "/api/v1/notifications/preferences",
+        "/api/v1/notifications/{notification_id}",
+        "/api/v1/notifications/{notification_id}/read",
+    ):
         assert path in paths, path
 
 
 async def test_every_open_stream_of_a_user_is_pushed_to_even_after_the_listen_connection_drops(
-        stack, gateway, admin_headers, publish_event, notifications_db):
+    stack, gateway, admin_headers, publish_event, notifications_db
+):
     user = await new_user(gateway, admin_headers)
     task_id = str(uuid.uuid4())
     async with LiveStream(stack, headers=user["headers"]) as tab1, LiveStream(stack, headers=user["headers"]) as tab2:
@@ -392,12 +496,15 @@ async def test_every_open_stream_of_a_user_is_pushed_to_even_after_the_listen_co
             assert (await tab.next()).json()["source_event_id"] == first.id
 
         # Cut the service's LISTEN connection; it reconnects and streams look for what they missed.
-        listening = ("SELECT pid FROM pg_stat_activity WHERE datname = 'notifications' "
-                     "AND application_name = 'notifications-push-listener'")
+        listening = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = 'notifications' "
+            "AND application_name = 'notifications-push-listener'"
+        )
         old = {r["pid"] for r in await notifications_db.fetch(listening)}
         assert old, "the service should hold a LISTEN connection"
-        await notifications_db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                       "WHERE pid = ANY($1::int[])", list(old))
+        await notifications_db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1::int[])", list(old)
+        )
         second = await publish_event(stale(user["id"], title="after the cut"), subject=task_id)
         for tab in (tab1, tab2):
             assert (await tab.next(timeout=10)).json()["source_event_id"] == second.id

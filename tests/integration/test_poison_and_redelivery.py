@@ -14,9 +14,15 @@ from tests.integration.kafka_support import ensure_topics, produce
 
 
 def valid_event(topic_service: str = "qa", aggregate: str = "probe") -> Envelope:
-    return Envelope(id=str(uuid.uuid4()), type=f"{topic_service}.{aggregate}.checked", source="qa",
-                    time=datetime.now(UTC), data={"probe_id": "p1", "changes": {"x": {"before": 1, "after": 2}}},
-                    subject="p1", actor=Actor("system", "qa"))
+    return Envelope(
+        id=str(uuid.uuid4()),
+        type=f"{topic_service}.{aggregate}.checked",
+        source="qa",
+        time=datetime.now(UTC),
+        data={"probe_id": "p1", "changes": {"x": {"before": 1, "after": 2}}},
+        subject="p1",
+        actor=Actor("system", "qa"),
+    )
 
 
 async def test_malformed_message_is_dead_lettered_and_the_partition_moves_on(stack, audit_db):
@@ -28,16 +34,25 @@ async def test_malformed_message_is_dead_lettered_and_the_partition_moves_on(sta
     good = await produce(stack, topic, good_event)
     assert (bad.partition, good.partition) == (0, 0) and good.offset == bad.offset + 1
 
-    await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1",
-                                               good_event.id), timeout=40, what="the good event in audit")
-    letter = await wait_until(lambda: audit_db.fetchrow(
-        "SELECT * FROM dead_letters WHERE topic = $1 AND \"offset\" = $2", topic, bad.offset),
-        timeout=10, what="the dead letter row")
+    await wait_until(
+        lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", good_event.id),
+        timeout=40,
+        what="the good event in audit",
+    )
+    letter = await wait_until(
+        lambda: audit_db.fetchrow('SELECT * FROM dead_letters WHERE topic = $1 AND "offset" = $2', topic, bad.offset),
+        timeout=10,
+        what="the dead letter row",
+    )
     assert "MalformedEvent" in letter["error"] and letter["consumer"] == "audit"
 
-    consumer = AIOKafkaConsumer("deadletter.audit", bootstrap_servers=stack.kafka_bootstrap,
-                                group_id=f"qa-{uuid.uuid4().hex}", enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        "deadletter.audit",
+        bootstrap_servers=stack.kafka_bootstrap,
+        group_id=f"qa-{uuid.uuid4().hex}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     try:
         found = None
@@ -65,12 +80,18 @@ async def test_redelivered_event_has_no_second_effect(stack, audit_db):
     await ensure_topics(stack, [topic], partitions=1)
     for _ in range(3):
         await produce(stack, topic, event)
-    await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", event.id),
-                     timeout=40, what="the event in audit")
+    await wait_until(
+        lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", event.id),
+        timeout=40,
+        what="the event in audit",
+    )
     marker = valid_event()
     await produce(stack, topic, marker)  # once this is in, every earlier copy has been consumed
-    await wait_until(lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", marker.id),
-                     timeout=20, what="the marker event")
+    await wait_until(
+        lambda: audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", marker.id),
+        timeout=20,
+        what="the marker event",
+    )
     assert await audit_db.fetchval("SELECT count(*) FROM audit_records WHERE event_id = $1", event.id) == 1
     row = await audit_db.fetchrow("SELECT * FROM audit_records WHERE event_id = $1", event.id)
     assert json.loads(row["changes"]) == [{"field": "x", "before": 1, "after": 2}]

@@ -15,9 +15,18 @@ COOKIE = "insureops_refresh"
 async def new_user(gateway, admin_headers, **fields) -> tuple[dict, str]:
     email = f"session-{uuid.uuid4().hex[:10]}@insureops.example.com"
     password = "session-pass-123"
-    created = await gateway.post("/api/v1/users", headers=admin_headers, json={
-        "name": "Session Tester", "email": email, "password": password, "role": "Employee",
-        "department_id": None, **fields})
+    created = await gateway.post(
+        "/api/v1/users",
+        headers=admin_headers,
+        json={
+            "name": "Session Tester",
+            "email": email,
+            "password": password,
+            "role": "Employee",
+            "department_id": None,
+            **fields,
+        },
+    )
     assert created.status_code == 201, created.text
     return created.json(), password
 
@@ -95,8 +104,9 @@ async def test_reuse_after_the_grace_revokes_the_whole_session(stack, gateway, a
     assert (await browser.refresh()).status_code == 200
     # Age the rotation past the grace instead of waiting for it.
     token_id = uuid.UUID(stolen.split(".")[0])
-    await identity_db.execute("UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' "
-                              "WHERE id = $1", token_id)
+    await identity_db.execute(
+        "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE id = $1", token_id
+    )
     reused = await gateway.post(REFRESH, cookies={COOKIE: stolen})
     assert "used twice" in assert_problem(reused, 401)["detail"]
     # The thief's reuse ended the owner's session too.
@@ -126,8 +136,9 @@ async def test_deactivation_and_role_or_password_changes_end_the_sessions(stack,
     # A name change is not a change of rights: the session goes on.
     user, password = await new_user(gateway, admin_headers)
     browser = await logged_in(gateway, user["email"], password)
-    assert (await gateway.patch(f"/api/v1/users/{user['id']}", headers=admin_headers,
-                                json={"name": "Renamed"})).status_code == 200
+    assert (
+        await gateway.patch(f"/api/v1/users/{user['id']}", headers=admin_headers, json={"name": "Renamed"})
+    ).status_code == 200
     assert (await browser.refresh()).status_code == 200
 
 

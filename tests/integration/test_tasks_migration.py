@@ -18,7 +18,13 @@ async def _add_task(db, opportunity_id, stage_key: str, status: str, origin: str
     await db.execute(
         "INSERT INTO tasks (id, title, origin, opportunity_id, stage_key, priority, status, sla_started_at,"
         " last_activity_at, created_at, updated_at) VALUES ($1, 't', $2, $3, $4, 'normal', $5, $6, $6, $6, $6)",
-        uuid.uuid4(), origin, opportunity_id, stage_key, status, T0)
+        uuid.uuid4(),
+        origin,
+        opportunity_id,
+        stage_key,
+        status,
+        T0,
+    )
 
 
 async def test_deals_keep_positions_and_no_copied_titles(stack):
@@ -28,8 +34,14 @@ async def test_deals_keep_positions_and_no_copied_titles(stack):
         try:
             opened, routed_only, lost = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
             for deal, status in ((opened, "open"), (lost, "lost")):
-                await db.execute("INSERT INTO deals (opportunity_id, client_id, title, line_name, owner_id, status)"
-                                 " VALUES ($1, $2, 'Fleet', 'Auto', $3, $4)", deal, uuid.uuid4(), uuid.uuid4(), status)
+                await db.execute(
+                    "INSERT INTO deals (opportunity_id, client_id, title, line_name, owner_id, status)"
+                    " VALUES ($1, $2, 'Fleet', 'Auto', $3, $4)",
+                    deal,
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    status,
+                )
             await _add_task(db, opened, "first_contact", "done")
             await _add_task(db, opened, "needs_analysis", "open")
             await _add_task(db, opened, None, "open", origin="manual")
@@ -38,13 +50,20 @@ async def test_deals_keep_positions_and_no_copied_titles(stack):
 
             migrate_database(stack, "tasks", name, "head")
 
-            columns = {r["column_name"] for r in await db.fetch(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'deals'")}
+            columns = {
+                r["column_name"]
+                for r in await db.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = 'deals'")
+            }
             assert columns == {"opportunity_id", "stage_key", "status", "version", "updated_at"}
-            rows = {r["opportunity_id"]: (r["stage_key"], r["status"], r["version"])
-                    for r in await db.fetch("SELECT * FROM deals")}
-            assert rows == {opened: ("needs_analysis", "open", None), routed_only: ("quote_preparation", "open", None),
-                            lost: (None, "lost", None)}
+            rows = {
+                r["opportunity_id"]: (r["stage_key"], r["status"], r["version"])
+                for r in await db.fetch("SELECT * FROM deals")
+            }
+            assert rows == {
+                opened: ("needs_analysis", "open", None),
+                routed_only: ("quote_preparation", "open", None),
+                lost: (None, "lost", None),
+            }
 
             migrate_database(stack, "tasks", name, "0001", action="downgrade")
             assert await db.fetchval("SELECT count(*) FROM deals WHERE title = ''") == 3

@@ -52,9 +52,14 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
     owner = sales.employees[0]
     deal = Deal(owner_id=uuid.UUID(owner.id), title="Fleet cover for QA Shipping")
     plan = [  # stage, department, SLA hours
-        ("first_contact", sales, 4), ("needs_analysis", sales, 8), ("material_gathering", sales, 16),
-        ("technical_assignment", technical, 8), ("quote_preparation", technical, 12.5),
-        ("proposal_sent", sales, 4), ("client_decision", sales, 40), ("policy_issuance", policy, 8),
+        ("first_contact", sales, 4),
+        ("needs_analysis", sales, 8),
+        ("material_gathering", sales, 16),
+        ("technical_assignment", technical, 8),
+        ("quote_preparation", technical, 12.5),
+        ("proposal_sent", sales, 4),
+        ("client_decision", sales, 40),
+        ("policy_issuance", policy, 8),
         ("completion", policy, 0),
     ]
     assert [p[0] for p in plan] == list(STAGE_KEYS)
@@ -63,10 +68,12 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
     await routing_is_live(gateway, admin_headers, publish_event)  # the 2 s below time routing, not start-up
 
     # First Contact: the deal's owner, the line's specialist.
-    sent = await publish_event(deal.opened(stages[0], sales.department_id, version=1),
-                               subject=str(deal.opportunity_id))
-    tasks = await wait_until(lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id),
-                             timeout=ROUTE_WITHIN_SECONDS, what="the First Contact task")
+    sent = await publish_event(deal.opened(stages[0], sales.department_id, version=1), subject=str(deal.opportunity_id))
+    tasks = await wait_until(
+        lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id),
+        timeout=ROUTE_WITHIN_SECONDS,
+        what="the First Contact task",
+    )
     first = tasks[0]
     assert first["assignee_id"] == owner.id and first["stage_key"] == "first_contact"
     assert first["origin"] == "auto" and first["status"] == "open" and "owner" in first["assignment_reason"]
@@ -77,8 +84,10 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
 
     for i in range(1, len(stages)):
         won = stages[i].key == "completion"
-        sent = await publish_event(deal.advanced(stages[i - 1], stages[i], status="won" if won else "open",
-                                                 version=i + 1), subject=str(deal.opportunity_id))
+        sent = await publish_event(
+            deal.advanced(stages[i - 1], stages[i], status="won" if won else "open", version=i + 1),
+            subject=str(deal.opportunity_id),
+        )
         team = plan[i][1]
         model.close(previous["assignee_id"])
 
@@ -108,8 +117,11 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
         previous = result
 
     # Each routed task was announced with its reason; audit holds the created events.
-    created = await wait_until(lambda: audit_records(gateway, admin_headers, previous["id"], "tasks.task.created"),
-                               timeout=20, what="the created event in audit")
+    created = await wait_until(
+        lambda: audit_records(gateway, admin_headers, previous["id"], "tasks.task.created"),
+        timeout=20,
+        what="the created event in audit",
+    )
     assert created[0]["data"]["assignment_reason"] == previous["assignment_reason"]
     assert created[0]["actor_type"] == "system" and created[0]["actor_id"] == "tasks.router"
 
@@ -117,13 +129,18 @@ async def test_a_deal_through_all_nine_stages_routes_each_task(gateway, admin_he
 async def test_a_move_back_cancels_the_stage_task_and_reopens_the_earlier_stage(gateway, admin_headers, publish_event):
     sales = await make_team(gateway, admin_headers, employees=1, manager=False, label="QA Back")
     deal = Deal(owner_id=uuid.UUID(sales.employees[0].id))
-    gathering, technical = stage("material_gathering", sales.department_id, 8), stage(
-        "technical_assignment", sales.department_id, 8)
-    await publish_event(deal.advanced(stage("needs_analysis", sales.department_id, 8), gathering),
-                        subject=str(deal.opportunity_id))
+    gathering, technical = (
+        stage("material_gathering", sales.department_id, 8),
+        stage("technical_assignment", sales.department_id, 8),
+    )
+    await publish_event(
+        deal.advanced(stage("needs_analysis", sales.department_id, 8), gathering), subject=str(deal.opportunity_id)
+    )
     await publish_event(deal.advanced(gathering, technical), subject=str(deal.opportunity_id))
-    await publish_event(deal.advanced(technical, gathering, direction="back", reason="missing documents"),
-                        subject=str(deal.opportunity_id))
+    await publish_event(
+        deal.advanced(technical, gathering, direction="back", reason="missing documents"),
+        subject=str(deal.opportunity_id),
+    )
 
     async def settled():
         tasks = await deal_tasks(gateway, admin_headers, deal.opportunity_id)
@@ -131,7 +148,10 @@ async def test_a_move_back_cancels_the_stage_task_and_reopens_the_earlier_stage(
 
     tasks = await wait_until(settled, timeout=10, what="three tasks")
     assert [(t["stage_key"], t["status"]) for t in tasks] == [
-        ("material_gathering", "done"), ("technical_assignment", "cancelled"), ("material_gathering", "open")]
+        ("material_gathering", "done"),
+        ("technical_assignment", "cancelled"),
+        ("material_gathering", "open"),
+    ]
 
 
 async def test_fifty_simultaneous_routings_into_one_department_even_out(gateway, admin_headers, publish_event):
@@ -141,8 +161,11 @@ async def test_fifty_simultaneous_routings_into_one_department_even_out(gateway,
     await asyncio.gather(*(publish_event(d.advanced(before, into), subject=str(d.opportunity_id)) for d in deals))
 
     async def all_routed():
-        r = await gateway.get("/api/v1/tasks", params={"department_id": team.department_id, "limit": 200,
-                                                       "sort": "number"}, headers=admin_headers)
+        r = await gateway.get(
+            "/api/v1/tasks",
+            params={"department_id": team.department_id, "limit": 200, "sort": "number"},
+            headers=admin_headers,
+        )
         body = r.json()
         return body["items"] if body["total"] == 50 else None
 
@@ -155,21 +178,25 @@ async def test_fifty_simultaneous_routings_into_one_department_even_out(gateway,
     assert "none of them assigned before" in tasks[0]["assignment_reason"]
     assert "least recently assigned" in tasks[5]["assignment_reason"]
 
-    workload = (await gateway.get("/api/v1/workload", params={"department_id": team.department_id},
-                                  headers=admin_headers)).json()
+    workload = (
+        await gateway.get("/api/v1/workload", params={"department_id": team.department_id}, headers=admin_headers)
+    ).json()
     assert {m["user_id"]: (m["open_tasks"], m["weighted_load"]) for m in workload["members"]} == {
-        m: (10, 20) for m in team.member_ids_sorted}
+        m: (10, 20) for m in team.member_ids_sorted
+    }
     assert all(m["overloaded"] == (workload["overload_threshold"] < 20) for m in workload["members"])
 
 
 async def test_a_department_without_active_members_gets_the_task_unassigned(gateway, admin_headers, publish_event):
     empty = await make_team(gateway, admin_headers, employees=0, manager=False, label="QA Empty")
     deal = Deal(owner_id=uuid.uuid4())
-    await publish_event(deal.advanced(stage("needs_analysis", None, 8), stage("material_gathering",
-                                                                             empty.department_id, 8)),
-                        subject=str(deal.opportunity_id))
-    tasks = await wait_until(lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id), timeout=10,
-                             what="the task")
+    await publish_event(
+        deal.advanced(stage("needs_analysis", None, 8), stage("material_gathering", empty.department_id, 8)),
+        subject=str(deal.opportunity_id),
+    )
+    tasks = await wait_until(
+        lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id), timeout=10, what="the task"
+    )
     assert tasks[0]["assignee_id"] is None and tasks[0]["department_id"] == empty.department_id
     assert "no active member" in tasks[0]["assignment_reason"]
 
@@ -177,14 +204,22 @@ async def test_a_department_without_active_members_gets_the_task_unassigned(gate
 async def test_decline_cancels_every_open_task_of_the_deal(gateway, admin_headers, publish_event):
     sales = await make_team(gateway, admin_headers, employees=1, label="QA Decline")
     deal = Deal(owner_id=uuid.UUID(sales.employees[0].id))
-    proposal, decision = stage("proposal_sent", sales.department_id, 4), stage("client_decision",
-                                                                              sales.department_id, 40)
+    proposal, decision = (
+        stage("proposal_sent", sales.department_id, 4),
+        stage("client_decision", sales.department_id, 40),
+    )
     await publish_event(deal.advanced(proposal, decision), subject=str(deal.opportunity_id))
     await wait_until(lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id), timeout=10, what="the task")
-    manual = await gateway.post("/api/v1/tasks", json={"title": "Chase the signed proposal",
-                                                       "department_id": sales.department_id,
-                                                       "opportunity_id": str(deal.opportunity_id),
-                                                       "client_id": str(deal.client_id)}, headers=admin_headers)
+    manual = await gateway.post(
+        "/api/v1/tasks",
+        json={
+            "title": "Chase the signed proposal",
+            "department_id": sales.department_id,
+            "opportunity_id": str(deal.opportunity_id),
+            "client_id": str(deal.client_id),
+        },
+        headers=admin_headers,
+    )
     assert manual.status_code == 201, manual.text
 
     await publish_event(deal.declined(decision), subject=str(deal.opportunity_id))
@@ -210,15 +245,20 @@ async def test_a_redelivered_event_has_one_effect(gateway, admin_headers, publis
     marker = Deal(owner_id=uuid.UUID(team.employees[1].id))
     await publish_event(marker.opened(first), subject=str(deal.opportunity_id))  # same key: after the copies
 
-    await wait_until(lambda: deal_tasks(gateway, admin_headers, marker.opportunity_id), timeout=15,
-                     what="the marker deal's task")
+    await wait_until(
+        lambda: deal_tasks(gateway, admin_headers, marker.opportunity_id), timeout=15, what="the marker deal's task"
+    )
     tasks = await deal_tasks(gateway, admin_headers, deal.opportunity_id)
     assert [(t["stage_key"], t["status"]) for t in tasks] == [("first_contact", "done"), ("needs_analysis", "open")]
-    workload = (await gateway.get("/api/v1/workload", params={"department_id": team.department_id},
-                                  headers=admin_headers)).json()
+    workload = (
+        await gateway.get("/api/v1/workload", params={"department_id": team.department_id}, headers=admin_headers)
+    ).json()
     assert sum(m["open_tasks"] for m in workload["members"]) == 2  # the needs-analysis task and the marker's
-    closes = await wait_until(lambda: audit_records(gateway, admin_headers, tasks[0]["id"], "tasks.task.updated"),
-                              timeout=20, what="the close in audit")
+    closes = await wait_until(
+        lambda: audit_records(gateway, admin_headers, tasks[0]["id"], "tasks.task.updated"),
+        timeout=20,
+        what="the close in audit",
+    )
     assert len(closes) == 1 and closes[0]["changes"] == [{"field": "status", "before": "open", "after": "done"}]
 
 
@@ -240,19 +280,32 @@ async def test_the_department_lock_serialises_routings_in_concurrent_transaction
     sessions = create_sessionmaker(engine)
     token = context.bind(actor=Actor("system", "tests"))
     try:
+
         async def route_one(i: int) -> None:
             async with sessions() as session, session.begin():
-                assignment = await assignments.route_to_least_loaded_member(session, uuid.UUID(team.department_id),
-                                                                            settings)
-                await service.open_task(session, settings, title=f"Lock probe {i}", description=None,
-                                        origin="manual", opportunity_id=None, client_id=None, stage_key=None,
-                                        department_id=uuid.UUID(team.department_id), assignment=assignment,
-                                        priority="normal", sla_started_at=clock.now())
+                assignment = await assignments.route_to_least_loaded_member(
+                    session, uuid.UUID(team.department_id), settings
+                )
+                await service.open_task(
+                    session,
+                    settings,
+                    title=f"Lock probe {i}",
+                    description=None,
+                    origin="manual",
+                    opportunity_id=None,
+                    client_id=None,
+                    stage_key=None,
+                    department_id=uuid.UUID(team.department_id),
+                    assignment=assignment,
+                    priority="normal",
+                    sla_started_at=clock.now(),
+                )
 
         await asyncio.gather(*(route_one(i) for i in range(40)))
     finally:
         context.reset(token)
         await engine.dispose()
-    workload = (await gateway.get("/api/v1/workload", params={"department_id": team.department_id},
-                                  headers=admin_headers)).json()
+    workload = (
+        await gateway.get("/api/v1/workload", params={"department_id": team.department_id}, headers=admin_headers)
+    ).json()
     assert sorted(m["open_tasks"] for m in workload["members"]) == [10] * 4, workload

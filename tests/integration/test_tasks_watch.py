@@ -23,14 +23,19 @@ MINUTE = timedelta(minutes=1)
 
 
 async def test_yellow_then_red_then_exactly_one_escalation_to_the_manager(
-        stack, gateway, admin_headers, publish_event, move_clock):
+    stack, gateway, admin_headers, publish_event, move_clock
+):
     team = await make_team(gateway, admin_headers, employees=1, label="QA SLA")
     deal = Deal(owner_id=uuid.UUID(team.employees[0].id))
-    await publish_event(deal.advanced(stage("needs_analysis", None, 8), stage("material_gathering",
-                                                                             team.department_id, 8)),
-                        subject=str(deal.opportunity_id))
-    task = (await wait_until(lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id), timeout=10,
-                             what="the routed task"))[0]
+    await publish_event(
+        deal.advanced(stage("needs_analysis", None, 8), stage("material_gathering", team.department_id, 8)),
+        subject=str(deal.opportunity_id),
+    )
+    task = (
+        await wait_until(
+            lambda: deal_tasks(gateway, admin_headers, deal.opportunity_id), timeout=10, what="the routed task"
+        )
+    )[0]
     assert task["sla_state"] == "green" and task["sla_hours"] == 8
     due, at_risk = parse_time(task["due_at"]), parse_time(task["at_risk_at"])
     started = parse_time(task["sla_started_at"])
@@ -58,24 +63,30 @@ async def test_yellow_then_red_then_exactly_one_escalation_to_the_manager(
 
     # A marker on the same task (same Kafka key, so it is recorded after anything published before it).
     manager_headers = await team.manager.headers(gateway)
-    marker = await gateway.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "Looking into it."},
-                                headers=manager_headers)
+    marker = await gateway.post(
+        f"/api/v1/tasks/{task['id']}/comments", json={"body": "Looking into it."}, headers=manager_headers
+    )
     assert marker.status_code == 201, marker.text
-    await wait_until(lambda: audit_records(gateway, admin_headers, task["id"], "tasks.task.commented"), timeout=20,
-                     what="the marker comment in audit")
+    await wait_until(
+        lambda: audit_records(gateway, admin_headers, task["id"], "tasks.task.commented"),
+        timeout=20,
+        what="the marker comment in audit",
+    )
     records = await audit_records(gateway, admin_headers, task["id"])
     escalations = [r for r in records if r["event_type"] == "tasks.task.escalated"]
     assert len(escalations) == 1
     assert escalations[0]["data"]["manager_id"] == team.manager.id
     assert escalations[0]["actor_id"] == "tasks.sla_watch"
-    assert [(c["before"], c["after"]) for r in records if r["event_type"] == "tasks.task.sla_changed"
-            for c in r["changes"]] == [("green", "yellow"), ("yellow", "red")]
+    assert [
+        (c["before"], c["after"]) for r in records if r["event_type"] == "tasks.task.sla_changed" for c in r["changes"]
+    ] == [("green", "yellow"), ("yellow", "red")]
 
     # The manager sees it among the department's escalations, at-risk work first.
     listed = await gateway.get("/api/v1/tasks", params={"escalated": "true"}, headers=manager_headers)
     assert [t["id"] for t in listed.json()["items"]] == [task["id"]]
-    other = await gateway.post("/api/v1/tasks", json={"title": "Routine filing", "department_id": team.department_id},
-                               headers=manager_headers)
+    other = await gateway.post(
+        "/api/v1/tasks", json={"title": "Routine filing", "department_id": team.department_id}, headers=manager_headers
+    )
     assert other.status_code == 201
     mine = await gateway.get("/api/v1/tasks", params={"department_id": team.department_id}, headers=manager_headers)
     assert [t["sla_state"] for t in mine.json()["items"]][:2] == ["red", "green"]
@@ -92,8 +103,9 @@ async def test_a_stale_task_gets_one_reminder_per_period(stack, gateway, admin_h
     every = 16  # STALE_AFTER_WORKING_HOURS default
 
     async def stale_records():
-        return [r for r in await audit_records(gateway, admin_headers, task["id"])
-                if r["event_type"] == "tasks.task.stale"]
+        return [
+            r for r in await audit_records(gateway, admin_headers, task["id"]) if r["event_type"] == "tasks.task.stale"
+        ]
 
     async def marker(priority: str):
         """A change that is not activity, on the same key: once audit has it, it has what came before."""
@@ -101,8 +113,11 @@ async def test_a_stale_task_gets_one_reminder_per_period(stack, gateway, admin_h
         assert response.status_code == 200, response.text
 
         async def recorded():
-            return [r for r in await audit_records(gateway, admin_headers, task["id"], "tasks.task.updated")
-                    if any(c["after"] == priority for c in r["changes"] or [])]
+            return [
+                r
+                for r in await audit_records(gateway, admin_headers, task["id"], "tasks.task.updated")
+                if any(c["after"] == priority for c in r["changes"] or [])
+            ]
 
         await wait_until(recorded, timeout=20, what=f"the {priority} marker in audit")
 
@@ -124,8 +139,9 @@ async def test_a_stale_task_gets_one_reminder_per_period(stack, gateway, admin_h
     assert [r["data"]["period"] for r in await stale_records()] == [1, 2]
 
     # Activity (a comment) starts a new idle spell: no reminder until another full period has passed.
-    commented = await gateway.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "Survey requested."},
-                                   headers=employee)
+    commented = await gateway.post(
+        f"/api/v1/tasks/{task['id']}/comments", json={"body": "Survey requested."}, headers=employee
+    )
     assert commented.status_code == 201
     fresh = await get_task(gateway, admin_headers, task["id"])
     assert fresh["stale_period"] == 0 and fresh["comments_count"] == 1

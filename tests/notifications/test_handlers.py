@@ -33,30 +33,42 @@ class Case:
 
 
 CASES = {
-    "tasks.task.created": Case(lambda p, d: events.task_created(assignee_id=p), "task_assigned",
-                               title="Task assigned: Needs Analysis: Fleet cover"),
+    "tasks.task.created": Case(
+        lambda p, d: events.task_created(assignee_id=p),
+        "task_assigned",
+        title="Task assigned: Needs Analysis: Fleet cover",
+    ),
     "tasks.task.reassigned": Case(lambda p, d: events.task_reassigned(assignee_id=p), "task_assigned"),
     "tasks.task.sla_changed": Case(lambda p, d: events.task_sla_changed("yellow", assignee_id=p), "task_at_risk"),
     "tasks.task.escalated": Case(lambda p, d: events.task_escalated(manager_id=p), "task_escalated"),
     "tasks.task.stale": Case(lambda p, d: events.task_stale(assignee_id=p), "task_stale"),
-    "pipeline.opportunity.opened": Case(lambda p, d: events.opportunity_opened(owner_id=p), "deal_opened",
-                                        title="New deal: Fleet cover"),
-    "pipeline.opportunity.accepted": Case(lambda p, d: events.opportunity_accepted(owner_id=p, department_id=d),
-                                          "decision_recorded", manager_told=True),
-    "pipeline.opportunity.declined": Case(lambda p, d: events.opportunity_declined(owner_id=p, department_id=d),
-                                          "decision_recorded", manager_told=True),
-    "contracts.contract.renewal_due": Case(lambda p, d: events.contract_renewal_due(specialist_id=p,
-                                                                                    policy_number="POL-1"),
-                                           "contract_renewal_due", title="Renewal due: POL-1"),
-    "contracts.contract.expired": Case(lambda p, d: events.contract_expired(specialist_id=p),
-                                       "contract_expired"),
+    "pipeline.opportunity.opened": Case(
+        lambda p, d: events.opportunity_opened(owner_id=p), "deal_opened", title="New deal: Fleet cover"
+    ),
+    "pipeline.opportunity.accepted": Case(
+        lambda p, d: events.opportunity_accepted(owner_id=p, department_id=d), "decision_recorded", manager_told=True
+    ),
+    "pipeline.opportunity.declined": Case(
+        lambda p, d: events.opportunity_declined(owner_id=p, department_id=d), "decision_recorded", manager_told=True
+    ),
+    "contracts.contract.renewal_due": Case(
+        lambda p, d: events.contract_renewal_due(specialist_id=p, policy_number="POL-1"),
+        "contract_renewal_due",
+        title="Renewal due: POL-1",
+    ),
+    "contracts.contract.expired": Case(lambda p, d: events.contract_expired(specialist_id=p), "contract_expired"),
 }
 assert set(CASES) == set(SOURCE_EVENT_TYPES)
 
 
 async def notifications_of(session, source_event_id: str) -> list[Notification]:
-    return list((await session.scalars(select(Notification).where(Notification.source_event_id == source_event_id)
-                                       .order_by(Notification.seq))).all())
+    return list(
+        (
+            await session.scalars(
+                select(Notification).where(Notification.source_event_id == source_event_id).order_by(Notification.seq)
+            )
+        ).all()
+    )
 
 
 @pytest.mark.parametrize("event_type", [pytest.param(t, marks=handles("notifications", t), id=t) for t in CASES])

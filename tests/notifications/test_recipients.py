@@ -46,34 +46,86 @@ def managers(mapping):
 
 
 def task_created(assignee=ASSIGNEE, title="Collect the fleet list"):
-    return TaskCreated(task_id=TASK, title=title, description=None, origin="auto", client_id=CLIENT,
-                       opportunity_id=OPP, stage_key="material_gathering", department_id=DEPT, assignee_id=assignee,
-                       assignment_reason="fewest open tasks (2)", priority="high", status="open", due_at=DUE,
-                       sla_state="green")
+    return TaskCreated(
+        task_id=TASK,
+        title=title,
+        description=None,
+        origin="auto",
+        client_id=CLIENT,
+        opportunity_id=OPP,
+        stage_key="material_gathering",
+        department_id=DEPT,
+        assignee_id=assignee,
+        assignment_reason="fewest open tasks (2)",
+        priority="high",
+        status="open",
+        due_at=DUE,
+        sla_state="green",
+    )
 
 
 def sla_changed(after, assignee=ASSIGNEE, title="Collect the fleet list"):
-    return TaskSlaChanged(task_id=TASK, client_id=CLIENT, opportunity_id=OPP, department_id=DEPT, assignee_id=assignee,
-                          due_at=DUE, changes={"sla_state": FieldChange(before="green", after=after)}, title=title)
+    return TaskSlaChanged(
+        task_id=TASK,
+        client_id=CLIENT,
+        opportunity_id=OPP,
+        department_id=DEPT,
+        assignee_id=assignee,
+        due_at=DUE,
+        changes={"sla_state": FieldChange(before="green", after=after)},
+        title=title,
+    )
 
 
 def accepted(owner=OWNER, department=DEPT, title="ACME fleet"):
-    return OpportunityAccepted(opportunity_id=OPP, client_id=CLIENT, line_id=LINE, line_name="Marine", owner_id=owner,
-                               department_id=department,
-                               terms=Terms(premium=Decimal("1250.00"), currency="EUR", start_date=date(2027, 1, 1),
-                                           end_date=date(2027, 12, 31), insurer="Aegean Mutual"), title=title)
+    return OpportunityAccepted(
+        opportunity_id=OPP,
+        client_id=CLIENT,
+        line_id=LINE,
+        line_name="Marine",
+        owner_id=owner,
+        department_id=department,
+        terms=Terms(
+            premium=Decimal("1250.00"),
+            currency="EUR",
+            start_date=date(2027, 1, 1),
+            end_date=date(2027, 12, 31),
+            insurer="Aegean Mutual",
+        ),
+        title=title,
+    )
 
 
 def declined(owner=OWNER, department=DEPT, title="ACME fleet"):
-    return OpportunityDeclined(opportunity_id=OPP, client_id=CLIENT, line_id=LINE, owner_id=owner,
-                               department_id=department, stage=STAGE, reason="price too high", title=title)
+    return OpportunityDeclined(
+        opportunity_id=OPP,
+        client_id=CLIENT,
+        line_id=LINE,
+        owner_id=owner,
+        department_id=department,
+        stage=STAGE,
+        reason="price too high",
+        title=title,
+    )
 
 
 def contract(cls, **extra):
-    return cls(contract_id=CONTRACT, client_id=CLIENT, opportunity_id=OPP, line_id=LINE, specialist_id=OWNER,
-               department_id=DEPT, status="active", premium=Decimal("900"), currency="EUR",
-               start_date=date(2026, 1, 1), end_date=date(2026, 12, 31), insurer="Aegean Mutual",
-               policy_number="POL-7", **extra)
+    return cls(
+        contract_id=CONTRACT,
+        client_id=CLIENT,
+        opportunity_id=OPP,
+        line_id=LINE,
+        specialist_id=OWNER,
+        department_id=DEPT,
+        status="active",
+        premium=Decimal("900"),
+        currency="EUR",
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        insurer="Aegean Mutual",
+        policy_number="POL-7",
+        **extra,
+    )
 
 
 def only(drafts):
@@ -93,24 +145,41 @@ def test_a_created_task_without_an_assignee_tells_nobody():
 
 
 def test_a_reassignment_tells_the_new_assignee_with_the_events_title():
-    event = TaskReassigned(task_id=TASK, client_id=None, opportunity_id=None, department_id=DEPT, assignee_id=OTHER,
-                           changes={"assignee_id": FieldChange(before=str(ASSIGNEE), after=str(OTHER))},
-                           assignment_reason="reassigned by the manager", title="Call the client")
+    event = TaskReassigned(
+        task_id=TASK,
+        client_id=None,
+        opportunity_id=None,
+        department_id=DEPT,
+        assignee_id=OTHER,
+        changes={"assignee_id": FieldChange(before=str(ASSIGNEE), after=str(OTHER))},
+        assignment_reason="reassigned by the manager",
+        title="Call the client",
+    )
     d = only(drafts_for(event, manager_of=no_managers))
     assert (d.recipient_id, d.kind) == (OTHER, Kind.TASK_ASSIGNED)
     assert d.title == "Task assigned: Call the client"
 
 
 def test_events_from_before_they_carried_titles_name_the_task_or_deal_by_its_id():
-    reassigned = TaskReassigned(task_id=TASK, client_id=None, opportunity_id=None, department_id=DEPT,
-                                assignee_id=OTHER, changes={}, assignment_reason=None)
+    reassigned = TaskReassigned(
+        task_id=TASK,
+        client_id=None,
+        opportunity_id=None,
+        department_id=DEPT,
+        assignee_id=OTHER,
+        changes={},
+        assignment_reason=None,
+    )
     assert only(drafts_for(reassigned, manager_of=no_managers)).title == f"Task assigned: task {str(TASK)[:8]}"
     assert only(drafts_for(sla_changed("yellow", title=None), manager_of=no_managers)).title == (
-        f"At risk: task {str(TASK)[:8]}")
+        f"At risk: task {str(TASK)[:8]}"
+    )
     assert only(drafts_for(declined(title=None), manager_of=no_managers)).title == (
-        f"Decision recorded: deal {str(OPP)[:8]} declined")
+        f"Decision recorded: deal {str(OPP)[:8]} declined"
+    )
     assert only(drafts_for(accepted(title=None), manager_of=no_managers)).title == (
-        "Decision recorded: Marine deal accepted")
+        "Decision recorded: Marine deal accepted"
+    )
 
 
 @pytest.mark.parametrize("after, told", [("yellow", True), ("red", False), ("green", False)])
@@ -124,8 +193,16 @@ def test_only_turning_yellow_is_at_risk_for_the_assignee(after, told):
 
 
 def test_an_escalation_tells_the_manager_and_not_the_assignee():
-    event = TaskEscalated(task_id=TASK, client_id=None, opportunity_id=None, department_id=DEPT, assignee_id=ASSIGNEE,
-                          manager_id=MANAGER, due_at=DUE, title="Quote for ACME")
+    event = TaskEscalated(
+        task_id=TASK,
+        client_id=None,
+        opportunity_id=None,
+        department_id=DEPT,
+        assignee_id=ASSIGNEE,
+        manager_id=MANAGER,
+        due_at=DUE,
+        title="Quote for ACME",
+    )
     d = only(drafts_for(event, manager_of=no_managers))
     assert (d.recipient_id, d.kind, d.link_type) == (MANAGER, Kind.TASK_ESCALATED, LinkType.TASK)
     assert d.title == "Escalated: Quote for ACME"
@@ -134,17 +211,34 @@ def test_an_escalation_tells_the_manager_and_not_the_assignee():
 
 
 def test_a_stale_task_reminds_its_assignee():
-    event = TaskStale(task_id=TASK, client_id=None, opportunity_id=None, assignee_id=ASSIGNEE, idle_working_hours=16.0,
-                      period=2, title="Chase documents")
+    event = TaskStale(
+        task_id=TASK,
+        client_id=None,
+        opportunity_id=None,
+        assignee_id=ASSIGNEE,
+        idle_working_hours=16.0,
+        period=2,
+        title="Chase documents",
+    )
     d = only(drafts_for(event, manager_of=no_managers))
     assert (d.recipient_id, d.kind) == (ASSIGNEE, Kind.TASK_STALE)
     assert "16 working hours" in d.body and "reminder 2" in d.body
 
 
 def test_an_opened_deal_tells_its_specialist():
-    event = OpportunityOpened(opportunity_id=OPP, client_id=CLIENT, line_id=LINE, line_name="Auto", title="ACME fleet",
-                              expected_premium=Decimal("5000"), currency="EUR", notes=None, owner_id=OWNER,
-                              department_id=DEPT, stage=STAGE)
+    event = OpportunityOpened(
+        opportunity_id=OPP,
+        client_id=CLIENT,
+        line_id=LINE,
+        line_name="Auto",
+        title="ACME fleet",
+        expected_premium=Decimal("5000"),
+        currency="EUR",
+        notes=None,
+        owner_id=OWNER,
+        department_id=DEPT,
+        stage=STAGE,
+    )
     d = only(drafts_for(event, manager_of=no_managers))
     assert (d.recipient_id, d.kind, d.link_type, d.link_id) == (OWNER, Kind.DEAL_OPENED, LinkType.OPPORTUNITY, OPP)
 
@@ -152,8 +246,10 @@ def test_an_opened_deal_tells_its_specialist():
 @pytest.mark.parametrize("make", [accepted, declined], ids=["accepted", "declined"])
 def test_a_decision_tells_the_owner_and_the_departments_manager(make):
     drafts = drafts_for(make(), manager_of=managers({DEPT: MANAGER}))
-    assert [(d.recipient_id, d.kind) for d in drafts] == [(OWNER, Kind.DECISION_RECORDED),
-                                                          (MANAGER, Kind.DECISION_RECORDED)]
+    assert [(d.recipient_id, d.kind) for d in drafts] == [
+        (OWNER, Kind.DECISION_RECORDED),
+        (MANAGER, Kind.DECISION_RECORDED),
+    ]
     assert all(d.link_type is LinkType.OPPORTUNITY and d.link_id == OPP for d in drafts)
     assert all("ACME fleet" in d.title for d in drafts)
 
@@ -172,7 +268,11 @@ def test_a_decision_without_a_known_manager_tells_the_owner_only():
 def test_contract_renewal_due_and_expiry_tell_the_specialist():
     due = only(drafts_for(contract(ContractRenewalDue, days_before_end=30), manager_of=no_managers))
     assert (due.recipient_id, due.kind, due.link_type, due.link_id) == (
-        OWNER, Kind.CONTRACT_RENEWAL_DUE, LinkType.CONTRACT, CONTRACT)
+        OWNER,
+        Kind.CONTRACT_RENEWAL_DUE,
+        LinkType.CONTRACT,
+        CONTRACT,
+    )
     assert "30 days" in due.body and due.title == "Renewal due: POL-7"
     gone = only(drafts_for(contract(ContractExpired, changes={}), manager_of=no_managers))
     assert (gone.recipient_id, gone.kind) == (OWNER, Kind.CONTRACT_EXPIRED)
@@ -181,10 +281,16 @@ def test_contract_renewal_due_and_expiry_tell_the_specialist():
 def test_other_events_tell_nobody():
     others = [
         contract(ContractActivated, changes={}),
-        TaskCommented(task_id=TASK, client_id=None, opportunity_id=None, comment_id=uuid.uuid4(), author_id=OWNER,
-                      body="hi"),
-        TaskUpdated(task_id=TASK, client_id=None, opportunity_id=None, assignee_id=ASSIGNEE,
-                    changes={"status": FieldChange(before="open", after="done")}),
+        TaskCommented(
+            task_id=TASK, client_id=None, opportunity_id=None, comment_id=uuid.uuid4(), author_id=OWNER, body="hi"
+        ),
+        TaskUpdated(
+            task_id=TASK,
+            client_id=None,
+            opportunity_id=None,
+            assignee_id=ASSIGNEE,
+            changes={"status": FieldChange(before="open", after="done")},
+        ),
     ]
     for event in others:
         assert drafts_for(event, manager_of=managers({DEPT: MANAGER})) == []

@@ -22,8 +22,9 @@ async def bus(sessionmaker):
 
 
 async def known(session, client_id: uuid.UUID) -> KnownClient | None:
-    return await session.scalar(select(KnownClient).where(KnownClient.id == client_id)
-                                .execution_options(populate_existing=True))
+    return await session.scalar(
+        select(KnownClient).where(KnownClient.id == client_id).execution_options(populate_existing=True)
+    )
 
 
 @handles("pipeline", "clients.client.created")
@@ -41,12 +42,19 @@ async def test_an_updated_client_changes_name_and_department_only(bus, session):
     client = events.client_created()
     await bus.publish(client, subject=str(client.client_id))
     department = uuid.uuid4()
-    await bus.publish(events.client_updated(client.client_id, changes=events.changes(
-        department_id=(None, str(department)), phone=(None, "+30 210 1234567"))), subject=str(client.client_id))
+    await bus.publish(
+        events.client_updated(
+            client.client_id,
+            changes=events.changes(department_id=(None, str(department)), phone=(None, "+30 210 1234567")),
+        ),
+        subject=str(client.client_id),
+    )
     row = await known(session, client.client_id)
     assert (row.name, row.department_id) == (client.name, department)
-    await bus.publish(events.client_updated(client.client_id, changes=events.changes(name=(client.name, "New Name"))),
-                      subject=str(client.client_id))
+    await bus.publish(
+        events.client_updated(client.client_id, changes=events.changes(name=(client.name, "New Name"))),
+        subject=str(client.client_id),
+    )
     assert (await known(session, client.client_id)).name == "New Name"
 
 
@@ -58,17 +66,37 @@ async def test_an_issued_contract_completes_its_deal_once(bus, session):
     await session.refresh(deal)
     assert (deal.stage_key, deal.status, deal.contract_id) == ("completion", "won", issued.contract_id)
     outbox = bus.tables.outbox
-    moves = [json.loads(p) for p in (await session.execute(select(outbox.c.payload).where(
-        outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"))).scalars()]
+    moves = [
+        json.loads(p)
+        for p in (
+            await session.execute(
+                select(outbox.c.payload).where(
+                    outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"
+                )
+            )
+        ).scalars()
+    ]
     assert [(m["from_stage"]["key"], m["to_stage"]["key"], m["status"]) for m in moves] == [
-        ("policy_issuance", "completion", "won")]
+        ("policy_issuance", "completion", "won")
+    ]
 
     await bus.redeliver(envelope)
     # The same issuance under a new event id: the deal is already complete, nothing moves.
-    await bus.publish(events.contract_issued(contract_id=issued.contract_id, opportunity_id=deal.id),
-                      subject=str(issued.contract_id))
-    assert len((await session.execute(select(outbox.c.id).where(
-        outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"))).all()) == 1
+    await bus.publish(
+        events.contract_issued(contract_id=issued.contract_id, opportunity_id=deal.id), subject=str(issued.contract_id)
+    )
+    assert (
+        len(
+            (
+                await session.execute(
+                    select(outbox.c.id).where(
+                        outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.stage_advanced"
+                    )
+                )
+            ).all()
+        )
+        == 1
+    )
 
 
 async def test_an_issued_contract_of_a_deal_elsewhere_or_unknown_moves_nothing(bus, session):

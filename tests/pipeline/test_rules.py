@@ -62,8 +62,11 @@ def test_move_back_goes_one_stage_back_but_not_before_the_first_nor_out_of_issua
             move("move_back", stage)
 
 
-@given(st.sampled_from(ORDER), st.sampled_from(["won", "lost"]),
-       st.sampled_from(["advance", "move_back", "accept", "decline", "complete"]))
+@given(
+    st.sampled_from(ORDER),
+    st.sampled_from(["won", "lost"]),
+    st.sampled_from(["advance", "move_back", "accept", "decline", "complete"]),
+)
 def test_a_closed_deal_refuses_every_move(stage, status, kind):
     with pytest.raises(MoveRefused, match="closed"):
         move(kind, stage, status)
@@ -78,8 +81,11 @@ def test_no_move_skips_a_stage(stage, kind):
     assert abs(ORDER.index(target) - ORDER.index(stage)) <= 1
 
 
-@given(st.floats(min_value=0.1, max_value=1000), st.floats(min_value=0, max_value=1e7),
-       st.floats(min_value=0.01, max_value=0.99))
+@given(
+    st.floats(min_value=0.1, max_value=1000),
+    st.floats(min_value=0, max_value=1e7),
+    st.floats(min_value=0.01, max_value=0.99),
+)
 def test_sla_state_is_monotonic_in_elapsed_time(sla_hours, elapsed, share):
     state = rules.sla_state(elapsed, sla_hours, share)
     later = rules.sla_state(elapsed + 60, sla_hours, share)
@@ -104,8 +110,10 @@ def test_reordering_keeps_every_stage_once_and_the_fixed_ones_in_place(stage, po
         assert order.index(key) == fixed - 1
 
 
-@pytest.mark.parametrize("stage,position", [("first_contact", 2), ("client_decision", 3), ("completion", 1),
-                                            ("needs_analysis", 1), ("needs_analysis", 7)])
+@pytest.mark.parametrize(
+    "stage,position",
+    [("first_contact", 2), ("client_decision", 3), ("completion", 1), ("needs_analysis", 1), ("needs_analysis", 7)],
+)
 def test_reordering_that_would_break_the_branch_is_refused(stage, position):
     with pytest.raises(ValueError):
         rules.reorder(ORDER, stage, position)

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.usefixtures("acting")
 
 async def announced(session, deal: Opportunity) -> list[dict]:
     outbox = messaging.outbox
-    rows = await session.execute(select(outbox.c.event_type, outbox.c.payload).where(outbox.c.key == str(deal.id))
-                                 .order_by(outbox.c.id))
+    rows = await session.execute(
+        select(outbox.c.event_type, outbox.c.payload).where(outbox.c.key == str(deal.id)).order_by(outbox.c.id)
+    )
     return [{"type": t, **json.loads(p)} for t, p in rows]
 
 
@@ -31,10 +32,18 @@ async def test_advance_goes_one_stage_forward_versioned_recorded_and_announced(s
     assert (deal.stage_key, deal.status, deal.version) == ("needs_analysis", "open", 9)
     [moved] = (await session.scalars(select(StageMove).where(StageMove.opportunity_id == deal.id))).all()
     assert (moved.kind, moved.from_stage, moved.to_stage, moved.actor) == (
-        "forward", "first_contact", "needs_analysis", "user:tests")
+        "forward",
+        "first_contact",
+        "needs_analysis",
+        "user:tests",
+    )
     [event] = await announced(session, deal)
     assert (event["type"], event["from_stage"]["key"], event["to_stage"]["key"], event["opportunity_version"]) == (
-        "pipeline.opportunity.stage_advanced", "first_contact", "needs_analysis", 9)
+        "pipeline.opportunity.stage_advanced",
+        "first_contact",
+        "needs_analysis",
+        9,
+    )
     assert event["title"] == "Fleet cover"
 
 
@@ -54,7 +63,10 @@ async def test_back_from_the_first_stage_is_refused_and_back_elsewhere_carries_i
     await service.move(session, deal.id, "move_back", viewer=None, reason="missing documents")
     [event] = await announced(session, deal)
     assert (event["direction"], event["to_stage"]["key"], event["reason"]) == (
-        "back", "technical_assignment", "missing documents")
+        "back",
+        "technical_assignment",
+        "missing documents",
+    )
 
 
 async def test_a_declined_deal_is_lost_archived_and_announced_with_its_stage(session):
@@ -64,6 +76,9 @@ async def test_a_declined_deal_is_lost_archived_and_announced_with_its_stage(ses
     assert (deal.status, deal.archived, deal.decline_reason) == ("lost", True, "too expensive")
     [event] = await announced(session, deal)
     assert (event["type"], event["stage"]["key"], event["status"]) == (
-        "pipeline.opportunity.declined", "client_decision", "lost")
+        "pipeline.opportunity.declined",
+        "client_decision",
+        "lost",
+    )
     with pytest.raises(Conflict):  # a closed deal moves no more
         await service.move(session, deal.id, "advance", viewer=None)

@@ -44,8 +44,9 @@ class Handler:
         await session.flush()
         if self.failure == "57P03":
             # A real error of the server, as it answers while it starts up: SQLSTATE 57P03 (cannot_connect_now).
-            await session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'the database system is starting up' "
-                                       "USING ERRCODE = '57P03'; END $$"))
+            await session.execute(
+                text("DO $$ BEGIN RAISE EXCEPTION 'the database system is starting up' USING ERRCODE = '57P03'; END $$")
+            )
         elif self.failure is not None:
             raise self.failure
 
@@ -58,8 +59,7 @@ def handler():
 @pytest.fixture
 async def bus(sessionmaker, handler):
     spec = Consumer(NAME, handlers=(on(ClientCreated, handler),))
-    async with consumer_bus("contracts", spec, sessionmaker, max_attempts=3,
-                            retry_backoff=NO_RETRY_BACKOFF) as bus:
+    async with consumer_bus("contracts", spec, sessionmaker, max_attempts=3, retry_backoff=NO_RETRY_BACKOFF) as bus:
         yield bus
 
 
@@ -116,12 +116,16 @@ async def test_an_unknown_version_is_parked_at_once(bus, session, handler):
     assert handler.calls == 0
 
 
-@pytest.mark.parametrize("value, headers, error", [
-    # (FastStream's in-memory broker decodes a record labelled JSON to record the call; Kafka does not.)
-    (b"not json", {"content-type": "text/plain"}, "value is not JSON"),
-    (b'{"client_id": 1}', {}, "missing CloudEvents headers"),
-    (b"[1, 2]", None, "not a JSON object"),
-], ids=["not-json", "no-headers", "not-an-object"])
+@pytest.mark.parametrize(
+    "value, headers, error",
+    [
+        # (FastStream's in-memory broker decodes a record labelled JSON to record the call; Kafka does not.)
+        (b"not json", {"content-type": "text/plain"}, "value is not JSON"),
+        (b'{"client_id": 1}', {}, "missing CloudEvents headers"),
+        (b"[1, 2]", None, "not a JSON object"),
+    ],
+    ids=["not-json", "no-headers", "not-an-object"],
+)
 async def test_a_record_that_is_not_an_event_is_parked_at_once(bus, session, handler, value, headers, error):
     if headers is None or "content-type" in headers:
         headers = {**envelope_of(events.client_created()).attribute_headers(), **(headers or {})}
@@ -136,10 +140,16 @@ async def test_a_record_that_is_not_an_event_is_parked_at_once(bus, session, han
 async def test_a_record_that_is_not_an_event_read_again_is_not_parked_again(bus, session, handler):
     # A rewound group reads it again from the same place (the in-memory broker gives every record offset 0):
     # it has no event id to claim, so its dead letter, by origin, says it was parked.
-    await at_once(bus.publish_raw(b"[1, 2]", topic=CLIENTS, key="k",
-                                  headers=envelope_of(events.client_created()).attribute_headers()))
-    await at_once(bus.publish_raw(b"[1, 2]", topic=CLIENTS, key="k",
-                                  headers=envelope_of(events.client_created()).attribute_headers()))
+    await at_once(
+        bus.publish_raw(
+            b"[1, 2]", topic=CLIENTS, key="k", headers=envelope_of(events.client_created()).attribute_headers()
+        )
+    )
+    await at_once(
+        bus.publish_raw(
+            b"[1, 2]", topic=CLIENTS, key="k", headers=envelope_of(events.client_created()).attribute_headers()
+        )
+    )
     assert len(await bus.dead_letters(session)) == 1
     assert len(await bus.dead_letter_copies(session)) == 1
 
@@ -173,7 +183,10 @@ async def test_a_transient_database_failure_parks_nothing_and_the_consumer_waits
     envelope = await at_once(bus.publish(data, subject=str(data.client_id)))
     assert handler.calls == 1
     assert not bus.consumer.ready
-    assert "retrying clients.client.events[0]" in bus.consumer.health() and "the database system is starting up" in bus.consumer.health()
+    assert (
+        "retrying clients.client.events[0]" in bus.consumer.health()
+        and "the database system is starting up" in bus.consumer.health()
+    )
     assert await bus.dead_letters(session) == [] and await bus.dead_letter_copies(session) == []
     assert not await bus.claimed(session, envelope) and await known(session, data.client_id) is None
 

@@ -33,20 +33,26 @@ def _postgres_error(cls, message: str):
     return error
 
 
-@pytest.mark.parametrize("error", [
-    _postgres_error(asyncpg.CannotConnectNowError, "the database system is starting up"),
-    _postgres_error(asyncpg.CannotConnectNowError, "the database system is shutting down"),
-    _postgres_error(asyncpg.AdminShutdownError, "terminating connection due to administrator command"),
-    _postgres_error(asyncpg.CrashShutdownError, "terminating connection because of crash of another server process"),
-    _postgres_error(asyncpg.TooManyConnectionsError, "sorry, too many clients already"),
-    _postgres_error(asyncpg.SerializationError, "could not serialize access"),
-    _postgres_error(asyncpg.DeadlockDetectedError, "deadlock detected"),
-    asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-    InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
-    ConnectionRefusedError(111, "Connection refused"),
-    ConnectionResetError(104, "Connection reset by peer"),
-    TimeoutError(),
-], ids=lambda e: f"{type(e).__name__}")
+@pytest.mark.parametrize(
+    "error",
+    [
+        _postgres_error(asyncpg.CannotConnectNowError, "the database system is starting up"),
+        _postgres_error(asyncpg.CannotConnectNowError, "the database system is shutting down"),
+        _postgres_error(asyncpg.AdminShutdownError, "terminating connection due to administrator command"),
+        _postgres_error(
+            asyncpg.CrashShutdownError, "terminating connection because of crash of another server process"
+        ),
+        _postgres_error(asyncpg.TooManyConnectionsError, "sorry, too many clients already"),
+        _postgres_error(asyncpg.SerializationError, "could not serialize access"),
+        _postgres_error(asyncpg.DeadlockDetectedError, "deadlock detected"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        ConnectionRefusedError(111, "Connection refused"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        TimeoutError(),
+    ],
+    ids=lambda e: f"{type(e).__name__}",
+)
 def test_a_database_outage_is_transient_however_wrapped(error):
     assert failure_kind(error) == TRANSIENT
     assert failure_kind(_as_sqlalchemy_raises(error)) == TRANSIENT

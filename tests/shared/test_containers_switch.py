@@ -18,8 +18,10 @@ def test_the_switch_is_off_unless_asked(monkeypatch):
 
 def test_without_a_docker_engine_the_containers_skip_saying_why(monkeypatch):
     monkeypatch.setattr(containers, "docker_problem", lambda: "no Docker engine answers (test)")
-    with (pytest.raises(pytest.skip.Exception, match=r"INSUREOPS_TESTCONTAINERS=1 .* no Docker engine answers"),
-          containers.started()):
+    with (
+        pytest.raises(pytest.skip.Exception, match=r"INSUREOPS_TESTCONTAINERS=1 .* no Docker engine answers"),
+        containers.started(),
+    ):
         pass
 
 
@@ -28,8 +30,10 @@ def test_devstack_uses_an_existing_kafka_and_postgresql_when_given(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     local = StackSettings(kafka_port=1234)
     assert local.embedded_kafka and local.kafka_bootstrap == "127.0.0.1:1234"
-    given = StackSettings(kafka_bootstrap_servers="kafka.example:9093",
-                          postgres_admin_url="postgresql://postgres:pw@db.example:5433/postgres")
+    given = StackSettings(
+        kafka_bootstrap_servers="kafka.example:9093",
+        postgres_admin_url="postgresql://postgres:pw@db.example:5433/postgres",
+    )
     assert not given.embedded_kafka and given.kafka_bootstrap == "kafka.example:9093"
     assert given.service_env("tasks")["KAFKA_BOOTSTRAP_SERVERS"] == "kafka.example:9093"
     assert given.database_url("tasks") == "postgresql+asyncpg://tasks:tasks-pw@db.example:5433/tasks"

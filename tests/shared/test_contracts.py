@@ -43,11 +43,27 @@ def test_events_published_before_titles_and_versions_were_added_still_validate()
     from shared.contracts.tasks import TaskReassigned
 
     stage = {"key": "first_contact", "name": "First Contact", "position": 1, "department_id": None, "sla_hours": 8}
-    old_move = {"opportunity_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4()), "line_id": str(uuid.uuid4()),
-                "owner_id": str(uuid.uuid4()), "from_stage": stage, "to_stage": {**stage, "key": "needs_analysis"},
-                "direction": "forward", "reason": None, "seconds_in_stage": 1.0, "status": "open"}
+    old_move = {
+        "opportunity_id": str(uuid.uuid4()),
+        "client_id": str(uuid.uuid4()),
+        "line_id": str(uuid.uuid4()),
+        "owner_id": str(uuid.uuid4()),
+        "from_stage": stage,
+        "to_stage": {**stage, "key": "needs_analysis"},
+        "direction": "forward",
+        "reason": None,
+        "seconds_in_stage": 1.0,
+        "status": "open",
+    }
     move = StageAdvanced.model_validate(old_move)
     assert (move.title, move.line_name, move.opportunity_version) == (None, None, None)
-    old_reassignment = {"task_id": str(uuid.uuid4()), "client_id": None, "opportunity_id": None,
-                        "department_id": None, "assignee_id": None, "changes": {}, "assignment_reason": None}
+    old_reassignment = {
+        "task_id": str(uuid.uuid4()),
+        "client_id": None,
+        "opportunity_id": None,
+        "department_id": None,
+        "assignee_id": None,
+        "changes": {},
+        "assignment_reason": None,
+    }
     assert TaskReassigned.model_validate(old_reassignment).title is None

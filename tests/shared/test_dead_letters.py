@@ -30,9 +30,13 @@ def test_every_consuming_service_and_only_those_serve_dead_letters(service):
     serves = "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay" in paths
     assert serves == (service in DEAD_LETTER_SERVICES), service
     if serves:
-        assert {"/api/v1/dead-letters", "/api/v1/dead-letters/{consumer}", "/api/v1/dead-letters/{consumer}/replay",
-                "/api/v1/dead-letters/{consumer}/{dead_letter_id}",
-                "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard"} <= paths
+        assert {
+            "/api/v1/dead-letters",
+            "/api/v1/dead-letters/{consumer}",
+            "/api/v1/dead-letters/{consumer}/replay",
+            "/api/v1/dead-letters/{consumer}/{dead_letter_id}",
+            "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard",
+        } <= paths
 
 
 def test_each_consuming_service_reports_on_its_own_topic_with_its_own_contracts():
@@ -43,9 +47,16 @@ def test_each_consuming_service_reports_on_its_own_topic_with_its_own_contracts(
         assert model_for(f"{service}.dead_letter.discarded") is discarded
         assert topic_for(replayed.event_type) == topic_for(discarded.event_type) == topic
         assert re.match(DOMAIN_TOPIC_PATTERN, topic), "audit records it"
-    data = CONTRACTS["tasks"][1](consumer="tasks.router", dead_letter_id=3, parked_event_id="e",
-                                 parked_event_type="pipeline.opportunity.accepted",
-                                 topic="x", partition=0, offset=1, reason="obsolete")
+    data = CONTRACTS["tasks"][1](
+        consumer="tasks.router",
+        dead_letter_id=3,
+        parked_event_id="e",
+        parked_event_type="pipeline.opportunity.accepted",
+        topic="x",
+        partition=0,
+        offset=1,
+        reason="obsolete",
+    )
     assert data.reason == "obsolete" and data.event_type == "tasks.dead_letter.discarded"
 
 
@@ -81,12 +92,26 @@ def test_payloads_are_shown_as_json_text_or_base64():
 
 
 def _row(**overrides):
-    envelope = Envelope(id="e1", type="pipeline.opportunity.accepted", source="pipeline",
-                        time=datetime(2026, 1, 2, tzinfo=UTC), data={"opportunity_id": "o1"},
-                        subject="o1", actor=Actor("user", "u1"))
-    values = dict(id=5, topic="pipeline.opportunity.events", partition=2, offset=40, key="o1",
-                  headers=envelope.attribute_headers(), payload=envelope.encode_value(), event_id="e1",
-                  event_type="pipeline.opportunity.accepted")
+    envelope = Envelope(
+        id="e1",
+        type="pipeline.opportunity.accepted",
+        source="pipeline",
+        time=datetime(2026, 1, 2, tzinfo=UTC),
+        data={"opportunity_id": "o1"},
+        subject="o1",
+        actor=Actor("user", "u1"),
+    )
+    values = dict(
+        id=5,
+        topic="pipeline.opportunity.events",
+        partition=2,
+        offset=40,
+        key="o1",
+        headers=envelope.attribute_headers(),
+        payload=envelope.encode_value(),
+        event_id="e1",
+        event_type="pipeline.opportunity.accepted",
+    )
     values.update(overrides)
     return SimpleNamespace(**values)
 
@@ -94,7 +119,11 @@ def _row(**overrides):
 def test_a_stored_record_reads_back_as_the_event_it_was():
     envelope = Envelope.from_record(stored_record(_row()))
     assert (envelope.id, envelope.type, envelope.subject, envelope.data) == (
-        "e1", "pipeline.opportunity.accepted", "o1", {"opportunity_id": "o1"})
+        "e1",
+        "pipeline.opportunity.accepted",
+        "o1",
+        {"opportunity_id": "o1"},
+    )
     assert (envelope.topic, envelope.partition, envelope.offset) == ("pipeline.opportunity.events", 2, 40)
     assert envelope.actor == Actor("user", "u1")
     assert is_replayable(_row())

@@ -41,15 +41,18 @@ def where(path: Path, line: int, value: str) -> str:
 
 
 def test_no_topic_name_is_spelled_outside_the_contracts():
-    found = [where(path, line, value) for path in sources() for line, value in string_literals(path)
-             if TOPIC.match(value) or value.startswith(topics.DEAD_LETTER_PREFIX)]
+    found = [
+        where(path, line, value)
+        for path in sources()
+        for line, value in string_literals(path)
+        if TOPIC.match(value) or value.startswith(topics.DEAD_LETTER_PREFIX)
+    ]
     assert not found, "name these topics through shared.contracts.topics:\n" + "\n".join(found)
 
 
 def test_no_stage_key_is_spelled_outside_the_contracts():
     keys = set(STAGE_KEYS)
-    found = [where(path, line, value) for path in sources() for line, value in string_literals(path)
-             if value in keys]
+    found = [where(path, line, value) for path in sources() for line, value in string_literals(path) if value in keys]
     assert not found, "name these stages through shared.contracts.pipeline's constants:\n" + "\n".join(found)
 
 

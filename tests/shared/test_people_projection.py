@@ -12,8 +12,14 @@ from sqlalchemy import select
 from tests import events
 from tests.bus import consumer_bus, consumer_of, handles
 
-PEOPLE_TYPES = ("identity.user.created", "identity.user.updated", "identity.user.deactivated",
-                "identity.department.created", "identity.department.updated", "identity.department.deleted")
+PEOPLE_TYPES = (
+    "identity.user.created",
+    "identity.user.updated",
+    "identity.user.deactivated",
+    "identity.department.created",
+    "identity.department.updated",
+    "identity.department.deleted",
+)
 
 
 # (service, consumer group): every group that keeps the replica.
@@ -21,8 +27,7 @@ GROUPS = [
     pytest.param(("clients", "clients"), marks=handles("clients", *PEOPLE_TYPES), id="clients"),
     pytest.param(("pipeline", "pipeline"), marks=handles("pipeline", *PEOPLE_TYPES), id="pipeline"),
     pytest.param(("tasks", "tasks.people"), marks=handles("tasks.people", *PEOPLE_TYPES), id="tasks.people"),
-    pytest.param(("notifications", "notifications"), marks=handles("notifications", *PEOPLE_TYPES),
-                 id="notifications"),
+    pytest.param(("notifications", "notifications"), marks=handles("notifications", *PEOPLE_TYPES), id="notifications"),
 ]
 
 
@@ -54,8 +59,11 @@ async def user(session, people, user_id: uuid.UUID):
 
 
 async def department(session, people, department_id: uuid.UUID):
-    return (await session.execute(select(people.departments).where(people.departments.c.id == department_id))
-            ).mappings().first()
+    return (
+        (await session.execute(select(people.departments).where(people.departments.c.id == department_id)))
+        .mappings()
+        .first()
+    )
 
 
 async def test_users_are_created_updated_and_deactivated_once_each(group, bus, session):
@@ -64,12 +72,22 @@ async def test_users_are_created_updated_and_deactivated_once_each(group, bus, s
     first = await bus.publish(created, subject=str(created.user_id))
     row = await user(session, people, created.user_id)
     assert (row["name"], row["email"], row["role"], row["department_id"], row["active"]) == (
-        created.name, created.email, "Manager", created.department_id, True)
+        created.name,
+        created.email,
+        "Manager",
+        created.department_id,
+        True,
+    )
 
     moved_to = uuid.uuid4()
-    updated = events.user_updated(created.user_id, changes=events.changes(
-        name=(created.name, "Ada Lovelace"), department_id=(str(created.department_id), str(moved_to)),
-        password=("x", "y")))
+    updated = events.user_updated(
+        created.user_id,
+        changes=events.changes(
+            name=(created.name, "Ada Lovelace"),
+            department_id=(str(created.department_id), str(moved_to)),
+            password=("x", "y"),
+        ),
+    )
     await bus.publish(updated, subject=str(created.user_id))
     row = await user(session, people, created.user_id)
     assert (row["name"], row["department_id"]) == ("Ada Lovelace", moved_to)
@@ -91,9 +109,13 @@ async def test_departments_are_created_updated_and_deleted(group, bus, session):
     assert (row["name"], row["manager_id"]) == (created.name, created.manager_id)
 
     manager = uuid.uuid4()
-    await bus.publish(events.department_updated(created.department_id, changes=events.changes(
-        name=(created.name, "Motor"), manager_id=(str(created.manager_id), str(manager)))),
-        subject=str(created.department_id))
+    await bus.publish(
+        events.department_updated(
+            created.department_id,
+            changes=events.changes(name=(created.name, "Motor"), manager_id=(str(created.manager_id), str(manager))),
+        ),
+        subject=str(created.department_id),
+    )
     row = await department(session, people, created.department_id)
     assert (row["name"], row["manager_id"]) == ("Motor", manager)
 

@@ -91,8 +91,9 @@ def test_the_nul_character_is_refused_naming_where_it_is():
     assert client.get("/things%00").json()["errors"][0]["field"] == "path"
     # A body without it reaches the endpoint whole, also in several chunks.
     assert client.post("/things", json={"name": "a\\u0000b", "age": 3}).json()["name"] == "a\\u0000b"
-    assert client.post("/things", content=iter([b'{"name": "ch', b'unked", "age": 1}']),
-                       headers={"content-type": "application/json"}).json() == {"name": "chunked", "age": 1}
+    assert client.post(
+        "/things", content=iter([b'{"name": "ch', b'unked", "age": 1}']), headers={"content-type": "application/json"}
+    ).json() == {"name": "chunked", "age": 1}
 
 
 def test_where_the_nul_character_is():

@@ -48,10 +48,12 @@ def make_app() -> FastAPI:
 def test_the_verified_caller_is_the_actor_of_the_request():
     client = TestClient(make_app())
     assert client.post("/changes", headers={"authorization": "Bearer alice"}).json() == {
-        "actor": f"user:{ALICE.user_id}"}
+        "actor": f"user:{ALICE.user_id}"
+    }
     assert client.post("/changes", headers={"authorization": "Bearer bob"}).json() == {"actor": f"user:{BOB.user_id}"}
     assert client.post("/admin-changes", headers={"authorization": "Bearer alice"}).json() == {
-        "actor": f"user:{ALICE.user_id}"}
+        "actor": f"user:{ALICE.user_id}"
+    }
 
 
 def test_a_request_without_a_caller_has_no_actor_even_after_one_with():

@@ -7,11 +7,19 @@ def test_deactivation_and_reactivation_follow_the_latest_event():
     inactive: set[str] = set()
     apply_user_event(inactive, "identity.user.created", {"user_id": "u1", "active": True})
     assert inactive == set()
-    apply_user_event(inactive, "identity.user.deactivated", {"user_id": "u1", "changes": {"active": {"before": True, "after": False}}})
+    apply_user_event(
+        inactive,
+        "identity.user.deactivated",
+        {"user_id": "u1", "changes": {"active": {"before": True, "after": False}}},
+    )
     assert inactive == {"u1"}
-    apply_user_event(inactive, "identity.user.updated", {"user_id": "u1", "changes": {"name": {"before": "a", "after": "b"}}})
+    apply_user_event(
+        inactive, "identity.user.updated", {"user_id": "u1", "changes": {"name": {"before": "a", "after": "b"}}}
+    )
     assert inactive == {"u1"}
-    apply_user_event(inactive, "identity.user.updated", {"user_id": "u1", "changes": {"active": {"before": False, "after": True}}})
+    apply_user_event(
+        inactive, "identity.user.updated", {"user_id": "u1", "changes": {"active": {"before": False, "after": True}}}
+    )
     assert inactive == set()
 
 

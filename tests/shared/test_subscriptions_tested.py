@@ -17,6 +17,8 @@ from tests.bus import COVERED, consumer_groups_of
 
 TESTS = Path(__file__).resolve().parents[1]
 CONSUMING_SERVICES = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications")
+
+
 def _people_tables():
     from services.notifications.models import people
 

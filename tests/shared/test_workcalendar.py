@@ -15,11 +15,19 @@ ATHENS = ZoneInfo("Europe/Athens")
 UTC = UTC
 
 # Instants from 2024 to 2030: several DST transitions in each direction.
-instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
 hours = st.floats(min_value=0, max_value=400, allow_nan=False, allow_infinity=False)
-zones = st.sampled_from(["Europe/Athens", "Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata",
-                         "UTC", "America/Sao_Paulo"])
+zones = st.sampled_from(
+    [
+        "Europe/Athens",
+        "Europe/London",
+        "America/New_York",
+        "Australia/Sydney",
+        "Asia/Kolkata",
+        "UTC",
+        "America/Sao_Paulo",
+    ]
+)
 
 
 @st.composite
@@ -29,22 +37,27 @@ def calendars(draw) -> Calendar:
     end = draw(st.integers(min_value=start + 1, max_value=24))
     days = draw(st.frozensets(st.integers(min_value=0, max_value=6), min_size=1))
     holidays = draw(st.frozensets(st.dates(min_value=date(2024, 1, 1), max_value=date(2031, 3, 1)), max_size=40))
-    return Calendar(timezone=draw(zones), working_days=days, start_minute=start * 60, end_minute=end * 60,
-                    holidays=holidays)
+    return Calendar(
+        timezone=draw(zones), working_days=days, start_minute=start * 60, end_minute=end * 60, holidays=holidays
+    )
 
 
 def working_by_the_wall_clock(cal: Calendar, moment: datetime) -> bool:
     """An oracle that does not use the calendar's periods: read the local wall clock."""
     local = moment.astimezone(cal.zone)
     minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
-    return (local.weekday() in cal.working_days and local.date() not in cal.holidays
-            and cal.start_minute <= minute < cal.end_minute)
+    return (
+        local.weekday() in cal.working_days
+        and local.date() not in cal.holidays
+        and cal.start_minute <= minute < cal.end_minute
+    )
 
 
 def is_period_end(cal: Calendar, moment: datetime) -> bool:
     local_day = moment.astimezone(cal.zone).date()
-    return any((p := cal.period_of(d)) is not None and p[1] == moment
-               for d in (local_day - timedelta(days=1), local_day))
+    return any(
+        (p := cal.period_of(d)) is not None and p[1] == moment for d in (local_day - timedelta(days=1), local_day)
+    )
 
 
 # Properties -----------------------------------------------------------------------------------------
@@ -54,7 +67,8 @@ def test_a_deadline_never_falls_in_non_working_time(cal, start, h):
     deadline = cal.add_working_hours(start, h)
     assert deadline.tzinfo is not None
     assert working_by_the_wall_clock(cal, deadline) or is_period_end(cal, deadline), (
-        f"{deadline.astimezone(cal.zone)} is outside working time")
+        f"{deadline.astimezone(cal.zone)} is outside working time"
+    )
     assert cal.is_working_time(deadline) or is_period_end(cal, deadline)
 
 
@@ -114,8 +128,14 @@ def athens(*args) -> datetime:
 
 def test_default_calendar_is_athens_office_hours():
     cal = Calendar()
-    assert cal.to_dict() == {"timezone": "Europe/Athens", "working_days": ["mon", "tue", "wed", "thu", "fri"],
-                             "start": "09:00", "end": "17:00", "holidays": [], "always_open": False}
+    assert cal.to_dict() == {
+        "timezone": "Europe/Athens",
+        "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+        "holidays": [],
+        "always_open": False,
+    }
 
 
 def test_friday_afternoon_rolls_over_the_weekend():
@@ -184,8 +204,13 @@ def test_validation_names_the_field():
 
 
 def test_round_trip_through_plain_data():
-    cal = Calendar(timezone="Europe/London", working_days=frozenset({0, 2, 4}), start_minute=8 * 60 + 30,
-                   end_minute=24 * 60, holidays=frozenset({date(2026, 12, 25)}))
+    cal = Calendar(
+        timezone="Europe/London",
+        working_days=frozenset({0, 2, 4}),
+        start_minute=8 * 60 + 30,
+        end_minute=24 * 60,
+        holidays=frozenset({date(2026, 12, 25)}),
+    )
     assert Calendar.from_dict(cal.to_dict()) == cal
     assert cal.to_dict()["end"] == "24:00" and cal.to_dict()["working_days"] == [WEEKDAYS[0], WEEKDAYS[2], WEEKDAYS[4]]
 

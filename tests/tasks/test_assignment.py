@@ -20,9 +20,19 @@ pytestmark = pytest.mark.usefixtures("acting")
 
 async def a_task(session, department_id: uuid.UUID, assignee: uuid.UUID, priority: str = "normal"):
     return await service.open_task(
-        session, SETTINGS, title="Call the client", description=None, origin="manual", opportunity_id=None,
-        client_id=None, stage_key=None, department_id=department_id,
-        assignment=assignment.Assignment(assignee, "by hand"), priority=priority, sla_started_at=clock.now())
+        session,
+        SETTINGS,
+        title="Call the client",
+        description=None,
+        origin="manual",
+        opportunity_id=None,
+        client_id=None,
+        stage_key=None,
+        department_id=department_id,
+        assignment=assignment.Assignment(assignee, "by hand"),
+        priority=priority,
+        sla_started_at=clock.now(),
+    )
 
 
 async def route(session, department_id: uuid.UUID) -> assignment.Assignment:

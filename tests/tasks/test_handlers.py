@@ -23,8 +23,14 @@ async def bus(sessionmaker):
 
 async def announced(bus, session, event_type: str) -> list[dict]:
     outbox = bus.tables.outbox
-    return [json.loads(p) for p in (await session.execute(
-        select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id))).scalars()]
+    return [
+        json.loads(p)
+        for p in (
+            await session.execute(
+                select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
+            )
+        ).scalars()
+    ]
 
 
 @handles("tasks.router", "pipeline.opportunity.opened")
@@ -33,7 +39,11 @@ async def test_an_opened_deal_gives_its_owner_the_first_contact_task_once(bus, s
     envelope = await bus.publish(opened, subject=str(opened.opportunity_id))
     [task] = await tasks_of_deal(session, opened.opportunity_id)
     assert (task.stage_key, task.status, task.origin, task.assignee_id) == (
-        "first_contact", "open", "auto", opened.owner_id)
+        "first_contact",
+        "open",
+        "auto",
+        opened.owner_id,
+    )
     assert task.title == "First Contact: Fleet cover"
     assert task.due_at is not None and task.sla_hours == 8
     [created] = await announced(bus, session, "tasks.task.created")
@@ -49,8 +59,9 @@ async def test_a_forward_move_closes_the_stage_task_and_routes_the_next_to_the_l
     opened = events.opportunity_opened()
     await bus.publish(opened, subject=str(opened.opportunity_id))
     to_stage = events.stage("needs_analysis", position=2, department_id=department, sla_hours=16)
-    moved = events.stage_advanced(opportunity_id=opened.opportunity_id, client_id=opened.client_id,
-                                  owner_id=opened.owner_id, to_stage=to_stage)
+    moved = events.stage_advanced(
+        opportunity_id=opened.opportunity_id, client_id=opened.client_id, owner_id=opened.owner_id, to_stage=to_stage
+    )
     envelope = await bus.publish(moved, subject=str(opened.opportunity_id))
     first, second = await tasks_of_deal(session, opened.opportunity_id)
     assert (first.stage_key, first.status) == ("first_contact", "done")
@@ -61,8 +72,10 @@ async def test_a_forward_move_closes_the_stage_task_and_routes_the_next_to_the_l
     # A second deal's move into the same department goes to the other member, now less loaded.
     other = events.opportunity_opened()
     await bus.publish(other, subject=str(other.opportunity_id))
-    await bus.publish(events.stage_advanced(opportunity_id=other.opportunity_id, owner_id=other.owner_id,
-                                            to_stage=to_stage), subject=str(other.opportunity_id))
+    await bus.publish(
+        events.stage_advanced(opportunity_id=other.opportunity_id, owner_id=other.owner_id, to_stage=to_stage),
+        subject=str(other.opportunity_id),
+    )
     assert (await tasks_of_deal(session, other.opportunity_id))[1].assignee_id == max(ann, bob)
 
     await bus.redeliver(envelope)
@@ -73,8 +86,13 @@ async def test_a_forward_move_closes_the_stage_task_and_routes_the_next_to_the_l
 async def test_a_declined_deal_cancels_its_open_tasks(bus, session):
     opened = events.opportunity_opened()
     await bus.publish(opened, subject=str(opened.opportunity_id))
-    declined = events.opportunity_declined(opportunity_id=opened.opportunity_id, client_id=opened.client_id,
-                                           owner_id=opened.owner_id, stage=events.stage(), opportunity_version=2)
+    declined = events.opportunity_declined(
+        opportunity_id=opened.opportunity_id,
+        client_id=opened.client_id,
+        owner_id=opened.owner_id,
+        stage=events.stage(),
+        opportunity_version=2,
+    )
     envelope = await bus.publish(declined, subject=str(opened.opportunity_id))
     [task] = await tasks_of_deal(session, opened.opportunity_id)
     assert task.status == "cancelled"

@@ -33,29 +33,47 @@ def route(session):
 
     async def route(*events) -> None:
         """Route one batch of these events, each under a new event id (as pipeline publishing again would)."""
-        await handler(session, [Envelope(id=new_event_id(), type=data.event_type, source="pipeline",
-                                         time=clock.now(), data=data.model_dump(mode="json"),
-                                         subject=str(data.opportunity_id)) for data in events])
+        await handler(
+            session,
+            [
+                Envelope(
+                    id=new_event_id(),
+                    type=data.event_type,
+                    source="pipeline",
+                    time=clock.now(),
+                    data=data.model_dump(mode="json"),
+                    subject=str(data.opportunity_id),
+                )
+                for data in events
+            ],
+        )
         await session.flush()
 
     return route
 
 
 async def tasks_of(session: AsyncSession, deal: Deal) -> list[tuple[str, str]]:
-    rows = await session.execute(select(Task.stage_key, Task.status).where(Task.opportunity_id == deal.opportunity_id)
-                                 .order_by(Task.number))
+    rows = await session.execute(
+        select(Task.stage_key, Task.status).where(Task.opportunity_id == deal.opportunity_id).order_by(Task.number)
+    )
     return [tuple(r) for r in rows]
 
 
 async def position_of(session: AsyncSession, deal: Deal) -> tuple | None:
-    row = (await session.execute(select(DealRow.stage_key, DealRow.status, DealRow.version)
-                                 .where(DealRow.opportunity_id == deal.opportunity_id))).first()
+    row = (
+        await session.execute(
+            select(DealRow.stage_key, DealRow.status, DealRow.version).where(
+                DealRow.opportunity_id == deal.opportunity_id
+            )
+        )
+    ).first()
     return tuple(row) if row else None
 
 
 def skipped(reason: str, event_type: str = STAGE_TYPE) -> float:
-    return REGISTRY.get_sample_value("tasks_routing_events_skipped_total",
-                                     {"type": event_type, "reason": reason}) or 0.0
+    return (
+        REGISTRY.get_sample_value("tasks_routing_events_skipped_total", {"type": event_type, "reason": reason}) or 0.0
+    )
 
 
 def a_deal() -> Deal:
@@ -67,10 +85,20 @@ async def test_the_normal_flow_opens_and_closes_each_stage_and_keeps_the_positio
     await route(deal.opened(FIRST, version=1))
     await route(deal.advanced(FIRST, NEEDS, version=2))
     await route(deal.advanced(NEEDS, GATHERING, version=3))
-    assert await tasks_of(session, deal) == [("first_contact", "done"), ("needs_analysis", "done"),
-                                             ("material_gathering", "open")]
-    titles = (await session.execute(select(Task.title).where(Task.opportunity_id == deal.opportunity_id)
-                                    .order_by(Task.number))).scalars().all()
+    assert await tasks_of(session, deal) == [
+        ("first_contact", "done"),
+        ("needs_analysis", "done"),
+        ("material_gathering", "open"),
+    ]
+    titles = (
+        (
+            await session.execute(
+                select(Task.title).where(Task.opportunity_id == deal.opportunity_id).order_by(Task.number)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert titles[-1] == "Material Gathering: Fleet cover for QA Guard"
     assert await position_of(session, deal) == ("material_gathering", "open", 3)
 
@@ -85,8 +113,11 @@ async def test_a_late_copy_of_a_move_under_a_new_event_id_opens_and_closes_nothi
     await route(deal.advanced(FIRST, NEEDS, version=2))  # the old move, published again
     await route(deal.advanced(FIRST, NEEDS))  # the same, from before versions were carried
 
-    assert await tasks_of(session, deal) == [("first_contact", "done"), ("needs_analysis", "done"),
-                                             ("material_gathering", "open")]
+    assert await tasks_of(session, deal) == [
+        ("first_contact", "done"),
+        ("needs_analysis", "done"),
+        ("material_gathering", "open"),
+    ]
     assert await position_of(session, deal) == ("material_gathering", "open", 3)
     assert skipped("not_newer") == before + 2
 
@@ -109,11 +140,18 @@ async def test_a_late_move_into_a_stage_visited_once_opens_no_second_task(sessio
 
 async def test_the_guard_holds_within_one_batch(session, route):
     deal = a_deal()
-    await route(deal.opened(FIRST, version=1), deal.advanced(FIRST, NEEDS, version=2),
-                deal.advanced(NEEDS, GATHERING, version=3), deal.advanced(FIRST, NEEDS, version=2),
-                deal.opened(FIRST, version=1))
-    assert await tasks_of(session, deal) == [("first_contact", "done"), ("needs_analysis", "done"),
-                                             ("material_gathering", "open")]
+    await route(
+        deal.opened(FIRST, version=1),
+        deal.advanced(FIRST, NEEDS, version=2),
+        deal.advanced(NEEDS, GATHERING, version=3),
+        deal.advanced(FIRST, NEEDS, version=2),
+        deal.opened(FIRST, version=1),
+    )
+    assert await tasks_of(session, deal) == [
+        ("first_contact", "done"),
+        ("needs_analysis", "done"),
+        ("material_gathering", "open"),
+    ]
     assert await position_of(session, deal) == ("material_gathering", "open", 3)
 
 
@@ -128,8 +166,11 @@ async def test_events_from_before_versions_are_guarded_by_the_stage_they_leave(s
     assert await position_of(session, deal) == ("needs_analysis", "open", None)
 
     await route(deal.advanced(NEEDS, GATHERING, version=5))  # the first versioned event is newer
-    assert await tasks_of(session, deal) == [("first_contact", "done"), ("needs_analysis", "done"),
-                                             ("material_gathering", "open")]
+    assert await tasks_of(session, deal) == [
+        ("first_contact", "done"),
+        ("needs_analysis", "done"),
+        ("material_gathering", "open"),
+    ]
     assert await position_of(session, deal) == ("material_gathering", "open", 5)
 
 

@@ -28,8 +28,9 @@ def test_the_least_loaded_member_gets_the_task_and_the_reason_says_why():
 
 def test_a_tie_goes_to_the_least_recently_assigned_then_the_lowest_id():
     earlier, later = NOW - timedelta(hours=2), NOW
-    chosen = choose_least_loaded("Sales", [member(A, 4, order=20, at=later), member(B, 4, order=10, at=earlier),
-                                           member(C, 6)])
+    chosen = choose_least_loaded(
+        "Sales", [member(A, 4, order=20, at=later), member(B, 4, order=10, at=earlier), member(C, 6)]
+    )
     assert chosen.assignee_id == B
     assert "tied with 1 other; tie broken by least recently assigned" in chosen.reason
     # Never assigned beats any assignment; among the never-assigned, the lowest user id.

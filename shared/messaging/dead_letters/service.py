@@ -44,8 +44,9 @@ def consumer_named(consumers: dict[str, IdempotentConsumer], name: str) -> Idemp
     return consumer
 
 
-async def list_letters(session: AsyncSession, tables: MessagingTables, filters: LetterFilters, *, limit: int,
-                       offset: int) -> tuple[Sequence[Row[Any]], int]:
+async def list_letters(
+    session: AsyncSession, tables: MessagingTables, filters: LetterFilters, *, limit: int, offset: int
+) -> tuple[Sequence[Row[Any]], int]:
     return await repository.page(session, tables.dead_letters, filters, limit=limit, offset=offset)
 
 
@@ -74,9 +75,14 @@ def payload_view(payload: bytes | None) -> tuple[str, Any]:
 
 def stored_record(row: Row[Any]) -> StoredRecord:
     headers = row.headers if isinstance(row.headers, dict) else {}
-    return StoredRecord(topic=row.topic, partition=row.partition, offset=row.offset,
-                        key=row.key.encode() if row.key is not None else None, value=row.payload,
-                        headers=tuple((str(k), str(v).encode()) for k, v in headers.items()))
+    return StoredRecord(
+        topic=row.topic,
+        partition=row.partition,
+        offset=row.offset,
+        key=row.key.encode() if row.key is not None else None,
+        value=row.payload,
+        headers=tuple((str(k), str(v).encode()) for k, v in headers.items()),
+    )
 
 
 def is_replayable(row: Row[Any]) -> bool:
@@ -93,18 +99,36 @@ async def _locked_parked(session: AsyncSession, consumer: IdempotentConsumer, le
     return row
 
 
-async def _audit(session: AsyncSession, consumer: IdempotentConsumer, row: Row[Any], verb: str, actor: Actor,
-                 reason: str | None = None) -> None:
+async def _audit(
+    session: AsyncSession,
+    consumer: IdempotentConsumer,
+    row: Row[Any],
+    verb: str,
+    actor: Actor,
+    reason: str | None = None,
+) -> None:
     replayed, discarded = CONTRACTS[consumer.outbox.service]
     contract = replayed if verb == "replayed" else discarded
-    await consumer.outbox.add(session, contract(
-        consumer=consumer.name, dead_letter_id=row.id, parked_event_id=row.event_id,
-        parked_event_type=row.event_type, topic=row.topic, partition=row.partition, offset=row.offset, reason=reason),
-        subject=f"{consumer.name}:{row.id}", actor=actor)
+    await consumer.outbox.add(
+        session,
+        contract(
+            consumer=consumer.name,
+            dead_letter_id=row.id,
+            parked_event_id=row.event_id,
+            parked_event_type=row.event_type,
+            topic=row.topic,
+            partition=row.partition,
+            offset=row.offset,
+            reason=reason,
+        ),
+        subject=f"{consumer.name}:{row.id}",
+        actor=actor,
+    )
 
 
-async def replay(sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer, letter_id: int,
-                 actor: Actor) -> Row[Any]:
+async def replay(
+    sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer, letter_id: int, actor: Actor
+) -> Row[Any]:
     """Hand the letter's event to its consumer again (see the module's note); the letter as it is now."""
     table = consumer.tables.dead_letters
     failure: BaseException | None = None
@@ -112,8 +136,10 @@ async def replay(sessionmaker: async_sessionmaker[AsyncSession], consumer: Idemp
         async with sessionmaker() as session, session.begin():
             row = await _locked_parked(session, consumer, letter_id)
             if not is_replayable(row):
-                raise InvalidInput(f"dead letter {letter_id} of {consumer.name} is not an event ({row.error[:200]}); "
-                                   "it can only be discarded")
+                raise InvalidInput(
+                    f"dead letter {letter_id} of {consumer.name} is not an event ({row.error[:200]}); "
+                    "it can only be discarded"
+                )
             try:
                 async with session.begin_nested():
                     await consumer.replay(session, stored_record(row))
@@ -121,8 +147,9 @@ async def replay(sessionmaker: async_sessionmaker[AsyncSession], consumer: Idemp
                 raise InvalidInput(f"dead letter {letter_id}: {exc}") from exc
             except Exception as exc:
                 failure = exc
-                row = await repository.record_failed_replay(session, table, letter_id, error=describe(exc),
-                                                            at=clock.now())
+                row = await repository.record_failed_replay(
+                    session, table, letter_id, error=describe(exc), at=clock.now()
+                )
             else:
                 row = await repository.mark_replayed(session, table, letter_id, actor=str(actor), at=clock.now())
                 await _audit(session, consumer, row, "replayed", actor)
@@ -130,17 +157,25 @@ async def replay(sessionmaker: async_sessionmaker[AsyncSession], consumer: Idemp
         raise
     except Exception as exc:
         if failure_kind(exc) == TRANSIENT:
-            raise ServiceUnavailable(f"replaying dead letter {letter_id}: {describe(exc)[:300]}",
-                                     headers={"Retry-After": "5"}) from exc
+            raise ServiceUnavailable(
+                f"replaying dead letter {letter_id}: {describe(exc)[:300]}", headers={"Retry-After": "5"}
+            ) from exc
         raise
     if failure is not None:
         if failure_kind(failure) == TRANSIENT:
-            raise ServiceUnavailable(f"{consumer.name} could not handle {row.event_type} {row.event_id} now "
-                                     f"({describe(failure)[:300]}); the letter stays parked, try again later",
-                                     headers={"Retry-After": "5"}, attempts=row.replay_attempts)
-        raise ReplayFailed(f"{consumer.name} failed on {row.event_type} {row.event_id} again: "
-                           f"{describe(failure)[:1000]}; the letter stays parked (attempt {row.replay_attempts})",
-                           attempts=row.replay_attempts, error=row.last_replay_error, kind=failure_kind(failure))
+            raise ServiceUnavailable(
+                f"{consumer.name} could not handle {row.event_type} {row.event_id} now "
+                f"({describe(failure)[:300]}); the letter stays parked, try again later",
+                headers={"Retry-After": "5"},
+                attempts=row.replay_attempts,
+            )
+        raise ReplayFailed(
+            f"{consumer.name} failed on {row.event_type} {row.event_id} again: "
+            f"{describe(failure)[:1000]}; the letter stays parked (attempt {row.replay_attempts})",
+            attempts=row.replay_attempts,
+            error=row.last_replay_error,
+            kind=failure_kind(failure),
+        )
     return row
 
 
@@ -155,8 +190,12 @@ class ReplayOutcome:
 _OUTCOMES = {404: "not_found", 409: "conflict", 422: "not_replayable", 503: "unavailable"}
 
 
-async def replay_many(sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer,
-                      letter_ids: Sequence[int], actor: Actor) -> list[ReplayOutcome]:
+async def replay_many(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    consumer: IdempotentConsumer,
+    letter_ids: Sequence[int],
+    actor: Actor,
+) -> list[ReplayOutcome]:
     """Replay each letter in the order given, each in its own transaction; what became of each."""
     outcomes = []
     for letter_id in dict.fromkeys(letter_ids):
@@ -165,21 +204,24 @@ async def replay_many(sessionmaker: async_sessionmaker[AsyncSession], consumer: 
         except ReplayFailed as problem:
             outcomes.append(ReplayOutcome(letter_id, "failed", problem.status, problem.detail))
         except Problem as problem:
-            outcomes.append(ReplayOutcome(letter_id, _OUTCOMES.get(problem.status, "failed"), problem.status,
-                                          problem.detail))
+            outcomes.append(
+                ReplayOutcome(letter_id, _OUTCOMES.get(problem.status, "failed"), problem.status, problem.detail)
+            )
         else:
             outcomes.append(ReplayOutcome(letter_id, "replayed", 200, "replayed"))
     return outcomes
 
 
-async def discard(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int, reason: str,
-                  actor: Actor) -> Row[Any]:
+async def discard(
+    session: AsyncSession, consumer: IdempotentConsumer, letter_id: int, reason: str, actor: Actor
+) -> Row[Any]:
     """Resolve the letter without handling its event, for `reason`, in the caller's transaction."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput.for_field("body.reason", "say why the letter is discarded")
     await _locked_parked(session, consumer, letter_id)
-    row = await repository.mark_discarded(session, consumer.tables.dead_letters, letter_id, actor=str(actor),
-                                          reason=reason, at=clock.now())
+    row = await repository.mark_discarded(
+        session, consumer.tables.dead_letters, letter_id, actor=str(actor), reason=reason, at=clock.now()
+    )
     await _audit(session, consumer, row, "discarded", actor, reason)
     return row

@@ -5,10 +5,11 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-10 09:00:00
 """
+
 from shared.db.migration_ops import add_dead_letter_lifecycle_v1, drop_dead_letter_lifecycle_v1
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

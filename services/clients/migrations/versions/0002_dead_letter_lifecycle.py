@@ -5,10 +5,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-10 09:00:00
 """
+
 from shared.db.migration_ops import add_dead_letter_lifecycle_v1, drop_dead_letter_lifecycle_v1
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
