@@ -150,7 +150,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         (c.name for c in parts.consumers if IDENTITY_USERS in c.subscribed_topics), None
                     )
                     if parts.people is not None and people_group is not None:
-                        revocations = ProjectedDeactivations(settings, parts.people, people_group)
+                        revocations = ProjectedDeactivations(
+                            settings, app.state.sessionmaker, parts.people, people_group
+                        )
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
                 if parts.jobs:

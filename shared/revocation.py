@@ -22,14 +22,15 @@ import json
 import logging
 from typing import Any
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.topics import IDENTITY_USERS
 from shared.db import asyncpg_dsn
+from shared.db.listener import NoticeListener
 from shared.messaging.kafka import ensure_topics
-from shared.projections.identity import PEOPLE_CHANNEL, PeopleTables
+from shared.projections.identity import PEOPLE_CHANNEL, PeopleTables, inactive_user_ids
 from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.revocation")
@@ -126,18 +127,36 @@ class ProjectedDeactivations:
 
     The replica's handlers announce each change of a user's `active` with a PostgreSQL `NOTIFY` in their
     transaction (`shared.projections.identity.PEOPLE_CHANNEL`), which PostgreSQL delivers only once it commits,
-    to every process of the service: each replica of a scaled-out service hears the deactivations its own
-    consumer never handled (Kafka gave that partition to another replica). The set is reloaded from the table
-    each time the listening connection is (re)established, so nothing said while it was down is missed."""
+    in commit order, to every process of the service: each replica of a scaled-out service hears the
+    deactivations its own consumer never handled (Kafka gave that partition to another replica). After each
+    (re)connection of the listener the set is read again from the table, and what was heard while reading is
+    applied on top (a suffix of the changes in commit order, so each user ends at their latest state)."""
 
-    def __init__(self, settings: DatabaseSettings, people: PeopleTables, group: str, poll_seconds: float = 0.5):
+    def __init__(
+        self,
+        settings: DatabaseSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        people: PeopleTables,
+        group: str,
+        poll_seconds: float = 0.5,
+    ):
         self.settings = settings
+        self.sessionmaker = sessionmaker
         self.people = people
         self.group = group
         self.poll_seconds = poll_seconds
         self.inactive: set[str] = set()
         self.caught_up = asyncio.Event()
-        self._listening = asyncio.Event()
+        self.loaded = asyncio.Event()
+        self._listener = NoticeListener(
+            asyncpg_dsn(settings.database_url),
+            PEOPLE_CHANNEL,
+            self._heard,
+            application_name=f"{settings.service_name}-deactivations",
+            on_connected=self._reload,
+        )
+        self._heard_while_loading: list[str] | None = None
+        self._loading: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def is_deactivated(self, user_id: object) -> bool:
@@ -159,39 +178,39 @@ class ProjectedDeactivations:
         finally:
             await probe.stop()
         self._tasks = [
-            asyncio.create_task(self._listen(), name="revocations-listen"),
+            asyncio.create_task(self._listener.run(), name="revocations-listen"),
             asyncio.create_task(self._watch(targets), name="revocations-watch"),
         ]
-        await self._listening.wait()
+        # Tokens are checked against the set from the first request on: it is read before the service serves.
+        await self.loaded.wait()
 
-    def _heard(self, _connection: object, _pid: int, _channel: str, payload: object) -> None:
-        user_id, _, active = str(payload).partition(":")
-        (self.inactive.discard if active == "1" else self.inactive.add)(user_id)
+    def _heard(self, payload: str) -> None:
+        if self._heard_while_loading is not None:
+            self._heard_while_loading.append(payload)
+        _apply_notice(self.inactive, payload)
 
-    async def _listen(self) -> None:
-        """Keep a connection listening on the people channel; after each (re)connection, reload the set."""
-        query = f"SELECT id FROM {self.people.users.name} WHERE active IS FALSE"
-        while True:
-            connection = None
-            try:
-                connection = await asyncpg.connect(asyncpg_dsn(self.settings.database_url))
-                lost = asyncio.Event()
-                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await connection.add_listener(PEOPLE_CHANNEL, self._heard)
-                # Listening first, then reading: a change committed in between is both read and heard.
-                self.inactive = {str(row[0]) for row in await connection.fetch(query)}
-                self._listening.set()
-                await lost.wait()
-                log.warning("the people channel's connection was lost; listening again")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("listening for deactivations failed (%s); retrying", exc)
-            finally:
-                if connection is not None:
-                    with contextlib.suppress(Exception):
-                        await connection.close(timeout=2)
-            await asyncio.sleep(1.0)
+    def _reload(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+        self._loading = asyncio.get_running_loop().create_task(self._load(), name="revocations-load")
+
+    async def _load(self) -> None:
+        self._heard_while_loading = []
+        try:
+            while True:
+                try:
+                    async with self.sessionmaker() as session:
+                        inactive = {str(user_id) for user_id in await inactive_user_ids(session, self.people)}
+                    break
+                except Exception as exc:
+                    log.warning("reading the deactivated users failed (%s); retrying", exc)
+                    await asyncio.sleep(1.0)
+            for payload in self._heard_while_loading:
+                _apply_notice(inactive, payload)
+            self.inactive = inactive
+            self.loaded.set()
+        finally:
+            self._heard_while_loading = None
 
     async def _watch(self, targets: dict[TopicPartition, int]) -> None:
         """Caught up once the replica's consumer group has committed past the topic's end as it was at start."""
@@ -220,9 +239,16 @@ class ProjectedDeactivations:
                 await admin.close()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._loading] if self._loading is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _apply_notice(inactive: set[str], payload: str) -> None:
+    """Fold one `<user id>:<1|0>` notice of the people channel into the set of inactive user ids."""
+    user_id, _, active = payload.partition(":")
+    (inactive.discard if active == "1" else inactive.add)(user_id)
 
 
 async def _partitions_of(settings: ServiceSettings, topic: str) -> list[int]:

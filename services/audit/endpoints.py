@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.audit import service
+from services.audit.chain import HASHED_FIELDS
 from services.audit.checkpoints import latest_checkpoint, read_checkpoints
 from shared import clock
 from shared.auth import Principal, require_role
@@ -244,31 +245,8 @@ async def verify(
 
 # Export ------------------------------------------------------------------------------------------
 
-EXPORT_FIELDS = (
-    "seq",
-    "id",
-    "event_id",
-    "event_type",
-    "event_version",
-    "source",
-    "aggregate_type",
-    "aggregate_id",
-    "client_id",
-    "actor_type",
-    "actor_id",
-    "occurred_at",
-    "recorded_at",
-    "topic",
-    "partition",
-    "offset",
-    "correlation_id",
-    "causation_id",
-    "trace_id",
-    "data",
-    "changes",
-    "prev_hash",
-    "hash",
-)
+# Every hashed field in the chain's order, with the record's id beside its seq and its own hash at the end.
+EXPORT_FIELDS = ("seq", "id", *HASHED_FIELDS[1:], "hash")
 
 
 def _export_value(value: Any) -> Any:

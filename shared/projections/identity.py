@@ -163,3 +163,8 @@ def people_subscriptions(tables: PeopleTables) -> tuple[On, ...]:
 async def department_manager(session: AsyncSession, tables: PeopleTables, department_id: uuid.UUID) -> Any | None:
     """The department's manager id, or None."""
     return await session.scalar(select(tables.departments.c.manager_id).where(tables.departments.c.id == department_id))
+
+
+async def inactive_user_ids(session: AsyncSession, tables: PeopleTables) -> list[Any]:
+    """The ids of the users the replica knows inactive."""
+    return list(await session.scalars(select(tables.users.c.id).where(tables.users.c.active.is_(False))))
