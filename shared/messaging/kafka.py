@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from itertools import chain
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from prometheus_client import REGISTRY
 
 from shared.settings import ServiceSettings
@@ -26,6 +29,24 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         linger_ms=2,
         request_timeout_ms=30000,
     )
+
+
+async def _fetch_batch(self: BatchSubscriber, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
+    """FastStream's `BatchSubscriber.get_msg` without its second wait: after an empty `getmany` it sleeps as long
+    again, so an event arriving then waited up to `batch_timeout_ms` more (measured: +50 ms a hop on average on the
+    routing path). `getmany` already waited for records; it sleeps only when `getmany` came back at once (nothing
+    to fetch: every partition paused or none assigned), so such a consumer does not spin."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    messages = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
+    if not messages:
+        if loop.time() - started < self.batch_timeout_ms / 2000:
+            await asyncio.sleep(self.batch_timeout_ms / 1000)
+        return ()
+    return tuple(chain(*messages.values()))
+
+
+BatchSubscriber.get_msg = _fetch_batch  # type: ignore[method-assign]  # see _fetch_batch
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:

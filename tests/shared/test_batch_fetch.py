@@ -1,0 +1,48 @@
+"""The consumer groups' batch fetch (`shared.messaging.kafka._fetch_batch`, in place of FastStream's): an empty fetch
+that already waited for records is not followed by a second wait; one that came back at once is."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+
+from shared.messaging import kafka
+
+
+class Fetching:
+    """Stands in for aiokafka's consumer in `getmany`: waits `waits` seconds, then answers `records`."""
+
+    def __init__(self, waits: float, records: dict | None = None):
+        self.waits, self.records = waits, records or {}
+
+    async def getmany(self, *, timeout_ms: int, max_records: int | None) -> dict:
+        await asyncio.sleep(self.waits)
+        return self.records
+
+
+class Subscriber:
+    batch_timeout_ms = 200
+    max_records = 10
+
+
+async def test_faststreams_batch_subscriber_fetches_with_the_platforms_fetch():
+    assert BatchSubscriber.get_msg is kafka._fetch_batch
+
+
+async def test_an_empty_fetch_that_waited_for_records_is_not_followed_by_a_second_wait():
+    started = time.monotonic()
+    assert await kafka._fetch_batch(Subscriber(), Fetching(0.2)) == ()
+    assert time.monotonic() - started < 0.35
+
+
+async def test_an_empty_fetch_that_came_back_at_once_waits_so_the_loop_does_not_spin():
+    started = time.monotonic()
+    assert await kafka._fetch_batch(Subscriber(), Fetching(0)) == ()
+    assert time.monotonic() - started >= 0.19
+
+
+async def test_the_records_of_every_partition_come_as_one_batch():
+    records = {"a": [1, 2], "b": [3]}
+    assert await kafka._fetch_batch(Subscriber(), Fetching(0, records)) == (1, 2, 3)
