@@ -13,7 +13,7 @@ import time
 import httpx
 
 from devstack.config import StackSettings
-from devstack.seed import ADMIN, login
+from devstack.seed import ADMIN, _all, login
 from shared.contracts.pipeline import (
     CLIENT_DECISION,
     COMPLETION,
@@ -68,7 +68,7 @@ def seed_pipeline(cfg: StackSettings, *, timeout: float = 90.0) -> None:
         departments = {
             d["name"]: d["id"] for d in client.get("/api/v1/departments", params={"limit": 200}).json()["items"]
         }
-        users = {u["email"]: u["id"] for u in client.get("/api/v1/users", params={"limit": 200}).json()["items"]}
+        users = {u["email"]: u["id"] for u in _all(client, "/api/v1/users")}
         stages = client.get("/api/v1/stages")
         stages.raise_for_status()
         for stage in stages.json():

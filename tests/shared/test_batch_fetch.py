@@ -23,7 +23,7 @@ class Fetching:
 
 
 class Subscriber:
-    batch_timeout_ms = 200
+    batch_timeout_ms = 500
     max_records = 10
 
 
@@ -33,14 +33,14 @@ async def test_faststreams_batch_subscriber_fetches_with_the_platforms_fetch():
 
 async def test_an_empty_fetch_that_waited_for_records_is_not_followed_by_a_second_wait():
     started = time.monotonic()
-    assert await kafka._fetch_batch(Subscriber(), Fetching(0.2)) == ()
-    assert time.monotonic() - started < 0.35
+    assert await kafka._fetch_batch(Subscriber(), Fetching(0.5)) == ()
+    assert time.monotonic() - started < 0.9  # FastStream's own fetch takes 1.0 s here: the wait, then the sleep
 
 
 async def test_an_empty_fetch_that_came_back_at_once_waits_so_the_loop_does_not_spin():
     started = time.monotonic()
     assert await kafka._fetch_batch(Subscriber(), Fetching(0)) == ()
-    assert time.monotonic() - started >= 0.19
+    assert time.monotonic() - started >= 0.45
 
 
 async def test_the_records_of_every_partition_come_as_one_batch():

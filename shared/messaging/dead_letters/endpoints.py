@@ -13,7 +13,6 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import Instant
-from shared.context import Actor
 from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Session, problems
 from shared.messaging.consumer import IdempotentConsumer
@@ -132,10 +131,6 @@ def _consumers(request: Request) -> dict[str, IdempotentConsumer]:
     return getattr(request.app.state, "consumers", {})
 
 
-def _actor(admin: Any) -> Actor:
-    return Actor("user", str(admin.user_id))
-
-
 def _detail(row: Any) -> DeadLetterDetail:
     encoding, payload = service.payload_view(row.payload)
     return DeadLetterDetail.model_validate(
@@ -197,7 +192,7 @@ async def list_letters(
 )
 async def replay_many(request: Request, _admin: Admin, consumer: ConsumerName, body: ReplayRequest) -> ReplayReport:
     target = service.consumer_named(_consumers(request), consumer)
-    outcomes = await service.replay_many(request.app.state.sessionmaker, target, body.ids, _actor(_admin))
+    outcomes = await service.replay_many(request.app.state.sessionmaker, target, body.ids)
     results = [ReplayResult(id=o.id, outcome=o.outcome, status=o.status, detail=o.detail) for o in outcomes]
     replayed = sum(r.outcome == "replayed" for r in results)
     return ReplayReport(results=results, replayed=replayed, failed=len(results) - replayed)
@@ -226,7 +221,7 @@ async def replay_letter(
     request: Request, _admin: Admin, consumer: ConsumerName, dead_letter_id: LetterId
 ) -> DeadLetterDetail:
     target = service.consumer_named(_consumers(request), consumer)
-    return _detail(await service.replay(request.app.state.sessionmaker, target, dead_letter_id, _actor(_admin)))
+    return _detail(await service.replay(request.app.state.sessionmaker, target, dead_letter_id))
 
 
 @router.post(
@@ -243,4 +238,4 @@ async def discard_letter(
     body: DiscardRequest,
 ) -> DeadLetterDetail:
     target = service.consumer_named(_consumers(request), consumer)
-    return _detail(await service.discard(session, target, dead_letter_id, body.reason, _actor(_admin)))
+    return _detail(await service.discard(session, target, dead_letter_id, body.reason))

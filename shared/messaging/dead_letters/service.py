@@ -22,7 +22,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import clock
-from shared.context import Actor
+from shared.context import current_actor
 from shared.contracts.dead_letters import CONTRACTS
 from shared.errors import Conflict, InvalidInput, NotFound, Problem, ServiceUnavailable
 from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, failure_kind
@@ -104,9 +104,9 @@ async def _audit(
     consumer: IdempotentConsumer,
     row: Row[Any],
     verb: str,
-    actor: Actor,
     reason: str | None = None,
 ) -> None:
+    """The action's event, through the outbox: its actor is the Admin the request bound."""
     replayed, discarded = CONTRACTS[consumer.outbox.service]
     contract = replayed if verb == "replayed" else discarded
     await consumer.outbox.add(
@@ -122,12 +122,11 @@ async def _audit(
             reason=reason,
         ),
         subject=f"{consumer.name}:{row.id}",
-        actor=actor,
     )
 
 
 async def replay(
-    sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer, letter_id: int, actor: Actor
+    sessionmaker: async_sessionmaker[AsyncSession], consumer: IdempotentConsumer, letter_id: int
 ) -> Row[Any]:
     """Hand the letter's event to its consumer again (see the module's note); the letter as it is now."""
     table = consumer.tables.dead_letters
@@ -151,8 +150,10 @@ async def replay(
                     session, table, letter_id, error=describe(exc), at=clock.now()
                 )
             else:
-                row = await repository.mark_replayed(session, table, letter_id, actor=str(actor), at=clock.now())
-                await _audit(session, consumer, row, "replayed", actor)
+                row = await repository.mark_replayed(
+                    session, table, letter_id, actor=str(current_actor()), at=clock.now()
+                )
+                await _audit(session, consumer, row, "replayed")
     except Problem:
         raise
     except Exception as exc:
@@ -194,13 +195,12 @@ async def replay_many(
     sessionmaker: async_sessionmaker[AsyncSession],
     consumer: IdempotentConsumer,
     letter_ids: Sequence[int],
-    actor: Actor,
 ) -> list[ReplayOutcome]:
     """Replay each letter in the order given, each in its own transaction; what became of each."""
     outcomes = []
     for letter_id in dict.fromkeys(letter_ids):
         try:
-            await replay(sessionmaker, consumer, letter_id, actor)
+            await replay(sessionmaker, consumer, letter_id)
         except ReplayFailed as problem:
             outcomes.append(ReplayOutcome(letter_id, "failed", problem.status, problem.detail))
         except Problem as problem:
@@ -212,16 +212,14 @@ async def replay_many(
     return outcomes
 
 
-async def discard(
-    session: AsyncSession, consumer: IdempotentConsumer, letter_id: int, reason: str, actor: Actor
-) -> Row[Any]:
+async def discard(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int, reason: str) -> Row[Any]:
     """Resolve the letter without handling its event, for `reason`, in the caller's transaction."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput.for_field("body.reason", "say why the letter is discarded")
     await _locked_parked(session, consumer, letter_id)
     row = await repository.mark_discarded(
-        session, consumer.tables.dead_letters, letter_id, actor=str(actor), reason=reason, at=clock.now()
+        session, consumer.tables.dead_letters, letter_id, actor=str(current_actor()), reason=reason, at=clock.now()
     )
-    await _audit(session, consumer, row, "discarded", actor, reason)
+    await _audit(session, consumer, row, "discarded", reason)
     return row
