@@ -103,7 +103,11 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         revocations: DeactivatedUsers | ProjectedDeactivations | None = None
         try:
             if isinstance(settings, DatabaseSettings):
-                engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+                engine = create_engine(
+                    settings.database_url,
+                    pool_size=settings.database_pool_size,
+                    traced=settings.otel_traces_exporter != "none",
+                )
                 app.state.engine = engine
                 app.state.sessionmaker = create_sessionmaker(engine)
                 dlqs = [dead_letter_topic(c.name) for c in parts.consumers]

@@ -47,7 +47,11 @@ class ServiceSettings(BaseSettings):
     )
 
     otel_traces_exporter: Literal["none", "console", "otlp"] = Field(
-        "none", description="Where spans go: nowhere (trace ids still propagate), stdout, or OTLP/HTTP."
+        "none",
+        description=(
+            "Where spans go: nowhere (none is recorded; trace ids still propagate), stdout, or OTLP/HTTP. "
+            "Spans of database statements are made only when they go somewhere."
+        ),
     )
     otel_exporter_otlp_endpoint: str = Field(
         "http://127.0.0.1:4318", description="OTLP/HTTP collector, when OTEL_TRACES_EXPORTER=otlp."

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -240,30 +240,28 @@ async def _members(session: AsyncSession, department_id: uuid.UUID, weights: Map
     return name, [Member(r[0], r[1], r[2], int(r[3]), int(r[4]), r[5], r[6]) for r in rows]
 
 
+# Fixed text with the rows as arrays: one statement whatever their number, compiled once (a multi-row VALUES
+# upsert is compiled anew on every call: SQLAlchemy cannot cache it). `WITH ORDINALITY` and the ORDER BY in the
+# subquery make each row take its number of the sequence in assignment order.
+_RECORD_ASSIGNMENTS = text(
+    f"INSERT INTO {AssigneeStats.__tablename__} (user_id, last_assigned_at, last_assignment_seq) "
+    f"SELECT user_id, at, nextval('{assignment_sequence.name}') FROM ("
+    "SELECT user_id, at FROM unnest(CAST(:users AS uuid[]), CAST(:ats AS timestamptz[])) "
+    "WITH ORDINALITY AS a(user_id, at, n) ORDER BY n) AS ordered "
+    "ON CONFLICT (user_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at, "
+    "last_assignment_seq = excluded.last_assignment_seq"
+)
+
+
 async def record_assignments(session: AsyncSession, assignments: list[tuple[uuid.UUID, datetime]]) -> None:
-    """Note who was assigned when, oldest first: each takes the next number of the assignment sequence
-    (PostgreSQL evaluates the rows of a VALUES list in order)."""
+    """Note who was assigned when, oldest first: each takes the next number of the assignment sequence."""
     latest: dict[uuid.UUID, datetime] = {}
     for user_id, at in assignments:  # one row per person: their last assignment, in assignment order
         latest.pop(user_id, None)
         latest[user_id] = at
     if not latest:
         return
-    stmt = pg_insert(AssigneeStats).values(
-        [
-            {"user_id": u, "last_assigned_at": at, "last_assignment_seq": assignment_sequence.next_value()}
-            for u, at in latest.items()
-        ]
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={
-                "last_assigned_at": stmt.excluded.last_assigned_at,
-                "last_assignment_seq": stmt.excluded.last_assignment_seq,
-            },
-        )
-    )
+    await session.execute(_RECORD_ASSIGNMENTS, {"users": list(latest), "ats": list(latest.values())})
 
 
 async def unassigned_open_count(session: AsyncSession, department_id: uuid.UUID) -> int:
@@ -305,25 +303,28 @@ async def deal_positions(session: AsyncSession, opportunity_ids: list[uuid.UUID]
     return {r.opportunity_id: DealPosition(r.stage_key, r.status, r.version) for r in rows}
 
 
+_SAVE_DEAL_POSITIONS = text(
+    f"INSERT INTO {Deal.__tablename__} (opportunity_id, stage_key, status, version) "
+    "SELECT * FROM unnest(CAST(:deals AS uuid[]), CAST(:stages AS varchar[]), CAST(:statuses AS varchar[]), "
+    "CAST(:versions AS bigint[])) "
+    "ON CONFLICT (opportunity_id) DO UPDATE SET stage_key = excluded.stage_key, status = excluded.status, "
+    "version = excluded.version, updated_at = now()"
+)
+
+
 async def save_deal_positions(session: AsyncSession, positions: dict[uuid.UUID, DealPosition]) -> None:
-    """Insert or replace the positions of these deals, in one statement."""
+    """Insert or replace the positions of these deals, in one statement (fixed text, rows as arrays)."""
     if not positions:
         return
-    rows = [
-        {"opportunity_id": k, "stage_key": p.stage_key, "status": p.status, "version": p.version}
-        for k, p in sorted(positions.items())
-    ]
-    stmt = pg_insert(Deal).values(rows)
+    ordered = sorted(positions.items())
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[Deal.opportunity_id],
-            set_={
-                "stage_key": stmt.excluded.stage_key,
-                "status": stmt.excluded.status,
-                "version": stmt.excluded.version,
-                "updated_at": func.now(),
-            },
-        )
+        _SAVE_DEAL_POSITIONS,
+        {
+            "deals": [k for k, _ in ordered],
+            "stages": [p.stage_key for _, p in ordered],
+            "statuses": [p.status for _, p in ordered],
+            "versions": [p.version for _, p in ordered],
+        },
     )
 
 

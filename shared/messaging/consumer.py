@@ -93,7 +93,7 @@ def failure_kind(exc: BaseException) -> str:
         ):
             return TRANSIENT
         # InternalClientError ("cannot switch to state 12; another operation is in progress"): a connection left
-        # mid-operation when the server went away; the pool's pre-ping replaces it on the next try.
+        # mid-operation when the server went away; the pool's checkout check (`shared.db`) replaces it on the next try.
         if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
             "ConnectionDoesNotExistError",
             "CannotConnectNowError",

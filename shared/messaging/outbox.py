@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from opentelemetry import propagate
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import clock, context
@@ -35,7 +35,17 @@ class Outbox:
     def __init__(self, service: str, table: Table):
         self.service = service
         self.table = table
-        self._notify = text(f"NOTIFY {notify_channel(service)}")
+        # Fixed text, the rows as arrays: one statement, compiled once, whatever the number of rows. The first write
+        # of a transaction also wakes the relay (NOTIFY, delivered at commit) in the same statement, not a second one.
+        rows = (
+            "SELECT u.* FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[]), CAST(:topics AS varchar[]), "
+            "CAST(:keys AS varchar[]), CAST(:headers AS jsonb[]), CAST(:payloads AS text[])) AS u"
+        )
+        columns = f"INSERT INTO {table.name} (event_id, event_type, topic, key, headers, payload) "
+        self._insert = text(columns + rows)
+        self._insert_and_notify = text(
+            columns + rows + f" CROSS JOIN (SELECT pg_notify('{notify_channel(service)}', '')) AS wake"
+        )
 
     async def add(
         self, session: AsyncSession, data: EventData, *, subject: str, actor: Actor | None = None
@@ -127,12 +137,18 @@ class Outbox:
         if not rows:
             return
         # Rows keep their order (ids ascend), so the relay publishes one aggregate's events in order.
-        if len(rows) == 1:
-            await session.execute(insert(self.table).values(**rows[0]))
-        else:
-            await session.execute(insert(self.table), rows)
+        params = {
+            "ids": [r["event_id"] for r in rows],
+            "types": [r["event_type"] for r in rows],
+            "topics": [r["topic"] for r in rows],
+            "keys": [r["key"] for r in rows],
+            "headers": [json.dumps(r["headers"], separators=(",", ":")) for r in rows],
+            "payloads": [r["payload"] for r in rows],
+        }
         # One NOTIFY per transaction is enough to wake the relay (PostgreSQL delivers it at commit).
         transaction = session.get_transaction()
         if session.info.get("outbox_notified") is not transaction:
-            await session.execute(self._notify)
+            await session.execute(self._insert_and_notify, params)
             session.info["outbox_notified"] = transaction
+        else:
+            await session.execute(self._insert, params)
