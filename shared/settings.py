@@ -84,7 +84,11 @@ class DatabaseSettings(ServiceSettings):
     consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
     consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
     consumer_fetch_max_wait_ms: int = Field(
-        20, description="How long Kafka may hold a fetch to fill it (aiokafka's 500 ms default adds latency)."
+        500,
+        description=(
+            "How long Kafka may hold a consumer's fetch when it has nothing to return (records that arrive meanwhile "
+            "are returned at once; an idle consumer asks this often)."
+        ),
     )
     consumer_poll_ms: int = Field(
         100,

@@ -31,11 +31,28 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
+# aiokafka's fetcher sends no fetch to a broker while a partition it leads has records waiting to be taken, but only
+# for `prefetch_backoff` (100 ms, not configurable through the consumer): after that it fetches the broker's other
+# partitions, and that fetch long-polls for `fetch_max_wait_ms`. A partition drained meanwhile cannot be fetched
+# again until that poll returns, so with a long wait a slow batch (over 100 ms) made the next event of its partition
+# wait up to `fetch_max_wait_ms` more; hence a 20 ms wait, and an idle consumer polling Kafka 50 times a second.
+# Holding the fetch until the waiting records are taken (or for this long) lets the wait be long, and an idle
+# consumer quiet, without that delay: records that arrive are still returned at once by the broker.
+HOLD_FETCH_WHILE_RECORDS_WAIT_SECONDS = 5.0
+
+
+def _hold_fetch_while_records_wait(consumer: AIOKafkaConsumer) -> None:
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and getattr(fetcher, "_prefetch_backoff", None) != HOLD_FETCH_WHILE_RECORDS_WAIT_SECONDS:
+        fetcher._prefetch_backoff = HOLD_FETCH_WHILE_RECORDS_WAIT_SECONDS
+
+
 async def _fetch_batch(self: BatchSubscriber, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
     """FastStream's `BatchSubscriber.get_msg` without its second wait: after an empty `getmany` it sleeps as long
     again, so an event arriving then waited up to `batch_timeout_ms` more (measured: +50 ms a hop on average on the
     routing path). `getmany` already waited for records; it sleeps only when `getmany` came back at once (nothing
     to fetch: every partition paused or none assigned), so such a consumer does not spin."""
+    _hold_fetch_while_records_wait(consumer)
     loop = asyncio.get_running_loop()
     started = loop.time()
     messages = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
