@@ -391,7 +391,8 @@ def deployment(service: str, port: int) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {"name": service, "labels": _labels(service, "service"), **meta_annotations},
         "spec": {
-            "replicas": 2,
+            # A consuming service's replicas are KEDA's (its ScaledObject); a count here would reset them at each apply.
+            **({} if parts.consumers else {"replicas": 2}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": {"app.kubernetes.io/name": service}},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
