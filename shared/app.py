@@ -31,6 +31,7 @@ from shared.messaging.kafka import ensure_topics, make_broker, make_producer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
+from shared.metrics_platform import consumer_lag, messaging_backlog, refresh
 from shared.middleware import RefuseNulCharacters
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
 from shared.projections.identity import PeopleTables
@@ -110,6 +111,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 )
                 app.state.engine = engine
                 app.state.sessionmaker = create_sessionmaker(engine)
+                if parts.tables is not None:
+                    app.state.metrics_refreshers["messaging"] = messaging_backlog(
+                        engine.connect, [c.name for c in parts.consumers]
+                    )
                 dlqs = [dead_letter_topic(c.name) for c in parts.consumers]
                 # Topics consumed by name are created too (as their owner would, if it has not started
                 # yet): a consumer subscribed to a missing topic cannot start.
@@ -159,6 +164,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         )
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
+                    app.state.metrics_refreshers["consumer_lag"] = consumer_lag(lambda: broker.subscribers)
                 if parts.jobs:
                     runner = JobRunner(settings.service_name, app.state.sessionmaker, parts.jobs)
                     app.state.jobs = runner
@@ -184,6 +190,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
         finally:
+            app.state.metrics_refreshers.clear()
             for hook in parts.on_shutdown:
                 with contextlib.suppress(Exception):
                     await hook(app)
@@ -214,6 +221,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.messaging_tables = parts.tables
+    # Gauges read when /metrics is scraped (shared.metrics_platform); the lifespan and services add to it.
+    app.state.metrics_refreshers = {}
     install_problem_handlers(app)
     _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
@@ -296,7 +305,8 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        await refresh(request.app.state.metrics_refreshers)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

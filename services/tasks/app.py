@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.tasks import calendar, watch
+from services.tasks import calendar, metrics, watch
 from services.tasks.endpoints import router
 from services.tasks.models import messaging, people
 from services.tasks.settings import TasksSettings
@@ -29,6 +29,7 @@ def create_app(settings: TasksSettings | None = None) -> FastAPI:
             publishes=[TASKS, TASKS_CALENDAR],
             consumers=consumers(settings),
             jobs=[watch.sla_watch(settings), watch.stale_watch(settings)],
+            on_startup=[metrics.register],
             tags=[
                 {"name": "tasks", "description": "Tickets: automatic and manual, routing, comments"},
                 {"name": "workload", "description": "Who holds how much work"},
