@@ -9,7 +9,7 @@ class PipelineSettings(DatabaseSettings):
     service_name: str = Field("pipeline", description="Name of the service: the `source` of its events.")
     http_port: int = Field(8003, description="Port the HTTP server listens on.")
     client_wait_seconds: float = Field(
-        2.0,
+        5.0,
         description="How long opening a deal waits for a client it does not know yet to arrive from "
         "`clients.client.events` before answering 422 (a client created a moment ago still works).",
     )

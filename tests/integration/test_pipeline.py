@@ -16,6 +16,7 @@ from shared.contracts.clients import ClientCreated
 from shared.contracts.contracts import ContractIssued
 from shared.contracts.pipeline import STAGE_KEYS
 from tests.conftest import assert_problem, login, superuser_dsn, wait_until
+from tests.integration.clients_contracts_helpers import create_client
 
 PASSWORDS = {"Admin": "admin-demo-pass", "Manager": "manager-demo-pass", "Employee": "employee-demo-pass"}
 TERMS = {
@@ -131,6 +132,16 @@ async def test_open_deal_is_owned_by_the_line_specialist_and_audited(gateway, ad
     ).json()["items"][0]
     assert record["data"]["owner_id"] == people["kostas"]["id"]
     assert record["data"]["stage"]["key"] == "first_contact" and record["data"]["client_id"] == client_id
+
+
+async def test_a_client_created_through_the_api_takes_a_deal_at_once(gateway, admin_headers, lines):
+    """Read-your-writes: the call after creating a client may open a deal for it, with no sleep between. Pipeline
+    knows clients from their events; opening a deal for one it does not know yet waits for it, bounded by
+    CLIENT_WAIT_SECONDS, before answering 422."""
+    for _ in range(3):
+        client = await create_client(gateway, admin_headers)
+        deal = await open_deal(gateway, admin_headers, client_id=client["id"], line_id=lines["Auto"]["id"])
+        assert deal["client_id"] == client["id"] and deal["client_name"] == client["name"]
 
 
 # The nine stages ---------------------------------------------------------------------------------
