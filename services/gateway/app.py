@@ -64,10 +64,6 @@ class AnyPathConvertor(PathConvertor):
 register_url_convertor("anypath", AnyPathConvertor())
 
 
-class PayloadTooLarge(Problem):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
-
-
 class GatewayTimeout(Problem):
     status, title, slug = 504, "Gateway timeout", "gateway-timeout"
 
@@ -153,12 +149,9 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
         if (request.method, full_path) not in PUBLIC:
             token = _token(request, full_path)
             await request.app.state.token_verifier.verify(token)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
-            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
+        # At most MAX_REQUEST_BYTES: the app's body limit (`shared.middleware.LimitRequestBody`) stops the read
+        # with a 413 the moment a body passes it, declared length or not.
         body = await request.body()
-        if len(body) > settings.max_request_bytes:
-            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         headers["x-request-id"] = current().request_id or ""
         headers["x-forwarded-for"] = request.client.host if request.client else ""
@@ -312,6 +305,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             on_shutdown=[close_client],
             liveness_route=False,
             openapi_url=None,
+            clock_control_routes=False,
         )
     )
     install_limits(app, settings)
