@@ -42,7 +42,9 @@ async def test_the_clock_routes_need_an_admins_token(stack, method, path):
     async with httpx.AsyncClient(base_url=stack.service_url("tasks"), timeout=30) as client:
         body = {"offset_seconds": 86400} if method == "PUT" else None
         assert_problem(await client.request(method, path, json=body), 401)
-        token = await login(httpx.AsyncClient(base_url=stack.service_url("identity")), employee.email, employee.password)
+        token = await login(
+            httpx.AsyncClient(base_url=stack.service_url("identity")), employee.email, employee.password
+        )
         refused = await client.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
         assert_problem(refused, 403)
         clock = await client.get("/internal/clock", headers=await internal_headers(stack))
