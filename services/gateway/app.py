@@ -342,6 +342,13 @@ def install_limits(app: FastAPI, settings: GatewaySettings) -> None:
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
-            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID", "Location"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "X-Request-ID",
+                "X-Correlation-ID",
+                "Location",
+            ],
             max_age=600,
         )
