@@ -24,6 +24,7 @@ from sqlalchemy import text
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
+from shared.docs import add_docs_routes
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
 from shared.messaging.consumer import IdempotentConsumer
@@ -64,6 +65,8 @@ class ServiceParts:
     # The test-only clock and job routes (CLOCK_CONTROL); never on the gateway, the public entry.
     clock_control_routes: bool = True
     openapi_url: str | None = "/openapi.json"
+    # The OpenAPI document the /docs page shows (the gateway's merged one is served by its own route).
+    docs_for: str | None = "/openapi.json"
 
 
 async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int = 60) -> None:
@@ -207,7 +210,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=parts.tags or None,
         openapi_url=parts.openapi_url,
-        docs_url="/docs" if parts.openapi_url else None,
+        # The docs page is the platform's own, its assets served locally (`shared.docs`), not FastAPI's (a CDN).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -216,6 +220,8 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
     _add_operational_routes(app, settings, liveness=parts.liveness_route)
+    if parts.docs_for is not None:
+        add_docs_routes(app, openapi_url=parts.docs_for, title=f"{parts.title} API")
     if settings.clock_control and parts.clock_control_routes:
         _add_clock_control_routes(app)
     for router in routers:

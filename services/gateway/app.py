@@ -19,8 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.routing import BaseRoute
@@ -133,10 +132,6 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
             )
             openapi_cache["at"] = time.monotonic()
         return openapi_cache["doc"]
-
-    @router.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="InsureOps API")
 
     async def proxy(request: Request) -> Response:
         full_path = request.scope["path"]
@@ -297,7 +292,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = create_service_app(
         ServiceParts(
             settings=settings,
-            title="InsureOps gateway",
+            title="InsureOps",
             description="The one entry for frontends.",
             # The composed reads first: the proxy's catch-all route would otherwise answer their paths.
             routers=[composed, build_router(settings, own_routes=composed.routes)],

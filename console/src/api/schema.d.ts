@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Log in: exchange email and password for an access token (OAuth2 password form)
-         * @description Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which `POST /api/v1/auth/refresh` issues fresh access tokens for a working day.
+         * @description Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which `POST /api/v1/auth/refresh` issues fresh access tokens for a working day. A refused login is 401 with one answer whatever was wrong (unknown email, wrong password, deactivated account). After a few failures an account is closed for a while, longer with each further failure: 429 with `Retry-After`, the password not checked.
          */
         post: operations["issue_token_api_v1_auth_token_post"];
         delete?: never;
@@ -3249,6 +3249,15 @@ export interface operations {
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins for this account: wait `Retry-After` seconds (problem+json) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
