@@ -37,6 +37,7 @@ from shared.observability import RequestContextMiddleware, setup_logging, setup_
 from shared.projections.identity import PeopleTables
 from shared.revocation import DeactivatedUsers, ProjectedDeactivations
 from shared.settings import DatabaseSettings, ServiceSettings
+from shared.streams import StreamSlots
 
 log = logging.getLogger("insureops.app")
 
@@ -181,6 +182,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 audience=settings.jwt_audience,
                 keys=keys,
                 is_deactivated=revocations.is_deactivated,
+                revoked_before=revocations.revoked_before,
             )
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
@@ -216,6 +218,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     )
     app.state.settings = settings
     app.state.messaging_tables = parts.tables
+    app.state.stream_slots = StreamSlots(settings.sse_streams_per_user)
     install_problem_handlers(app)
     _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.

@@ -54,6 +54,13 @@ class ServiceSettings(BaseSettings):
         "pooled, so a client never sends on a connection being closed).",
     )
 
+    sse_streams_per_user: int = Field(
+        5,
+        ge=1,
+        description="Live streams (Server-Sent Events) one user may keep open at once in one process of a service "
+        "that serves them (notifications, pipeline's board); 429 beyond.",
+    )
+
     clock_control: bool = Field(
         False,
         description=(

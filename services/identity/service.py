@@ -59,7 +59,9 @@ async def authenticate(session: AsyncSession, email: str, password: str, throttl
     """The active user with this email and password; else 401, or 429 while the account is closed after
     failed logins (`throttle`: the password is then not checked at all)."""
     throttle.check(email)
-    user = await repo.get_user_by_email(session, email)
+    # FOR SHARE: a login waits for a change of the user being committed (`update_user` holds the row), so a
+    # token is never issued with the old role after the change revoked the older ones (`shared.revocation`).
+    user = await repo.get_user_by_email(session, email, for_share=True)
     # The hash is checked in every case (a dummy one for an unknown email), so all refusals take as long.
     matches = await _password_matches(user.password_hash if user is not None else _DUMMY_HASH, password)
     if user is None or not matches or not user.active:
