@@ -59,11 +59,6 @@ async def _ok(response: httpx.Response, what: str) -> dict:
 
 
 async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: float, say) -> ContractsLatency:
-    async with httpx.AsyncClient(timeout=30) as direct:
-        for service in ("clients", "contracts"):
-            offset = (await direct.get(f"{cfg.service_url(service)}/internal/clock")).json()["offset_seconds"]
-            if offset:
-                raise BenchError(f"the {service} service's clock is moved by {offset} s; put it back first")
     today = datetime.now(ZoneInfo("Europe/Athens")).date()
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=30) as client:
         token = await _ok(
@@ -71,6 +66,13 @@ async def run(cfg: StackSettings, *, samples: int, rate: float, stall_timeout: f
             "admin login",
         )
         client.headers["Authorization"] = f"Bearer {token['access_token']}"
+        # The clock routes (CLOCK_CONTROL) answer an Admin's token on the service's own port.
+        async with httpx.AsyncClient(timeout=30, headers=client.headers) as direct:
+            for service in ("clients", "contracts"):
+                answer = await direct.get(f"{cfg.service_url(service)}/internal/clock")
+                offset = (await _ok(answer, f"{service}'s clock"))["offset_seconds"]
+                if offset:
+                    raise BenchError(f"the {service} service's clock is moved by {offset} s; put it back first")
         departments = await _ok(await client.get("/api/v1/departments", params={"limit": 200}), "departments")
         department_id = next(d["id"] for d in departments["items"] if d["name"] == "Sales")
         run_id = uuid.uuid4().hex[:8]

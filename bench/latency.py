@@ -1,9 +1,9 @@
 """Latency from an accepted API write to its audit record.
 
 Through the gateway, as the demo Admin, a dedicated department ("Bench latency A"/"... B", created
-once and reused) is renamed M times, one request after another at a paced rate. Each request carries
-its own X-Request-ID, which becomes the event's correlation id; t0 is the client's time.time() when
-the 2xx arrives. Afterwards the audit records are read back through the gateway
+once and reused) is renamed M times, one request after another at a paced rate. Each answer names the
+correlation id the platform gave the request (`X-Correlation-ID`), which its event carries; t0 is the
+client's time.time() when the 2xx arrives. Afterwards the audit records are read back through the gateway
 (`GET /api/v1/audit/records?aggregate_id=...`) and matched by correlation id:
 latency = recorded_at (audit's clock) - t0 (the client's clock), both this machine's clock.
 
@@ -86,7 +86,7 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
         say(f"  {writes} PATCHes of department {dept_id} at {rate:g}/s through the gateway ...")
 
         began = datetime.now(UTC)
-        sent: dict[str, tuple[float, float]] = {}  # request id -> (sent, 2xx received)
+        sent: dict[str, tuple[float, float]] = {}  # correlation id -> (sent, 2xx received)
         paced_from = time.monotonic()
         for i in range(writes):
             delay = paced_from + i / rate - time.monotonic()
@@ -101,7 +101,7 @@ async def run(cfg: StackSettings, *, writes: int, rate: float, stall_timeout: fl
             t0 = time.time()
             if not 200 <= response.status_code < 300:
                 raise BenchError(f"PATCH #{i} failed: {response.status_code} {response.text[:300]}")
-            sent[request_id] = (t_sent, t0)
+            sent[response.headers["x-correlation-id"]] = (t_sent, t0)
         achieved = writes / (time.monotonic() - paced_from)
 
         # Wait (bounded) until audit has every one, then read them back through the API.

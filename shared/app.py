@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ from sqlalchemy import text
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
 from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
+from shared.docs import add_docs_routes
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
 from shared.messaging.consumer import IdempotentConsumer
@@ -32,11 +33,12 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
 from shared.metrics_platform import consumer_lag, messaging_backlog, refresh
-from shared.middleware import RefuseNulCharacters
+from shared.middleware import LimitRequestBody, RefuseNulCharacters, SecurityHeaders
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
 from shared.projections.identity import PeopleTables
 from shared.revocation import DeactivatedUsers, ProjectedDeactivations
 from shared.settings import DatabaseSettings, ServiceSettings
+from shared.streams import StreamSlots
 
 log = logging.getLogger("insureops.app")
 
@@ -62,7 +64,11 @@ class ServiceParts:
     tags: list[dict[str, Any]] = field(default_factory=list)
     # The gateway answers /healthz itself (with every service's state) and serves its own OpenAPI.
     liveness_route: bool = True
+    # The test-only clock and job routes (CLOCK_CONTROL); never on the gateway, the public entry.
+    clock_control_routes: bool = True
     openapi_url: str | None = "/openapi.json"
+    # The OpenAPI document the /docs page shows (the gateway's merged one is served by its own route).
+    docs_for: str | None = "/openapi.json"
 
 
 async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int = 60) -> None:
@@ -186,6 +192,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 audience=settings.jwt_audience,
                 keys=keys,
                 is_deactivated=revocations.is_deactivated,
+                revoked_before=revocations.revoked_before,
             )
             log.info("%s started on %s:%s", settings.service_name, settings.http_host, settings.http_port)
             yield
@@ -216,18 +223,22 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         lifespan=lifespan,
         openapi_tags=parts.tags or None,
         openapi_url=parts.openapi_url,
-        docs_url="/docs" if parts.openapi_url else None,
+        # The docs page is the platform's own, its assets served locally (`shared.docs`), not FastAPI's (a CDN).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.messaging_tables = parts.tables
     # Gauges read when /metrics is scraped (shared.metrics_platform); the lifespan and services add to it.
     app.state.metrics_refreshers = {}
+    app.state.stream_slots = StreamSlots(settings.sse_streams_per_user)
     install_problem_handlers(app)
     _document_problems(app)
     # Operational routes first, so a catch-all route (the gateway's proxy) cannot shadow them.
     _add_operational_routes(app, settings, liveness=parts.liveness_route)
-    if settings.clock_control:
+    if parts.docs_for is not None:
+        add_docs_routes(app, openapi_url=parts.docs_for, title=f"{parts.title} API")
+    if settings.clock_control and parts.clock_control_routes:
         _add_clock_control_routes(app)
     for router in routers:
         app.include_router(router)
@@ -243,6 +254,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         log.warning("FastAPI tracing is unavailable", exc_info=True)
     if isinstance(settings, DatabaseSettings):
         app.add_middleware(RefuseNulCharacters)
+    # Outside the NUL check (which reads the body): the body is counted as it streams in, before anything keeps it.
+    app.add_middleware(LimitRequestBody, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -317,25 +331,29 @@ class ClockOffset(BaseModel):
 def _add_clock_control_routes(app: FastAPI) -> None:
     """Test and demo only (CLOCK_CONTROL=true): move this service's clock, run a periodic job now.
 
-    Served on the service's own port, never through the gateway, and left out of the OpenAPI document.
+    Served on the service's own port to an Admin's token, never by the gateway (`ServiceParts.clock_control_routes`),
+    and left out of the OpenAPI document.
     """
     from shared import clock
+    from shared.auth import require_role
+
+    admin = [Depends(require_role("Admin"))]
 
     def current_offset() -> ClockOffset:
         active = clock.get_clock()
         offset = active.offset if isinstance(active, clock.OffsetClock) else timedelta(0)
         return ClockOffset(offset_seconds=offset.total_seconds())
 
-    @app.get("/internal/clock", include_in_schema=False)
+    @app.get("/internal/clock", include_in_schema=False, dependencies=admin)
     async def get_clock() -> dict[str, Any]:
         return {**current_offset().model_dump(), "now": clock.now().isoformat()}
 
-    @app.put("/internal/clock", include_in_schema=False)
+    @app.put("/internal/clock", include_in_schema=False, dependencies=admin)
     async def put_clock(body: ClockOffset) -> dict[str, Any]:
         clock.set_clock(clock.OffsetClock(timedelta(seconds=body.offset_seconds)))
         return {**current_offset().model_dump(), "now": clock.now().isoformat()}
 
-    @app.post("/internal/jobs/{name}/run", include_in_schema=False)
+    @app.post("/internal/jobs/{name}/run", include_in_schema=False, dependencies=admin)
     async def run_job(name: str, request: Request) -> dict[str, Any]:
         runner: JobRunner | None = getattr(request.app.state, "jobs", None)
         if runner is None or name not in runner.jobs:

@@ -37,6 +37,7 @@ class Principal:
     department_id: UUID | None
     name: str
     email: str
+    issued_at: float = 0.0  # the token's `iat` (epoch seconds)
 
     @property
     def is_admin(self) -> bool:
@@ -107,12 +108,14 @@ class TokenVerifier:
         keys: KeySource,
         leeway_seconds: int = 10,
         is_deactivated: Callable[[UUID], bool] | None = None,
+        revoked_before: Callable[[UUID], float | None] | None = None,
     ):
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
         self.leeway = leeway_seconds
         self.is_deactivated = is_deactivated
+        self.revoked_before = revoked_before
         # Verified tokens, kept until they expire: a frontend sends the same token many times.
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self.cache_size = 10_000
@@ -125,6 +128,12 @@ class TokenVerifier:
             principal = await self._verify(token)
         if self.is_deactivated is not None and self.is_deactivated(principal.user_id):
             raise Unauthorized("this user has been deactivated")
+        if self.revoked_before is not None:
+            revoked_at = self.revoked_before(principal.user_id)
+            if revoked_at is not None and principal.issued_at < revoked_at:
+                raise Unauthorized(
+                    "this token was revoked (the user's role, department or password changed): log in again"
+                )
         return principal
 
     async def _verify(self, token: str) -> Principal:
@@ -166,8 +175,9 @@ class TokenVerifier:
                 department_id=UUID(dept) if dept else None,
                 name=claims.get("name", ""),
                 email=claims.get("email", ""),
+                issued_at=float(claims["iat"]),
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise Unauthorized("token claims are incomplete") from exc
         self._verified[token] = (principal, float(claims["exp"]) + self.leeway)
         if len(self._verified) > self.cache_size:

@@ -1,4 +1,5 @@
-"""ASGI middleware of the services with a database: requests carrying the NUL character (U+0000), which no
+"""ASGI middleware every service runs: a body limit (413 while the body streams in), security headers on every
+answer, and, in the services with a database, requests carrying the NUL character (U+0000), which no
 PostgreSQL text or JSON value can hold, are refused as invalid input (422, problem+json) before any query."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PROBLEM_JSON, InvalidInput
+from shared.errors import PROBLEM_JSON, InvalidInput, Problem
 
 # A JSON escape of U+0000 that is not itself an escaped backslash followed by "u0000".
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
@@ -104,3 +105,127 @@ class RefuseNulCharacters:
         problem = InvalidInput.for_field(where, "may not contain the NUL character (U+0000)")
         response = JSONResponse(problem.to_dict(scope.get("path")), status_code=422, media_type=PROBLEM_JSON)
         await response(scope, receive, send)
+
+
+class PayloadTooLarge(Problem):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class _BodyOverLimit(Exception):
+    """Raised from `receive` inside the app once the body has passed the limit: the app stops reading."""
+
+
+class LimitRequestBody:
+    """ASGI middleware: a request body larger than `max_bytes` is answered 413 problem+json.
+
+    A declared `Content-Length` over the limit is refused before any of the body is read. Otherwise the body
+    is counted as it streams in (a chunked body has no length to check): the chunk that passes the limit
+    makes `receive` raise, so the app stops reading, nothing more is buffered, and the answer is 413 whatever
+    the app was about to say. The connection is then closed by the server (the rest of the body is unread)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _refuse(self, scope: Scope) -> JSONResponse:
+        problem = PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
+        return JSONResponse(
+            problem.to_dict(scope.get("path")),
+            status_code=413,
+            media_type=PROBLEM_JSON,
+            headers={"Connection": "close"},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                if not value.strip().isdigit() or int(value) > self.max_bytes:
+                    return await self._refuse(scope)(scope, receive, send)
+                break
+        received = 0
+        over = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            if over:
+                raise _BodyOverLimit
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    raise _BodyOverLimit
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over:
+                # The app answered after its read failed (a 400 or 500 of its own): the answer is the 413.
+                raise _BodyOverLimit
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except _BodyOverLimit:
+            if started:
+                raise
+            await self._refuse(scope)(scope, receive, send)
+        except Exception:
+            if not over or started:
+                raise
+            await self._refuse(scope)(scope, receive, send)
+
+
+# What a browser may do with any answer of the platform: the console (a built single-page app whose scripts,
+# styles and fonts come from this origin), the docs page (its Swagger UI assets served locally) and every API
+# answer. No framing (clickjacking), no plugins, no requests or form posts to other origins, no referrer.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        # Mantine sets CSS variables in style attributes and one <style> element of its theme.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+_SECURITY_HEADERS_RAW = tuple((name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items())
+
+
+class SecurityHeaders:
+    """ASGI middleware: every answer carries the security headers above (a header the app set itself wins)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((name, value) for name, value in _SECURITY_HEADERS_RAW if name not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

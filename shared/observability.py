@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -54,6 +55,8 @@ class JsonFormatter(logging.Formatter):
         ctx = context.current()
         if ctx.request_id:
             entry["request_id"] = ctx.request_id
+        if ctx.correlation_id:
+            entry["correlation_id"] = ctx.correlation_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -106,8 +109,26 @@ def setup_tracing(settings: ServiceSettings) -> None:
     _tracing_ready = True
 
 
+# A caller's request id is kept (logged, echoed) only when it is a plain token: a letter or digit, then those
+# and `._:-`.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def request_id_from(value: bytes | None) -> str:
+    """The caller's `X-Request-ID` if it is a plain token, else one of our own."""
+    text = value.decode("latin-1") if value else ""
+    return text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
-    """Gives every request an id (X-Request-ID, kept if the caller sent one), and times it."""
+    """Gives every request its ids, and times it.
+
+    - `request_id`: the caller's `X-Request-ID` (kept when it is a plain token) or a new one; in the logs and
+      echoed in the answer's `X-Request-ID`. It is the caller's, so nothing the platform records relies on it.
+    - `correlation_id`: always the platform's own, new for each request: every event the request causes (and
+      everything they cause in turn) carries it (`ce_correlationid`); answered as `X-Correlation-ID` (a
+      gateway passes on the one of the service that handled the request).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -115,13 +136,10 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")[:128]
-                break
-        request_id = request_id or uuid.uuid4().hex
-        token = context.bind(request_id=request_id, correlation_id=request_id)
+        given = next((value for name, value in scope.get("headers", ()) if name == b"x-request-id"), None)
+        request_id = request_id_from(given)
+        correlation_id = uuid.uuid4().hex
+        token = context.bind(request_id=request_id, correlation_id=correlation_id)
         started = time.perf_counter()
         status = 500
 
@@ -129,8 +147,11 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*list(message["headers"]), (b"x-request-id", request_id.encode())]
+                headers = [*list(message.get("headers", []))]
+                headers.append((b"x-request-id", request_id.encode()))
+                if not any(name.lower() == b"x-correlation-id" for name, _ in headers):
+                    headers.append((b"x-correlation-id", correlation_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:

@@ -1,7 +1,10 @@
-"""Which users were deactivated, known to every service from identity's events, so a token issued
-before a deactivation stops working everywhere within moments instead of living until it expires.
+"""Which users were deactivated, and when each user's tokens were last revoked, known to every service from
+identity's events, so a token stops working everywhere within moments instead of living until it expires.
 
-Tokens of users whose latest state is inactive are refused with 401. Until what a process knows has
+Tokens of users whose latest state is inactive are refused with 401, and so are tokens issued before the
+user's role, department or password last changed (`identity.user.updated` with `role` or `department_id`
+among its changes, or `password_changed`: the event's time is the revocation's; tokens carry their issue time
+to the millisecond). Until what a process knows has
 caught up with `identity.user.events` as it was at start-up, `/readyz` says so. One identity reader
 per process, in one of two ways:
 
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -30,12 +34,28 @@ from shared.contracts.topics import IDENTITY_USERS
 from shared.db import asyncpg_dsn
 from shared.db.listener import NoticeListener
 from shared.messaging.kafka import ensure_topics
-from shared.projections.identity import PEOPLE_CHANNEL, PeopleTables, inactive_user_ids
+from shared.projections.identity import (
+    PEOPLE_CHANNEL,
+    REVOKING_FIELDS,
+    PeopleTables,
+    inactive_user_ids,
+    token_revocations,
+)
 from shared.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger("insureops.revocation")
 
 USER_TOPIC = IDENTITY_USERS
+
+
+def apply_revocation(revoked: dict[str, float], event_type: str, data: dict[str, Any], at: float) -> None:
+    """Fold one identity user event into when each user's tokens were last revoked (`at`: the event's time)."""
+    user_id = str(data.get("user_id") or "")
+    if not user_id or event_type != "identity.user.updated":
+        return
+    changes = data.get("changes") or {}
+    if data.get("password_changed") is True or (isinstance(changes, dict) and REVOKING_FIELDS & changes.keys()):
+        revoked[user_id] = max(revoked.get(user_id, at), at)
 
 
 def apply_user_event(inactive: set[str], event_type: str, data: dict[str, Any]) -> None:
@@ -59,12 +79,17 @@ class DeactivatedUsers:
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
         self.inactive: set[str] = set()
+        self.revoked: dict[str, float] = {}
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     def is_deactivated(self, user_id: object) -> bool:
         return str(user_id) in self.inactive
+
+    def revoked_before(self, user_id: object) -> float | None:
+        """When the user's tokens were last revoked (epoch seconds): tokens issued before are refused."""
+        return self.revoked.get(str(user_id))
 
     async def start(self) -> None:
         await ensure_topics(self.settings, [USER_TOPIC])
@@ -100,7 +125,11 @@ class DeactivatedUsers:
                         except ValueError:
                             continue
                         if isinstance(data, dict):
-                            apply_user_event(self.inactive, headers.get("ce_type", ""), data)
+                            event_type = headers.get("ce_type", "")
+                            apply_user_event(self.inactive, event_type, data)
+                            at = _epoch(headers.get("ce_time"))
+                            if at is not None:
+                                apply_revocation(self.revoked, event_type, data, at)
                 if not self.caught_up.is_set():
                     positions = {tp: await self._consumer.position(tp) for tp in self._targets}
                     if all(positions[tp] >= end for tp, end in self._targets.items()):
@@ -146,6 +175,7 @@ class ProjectedDeactivations:
         self.group = group
         self.poll_seconds = poll_seconds
         self.inactive: set[str] = set()
+        self.revoked: dict[str, float] = {}
         self.caught_up = asyncio.Event()
         self.loaded = asyncio.Event()
         self._listener = NoticeListener(
@@ -161,6 +191,9 @@ class ProjectedDeactivations:
 
     def is_deactivated(self, user_id: object) -> bool:
         return str(user_id) in self.inactive
+
+    def revoked_before(self, user_id: object) -> float | None:
+        return self.revoked.get(str(user_id))
 
     async def start(self) -> None:
         await ensure_topics(self.settings, [USER_TOPIC])
@@ -187,7 +220,7 @@ class ProjectedDeactivations:
     def _heard(self, payload: str) -> None:
         if self._heard_while_loading is not None:
             self._heard_while_loading.append(payload)
-        _apply_notice(self.inactive, payload)
+        _apply_notice(self.inactive, self.revoked, payload)
 
     def _reload(self) -> None:
         if self._loading is not None:
@@ -201,13 +234,14 @@ class ProjectedDeactivations:
                 try:
                     async with self.sessionmaker() as session:
                         inactive = {str(user_id) for user_id in await inactive_user_ids(session, self.people)}
+                        revoked = await token_revocations(session, self.people)
                     break
                 except Exception as exc:
                     log.warning("reading the deactivated users failed (%s); retrying", exc)
                     await asyncio.sleep(1.0)
             for payload in self._heard_while_loading:
-                _apply_notice(inactive, payload)
-            self.inactive = inactive
+                _apply_notice(inactive, revoked, payload)
+            self.inactive, self.revoked = inactive, revoked
             self.loaded.set()
         finally:
             self._heard_while_loading = None
@@ -245,10 +279,27 @@ class ProjectedDeactivations:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _apply_notice(inactive: set[str], payload: str) -> None:
-    """Fold one `<user id>:<1|0>` notice of the people channel into the set of inactive user ids."""
-    user_id, _, active = payload.partition(":")
-    (inactive.discard if active == "1" else inactive.add)(user_id)
+def _apply_notice(inactive: set[str], revoked: dict[str, float], payload: str) -> None:
+    """Fold one notice of the people channel into the inactive user ids (`<user id>:<1|0>`) or the revocations
+    (`<user id>:r:<epoch seconds>`)."""
+    user_id, _, rest = payload.partition(":")
+    if rest.startswith("r:"):
+        try:
+            at = float(rest[2:])
+        except ValueError:
+            return
+        revoked[user_id] = max(revoked.get(user_id, at), at)
+        return
+    (inactive.discard if rest == "1" else inactive.add)(user_id)
+
+
+def _epoch(value: str | None) -> float | None:
+    """An event's `ce_time` as epoch seconds, or None when it is missing or not a time with a zone."""
+    try:
+        at = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return at.timestamp() if at.tzinfo is not None else None
 
 
 async def _partitions_of(settings: ServiceSettings, topic: str) -> list[int]:

@@ -38,11 +38,35 @@ class ServiceSettings(BaseSettings):
     )
     jwks_cache_seconds: int = Field(300, description="How long fetched signing keys are trusted before refetching.")
 
+    max_request_bytes: int = Field(
+        1_048_576,
+        description="Largest request body accepted (413 above); a body without a Content-Length is counted as "
+        "it arrives and refused the moment it passes this.",
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0,
+        description="A connection that has not sent a whole request head (request line and headers) this long "
+        "after it opened, or after it began its next request, is closed (slow-header clients).",
+    )
+    http_keep_alive_seconds: int = Field(
+        30,
+        description="An idle keep-alive connection is closed after this long (longer than clients keep theirs "
+        "pooled, so a client never sends on a connection being closed).",
+    )
+
+    sse_streams_per_user: int = Field(
+        5,
+        ge=1,
+        description="Live streams (Server-Sent Events) one user may keep open at once in one process of a service "
+        "that serves them (notifications, pipeline's board); 429 beyond.",
+    )
+
     clock_control: bool = Field(
         False,
         description=(
             "Test and demo only: serve `/internal/clock` (move this service's clock) and "
-            "`/internal/jobs/{name}/run` on the service's own port. Never enable in production."
+            "`/internal/jobs/{name}/run` on the service's own port, to an Admin's token; never on the "
+            "gateway. Never enable in production."
         ),
     )
 

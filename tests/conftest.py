@@ -299,6 +299,21 @@ async def publish_event(stack):
         yield publish
 
 
+_internal_token: dict[str, Any] = {}
+
+
+async def internal_headers(cfg: StackSettings) -> dict[str, str]:
+    """An Admin's token for the test-only `/internal/...` routes (CLOCK_CONTROL), logged in at identity itself
+    (not through the gateway's rate limits) and reused for five minutes."""
+    from devstack.seed import ADMIN
+
+    if _internal_token.get("until", 0.0) < time.monotonic():
+        async with httpx.AsyncClient(base_url=cfg.service_url("identity"), timeout=30) as client:
+            _internal_token["value"] = await login(client, ADMIN.email, ADMIN.password)
+        _internal_token["until"] = time.monotonic() + 300
+    return {"Authorization": f"Bearer {_internal_token['value']}"}
+
+
 @pytest.fixture
 async def move_clock(stack):
     """Move the clocks of running services (CLOCK_CONTROL) and put them back after the test.
@@ -311,6 +326,7 @@ async def move_clock(stack):
 
     moved: dict[str, float] = {}
     async with httpx.AsyncClient(timeout=30) as client:
+        client.headers.update(await internal_headers(stack))
 
         async def move(by: timedelta, *, services: list[str]) -> None:
             for name in services:
@@ -328,7 +344,7 @@ async def move_clock(stack):
 
 async def run_job(stack: StackSettings, service: str, job: str) -> dict:
     """Run a service's periodic job once, now, and return its report."""
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=await internal_headers(stack)) as client:
         response = await client.post(f"{stack.service_url(service)}/internal/jobs/{job}/run")
         assert response.status_code == 200, response.text
         return response.json()

@@ -19,8 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.routing import BaseRoute
@@ -62,10 +61,6 @@ class AnyPathConvertor(PathConvertor):
 
 
 register_url_convertor("anypath", AnyPathConvertor())
-
-
-class PayloadTooLarge(Problem):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
 class GatewayTimeout(Problem):
@@ -138,10 +133,6 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
             openapi_cache["at"] = time.monotonic()
         return openapi_cache["doc"]
 
-    @router.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="InsureOps API")
-
     async def proxy(request: Request) -> Response:
         full_path = request.scope["path"]
         service = service_for(full_path)
@@ -153,12 +144,9 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
         if (request.method, full_path) not in PUBLIC:
             token = _token(request, full_path)
             await request.app.state.token_verifier.verify(token)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
-            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
+        # At most MAX_REQUEST_BYTES: the app's body limit (`shared.middleware.LimitRequestBody`) stops the read
+        # with a 413 the moment a body passes it, declared length or not.
         body = await request.body()
-        if len(body) > settings.max_request_bytes:
-            raise PayloadTooLarge(f"request bodies are limited to {settings.max_request_bytes} bytes")
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         headers["x-request-id"] = current().request_id or ""
         headers["x-forwarded-for"] = request.client.host if request.client else ""
@@ -304,7 +292,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = create_service_app(
         ServiceParts(
             settings=settings,
-            title="InsureOps gateway",
+            title="InsureOps",
             description="The one entry for frontends.",
             # The composed reads first: the proxy's catch-all route would otherwise answer their paths.
             routers=[composed, build_router(settings, own_routes=composed.routes)],
@@ -312,6 +300,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             on_shutdown=[close_client],
             liveness_route=False,
             openapi_url=None,
+            clock_control_routes=False,
         )
     )
     install_limits(app, settings)
@@ -348,6 +337,13 @@ def install_limits(app: FastAPI, settings: GatewaySettings) -> None:
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID"],
-            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "X-Request-ID", "Location"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "X-Request-ID",
+                "X-Correlation-ID",
+                "Location",
+            ],
             max_age=600,
         )

@@ -2,8 +2,8 @@
 
 Hashed assets under `/assets/` are cached for a year (`immutable`: a new build has new names); `index.html` is
 revalidated on every load, and every path that is not an API, operations or asset path answers it, so a deep
-link (`/opportunities/…`) opens the app there. Every answer carries a strict Content-Security-Policy: scripts,
-styles, fonts and connections from this origin only. Files are read once into memory, with their gzip form,
+link (`/opportunities/…`) opens the app there. Every answer carries a strict Content-Security-Policy (scripts,
+styles, fonts and connections from this origin only: `shared.middleware.SECURITY_HEADERS`, on every answer). Files are read once into memory, with their gzip form,
 and read again when a new build replaces `index.html`.
 """
 
@@ -19,29 +19,8 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        # Mantine sets CSS variables in style attributes and one <style> element of its theme.
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-SECURITY_HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-opener-policy": "same-origin",
-    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
+from shared.middleware import SECURITY_HEADERS
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Paths that belong to the API or to operations, never to the app: an unknown one is the API's 404.

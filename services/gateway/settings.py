@@ -39,7 +39,6 @@ class GatewaySettings(ServiceSettings):
         20, ge=1, le=200, description="Composed reads: items per list part (each part says how many there are)."
     )
     health_timeout_seconds: float = Field(2.0, description="Longest wait for one service's /readyz in /healthz.")
-    max_request_bytes: int = Field(1_048_576, description="Largest request body accepted (413 above).")
     console_dir: str = Field(
         "",
         description="Folder of the built console (`npm run build` in console/), served at `/`; empty: "

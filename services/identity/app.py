@@ -8,6 +8,7 @@ from services.identity.endpoints import router
 from services.identity.keys import load_key_ring
 from services.identity.models import messaging
 from services.identity.settings import IdentitySettings
+from services.identity.throttle import LoginThrottle
 from shared.app import ServiceParts, create_service_app
 from shared.contracts.topics import IDENTITY
 
@@ -24,7 +25,7 @@ async def _key_source(app: FastAPI):
 
 def create_app(settings: IdentitySettings | None = None) -> FastAPI:
     settings = settings or IdentitySettings()
-    return create_service_app(
+    app = create_service_app(
         ServiceParts(
             settings=settings,
             title="InsureOps identity",
@@ -36,3 +37,8 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             key_source=_key_source,
         )
     )
+    # Failed logins per account, in this process (see `services.identity.throttle`).
+    app.state.login_throttle = LoginThrottle(
+        free=settings.login_free_failures, base=settings.login_delay_seconds, ceiling=settings.login_max_delay_seconds
+    )
+    return app

@@ -13,6 +13,7 @@ import os
 
 from services.identity import repository as repo
 from services.identity import service
+from services.identity.passwords import PasswordPolicy
 from services.identity.schemas import UserCreate
 from services.identity.settings import IdentitySettings
 from shared import context
@@ -30,7 +31,7 @@ async def ensure_admin(settings: IdentitySettings, *, email: str, name: str, pas
                 await service.create_user(
                     session,
                     UserCreate(name=name, email=email, password=password, role="Admin"),
-                    min_password=settings.password_min_length,
+                    passwords=PasswordPolicy.of(settings),
                 )
             return True
     finally:

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from services.identity import repository as repo
 from services.identity import service, sessions
+from services.identity.passwords import PasswordPolicy
 from services.identity.schemas import (
     DepartmentCreate,
     DepartmentOut,
@@ -69,12 +70,18 @@ def _access_token(request: Request, user) -> TokenOut:
     summary="Log in: exchange email and password for an access token (OAuth2 password form)",
     description="Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, "
     "SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which "
-    "`POST /api/v1/auth/refresh` issues fresh access tokens for a working day.",
+    "`POST /api/v1/auth/refresh` issues fresh access tokens for a working day. A refused login is 401 with one "
+    "answer whatever was wrong (unknown email, wrong password, deactivated account). After a few failures an "
+    "account is closed for a while, longer with each further failure: 429 with `Retry-After`, the password "
+    "not checked.",
+    responses={
+        429: {"description": "Too many failed logins for this account: wait `Retry-After` seconds (problem+json)"}
+    },
 )
 async def issue_token(
     request: Request, response: Response, session: Session, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenOut:
-    user = await service.authenticate(session, form.username, form.password)
+    user = await service.authenticate(session, form.username, form.password, request.app.state.login_throttle)
     _set_refresh_cookie(request, response, await sessions.start_session(session, user, request.app.state.settings))
     return _access_token(request, user)
 
@@ -255,7 +262,7 @@ async def list_people(
     responses={403: PROBLEMS[403], 409: PROBLEMS[409]},
 )
 async def create_user(body: UserCreate, request: Request, session: Session, admin: Admin):
-    user = await service.create_user(session, body, min_password=request.app.state.settings.password_min_length)
+    user = await service.create_user(session, body, passwords=PasswordPolicy.of(request.app.state.settings))
     return UserOut.model_validate(user)
 
 
@@ -281,9 +288,7 @@ async def get_user(user_id: uuid.UUID, session: Session, caller: Caller):
     responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
 )
 async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, admin: Admin):
-    user = await service.update_user(
-        session, user_id, body, min_password=request.app.state.settings.password_min_length
-    )
+    user = await service.update_user(session, user_id, body, passwords=PasswordPolicy.of(request.app.state.settings))
     return UserOut.model_validate(user)
 
 
@@ -296,6 +301,6 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, request: Request, se
 )
 async def deactivate_user(user_id: uuid.UUID, request: Request, session: Session, admin: Admin):
     user = await service.update_user(
-        session, user_id, UserUpdate(active=False), min_password=request.app.state.settings.password_min_length
+        session, user_id, UserUpdate(active=False), passwords=PasswordPolicy.of(request.app.state.settings)
     )
     return UserOut.model_validate(user)

@@ -54,7 +54,9 @@ class KeyRing:
             "iss": issuer,
             "aud": audience,
             "sub": str(user.id),
-            "iat": int(now.timestamp()),
+            # To the millisecond: a token issued after a revocation (a role, department or password change, whose
+            # event carries its time) is told apart from one issued before it within the same second.
+            "iat": round(now.timestamp(), 3),
             "nbf": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
             "jti": uuid.uuid4().hex,

@@ -23,8 +23,11 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID, *, for_update: boo
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    return (await session.execute(select(User).where(User.email == email.lower()))).scalar_one_or_none()
+async def get_user_by_email(session: AsyncSession, email: str, *, for_share: bool = False) -> User | None:
+    stmt = select(User).where(User.email == email.lower())
+    if for_share:
+        stmt = stmt.with_for_update(read=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def list_users(

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.identity import repository as repo
 from services.identity import sessions
 from services.identity.models import Department, User, messaging
+from services.identity.passwords import PasswordPolicy
 from services.identity.schemas import DepartmentCreate, DepartmentUpdate, UserCreate, UserUpdate
+from services.identity.throttle import LoginThrottle
 from shared import clock, context
 from shared.context import Actor
 from shared.contracts import field_changes
@@ -47,21 +49,25 @@ async def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _check_password(password: str, min_length: int, field: str = "body.password") -> None:
-    if len(password) < min_length:
-        raise InvalidInput.for_field(field, f"must be at least {min_length} characters")
-
-
 # Authentication ---------------------------------------------------------------------------------
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    user = await repo.get_user_by_email(session, email)
-    if user is None:
-        await _password_matches(_DUMMY_HASH, password)
-        raise Unauthorized("incorrect email or password")
-    if not await _password_matches(user.password_hash, password):
-        raise Unauthorized("incorrect email or password")
-    if not user.active:
-        raise Unauthorized("this account is deactivated")
+# One answer for every refused login: an unknown email, a wrong password and a deactivated account (whatever
+# the password) are alike, so the answer confirms neither an account nor its password.
+LOGIN_REFUSED = "incorrect email or password, or the account is deactivated"
+
+
+async def authenticate(session: AsyncSession, email: str, password: str, throttle: LoginThrottle) -> User:
+    """The active user with this email and password; else 401, or 429 while the account is closed after
+    failed logins (`throttle`: the password is then not checked at all)."""
+    throttle.check(email)
+    # FOR SHARE: a login waits for a change of the user being committed (`update_user` holds the row), so a
+    # token is never issued with the old role after the change revoked the older ones (`shared.revocation`).
+    user = await repo.get_user_by_email(session, email, for_share=True)
+    # The hash is checked in every case (a dummy one for an unknown email), so all refusals take as long.
+    matches = await _password_matches(user.password_hash if user is not None else _DUMMY_HASH, password)
+    if user is None or not matches or not user.active:
+        throttle.failed(email)
+        raise Unauthorized(LOGIN_REFUSED)
+    throttle.succeeded(email)
     return user
 
 
@@ -137,8 +143,8 @@ async def _check_department(session: AsyncSession, department_id: uuid.UUID | No
         raise InvalidInput.for_field(field, f"no department {department_id}")
 
 
-async def create_user(session: AsyncSession, data: UserCreate, *, min_password: int) -> User:
-    _check_password(data.password, min_password)
+async def create_user(session: AsyncSession, data: UserCreate, *, passwords: PasswordPolicy) -> User:
+    await passwords.check(data.password, user_inputs=[data.name, data.email])
     await _check_department(session, data.department_id, "body.department_id")
     if await repo.get_user_by_email(session, data.email):
         raise Conflict(
@@ -173,7 +179,9 @@ async def create_user(session: AsyncSession, data: UserCreate, *, min_password: 
     return user
 
 
-async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, *, min_password: int) -> User:
+async def update_user(
+    session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, *, passwords: PasswordPolicy
+) -> User:
     user = await repo.get_user(session, user_id, for_update=True)
     if user is None:
         raise NotFound(f"no user {user_id}")
@@ -196,7 +204,7 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, data: UserUpdat
         setattr(user, key, value)
     changes = field_changes(before, fields)
     if password is not None:
-        _check_password(password, min_password)
+        await passwords.check(password, user_inputs=[user.name, user.email])
         user.password_hash = await hash_password(password)
     if not changes and password is None:
         return user

@@ -15,6 +15,22 @@ class IdentitySettings(DatabaseSettings):
         "and kept in the identity database.",
     )
     password_min_length: int = Field(10, description="Shortest password accepted.")
+    password_min_strength: int = Field(
+        3,
+        ge=0,
+        le=4,
+        description="Lowest zxcvbn score (0-4) a new password must have: common passwords, words, patterns and the "
+        "user's own name or email rate low (`password12` is 1); 0 checks the length only.",
+    )
+    login_free_failures: int = Field(
+        5, description="Failed logins an account may have before each further one closes it for a while."
+    )
+    login_delay_seconds: float = Field(
+        1.0,
+        description="How long the first failure past LOGIN_FREE_FAILURES closes the account (429 with Retry-After, "
+        "its password not checked); each further failure doubles it.",
+    )
+    login_max_delay_seconds: float = Field(900.0, description="The longest an account is closed after failed logins.")
     refresh_token_ttl_seconds: int = Field(
         43_200, description="A refresh token unused this long expires (seconds): a working day needs one login."
     )

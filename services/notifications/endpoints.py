@@ -19,7 +19,8 @@ from shared.db import TransactionalRoute
 from shared.endpoints import Caller, Session
 from shared.errors import InvalidInput, Unauthorized
 from shared.pagination import MAX_OFFSET, Page
-from shared.sse import MEDIA_TYPE, STREAM_HEADERS, parse_last_event_id
+from shared.sse import MEDIA_TYPE, parse_last_event_id
+from shared.streams import LiveStreamResponse, until_revoked
 
 PROBLEMS = {
     401: {"description": "Missing, invalid or expired token (problem+json)"},
@@ -47,9 +48,15 @@ router = APIRouter(route_class=TransactionalRoute, tags=[TAG], responses={401: P
         "`ready`).\n\n"
         "Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set "
         "headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event "
-        "`token_expired` when the token expires; reconnect with a fresh token and the last id."
+        "`token_expired` when the token expires; reconnect with a fresh token and the last id. It ends with an "
+        "event `token_revoked` within a second of the token being revoked (the user deactivated, their role, "
+        "department or password changed). A user may keep a few streams open at once (`SSE_STREAMS_PER_USER`): "
+        "429 beyond."
     ),
-    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"}},
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"},
+        429: {"description": "The caller has too many streams open (problem+json)"},
+    },
 )
 async def stream_notifications(
     request: Request,
@@ -82,11 +89,11 @@ async def stream_notifications(
             raise InvalidInput.for_field(field, str(exc)) from exc
         if resume_from is not None:
             break
-    return StreamingResponse(
-        notification_stream(request.app, principal.user_id, resume_from=resume_from, expires_at=token_expiry(token)),
-        media_type=MEDIA_TYPE,
-        headers=STREAM_HEADERS,
+    slot = request.app.state.stream_slots.take(principal.user_id)
+    stream = notification_stream(
+        request.app, principal.user_id, resume_from=resume_from, expires_at=token_expiry(token)
     )
+    return LiveStreamResponse(until_revoked(stream, verifier=request.app.state.token_verifier, token=token), slot=slot)
 
 
 @router.get(

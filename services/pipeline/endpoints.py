@@ -44,7 +44,8 @@ from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Caller, Session, problems
 from shared.errors import NotFound
 from shared.pagination import Page, PageParams, page_params
-from shared.sse import MEDIA_TYPE, STREAM_HEADERS
+from shared.sse import MEDIA_TYPE
+from shared.streams import LiveStreamResponse, until_revoked
 
 PROBLEMS = problems(s409="Not possible in the deal's current state, or the deal moved meanwhile (problem+json)")
 MOVE_PROBLEMS: dict[int | str, dict[str, Any]] = {404: PROBLEMS[404], 409: PROBLEMS[409]}
@@ -378,26 +379,31 @@ async def board(
         "order, SLA targets); refetch them.\n"
         "- `resync`: events were missed (a slow reader, a reconnection of the service's listener): refetch "
         "everything.\n"
-        "- `token_expired`: the stream ends with the access token; reconnect with a fresh one.\n\n"
+        "- `token_expired`: the stream ends with the access token; reconnect with a fresh one.\n"
+        "- `token_revoked`: the token was revoked (the user deactivated, their role, department or password "
+        "changed); the stream ends.\n\n"
+        "A user may keep a few streams open at once (`SSE_STREAMS_PER_USER`): 429 beyond. "
         "A comment line is sent every 15 s when idle. Moves made while no stream was open are not replayed: a "
         "client that reconnects reloads the board after `ready`. Authentication: `Authorization: Bearer <token>` "
         "only (tokens never go in URLs)."
     ),
-    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"}},
+    responses={
+        200: {"content": {MEDIA_TYPE: {}}, "description": "The live stream"},
+        429: {"description": "The caller has too many streams open (problem+json)"},
+    },
 )
 async def board_events(request: Request, caller: Caller) -> StreamingResponse:
     settings = request.app.state.settings
-    return StreamingResponse(
-        board_stream(
-            request.app.state.board_streams,
-            access.viewer_of(caller),
-            expires_at=token_expiry(bearer_token(request)),
-            heartbeat_seconds=settings.board_stream_heartbeat_seconds,
-            retry_ms=settings.board_stream_retry_ms,
-        ),
-        media_type=MEDIA_TYPE,
-        headers=STREAM_HEADERS,
+    token = bearer_token(request)
+    slot = request.app.state.stream_slots.take(caller.user_id)
+    stream = board_stream(
+        request.app.state.board_streams,
+        access.viewer_of(caller),
+        expires_at=token_expiry(token),
+        heartbeat_seconds=settings.board_stream_heartbeat_seconds,
+        retry_ms=settings.board_stream_retry_ms,
     )
+    return LiveStreamResponse(until_revoked(stream, verifier=request.app.state.token_verifier, token=token), slot=slot)
 
 
 @router.get(

@@ -125,3 +125,13 @@ def create_people_tables_v1() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_known_departments")),
     )
+
+
+def add_people_token_revocation_v1() -> None:
+    """known_users gains `tokens_revoked_at`: tokens of the user issued before it are refused (their role,
+    department or password changed; `shared.revocation`)."""
+    op.add_column("known_users", sa.Column("tokens_revoked_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def drop_people_token_revocation_v1() -> None:
+    op.drop_column("known_users", "tokens_revoked_at")

@@ -65,7 +65,8 @@ class Outbox:
             subject=subject,
             dataversion=data.version,
             actor=actor or ctx.actor,
-            correlation_id=ctx.correlation_id or ctx.request_id,
+            # The platform's own id (never a caller's X-Request-ID: `shared.observability`).
+            correlation_id=ctx.correlation_id,
             causation_id=ctx.causation_id,
             trace_headers={k: v for k, v in trace_headers.items() if k in ("traceparent", "tracestate")},
         )

@@ -38,10 +38,13 @@ class PeopleTables:
     departments: Table
 
 
-# Where the handlers announce a user's `active` (payload `<user id>:<1|0>`), delivered when their transaction
-# commits: the service's token check listens (`shared.revocation.ProjectedDeactivations`), so a process reads
-# identity's events once, and every replica of the service hears what its own consumer did not handle.
+# Where the handlers announce a user's `active` (payload `<user id>:<1|0>`) and a revocation of their tokens
+# (`<user id>:r:<epoch seconds>`), delivered when their transaction commits: the service's token check listens
+# (`shared.revocation.ProjectedDeactivations`), so a process reads identity's events once, and every replica of
+# the service hears what its own consumer did not handle.
 PEOPLE_CHANNEL = "insureops_people"
+# The changes of a user that end their tokens (besides deactivation): what the token says, and the password.
+REVOKING_FIELDS = frozenset({"role", "department_id"})
 
 
 def define_people_tables(metadata: MetaData) -> PeopleTables:
@@ -54,6 +57,8 @@ def define_people_tables(metadata: MetaData) -> PeopleTables:
         Column("role", String(20), nullable=False),
         Column("department_id", PgUUID(as_uuid=True), nullable=True, index=True),
         Column("active", Boolean, nullable=False),
+        # When the user's tokens were last revoked (a role, department or password change): older ones are refused.
+        Column("tokens_revoked_at", DateTime(timezone=True), nullable=True),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
     departments = Table(
@@ -110,6 +115,14 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
             )
         if "active" in values:
             await announce_active(session, data.user_id, bool(values["active"]))
+        if isinstance(data, UserUpdated) and (data.password_changed or REVOKING_FIELDS & data.changes.keys()):
+            # Tokens issued before the change are refused; the latest revocation wins (a redelivery changes nothing).
+            revoked_at = func.greatest(func.coalesce(users.c.tokens_revoked_at, envelope.time), envelope.time)
+            await session.execute(users.update().where(users.c.id == data.user_id).values(tokens_revoked_at=revoked_at))
+            await session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": PEOPLE_CHANNEL, "payload": f"{data.user_id}:r:{envelope.time.timestamp()}"},
+            )
 
     async def department_created(session: AsyncSession, envelope: Envelope, data: DepartmentCreated) -> None:
         values = {"name": data.name, "manager_id": data.manager_id}
@@ -163,6 +176,15 @@ def people_subscriptions(tables: PeopleTables) -> tuple[On, ...]:
 async def department_manager(session: AsyncSession, tables: PeopleTables, department_id: uuid.UUID) -> Any | None:
     """The department's manager id, or None."""
     return await session.scalar(select(tables.departments.c.manager_id).where(tables.departments.c.id == department_id))
+
+
+async def token_revocations(session: AsyncSession, tables: PeopleTables) -> dict[str, float]:
+    """When each user's tokens were last revoked (epoch seconds), for the users whose tokens ever were."""
+    users = tables.users
+    rows = await session.execute(
+        select(users.c.id, users.c.tokens_revoked_at).where(users.c.tokens_revoked_at.isnot(None))
+    )
+    return {str(user_id): revoked_at.timestamp() for user_id, revoked_at in rows}
 
 
 async def inactive_user_ids(session: AsyncSession, tables: PeopleTables) -> list[Any]:

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.gateway.app import create_app
-from services.gateway.console import CONTENT_SECURITY_POLICY
 from services.gateway.settings import GatewaySettings
+from shared.middleware import CONTENT_SECURITY_POLICY
 
 INDEX = b'<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head></html>'
 SCRIPT = b"console.log('insureops');\n" * 200

@@ -17,7 +17,7 @@ from shared.contracts.pipeline import (
     StageAdvanced,
     StageRef,
 )
-from tests.conftest import login, run_job, wait_until
+from tests.conftest import internal_headers, login, run_job, wait_until
 
 PASSWORD = "qa-tasks-password"
 STAGE_NAMES = {key: key.replace("_", " ").title() for key in STAGE_KEYS}
@@ -196,7 +196,7 @@ def parse_time(value: str) -> datetime:
 
 
 async def tasks_now(stack) -> datetime:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=await internal_headers(stack)) as client:
         return parse_time((await client.get(f"{stack.service_url('tasks')}/internal/clock")).json()["now"])
 
 

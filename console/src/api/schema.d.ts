@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Log in: exchange email and password for an access token (OAuth2 password form)
-         * @description Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which `POST /api/v1/auth/refresh` issues fresh access tokens for a working day.
+         * @description Also starts a login session: the answer sets the `insureops_refresh` cookie (httpOnly, SameSite=Strict, sent only to `/api/v1/auth/refresh`), with which `POST /api/v1/auth/refresh` issues fresh access tokens for a working day. A refused login is 401 with one answer whatever was wrong (unknown email, wrong password, deactivated account). After a few failures an account is closed for a while, longer with each further failure: 429 with `Retry-After`, the password not checked.
          */
         post: operations["issue_token_api_v1_auth_token_post"];
         delete?: never;
@@ -638,8 +638,9 @@ export interface paths {
          *     - `config`: `{"type": "pipeline.config.stage_updated", "sequence": n}`: stages or lines changed (names, order, SLA targets); refetch them.
          *     - `resync`: events were missed (a slow reader, a reconnection of the service's listener): refetch everything.
          *     - `token_expired`: the stream ends with the access token; reconnect with a fresh one.
+         *     - `token_revoked`: the token was revoked (the user deactivated, their role, department or password changed); the stream ends.
          *
-         *     A comment line is sent every 15 s when idle. Moves made while no stream was open are not replayed: a client that reconnects reloads the board after `ready`. Authentication: `Authorization: Bearer <token>` only (tokens never go in URLs).
+         *     A user may keep a few streams open at once (`SSE_STREAMS_PER_USER`): 429 beyond. A comment line is sent every 15 s when idle. Moves made while no stream was open are not replayed: a client that reconnects reloads the board after `ready`. Authentication: `Authorization: Bearer <token>` only (tokens never go in URLs).
          */
         get: operations["board_events_api_v1_pipeline_board_stream_get"];
         put?: never;
@@ -903,7 +904,7 @@ export interface paths {
          * The caller's notifications, live (Server-Sent Events)
          * @description A `text/event-stream`. Each notification is an event `notification` whose `id:` is the caller's own sequence number and whose `data:` is the notification as JSON. A fresh stream starts with an event `ready` (its `id:` is the newest sequence number, its data the unread count); a comment line is sent every 15 s when idle. To resume, send the last id seen as the `Last-Event-ID` header (EventSource does this by itself when it reconnects) or as `?last_event_id=`: everything after it is replayed from the database, then the stream goes live (a resume point beyond the caller's newest id starts afresh with `ready`).
          *
-         *     Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event `token_expired` when the token expires; reconnect with a fresh token and the last id.
+         *     Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event `token_expired` when the token expires; reconnect with a fresh token and the last id. It ends with an event `token_revoked` within a second of the token being revoked (the user deactivated, their role, department or password changed). A user may keep a few streams open at once (`SSE_STREAMS_PER_USER`): 429 beyond.
          */
         get: operations["stream_notifications_api_v1_notifications_stream_get"];
         put?: never;
@@ -3249,6 +3250,15 @@ export interface operations {
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins for this account: wait `Retry-After` seconds (problem+json) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6124,6 +6134,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The caller has too many streams open (problem+json) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_lines_api_v1_lines_get: {
@@ -7148,6 +7167,15 @@ export interface operations {
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller has too many streams open (problem+json) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,176 @@
+"""The HTTP limits every service runs with: bodies stop at the limit as they stream in, every answer carries the
+security headers, and a connection that never finishes its request head is closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+
+import uvicorn
+from fastapi import FastAPI, Form, Request
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from shared.errors import install_problem_handlers
+from shared.middleware import CONTENT_SECURITY_POLICY, LimitRequestBody, RefuseNulCharacters, SecurityHeaders
+from shared.runner import HeaderTimeoutProtocol, server_config
+from shared.settings import ServiceSettings
+
+LIMIT = 1000
+
+
+class Thing(BaseModel):
+    name: str
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create(thing: Thing) -> Thing:
+        return thing
+
+    @app.post("/form")
+    async def form(username: str = Form(), password: str = Form()) -> dict[str, str]:
+        return {"username": username}
+
+    @app.post("/raw")
+    async def raw(request: Request) -> dict[str, int]:
+        return {"length": len(await request.body())}
+
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(LimitRequestBody, max_bytes=LIMIT)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+async def _call(app, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """Drive the app with a body sent in `chunks` (no Content-Length unless given): (status, headers, body,
+    how many chunks the app pulled)."""
+    pulled = 0
+    sent: list[dict] = []
+
+    async def receive():
+        nonlocal pulled
+        if pulled < len(chunks):
+            pulled += 1
+            return {"type": "http.request", "body": chunks[pulled - 1], "more_body": pulled < len(chunks)}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], dict(start["headers"]), body, pulled
+
+
+async def test_a_chunked_body_stops_being_read_at_the_limit():
+    app = make_app()
+    chunks = [b"x" * 100] * 1000  # 100 kB, no Content-Length
+    for path, content_type in (("/raw", b"application/octet-stream"), ("/things", b"application/json")):
+        status, headers, body, pulled = await _call(app, path, chunks, [(b"content-type", content_type)])
+        assert status == 413, body
+        assert headers[b"content-type"] == b"application/problem+json"
+        assert json.loads(body)["status"] == 413
+        # Read no further than the chunk that passed the limit: the rest of the body is never pulled.
+        assert pulled == LIMIT // 100 + 1
+
+
+async def test_a_form_over_the_limit_is_413_not_a_parse_error():
+    chunks = [b"username=a&password=" + b"p" * 200] + [b"p" * 200] * 50
+    status, _, body, pulled = await _call(
+        make_app(), "/form", chunks, [(b"content-type", b"application/x-www-form-urlencoded")]
+    )
+    assert status == 413, body
+    assert pulled <= 6
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_reading():
+    status, _, _, pulled = await _call(make_app(), "/raw", [b"x" * 10], [(b"content-length", str(LIMIT + 1).encode())])
+    assert status == 413 and pulled == 0
+
+
+def test_bodies_within_the_limit_pass_and_every_answer_has_the_security_headers():
+    client = TestClient(make_app())
+    ok = client.post("/things", json={"name": "a"})
+    assert ok.status_code == 200 and ok.json() == {"name": "a"}
+    missing = client.get("/nowhere")
+    for answer in (ok, missing):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+async def test_a_connection_that_never_finishes_its_request_head_is_closed():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The services' own server set-up (`shared.runner`), with a short bound.
+    settings = ServiceSettings(http_port=port, http_header_timeout_seconds=0.5)
+    config = server_config(make_app(), settings)
+    assert issubclass(config.http, HeaderTimeoutProtocol)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        # A whole request on a fresh connection is answered as usual.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 404") and b"server:" not in head.lower()
+        writer.close()
+        # A slow-header client: a header line every 0.2 s, never the blank line that ends the head.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        began = time.monotonic()
+        writer.write(b"GET /nowhere HTTP/1.1\r\n")
+        closed_after = None
+        for n in range(50):
+            await asyncio.sleep(0.2)
+            try:
+                writer.write(f"X-Slow-{n}: 1\r\n".encode())
+                await writer.drain()
+            except ConnectionError:
+                closed_after = time.monotonic() - began
+                break
+            if reader.at_eof() or (await _eof(reader)):
+                closed_after = time.monotonic() - began
+                break
+        assert closed_after is not None and closed_after < 2.0, closed_after
+        writer.close()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 10)
+
+
+async def _eof(reader: asyncio.StreamReader) -> bool:
+    try:
+        data = await asyncio.wait_for(reader.read(1), 0.01)
+    except TimeoutError:
+        return False
+    return data == b""
