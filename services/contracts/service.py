@@ -119,8 +119,8 @@ async def _add_contract(session: AsyncSession, contract: Contract, origin: str) 
 async def create_contract(
     session: AsyncSession, data: ContractCreate, caller: Principal, settings: ContractsSettings
 ) -> Contract:
-    """A contract by hand (Manager or Admin); given a policy number and issue date it is issued at once,
-    and activated if its dates cover today."""
+    """A contract by hand (Manager or Admin), for a client the caller may see and bound to no deal; given a
+    policy number and issue date it is issued at once, and activated if its dates cover today."""
     if data.start_date >= data.end_date:
         raise InvalidInput.for_field("body.end_date", "must be after start_date")
     if (data.policy_number is None) != (data.issue_date is None):
@@ -131,11 +131,6 @@ async def create_contract(
         raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
     if client.archived:
         raise InvalidInput.for_field("body.client_id", "the client is archived")
-    if data.opportunity_id and await repo.get_by_opportunity(session, data.opportunity_id):
-        raise Conflict(
-            "the deal already has its contract",
-            errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
-        )
     today = business_today(settings.business_timezone)
     if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
@@ -144,7 +139,7 @@ async def create_contract(
     contract = Contract(
         id=uuid.uuid4(),
         client_id=data.client_id,
-        opportunity_id=data.opportunity_id,
+        opportunity_id=None,  # a deal's contract comes from its acceptance only (ContractCreate)
         line_id=data.line_id,
         line_name=data.line_name,
         specialist_id=data.specialist_id or caller.user_id,
@@ -212,6 +207,15 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
     )
     if contract is not None:
         await _add_contract(session, contract, "deal")
+        return
+    held = await repo.get_by_opportunity(session, data.opportunity_id)
+    if held is not None and held.origin != "deal":
+        # Only a contract made by hand before they were refused a deal (ContractCreate) can hold it: parked for a
+        # person, never taken as the deal's contract.
+        raise InvalidInput(
+            f"accepted deal {data.opportunity_id} is held by hand-made contract {held.id}; its contract was not created",
+            errors=[{"field": "opportunity_id", "message": f"held by hand-made contract {held.id}"}],
+        )
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -222,11 +226,6 @@ async def _flush(session: AsyncSession) -> None:
         if "policy_number" in text:
             raise Conflict(
                 "the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}]
-            ) from exc
-        if "opportunity_id" in text:
-            raise Conflict(
-                "the deal already has its contract",
-                errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
             ) from exc
         raise
 
