@@ -39,7 +39,11 @@ class ContractCreate(Strict):
     insurer: str = Field(min_length=1, max_length=200)
     line_id: uuid.UUID | None = None
     line_name: str | None = Field(None, max_length=200)
-    specialist_id: uuid.UUID | None = Field(None, description="Who looks after the contract; defaults to the caller.")
+    specialist_id: uuid.UUID | None = Field(
+        None,
+        description="Who looks after the contract (gets its notifications, may issue and cancel it): an active "
+        "Employee or Manager, of the caller's department unless the caller is the Admin; defaults to the caller.",
+    )
     policy_number: str | None = Field(
         None, min_length=1, max_length=100, description="With issue_date: the contract is created already issued."
     )

@@ -49,6 +49,8 @@ outbox = Outbox("contracts", messaging.outbox)
 
 # Statuses a contract can still be cancelled from.
 CANCELLABLE = ("pending_issuance", "issued", "active")
+# Who may be named a contract's specialist.
+SPECIALIST_ROLES = ("Employee", "Manager")
 
 
 def business_today(timezone: str) -> date:
@@ -112,6 +114,24 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         await asyncio.sleep(0.1)
 
 
+async def _specialist(session: AsyncSession, specialist_id: uuid.UUID, caller: Principal, wait_seconds: float) -> None:
+    """A contract's specialist gets its notifications and may issue and cancel it: an active Employee or Manager,
+    of the caller's department unless the Admin names them (the directory of people is public, so saying why is
+    no leak). A user created a moment ago may still be on the way to the replica, so wait briefly."""
+    field = "body.specialist_id"
+    deadline = time.monotonic() + wait_seconds
+    while (user := await repo.get_known_user(session, specialist_id)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if user is None:
+        raise InvalidInput.for_field(field, f"no user {specialist_id}")
+    if not user.active:
+        raise InvalidInput.for_field(field, "this user is deactivated")
+    if user.role not in SPECIALIST_ROLES:
+        raise InvalidInput.for_field(field, f"a specialist is an Employee or a Manager, not an {user.role}")
+    if not caller.is_admin and user.department_id != caller.department_id:
+        raise InvalidInput.for_field(field, "not a member of your department")
+
+
 async def _add_contract(session: AsyncSession, contract: Contract, origin: str) -> None:
     await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id))
 
@@ -131,6 +151,8 @@ async def create_contract(
         raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
     if client.archived:
         raise InvalidInput.for_field("body.client_id", "the client is archived")
+    if data.specialist_id is not None and data.specialist_id != caller.user_id:
+        await _specialist(session, data.specialist_id, caller, settings.client_wait_seconds)
     today = business_today(settings.business_timezone)
     if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)

@@ -336,10 +336,10 @@ MATRIX: tuple[Row, ...] = (
         "GET",
         "/api/v1/workload",
         E="own:403 other:403",
-        M="own:ok other:403",
+        M="own:ok other:404",
         A="own:ok other:ok",
-        note="The scope is the department asked about. Departments are public (the directory), so another "
-        "department's workload is an action outside the Manager's role (403), not a hidden record.",
+        note="The scope is the department asked about: another department's workload is a record outside the "
+        "Manager's scope, answered 404 like an unknown department (an Employee's is outside the role, 403).",
     ),
     row("GET", "/api/v1/calendar", **EVERYONE),
     row("PUT", "/api/v1/calendar", **ADMIN_ONLY),
