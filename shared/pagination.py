@@ -21,6 +21,9 @@ Sortable = ColumnElement[Any] | QueryableAttribute[Any]
 # Beyond any real list, and well inside PostgreSQL's bigint: a larger offset is refused with a 422 naming
 # `query.offset`, instead of failing in the database.
 MAX_OFFSET = 1_000_000_000
+# The largest PostgreSQL bigint: a position read from a client's cursor beyond it is refused with a 422 naming
+# the cursor, instead of failing in the database.
+MAX_BIGINT = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):

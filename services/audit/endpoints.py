@@ -265,22 +265,31 @@ def _jsonl(rows) -> str:
     )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's "CSV injection"); the export
+# writes such a text cell with a leading `'`, which shows it as the text it is. Numbers are left alone.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(name: str, value: Any) -> Any:
+    """One CSV cell: `data` and `changes` as JSON text, times in ISO 8601, text that a spreadsheet would take
+    for a formula neutralised."""
+    if value is None:
+        return ""
+    if name in ("data", "changes"):
+        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    value = _export_value(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(rows, *, header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow(EXPORT_FIELDS)
     for row in rows:
-        writer.writerow(
-            [
-                ""
-                if value is None
-                else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-                if name in ("data", "changes")
-                else _export_value(value)
-                for name, value in zip(EXPORT_FIELDS, row, strict=True)
-            ]
-        )
+        writer.writerow([csv_cell(name, value) for name, value in zip(EXPORT_FIELDS, row, strict=True)])
     return buffer.getvalue()
 
 
@@ -307,7 +316,8 @@ async def _export_chunks(request: Request, filters: RecordFilters, fmt: str, new
     responses={
         200: {
             "description": "One record a line (`jsonl`) or a CSV table with a header row; "
-            "`data` and `changes` are JSON text in CSV",
+            "`data` and `changes` are JSON text in CSV; in CSV a text cell starting with `=`, `+`, `-`, `@`, a tab "
+            "or a carriage return is written with a leading `'` (no spreadsheet runs it as a formula)",
             "content": {"application/x-ndjson": {}, "text/csv": {}},
         }
     },

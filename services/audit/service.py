@@ -16,6 +16,7 @@ from services.audit.repository import COLUMNS, JSON_COLUMNS
 from shared.clock import now
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
+from shared.pagination import MAX_BIGINT
 
 # Identifiers that name the aggregate itself are not "changed fields" of a creation.
 _ID_SUFFIX = "_id"
@@ -128,11 +129,16 @@ def encode_cursor(record: AuditRecord) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (time, position) a cursor of `encode_cursor` names; anything else, a position outside the table's
+    bigint or a time without its zone among them, is a 422 naming `query.cursor`."""
     try:
         at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), int(ident)
+        occurred_at, position = datetime.fromisoformat(at), int(ident)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.for_field("query.cursor", "not a cursor this API returned") from exc
+    if not 0 <= position <= MAX_BIGINT or occurred_at.utcoffset() is None:
+        raise InvalidInput.for_field("query.cursor", "not a cursor this API returned")
+    return occurred_at, position
 
 
 async def query_records(

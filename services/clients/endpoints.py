@@ -147,12 +147,13 @@ async def subtree(client_id: uuid.UUID, session: Session, caller: Caller):
 @router.get(
     "/api/v1/clients/{client_id}/rollup",
     response_model=Rollup,
-    summary="Over the whole subtree: clients, active contracts, and annual premium per currency",
+    summary="Over the subtree as the caller sees it (subsidiaries out of their scope left out): clients, active "
+    "contracts, and annual premium per currency",
     responses={404: PROBLEMS[404]},
 )
 async def rollup(client_id: uuid.UUID, session: Session, caller: Caller):
     await service.get_visible(session, client_id, caller)
-    clients, per_currency = await repo.subtree_rollup(session, client_id)
+    clients, per_currency = await repo.subtree_rollup(session, client_id, caller)
     if clients == 0:
         raise InvalidInput.for_field("path.client_id", "no such client")
     totals = [CurrencyTotal(currency=cur, active_contracts=n, annual_premium=total) for cur, n, total in per_currency]

@@ -188,13 +188,18 @@ async def subtree(session: AsyncSession, client_id: uuid.UUID) -> list[tuple[Cli
     return [(c, d) for c, d in rows.all()]
 
 
-async def subtree_rollup(session: AsyncSession, client_id: uuid.UUID) -> tuple[int, list[tuple[str, int, Decimal]]]:
-    """Clients in the subtree, and per currency the number and premium total of their active contracts."""
+async def subtree_rollup(
+    session: AsyncSession, client_id: uuid.UUID, caller: Principal
+) -> tuple[int, list[tuple[str, int, Decimal]]]:
+    """The clients of the subtree the caller may see (those the subtree lists them), and per currency the number
+    and premium total of those clients' active contracts: a subsidiary out of the caller's scope counts for
+    nothing."""
     down = _subtree_cte(client_id)
-    clients = await session.scalar(select(func.count()).select_from(down))
+    visible = select(Client.id).join(down, down.c.id == Client.id).where(visible_where(caller)).subquery("visible")
+    clients = await session.scalar(select(func.count()).select_from(visible))
     rows = await session.execute(
         select(ClientContract.currency, func.count(), func.sum(ClientContract.premium))
-        .join(down, down.c.id == ClientContract.client_id)
+        .join(visible, visible.c.id == ClientContract.client_id)
         .where(ClientContract.status == "active")
         .group_by(ClientContract.currency)
         .order_by(ClientContract.currency)

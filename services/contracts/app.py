@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from services.contracts import service
 from services.contracts.endpoints import router
-from services.contracts.models import messaging
+from services.contracts.models import messaging, people
 from services.contracts.settings import ContractsSettings
 from services.contracts.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
@@ -34,6 +34,7 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
             "activation, expiry, cancellation with pro-rata refund, renewal notice.",
             routers=[router],
             tables=messaging,
+            people=people,
             publishes=[CONTRACTS],
             consumers=CONSUMERS,
             jobs=[PeriodicJob("lifecycle_scan", settings.lifecycle_scan_interval_seconds, lifecycle_scan)],

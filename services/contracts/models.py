@@ -1,5 +1,5 @@
 """The contracts service's tables: contracts, the once-only renewal notices, the replica of clients
-(who exists and which department owns them), and the messaging tables."""
+(who exists and which department owns them), the identity replica and the messaging tables."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
+from shared.projections.identity import define_people_tables
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,8 @@ class Base(DeclarativeBase):
 
 
 messaging = define_messaging_tables(Base.metadata)
+# Who may look after a contract (its specialist): identity's users, from its events.
+people = define_people_tables(Base.metadata)
 
 STATUSES = ("pending_issuance", "issued", "active", "expired", "cancelled")
 

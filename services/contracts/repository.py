@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.access import owning_department, visible_where
-from services.contracts.models import Contract, KnownClient, RenewalNotice
+from services.contracts.models import Contract, KnownClient, RenewalNotice, people
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort, total_of
 
@@ -64,6 +64,12 @@ async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, value
 
 async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
     return (await session.execute(select(KnownClient).where(KnownClient.id == client_id))).scalar_one_or_none()
+
+
+async def get_known_user(session: AsyncSession, user_id: uuid.UUID):
+    """The user as the identity replica knows them (id, role, department_id, active, ...), or None."""
+    users = people.users
+    return (await session.execute(select(users).where(users.c.id == user_id))).first()
 
 
 @dataclass

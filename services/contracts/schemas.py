@@ -27,6 +27,10 @@ def _currency(value: str) -> str:
 
 
 class ContractCreate(Strict):
+    """A contract made by hand. It never names a deal: a deal's contract is the one its acceptance creates
+    (`pipeline.opportunity.accepted`), so a hand-made contract can neither take a deal's place nor bind a deal
+    the caller may not see; an `opportunity_id` in the body is refused (422 naming it)."""
+
     client_id: uuid.UUID
     premium: Decimal = Premium
     currency: str = Field(description="ISO 4217, e.g. EUR.")
@@ -35,10 +39,11 @@ class ContractCreate(Strict):
     insurer: str = Field(min_length=1, max_length=200)
     line_id: uuid.UUID | None = None
     line_name: str | None = Field(None, max_length=200)
-    opportunity_id: uuid.UUID | None = Field(
-        None, description="The deal this contract comes from, if any (one contract per deal)."
+    specialist_id: uuid.UUID | None = Field(
+        None,
+        description="Who looks after the contract (gets its notifications, may issue and cancel it): an active "
+        "Employee or Manager, of the caller's department unless the caller is the Admin; defaults to the caller.",
     )
-    specialist_id: uuid.UUID | None = Field(None, description="Who looks after the contract; defaults to the caller.")
     policy_number: str | None = Field(
         None, min_length=1, max_length=100, description="With issue_date: the contract is created already issued."
     )

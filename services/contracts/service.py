@@ -49,6 +49,8 @@ outbox = Outbox("contracts", messaging.outbox)
 
 # Statuses a contract can still be cancelled from.
 CANCELLABLE = ("pending_issuance", "issued", "active")
+# Who may be named a contract's specialist.
+SPECIALIST_ROLES = ("Employee", "Manager")
 
 
 def business_today(timezone: str) -> date:
@@ -112,6 +114,24 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         await asyncio.sleep(0.1)
 
 
+async def _specialist(session: AsyncSession, specialist_id: uuid.UUID, caller: Principal, wait_seconds: float) -> None:
+    """A contract's specialist gets its notifications and may issue and cancel it: an active Employee or Manager,
+    of the caller's department unless the Admin names them (the directory of people is public, so saying why is
+    no leak). A user created a moment ago may still be on the way to the replica, so wait briefly."""
+    field = "body.specialist_id"
+    deadline = time.monotonic() + wait_seconds
+    while (user := await repo.get_known_user(session, specialist_id)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    if user is None:
+        raise InvalidInput.for_field(field, f"no user {specialist_id}")
+    if not user.active:
+        raise InvalidInput.for_field(field, "this user is deactivated")
+    if user.role not in SPECIALIST_ROLES:
+        raise InvalidInput.for_field(field, f"a specialist is an Employee or a Manager, not an {user.role}")
+    if not caller.is_admin and user.department_id != caller.department_id:
+        raise InvalidInput.for_field(field, "not a member of your department")
+
+
 async def _add_contract(session: AsyncSession, contract: Contract, origin: str) -> None:
     await outbox.add(session, ContractCreated(**snapshot(contract), origin=origin), subject=str(contract.id))
 
@@ -119,8 +139,8 @@ async def _add_contract(session: AsyncSession, contract: Contract, origin: str) 
 async def create_contract(
     session: AsyncSession, data: ContractCreate, caller: Principal, settings: ContractsSettings
 ) -> Contract:
-    """A contract by hand (Manager or Admin); given a policy number and issue date it is issued at once,
-    and activated if its dates cover today."""
+    """A contract by hand (Manager or Admin), for a client the caller may see and bound to no deal; given a
+    policy number and issue date it is issued at once, and activated if its dates cover today."""
     if data.start_date >= data.end_date:
         raise InvalidInput.for_field("body.end_date", "must be after start_date")
     if (data.policy_number is None) != (data.issue_date is None):
@@ -131,11 +151,8 @@ async def create_contract(
         raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
     if client.archived:
         raise InvalidInput.for_field("body.client_id", "the client is archived")
-    if data.opportunity_id and await repo.get_by_opportunity(session, data.opportunity_id):
-        raise Conflict(
-            "the deal already has its contract",
-            errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
-        )
+    if data.specialist_id is not None and data.specialist_id != caller.user_id:
+        await _specialist(session, data.specialist_id, caller, settings.client_wait_seconds)
     today = business_today(settings.business_timezone)
     if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
@@ -144,7 +161,7 @@ async def create_contract(
     contract = Contract(
         id=uuid.uuid4(),
         client_id=data.client_id,
-        opportunity_id=data.opportunity_id,
+        opportunity_id=None,  # a deal's contract comes from its acceptance only (ContractCreate)
         line_id=data.line_id,
         line_name=data.line_name,
         specialist_id=data.specialist_id or caller.user_id,
@@ -212,6 +229,15 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
     )
     if contract is not None:
         await _add_contract(session, contract, "deal")
+        return
+    held = await repo.get_by_opportunity(session, data.opportunity_id)
+    if held is not None and held.origin != "deal":
+        # Only a contract made by hand before they were refused a deal (ContractCreate) can hold it: parked for a
+        # person, never taken as the deal's contract.
+        raise InvalidInput(
+            f"accepted deal {data.opportunity_id} is held by hand-made contract {held.id}; its contract was not created",
+            errors=[{"field": "opportunity_id", "message": f"held by hand-made contract {held.id}"}],
+        )
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -222,11 +248,6 @@ async def _flush(session: AsyncSession) -> None:
         if "policy_number" in text:
             raise Conflict(
                 "the policy number is taken", errors=[{"field": "body.policy_number", "message": "already used"}]
-            ) from exc
-        if "opportunity_id" in text:
-            raise Conflict(
-                "the deal already has its contract",
-                errors=[{"field": "body.opportunity_id", "message": "already has a contract"}],
             ) from exc
         raise
 

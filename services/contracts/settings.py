@@ -29,6 +29,6 @@ class ContractsSettings(DatabaseSettings):
     client_wait_seconds: float = Field(
         2.0,
         ge=0,
-        description="How long creating a contract by hand waits for a just-created client to reach this service's "
-        "replica before refusing the client as unknown.",
+        description="How long creating a contract by hand waits for a just-created client (or the specialist it "
+        "names) to reach this service's replica before refusing it as unknown.",
     )

@@ -36,4 +36,6 @@ async def client_updated(session: AsyncSession, envelope: Envelope, data: Client
 
 async def contract_issued(session: AsyncSession, envelope: Envelope, data: ContractIssued) -> None:
     if data.opportunity_id is not None:
-        await service.complete_on_contract_issued(session, data.opportunity_id, data.contract_id)
+        await service.complete_on_contract_issued(
+            session, data.opportunity_id, data.contract_id, client_id=data.client_id
+        )

@@ -575,12 +575,24 @@ async def move(
     return deal
 
 
-async def complete_on_contract_issued(session: AsyncSession, opportunity_id: uuid.UUID, contract_id: uuid.UUID) -> bool:
+async def complete_on_contract_issued(
+    session: AsyncSession, opportunity_id: uuid.UUID, contract_id: uuid.UUID, *, client_id: uuid.UUID
+) -> bool:
     """The contract of a deal was issued: its deal reaches Completion. Nothing happens if the deal is
-    already completed (or not at Policy Issuance); returns whether it moved."""
+    already completed (or not at Policy Issuance), nor for a contract of another client than the deal's (a
+    deal completes only on its own client's contract); returns whether it moved."""
     opp = await repo.get_opportunity(session, opportunity_id, for_update=True)
     if opp is None:
         log.warning("contract %s issued for unknown opportunity %s; ignored", contract_id, opportunity_id)
+        return False
+    if opp.client_id != client_id:
+        log.warning(
+            "contract %s of client %s issued for opportunity %s of client %s; ignored",
+            contract_id,
+            client_id,
+            opportunity_id,
+            opp.client_id,
+        )
         return False
     if opp.status != "open" or opp.stage_key != rules.POLICY_ISSUANCE:
         log.info(

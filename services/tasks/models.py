@@ -1,5 +1,6 @@
 """The tasks service's tables: tasks and their comments, stale reminders, who was assigned when, where each
-deal it has heard of stands, the working-time calendar, the identity replica and the messaging tables."""
+deal it has heard of stands, which department owns each client, the working-time calendar, the identity replica
+and the messaging tables."""
 
 from __future__ import annotations
 
@@ -150,6 +151,17 @@ class Deal(Base):
     stage_key: Mapped[str | None] = mapped_column(String(64))  # None: a deal known from before positions were kept
     status: Mapped[str] = mapped_column(String(10), server_default="open")
     version: Mapped[int | None] = mapped_column(BigInteger)  # pipeline's opportunity_version; None: not carried
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class KnownClient(Base):
+    """Which department owns each client, from `clients.client.events`: a ticket links only a client its opener
+    may see (the clients service's rule)."""
+
+    __tablename__ = "known_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    department_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

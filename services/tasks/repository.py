@@ -18,6 +18,7 @@ from services.tasks.models import (
     ACTIVE_STATUSES,
     AssigneeStats,
     Deal,
+    KnownClient,
     StaleReminder,
     Task,
     TaskComment,
@@ -277,6 +278,41 @@ async def unassigned_open_count(session: AsyncSession, department_id: uuid.UUID)
 # People (the identity replica) ------------------------------------------------------------------
 async def get_department(session: AsyncSession, department_id: uuid.UUID):
     return (await session.execute(select(departments).where(departments.c.id == department_id))).first()
+
+
+async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
+    return await session.get(KnownClient, client_id, populate_existing=True)
+
+
+async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
+    values = {"department_id": department_id, "updated_at": func.now()}
+    await session.execute(
+        pg_insert(KnownClient).values(id=client_id, **values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+@dataclass(frozen=True)
+class DealLinks:
+    """What tasks knows of a deal from the automatic tasks routing opened for it: its client, and whether one of
+    them was the caller's department's or the caller's own."""
+
+    client_id: uuid.UUID | None
+    worked_by_caller: bool
+
+
+async def deal_links(session: AsyncSession, opportunity_id: uuid.UUID, caller: Principal) -> DealLinks | None:
+    """None for a deal no automatic task names (routing opens one as the deal opens)."""
+    rows = (
+        await session.execute(
+            select(Task.client_id, visible_where(caller)).where(
+                Task.opportunity_id == opportunity_id, Task.origin == "auto"
+            )
+        )
+    ).all()
+    if not rows:
+        return None
+    client_id = next((row[0] for row in rows if row[0] is not None), None)
+    return DealLinks(client_id, any(bool(row[1]) for row in rows))
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID):

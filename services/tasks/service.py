@@ -8,9 +8,12 @@ change writes its event to the outbox in that same transaction.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +27,7 @@ from services.tasks.assignment import (
     write_pending,
 )
 from services.tasks.calendar import load_calendar
-from services.tasks.models import ACTIVE_STATUSES, CLOSED_STATUSES, Task, TaskComment, outbox
+from services.tasks.models import ACTIVE_STATUSES, CLOSED_STATUSES, KnownClient, Task, TaskComment, outbox
 from services.tasks.schemas import (
     MemberLoad,
     Reassignment,
@@ -37,6 +40,7 @@ from services.tasks.sla import restart_stale_clock, set_sla_window, sla_state_at
 from shared import clock, context
 from shared.auth import Principal
 from shared.contracts import FieldChange, json_value
+from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.tasks import (
     TaskCommented,
     TaskCreated,
@@ -44,6 +48,9 @@ from shared.contracts.tasks import (
     TaskUpdated,
 )
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.messaging.envelope import Envelope
+
+T = TypeVar("T")
 
 
 async def open_task(
@@ -180,6 +187,60 @@ async def _active_member(session: AsyncSession, user_id: uuid.UUID, department_i
     return user
 
 
+# Links -------------------------------------------------------------------------------------------
+def _sees_client(caller: Principal, client: KnownClient | None) -> bool:
+    """The clients service's rule: the Admin every client, everyone else their department's."""
+    return client is not None and (
+        caller.is_admin or (caller.department_id is not None and client.department_id == caller.department_id)
+    )
+
+
+async def _waiting(lookup: Callable[[], Awaitable[T | None]], wait_seconds: float) -> T | None:
+    """`lookup()`, tried again for a moment while it finds nothing: what was created a moment ago may still be on
+    its way here."""
+    deadline = time.monotonic() + wait_seconds
+    while (found := await lookup()) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def _check_links(session: AsyncSession, settings: TasksSettings, caller: Principal, body: TaskCreate) -> None:
+    """A ticket links only records its opener may see, answered like unknown ones otherwise (422 naming the
+    field): a client of their department (the Admin any), and a deal of such a client or one their department
+    works or they were given a task of (what tasks knows of a deal: the automatic tasks routing opened for it);
+    with both named, the deal must be the client's."""
+    if body.client_id is not None:
+        client_id = body.client_id
+        client = await _waiting(lambda: repo.get_known_client(session, client_id), settings.link_wait_seconds)
+        if not _sees_client(caller, client):
+            raise InvalidInput.for_field("body.client_id", f"no client {client_id}")
+    if body.opportunity_id is not None:
+        deal_id = body.opportunity_id
+        deal = await _waiting(lambda: repo.deal_links(session, deal_id, caller), settings.link_wait_seconds)
+        visible = deal is not None and (
+            caller.is_admin
+            or deal.worked_by_caller
+            or (
+                deal.client_id is not None
+                and _sees_client(caller, await repo.get_known_client(session, deal.client_id))
+            )
+        )
+        if deal is None or not visible:
+            raise InvalidInput.for_field("body.opportunity_id", f"no deal {deal_id}")
+        if body.client_id is not None and deal.client_id is not None and deal.client_id != body.client_id:
+            raise InvalidInput.for_field("body.opportunity_id", f"not a deal of client {body.client_id}")
+
+
+async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
+    await repo.upsert_known_client(session, data.client_id, data.department_id)
+
+
+async def on_client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
+    change = data.changes.get("department_id")
+    if change is not None:
+        await repo.upsert_known_client(session, data.client_id, uuid.UUID(str(change.after)) if change.after else None)
+
+
 async def create_manual_task(
     session: AsyncSession, settings: TasksSettings, caller: Principal, body: TaskCreate
 ) -> Task:
@@ -190,6 +251,7 @@ async def create_manual_task(
         raise Forbidden("Employees open tickets in their own department only")
     if await repo.get_department(session, department_id) is None:
         raise InvalidInput.for_field("body.department_id", f"no department {department_id}")
+    await _check_links(session, settings, caller, body)
     if body.assignee_id is not None:
         user = await _active_member(session, body.assignee_id, department_id, "body.assignee_id")
         assignment = Assignment(user.id, f"chosen by {caller.name or caller.user_id} when opening the ticket")
@@ -313,10 +375,9 @@ async def workload(
     department_id = department_id or caller.department_id
     if department_id is None:
         raise InvalidInput.for_field("query.department_id", "required")
-    if not caller.is_admin and department_id != caller.department_id:
-        raise Forbidden("Managers see the workload of their own department")
     department = await repo.get_department(session, department_id)
-    if department is None:
+    if department is None or not (caller.is_admin or department_id == caller.department_id):
+        # Another department's workload is a record outside the Manager's scope: answered as an unknown one.
         raise NotFound(f"no department {department_id}")
     members = await repo.member_loads(session, department_id, settings.priority_weights)
     members.sort(key=lambda m: (-m.load, m.name, m.user_id))

@@ -35,6 +35,12 @@ class TasksSettings(DatabaseSettings):
         description="How long a replica reuses the working-time calendar it read; a change made through another "
         "replica is used by this one at most this much later.",
     )
+    link_wait_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How long opening a ticket waits for a client (or deal) it links that this service has not "
+        "heard of yet (a client created a moment ago) before refusing it as unknown (422).",
+    )
     sla_yellow_share: float = Field(
         0.75,
         gt=0,

@@ -1,19 +1,26 @@
-"""What the tasks service consumes: people (identity), and the pipeline's deal events that the router turns
-into tasks."""
+"""What the tasks service consumes: people (identity), clients' departments (who may link which client to a
+ticket), and the pipeline's deal events that the router turns into tasks."""
 
 from __future__ import annotations
 
-from services.tasks import routing
+from services.tasks import routing, service
 from services.tasks.models import people
 from services.tasks.settings import TasksSettings
+from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.topics import PIPELINE_OPPORTUNITIES
-from shared.messaging.subscriptions import Consumer
+from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
+
+CLIENTS_CONSUMER = "tasks.clients"
 
 
 def consumers(settings: TasksSettings) -> tuple[Consumer, ...]:
     return (
         Consumer("tasks.people", handlers=people_subscriptions(people)),
+        Consumer(
+            CLIENTS_CONSUMER,
+            handlers=(on(ClientCreated, service.on_client_created), on(ClientUpdated, service.on_client_updated)),
+        ),
         # Several members of one consumer group: Kafka spreads the partitions, batches of different
         # partitions are routed in parallel (the department locks keep the load rule).
         Consumer(

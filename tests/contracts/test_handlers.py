@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -83,6 +84,37 @@ async def test_an_accepted_deal_with_unusable_terms_is_refused_and_parked_at_onc
         [copy] = await bus.dead_letter_copies(session)
         assert copy["headers"]["dlq_kind"] == "permanent"
         assert await contracts_of_deal(session, accepted.opportunity_id) == []
+
+
+async def test_an_accepted_deal_held_by_a_hand_made_contract_is_parked_not_taken(sessionmaker, session):
+    """A hand-made contract can no longer name a deal (ContractCreate); one made before that was refused must
+    not pass for the deal's contract: the acceptance is parked for a person, nothing is announced."""
+    accepted = events.opportunity_accepted()
+    now = datetime.now(UTC)
+    held = Contract(
+        id=uuid.uuid4(),
+        client_id=uuid.uuid4(),
+        opportunity_id=accepted.opportunity_id,
+        origin="manual",
+        status="pending_issuance",
+        premium=Decimal("10.00"),
+        currency="EUR",
+        start_date=date(2029, 1, 1),
+        end_date=date(2030, 1, 1),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(held)
+    await session.flush()
+    async with consumer_bus(
+        "contracts", consumer_of("contracts", "contracts"), sessionmaker, max_attempts=3, retry_backoff=30.0
+    ) as bus:
+        await asyncio.wait_for(bus.publish(accepted, subject=str(accepted.opportunity_id)), 5)
+        [dead] = await bus.dead_letters(session)
+        assert f"held by hand-made contract {held.id}" in dead["error"], dead["error"]
+        assert [c.id for c in await contracts_of_deal(session, accepted.opportunity_id)] == [held.id]
+        outbox = bus.tables.outbox
+        assert not (await session.execute(select(outbox.c.id).where(outbox.c.key == str(held.id)))).all()
 
 
 @handles("contracts", "clients.client.created")

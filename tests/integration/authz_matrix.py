@@ -308,8 +308,18 @@ MATRIX: tuple[Row, ...] = (
         E="own:ok other:403",
         M="own:ok other:ok",
         A="own:ok other:ok",
-        note="The scope is the department named in the body. Deliberately, a Manager may open a ticket for "
-        "another department (a request to it); an Employee only in their own.",
+        note="The scope is the department named in the body (the ticket links no record). Deliberately, a Manager "
+        "may open a ticket for another department (a request to it); an Employee only in their own.",
+    ),
+    row(
+        "POST",
+        "/api/v1/tasks",
+        E="own:ok other:422",
+        M="own:ok other:422",
+        A="own:ok other:ok",
+        variant="link",
+        note="The scope is the client (and its deal) the ticket links, in the caller's own department: another "
+        "department's is answered like an unknown one.",
     ),
     row("GET", "/api/v1/tasks/{task_id}", **TASKS),
     row("PATCH", "/api/v1/tasks/{task_id}", **TASKS, variant="edit"),
@@ -336,10 +346,10 @@ MATRIX: tuple[Row, ...] = (
         "GET",
         "/api/v1/workload",
         E="own:403 other:403",
-        M="own:ok other:403",
+        M="own:ok other:404",
         A="own:ok other:ok",
-        note="The scope is the department asked about. Departments are public (the directory), so another "
-        "department's workload is an action outside the Manager's role (403), not a hidden record.",
+        note="The scope is the department asked about: another department's workload is a record outside the "
+        "Manager's scope, answered 404 like an unknown department (an Employee's is outside the role, 403).",
     ),
     row("GET", "/api/v1/calendar", **EVERYONE),
     row("PUT", "/api/v1/calendar", **ADMIN_ONLY),

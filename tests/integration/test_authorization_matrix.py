@@ -218,7 +218,7 @@ class World:
         }
 
     async def new_task(self, role: str, scope: str) -> dict:
-        return await self.admin("POST", "/api/v1/tasks", 201, json=self.task_body(role, scope))
+        return await self.admin_create("/api/v1/tasks", self.task_body(role, scope))
 
     async def new_user(self, scope: str | None, role: str) -> dict:
         """An inactive user (so routing never gives them work) of the scope's department, or of none."""
@@ -735,7 +735,18 @@ async def _(w, role, scope):
 
 @builds("POST", "/api/v1/tasks")
 async def _(w, role, scope):
-    return Call(json=w.task_body(role, scope))
+    body = w.task_body(role, scope)
+    del body["client_id"]  # the department decides here; links: the "link" variant
+    return Call(json=body)
+
+
+@builds("POST", "/api/v1/tasks", "link")
+async def _(w, role, scope):
+    """A ticket of the callers' department, given to the caller (the colleague for the Admin), linking the scope's
+    client and its deal."""
+    body = w.task_body(role, "mine" if role != "Admin" else "own")
+    deal = w.deal(role, scope)
+    return Call(json=body | {"client_id": deal["client_id"], "opportunity_id": deal["id"]})
 
 
 for _path in ("/api/v1/tasks/{task_id}", "/api/v1/tasks/{task_id}/comments"):

@@ -103,10 +103,11 @@ async def test_tickets_scope_and_roles(gateway, admin_headers):
         )
     ).status_code == 201
 
-    # Workload: Managers for their department, Admins for any; Employees never.
+    # Workload: Managers for their department (another's is out of scope: 404 as unknown), Admins for any;
+    # Employees never.
     assert_problem(await gateway.get("/api/v1/workload", headers=alice_h), 403)
     assert_problem(
-        await gateway.get("/api/v1/workload", params={"department_id": other.department_id}, headers=manager_h), 403
+        await gateway.get("/api/v1/workload", params={"department_id": other.department_id}, headers=manager_h), 404
     )
     own = await gateway.get("/api/v1/workload", headers=manager_h)
     assert own.status_code == 200 and own.json()["department_id"] == team.department_id

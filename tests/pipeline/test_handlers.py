@@ -83,7 +83,8 @@ async def test_an_issued_contract_completes_its_deal_once(bus, session):
     await bus.redeliver(envelope)
     # The same issuance under a new event id: the deal is already complete, nothing moves.
     await bus.publish(
-        events.contract_issued(contract_id=issued.contract_id, opportunity_id=deal.id), subject=str(issued.contract_id)
+        events.contract_issued(contract_id=issued.contract_id, opportunity_id=deal.id, client_id=deal.client_id),
+        subject=str(issued.contract_id),
     )
     assert (
         len(
@@ -107,3 +108,17 @@ async def test_an_issued_contract_of_a_deal_elsewhere_or_unknown_moves_nothing(b
     await session.refresh(deal)
     assert (deal.stage_key, deal.status) == ("client_decision", "open")
     assert not await bus.dead_letters(session)
+
+
+async def test_a_contract_of_another_client_never_completes_a_deal(bus, session):
+    """A deal completes only on a contract of its own client (issue 12: a contract bound to another
+    department's deal completed it)."""
+    deal = await a_deal(session, stage_key="policy_issuance")
+    await bus.publish(events.contract_issued(opportunity_id=deal.id, client_id=uuid.uuid4()), subject="c1")
+    await session.refresh(deal)
+    assert (deal.stage_key, deal.status, deal.contract_id) == ("policy_issuance", "open", None)
+    assert not await bus.dead_letters(session)
+    own = events.contract_issued(opportunity_id=deal.id, client_id=deal.client_id)
+    await bus.publish(own, subject=str(own.contract_id))
+    await session.refresh(deal)
+    assert (deal.stage_key, deal.status, deal.contract_id) == ("completion", "won", own.contract_id)

@@ -27,6 +27,7 @@ GROUPS = [
     pytest.param(("clients", "clients"), marks=handles("clients", *PEOPLE_TYPES), id="clients"),
     pytest.param(("pipeline", "pipeline"), marks=handles("pipeline", *PEOPLE_TYPES), id="pipeline"),
     pytest.param(("tasks", "tasks.people"), marks=handles("tasks.people", *PEOPLE_TYPES), id="tasks.people"),
+    pytest.param(("contracts", "contracts"), marks=handles("contracts", *PEOPLE_TYPES), id="contracts"),
     pytest.param(("notifications", "notifications"), marks=handles("notifications", *PEOPLE_TYPES), id="notifications"),
 ]
 

@@ -251,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Over the whole subtree: clients, active contracts, and annual premium per currency */
+        /** Over the subtree as the caller sees it (subsidiaries out of their scope left out): clients, active contracts, and annual premium per currency */
         get: operations["rollup_api_v1_clients__client_id__rollup_get"];
         put?: never;
         post?: never;
@@ -1779,7 +1779,12 @@ export interface components {
              */
             effective_date: string;
         };
-        /** ContractCreate */
+        /**
+         * ContractCreate
+         * @description A contract made by hand. It never names a deal: a deal's contract is the one its acceptance creates
+         *     (`pipeline.opportunity.accepted`), so a hand-made contract can neither take a deal's place nor bind a deal
+         *     the caller may not see; an `opportunity_id` in the body is refused (422 naming it).
+         */
         ContractCreate: {
             /**
              * Client Id
@@ -1814,13 +1819,8 @@ export interface components {
             /** Line Name */
             line_name?: string | null;
             /**
-             * Opportunity Id
-             * @description The deal this contract comes from, if any (one contract per deal).
-             */
-            opportunity_id?: string | null;
-            /**
              * Specialist Id
-             * @description Who looks after the contract; defaults to the caller.
+             * @description Who looks after the contract (gets its notifications, may issue and cancel it): an active Employee or Manager, of the caller's department unless the caller is the Admin; defaults to the caller.
              */
             specialist_id?: string | null;
             /**
@@ -6010,7 +6010,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One record a line (`jsonl`) or a CSV table with a header row; `data` and `changes` are JSON text in CSV */
+            /** @description One record a line (`jsonl`) or a CSV table with a header row; `data` and `changes` are JSON text in CSV; in CSV a text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading `'` (no spreadsheet runs it as a formula) */
             200: {
                 headers: {
                     [name: string]: unknown;
