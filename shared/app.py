@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -64,7 +64,14 @@ class ServiceParts:
     openapi_url: str | None = "/openapi.json"
 
 
-async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int = 60) -> None:
+async def _retry(
+    what: str, action: Callable[[], Awaitable[None]], attempts: int = 60, *, quiet_seconds: float = 10.0
+) -> None:
+    """Try `action` once a second until it succeeds; quiet while the dependency is still starting (the usual case
+    when the whole platform starts at once), one warning once it has failed for `quiet_seconds`, then one a minute."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    warned_at: float | None = None
     for attempt in range(1, attempts + 1):
         try:
             await action()
@@ -72,8 +79,24 @@ async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int
         except Exception as exc:
             if attempt == attempts:
                 raise
-            log.warning("%s failed (%s); retrying", what, exc)
+            now = loop.time()
+            if now - started >= quiet_seconds and (warned_at is None or now - warned_at >= 60):
+                warned_at = now
+                log.warning("%s: still failing after %.0f s (%s); retrying", what, now - started, exc)
             await asyncio.sleep(1.0)
+
+
+@contextlib.contextmanager
+def _quiet_kafka_client() -> Iterator[None]:
+    """aiokafka logs an error for every refused connection; while the broker is still coming up at start-up that
+    is expected (`_retry` says so once if it lasts), not an error."""
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        client_log.setLevel(level)
 
 
 def create_service_app(parts: ServiceParts) -> FastAPI:
@@ -111,7 +134,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 # yet): a consumer subscribed to a missing topic cannot start.
                 consumed = [t for c in parts.consumers for t in c.subscribed_topics]
                 topics = list(dict.fromkeys(publishes + consumed + dlqs))
-                await _retry("creating topics", lambda: ensure_topics(settings, topics))
+                # The first contact with Kafka: wait for it quietly.
+                with _quiet_kafka_client():
+                    await _retry("reaching Kafka (creating topics)", lambda: ensure_topics(settings, topics))
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer
