@@ -25,7 +25,7 @@ import pytest
 from devstack.seed import ADMIN, DEMO_USERS
 from services.gateway.routes import PUBLIC, upstream_services
 from shared.contracts.tasks import TaskStale
-from tests.conftest import event_publisher, wait_until
+from tests.conftest import all_items, event_publisher, wait_until
 from tests.integration.authz_matrix import MATRIX, ROLES, Row, cell_count
 
 PASSWORDS = {u.email: u.password for u in DEMO_USERS}
@@ -283,8 +283,7 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         w.headers[role], w.me[role] = headers, me
     for email, (headers, me) in zip((p.colleague, p.outsider), logins[3:], strict=True):
         w.people[email] = {**me, "headers": headers}
-    departments = await w.admin("GET", "/api/v1/departments", params={"limit": 200})
-    w.departments = {d["name"]: d for d in departments["items"]}
+    w.departments = {d["name"]: d for d in await all_items(w.client, "/api/v1/departments", w.headers["Admin"])}
     for email, department in (
         (p.employee, p.own_department),
         (p.manager, p.own_department),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from shared.workcalendar import Calendar
-from tests.conftest import superuser_dsn, wait_until
+from tests.conftest import all_items, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import SALES_MANAGER, create_client, headers_for, in_force_terms, tag
 
 
@@ -24,7 +24,7 @@ async def _setup(gateway, admin_headers):
     line = next(x for x in (await gateway.get("/api/v1/lines", headers=admin_headers)).json() if x["name"] == "Auto")
     stages = {s["key"]: s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()}
     calendar = Calendar.from_dict((await gateway.get("/api/v1/calendar", headers=admin_headers)).json())
-    users = (await gateway.get("/api/v1/users", headers=admin_headers, params={"limit": 200})).json()["items"]
+    users = await all_items(gateway, "/api/v1/users", admin_headers)
     members: dict[str, set[str]] = {}
     for user in users:
         if user["active"] and user["department_id"]:

@@ -15,7 +15,7 @@ import pytest
 from shared.contracts.clients import ClientCreated
 from shared.contracts.contracts import ContractIssued
 from shared.contracts.pipeline import STAGE_KEYS
-from tests.conftest import assert_problem, login, superuser_dsn, wait_until
+from tests.conftest import all_items, assert_problem, login, superuser_dsn, wait_until
 
 PASSWORDS = {"Admin": "admin-demo-pass", "Manager": "manager-demo-pass", "Employee": "employee-demo-pass"}
 TERMS = {
@@ -29,7 +29,7 @@ TERMS = {
 
 @pytest.fixture
 async def people(gateway, admin_headers) -> dict[str, dict]:
-    users = (await gateway.get("/api/v1/users", params={"limit": 200}, headers=admin_headers)).json()["items"]
+    users = await all_items(gateway, "/api/v1/users", admin_headers)
     return {u["email"].split("@")[0]: u for u in users}
 
 
