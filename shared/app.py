@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
@@ -97,6 +98,22 @@ def _quiet_kafka_client() -> Iterator[None]:
         yield
     finally:
         client_log.setLevel(level)
+
+
+def _messaging_retention(settings: DatabaseSettings, tables: MessagingTables) -> PeriodicJob:
+    """Deletes inbox rows and resolved dead letters past their retention (`shared.messaging.retention`)."""
+    from shared.messaging.retention import prune_messaging
+
+    async def run(session: AsyncSession) -> dict[str, int]:
+        return await prune_messaging(
+            session,
+            tables,
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
+            dead_letter_retention=timedelta(days=settings.dead_letter_retention_days),
+            batch_size=settings.retention_batch_size,
+        )
+
+    return PeriodicJob("messaging_retention", settings.retention_interval_seconds, run)
 
 
 def create_service_app(parts: ServiceParts) -> FastAPI:
@@ -180,10 +197,13 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         )
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
-                if parts.jobs:
-                    runner = JobRunner(settings.service_name, app.state.sessionmaker, parts.jobs)
+                jobs = list(parts.jobs)
+                if parts.consumers and parts.tables is not None:
+                    jobs.append(_messaging_retention(settings, parts.tables))
+                if jobs:
+                    runner = JobRunner(settings.service_name, app.state.sessionmaker, jobs)
                     app.state.jobs = runner
-                    for job in parts.jobs:
+                    for job in jobs:
                         tasks.append(asyncio.create_task(runner.loop(job.name), name=f"job-{job.name}"))
             for hook in parts.on_startup:
                 await hook(app)
