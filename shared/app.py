@@ -133,6 +133,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         publishes.append(DEAD_LETTER_EVENTS[settings.service_name])
     setup_logging(settings)
     setup_tracing(settings)
+    # The periodic jobs: the service's own, and the retention of its messaging tables if it consumes events.
+    jobs = list(parts.jobs)
+    if parts.consumers and parts.tables is not None and isinstance(settings, DatabaseSettings):
+        jobs.append(_messaging_retention(settings, parts.tables))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -197,9 +201,6 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                         )
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
-                jobs = list(parts.jobs)
-                if parts.consumers and parts.tables is not None:
-                    jobs.append(_messaging_retention(settings, parts.tables))
                 if jobs:
                     runner = JobRunner(settings.service_name, app.state.sessionmaker, jobs)
                     app.state.jobs = runner
@@ -254,6 +255,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.job_names = sorted(job.name for job in jobs)
     app.state.messaging_tables = parts.tables
     install_problem_handlers(app)
     _document_problems(app)
@@ -342,7 +344,13 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
 
 
 class ClockOffset(BaseModel):
-    offset_seconds: float = Field(description="How far this service's clock runs ahead of the wall clock.")
+    """The body of `PUT /internal/clock` (and its answer, with `now`)."""
+
+    offset_seconds: float = Field(
+        allow_inf_nan=False,
+        description="How far this service's clock runs ahead of the wall clock, in seconds (negative: behind); "
+        "absolute, not added to the current offset.",
+    )
 
 
 def _add_clock_control_routes(app: FastAPI) -> None:
@@ -368,7 +376,13 @@ def _add_clock_control_routes(app: FastAPI) -> None:
 
     @app.post("/internal/jobs/{name}/run", include_in_schema=False)
     async def run_job(name: str, request: Request) -> dict[str, Any]:
+        names: list[str] = request.app.state.job_names
+        if name not in names:
+            raise NotFound(
+                f"this service has no periodic job {name!r}; its jobs: {', '.join(names) or 'none'}",
+                jobs=names,
+            )
         runner: JobRunner | None = getattr(request.app.state, "jobs", None)
-        if runner is None or name not in runner.jobs:
-            raise NotFound(f"this service has no periodic job {name!r}")
+        if runner is None:
+            raise NotFound(f"the job {name!r} is not running yet (the service is starting)")
         return await runner.run_once(name)
