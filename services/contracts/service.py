@@ -191,7 +191,8 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
     contract = await repo.insert_contract_once(
         session,
         {
-            "id": uuid.uuid4(),
+            # The id pipeline gave the deal's contract when it was accepted (the deal already shows it).
+            "id": data.contract_id or uuid.uuid4(),
             "client_id": data.client_id,
             "opportunity_id": data.opportunity_id,
             "line_id": data.line_id,

@@ -514,6 +514,9 @@ async def move(
         assert terms is not None  # checked above
         opp.premium, opp.premium_currency = terms.premium, terms.currency
         opp.start_date, opp.end_date, opp.insurer = terms.start_date, terms.end_date, terms.insurer
+        # The contract's id is chosen here, with the accept: the deal answers it at once, and the contracts
+        # service creates the contract under it from the accepted event.
+        opp.contract_id = opp.contract_id or uuid.uuid4()
     if contract_id is not None:
         opp.contract_id = contract_id
     session.add(
@@ -569,6 +572,7 @@ async def move(
                 ),
                 title=opp.title,
                 opportunity_version=opp.version,
+                contract_id=opp.contract_id,
             ),
             subject=str(opp.id),
         )

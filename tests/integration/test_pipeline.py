@@ -253,6 +253,27 @@ async def test_move_back_needs_a_reason_and_moves_one_stage(gateway, admin_heade
     )
 
 
+async def test_an_accepted_deal_names_its_contract_at_once_and_the_contract_comes_under_that_id(
+    gateway, admin_headers, lines, new_client
+):
+    client_id = await new_client()
+    deal = await open_deal(gateway, admin_headers, client_id=client_id, line_id=lines["Marine"]["id"])
+    deal = await advance_to(gateway, admin_headers, deal, "client_decision")
+    accepted = await gateway.post(f"/api/v1/opportunities/{deal['id']}/accept", headers=admin_headers, json=TERMS)
+    assert accepted.status_code == 200, accepted.text
+    contract_id = accepted.json()["contract_id"]
+    assert contract_id is not None  # in the accept's own answer, before the contracts service has heard of it
+    read = (await gateway.get(f"/api/v1/opportunities/{deal['id']}", headers=admin_headers)).json()
+    assert read["contract_id"] == contract_id
+
+    async def contract():
+        listed = await gateway.get("/api/v1/contracts", params={"opportunity_id": deal["id"]}, headers=admin_headers)
+        return listed.json()["items"]
+
+    [made] = await wait_until(contract, what="the deal's contract")
+    assert made["id"] == contract_id and made["status"] == "pending_issuance"
+
+
 # Completion by the contract event ----------------------------------------------------------------
 async def test_contract_issued_completes_the_deal_exactly_once(
     stack, gateway, admin_headers, lines, new_client, publish_event
