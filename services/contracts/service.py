@@ -41,7 +41,7 @@ from shared.contracts.contracts import (
     ContractRenewalDue,
 )
 from shared.contracts.pipeline import OpportunityAccepted
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
 
@@ -121,16 +121,19 @@ async def create_contract(
 ) -> Contract:
     """A contract by hand (Manager or Admin); given a policy number and issue date it is issued at once,
     and activated if its dates cover today."""
+    problems = InputErrors()  # every field problem in one answer
     if data.start_date >= data.end_date:
-        raise InvalidInput.for_field("body.end_date", "must be after start_date")
+        problems.add("body.end_date", "must be after start_date")
     if (data.policy_number is None) != (data.issue_date is None):
         missing = "body.issue_date" if data.issue_date is None else "body.policy_number"
-        raise InvalidInput.for_field(missing, "policy_number and issue_date come together (to create it issued)")
+        problems.add(missing, "policy_number and issue_date come together (to create it issued)")
     client = await _wait_for_client(session, data.client_id, settings.client_wait_seconds)
     if client is None or not access.may_contract_for(caller, client):
-        raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
-    if client.archived:
-        raise InvalidInput.for_field("body.client_id", "the client is archived")
+        problems.add("body.client_id", f"no client {data.client_id}")
+    elif client.archived:
+        problems.add("body.client_id", "the client is archived")
+    problems.raise_if_any()
+    assert client is not None
     if data.opportunity_id and await repo.get_by_opportunity(session, data.opportunity_id):
         raise Conflict(
             "the deal already has its contract",
