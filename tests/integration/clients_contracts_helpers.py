@@ -42,7 +42,7 @@ async def headers_for(gateway: httpx.AsyncClient, user) -> dict[str, str]:
 
 async def line_named(gateway: httpx.AsyncClient, headers: dict[str, str], name: str) -> dict:
     """The insurance line called `name` (one of the seed's)."""
-    lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
+    lines = await all_items(gateway, "/api/v1/lines", headers)
     return next(line for line in lines if line["name"] == name)
 
 

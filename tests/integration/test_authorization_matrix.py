@@ -255,7 +255,7 @@ async def _login(client: httpx.AsyncClient, email: str) -> tuple[dict[str, str],
 
 async def _technical_line(w: World) -> dict:
     """The Technical line whose specialist is Anna: the demo data has Sales lines only."""
-    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    lines = {line["name"]: line for line in await all_items(w.client, "/api/v1/lines", w.headers["Admin"])}
     anna = w.people["anna@insureops.example.com"]  # the colleague or the outsider of either perspective
     wanted = {"specialist_id": anna["id"], "department_id": w.departments["Technical"]["id"]}
     line = lines.get(TECHNICAL_LINE)
@@ -293,7 +293,7 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         user = w.people.get(email) or next(m for m in w.me.values() if m["email"] == email)
         assert user["department_id"] == w.departments[department]["id"], (email, department)
 
-    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    lines = {line["name"]: line for line in await all_items(w.client, "/api/v1/lines", w.headers["Admin"])}
     lines[TECHNICAL_LINE] = await _technical_line(w)
     w.lines = {"own": lines[p.own_line], "other": lines[p.other_line]}
     assert w.lines["own"]["specialist_id"] == w.people[p.colleague]["id"]

@@ -21,8 +21,8 @@ def _time(value: str) -> datetime:
 async def _setup(gateway, admin_headers):
     manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, manager, name=f"Flow Two Logistics {tag()}")
-    line = next(x for x in (await gateway.get("/api/v1/lines", headers=admin_headers)).json() if x["name"] == "Auto")
-    stages = {s["key"]: s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()}
+    line = next(x for x in await all_items(gateway, "/api/v1/lines", admin_headers) if x["name"] == "Auto")
+    stages = {s["key"]: s for s in await all_items(gateway, "/api/v1/stages", admin_headers)}
     calendar = Calendar.from_dict((await gateway.get("/api/v1/calendar", headers=admin_headers)).json())
     users = await all_items(gateway, "/api/v1/users", admin_headers)
     members: dict[str, set[str]] = {}

@@ -74,7 +74,7 @@ async def new_client(publish_event):
 
 @pytest.fixture
 async def lines(gateway, admin_headers) -> dict[str, dict]:
-    return {line["name"]: line for line in (await gateway.get("/api/v1/lines", headers=admin_headers)).json()}
+    return {line["name"]: line for line in await all_items(gateway, "/api/v1/lines", admin_headers)}
 
 
 async def open_deal(gateway, headers, *, client_id: str, line_id: str, title: str = "Fleet cover 2027") -> dict:
@@ -548,15 +548,26 @@ async def test_lines_and_stages_are_edited_by_admin_and_published(gateway, admin
     ]
 
     # Stages: SLA target and position; each change an event; put them back afterwards.
-    stages = (await gateway.get("/api/v1/stages", headers=admin_headers)).json()
+    listed = (await gateway.get("/api/v1/stages", headers=admin_headers)).json()
+    assert (listed["total"], listed["limit"], listed["offset"]) == (len(STAGE_KEYS), 50, 0)  # a page, like every list
+    stages = listed["items"]
     assert [s["key"] for s in stages] == list(STAGE_KEYS)
+    second = (await gateway.get("/api/v1/stages", headers=admin_headers, params={"limit": 4, "offset": 4})).json()
+    assert [s["key"] for s in second["items"]] == list(STAGE_KEYS)[4:8] and second["total"] == len(STAGE_KEYS)
+    assert_problem(
+        await gateway.get("/api/v1/stages", headers=admin_headers, params={"sort": "sla"}), 422, "query.sort"
+    )
+    lines_page = (await gateway.get("/api/v1/lines", headers=admin_headers, params={"limit": 2})).json()
+    assert len(lines_page["items"]) == 2 and lines_page["total"] >= 7 and lines_page["limit"] == 2
+    names = [x["name"] for x in await all_items(gateway, "/api/v1/lines", admin_headers)]
+    assert names == sorted(names) and len(names) == lines_page["total"]
     original = next(s for s in stages if s["key"] == "quote_preparation")
     try:
         changed = await gateway.patch(
             "/api/v1/stages/quote_preparation", headers=admin_headers, json={"sla_hours": 12.5, "position": 3}
         )
         assert changed.status_code == 200, changed.text
-        order = [s["key"] for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()]
+        order = [s["key"] for s in await all_items(gateway, "/api/v1/stages", admin_headers)]
         assert order[:5] == [
             "first_contact",
             "needs_analysis",
@@ -582,7 +593,7 @@ async def test_lines_and_stages_are_edited_by_admin_and_published(gateway, admin
             json={"sla_hours": original["sla_hours"], "position": original["position"]},
         )
         assert restored.status_code == 200
-    order = [s["key"] for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()]
+    order = [s["key"] for s in await all_items(gateway, "/api/v1/stages", admin_headers)]
     assert order == list(STAGE_KEYS)
 
     async def stage_events():
