@@ -90,7 +90,7 @@ async def _wait_kafka(cfg: StackSettings, waiting: Callable[[], None] = lambda: 
 
 
 def _wait_ready(
-    cfg: StackSettings, service: str, waiting: Callable[[], None] = lambda: None, timeout: float = 90
+    cfg: StackSettings, service: str, waiting: Callable[[], None] = lambda: None, timeout: float = 180
 ) -> None:
     url = f"{cfg.service_url(service)}/readyz"
     deadline = time.monotonic() + timeout
