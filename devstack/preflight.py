@@ -78,8 +78,11 @@ def port_owner(port: int, proc: Path = Path("/proc")) -> str | None:
         for fd in fds:
             try:
                 if os.readlink(fd) in wanted:
-                    cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-                    return f"pid {entry.name} ({cmdline[:100]})"
+                    argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+                    rest = " ".join(argv[1:]).strip()
+                    # The program, and the end of its arguments (where a broker or server names its data folder).
+                    shown = os.path.basename(argv[0]) + (" " + ("..." + rest[-90:] if len(rest) > 90 else rest))
+                    return f"pid {entry.name} ({shown.strip()})"
             except OSError:
                 continue
     return None
