@@ -191,7 +191,8 @@ async def run(args) -> dict:
         if response.status_code != 200:
             raise BenchError(f"admin login failed: {response.status_code} {response.text[:200]}")
         client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        line = next((line for line in (await client.get("/api/v1/lines")).json() if line["name"] == args.line), None)
+        listed = (await client.get("/api/v1/lines", params={"limit": 200})).json()["items"]
+        line = next((line for line in listed if line["name"] == args.line), None)
         if line is None or line["specialist_id"] is None:
             raise BenchError(f"the {args.line} line is missing or has no specialist; run the seed (make up)")
         client_id = await _announce_client(cfg)

@@ -157,6 +157,15 @@ class Api:
             raise AssertionError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
 
+    async def every(self, path: str, **params: Any) -> list[dict]:
+        """Every item of a list endpoint, page by page."""
+        items: list[dict] = []
+        while True:
+            page = await self.call("GET", path, params={**params, "limit": 200, "offset": len(items)})
+            items += page["items"]
+            if not page["items"] or len(items) >= page["total"]:
+                return items
+
     async def departments(self) -> dict[str, str]:
         if self._departments is None:
             page = await self.call("GET", "/api/v1/departments", params={"limit": 200})
@@ -183,7 +192,7 @@ class Api:
     async def lines(self, *, fresh: bool = False) -> dict[str, dict]:
         """Insurance lines by name."""
         if self._lines is None or fresh:
-            self._lines = {line["name"]: line for line in await self.call("GET", "/api/v1/lines")}
+            self._lines = {line["name"]: line for line in await self.every("/api/v1/lines")}
         return self._lines
 
     async def create_client(self, name: str, *, department: str = "Sales", kind: str = "company", **fields) -> dict:
@@ -216,7 +225,7 @@ class Api:
             await asyncio.sleep(0.2)
 
     async def stage_keys(self) -> list[str]:
-        stages = await self.call("GET", "/api/v1/stages")
+        stages = await self.every("/api/v1/stages")
         return [s["key"] for s in sorted(stages, key=lambda s: s["position"])]
 
     async def advance_to(self, deal: dict, stage_key: str) -> dict:

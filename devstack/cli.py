@@ -10,40 +10,88 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 
-from devstack import kafka, postgres
+from devstack import kafka, postgres, preflight
 from devstack.config import REPO_ROOT, SERVICES, StackSettings, load
 from devstack.supervisor import Supervisor, write_config
 
 
-async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:
+@contextlib.contextmanager
+def quiet_loggers(*names: str) -> Iterator[None]:
+    """Silence these libraries' loggers for a while: aiokafka logs an error for each refused connection while the
+    broker is still coming up, which is expected there and reads like a failure."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.setLevel(level)
+
+
+class Progress:
+    """One line per component as it becomes ready (`say(...)`), and one more if it takes long to."""
+
+    def __init__(self, say: Callable[[str], None], *, slow_after: float = 20.0):
+        self.say = say
+        self.slow_after = slow_after
+
+    @contextlib.contextmanager
+    def step(self, name: str, detail: str = "", *, log: Path | None = None) -> Iterator[Callable[[], None]]:
+        """`with progress.step("Kafka", "127.0.0.1:19092") as waiting:` the body calls `waiting()` while it waits;
+        the first call after `slow_after` seconds says so, once."""
+        started = time.monotonic()
+        told = False
+
+        def waiting() -> None:
+            nonlocal told
+            elapsed = time.monotonic() - started
+            if not told and elapsed > self.slow_after:
+                told = True
+                self.say(f"{name:<14} still starting after {elapsed:.0f} s" + (f" (its log: {log})" if log else ""))
+
+        yield waiting
+        self.say(f"{name:<14} ready in {time.monotonic() - started:4.1f} s" + (f"  {detail}" if detail else ""))
+
+
+async def _wait_kafka(cfg: StackSettings, waiting: Callable[[], None] = lambda: None, timeout: float = 120) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
     deadline = time.monotonic() + timeout
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}"
-                ) from None
-            await asyncio.sleep(0.5)
-        finally:
-            await admin.close()
+    with quiet_loggers("aiokafka"):
+        while True:
+            admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
+            try:
+                await admin.start()
+                await admin.list_topics()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"Kafka at {cfg.kafka_bootstrap} is not answering; see {cfg.log_dir / 'kafka.log'}"
+                    ) from None
+                waiting()
+                await asyncio.sleep(0.5)
+            finally:
+                await admin.close()
 
 
-def _wait_ready(cfg: StackSettings, service: str, timeout: float = 90) -> None:
+def _wait_ready(
+    cfg: StackSettings, service: str, waiting: Callable[[], None] = lambda: None, timeout: float = 180
+) -> None:
     url = f"{cfg.service_url(service)}/readyz"
     deadline = time.monotonic() + timeout
     last = ""
@@ -55,6 +103,7 @@ def _wait_ready(cfg: StackSettings, service: str, timeout: float = 90) -> None:
             last = response.text
         except httpx.HTTPError as exc:
             last = repr(exc)
+        waiting()
         time.sleep(0.3)
     raise SystemExit(f"{service} is not ready at {url}: {last}\nsee {cfg.log_dir / (service + '.log')}")
 
@@ -101,27 +150,34 @@ def migrate(cfg: StackSettings) -> None:
 
 
 def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
-    """Bring the whole stack up (idempotent) and return a handle on it."""
+    """Bring the whole stack up (idempotent) and return a handle on it: a line per component as it is ready."""
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
+    progress = Progress(say)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     for warning in ephemeral_port_warnings(cfg):
         print(warning, file=sys.stderr, flush=True)
     sup = Supervisor(cfg)
     if not sup.running():
-        say("preparing Kafka and PostgreSQL ...")
+        preflight.check(cfg, running=False)
+        say(f"starting the stack in {cfg.run_dir} (logs in {cfg.log_dir}) ...")
         kafka_argv = kafka.command(cfg)[0] if cfg.embedded_kafka else None
         pg = postgres.command(cfg) if cfg.embedded_postgres else None
         sup.start_daemon(write_config(cfg, kafka=kafka_argv, postgres=pg))
-    say(f"waiting for Kafka on {cfg.kafka_bootstrap} and PostgreSQL ...")
-    asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120))
-    asyncio.run(_wait_kafka(cfg))
-    asyncio.run(postgres.provision(cfg))
-    say("migrating the service databases ...")
-    migrate(cfg)
+    pg_log = cfg.log_dir / "postgres.log" if cfg.embedded_postgres else None
+    with progress.step("PostgreSQL", cfg.admin_dsn.rsplit("@", 1)[-1], log=pg_log):
+        asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120))
+    kafka_log = cfg.log_dir / "kafka.log" if cfg.embedded_kafka else None
+    with progress.step("Kafka", cfg.kafka_bootstrap, log=kafka_log) as waiting:
+        asyncio.run(_wait_kafka(cfg, waiting))
+    databases = [spec.name for spec in SERVICES if spec.has_database]
+    with progress.step("databases", f"{len(databases)} provisioned and migrated"):
+        asyncio.run(postgres.provision(cfg))
+        migrate(cfg)
     for spec in SERVICES:
         sup.start(spec.name)
     for spec in SERVICES:
-        _wait_ready(cfg, spec.name)
+        with progress.step(spec.name, cfg.service_url(spec.name), log=cfg.log_dir / f"{spec.name}.log") as waiting:
+            _wait_ready(cfg, spec.name, waiting)
     return sup
 
 
@@ -144,6 +200,9 @@ def _print_welcome(cfg: StackSettings) -> None:
 
 def cmd_up(args: argparse.Namespace) -> None:
     cfg = load()
+    # `make up` starts a stack of its own: one already running from this folder is named, not taken over (its
+    # Ctrl-C would stop the other's).
+    preflight.check(cfg, running=Supervisor(cfg).running())
     sup = start(cfg)
     from devstack.seed import seed
 

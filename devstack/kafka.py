@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,8 @@ def ensure_jars(cfg: StackSettings) -> Path:
         return libs
     if shutil.which("mvn") is None:
         raise SystemExit("Maven (mvn) is needed to fetch the Kafka jars: apt-get install maven")
-    print(f"fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central into {libs} ...", flush=True)
+    print(f"Kafka jars     fetching Apache Kafka {KAFKA_VERSION} from Maven Central into {libs} ...", flush=True)
+    started = time.monotonic()
     subprocess.run(
         [
             "mvn",
@@ -34,6 +36,7 @@ def ensure_jars(cfg: StackSettings) -> Path:
         check=True,
     )
     marker.write_text(KAFKA_VERSION)
+    print(f"Kafka jars     fetched in {time.monotonic() - started:.0f} s", flush=True)
     return libs
 
 

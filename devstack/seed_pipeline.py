@@ -69,15 +69,11 @@ def seed_pipeline(cfg: StackSettings, *, timeout: float = 90.0) -> None:
             d["name"]: d["id"] for d in client.get("/api/v1/departments", params={"limit": 200}).json()["items"]
         }
         users = {u["email"]: u["id"] for u in _all(client, "/api/v1/users")}
-        stages = client.get("/api/v1/stages")
-        stages.raise_for_status()
-        for stage in stages.json():
+        for stage in _all(client, "/api/v1/stages"):
             wanted = departments[STAGE_DEPARTMENTS[stage["key"]]]
             if stage["department_id"] != wanted:
                 _patch(client, f"/api/v1/stages/{stage['key']}", {"department_id": wanted}, timeout=timeout)
-        lines = client.get("/api/v1/lines")
-        lines.raise_for_status()
-        for line in lines.json():
+        for line in _all(client, "/api/v1/lines"):
             if line["name"] not in LINE_SPECIALISTS:
                 continue
             wanted = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
@@ -71,7 +72,14 @@ class ServiceParts:
     docs_for: str | None = "/openapi.json"
 
 
-async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int = 60) -> None:
+async def _retry(
+    what: str, action: Callable[[], Awaitable[None]], attempts: int = 60, *, quiet_seconds: float = 10.0
+) -> None:
+    """Try `action` once a second until it succeeds; quiet while the dependency is still starting (the usual case
+    when the whole platform starts at once), one warning once it has failed for `quiet_seconds`, then one a minute."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    warned_at: float | None = None
     for attempt in range(1, attempts + 1):
         try:
             await action()
@@ -79,8 +87,40 @@ async def _retry(what: str, action: Callable[[], Awaitable[None]], attempts: int
         except Exception as exc:
             if attempt == attempts:
                 raise
-            log.warning("%s failed (%s); retrying", what, exc)
+            now = loop.time()
+            if now - started >= quiet_seconds and (warned_at is None or now - warned_at >= 60):
+                warned_at = now
+                log.warning("%s: still failing after %.0f s (%s); retrying", what, now - started, exc)
             await asyncio.sleep(1.0)
+
+
+@contextlib.contextmanager
+def _quiet_kafka_client() -> Iterator[None]:
+    """aiokafka logs an error for every refused connection; while the broker is still coming up at start-up that
+    is expected (`_retry` says so once if it lasts), not an error."""
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        client_log.setLevel(level)
+
+
+def _messaging_retention(settings: DatabaseSettings, tables: MessagingTables) -> PeriodicJob:
+    """Deletes inbox rows and resolved dead letters past their retention (`shared.messaging.retention`)."""
+    from shared.messaging.retention import prune_messaging
+
+    async def run(session: AsyncSession) -> dict[str, int]:
+        return await prune_messaging(
+            session,
+            tables,
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
+            dead_letter_retention=timedelta(days=settings.dead_letter_retention_days),
+            batch_size=settings.retention_batch_size,
+        )
+
+    return PeriodicJob("messaging_retention", settings.retention_interval_seconds, run)
 
 
 def create_service_app(parts: ServiceParts) -> FastAPI:
@@ -100,6 +140,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         publishes.append(DEAD_LETTER_EVENTS[settings.service_name])
     setup_logging(settings)
     setup_tracing(settings)
+    # The periodic jobs: the service's own, and the retention of its messaging tables if it consumes events.
+    jobs = list(parts.jobs)
+    if parts.consumers and parts.tables is not None and isinstance(settings, DatabaseSettings):
+        jobs.append(_messaging_retention(settings, parts.tables))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,7 +170,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 # yet): a consumer subscribed to a missing topic cannot start.
                 consumed = [t for c in parts.consumers for t in c.subscribed_topics]
                 topics = list(dict.fromkeys(publishes + consumed + dlqs))
-                await _retry("creating topics", lambda: ensure_topics(settings, topics))
+                # The first contact with Kafka: wait for it quietly.
+                with _quiet_kafka_client():
+                    await _retry("reaching Kafka (creating topics)", lambda: ensure_topics(settings, topics))
                 producer = make_producer(settings)
                 await _retry("starting the Kafka producer", producer.start)
                 app.state.producer = producer
@@ -171,10 +217,10 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     await _retry("starting the consumers", broker.start)
                     app.state.broker = broker
                     app.state.metrics_refreshers["consumer_lag"] = consumer_lag(lambda: broker.subscribers)
-                if parts.jobs:
-                    runner = JobRunner(settings.service_name, app.state.sessionmaker, parts.jobs)
+                if jobs:
+                    runner = JobRunner(settings.service_name, app.state.sessionmaker, jobs)
                     app.state.jobs = runner
-                    for job in parts.jobs:
+                    for job in jobs:
                         tasks.append(asyncio.create_task(runner.loop(job.name), name=f"job-{job.name}"))
             for hook in parts.on_startup:
                 await hook(app)
@@ -228,6 +274,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.job_names = sorted(job.name for job in jobs)
     app.state.messaging_tables = parts.tables
     # Gauges read when /metrics is scraped (shared.metrics_platform); the lifespan and services add to it.
     app.state.metrics_refreshers = {}
@@ -325,7 +372,13 @@ def _add_operational_routes(app: FastAPI, settings: ServiceSettings, *, liveness
 
 
 class ClockOffset(BaseModel):
-    offset_seconds: float = Field(description="How far this service's clock runs ahead of the wall clock.")
+    """The body of `PUT /internal/clock` (and its answer, with `now`)."""
+
+    offset_seconds: float = Field(
+        allow_inf_nan=False,
+        description="How far this service's clock runs ahead of the wall clock, in seconds (negative: behind); "
+        "absolute, not added to the current offset.",
+    )
 
 
 def _add_clock_control_routes(app: FastAPI) -> None:
@@ -355,7 +408,13 @@ def _add_clock_control_routes(app: FastAPI) -> None:
 
     @app.post("/internal/jobs/{name}/run", include_in_schema=False, dependencies=admin)
     async def run_job(name: str, request: Request) -> dict[str, Any]:
+        names: list[str] = request.app.state.job_names
+        if name not in names:
+            raise NotFound(
+                f"this service has no periodic job {name!r}; its jobs: {', '.join(names) or 'none'}",
+                jobs=names,
+            )
         runner: JobRunner | None = getattr(request.app.state, "jobs", None)
-        if runner is None or name not in runner.jobs:
-            raise NotFound(f"this service has no periodic job {name!r}")
+        if runner is None:
+            raise NotFound(f"the job {name!r} is not running yet (the service is starting)")
         return await runner.run_once(name)

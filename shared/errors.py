@@ -6,7 +6,9 @@ never build error responses by hand. Validation errors name each field and why i
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,6 +84,37 @@ class InvalidInput(Problem):
     @classmethod
     def for_field(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class InputErrors:
+    """Gathers a request's field problems so one 422 names them all, rather than one per attempt:
+
+        problems = InputErrors()
+        with problems.gather():
+            check_password(...)          # raises InvalidInput
+        with problems.gather():
+            await check_department(...)  # raises InvalidInput
+        problems.raise_if_any()
+
+    Only `InvalidInput` is gathered; any other problem (403, 409) still answers at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+
+    @contextlib.contextmanager
+    def gather(self) -> Iterator[None]:
+        try:
+            yield
+        except InvalidInput as exc:
+            self.errors += exc.errors or [{"field": None, "message": exc.detail}]
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append({"field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in self.errors)
+            raise InvalidInput(detail, errors=self.errors)
 
 
 class ServiceUnavailable(Problem):

@@ -99,6 +99,25 @@ class DatabaseSettings(ServiceSettings):
         1.0, description="The relay re-reads the outbox this often even without a NOTIFY (fallback)."
     )
     outbox_retention_hours: int = Field(72, description="Published outbox rows are deleted after this many hours.")
+    inbox_retention_hours: int = Field(
+        336,
+        ge=1,
+        description="A consumer's record of a handled event (its inbox row, which makes a redelivery a no-op) is "
+        "deleted after this many hours. Kafka redelivers only what it still holds, so keep this above the topics' "
+        "retention (log.retention.hours: 168 by default and on the local broker); the default is twice that.",
+    )
+    dead_letter_retention_days: int = Field(
+        30,
+        ge=1,
+        description="A dead letter an Admin replayed or discarded is deleted this many days after; parked "
+        "ones are kept until resolved.",
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, gt=0, description="How often the retention jobs delete what has outlived its retention."
+    )
+    retention_batch_size: int = Field(
+        10000, ge=1, description="Most rows of each kind a retention round deletes (a backlog goes over several)."
+    )
 
     consumer_max_attempts: int = Field(
         3,

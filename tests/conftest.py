@@ -5,9 +5,11 @@ fixture starts a server of the test session's own (see `tests/pg.py`), and `sess
 test its service's database in a transaction rolled back afterwards. The service is the test's folder
 (`tests/tasks/...` uses the tasks database) unless the test says otherwise with `@pytest.mark.service("...")`.
 
-Integration and end-to-end tests (`tests/integration/`, `tests/e2e/`, marked `stack`) run against the real
-platform: if it is not running, the session starts it (Kafka, PostgreSQL, every service, demo data) and
-stops it again at the end.
+Integration and end-to-end tests (`tests/integration/`, `tests/e2e/`, marked `stack`) run against a real
+platform of their own (`devstack.teststack`: `.run/test` and ports apart from `make up`'s unless the environment
+says otherwise): a running test platform is reused; otherwise the session starts one from empty data (Kafka,
+PostgreSQL, every service, demo data) and stops it again at the end. A platform the tests did not start (`make
+up`'s) is never written into: the session stops, saying so.
 
 `INSUREOPS_TESTCONTAINERS=1` runs both on testcontainers' PostgreSQL and Kafka instead of local processes
 (see `tests/containers.py`); without a Docker engine the tests that need them are skipped, saying why."""
@@ -25,6 +27,11 @@ import httpx
 import pytest
 
 from devstack.config import StackSettings, load
+from devstack.teststack import use_defaults
+
+# Stack tests run on a platform of their own: without a run folder named in the environment, the tests' folder and
+# ports (as `make test`), never `make up`'s.
+use_defaults()
 
 
 def pytest_collection_modifyitems(items):
@@ -126,18 +133,18 @@ def sessionmaker(db):
 
 @pytest.fixture(scope="session")
 def stack(containers) -> StackSettings:
+    """The platform of the tests' own (`devstack.teststack`): the running test stack, reused; else one started
+    here from empty data, seeded, and stopped at the end. A platform the tests did not start is never used, and
+    a stack whose start or seeding fails is stopped, not left for the next session to reuse."""
+    from devstack import teststack
     from devstack.cli import start
     from devstack.seed import seed
-    from devstack.supervisor import Supervisor
 
-    cfg = load()
-    sup = Supervisor(cfg)
-    started_here = not sup.running()
-    start(cfg, quiet=True)
-    seed(cfg)
-    yield cfg
-    if started_here:
-        sup.shutdown()
+    try:
+        with teststack.session_stack(load(), lambda cfg: start(cfg, quiet=True), seed) as cfg:
+            yield cfg
+    except teststack.NotTheTestsStack as exc:
+        pytest.exit(str(exc), returncode=4)
 
 
 @pytest.fixture(scope="session")
@@ -348,3 +355,16 @@ async def run_job(stack: StackSettings, service: str, job: str) -> dict:
         response = await client.post(f"{stack.service_url(service)}/internal/jobs/{job}/run")
         assert response.status_code == 200, response.text
         return response.json()
+
+
+async def all_items(client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any) -> list[dict]:
+    """Every item of a list endpoint, page by page: a test stack reused over sessions holds more than one page of
+    users, departments or tasks, so a helper that reads only the first page misses what it looks for."""
+    items: list[dict] = []
+    while True:
+        response = await client.get(path, params={**params, "limit": 200, "offset": len(items)}, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        if not body["items"] or len(items) >= body["total"]:
+            return items

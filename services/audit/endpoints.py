@@ -111,7 +111,10 @@ def record_filters(
 
 
 Filters = Annotated[RecordFilters, Depends(record_filters)]
-Order = Annotated[Literal["asc", "desc"], Query(description="Oldest or newest first")]
+Order = Annotated[
+    Literal["asc", "desc"],
+    Query(description="Oldest or newest first, in the order audit recorded them (`seq`, the chain's order)"),
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]
 
@@ -133,7 +136,7 @@ async def list_records(
 @router.get(
     "/api/v1/audit/clients/{client_id}/history",
     response_model=AuditPage,
-    summary="A client's full history: the client, its deals, tasks and contracts, oldest first",
+    summary="A client's full history: the client, its deals, tasks and contracts, oldest first (by `seq`)",
 )
 async def client_history(
     session: Session,

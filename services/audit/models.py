@@ -23,13 +23,12 @@ messaging = define_messaging_tables(Base.metadata)
 class AuditRecord(Base):
     __tablename__ = "audit_records"
     __table_args__ = (
-        Index("ix_audit_records_aggregate", "aggregate_type", "aggregate_id", "occurred_at"),
-        Index("ix_audit_records_actor", "actor_id", "occurred_at"),
-        Index("ix_audit_records_type", "event_type", "occurred_at"),
+        # Lists are read in `seq` order (migration 0004); `occurred_at` serves the time-range filters.
+        Index("ix_audit_records_aggregate", "aggregate_type", "aggregate_id", "seq"),
+        Index("ix_audit_records_actor", "actor_id", "seq"),
+        Index("ix_audit_records_type", "event_type", "seq"),
         Index("ix_audit_records_occurred", "occurred_at", "id"),
-        Index(
-            "ix_audit_records_client", "client_id", "occurred_at", "id", postgresql_where=text("client_id IS NOT NULL")
-        ),
+        Index("ix_audit_records_client", "client_id", "seq", postgresql_where=text("client_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

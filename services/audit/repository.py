@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, exists, or_, select, text
+from sqlalchemy import Row, Select, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.audit.models import AuditRecord, Checkpoint
@@ -125,11 +125,11 @@ def _filtered(
     client_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    after: tuple[datetime, int] | None = None,
+    after: int | None = None,
     newest_first: bool,
 ) -> Select:
-    """The records matching every given filter, in time order, after the keyset position `after`
-    (occurred_at, id)."""
+    """The records matching every given filter, in the order they were recorded (`seq`, the chain's order, so
+    `seq` runs forward oldest first), after the keyset position `after` (a `seq`)."""
     stmt = select(*columns)
     if client_id:
         stmt = stmt.where(AuditRecord.client_id == client_id)
@@ -145,22 +145,9 @@ def _filtered(
         stmt = stmt.where(AuditRecord.occurred_at >= since)
     if until:
         stmt = stmt.where(AuditRecord.occurred_at < until)
-    if after:
-        at, ident = after
-        if newest_first:
-            stmt = stmt.where(
-                or_(AuditRecord.occurred_at < at, and_(AuditRecord.occurred_at == at, AuditRecord.id < ident))
-            )
-        else:
-            stmt = stmt.where(
-                or_(AuditRecord.occurred_at > at, and_(AuditRecord.occurred_at == at, AuditRecord.id > ident))
-            )
-    order = (
-        (AuditRecord.occurred_at.desc(), AuditRecord.id.desc())
-        if newest_first
-        else (AuditRecord.occurred_at.asc(), AuditRecord.id.asc())
-    )
-    return stmt.order_by(*order)
+    if after is not None:
+        stmt = stmt.where(AuditRecord.seq < after if newest_first else AuditRecord.seq > after)
+    return stmt.order_by(AuditRecord.seq.desc() if newest_first else AuditRecord.seq.asc())
 
 
 async def records(session: AsyncSession, *, limit: int, **filters: Any) -> list[AuditRecord]:

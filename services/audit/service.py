@@ -125,26 +125,28 @@ class ChainAppender:
 
 
 def encode_cursor(record: AuditRecord) -> str:
-    return base64.urlsafe_b64encode(f"{record.occurred_at.isoformat()}|{record.id}".encode()).decode()
+    return base64.urlsafe_b64encode(f"seq|{record.seq}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (time, position) a cursor of `encode_cursor` names; anything else, a position outside the table's
-    bigint or a time without its zone among them, is a 422 naming `query.cursor`."""
+def decode_cursor(cursor: str) -> int:
+    """The position (`seq`) a cursor of `encode_cursor` names; anything else, a position outside the table's bigint
+    among them, is a 422 naming `query.cursor`."""
     try:
-        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        occurred_at, position = datetime.fromisoformat(at), int(ident)
+        kind, _, seq = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if kind != "seq":
+            raise ValueError(kind)
+        position = int(seq)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.for_field("query.cursor", "not a cursor this API returned") from exc
-    if not 0 <= position <= MAX_BIGINT or occurred_at.utcoffset() is None:
+    if not 0 <= position <= MAX_BIGINT:
         raise InvalidInput.for_field("query.cursor", "not a cursor this API returned")
-    return occurred_at, position
+    return position
 
 
 async def query_records(
     session: AsyncSession, *, limit: int, cursor: str | None, newest_first: bool, **filters: Any
 ) -> tuple[list[AuditRecord], str | None]:
-    """Records matching every given filter, in time order, one keyset page at a time."""
+    """Records matching every given filter, in recorded (`seq`) order, one keyset page at a time."""
     rows = await repo.records(
         session, after=decode_cursor(cursor) if cursor else None, newest_first=newest_first, limit=limit + 1, **filters
     )
@@ -162,8 +164,8 @@ async def record_of_event(session: AsyncSession, event_id: str) -> AuditRecord:
 async def export_chunks(
     connection: AsyncConnection, fields: Sequence[str], *, chunk_size: int, newest_first: bool, **filters: Any
 ) -> AsyncIterator[list]:
-    """The `fields` of every record matching the filters, in time order, one keyset chunk at a time; the
-    last chunk is shorter than `chunk_size` (empty if nothing is left). `fields` must hold occurred_at and id."""
+    """The `fields` of every record matching the filters, in recorded (`seq`) order, one keyset chunk at a time;
+    the last chunk is shorter than `chunk_size` (empty if nothing is left). `fields` must hold seq."""
     after = None
     while True:
         rows = await repo.record_fields(
@@ -172,7 +174,7 @@ async def export_chunks(
         yield rows
         if len(rows) < chunk_size:
             return
-        after = (rows[-1].occurred_at, rows[-1].id)
+        after = rows[-1].seq
 
 
 # Verifying the chain ----------------------------------------------------------------------------

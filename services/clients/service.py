@@ -24,7 +24,7 @@ from shared.auth import Principal
 from shared.contracts import FieldChange, field_changes
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import ContractEvent
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
 
@@ -109,13 +109,20 @@ async def _flush(session: AsyncSession) -> None:
 
 # Profiles -------------------------------------------------------------------------------------------
 async def create_client(session: AsyncSession, data: ClientCreate, caller: Principal) -> Client:
+    problems = InputErrors()  # every field problem in one answer
     department_id = data.department_id or caller.department_id
     if department_id is None:
-        raise InvalidInput.for_field("body.department_id", "required: you have no department of your own")
-    await _check_department(session, department_id, caller, "body.department_id")
+        problems.add("body.department_id", "required: you have no department of your own")
+    else:
+        with problems.gather():
+            await _check_department(session, department_id, caller, "body.department_id")
     if data.parent_id is not None:
-        await _check_parent(session, data.parent_id, caller, "body.parent_id")
-    tax_id = _tax_id(data.tax_id, data.country)
+        with problems.gather():
+            await _check_parent(session, data.parent_id, caller, "body.parent_id")
+    tax_id = None
+    with problems.gather():
+        tax_id = _tax_id(data.tax_id, data.country)
+    problems.raise_if_any()
     await _check_tax_id_free(session, data.country, tax_id, None)
     now = clock.now()
     client = Client(

@@ -41,7 +41,7 @@ from shared.contracts.contracts import (
     ContractRenewalDue,
 )
 from shared.contracts.pipeline import OpportunityAccepted
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
 
@@ -141,18 +141,22 @@ async def create_contract(
 ) -> Contract:
     """A contract by hand (Manager or Admin), for a client the caller may see and bound to no deal; given a
     policy number and issue date it is issued at once, and activated if its dates cover today."""
+    problems = InputErrors()  # every field problem in one answer
     if data.start_date >= data.end_date:
-        raise InvalidInput.for_field("body.end_date", "must be after start_date")
+        problems.add("body.end_date", "must be after start_date")
     if (data.policy_number is None) != (data.issue_date is None):
         missing = "body.issue_date" if data.issue_date is None else "body.policy_number"
-        raise InvalidInput.for_field(missing, "policy_number and issue_date come together (to create it issued)")
+        problems.add(missing, "policy_number and issue_date come together (to create it issued)")
     client = await _wait_for_client(session, data.client_id, settings.client_wait_seconds)
     if client is None or not access.may_contract_for(caller, client):
-        raise InvalidInput.for_field("body.client_id", f"no client {data.client_id}")
-    if client.archived:
-        raise InvalidInput.for_field("body.client_id", "the client is archived")
+        problems.add("body.client_id", f"no client {data.client_id}")
+    elif client.archived:
+        problems.add("body.client_id", "the client is archived")
     if data.specialist_id is not None and data.specialist_id != caller.user_id:
-        await _specialist(session, data.specialist_id, caller, settings.client_wait_seconds)
+        with problems.gather():
+            await _specialist(session, data.specialist_id, caller, settings.client_wait_seconds)
+    problems.raise_if_any()
+    assert client is not None
     today = business_today(settings.business_timezone)
     if data.issue_date is not None and data.policy_number is not None:
         _check_issue(data.issue_date, data.end_date, today)
@@ -208,7 +212,8 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
     contract = await repo.insert_contract_once(
         session,
         {
-            "id": uuid.uuid4(),
+            # The id pipeline gave the deal's contract when it was accepted (the deal already shows it).
+            "id": data.contract_id or uuid.uuid4(),
             "client_id": data.client_id,
             "opportunity_id": data.opportunity_id,
             "line_id": data.line_id,

@@ -26,7 +26,7 @@ from shared.contracts.identity import (
     UserDeactivated,
     UserUpdated,
 )
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.errors import Conflict, InputErrors, InvalidInput, NotFound, Unauthorized
 from shared.messaging.outbox import Outbox
 
 outbox = Outbox("identity", messaging.outbox)
@@ -144,8 +144,12 @@ async def _check_department(session: AsyncSession, department_id: uuid.UUID | No
 
 
 async def create_user(session: AsyncSession, data: UserCreate, *, passwords: PasswordPolicy) -> User:
-    await passwords.check(data.password, user_inputs=[data.name, data.email])
-    await _check_department(session, data.department_id, "body.department_id")
+    problems = InputErrors()  # every field problem in one answer
+    with problems.gather():
+        await passwords.check(data.password, user_inputs=[data.name, data.email])
+    with problems.gather():
+        await _check_department(session, data.department_id, "body.department_id")
+    problems.raise_if_any()
     if await repo.get_user_by_email(session, data.email):
         raise Conflict(
             f"a user with email {data.email} exists", errors=[{"field": "body.email", "message": "already taken"}]

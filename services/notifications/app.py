@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import asyncpg
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from services.notifications.endpoints import router, stream_router
 from services.notifications.models import messaging, people
 from services.notifications.push import PushHub
+from services.notifications.retention import prune_notifications
 from services.notifications.settings import NotificationsSettings
 from services.notifications.smtp import SmtpSender, send_due_emails
 from services.notifications.subscriptions import consumers
@@ -27,6 +29,14 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     async def send_emails(session):
         return await send_due_emails(
             session, sender, batch_size=settings.email_batch_size, max_attempts=settings.email_max_attempts
+        )
+
+    async def prune(session):
+        return await prune_notifications(
+            session,
+            notification_retention=timedelta(days=settings.notification_retention_days),
+            email_retention=timedelta(days=settings.email_delivery_retention_days),
+            batch_size=settings.retention_batch_size,
         )
 
     async def start_push(app: FastAPI) -> None:
@@ -57,7 +67,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             tables=messaging,
             people=people,
             consumers=consumers(settings),
-            jobs=[PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails)],
+            jobs=[
+                PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails),
+                PeriodicJob("notification_retention", settings.retention_interval_seconds, prune),
+            ],
             on_startup=[start_push],
             on_shutdown=[stop_push],
             tags=[{"name": "notifications", "description": "The caller's own notifications."}],

@@ -13,7 +13,7 @@ from services.notifications import repository as repo
 from services.notifications import service
 from services.notifications.recipients import Kind
 from services.notifications.schemas import MarkedRead, NotificationOut, Preferences, PreferencesUpdate, UnreadCount
-from services.notifications.stream import notification_stream
+from services.notifications.stream import READY_DATA_DOC, notification_stream
 from shared.auth import token_expiry
 from shared.db import TransactionalRoute
 from shared.endpoints import Caller, Session
@@ -41,7 +41,7 @@ router = APIRouter(route_class=TransactionalRoute, tags=[TAG], responses={401: P
     description=(
         "A `text/event-stream`. Each notification is an event `notification` whose `id:` is the caller's own "
         "sequence number and whose `data:` is the notification as JSON. A fresh stream starts with an event "
-        "`ready` (its `id:` is the newest sequence number, its data the unread count); a comment line is sent "
+        f"`ready` whose data is {READY_DATA_DOC}; a comment line is sent "
         "every 15 s when idle. To resume, send the last id seen as the `Last-Event-ID` header (EventSource does "
         "this by itself when it reconnects) or as `?last_event_id=`: everything after it is replayed from the "
         "database, then the stream goes live (a resume point beyond the caller's newest id starts afresh with "

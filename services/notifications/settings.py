@@ -44,3 +44,12 @@ class NotificationsSettings(DatabaseSettings):
         description="Attempts per email before it is marked failed (the pause doubles from 2 s up to 10 min: "
         "12 attempts span about 37 minutes).",
     )
+    notification_retention_days: int = Field(
+        180, ge=1, description="A notification (read or not) is deleted this many days after it was made."
+    )
+    email_delivery_retention_days: int = Field(
+        30,
+        ge=1,
+        description="An email delivery that is sent or failed for good is deleted this many days after it was "
+        "queued (the notification stays); pending ones are kept.",
+    )

@@ -41,6 +41,15 @@ def _as_json(row) -> dict:
     ).model_dump(mode="json")
 
 
+# The data of a fresh stream's first event, as the endpoint's description documents it.
+READY_DATA_DOC = '`{"last_event_id": n, "unread": u}`: the newest sequence number (also its `id:`) and the unread count'
+
+
+def ready_event(last: int, unread: int, *, retry_ms: int) -> bytes:
+    """A fresh stream's `ready` event (documented as READY_DATA_DOC)."""
+    return format_event({"last_event_id": last, "unread": unread}, event="ready", id=last, retry_ms=retry_ms)
+
+
 async def notification_stream(
     app: FastAPI, user_id: uuid.UUID, *, resume_from: int | None, expires_at: float
 ) -> AsyncIterator[bytes]:
@@ -53,9 +62,7 @@ async def notification_stream(
         if resume_from is None or resume_from > start_seq:
             # A fresh stream, or a resume point this user never had (a restored database): start from now.
             last = start_seq
-            yield format_event(
-                {"last_event_id": last, "unread": unread}, event="ready", id=last, retry_ms=settings.sse_retry_ms
-            )
+            yield ready_event(last, unread, retry_ms=settings.sse_retry_ms)
         else:
             last = resume_from
             yield f"retry: {settings.sse_retry_ms}\n\n".encode()

@@ -60,9 +60,15 @@ def _share(request: Request) -> float:
 
 
 # Lines -------------------------------------------------------------------------------------------
-@router.get("/api/v1/lines", response_model=list[LineOut], tags=["lines"], summary="The insurance lines")
-async def list_lines(session: Session, _: Caller):
-    return [LineOut.model_validate(line) for line in await repo.lines(session)]
+@router.get(
+    "/api/v1/lines",
+    response_model=Page[LineOut],
+    tags=["lines"],
+    summary="The insurance lines, a page at a time like every list (sorted by name unless `sort` says otherwise)",
+)
+async def list_lines(session: Session, _: Caller, page: Annotated[PageParams, Depends(page_params)]):
+    items, total = await repo.line_page(session, page)
+    return Page(items=[LineOut.model_validate(x) for x in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(
@@ -103,9 +109,15 @@ async def update_line(line_id: uuid.UUID, body: LineUpdate, session: Session, ad
 
 
 # Stages ------------------------------------------------------------------------------------------
-@router.get("/api/v1/stages", response_model=list[StageOut], tags=["stages"], summary="The stages, in order")
-async def list_stages(session: Session, _: Caller):
-    return [StageOut.model_validate(s) for s in await repo.stages(session)]
+@router.get(
+    "/api/v1/stages",
+    response_model=Page[StageOut],
+    tags=["stages"],
+    summary="The stages in board order (`position`), a page at a time like every list",
+)
+async def list_stages(session: Session, _: Caller, page: Annotated[PageParams, Depends(page_params)]):
+    items, total = await repo.stage_page(session, page)
+    return Page(items=[StageOut.model_validate(x) for x in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.patch(

@@ -41,6 +41,22 @@ async def lines(session: AsyncSession) -> list[Line]:
     return list((await session.execute(select(Line).order_by(Line.name))).scalars())
 
 
+LINE_SORTS = {"name": Line.name, "created_at": Line.created_at}
+STAGE_SORTS = {"position": Stage.position, "name": Stage.name, "key": Stage.key}
+
+
+async def line_page(session: AsyncSession, page: PageParams) -> tuple[list[Line], int]:
+    total = (await session.execute(select(func.count()).select_from(Line))).scalar_one()
+    stmt = apply_sort(select(Line), page.sort, LINE_SORTS, "name", Line.id)
+    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+
+
+async def stage_page(session: AsyncSession, page: PageParams) -> tuple[list[Stage], int]:
+    total = (await session.execute(select(func.count()).select_from(Stage))).scalar_one()
+    stmt = apply_sort(select(Stage), page.sort, STAGE_SORTS, "position", Stage.key)
+    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+
+
 async def get_line(session: AsyncSession, line_id: uuid.UUID, *, for_update: bool = False) -> Line | None:
     stmt = select(Line).where(Line.id == line_id)
     if for_update:

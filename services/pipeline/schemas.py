@@ -131,7 +131,11 @@ class OpportunityOut(BaseModel):
     )
     terms: TermsOut | None
     decline_reason: str | None
-    contract_id: uuid.UUID | None
+    contract_id: uuid.UUID | None = Field(
+        description="The deal's contract: set in the same answer as the accept (the contracts service creates the "
+        "contract under this id from the accepted event, so `GET /contracts/{id}` finds it moments later); null "
+        "before the accept and for a declined deal."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

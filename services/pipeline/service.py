@@ -42,7 +42,7 @@ from shared.contracts.pipeline import (
     StageUpdated,
     Terms,
 )
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.outbox import Outbox
 
 log = logging.getLogger("insureops.pipeline")
@@ -272,11 +272,17 @@ async def open_opportunity(
 ) -> Opportunity:
     """Open a deal at the first stage. With a `viewer` other than an Admin, the client must be one of the
     viewer's department (the clients they may see); any other is answered like an unknown one."""
+    problems = InputErrors()  # every field problem in one answer
     if data.expected_premium is not None and data.currency is None:
-        raise InvalidInput.for_field("body.currency", "required with an expected premium")
+        problems.add("body.currency", "required with an expected premium")
     line = await repo.get_line(session, data.line_id)
     if line is None:
-        raise InvalidInput.for_field("body.line_id", f"no insurance line {data.line_id}")
+        problems.add("body.line_id", f"no insurance line {data.line_id}")
+    client = await _wait_for_client(session, data.client_id, client_wait_seconds)
+    if client is None or not access.may_open_deal_for(viewer, client_department_id=client.department_id):
+        problems.add("body.client_id", f"unknown client {data.client_id}")
+    problems.raise_if_any()
+    assert line is not None and client is not None
     if line.specialist_id is None:
         raise Conflict(
             f"the {line.name} line has no primary specialist to own the deal; an Admin must assign one",
@@ -287,9 +293,6 @@ async def open_opportunity(
             f"the primary specialist of the {line.name} line is no longer active; an Admin must assign another",
             errors=[{"field": "body.line_id", "message": "specialist inactive"}],
         )
-    client = await _wait_for_client(session, data.client_id, client_wait_seconds)
-    if client is None or not access.may_open_deal_for(viewer, client_department_id=client.department_id):
-        raise InvalidInput.for_field("body.client_id", f"unknown client {data.client_id}")
     order = await repo.stages(session)
     first = order[0]
     now = clock.now()
@@ -514,6 +517,9 @@ async def move(
         assert terms is not None  # checked above
         opp.premium, opp.premium_currency = terms.premium, terms.currency
         opp.start_date, opp.end_date, opp.insurer = terms.start_date, terms.end_date, terms.insurer
+        # The contract's id is chosen here, with the accept: the deal answers it at once, and the contracts
+        # service creates the contract under it from the accepted event.
+        opp.contract_id = opp.contract_id or uuid.uuid4()
     if contract_id is not None:
         opp.contract_id = contract_id
     session.add(
@@ -569,6 +575,7 @@ async def move(
                 ),
                 title=opp.title,
                 opportunity_version=opp.version,
+                contract_id=opp.contract_id,
             ),
             subject=str(opp.id),
         )

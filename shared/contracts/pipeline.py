@@ -146,6 +146,10 @@ class OpportunityAccepted(EventData):
     # Added later (None in events published before).
     title: str | None = None
     opportunity_version: int | None = None
+    # The id the deal's contract is to have: pipeline sets it on the deal when it is accepted, so a reader of the
+    # deal has it at once; the contracts service creates the contract under it (None in events published before:
+    # the contract then gets an id of its own, which the deal learns when the contract is issued).
+    contract_id: UUID | None = None
 
 
 @event("pipeline.opportunity.declined")

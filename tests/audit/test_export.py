@@ -21,19 +21,19 @@ def cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def test_a_cursor_round_trips_its_time_and_position():
-    assert decode_cursor(cursor(f"{AT.isoformat()}|42")) == (AT, 42)
-    assert decode_cursor(cursor(f"{AT.isoformat()}|{2**63 - 1}")) == (AT, 2**63 - 1)
+def test_a_cursor_round_trips_its_position():
+    assert decode_cursor(cursor("seq|42")) == 42
+    assert decode_cursor(cursor(f"seq|{2**63 - 1}")) == 2**63 - 1
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        f"{AT.isoformat()}|{2**63}",  # beyond PostgreSQL's bigint: was a 500 from the database
-        f"{AT.isoformat()}|{10**40}",
-        f"{AT.isoformat()}|-1",
-        "2026-03-01T09:30:00|42",  # a time without its zone
-        f"{AT.isoformat()}|forty-two",
+        f"seq|{2**63}",  # beyond PostgreSQL's bigint: was a 500 from the database
+        f"seq|{10**40}",
+        "seq|-1",
+        f"{AT.isoformat()}|42",  # the time-and-position cursors of before the lists were ordered by seq
+        "seq|forty-two",
         "no separator",
     ],
 )

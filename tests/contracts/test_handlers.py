@@ -175,3 +175,14 @@ async def test_a_client_status_change_is_followed(bus, session):
     )
     await bus.redeliver(envelope)
     assert (await known_client(session, client.client_id)).status == "inactive"
+
+
+@handles("contracts", "pipeline.opportunity.accepted")
+async def test_the_contract_of_an_accepted_deal_takes_the_id_pipeline_gave_it(bus, session):
+    client = events.client_created()
+    await bus.publish(client, subject=str(client.client_id))
+    named = uuid.uuid4()
+    accepted = events.opportunity_accepted(client_id=client.client_id, contract_id=named)
+    await bus.publish(accepted, subject=str(accepted.opportunity_id))
+    [contract] = await contracts_of_deal(session, accepted.opportunity_id)
+    assert contract.id == named

@@ -201,7 +201,7 @@ async def test_an_admin_changes_a_stage_sla_target_and_the_board_shows_it(page_a
     from tests.e2e.conftest import require_element
 
     key = "proposal_sent"
-    original = next(s for s in await admin_api.call("GET", "/api/v1/stages") if s["key"] == key)["sla_hours"]
+    original = next(s for s in await admin_api.every("/api/v1/stages") if s["key"] == key)["sla_hours"]
     target = 13.5 if original != 13.5 else 14.5
     admin = await page_as("admin")
     await admin.goto("/admin/stages")
@@ -213,7 +213,7 @@ async def test_an_admin_changes_a_stage_sla_target_and_the_board_shows_it(page_a
         await row.get_by_role("button", name="Save").click()
 
         async def saved():
-            stage = next(s for s in await admin_api.call("GET", "/api/v1/stages") if s["key"] == key)
+            stage = next(s for s in await admin_api.every("/api/v1/stages") if s["key"] == key)
             return stage["sla_hours"] == target
 
         await wait_until(saved, timeout=10, what="the new SLA target saved")

@@ -21,7 +21,7 @@ import httpx
 
 from devstack.config import SERVICES, StackSettings
 from shared.contracts.pipeline import STAGE_KEYS
-from tests.conftest import superuser_dsn, wait_until
+from tests.conftest import all_items, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import SALES_MANAGER, headers_for, random_afm, tag
 
 DATABASES = tuple(s.name for s in SERVICES if s.has_database)
@@ -97,7 +97,7 @@ class Workload:
     @classmethod
     async def prepare(cls, gateway: httpx.AsyncClient) -> Workload:
         headers = await headers_for(gateway, SALES_MANAGER)
-        lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
+        lines = await all_items(gateway, "/api/v1/lines", headers)
         line = next(x for x in lines if x["name"] == "Auto")
         me = (await gateway.get("/api/v1/auth/me", headers=headers)).json()
         return cls(gateway, headers, line["id"], me["department_id"])

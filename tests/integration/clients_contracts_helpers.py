@@ -13,7 +13,7 @@ import httpx
 
 from devstack.seed import DEMO_USERS
 from services.clients.taxid import afm_check_digit
-from tests.conftest import login, superuser_dsn, wait_until
+from tests.conftest import all_items, login, superuser_dsn, wait_until
 
 SALES_MANAGER = next(u for u in DEMO_USERS if u.email.startswith("maria."))
 SALES_EMPLOYEE = next(u for u in DEMO_USERS if u.email.startswith("kostas@"))
@@ -42,7 +42,7 @@ async def headers_for(gateway: httpx.AsyncClient, user) -> dict[str, str]:
 
 async def line_named(gateway: httpx.AsyncClient, headers: dict[str, str], name: str) -> dict:
     """The insurance line called `name` (one of the seed's)."""
-    lines = (await gateway.get("/api/v1/lines", headers=headers)).json()
+    lines = await all_items(gateway, "/api/v1/lines", headers)
     return next(line for line in lines if line["name"] == name)
 
 
@@ -53,9 +53,7 @@ async def me(gateway: httpx.AsyncClient, headers: dict) -> dict:
 
 
 async def department_id(gateway: httpx.AsyncClient, headers: dict, name: str) -> str:
-    response = await gateway.get("/api/v1/departments", params={"limit": 200}, headers=headers)
-    assert response.status_code == 200, response.text
-    return next(d["id"] for d in response.json()["items"] if d["name"] == name)
+    return next(d["id"] for d in await all_items(gateway, "/api/v1/departments", headers) if d["name"] == name)
 
 
 async def create_client(gateway: httpx.AsyncClient, headers: dict, **fields) -> dict:

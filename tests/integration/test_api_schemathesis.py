@@ -75,8 +75,8 @@ def _existing_ids(client: httpx.Client) -> set[str]:
     demo clients."""
     ids = {d["id"] for d in _pages(client, "/api/v1/departments")}
     ids |= {u["id"] for u in _pages(client, "/api/v1/users")}
-    ids |= {line["id"] for line in client.get("/api/v1/lines").json()}
-    ids |= {stage["key"] for stage in client.get("/api/v1/stages").json()}
+    ids |= {line["id"] for line in _pages(client, "/api/v1/lines")}
+    ids |= {stage["key"] for stage in _pages(client, "/api/v1/stages")}
     for demo in DEMO_CLIENTS:
         found = client.get("/api/v1/clients", params={"q": demo.tax_id, "include_archived": "true"}).json()
         ids |= {c["id"] for c in found["items"] if c["tax_id"] == demo.tax_id}

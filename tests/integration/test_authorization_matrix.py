@@ -25,7 +25,7 @@ import pytest
 from devstack.seed import ADMIN, DEMO_USERS
 from services.gateway.routes import PUBLIC, upstream_services
 from shared.contracts.tasks import TaskStale
-from tests.conftest import event_publisher, wait_until
+from tests.conftest import all_items, event_publisher, wait_until
 from tests.integration.authz_matrix import MATRIX, ROLES, Row, cell_count
 
 PASSWORDS = {u.email: u.password for u in DEMO_USERS}
@@ -255,7 +255,7 @@ async def _login(client: httpx.AsyncClient, email: str) -> tuple[dict[str, str],
 
 async def _technical_line(w: World) -> dict:
     """The Technical line whose specialist is Anna: the demo data has Sales lines only."""
-    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    lines = {line["name"]: line for line in await all_items(w.client, "/api/v1/lines", w.headers["Admin"])}
     anna = w.people["anna@insureops.example.com"]  # the colleague or the outsider of either perspective
     wanted = {"specialist_id": anna["id"], "department_id": w.departments["Technical"]["id"]}
     line = lines.get(TECHNICAL_LINE)
@@ -283,8 +283,7 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         w.headers[role], w.me[role] = headers, me
     for email, (headers, me) in zip((p.colleague, p.outsider), logins[3:], strict=True):
         w.people[email] = {**me, "headers": headers}
-    departments = await w.admin("GET", "/api/v1/departments", params={"limit": 200})
-    w.departments = {d["name"]: d for d in departments["items"]}
+    w.departments = {d["name"]: d for d in await all_items(w.client, "/api/v1/departments", w.headers["Admin"])}
     for email, department in (
         (p.employee, p.own_department),
         (p.manager, p.own_department),
@@ -294,7 +293,7 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
         user = w.people.get(email) or next(m for m in w.me.values() if m["email"] == email)
         assert user["department_id"] == w.departments[department]["id"], (email, department)
 
-    lines = {line["name"]: line for line in await w.admin("GET", "/api/v1/lines")}
+    lines = {line["name"]: line for line in await all_items(w.client, "/api/v1/lines", w.headers["Admin"])}
     lines[TECHNICAL_LINE] = await _technical_line(w)
     w.lines = {"own": lines[p.own_line], "other": lines[p.other_line]}
     assert w.lines["own"]["specialist_id"] == w.people[p.colleague]["id"]

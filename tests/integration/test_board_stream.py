@@ -70,7 +70,9 @@ async def test_a_move_reaches_the_boards_that_may_see_the_deal_and_no_other(
 
 async def test_stage_changes_reach_every_board(stack, gateway, admin_headers, headers_of):
     stage = next(
-        s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json() if s["key"] == "completion"
+        s
+        for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()["items"]
+        if s["key"] == "completion"
     )
     async with board_stream(stack, await headers_of("giorgos")) as live:
         await live.next("ready")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from shared.workcalendar import Calendar
-from tests.conftest import superuser_dsn, wait_until
+from tests.conftest import all_items, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import SALES_MANAGER, create_client, headers_for, in_force_terms, tag
 
 
@@ -21,10 +21,10 @@ def _time(value: str) -> datetime:
 async def _setup(gateway, admin_headers):
     manager = await headers_for(gateway, SALES_MANAGER)
     client = await create_client(gateway, manager, name=f"Flow Two Logistics {tag()}")
-    line = next(x for x in (await gateway.get("/api/v1/lines", headers=admin_headers)).json() if x["name"] == "Auto")
-    stages = {s["key"]: s for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()}
+    line = next(x for x in await all_items(gateway, "/api/v1/lines", admin_headers) if x["name"] == "Auto")
+    stages = {s["key"]: s for s in await all_items(gateway, "/api/v1/stages", admin_headers)}
     calendar = Calendar.from_dict((await gateway.get("/api/v1/calendar", headers=admin_headers)).json())
-    users = (await gateway.get("/api/v1/users", headers=admin_headers, params={"limit": 200})).json()["items"]
+    users = await all_items(gateway, "/api/v1/users", admin_headers)
     members: dict[str, set[str]] = {}
     for user in users:
         if user["active"] and user["department_id"]:

@@ -15,7 +15,7 @@ import pytest
 from shared.contracts.clients import ClientCreated
 from shared.contracts.contracts import ContractIssued
 from shared.contracts.pipeline import STAGE_KEYS
-from tests.conftest import assert_problem, login, superuser_dsn, wait_until
+from tests.conftest import all_items, assert_problem, login, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import create_client
 
 PASSWORDS = {"Admin": "admin-demo-pass", "Manager": "manager-demo-pass", "Employee": "employee-demo-pass"}
@@ -30,7 +30,7 @@ TERMS = {
 
 @pytest.fixture
 async def people(gateway, admin_headers) -> dict[str, dict]:
-    users = (await gateway.get("/api/v1/users", params={"limit": 200}, headers=admin_headers)).json()["items"]
+    users = await all_items(gateway, "/api/v1/users", admin_headers)
     return {u["email"].split("@")[0]: u for u in users}
 
 
@@ -75,7 +75,7 @@ async def new_client(publish_event):
 
 @pytest.fixture
 async def lines(gateway, admin_headers) -> dict[str, dict]:
-    return {line["name"]: line for line in (await gateway.get("/api/v1/lines", headers=admin_headers)).json()}
+    return {line["name"]: line for line in await all_items(gateway, "/api/v1/lines", admin_headers)}
 
 
 async def open_deal(gateway, headers, *, client_id: str, line_id: str, title: str = "Fleet cover 2027") -> dict:
@@ -262,6 +262,27 @@ async def test_move_back_needs_a_reason_and_moves_one_stage(gateway, admin_heade
         "needs_analysis",
         "documents missing",
     )
+
+
+async def test_an_accepted_deal_names_its_contract_at_once_and_the_contract_comes_under_that_id(
+    gateway, admin_headers, lines, new_client
+):
+    client_id = await new_client()
+    deal = await open_deal(gateway, admin_headers, client_id=client_id, line_id=lines["Marine"]["id"])
+    deal = await advance_to(gateway, admin_headers, deal, "client_decision")
+    accepted = await gateway.post(f"/api/v1/opportunities/{deal['id']}/accept", headers=admin_headers, json=TERMS)
+    assert accepted.status_code == 200, accepted.text
+    contract_id = accepted.json()["contract_id"]
+    assert contract_id is not None  # in the accept's own answer, before the contracts service has heard of it
+    read = (await gateway.get(f"/api/v1/opportunities/{deal['id']}", headers=admin_headers)).json()
+    assert read["contract_id"] == contract_id
+
+    async def contract():
+        listed = await gateway.get("/api/v1/contracts", params={"opportunity_id": deal["id"]}, headers=admin_headers)
+        return listed.json()["items"]
+
+    [made] = await wait_until(contract, what="the deal's contract")
+    assert made["id"] == contract_id and made["status"] == "pending_issuance"
 
 
 # Completion by the contract event ----------------------------------------------------------------
@@ -538,15 +559,26 @@ async def test_lines_and_stages_are_edited_by_admin_and_published(gateway, admin
     ]
 
     # Stages: SLA target and position; each change an event; put them back afterwards.
-    stages = (await gateway.get("/api/v1/stages", headers=admin_headers)).json()
+    listed = (await gateway.get("/api/v1/stages", headers=admin_headers)).json()
+    assert (listed["total"], listed["limit"], listed["offset"]) == (len(STAGE_KEYS), 50, 0)  # a page, like every list
+    stages = listed["items"]
     assert [s["key"] for s in stages] == list(STAGE_KEYS)
+    second = (await gateway.get("/api/v1/stages", headers=admin_headers, params={"limit": 4, "offset": 4})).json()
+    assert [s["key"] for s in second["items"]] == list(STAGE_KEYS)[4:8] and second["total"] == len(STAGE_KEYS)
+    assert_problem(
+        await gateway.get("/api/v1/stages", headers=admin_headers, params={"sort": "sla"}), 422, "query.sort"
+    )
+    lines_page = (await gateway.get("/api/v1/lines", headers=admin_headers, params={"limit": 2})).json()
+    assert len(lines_page["items"]) == 2 and lines_page["total"] >= 7 and lines_page["limit"] == 2
+    names = [x["name"] for x in await all_items(gateway, "/api/v1/lines", admin_headers)]
+    assert names == sorted(names) and len(names) == lines_page["total"]
     original = next(s for s in stages if s["key"] == "quote_preparation")
     try:
         changed = await gateway.patch(
             "/api/v1/stages/quote_preparation", headers=admin_headers, json={"sla_hours": 12.5, "position": 3}
         )
         assert changed.status_code == 200, changed.text
-        order = [s["key"] for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()]
+        order = [s["key"] for s in await all_items(gateway, "/api/v1/stages", admin_headers)]
         assert order[:5] == [
             "first_contact",
             "needs_analysis",
@@ -572,7 +604,7 @@ async def test_lines_and_stages_are_edited_by_admin_and_published(gateway, admin
             json={"sla_hours": original["sla_hours"], "position": original["position"]},
         )
         assert restored.status_code == 200
-    order = [s["key"] for s in (await gateway.get("/api/v1/stages", headers=admin_headers)).json()]
+    order = [s["key"] for s in await all_items(gateway, "/api/v1/stages", admin_headers)]
     assert order == list(STAGE_KEYS)
 
     async def stage_events():

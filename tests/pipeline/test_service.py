@@ -82,3 +82,24 @@ async def test_a_declined_deal_is_lost_archived_and_announced_with_its_stage(ses
     )
     with pytest.raises(Conflict):  # a closed deal moves no more
         await service.move(session, deal.id, "advance", viewer=None)
+
+
+async def test_an_accepted_deal_names_its_contract_at_once_and_the_event_carries_the_id(session):
+    from datetime import date
+    from decimal import Decimal
+
+    from services.pipeline.schemas import TermsIn
+
+    deal = await a_deal(session, stage_key="client_decision")
+    terms = TermsIn(
+        premium=Decimal("1200.50"),
+        currency="EUR",
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 12, 31),
+        insurer="Aegean Mutual",
+    )
+    await service.move(session, deal.id, "accept", viewer=None, terms=terms)
+    await session.refresh(deal)
+    assert deal.stage_key == "policy_issuance" and deal.contract_id is not None  # no wait for the contracts service
+    accepted = [e for e in await announced(session, deal) if e["type"] == "pipeline.opportunity.accepted"]
+    assert [e["contract_id"] for e in accepted] == [str(deal.contract_id)]

@@ -562,7 +562,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A client's full history: the client, its deals, tasks and contracts, oldest first */
+        /** A client's full history: the client, its deals, tasks and contracts, oldest first (by `seq`) */
         get: operations["client_history_api_v1_audit_clients__client_id__history_get"];
         put?: never;
         post?: never;
@@ -658,7 +658,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The insurance lines */
+        /** The insurance lines, a page at a time like every list (sorted by name unless `sort` says otherwise) */
         get: operations["list_lines_api_v1_lines_get"];
         put?: never;
         /** Add an insurance line (Admin) */
@@ -694,7 +694,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The stages, in order */
+        /** The stages in board order (`position`), a page at a time like every list */
         get: operations["list_stages_api_v1_stages_get"];
         put?: never;
         post?: never;
@@ -902,7 +902,7 @@ export interface paths {
         };
         /**
          * The caller's notifications, live (Server-Sent Events)
-         * @description A `text/event-stream`. Each notification is an event `notification` whose `id:` is the caller's own sequence number and whose `data:` is the notification as JSON. A fresh stream starts with an event `ready` (its `id:` is the newest sequence number, its data the unread count); a comment line is sent every 15 s when idle. To resume, send the last id seen as the `Last-Event-ID` header (EventSource does this by itself when it reconnects) or as `?last_event_id=`: everything after it is replayed from the database, then the stream goes live (a resume point beyond the caller's newest id starts afresh with `ready`).
+         * @description A `text/event-stream`. Each notification is an event `notification` whose `id:` is the caller's own sequence number and whose `data:` is the notification as JSON. A fresh stream starts with an event `ready` whose data is `{"last_event_id": n, "unread": u}`: the newest sequence number (also its `id:`) and the unread count; a comment line is sent every 15 s when idle. To resume, send the last id seen as the `Last-Event-ID` header (EventSource does this by itself when it reconnects) or as `?last_event_id=`: everything after it is replayed from the database, then the stream goes live (a resume point beyond the caller's newest id starts afresh with `ready`).
          *
          *     Authentication: `Authorization: Bearer <token>`, or — because a browser's EventSource cannot set headers — `?access_token=<token>` (accepted on this route only). The stream ends with an event `token_expired` when the token expires; reconnect with a fresh token and the last id. It ends with an event `token_revoked` within a second of the token being revoked (the user deactivated, their role, department or password changed). A user may keep a few streams open at once (`SSE_STREAMS_PER_USER`): 429 beyond.
          */
@@ -2640,7 +2640,10 @@ export interface components {
             terms: components["schemas"]["TermsOut"] | null;
             /** Decline Reason */
             decline_reason: string | null;
-            /** Contract Id */
+            /**
+             * Contract Id
+             * @description The deal's contract: set in the same answer as the accept (the contracts service creates the contract under this id from the accepted event, so `GET /contracts/{id}` finds it moments later); null before the accept and for a declined deal.
+             */
             contract_id: string | null;
             /** Version */
             version: number;
@@ -2673,10 +2676,32 @@ export interface components {
              */
             owner_id?: string | null;
         };
+        /** Page[LineOut] */
+        Page_LineOut_: {
+            /** Items */
+            items: components["schemas"]["LineOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
         /** Page[OpportunityOut] */
         Page_OpportunityOut_: {
             /** Items */
             items: components["schemas"]["OpportunityOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** Page[StageOut] */
+        Page_StageOut_: {
+            /** Items */
+            items: components["schemas"]["StageOut"][];
             /** Total */
             total: number;
             /** Limit */
@@ -5815,7 +5840,7 @@ export interface operations {
     list_records_api_v1_audit_records_get: {
         parameters: {
             query?: {
-                /** @description Oldest or newest first */
+                /** @description Oldest or newest first, in the order audit recorded them (`seq`, the chain's order) */
                 order?: "asc" | "desc";
                 limit?: number;
                 /** @description `next_cursor` of the previous page */
@@ -5988,7 +6013,7 @@ export interface operations {
             query?: {
                 /** @description `jsonl` or `csv` */
                 format?: "jsonl" | "csv";
-                /** @description Oldest or newest first */
+                /** @description Oldest or newest first, in the order audit recorded them (`seq`, the chain's order) */
                 order?: "asc" | "desc";
                 /** @description e.g. `identity.user` */
                 aggregate_type?: string | null;
@@ -6147,7 +6172,14 @@ export interface operations {
     };
     list_lines_api_v1_lines_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Field to sort by; prefix with `-` for descending. */
+                sort?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6160,7 +6192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LineOut"][];
+                    "application/json": components["schemas"]["Page_LineOut_"];
                 };
             };
             /** @description Missing, invalid or expired token (problem+json) */
@@ -6365,7 +6397,14 @@ export interface operations {
     };
     list_stages_api_v1_stages_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Field to sort by; prefix with `-` for descending. */
+                sort?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6378,7 +6417,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StageOut"][];
+                    "application/json": components["schemas"]["Page_StageOut_"];
                 };
             };
             /** @description Missing, invalid or expired token (problem+json) */

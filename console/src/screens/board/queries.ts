@@ -1,5 +1,6 @@
 import { keepPreviousData, replaceEqualDeep, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client';
+import { allPages, PAGE_LIMIT } from '../../lib/pages';
 import type { Board, BoardQuery } from '../../api/types';
 
 export const PER_STAGE = 100;
@@ -15,10 +16,15 @@ export const boardKeys = {
 
 export type BoardFilters = Pick<BoardQuery, 'line_id' | 'owner_id' | 'department_id'>;
 
+/** Every stage (a page at a time, like every list). */
+export function allStages(signal?: AbortSignal) {
+  return allPages((offset) => unwrap(api.GET('/api/v1/stages', { params: { query: { limit: PAGE_LIMIT, offset } }, signal })));
+}
+
 export function useStages() {
   return useQuery({
     queryKey: boardKeys.stages,
-    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/stages', { signal })),
+    queryFn: ({ signal }) => allStages(signal),
     select: (stages) => [...stages].sort((a, b) => a.position - b.position),
     staleTime: 5 * 60_000,
   });
@@ -50,7 +56,8 @@ export function useBoard(filters: BoardFilters, pollMs: number | false = false) 
 export function useLines() {
   return useQuery({
     queryKey: boardKeys.lines,
-    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/lines', { signal })),
+    queryFn: ({ signal }) =>
+      allPages((offset) => unwrap(api.GET('/api/v1/lines', { params: { query: { limit: PAGE_LIMIT, offset } }, signal }))),
     staleTime: 5 * 60_000,
   });
 }

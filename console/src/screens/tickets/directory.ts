@@ -4,6 +4,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../../api/client';
 import type { Department, User } from '../../api/types';
+import { allStages } from '../board/queries';
 
 const PAGE = 200;
 const MAX_PAGES = 10;
@@ -61,7 +62,7 @@ export function useDepartmentDirectory() {
 export function useStageNames(): Map<string, string> {
   const query = useQuery({
     queryKey: ['stages'],
-    queryFn: ({ signal }) => unwrap(api.GET('/api/v1/stages', { signal })),
+    queryFn: ({ signal }) => allStages(signal),
     staleTime: 5 * 60_000,
   });
   return new Map((query.data ?? []).map((s) => [s.key, s.name] as const));
