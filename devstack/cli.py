@@ -28,7 +28,7 @@ async def _wait_kafka(cfg: StackSettings, timeout: float = 120) -> None:
 
     deadline = time.monotonic() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**cfg.kafka_client_options(), request_timeout_ms=5000)
         try:
             await admin.start()
             await admin.list_topics()
@@ -91,6 +91,11 @@ def ephemeral_port_warnings(cfg: StackSettings, proc: str = "/proc/sys/net/ipv4"
     ]
 
 
+def _restart(sup: Supervisor, name: str) -> None:
+    sup.stop(name)
+    sup.start(name)
+
+
 def migrate(cfg: StackSettings) -> None:
     for spec in SERVICES:
         if spec.has_database:
@@ -113,7 +118,10 @@ def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
         pg = postgres.command(cfg) if cfg.embedded_postgres else None
         sup.start_daemon(write_config(cfg, kafka=kafka_argv, postgres=pg))
     say(f"waiting for Kafka on {cfg.kafka_bootstrap} and PostgreSQL ...")
-    asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120))
+    asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120, cfg=cfg))
+    if cfg.kafka_auth:
+        say("provisioning the Kafka principals and their ACLs ...")
+        kafka.provision_access(cfg, restart_broker=lambda: _restart(sup, "kafka"))
     asyncio.run(_wait_kafka(cfg))
     asyncio.run(postgres.provision(cfg))
     say("migrating the service databases ...")

@@ -57,7 +57,8 @@ def command(cfg: StackSettings) -> tuple[list[str], str | None]:
         os.chown(cfg.postgres_data, entry.pw_uid, entry.pw_gid)
     if not (data / "PG_VERSION").exists():
         pwfile = cfg.postgres_data / "pwfile"
-        pwfile.write_text("postgres\n")
+        pwfile.write_text(cfg.secrets["postgres:postgres"] + "\n")
+        pwfile.chmod(0o600)
         if user:
             entry = pwd.getpwnam(user)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
@@ -102,17 +103,45 @@ def server_settings(cfg: StackSettings) -> list[str]:
     ]
 
 
-async def wait_ready(dsn: str, timeout: float = 60.0) -> None:
+# The superuser's password of a data folder initialised before passwords were generated per install.
+LEGACY_SUPERUSER_PASSWORD = "postgres"
+
+
+async def wait_ready(dsn: str, timeout: float = 60.0, cfg: StackSettings | None = None) -> None:
+    """Wait until PostgreSQL accepts `dsn`. With `cfg` (the embedded server), a superuser still on the old fixed
+    password is given the run folder's generated one."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
             conn = await asyncpg.connect(dsn, timeout=2)
             await conn.close()
             return
+        except asyncpg.InvalidPasswordError:
+            if cfg is None or not cfg.embedded_postgres or not await _adopt_generated_password(cfg):
+                raise
+            return
         except (TimeoutError, OSError, asyncpg.PostgresError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.3)
+
+
+async def _adopt_generated_password(cfg: StackSettings) -> bool:
+    """Log in with the old fixed password and set the generated one; False if that fails too."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(cfg.admin_dsn)
+    legacy = urlunsplit(parts._replace(netloc=f"postgres:{LEGACY_SUPERUSER_PASSWORD}@{parts.hostname}:{parts.port}"))
+    try:
+        conn = await asyncpg.connect(legacy, timeout=5)
+    except asyncpg.InvalidPasswordError:
+        return False
+    try:
+        await conn.execute(f"ALTER ROLE postgres PASSWORD '{cfg.secrets['postgres:postgres']}'")
+    finally:
+        await conn.close()
+    print("PostgreSQL: the superuser's fixed password was replaced by this run folder's generated one", flush=True)
+    return True
 
 
 async def provision(cfg: StackSettings) -> None:
@@ -126,7 +155,8 @@ async def provision(cfg: StackSettings) -> None:
             for role in (f"{svc}_owner", svc):
                 exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
                 verb = "ALTER" if exists else "CREATE"
-                await conn.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{role}-pw'")
+                # Set at every start: the run folder's generated password (a role from before gets it here).
+                await conn.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{cfg.secrets['postgres:' + role]}'")
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", svc):
                 await conn.execute(f'CREATE DATABASE "{svc}" OWNER "{svc}_owner"')
             db = await asyncpg.connect(_with_db(cfg.admin_dsn, svc))
