@@ -42,3 +42,45 @@ def load(run_dir: Path, names: list[str]) -> dict[str, str]:
         os.replace(tmp, path)
     os.chmod(path, 0o600)
     return known
+
+
+def compose_variables() -> list[tuple[str, str]]:
+    """The secrets docker-compose.yml reads from `.env`, each with what it is for."""
+    from devstack.config import SERVICES
+
+    names = [("POSTGRES_PASSWORD", "PostgreSQL superuser (postgres)")]
+    for spec in SERVICES:
+        if spec.has_database:
+            names.append((f"INSUREOPS_DB_{spec.name.upper()}_PASSWORD", f"database role {spec.name} (the service)"))
+            names.append(
+                (f"INSUREOPS_DB_{spec.name.upper()}_OWNER_PASSWORD", f"database role {spec.name}_owner (migrations)")
+            )
+    names.append(("INSUREOPS_KAFKA_ADMIN_PASSWORD", "Kafka principal admin (the broker itself, provisioning)"))
+    for spec in SERVICES:
+        names.append((f"INSUREOPS_KAFKA_{spec.name.upper()}_PASSWORD", f"Kafka principal {spec.name}"))
+    return names
+
+
+def env_file(*, placeholders: bool) -> str:
+    """A `.env` for docker compose: fresh secrets, or the committed `.env.example`'s placeholders."""
+    lines = [
+        "# InsureOps secrets for docker compose (docker-compose.yml reads them; it refuses to start without them).",
+        "# Make a real one with fresh values: `python -m devstack.secrets env > .env` (then chmod 600 .env); never",
+        "# commit it. PostgreSQL takes the database passwords when its volume is first created, Kafka the SCRAM ones",
+        "# when `kafka-access` runs (every `up`): to rotate, see deploy/README.md.",
+    ]
+    for name, what in compose_variables():
+        lines.append(f"# {what}")
+        lines.append(f"{name}={'change-me' if placeholders else _new()}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["env"]:
+        sys.stdout.write(env_file(placeholders=False))
+    elif sys.argv[1:] == ["env-example"]:
+        sys.stdout.write(env_file(placeholders=True))
+    else:
+        raise SystemExit("usage: python -m devstack.secrets env|env-example")
