@@ -103,13 +103,9 @@ def server_settings(cfg: StackSettings) -> list[str]:
     ]
 
 
-# The superuser's password of a data folder initialised before passwords were generated per install.
-LEGACY_SUPERUSER_PASSWORD = "postgres"
-
-
 async def wait_ready(dsn: str, timeout: float = 60.0, cfg: StackSettings | None = None) -> None:
-    """Wait until PostgreSQL accepts `dsn`. With `cfg` (the embedded server), a superuser still on the old fixed
-    password is given the run folder's generated one."""
+    """Wait until PostgreSQL accepts `dsn`. With `cfg` (the embedded server), a superuser whose password is not the
+    run folder's (the old fixed one, or a rotated secret) is given it."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
@@ -127,20 +123,20 @@ async def wait_ready(dsn: str, timeout: float = 60.0, cfg: StackSettings | None 
 
 
 async def _adopt_generated_password(cfg: StackSettings) -> bool:
-    """Log in with the old fixed password and set the generated one; False if that fails too."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(cfg.admin_dsn)
-    legacy = urlunsplit(parts._replace(netloc=f"postgres:{LEGACY_SUPERUSER_PASSWORD}@{parts.hostname}:{parts.port}"))
+    """Set the run folder's generated superuser password on the embedded server, logged in over its local socket
+    (trust authentication, this machine's users only): for a data folder initialised with the old fixed
+    password, or after the secret was rotated (`secrets.json` deleted). False if the socket does not answer."""
     try:
-        conn = await asyncpg.connect(legacy, timeout=5)
-    except asyncpg.InvalidPasswordError:
+        conn = await asyncpg.connect(
+            host=str(cfg.postgres_data / "sockets"), port=cfg.postgres_port, user="postgres", database="postgres"
+        )
+    except (OSError, asyncpg.PostgresError):
         return False
     try:
         await conn.execute(f"ALTER ROLE postgres PASSWORD '{cfg.secrets['postgres:postgres']}'")
     finally:
         await conn.close()
-    print("PostgreSQL: the superuser's fixed password was replaced by this run folder's generated one", flush=True)
+    print("PostgreSQL: the superuser now has this run folder's generated password", flush=True)
     return True
 
 
