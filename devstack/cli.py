@@ -144,6 +144,7 @@ def _print_welcome(cfg: StackSettings) -> None:
     )
     print(f"API: {cfg.gateway_url}/api/v1   API docs: {cfg.gateway_url}/docs")
     print(f"Kafka: {cfg.kafka_bootstrap}   PostgreSQL: {cfg.admin_dsn.rsplit('@', 1)[-1]}   logs: {cfg.log_dir}")
+    print(f"Secrets (Kafka SASL/SCRAM-SHA-512 as `admin`, PostgreSQL as `postgres`): {cfg.run_dir / 'secrets.json'}")
     print("Demo logins (the console's sign-in page, or POST /api/v1/auth/token with username=email, password):")
     for user in DEMO_USERS:
         print(f"  {user.role:<9} {user.email:<34} {user.password}")
