@@ -103,9 +103,7 @@ async def run(
     all_received = asyncio.Event()
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=httpx.Timeout(30.0, read=None)) as client:
         user_id, token = await _bench_user(client)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all", linger_ms=0
-        )
+        producer = AIOKafkaProducer(**cfg.kafka_client_options(), enable_idempotence=True, acks="all", linger_ms=0)
         await producer.start()
         try:
             async with client.stream(

@@ -58,13 +58,13 @@ async def _announce_client(cfg) -> str:
     envelope = Envelope(
         id=new_event_id(),
         type=data.event_type,
-        source="bench",
+        source="clients",  # as the clients service would (consumers park an event its topic's owner did not send)
         time=clock.now(),
         data=data.model_dump(mode="json"),
         subject=str(client_id),
         actor=Actor("system", "bench"),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**cfg.kafka_client_options(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(

@@ -73,9 +73,7 @@ class Publisher:
     """Publishes contract events to Kafka as another service's relay would (CloudEvents headers, key = id)."""
 
     def __init__(self, cfg: StackSettings):
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=cfg.kafka_bootstrap, enable_idempotence=True, acks="all", linger_ms=2
-        )
+        self.producer = AIOKafkaProducer(**cfg.kafka_client_options(), enable_idempotence=True, acks="all", linger_ms=2)
 
     async def __aenter__(self) -> Publisher:
         await self.producer.start()

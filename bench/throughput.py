@@ -252,7 +252,7 @@ async def run_audit_ingest(
     from devstack.cli import _wait_ready
     from shared.messaging.envelope import Envelope
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**cfg.kafka_client_options())
     await admin.start()
     try:
         if INGEST_TOPIC not in set(await admin.list_topics()):
@@ -275,7 +275,7 @@ async def run_audit_ingest(
     await asyncio.to_thread(sup.stop, "audit")
     try:
         producer = AIOKafkaProducer(
-            bootstrap_servers=cfg.kafka_bootstrap,
+            **cfg.kafka_client_options(),
             enable_idempotence=True,
             acks="all",
             linger_ms=5,

@@ -73,7 +73,7 @@ async def _wait_kafka(cfg: StackSettings, waiting: Callable[[], None] = lambda: 
     deadline = time.monotonic() + timeout
     with quiet_loggers("aiokafka"):
         while True:
-            admin = AIOKafkaAdminClient(bootstrap_servers=cfg.kafka_bootstrap, request_timeout_ms=5000)
+            admin = AIOKafkaAdminClient(**cfg.kafka_client_options(), request_timeout_ms=5000)
             try:
                 await admin.start()
                 await admin.list_topics()
@@ -140,6 +140,11 @@ def ephemeral_port_warnings(cfg: StackSettings, proc: str = "/proc/sys/net/ipv4"
     ]
 
 
+def _restart(sup: Supervisor, name: str) -> None:
+    sup.stop(name)
+    sup.start(name)
+
+
 def migrate(cfg: StackSettings) -> None:
     for spec in SERVICES:
         if spec.has_database:
@@ -165,8 +170,11 @@ def start(cfg: StackSettings, *, quiet: bool = False) -> Supervisor:
         sup.start_daemon(write_config(cfg, kafka=kafka_argv, postgres=pg))
     pg_log = cfg.log_dir / "postgres.log" if cfg.embedded_postgres else None
     with progress.step("PostgreSQL", cfg.admin_dsn.rsplit("@", 1)[-1], log=pg_log):
-        asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120))
+        asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=120, cfg=cfg))
     kafka_log = cfg.log_dir / "kafka.log" if cfg.embedded_kafka else None
+    if cfg.kafka_auth:
+        with progress.step("Kafka access", "principals and ACLs", log=kafka_log):
+            kafka.provision_access(cfg, restart_broker=lambda: _restart(sup, "kafka"))
     with progress.step("Kafka", cfg.kafka_bootstrap, log=kafka_log) as waiting:
         asyncio.run(_wait_kafka(cfg, waiting))
     databases = [spec.name for spec in SERVICES if spec.has_database]
@@ -192,6 +200,7 @@ def _print_welcome(cfg: StackSettings) -> None:
     )
     print(f"API: {cfg.gateway_url}/api/v1   API docs: {cfg.gateway_url}/docs")
     print(f"Kafka: {cfg.kafka_bootstrap}   PostgreSQL: {cfg.admin_dsn.rsplit('@', 1)[-1]}   logs: {cfg.log_dir}")
+    print(f"Secrets (Kafka SASL/SCRAM-SHA-512 as `admin`, PostgreSQL as `postgres`): {cfg.run_dir / 'secrets.json'}")
     print("Demo logins (the console's sign-in page, or POST /api/v1/auth/token with username=email, password):")
     for user in DEMO_USERS:
         print(f"  {user.role:<9} {user.email:<34} {user.password}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,6 +106,40 @@ class StackSettings(BaseSettings):
     def kafka_bootstrap(self) -> str:
         return self.kafka_bootstrap_servers or f"{self.host}:{self.kafka_port}"
 
+    # Secrets (generated once per run folder: devstack/secrets.py) -----------------------------------
+    @cached_property
+    def secrets(self) -> dict[str, str]:
+        from devstack import secrets
+
+        names = ["postgres:postgres", f"kafka:{secrets.KAFKA_ADMIN}"]
+        for spec in SERVICES:
+            names.append(f"kafka:{spec.name}")
+            if spec.has_database:
+                names += [f"postgres:{spec.name}", f"postgres:{spec.name}_owner"]
+        return secrets.load(self.run_dir, names)
+
+    @property
+    def kafka_auth(self) -> bool:
+        """Whether the bus asks for a login: the local broker does (SASL/SCRAM, ACLs); an existing Kafka given by
+        address (testcontainers') is taken as it is."""
+        return self.embedded_kafka
+
+    def kafka_password(self, principal: str) -> str:
+        return self.secrets[f"kafka:{principal}"]
+
+    def kafka_client_options(self, principal: str = "admin") -> dict[str, Any]:
+        """aiokafka options of a client logged in as `principal` (by default the admin, a super user: the tests and
+        benchmarks produce and read any topic with it)."""
+        options: dict[str, Any] = {"bootstrap_servers": self.kafka_bootstrap}
+        if self.kafka_auth:
+            options.update(
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism="SCRAM-SHA-512",
+                sasl_plain_username=principal,
+                sasl_plain_password=self.kafka_password(principal),
+            )
+        return options
+
     @property
     def embedded_kafka(self) -> bool:
         return self.kafka_bootstrap_servers is None
@@ -117,7 +152,7 @@ class StackSettings(BaseSettings):
     def admin_dsn(self) -> str:
         if self.postgres_admin_url:
             return self.postgres_admin_url
-        return f"postgresql://postgres:postgres@{self.host}:{self.postgres_port}/postgres"
+        return f"postgresql://postgres:{self.secrets['postgres:postgres']}@{self.host}:{self.postgres_port}/postgres"
 
     @cached_property
     def _pg_host_port(self) -> tuple[str, int]:
@@ -130,7 +165,7 @@ class StackSettings(BaseSettings):
         """The service's own database: its runtime role, or (owner=True) the role that migrates it."""
         host, port = self._pg_host_port
         role = f"{service}_owner" if owner else service
-        return f"postgresql+asyncpg://{role}:{role}-pw@{host}:{port}/{service}"
+        return f"postgresql+asyncpg://{role}:{self.secrets['postgres:' + role]}@{host}:{port}/{service}"
 
     def http_port(self, service: str) -> int:
         spec = next(s for s in SERVICES if s.name == service)
@@ -154,6 +189,7 @@ class StackSettings(BaseSettings):
             "HTTP_HOST": self.host,
             "HTTP_PORT": str(self.http_port(service)),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT" if self.kafka_auth else "PLAINTEXT",
             "KAFKA_TOPIC_PARTITIONS": str(self.kafka_partitions),
             "KAFKA_REPLICATION_FACTOR": "1",
             "JWT_ISSUER": self.jwt_issuer,
@@ -162,6 +198,9 @@ class StackSettings(BaseSettings):
             "LOG_FORMAT": "json",
             "CLOCK_CONTROL": "true" if self.clock_control else "false",
         }
+        if self.kafka_auth:
+            env["KAFKA_USERNAME"] = service
+            env["KAFKA_PASSWORD"] = self.kafka_password(service)
         spec = next(s for s in SERVICES if s.name == service)
         if spec.has_database:
             env["DATABASE_URL"] = self.database_url(service)

@@ -3,8 +3,8 @@ tools: `python -m devstack.groups [--group NAME] [--bootstrap HOST:PORT]`.
 
 By default every consumer group the services declare (their subscriptions.py), on the stack's Kafka (the
 INSUREOPS_* settings of `make up`, or KAFKA_BOOTSTRAP_SERVERS when set, as in a service's container). In a
-container whose environment carries KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
-KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE (deploy/k8s sets them), it signs in with them. Exits 1 when a group
+container whose environment carries KAFKA_SECURITY_PROTOCOL, KAFKA_USERNAME, KAFKA_PASSWORD and KAFKA_SSL_CAFILE
+(the service's own settings; deploy/k8s sets them), it signs in with them; on the local stack, as its admin. Exits 1 when a group
 lags more than --max-lag records in total (default: report only), so it can gate a script.
 
 `--reset-to-datetime 2026-12-01T02:00:00Z --group audit` moves a group's committed offsets back to the first
@@ -43,14 +43,24 @@ class Row:
 
 
 def client_options() -> dict[str, Any]:
-    """SASL/TLS options from the environment (none on the local stack)."""
-    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    """How to sign in: in a service's container (KAFKA_SECURITY_PROTOCOL set, as deploy/k8s sets it) with its
+    KAFKA_USERNAME/KAFKA_PASSWORD (and KAFKA_SSL_CAFILE over TLS); on the local stack as its admin principal
+    (devstack's generated secrets)."""
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL")
+    if protocol is None:
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            return {}
+        from devstack.config import load
+
+        local = load().kafka_client_options()
+        local.pop("bootstrap_servers", None)
+        return local
     options: dict[str, Any] = {"security_protocol": protocol}
     if protocol.startswith("SASL"):
         options |= {
-            "sasl_mechanism": os.environ.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
-            "sasl_plain_username": os.environ.get("KAFKA_SASL_USERNAME"),
-            "sasl_plain_password": os.environ.get("KAFKA_SASL_PASSWORD"),
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": os.environ.get("KAFKA_USERNAME"),
+            "sasl_plain_password": os.environ.get("KAFKA_PASSWORD"),
         }
     if protocol.endswith("SSL"):
         options["ssl_context"] = create_ssl_context(cafile=os.environ.get("KAFKA_SSL_CAFILE"))

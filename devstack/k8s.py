@@ -299,13 +299,13 @@ def database_env(service: str, *, owner: bool) -> list[dict[str, Any]]:
 
 
 def kafka_env(service: str) -> list[dict[str, Any]]:
-    """The service's Kafka identity (its KafkaUser; the User Operator writes the password into a Secret named
-    after it) and the cluster CA. See deploy/README.md: the services' Kafka clients do not read these yet."""
+    """The service's Kafka identity (its KafkaUser, SCRAM-SHA-512; the User Operator writes the password into a
+    Secret named after it) and the cluster CA: the service's settings KAFKA_SECURITY_PROTOCOL, KAFKA_USERNAME,
+    KAFKA_PASSWORD and KAFKA_SSL_CAFILE."""
     return [
         {"name": "KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
-        {"name": "KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
-        {"name": "KAFKA_SASL_USERNAME", "value": f"insureops-{service}"},
-        _secret_env("KAFKA_SASL_PASSWORD", f"insureops-{service}", "password"),
+        {"name": "KAFKA_USERNAME", "value": f"insureops-{service}"},
+        _secret_env("KAFKA_PASSWORD", f"insureops-{service}", "password"),
         {"name": "KAFKA_SSL_CAFILE", "value": "/etc/insureops/kafka-ca/ca.crt"},
     ]
 
@@ -533,7 +533,7 @@ def scaled_object(service: str) -> list[dict[str, Any]]:
                     {"parameter": "password", "name": f"insureops-{service}", "key": "password"},
                     {"parameter": "ca", "name": f"{KAFKA_CLUSTER}-cluster-ca-cert", "key": "ca.crt"},
                 ],
-                "env": [{"parameter": "username", "name": "KAFKA_SASL_USERNAME", "containerName": service}],
+                "env": [{"parameter": "username", "name": "KAFKA_USERNAME", "containerName": service}],
             },
         },
         {

@@ -69,7 +69,8 @@ def command(cfg: StackSettings) -> tuple[list[str], str | None]:
         os.chown(cfg.postgres_data, entry.pw_uid, entry.pw_gid)
     if not (data / "PG_VERSION").exists():
         pwfile = cfg.postgres_data / "pwfile"
-        pwfile.write_text("postgres\n")
+        pwfile.write_text(cfg.secrets["postgres:postgres"] + "\n")
+        pwfile.chmod(0o600)
         if user:
             entry = pwd.getpwnam(user)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
@@ -114,17 +115,41 @@ def server_settings(cfg: StackSettings) -> list[str]:
     ]
 
 
-async def wait_ready(dsn: str, timeout: float = 60.0) -> None:
+async def wait_ready(dsn: str, timeout: float = 60.0, cfg: StackSettings | None = None) -> None:
+    """Wait until PostgreSQL accepts `dsn`. With `cfg` (the embedded server), a superuser whose password is not the
+    run folder's (the old fixed one, or a rotated secret) is given it."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
             conn = await asyncpg.connect(dsn, timeout=2)
             await conn.close()
             return
+        except asyncpg.InvalidPasswordError:
+            if cfg is None or not cfg.embedded_postgres or not await _adopt_generated_password(cfg):
+                raise
+            return
         except (TimeoutError, OSError, asyncpg.PostgresError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.3)
+
+
+async def _adopt_generated_password(cfg: StackSettings) -> bool:
+    """Set the run folder's generated superuser password on the embedded server, logged in over its local socket
+    (trust authentication, this machine's users only): for a data folder initialised with the old fixed
+    password, or after the secret was rotated (`secrets.json` deleted). False if the socket does not answer."""
+    try:
+        conn = await asyncpg.connect(
+            host=str(cfg.postgres_data / "sockets"), port=cfg.postgres_port, user="postgres", database="postgres"
+        )
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        await conn.execute(f"ALTER ROLE postgres PASSWORD '{cfg.secrets['postgres:postgres']}'")
+    finally:
+        await conn.close()
+    print("PostgreSQL: the superuser now has this run folder's generated password", flush=True)
+    return True
 
 
 async def provision(cfg: StackSettings) -> None:
@@ -138,7 +163,8 @@ async def provision(cfg: StackSettings) -> None:
             for role in (f"{svc}_owner", svc):
                 exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
                 verb = "ALTER" if exists else "CREATE"
-                await conn.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{role}-pw'")
+                # Set at every start: the run folder's generated password (a role from before gets it here).
+                await conn.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{cfg.secrets['postgres:' + role]}'")
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", svc):
                 await conn.execute(f'CREATE DATABASE "{svc}" OWNER "{svc}_owner"')
             db = await asyncpg.connect(_with_db(cfg.admin_dsn, svc))

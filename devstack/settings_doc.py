@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
@@ -134,6 +135,8 @@ def format_default(field: FieldInfo) -> str:
         return "*unset*"
     if isinstance(value, bool):
         return _code(str(value).lower())
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
     if isinstance(value, str) and value == "":
         return '`""`'
     return _code(str(value))

@@ -91,6 +91,9 @@ def write_config(cfg: StackSettings, *, kafka: list[str] | None, postgres: tuple
             _program(spec.name, [python, "-m", f"services.{spec.name}"], cfg, env=env, autostart=False, priority=50)
         )
     path = cfg.run_dir / "supervisord.conf"
+    # The services' environment holds their database and Kafka passwords: readable by this user alone.
+    path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text("\n".join(parts))
     return path
 

@@ -30,10 +30,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contracts.topics import IDENTITY_USERS
+from shared.contracts.topics import IDENTITY_USERS, owner_of
 from shared.db import asyncpg_dsn
 from shared.db.listener import NoticeListener
-from shared.messaging.kafka import ensure_topics
+from shared.messaging.kafka import client_options, ensure_topics
 from shared.projections.identity import (
     PEOPLE_CHANNEL,
     REVOKING_FIELDS,
@@ -46,6 +46,7 @@ from shared.settings import DatabaseSettings, ServiceSettings
 log = logging.getLogger("insureops.revocation")
 
 USER_TOPIC = IDENTITY_USERS
+USER_TOPIC_OWNER = owner_of(USER_TOPIC)
 
 
 def apply_revocation(revoked: dict[str, float], event_type: str, data: dict[str, Any], at: float) -> None:
@@ -95,7 +96,7 @@ class DeactivatedUsers:
         await ensure_topics(self.settings, [USER_TOPIC])
         partitions = await _partitions_of(self.settings, USER_TOPIC)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             client_id=f"{self.settings.service_name}-revocations",
             group_id=None,
             enable_auto_commit=False,
@@ -120,6 +121,10 @@ class DeactivatedUsers:
                 for records in batches.values():
                     for record in records:
                         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+                        if headers.get("ce_source") != USER_TOPIC_OWNER:
+                            # Not identity's: a forged event (the consumers park it; here it is only skipped).
+                            log.warning("skipped %s at %d: ce_source is not identity", record.topic, record.offset)
+                            continue
                         try:
                             data = json.loads(record.value) if record.value else {}
                         except ValueError:
@@ -199,7 +204,7 @@ class ProjectedDeactivations:
         await ensure_topics(self.settings, [USER_TOPIC])
         partitions = await _partitions_of(self.settings, USER_TOPIC)
         probe = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             client_id=f"{self.settings.service_name}-revocations",
             group_id=None,
             enable_auto_commit=False,
@@ -249,7 +254,7 @@ class ProjectedDeactivations:
     async def _watch(self, targets: dict[TopicPartition, int]) -> None:
         """Caught up once the replica's consumer group has committed past the topic's end as it was at start."""
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             client_id=f"{self.settings.service_name}-revocations",
         )
         await admin.start()
@@ -303,9 +308,7 @@ def _epoch(value: str | None) -> float | None:
 
 
 async def _partitions_of(settings: ServiceSettings, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-admin"
-    )
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id=f"{settings.service_name}-admin")
     await admin.start()
     try:
         for _ in range(50):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,23 @@ class ServiceSettings(BaseSettings):
     )
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma separated.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT",
+        description=(
+            "How the service reaches Kafka: `SASL_PLAINTEXT` (SCRAM-SHA-512 login, on one host or a private "
+            "network), `SASL_SSL` (the same over TLS, where Kafka is on another host) or `PLAINTEXT` (no login: only "
+            "for a broker without authentication)."
+        ),
+    )
+    kafka_username: str = Field(
+        "", description="The service's Kafka principal (SCRAM-SHA-512); by default the service's name."
+    )
+    kafka_password: SecretStr = Field(
+        SecretStr(""), description="The principal's password (generated per install: `.run/secrets.json`, `.env`)."
+    )
+    kafka_ssl_cafile: str | None = Field(
+        None, description="CA certificate (PEM) the broker's TLS certificate is checked against, with `SASL_SSL`."
+    )
     kafka_topic_partitions: int = Field(3, description="Partitions of the topics this service creates at start-up.")
     kafka_replication_factor: int = Field(1, description="Replication factor of the topics this service creates.")
 

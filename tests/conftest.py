@@ -268,7 +268,7 @@ async def event_publisher(stack: StackSettings):
     from shared.context import Actor
     from shared.messaging.envelope import Envelope, new_event_id, topic_for
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka_client_options(), enable_idempotence=True, acks="all")
     await producer.start()
 
     async def publish(

@@ -85,6 +85,8 @@ class TestPostgres:
 async def _answers(dsn: str) -> bool:
     try:
         conn = await asyncpg.connect(dsn, timeout=2)
+    except asyncpg.InvalidPasswordError:
+        return True  # running, with the superuser's password from before generated ones (`wait_ready` changes it)
     except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
@@ -114,11 +116,11 @@ def start(cfg: StackSettings | None = None) -> TestPostgres:
             server.process = subprocess.Popen(
                 argv, user=user, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        try:
-            asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=60))
-        except BaseException:
-            server.stop()
-            raise
+    try:
+        asyncio.run(postgres.wait_ready(cfg.admin_dsn, timeout=60, cfg=cfg))
+    except BaseException:
+        server.stop()
+        raise
     try:
         # The stamp lives with the data it describes: the embedded data folder, or a folder of its own when the
         # server is someone else's (then the databases are rebuilt once per session).

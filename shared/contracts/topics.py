@@ -58,3 +58,48 @@ def topic_for(event_type: str) -> str:
 def dead_letter_topic(consumer: str) -> str:
     """Where a consumer's poison records are parked; deliberately not matching `*.events`."""
     return f"{DEAD_LETTER_PREFIX}{consumer}"
+
+
+# Who may publish on which topic: the owner of a topic is the service that writes it, and the only valid
+# `ce_source` of an event read from it. The bus's ACLs let a service write only `<service>.*` (and its own
+# dead letters), so the first segment of a topic's name is its owner; the known topics are listed here, a new
+# one falls back to that rule (`owner_of`).
+TOPIC_OWNERS: dict[str, str] = {
+    IDENTITY_USERS: "identity",
+    IDENTITY_DEPARTMENTS: "identity",
+    CLIENTS: "clients",
+    PIPELINE_OPPORTUNITIES: "pipeline",
+    PIPELINE_CONFIG: "pipeline",
+    TASKS: "tasks",
+    TASKS_CALENDAR: "tasks",
+    CONTRACTS: "contracts",
+    AUDIT_CHECKPOINTS: "audit",
+    **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
+    BENCH_INGEST: "bench",
+}
+
+# What each service reads by name (its consumer groups' topics, and `identity.user.events`, which every process
+# follows for deactivations: `shared.revocation`). The bus grants READ on these alone; audit reads every domain
+# topic by pattern (`DOMAIN_TOPIC_PATTERN`), so it may read any topic. A fast test keeps this in step with the
+# services' subscriptions (tests/shared/test_bus_access.py).
+READS: dict[str, tuple[str, ...]] = {
+    "identity": (IDENTITY_USERS,),
+    "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS),
+    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS),
+    "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
+    "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
+    "audit": (IDENTITY_USERS,),
+    "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),
+    "gateway": (IDENTITY_USERS,),
+}
+# The services that read every topic matching a pattern (audit: every domain topic, present and future).
+READS_EVERY_TOPIC = frozenset({"audit"})
+
+
+def owner_of(topic: str) -> str:
+    """The service whose events `topic` carries: one dict lookup for a known topic (`TOPIC_OWNERS`), else the
+    first segment of the name (`<service>.<aggregate>.events`), remembered."""
+    owner = TOPIC_OWNERS.get(topic)
+    if owner is None:
+        owner = TOPIC_OWNERS[topic] = topic.split(".", 1)[0]
+    return owner

@@ -6,6 +6,9 @@ claimed in the service's `inbox` and the handlers run, in one transaction; the p
 committed only after that transaction. A redelivered event finds its inbox row and has no second effect.
 
 The error policy:
+- an event whose `ce_source` is not the owner of the topic it came on (`shared.contracts.topics.owner_of`: only
+  identity publishes on `identity.*`) is parked at once, unhandled: a principal allowed to write the topic (an
+  admin's, a leaked one) cannot pass its events off as another service's. The bus's ACLs are the first line;
 - a **permanent** failure (a record that is not an event, a payload its contract refuses, an unknown
   version, a handler's refusal) parks the event at once;
 - a **transient** one (the database or the broker unreachable, a serialization conflict) parks nothing:
@@ -50,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import context
 from shared.context import Actor
 from shared.contracts import model_for
-from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic
+from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic, owner_of
 from shared.errors import Problem
 from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
 from shared.messaging.outbox import Outbox
@@ -65,6 +68,8 @@ HANDLED = Counter("consumer_events_total", "Events taken off Kafka", ["consumer"
 STALLED = Gauge("consumer_stalled_partitions", "Partitions paused on a transient failure", ["consumer"])
 
 PERMANENT, TRANSIENT, UNKNOWN = "permanent", "transient", "unknown"
+# How the error of a dead letter refused for its source begins (such a letter can only be discarded).
+FORGED_SOURCE = "ForgedSource"
 # SQLSTATE classes and codes that pass: connection (08), resources (53), operator intervention
 # (57: shutdown, "the database system is starting up"), serialization failure, deadlock.
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57")
@@ -124,6 +129,8 @@ class _Item:
     record: Any
     envelope: Envelope | None
     malformed: str | None = None
+    # Why the event is refused unhandled (its source does not own the topic), if it is.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,18 +364,33 @@ class IdempotentConsumer:
 
     def _read(self, record: Any) -> _Item:
         try:
-            return _Item(record, Envelope.from_record(record))
+            envelope = Envelope.from_record(record)
         except MalformedEvent as exc:
             return _Item(record, None, f"MalformedEvent: {exc}")
+        owner = owner_of(record.topic)
+        if envelope.source != owner:
+            return _Item(
+                record,
+                envelope,
+                refused=f"{FORGED_SOURCE}: {envelope.type} {envelope.id} says ce_source {envelope.source!r} but came on "
+                f"{record.topic}, which only {owner!r} publishes; not handled",
+            )
+        return _Item(record, envelope)
 
     async def _in_one_transaction(self, items: list[_Item]) -> None:
         async with self.sessionmaker() as session, session.begin():
             for item in items:
                 # A record that is not an event has no id to claim: what says it was parked already (a rewound
                 # group reading it again) is its dead letter, by origin.
-                if item.malformed is not None and not await self._parked_already(session, item.record):
-                    await self.park(session, item, item.malformed, PERMANENT)
-            wanted = [i.envelope for i in items if i.envelope is not None and self.spec.wants(i.envelope)]
+                # So is an event refused for its source: it is not claimed (its id stays free for the genuine one).
+                problem = item.malformed or item.refused
+                if problem is not None and not await self._parked_already(session, item.record):
+                    await self.park(session, item, problem, PERMANENT)
+            wanted = [
+                i.envelope
+                for i in items
+                if i.envelope is not None and i.refused is None and self.spec.wants(i.envelope)
+            ]
             fresh = await self._claim(session, wanted)
             if fresh:
                 await self.dispatch(session, fresh)
@@ -449,6 +471,8 @@ class IdempotentConsumer:
         item = self._read(record)
         if item.envelope is None:
             raise NotReplayable(f"the record is not an event ({item.malformed}); it can only be discarded")
+        if item.refused is not None:
+            raise NotReplayable(f"{item.refused}; it can only be discarded")
         if not self.spec.wants(item.envelope):
             raise NotReplayable(f"{self.name} does not handle {item.envelope.type}")
         await session.execute(
@@ -506,7 +530,7 @@ class IdempotentConsumer:
             headers={**headers, **origin},
             payload=record.value or b"",
         )
-        if envelope is not None:
+        if envelope is not None and item.refused is None:
             await session.execute(
                 pg_insert(self.tables.inbox).values(consumer=self.name, event_id=envelope.id).on_conflict_do_nothing()
             )

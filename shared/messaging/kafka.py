@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from itertools import chain
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.security import BaseSecurity, SASLScram512
 from prometheus_client import REGISTRY
 
 from shared.settings import ServiceSettings
@@ -20,9 +24,43 @@ from shared.settings import ServiceSettings
 log = logging.getLogger("insureops.kafka")
 
 
+def _ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    if settings.kafka_security_protocol != "SASL_SSL":
+        return None
+    context: ssl.SSLContext = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return context
+
+
+def client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """How every aiokafka client of the service connects and logs in: the bootstrap servers and, unless the
+    broker has no authentication, the service's own SCRAM-SHA-512 principal (over TLS with SASL_SSL)."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        options.update(
+            security_protocol=settings.kafka_security_protocol,
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username=settings.kafka_username or settings.service_name,
+            sasl_plain_password=settings.kafka_password.get_secret_value(),
+            ssl_context=_ssl_context(settings),
+        )
+    return options
+
+
+def broker_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """The same login for FastStream's broker."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    return SASLScram512(
+        username=settings.kafka_username or settings.service_name,
+        password=settings.kafka_password.get_secret_value(),
+        ssl_context=_ssl_context(settings),
+        use_ssl=settings.kafka_security_protocol == "SASL_SSL",
+    )
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_options(settings),
         client_id=f"{settings.service_name}-producer",
         enable_idempotence=True,
         acks="all",
@@ -71,6 +109,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     handler's transaction; the relay publishes with its own producer, in outbox order)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=broker_security(settings),
         client_id=f"{settings.service_name}-consumer",
         # Pattern subscriptions notice topics created later within this many ms.
         metadata_max_age_ms=5000,
@@ -92,9 +131,7 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
     """Create the topics this service owns, if missing, with the configured partition count."""
     if not topics:
         return
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-admin"
-    )
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id=f"{settings.service_name}-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -62,6 +62,7 @@ async def test_events_of_every_domain_topic_are_chained_once_in_order(bus, sessi
 async def test_a_topic_created_later_is_recorded_and_dead_letters_are_not(bus, session):
     later = envelope_of(events.task_stale())
     later.topic = "billing.invoice.events"  # a service that does not exist yet
+    later.source = "billing"  # its owner (another source would be parked: tests/shared/test_source_check.py)
     await bus.send(later)
     assert len(await records(session, later.id)) == 1
     parked = envelope_of(events.task_stale())

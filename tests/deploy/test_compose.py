@@ -33,7 +33,12 @@ pytestmark = pytest.mark.skipif(TOOL is None, reason="no compose tool (docker co
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
     assert TOOL is not None
     return subprocess.run(
-        [*TOOL, "-f", str(ROOT / "docker-compose.yml"), *args], cwd=ROOT, capture_output=True, text=True, check=False
+        # The committed template's placeholders stand for the secrets a real `.env` holds.
+        [*TOOL, "--env-file", str(ROOT / ".env.example"), "-f", str(ROOT / "docker-compose.yml"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

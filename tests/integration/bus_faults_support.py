@@ -268,7 +268,7 @@ async def wait_kafka_back(stack: StackSettings, supervisor, timeout: float = 180
     from aiokafka.errors import KafkaError
 
     async def answers():
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**stack.kafka_client_options(), request_timeout_ms=3000)
         try:
             await admin.start()
             return bool(await admin.list_topics())

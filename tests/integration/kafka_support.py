@@ -13,7 +13,7 @@ from shared.messaging.envelope import Envelope
 async def ensure_topics(stack: StackSettings, topics: list[str], partitions: int | None = None) -> None:
     """The producing services create their topics at start-up; these tests may run before they exist, or use
     topics of their own."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka_client_options())
     await admin.start()
     try:
         missing = [t for t in topics if t not in set(await admin.list_topics())]
@@ -30,7 +30,7 @@ async def produce(
     key: bytes = b"p1",
 ):
     """One record on `topic`: an event with its CloudEvents headers, or (value, headers) as given."""
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka_client_options(), acks="all")
     await producer.start()
     try:
         if isinstance(envelope_or_raw, Envelope):

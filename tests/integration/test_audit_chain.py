@@ -34,7 +34,7 @@ def probe_topic() -> str:
 async def probe_records(stack, audit_db, probe_topic):
     """`await probe_records(n, data=...)`: n events through Kafka into audit; their rows in seq order."""
     await ensure_topics(stack, [probe_topic], partitions=1)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka_client_options(), enable_idempotence=True, acks="all")
     await producer.start()
 
     async def publish(n: int, data: dict | None = None) -> list[asyncpg.Record]:
@@ -43,7 +43,7 @@ async def probe_records(stack, audit_db, probe_topic):
             envelope = Envelope(
                 id=str(uuid.uuid4()),
                 type=f"{probe_topic.split('.')[0]}.chain.probed",
-                source="qa",
+                source=probe_topic.split(".")[0],  # the topic's owner (consumers park any other source)
                 time=datetime.now(UTC),
                 subject="probe",
                 data=data if data is not None else {"probe": i, "changes": {"n": {"before": i, "after": i + 1}}},

@@ -40,7 +40,7 @@ CONTRACT_TOPICS = [
 
 
 async def _committed_offset(stack, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka_client_options())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets("audit", partitions=[TopicPartition(topic, 0)])
@@ -53,14 +53,14 @@ async def _committed_offset(stack, topic: str) -> int:
 async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(stack, audit_db):
     topic = f"qa{uuid.uuid4().hex[:8]}.replay.events"
     await ensure_topics(stack, [topic], partitions=1)
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**stack.kafka_client_options(), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for i in range(5):
             envelope = Envelope(
                 id=str(uuid.uuid4()),
                 type=f"{topic.split('.')[0]}.replay.changed",
-                source="qa",
+                source=topic.split(".")[0],  # the topic's owner (consumers park any other source)
                 time=datetime.now(UTC),
                 subject=f"agg-{i % 2}",
                 actor=Actor("system", "qa"),
@@ -83,7 +83,7 @@ async def test_replaying_a_topic_from_the_beginning_leaves_the_table_unchanged(s
 
         # Read the topic from its beginning and publish every record again: same ids, headers and payloads.
         reader = AIOKafkaConsumer(
-            bootstrap_servers=stack.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            **stack.kafka_client_options(), enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await reader.start()
         try:

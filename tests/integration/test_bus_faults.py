@@ -141,7 +141,7 @@ REWOUND = {
 
 
 async def _committed(stack, group: str) -> dict:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka_client_options())
     await admin.start()
     try:
         return {
@@ -154,7 +154,7 @@ async def _committed(stack, group: str) -> dict:
 async def _move_back(stack, group: str, partitions) -> int:
     """Commit the group's offsets at the start of each partition (the group has no member); return how many
     records it will read again."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**stack.kafka_client_options(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(partitions))

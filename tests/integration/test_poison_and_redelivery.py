@@ -17,7 +17,7 @@ def valid_event(topic_service: str = "qa", aggregate: str = "probe") -> Envelope
     return Envelope(
         id=str(uuid.uuid4()),
         type=f"{topic_service}.{aggregate}.checked",
-        source="qa",
+        source=topic_service,  # the topic's owner (consumers park any other source)
         time=datetime.now(UTC),
         data={"probe_id": "p1", "changes": {"x": {"before": 1, "after": 2}}},
         subject="p1",
@@ -48,7 +48,7 @@ async def test_malformed_message_is_dead_lettered_and_the_partition_moves_on(sta
 
     consumer = AIOKafkaConsumer(
         "deadletter.audit",
-        bootstrap_servers=stack.kafka_bootstrap,
+        **stack.kafka_client_options(),
         group_id=f"qa-{uuid.uuid4().hex}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

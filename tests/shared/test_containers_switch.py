@@ -25,15 +25,22 @@ def test_without_a_docker_engine_the_containers_skip_saying_why(monkeypatch):
         pass
 
 
-def test_devstack_uses_an_existing_kafka_and_postgresql_when_given(monkeypatch):
+def test_devstack_uses_an_existing_kafka_and_postgresql_when_given(monkeypatch, tmp_path):
     for name in ("INSUREOPS_KAFKA_BOOTSTRAP_SERVERS", "INSUREOPS_POSTGRES_ADMIN_URL", "INSUREOPS_HOST"):
         monkeypatch.delenv(name, raising=False)
-    local = StackSettings(kafka_port=1234)
+    local = StackSettings(kafka_port=1234, run_dir=tmp_path)
     assert local.embedded_kafka and local.kafka_bootstrap == "127.0.0.1:1234"
     given = StackSettings(
+        run_dir=tmp_path,
         kafka_bootstrap_servers="kafka.example:9093",
         postgres_admin_url="postgresql://postgres:pw@db.example:5433/postgres",
     )
     assert not given.embedded_kafka and given.kafka_bootstrap == "kafka.example:9093"
     assert given.service_env("tasks")["KAFKA_BOOTSTRAP_SERVERS"] == "kafka.example:9093"
-    assert given.database_url("tasks") == "postgresql+asyncpg://tasks:tasks-pw@db.example:5433/tasks"
+    password = given.secrets["postgres:tasks"]  # generated for this run folder
+    assert given.database_url("tasks") == f"postgresql+asyncpg://tasks:{password}@db.example:5433/tasks"
+    # An existing Kafka is taken as it is (testcontainers' has no login); the local one asks for the service's.
+    assert given.service_env("tasks")["KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT"
+    assert "KAFKA_PASSWORD" not in given.service_env("tasks")
+    assert local.service_env("tasks")["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert local.service_env("tasks")["KAFKA_PASSWORD"] == local.secrets["kafka:tasks"]

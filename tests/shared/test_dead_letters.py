@@ -111,6 +111,7 @@ def _row(**overrides):
         payload=envelope.encode_value(),
         event_id="e1",
         event_type="pipeline.opportunity.accepted",
+        error="InvalidInput: no such line",
     )
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -127,6 +128,10 @@ def test_a_stored_record_reads_back_as_the_event_it_was():
     assert (envelope.topic, envelope.partition, envelope.offset) == ("pipeline.opportunity.events", 2, 40)
     assert envelope.actor == Actor("user", "u1")
     assert is_replayable(_row())
+
+
+def test_an_event_refused_for_its_source_is_not_replayable():
+    assert not is_replayable(_row(error="ForgedSource: pipeline.opportunity.accepted e1 says ce_source 'clients' ..."))
 
 
 def test_a_record_that_was_not_an_event_is_not_replayable():

@@ -25,7 +25,15 @@ from shared import clock
 from shared.context import current_actor
 from shared.contracts.dead_letters import CONTRACTS
 from shared.errors import Conflict, InvalidInput, NotFound, Problem, ServiceUnavailable
-from shared.messaging.consumer import TRANSIENT, IdempotentConsumer, NotReplayable, StoredRecord, describe, failure_kind
+from shared.messaging.consumer import (
+    FORGED_SOURCE,
+    TRANSIENT,
+    IdempotentConsumer,
+    NotReplayable,
+    StoredRecord,
+    describe,
+    failure_kind,
+)
 from shared.messaging.dead_letters import repository
 from shared.messaging.dead_letters.repository import LetterFilters
 from shared.messaging.tables import MessagingTables
@@ -86,8 +94,9 @@ def stored_record(row: Row[Any]) -> StoredRecord:
 
 
 def is_replayable(row: Row[Any]) -> bool:
-    """Whether the letter holds an event (a record that is not one can only be discarded)."""
-    return row.event_id is not None and row.event_type is not None
+    """Whether the letter holds an event its consumer may take (a record that is not one, or an event refused for its
+    `ce_source`, can only be discarded)."""
+    return row.event_id is not None and row.event_type is not None and not (row.error or "").startswith(FORGED_SOURCE)
 
 
 async def _locked_parked(session: AsyncSession, consumer: IdempotentConsumer, letter_id: int) -> Row[Any]:
