@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 
 from devstack.config import SERVICES
-from tests.conftest import run_job, superuser_dsn
+from tests.conftest import internal_headers, run_job, superuser_dsn
 
 CONSUMING = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications")
 
@@ -43,7 +43,7 @@ async def test_inbox_rows_past_their_retention_are_deleted(stack, move_clock):
 
 
 async def test_a_job_a_service_does_not_run_is_a_404_naming_those_it_does(stack):
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=await internal_headers(stack)) as client:
         response = await client.post(f"{stack.service_url('tasks')}/internal/jobs/sla-watch/run")
     assert response.status_code == 404, response.text
     body = response.json()
