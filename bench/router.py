@@ -36,7 +36,6 @@ class Counting:
 
     def __init__(self, engine) -> None:
         self.statements = 0
-        self.pings = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
         event.listen(engine.sync_engine, "commit", self._end)
         event.listen(engine.sync_engine, "begin", self._end)

@@ -25,7 +25,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
 
@@ -43,27 +42,21 @@ class Row:
 
 
 def client_options() -> dict[str, Any]:
-    """How to sign in: in a service's container (KAFKA_SECURITY_PROTOCOL set, as deploy/k8s sets it) with its
-    KAFKA_USERNAME/KAFKA_PASSWORD (and KAFKA_SSL_CAFILE over TLS); on the local stack as its admin principal
-    (devstack's generated secrets)."""
-    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL")
-    if protocol is None:
-        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            return {}
+    """How to sign in: in a service's container (KAFKA_SECURITY_PROTOCOL set, as deploy/k8s sets it) as that
+    service does (`shared.messaging.kafka.client_options` on its settings); on the local stack as its admin
+    principal (devstack's generated secrets). The bootstrap servers are the caller's."""
+    if os.environ.get("KAFKA_SECURITY_PROTOCOL") is not None:
+        from shared.messaging.kafka import client_options as service_options
+        from shared.settings import ServiceSettings
+
+        options = service_options(ServiceSettings())
+    elif os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return {}
+    else:
         from devstack.config import load
 
-        local = load().kafka_client_options()
-        local.pop("bootstrap_servers", None)
-        return local
-    options: dict[str, Any] = {"security_protocol": protocol}
-    if protocol.startswith("SASL"):
-        options |= {
-            "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": os.environ.get("KAFKA_USERNAME"),
-            "sasl_plain_password": os.environ.get("KAFKA_PASSWORD"),
-        }
-    if protocol.endswith("SSL"):
-        options["ssl_context"] = create_ssl_context(cafile=os.environ.get("KAFKA_SSL_CAFILE"))
+        options = load().kafka_client_options()
+    options.pop("bootstrap_servers", None)
     return options
 
 

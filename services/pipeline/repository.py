@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline.access import Viewer, visible_where
 from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
-from shared.pagination import PageParams, apply_sort
+from shared.pagination import PageParams, apply_sort, total_of
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
 
@@ -45,16 +45,18 @@ LINE_SORTS = {"name": Line.name, "created_at": Line.created_at}
 STAGE_SORTS = {"position": Stage.position, "name": Stage.name, "key": Stage.key}
 
 
-async def line_page(session: AsyncSession, page: PageParams) -> tuple[list[Line], int]:
-    total = (await session.execute(select(func.count()).select_from(Line))).scalar_one()
-    stmt = apply_sort(select(Line), page.sort, LINE_SORTS, "name", Line.id)
+async def _page(session: AsyncSession, stmt: Select[Any], page: PageParams, sorts, default: str, tiebreak):
+    total = await total_of(session, stmt)
+    stmt = apply_sort(stmt, page.sort, sorts, default, tiebreak)
     return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+
+
+async def line_page(session: AsyncSession, page: PageParams) -> tuple[list[Line], int]:
+    return await _page(session, select(Line), page, LINE_SORTS, "name", Line.id)
 
 
 async def stage_page(session: AsyncSession, page: PageParams) -> tuple[list[Stage], int]:
-    total = (await session.execute(select(func.count()).select_from(Stage))).scalar_one()
-    stmt = apply_sort(select(Stage), page.sort, STAGE_SORTS, "position", Stage.key)
-    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+    return await _page(session, select(Stage), page, STAGE_SORTS, "position", Stage.key)
 
 
 async def get_line(session: AsyncSession, line_id: uuid.UUID, *, for_update: bool = False) -> Line | None:
