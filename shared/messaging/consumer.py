@@ -427,6 +427,13 @@ class IdempotentConsumer:
             HANDLED.labels(self.name, "duplicate").inc(len(envelopes) - len(fresh))
         return fresh
 
+    def _span_attributes(self, envelope: Envelope) -> dict[str, str]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.message.id": envelope.id,
+            "messaging.consumer.group.name": self.name,
+        }
+
     async def dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         """Run the handlers on events already claimed in this session's transaction."""
         if self.spec.batch is not None:
@@ -436,7 +443,7 @@ class IdempotentConsumer:
                     f"consume {envelope.type}",
                     context=propagate.extract(envelope.trace_headers),
                     kind=SpanKind.CONSUMER,
-                    attributes={"messaging.system": "kafka", "messaging.message.id": envelope.id},
+                    attributes=self._span_attributes(envelope),
                 ).end()
             token = context.bind(actor=self.actor)
             try:
@@ -458,7 +465,7 @@ class IdempotentConsumer:
                     f"consume {envelope.type}",
                     context=propagate.extract(envelope.trace_headers),
                     kind=SpanKind.CONSUMER,
-                    attributes={"messaging.system": "kafka", "messaging.message.id": envelope.id},
+                    attributes=self._span_attributes(envelope),
                 ):
                     await subscription.handler(session, envelope, data)
             finally:
