@@ -111,6 +111,12 @@ class InputErrors:
     def add(self, field: str, message: str) -> None:
         self.errors.append({"field": field, "message": message})
 
+    def not_null(self, fields: dict[str, Any], *names: str) -> None:
+        """Each of `names` given as null in a partial update (`fields`, the body's set fields) is a problem."""
+        for name in names:
+            if name in fields and fields[name] is None:
+                self.add(f"body.{name}", "may not be null")
+
     def raise_if_any(self) -> None:
         if self.errors:
             detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in self.errors)

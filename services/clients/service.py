@@ -168,9 +168,8 @@ async def create_client(session: AsyncSession, data: ClientCreate, caller: Princ
 
 async def update_client(session: AsyncSession, client_id: uuid.UUID, data: ClientUpdate, caller: Principal) -> Client:
     fields = data.model_dump(exclude_unset=True)
-    for required in ("kind", "name", "department_id"):
-        if required in fields and fields[required] is None:
-            raise InvalidInput.for_field(f"body.{required}", "may not be null")
+    problems = InputErrors()  # every field problem in one answer
+    problems.not_null(fields, "kind", "name", "department_id")
     if "parent_id" in fields:
         # Every move waits here for the one before it: the cycle check below sees the committed tree.
         await repo.lock_hierarchy(session)
@@ -179,27 +178,32 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
         raise Conflict("the client is archived")
     if "email" in fields and fields["email"] is not None:
         fields["email"] = str(fields["email"]).lower()
-    if "department_id" in fields and fields["department_id"] != client.department_id:
+    if fields.get("department_id") is not None and fields["department_id"] != client.department_id:
         if not caller.is_admin:
             raise Forbidden(
                 "only an Admin may move a client to another department",
                 errors=[{"field": "body.department_id", "message": "Admin only"}],
             )
-        await _check_department(session, fields["department_id"], caller, "body.department_id")
+        with problems.gather():
+            await _check_department(session, fields["department_id"], caller, "body.department_id")
     if "tax_id" in fields or "country" in fields:
-        country = fields.get("country", client.country)
-        tax_id = _tax_id(fields.get("tax_id", client.tax_id), country)
-        await _check_tax_id_free(session, country, tax_id, client.id)
-        if tax_id != client.tax_id or "tax_id" in fields:
-            fields["tax_id"] = tax_id
+        with problems.gather():
+            country = fields.get("country", client.country)
+            tax_id = _tax_id(fields.get("tax_id", client.tax_id), country)
+            await _check_tax_id_free(session, country, tax_id, client.id)
+            if tax_id != client.tax_id or "tax_id" in fields:
+                fields["tax_id"] = tax_id
     if "parent_id" in fields and fields["parent_id"] != client.parent_id:
         new_parent = fields["parent_id"]
         if new_parent is not None:
-            await _check_parent(session, new_parent, caller, "body.parent_id")
-            if await repo.is_ancestor_or_self(session, client.id, new_parent):
-                raise InvalidInput.for_field(
-                    "body.parent_id", "this move would make a cycle: the new parent is the client itself or below it"
-                )
+            with problems.gather():
+                await _check_parent(session, new_parent, caller, "body.parent_id")
+                if await repo.is_ancestor_or_self(session, client.id, new_parent):
+                    problems.add(
+                        "body.parent_id",
+                        "this move would make a cycle: the new parent is the client itself or below it",
+                    )
+    problems.raise_if_any()
     before = {k: getattr(client, k) for k in fields}
     for key, value in fields.items():
         setattr(client, key, value)

@@ -190,12 +190,17 @@ async def update_user(
     if user is None:
         raise NotFound(f"no user {user_id}")
     fields = data.model_dump(exclude_unset=True)
-    for required in ("name", "email", "role", "active"):
-        if required in fields and fields[required] is None:
-            raise InvalidInput.for_field(f"body.{required}", "may not be null")
+    problems = InputErrors()  # every field problem in one answer
+    problems.not_null(fields, "name", "email", "role", "active")
     password = fields.pop("password", None)
+    if password is not None:
+        with problems.gather():
+            name, email = fields.get("name") or user.name, fields.get("email") or user.email
+            await passwords.check(password, user_inputs=[name, email])
     if "department_id" in fields:
-        await _check_department(session, fields["department_id"], "body.department_id")
+        with problems.gather():
+            await _check_department(session, fields["department_id"], "body.department_id")
+    problems.raise_if_any()
     if "email" in fields and fields["email"] != user.email and await repo.get_user_by_email(session, fields["email"]):
         raise Conflict(
             f"a user with email {fields['email']} exists", errors=[{"field": "body.email", "message": "already taken"}]
@@ -208,7 +213,6 @@ async def update_user(
         setattr(user, key, value)
     changes = field_changes(before, fields)
     if password is not None:
-        await passwords.check(password, user_inputs=[user.name, user.email])
         user.password_hash = await hash_password(password)
     if not changes and password is None:
         return user

@@ -127,16 +127,19 @@ async def update_line(session: AsyncSession, line_id: uuid.UUID, data: LineUpdat
     if line is None:
         raise NotFound(f"no insurance line {line_id}")
     fields = data.model_dump(exclude_unset=True)
-    if "name" in fields:
-        if fields["name"] is None:
-            raise InvalidInput.for_field("body.name", "may not be null")
+    problems = InputErrors()  # every field problem in one answer
+    problems.not_null(fields, "name")
+    if fields.get("name") is not None:
         other = await repo.get_line_by_name(session, fields["name"])
         if other is not None and other.id != line.id:
             raise _name_taken(fields["name"])
     if "specialist_id" in fields:
-        await _check_specialist(session, fields["specialist_id"], "body.specialist_id")
+        with problems.gather():
+            await _check_specialist(session, fields["specialist_id"], "body.specialist_id")
     if "department_id" in fields:
-        await _check_department(session, fields["department_id"], "body.department_id")
+        with problems.gather():
+            await _check_department(session, fields["department_id"], "body.department_id")
+    problems.raise_if_any()
     changes = field_changes({k: getattr(line, k) for k in fields}, fields)
     if not changes:
         return line
@@ -159,18 +162,20 @@ async def update_stage(session: AsyncSession, key: str, data: StageUpdate) -> St
     if stage is None:
         raise NotFound(f"no stage {key!r}")
     fields = data.model_dump(exclude_unset=True)
-    for required in ("name", "position", "sla_hours"):
-        if required in fields and fields[required] is None:
-            raise InvalidInput.for_field(f"body.{required}", "may not be null")
+    problems = InputErrors()  # every field problem in one answer
+    problems.not_null(fields, "name", "position", "sla_hours")
     if "department_id" in fields:
-        await _check_department(session, fields["department_id"], "body.department_id")
+        with problems.gather():
+            await _check_department(session, fields["department_id"], "body.department_id")
     new_positions: dict[str, int] = {}
-    if "position" in fields:
+    if fields.get("position") is not None:
         try:
             order = rules.reorder([s.key for s in all_stages], key, fields.pop("position"))
         except ValueError as exc:
-            raise InvalidInput.for_field("body.position", str(exc)) from exc
-        new_positions = {k: i + 1 for i, k in enumerate(order)}
+            problems.add("body.position", str(exc))
+        else:
+            new_positions = {k: i + 1 for i, k in enumerate(order)}
+    problems.raise_if_any()
     now = clock.now()
     edited: dict[str, dict[str, FieldChange]] = {}
     changes = field_changes({k: getattr(stage, k) for k in fields}, fields)
@@ -400,20 +405,20 @@ async def update_opportunity(
     deal = await _locked_visible(session, opportunity_id, access.viewer_of(principal))
     opp = deal.opp
     fields = data.model_dump(exclude_unset=True)
-    if "owner_id" in fields:
-        if principal.role not in ("Manager", "Admin"):
-            raise Forbidden("only a Manager or an Admin can reassign a deal")
-        if fields["owner_id"] is None:
-            raise InvalidInput.for_field("body.owner_id", "may not be null")
-        await _check_specialist(session, fields["owner_id"], "body.owner_id")
-    if "title" in fields and fields["title"] is None:
-        raise InvalidInput.for_field("body.title", "may not be null")
+    if "owner_id" in fields and principal.role not in ("Manager", "Admin"):
+        raise Forbidden("only a Manager or an Admin can reassign a deal")
     if opp.status != "open":
         raise Conflict(f"the deal is closed ({opp.status}); it can no longer be edited")
+    problems = InputErrors()  # every field problem in one answer
+    problems.not_null(fields, "owner_id", "title")
+    if fields.get("owner_id") is not None:
+        with problems.gather():
+            await _check_specialist(session, fields["owner_id"], "body.owner_id")
     premium = fields.get("expected_premium", opp.expected_premium)
     currency = fields.get("currency", opp.currency)
     if premium is not None and currency is None:
-        raise InvalidInput.for_field("body.currency", "required with an expected premium")
+        problems.add("body.currency", "required with an expected premium")
+    problems.raise_if_any()
     changes = field_changes({k: getattr(opp, k) for k in fields}, fields)
     if not changes:
         return deal

@@ -47,7 +47,7 @@ from shared.contracts.tasks import (
     TaskReassigned,
     TaskUpdated,
 )
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 
 T = TypeVar("T")
@@ -208,12 +208,13 @@ async def _check_links(session: AsyncSession, settings: TasksSettings, caller: P
     """A ticket links only records its opener may see, answered like unknown ones otherwise (422 naming the
     field): a client of their department (the Admin any), and a deal of such a client or one their department
     works or they were given a task of (what tasks knows of a deal: the automatic tasks routing opened for it);
-    with both named, the deal must be the client's."""
+    with both named, the deal must be the client's. Both links' problems are answered together."""
+    problems = InputErrors()
     if body.client_id is not None:
         client_id = body.client_id
         client = await _waiting(lambda: repo.get_known_client(session, client_id), settings.link_wait_seconds)
         if not _sees_client(caller, client):
-            raise InvalidInput.for_field("body.client_id", f"no client {client_id}")
+            problems.add("body.client_id", f"no client {client_id}")
     if body.opportunity_id is not None:
         deal_id = body.opportunity_id
         deal = await _waiting(lambda: repo.deal_links(session, deal_id, caller), settings.link_wait_seconds)
@@ -226,9 +227,10 @@ async def _check_links(session: AsyncSession, settings: TasksSettings, caller: P
             )
         )
         if deal is None or not visible:
-            raise InvalidInput.for_field("body.opportunity_id", f"no deal {deal_id}")
-        if body.client_id is not None and deal.client_id is not None and deal.client_id != body.client_id:
-            raise InvalidInput.for_field("body.opportunity_id", f"not a deal of client {body.client_id}")
+            problems.add("body.opportunity_id", f"no deal {deal_id}")
+        elif body.client_id is not None and deal.client_id is not None and deal.client_id != body.client_id:
+            problems.add("body.opportunity_id", f"not a deal of client {body.client_id}")
+    problems.raise_if_any()
 
 
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
@@ -249,11 +251,16 @@ async def create_manual_task(
         raise InvalidInput.for_field("body.department_id", "required: you belong to no department")
     if caller.role == "Employee" and department_id != caller.department_id:
         raise Forbidden("Employees open tickets in their own department only")
+    problems = InputErrors()  # every field problem in one answer
     if await repo.get_department(session, department_id) is None:
-        raise InvalidInput.for_field("body.department_id", f"no department {department_id}")
-    await _check_links(session, settings, caller, body)
+        problems.add("body.department_id", f"no department {department_id}")
+    with problems.gather():
+        await _check_links(session, settings, caller, body)
     if body.assignee_id is not None:
-        user = await _active_member(session, body.assignee_id, department_id, "body.assignee_id")
+        with problems.gather():
+            user = await _active_member(session, body.assignee_id, department_id, "body.assignee_id")
+    problems.raise_if_any()
+    if body.assignee_id is not None:
         assignment = Assignment(user.id, f"chosen by {caller.name or caller.user_id} when opening the ticket")
     else:
         assignment = await route_to_least_loaded_member(session, department_id, settings)
@@ -290,9 +297,9 @@ async def update_task(
 ) -> Task:
     task = await visible_task(session, caller, task_id, for_update=True)
     fields = body.model_dump(exclude_unset=True)
-    for required in ("title", "status", "priority"):
-        if required in fields and fields[required] is None:
-            raise InvalidInput.for_field(f"body.{required}", "may not be null")
+    problems = InputErrors()
+    problems.not_null(fields, "title", "status", "priority")
+    problems.raise_if_any()
     if "due_at" in fields and caller.role == "Employee":
         raise Forbidden("only Managers and Admins move deadlines")
     if task.status in CLOSED_STATUSES and fields != {"status": "open"}:
