@@ -73,14 +73,31 @@ async def take_checkpoint(session: AsyncSession, *, outbox: Outbox, path: Path) 
     }
 
 
-def read_checkpoints(path: Path) -> Iterator[ChainCheckpoint]:
+def checkpoint_file_size(path: Path) -> int:
+    """The file's length now: what `read_checkpoints(path, end=...)` reads of it later."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def read_checkpoints(path: Path, *, end: int | None = None) -> Iterator[ChainCheckpoint]:
     """The file's checkpoints in ascending seq, read line by line (a line that is not a checkpoint,
-    or does not move forward, is skipped with a warning)."""
+    or does not move forward, is skipped with a warning).
+
+    `end`: read only the first `end` bytes, the checkpoints the file held when a verify began. A checkpoint
+    appended while a verify walks names records its snapshot may not hold: read, it would pass for records
+    removed (`head_behind_checkpoint`) where none were."""
     if not path.exists():
         return
     last_seq = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
+    read = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            read += len(raw)
+            if end is not None and read > end:
+                return
+            line = raw.decode("utf-8", errors="replace")
             if not line.strip():
                 continue
             try:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.audit import service
 from services.audit.chain import HASHED_FIELDS
-from services.audit.checkpoints import latest_checkpoint, read_checkpoints
+from services.audit.checkpoints import checkpoint_file_size, latest_checkpoint, read_checkpoints
 from shared import clock
 from shared.auth import Principal, require_role
 from shared.clock import Instant
@@ -198,6 +198,10 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
     path = settings.audit_checkpoint_file
     report: dict[str, Any] | None = None
     last_sign = time.monotonic()
+    # The checkpoints the file holds now, before the snapshot is taken: each names records the snapshot holds.
+    # The walk is held to these (and reports the latest of them), not to one taken while it walks.
+    checkpoints_end = checkpoint_file_size(path)
+    latest = latest_checkpoint(path)
     async with request.app.state.engine.connect() as connection:
         connection = await connection.execution_options(isolation_level="REPEATABLE READ")
         async with connection.begin():
@@ -205,7 +209,7 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                 connection,
                 from_seq=from_seq,
                 to_seq=to_seq,
-                checkpoints=read_checkpoints(path),
+                checkpoints=read_checkpoints(path, end=checkpoints_end),
                 chunk_size=settings.audit_verify_chunk_size,
             ):
                 if step is not None:
@@ -214,7 +218,6 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                     last_sign = time.monotonic()
                     yield " "
     assert report is not None  # the walk's last step is its report
-    latest = latest_checkpoint(path)
     report["latest_checkpoint"] = (
         None if latest is None else {"seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at}
     )

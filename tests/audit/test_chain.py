@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.audit.chain import GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json, record_hash
-from services.audit.checkpoints import latest_checkpoint, read_checkpoints
+from services.audit.checkpoints import (
+    append_checkpoint_line,
+    checkpoint_file_size,
+    latest_checkpoint,
+    read_checkpoints,
+)
 from services.audit.repository import COLUMNS
 from services.audit.service import chain_rows, client_id_of
 from shared.context import Actor
@@ -278,3 +283,26 @@ def test_a_file_without_checkpoints_has_no_latest(tmp_path, bad):
     path = tmp_path / "c.jsonl"
     path.write_text(bad + "\n")
     assert latest_checkpoint(path) is None
+
+
+def test_a_checkpoint_taken_while_a_verify_walks_is_not_held_against_it(tmp_path):
+    """The false alarm of issue 16: a checkpoint appended during a long verify names records the verify's snapshot
+    does not hold; held to the file as it was when the verify began, the walk is ok, and records really removed
+    after a checkpoint of that time are still named."""
+    chain = make_chain(12)
+    path = tmp_path / "checkpoints.jsonl"
+    append_checkpoint_line(path, {"seq": 4, "hash": chain[3]["hash"], "checkpointed_at": "t1"})
+    snapshot = chain[:8]  # what the verify's snapshot holds
+    began = checkpoint_file_size(path)
+    walker = ChainWalker(expected_seq=1, prev_hash=GENESIS_HASH, checkpoints=read_checkpoints(path, end=began))
+    assert walker.feed(snapshot[:3]) is None
+    # Meanwhile four more records arrive and the checkpoint job names the newest.
+    append_checkpoint_line(path, {"seq": 12, "hash": chain[11]["hash"], "checkpointed_at": "t2"})
+    assert walker.feed(snapshot[3:]) is None
+    assert walker.finish(end_seq=None, chain_head_seq=8) is None
+    # Read to its end, the file would have cried wolf.
+    failure = walk(snapshot, checkpoints=list(read_checkpoints(path)), chain_head_seq=8)
+    assert (failure.seq, failure.reason) == (9, "head_behind_checkpoint")
+    # Records removed after a checkpoint the file held when the verify began: named.
+    failure = walk(chain[:10], checkpoints=list(read_checkpoints(path, end=checkpoint_file_size(path))))
+    assert (failure.seq, failure.reason) == (11, "head_behind_checkpoint")
