@@ -32,7 +32,7 @@ def changed_fields(envelope: Envelope) -> list[dict[str, Any]] | None:
             for name, change in changes.items()
             if isinstance(change, dict)
         ]
-    if envelope.type.endswith(".created"):
+    if envelope.type.endswith((".created", ".opened")):  # a deal is opened: its creation
         aggregate = envelope.type.split(".")[1]
         return [
             {"field": name, "before": None, "after": value}

@@ -475,6 +475,9 @@ async def move(
             raise InvalidInput.for_field("body.end_date", "must be after start_date")
     by_key = {s.key: s for s in order}
     left, entered = by_key[opp.stage_key], by_key[target_key]
+    moved = ("stage_key", "status", "archived", "decline_reason")
+    decided = ("premium", "premium_currency", "start_date", "end_date", "insurer", "contract_id")
+    before = {name: getattr(opp, name) for name in (*moved, *decided)}
     now = clock.now()
     seconds = max(0.0, (now - opp.stage_entered_at).total_seconds())
     opp.version += 1
@@ -509,6 +512,7 @@ async def move(
                 status="lost",
                 title=opp.title,
                 opportunity_version=opp.version,
+                changes=field_changes(before, {name: getattr(opp, name) for name in moved}),
             ),
             subject=str(opp.id),
         )
@@ -557,6 +561,10 @@ async def move(
             title=opp.title,
             line_name=deal.line_name,
             opportunity_version=opp.version,
+            # An accept's terms and contract are the accepted event's changes; a completion may name the contract.
+            changes=field_changes(
+                before, {name: getattr(opp, name) for name in (*moved, *(() if kind == "accept" else ("contract_id",)))}
+            ),
         ),
         subject=str(opp.id),
     )
@@ -581,6 +589,7 @@ async def move(
                 title=opp.title,
                 opportunity_version=opp.version,
                 contract_id=opp.contract_id,
+                changes=field_changes(before, {name: getattr(opp, name) for name in decided}),
             ),
             subject=str(opp.id),
         )

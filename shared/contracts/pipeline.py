@@ -130,6 +130,9 @@ class StageAdvanced(EventData):
     title: str | None = None
     line_name: str | None = None
     opportunity_version: int | None = None
+    # The deal's fields the step changed, each before and after, as other aggregates' events carry them (None in
+    # events published before it was added).
+    changes: dict[str, FieldChange] | None = None
 
 
 @event("pipeline.opportunity.accepted")
@@ -150,6 +153,9 @@ class OpportunityAccepted(EventData):
     # deal has it at once; the contracts service creates the contract under it (None in events published before:
     # the contract then gets an id of its own, which the deal learns when the contract is issued).
     contract_id: UUID | None = None
+    # The deal's fields the step changed, each before and after, as other aggregates' events carry them (None in
+    # events published before it was added).
+    changes: dict[str, FieldChange] | None = None
 
 
 @event("pipeline.opportunity.declined")
@@ -167,6 +173,9 @@ class OpportunityDeclined(EventData):
     # Added later (None in events published before).
     title: str | None = None
     opportunity_version: int | None = None
+    # The deal's fields the step changed, each before and after, as other aggregates' events carry them (None in
+    # events published before it was added).
+    changes: dict[str, FieldChange] | None = None
 
 
 @event("pipeline.config.line_created")

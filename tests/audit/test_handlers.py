@@ -69,3 +69,27 @@ async def test_a_topic_created_later_is_recorded_and_dead_letters_are_not(bus, s
     parked.topic = dead_letter_topic("notifications")
     await bus.send(parked)
     assert await records(session, parked.id) == []
+
+
+async def test_a_deals_opening_moves_and_decisions_are_recorded_field_by_field(bus, session):
+    """Issue 16: a deal's stage and outcome are its key fields; its records carry them before and after, like
+    every other aggregate's (an opening, like a creation, from nothing to each first value)."""
+    opened = events.opportunity_opened()
+    moved = events.stage_advanced(
+        opportunity_id=opened.opportunity_id,
+        changes=events.changes(stage_key=("first_contact", "needs_analysis")),
+    )
+    declined = events.opportunity_declined(
+        opportunity_id=opened.opportunity_id,
+        changes=events.changes(status=("open", "lost"), archived=(False, True)),
+    )
+    published = [await bus.publish(e, subject=str(opened.opportunity_id)) for e in (opened, moved, declined)]
+    first, second, third = await records(session, *(e.id for e in published))
+    assert {c["field"]: c["after"] for c in first.changes}["title"] == opened.title
+    assert all(c["before"] is None for c in first.changes)
+    assert "opportunity_id" not in {c["field"] for c in first.changes}
+    assert second.changes == [{"field": "stage_key", "before": "first_contact", "after": "needs_analysis"}]
+    assert third.changes == [
+        {"field": "status", "before": "open", "after": "lost"},
+        {"field": "archived", "before": False, "after": True},
+    ]

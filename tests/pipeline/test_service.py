@@ -45,6 +45,8 @@ async def test_advance_goes_one_stage_forward_versioned_recorded_and_announced(s
         9,
     )
     assert event["title"] == "Fleet cover"
+    # The stage change, before and after, as other aggregates' events carry their changes (issue 16).
+    assert event["changes"] == {"stage_key": {"before": "first_contact", "after": "needs_analysis"}}
 
 
 async def test_a_move_from_a_stage_the_deal_has_left_is_a_conflict_and_changes_nothing(session):
@@ -80,6 +82,11 @@ async def test_a_declined_deal_is_lost_archived_and_announced_with_its_stage(ses
         "client_decision",
         "lost",
     )
+    assert event["changes"] == {
+        "status": {"before": "open", "after": "lost"},
+        "archived": {"before": False, "after": True},
+        "decline_reason": {"before": None, "after": "too expensive"},
+    }
     with pytest.raises(Conflict):  # a closed deal moves no more
         await service.move(session, deal.id, "advance", viewer=None)
 
@@ -103,3 +110,15 @@ async def test_an_accepted_deal_names_its_contract_at_once_and_the_event_carries
     assert deal.stage_key == "policy_issuance" and deal.contract_id is not None  # no wait for the contracts service
     accepted = [e for e in await announced(session, deal) if e["type"] == "pipeline.opportunity.accepted"]
     assert [e["contract_id"] for e in accepted] == [str(deal.contract_id)]
+    # The decision's terms and contract, each from nothing to its value; the move itself, the stage.
+    [changes] = [e["changes"] for e in accepted]
+    assert changes == {
+        "premium": {"before": None, "after": "1200.50"},
+        "premium_currency": {"before": None, "after": "EUR"},
+        "start_date": {"before": None, "after": "2027-01-01"},
+        "end_date": {"before": None, "after": "2027-12-31"},
+        "insurer": {"before": None, "after": "Aegean Mutual"},
+        "contract_id": {"before": None, "after": str(deal.contract_id)},
+    }
+    [advanced] = [e for e in await announced(session, deal) if e["type"] == "pipeline.opportunity.stage_advanced"]
+    assert advanced["changes"] == {"stage_key": {"before": "client_decision", "after": "policy_issuance"}}
