@@ -1,5 +1,5 @@
-"""Audit's HTTP API: query the trail and a client's history (Admin and Manager); verify the chain and
-export the trail (Admin)."""
+"""Audit's HTTP API: query the trail and a client's history (the Admin all of it; a Manager the records of their
+department's aggregates and clients, `repository.in_department`); verify the chain and export the trail (Admin)."""
 
 from __future__ import annotations
 
@@ -122,13 +122,24 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
 @router.get(
     "/api/v1/audit/records",
     response_model=AuditPage,
-    summary="Query the audit trail by aggregate, actor, event type, client and time range",
+    summary="Query the audit trail by aggregate, actor, event type, client and time range (a Manager: their "
+    "department's records)",
 )
 async def list_records(
-    session: Session, _: Auditor, filters: Filters, order: Order = "desc", limit: Limit = 50, cursor: Cursor = None
+    session: Session,
+    reader: Auditor,
+    filters: Filters,
+    order: Order = "desc",
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> AuditPage:
     rows, next_cursor = await service.query_records(
-        session, limit=limit, cursor=cursor, newest_first=order == "desc", **filters.model_dump()
+        session,
+        limit=limit,
+        cursor=cursor,
+        newest_first=order == "desc",
+        department_id=service.scope_of(reader),
+        **filters.model_dump(),
     )
     return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
@@ -140,14 +151,12 @@ async def list_records(
 )
 async def client_history(
     session: Session,
-    _: Auditor,
+    reader: Auditor,
     client_id: Annotated[str, PathParam(max_length=64)],
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:
-    rows, next_cursor = await service.query_records(
-        session, limit=limit, cursor=cursor, newest_first=False, client_id=client_id
-    )
+    rows, next_cursor = await service.client_history(session, reader, client_id, limit=limit, cursor=cursor)
     return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
 
@@ -350,5 +359,5 @@ async def export(
     summary="The audit record of one event",
     responses={404: {"description": "No such event recorded"}},
 )
-async def get_record(event_id: str, session: Session, _: Auditor) -> AuditRecordOut:
-    return AuditRecordOut.model_validate(await service.record_of_event(session, event_id))
+async def get_record(event_id: str, session: Session, reader: Auditor) -> AuditRecordOut:
+    return AuditRecordOut.model_validate(await service.record_of_event(session, event_id, reader))

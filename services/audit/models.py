@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, func, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Integer, String, Uuid, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -82,3 +83,18 @@ class Checkpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(64))
     checkpointed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditScope(Base):
+    """The department each aggregate belongs to, as its own events last said (`data.department_id`, a
+    `department_id` change, or a department itself): a Manager reads the records of their department's
+    aggregates, and of the clients of their department (their deals, tasks and contracts among them).
+    Access metadata kept beside the chain, not in it: derived from the chained records, rebuilt from them at will."""
+
+    __tablename__ = "audit_scopes"
+    __table_args__ = (Index("ix_audit_scopes_department", "department_id"),)
+
+    aggregate_type: Mapped[str] = mapped_column(String(100), primary_key=True)
+    aggregate_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    seq: Mapped[int] = mapped_column(BigInteger)  # the record that last set it

@@ -3,14 +3,15 @@ reading records back by filter (keyset pages, export chunks)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, select, text
+from sqlalchemy import Row, Select, exists, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from services.audit.models import AuditRecord, Checkpoint
+from services.audit.models import AuditRecord, AuditScope, Checkpoint
 
 # Appending ---------------------------------------------------------------------------------------
 
@@ -68,6 +69,22 @@ _APPEND = text(
 )
 
 
+# A batch's word on its aggregates' departments; an older word (a redelivered or reordered batch) never wins.
+_SET_SCOPES = text(
+    "INSERT INTO audit_scopes (aggregate_type, aggregate_id, department_id, seq)"
+    " SELECT * FROM unnest(CAST(:types AS varchar[]), CAST(:ids AS varchar[]), CAST(:departments AS uuid[]),"
+    " CAST(:seqs AS bigint[]))"
+    " ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE"
+    " SET department_id = EXCLUDED.department_id, seq = EXCLUDED.seq WHERE audit_scopes.seq < EXCLUDED.seq"
+)
+
+
+async def set_scopes(session: AsyncSession, rows: list[tuple[str, str, uuid.UUID | None, int]]) -> None:
+    if rows:
+        types, ids, departments, seqs = (list(column) for column in zip(*rows, strict=True))
+        await session.execute(_SET_SCOPES, {"types": types, "ids": ids, "departments": departments, "seqs": seqs})
+
+
 async def chain_head(connection: AsyncConnection | AsyncSession, *, lock: bool = False) -> tuple[int, str]:
     """(seq, hash) of the chain's head; with `lock`, the head row is held to the end of the transaction."""
     return tuple((await connection.execute(_LOCK_HEAD if lock else _HEAD)).one())
@@ -115,6 +132,42 @@ async def chain_chunk(connection: AsyncConnection | AsyncSession, *, start: int,
 # Reading -----------------------------------------------------------------------------------------
 
 
+class Unscoped:
+    """Every department's records (an Admin's reading)."""
+
+
+UNSCOPED = Unscoped()
+
+
+def in_department(department_id: uuid.UUID | None):
+    """A record of `department_id`: its aggregate belongs to the department, or the client it concerns does
+    (`AuditScope`). A reader of no department has none."""
+    if department_id is None:
+        return text("false")
+    own = exists().where(
+        AuditScope.department_id == department_id,
+        AuditScope.aggregate_type == AuditRecord.aggregate_type,
+        AuditScope.aggregate_id == AuditRecord.aggregate_id,
+    )
+    clients = exists().where(
+        AuditScope.department_id == department_id,
+        AuditScope.aggregate_type == "clients.client",
+        AuditScope.aggregate_id == AuditRecord.client_id,
+    )
+    return or_(own, clients)
+
+
+async def client_in_department(session: AsyncSession, client_id: str, department_id: uuid.UUID | None) -> bool:
+    if department_id is None:
+        return False
+    found = await session.scalar(
+        select(AuditScope.department_id).where(
+            AuditScope.aggregate_type == "clients.client", AuditScope.aggregate_id == client_id
+        )
+    )
+    return found == department_id
+
+
 def _filtered(
     columns: Sequence[Any],
     *,
@@ -127,10 +180,14 @@ def _filtered(
     until: datetime | None = None,
     after: int | None = None,
     newest_first: bool,
+    department_id: uuid.UUID | Unscoped | None = UNSCOPED,
 ) -> Select:
     """The records matching every given filter, in the order they were recorded (`seq`, the chain's order, so
-    `seq` runs forward oldest first), after the keyset position `after` (a `seq`)."""
+    `seq` runs forward oldest first), after the keyset position `after` (a `seq`). With `department_id`, only
+    that department's (`in_department`)."""
     stmt = select(*columns)
+    if not isinstance(department_id, Unscoped):
+        stmt = stmt.where(in_department(department_id))
     if client_id:
         stmt = stmt.where(AuditRecord.client_id == client_id)
     if aggregate_type:
@@ -161,5 +218,10 @@ async def record_fields(connection: AsyncConnection, fields: Sequence[str], *, l
     return list((await connection.execute(_filtered(columns, **filters).limit(limit))).all())
 
 
-async def record_of_event(session: AsyncSession, event_id: str) -> AuditRecord | None:
-    return (await session.execute(select(AuditRecord).where(AuditRecord.event_id == event_id))).scalar_one_or_none()
+async def record_of_event(
+    session: AsyncSession, event_id: str, *, department_id: uuid.UUID | Unscoped | None = UNSCOPED
+) -> AuditRecord | None:
+    stmt = select(AuditRecord).where(AuditRecord.event_id == event_id)
+    if not isinstance(department_id, Unscoped):
+        stmt = stmt.where(in_department(department_id))
+    return (await session.execute(stmt)).scalar_one_or_none()

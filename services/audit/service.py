@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from services.audit import repository as repo
 from services.audit.chain import GENESIS_HASH, ChainWalker, canonical_json, record_hash
 from services.audit.models import AuditRecord
 from services.audit.repository import COLUMNS, JSON_COLUMNS
+from shared.auth import Principal
 from shared.clock import now
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
@@ -53,14 +55,55 @@ def client_id_of(event_type: str, aggregate_id: str | None, data: Any) -> str | 
     return None
 
 
+_NOT_NAMED = object()
+
+
+def _department_named(aggregate_type: str, aggregate_id: str, data: Any) -> Any:
+    """The department an event names for its aggregate (a department is its own; else `department_id`, or the
+    `after` of a `department_id` change; None: it belongs to none), or `_NOT_NAMED`."""
+    if aggregate_type == "identity.department":
+        return aggregate_id
+    if not isinstance(data, dict):
+        return _NOT_NAMED
+    if "department_id" in data:
+        return data["department_id"]
+    changes = data.get("changes")
+    if isinstance(changes, dict) and isinstance(changes.get("department_id"), dict):
+        return changes["department_id"].get("after")
+    return _NOT_NAMED
+
+
+def scope_rows(envelopes: list[Envelope], *, first_seq: int) -> list[tuple[str, str, uuid.UUID | None, int]]:
+    """What the batch says of its aggregates' departments: (aggregate type, id, department, seq), the latest per
+    aggregate (see `AuditScope`)."""
+    latest: dict[tuple[str, str], tuple[str, str, uuid.UUID | None, int]] = {}
+    for seq, envelope in enumerate(envelopes, first_seq):
+        if not envelope.subject:
+            continue
+        aggregate_type = aggregate_type_of(envelope.type)
+        named = _department_named(aggregate_type, envelope.subject, envelope.data)
+        if named is _NOT_NAMED:
+            continue
+        try:
+            department = uuid.UUID(str(named)) if named is not None else None
+        except ValueError:
+            department = None
+        latest[(aggregate_type, envelope.subject)] = (aggregate_type, envelope.subject, department, seq)
+    return list(latest.values())
+
+
+def aggregate_type_of(event_type: str) -> str:
+    service, aggregate, _ = [*event_type.split("."), "", "", ""][:3]
+    return f"{service}.{aggregate}" if aggregate else service
+
+
 def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> dict[str, Any]:
-    service, aggregate, _ = [*envelope.type.split("."), "", "", ""][:3]
     return {
         "event_id": envelope.id,
         "event_type": envelope.type,
         "event_version": envelope.dataversion,
         "source": envelope.source,
-        "aggregate_type": f"{service}.{aggregate}" if aggregate else service,
+        "aggregate_type": aggregate_type_of(envelope.type),
         "aggregate_id": envelope.subject,
         "actor_type": envelope.actor.type if envelope.actor else None,
         "actor_id": envelope.actor.id if envelope.actor else None,
@@ -117,6 +160,7 @@ class ChainAppender:
             rows = chain_rows(envelopes, head_seq=head[0], head_hash=head[1], recorded_at=recorded_at)
             if await repo.append_if_head_at(session, rows, head, moved_at=recorded_at) == len(rows):
                 self._head = (rows[-1][-3], rows[-1][-1])
+                await repo.set_scopes(session, scope_rows(envelopes, first_seq=head[0] + 1))
                 return
             if locked:
                 raise RuntimeError("the chain head moved while this transaction held its lock")
@@ -154,8 +198,27 @@ async def query_records(
     return rows[:limit], next_cursor
 
 
-async def record_of_event(session: AsyncSession, event_id: str) -> AuditRecord:
-    record = await repo.record_of_event(session, event_id)
+def scope_of(reader: Principal) -> uuid.UUID | repo.Unscoped | None:
+    """Whose records `reader` reads: an Admin every department's, a Manager their own department's
+    (`repository.in_department`)."""
+    return repo.UNSCOPED if reader.is_admin else reader.department_id
+
+
+async def client_history(
+    session: AsyncSession, reader: Principal, client_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[AuditRecord], str | None]:
+    """A client's records, oldest first; a client of another department than a Manager's is answered as unknown
+    (as the clients service answers the client itself)."""
+    scope = scope_of(reader)
+    if not isinstance(scope, repo.Unscoped) and not await repo.client_in_department(session, client_id, scope):
+        raise NotFound(f"no client {client_id}")
+    return await query_records(
+        session, limit=limit, cursor=cursor, newest_first=False, client_id=client_id, department_id=scope
+    )
+
+
+async def record_of_event(session: AsyncSession, event_id: str, reader: Principal) -> AuditRecord:
+    record = await repo.record_of_event(session, event_id, department_id=scope_of(reader))
     if record is None:
         raise NotFound(f"no audit record for event {event_id}")
     return record

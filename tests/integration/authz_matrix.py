@@ -221,18 +221,24 @@ MATRIX: tuple[Row, ...] = (
         E="403",
         M="ok",
         A="ok",
-        note="The trail is for Managers and the Admin. Deliberately not scoped by department: an audit record "
-        "is the bus's account of an event, not a department's record (services/audit/endpoints.py).",
+        note="The trail is for Managers and the Admin; a Manager's list holds their department's records only "
+        "(services/audit/repository.py in_department), the Admin's every record.",
     ),
-    row("GET", "/api/v1/audit/records/{event_id}", E="403", M="ok", A="ok", note="As the list."),
+    row(
+        "GET",
+        "/api/v1/audit/records/{event_id}",
+        E="own:403 other:403",
+        M="own:ok other:404",
+        A="own:ok other:ok",
+        note="A record of another department's client is unknown to a Manager.",
+    ),
     row(
         "GET",
         "/api/v1/audit/clients/{client_id}/history",
         E="own:403 other:403",
-        M="own:ok other:ok",
+        M="own:ok other:404",
         A="own:ok other:ok",
-        note="As the list: a Manager reads the trail across departments, a client's history too (the list "
-        "filters by client_id just the same).",
+        note="As the client itself: another department's client is unknown to a Manager.",
     ),
     row("GET", "/api/v1/audit/verify", **ADMIN_ONLY),
     row("GET", "/api/v1/audit/export", **ADMIN_ONLY),

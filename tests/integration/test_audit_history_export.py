@@ -127,9 +127,10 @@ async def _at_least(value_coro, minimum: int) -> bool:
 # Client history ----------------------------------------------------------------------------------
 
 
-async def _publish_client_story(publish_event, client_id: uuid.UUID) -> list[str]:
-    """A client, a deal of theirs, its first task and the contract: four services' events."""
-    department, specialist = uuid.uuid4(), uuid.uuid4()
+async def _publish_client_story(publish_event, client_id: uuid.UUID, department: uuid.UUID | None = None) -> list[str]:
+    """A client (of `department`, else a department of its own), a deal of theirs, its first task and the contract:
+    four services' events."""
+    department, specialist = department or uuid.uuid4(), uuid.uuid4()
     opportunity, task, contract = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     events = [
         await publish_event(
@@ -211,10 +212,16 @@ async def _publish_client_story(publish_event, client_id: uuid.UUID) -> list[str
 async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(
     stack, gateway, admin_headers, publish_event
 ):
+    from devstack.seed import DEMO_USERS
+    from tests.conftest import login
+
     await ensure_topics(stack, CONTRACT_TOPICS)
+    manager = next(u for u in DEMO_USERS if u.role == "Manager")
+    manager_headers = {"Authorization": f"Bearer {await login(gateway, manager.email, manager.password)}"}
+    department = uuid.UUID((await gateway.get("/api/v1/auth/me", headers=manager_headers)).json()["department_id"])
     client_id, other_client = uuid.uuid4(), uuid.uuid4()
-    story = await _publish_client_story(publish_event, client_id)
-    await _publish_client_story(publish_event, other_client)
+    story = await _publish_client_story(publish_event, client_id, department)
+    other_story = await _publish_client_story(publish_event, other_client)
 
     async def history(**params):
         response = await gateway.get(f"/api/v1/audit/clients/{client_id}/history", params=params, headers=admin_headers)
@@ -255,15 +262,26 @@ async def test_a_clients_history_has_the_client_its_deals_tasks_and_contracts(
     # records, being later, can only extend the history at its end.)
     assert walked[: len(items)] == [r["event_id"] for r in items]
 
-    # Managers may read it too; an unknown client has no history.
-    from devstack.seed import DEMO_USERS
-    from tests.conftest import login
-
-    manager = next(u for u in DEMO_USERS if u.role == "Manager")
-    manager_headers = {"Authorization": f"Bearer {await login(gateway, manager.email, manager.password)}"}
+    # A Manager reads the history of their department's client; another department's client is unknown to them
+    # (as the client itself is), and so are its records, in the list and one by one. To the Admin, an unknown
+    # client has an empty history.
     response = await gateway.get(f"/api/v1/audit/clients/{client_id}/history", headers=manager_headers)
     assert response.status_code == 200
     assert set(story) <= {r["event_id"] for r in response.json()["items"]}
+    response = await gateway.get(f"/api/v1/audit/clients/{other_client}/history", headers=manager_headers)
+    assert response.status_code == 404, response.text
+    listed = await gateway.get(
+        "/api/v1/audit/records", headers=manager_headers, params={"client_id": str(other_client), "limit": 50}
+    )
+    assert listed.status_code == 200 and listed.json()["items"] == []
+    for event_id in (story[3], other_story[3]):
+
+        async def recorded(e=event_id):
+            return (await gateway.get(f"/api/v1/audit/records/{e}", headers=admin_headers)).status_code == 200
+
+        await wait_until(recorded, timeout=30, what="the contract record in audit")
+    assert (await gateway.get(f"/api/v1/audit/records/{story[3]}", headers=manager_headers)).status_code == 200
+    assert (await gateway.get(f"/api/v1/audit/records/{other_story[3]}", headers=manager_headers)).status_code == 404
     response = await gateway.get(f"/api/v1/audit/clients/{uuid.uuid4()}/history", headers=admin_headers)
     assert response.status_code == 200 and response.json()["items"] == []
 

@@ -109,7 +109,7 @@ class World:
         self.contracts: dict[Any, dict] = {}
         self.notifications: dict[Any, str] = {}
         self.tasks: dict[Any, dict] = {}
-        self.audit_event_id = ""
+        self.audit_event_ids: dict[str, str] = {}
         self.dead_letter: dict = {}
         self.today = date.today()
         self.made_departments: list[str] = []
@@ -351,7 +351,15 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     found = await asyncio.gather(*(notification_of(headers) for _, headers in recipients.values()))
     w.notifications = dict(zip(recipients, found, strict=True))
 
-    w.audit_event_id = (await w.admin("GET", "/api/v1/audit/records", params={"limit": 1}))["items"][0]["event_id"]
+    async def audited(client: dict) -> str | None:
+        page = await w.admin("GET", "/api/v1/audit/records", params={"client_id": client["id"], "limit": 1})
+        return page["items"][0]["event_id"] if page["items"] else None
+
+    w.audit_event_ids = {
+        scope: await wait_until(lambda c=client: audited(c), timeout=30, what=f"an audit record of the {scope} client")
+        for scope, client in w.clients.items()
+        if scope in ("own", "other")
+    }
     w.dead_letter = await _discarded_dead_letter(stack, w)
     return w
 
@@ -616,7 +624,7 @@ simple("GET", "/api/v1/audit/records", params={"limit": 5})
 
 @builds("GET", "/api/v1/audit/records/{event_id}")
 async def _(w, role, scope):
-    return Call(path={"event_id": w.audit_event_id})
+    return Call(path={"event_id": w.audit_event_ids[scope]})
 
 
 @builds("GET", "/api/v1/audit/clients/{client_id}/history")

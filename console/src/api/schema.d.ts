@@ -545,7 +545,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Query the audit trail by aggregate, actor, event type, client and time range */
+        /** Query the audit trail by aggregate, actor, event type, client and time range (a Manager: their department's records) */
         get: operations["list_records_api_v1_audit_records_get"];
         put?: never;
         post?: never;
