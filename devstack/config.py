@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devstack.secrets import AUDIT_CHAIN_KEY
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 KAFKA_VERSION = "4.1.1"  # keep in step with deploy/kafka/pom.xml
@@ -111,7 +113,7 @@ class StackSettings(BaseSettings):
     def secrets(self) -> dict[str, str]:
         from devstack import secrets
 
-        names = ["postgres:postgres", f"kafka:{secrets.KAFKA_ADMIN}"]
+        names = ["postgres:postgres", f"kafka:{secrets.KAFKA_ADMIN}", secrets.AUDIT_CHAIN_KEY]
         for spec in SERVICES:
             names.append(f"kafka:{spec.name}")
             if spec.has_database:
@@ -211,6 +213,7 @@ class StackSettings(BaseSettings):
         if service == "audit":
             # The chain checkpoints live outside the database, with the stack's other data.
             env["AUDIT_CHECKPOINT_FILE"] = str(self.run_dir / "audit" / "checkpoints.jsonl")
+            env["AUDIT_CHAIN_KEY"] = self.secrets[AUDIT_CHAIN_KEY]
             # Small reads, so the tests' exports cross chunk boundaries.
             env["AUDIT_EXPORT_CHUNK_SIZE"] = "100"
         if service == "gateway":

@@ -43,7 +43,7 @@ PARTITIONS = 3
 REPLICAS = 3
 
 # Settings that come from Secrets (set by each Deployment's `env`), never from a ConfigMap.
-SECRET_SETTINGS = {"DATABASE_URL", "MIGRATION_DATABASE_URL", "SMTP_USERNAME", "SMTP_PASSWORD"}
+SECRET_SETTINGS = {"DATABASE_URL", "MIGRATION_DATABASE_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "AUDIT_CHAIN_KEY"}
 
 # Values Kubernetes needs instead of the code's defaults (which suit one machine), by ConfigMap.
 OVERRIDES: dict[str, dict[str, str]] = {
@@ -348,6 +348,9 @@ def deployment(service: str, port: int) -> dict[str, Any]:
             _secret_env("SMTP_USERNAME", "notifications-smtp", "username", optional=True),
             _secret_env("SMTP_PASSWORD", "notifications-smtp", "password", optional=True),
         ]
+    if service == "audit":
+        # The key the chain is sealed with, outside the database (deploy/README.md: create it once, keep it).
+        env.append(_secret_env("AUDIT_CHAIN_KEY", "audit-chain-key", "key"))
     env += kafka_env(service)
     mounts = [
         {"name": "tmp", "mountPath": "/tmp"},

@@ -19,6 +19,7 @@ from pathlib import Path
 
 FILE_NAME = "secrets.json"
 KAFKA_ADMIN = "admin"
+AUDIT_CHAIN_KEY = "audit:chain_key"  # the key audit seals its chain with (AUDIT_CHAIN_KEY)
 
 
 def _new() -> str:
@@ -58,6 +59,7 @@ def compose_variables() -> list[tuple[str, str]]:
     names.append(("INSUREOPS_KAFKA_ADMIN_PASSWORD", "Kafka principal admin (the broker itself, provisioning)"))
     for spec in SERVICES:
         names.append((f"INSUREOPS_KAFKA_{spec.name.upper()}_PASSWORD", f"Kafka principal {spec.name}"))
+    names.append(("INSUREOPS_AUDIT_CHAIN_KEY", "the key audit seals its hash chain with (never change it once set)"))
     return names
 
 

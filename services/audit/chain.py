@@ -20,11 +20,17 @@ Python's `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=Fa
   computed when it was written. This text is also what is stored.
 
 Anyone can recompute a record's hash from an export (JSON lines) with a few lines of any language.
+
+The hash is public, so whoever may write the table (the database role audit runs as, say) could chain a forged
+record on with it. Each record therefore also carries a `seal`, HMAC-SHA256 of its `hash` under a secret that
+lives outside the database (AUDIT_CHAIN_KEY): from the first sealed record on, verify requires every record's
+seal, so a record written without the key is named (`unsealed`, `seal_mismatch`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -113,6 +119,11 @@ def record_hash(record: Mapping[str, Any], *, json_texts: Mapping[str, str] | No
     return hashlib.sha256(canonical_bytes(record, json_texts=json_texts)).hexdigest()
 
 
+def seal_of(key: bytes, record_hash_hex: str) -> str:
+    """The record's seal: lowercase hex HMAC-SHA256 of its hash (the hex text) under the chain key."""
+    return hmac.new(key, record_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 # Verification -----------------------------------------------------------------------------------
 
 # Why a record breaks the chain, and what that means.
@@ -123,6 +134,8 @@ MEANINGS = {
     "head_behind_checkpoint": "newest records removed: a checkpoint taken outside the table names a later record",
     "head_behind_chain_head": "newest records removed: the chain head names a later record than the table holds",
     "checkpoint_mismatch": "newest records removed or altered: the record differs from the one a checkpoint names",
+    "unsealed": "record forged: written without the chain key where every record is sealed",
+    "seal_mismatch": "record forged or altered: its seal was not made with the chain key",
 }
 
 
@@ -151,11 +164,16 @@ class ChainWalker:
     `expected_seq`/`prev_hash` describe where the walk starts: seq 1 after the genesis hash, or a
     range's first seq after the stored hash of the record before it (None: trust the first link).
     `checkpoints` (ascending seq) are compared with the records they name as the walk passes them.
+    `sealed_from`: the first sealed record's seq (None: none is); from it on every record must carry a seal,
+    checked against `key` when the walker has it.
     """
 
     expected_seq: int
     prev_hash: str | None
     checkpoints: Iterator[Checkpoint] | None = None
+    sealed_from: int | None = None
+    key: bytes | None = None
+    seals_checked: int = 0
     checked: int = 0
     last_seq: int | None = None
     failure: ChainBreak | None = None
@@ -187,6 +205,23 @@ class ChainWalker:
                 return self._fail(
                     seq, "hash_mismatch", f"record {seq} (event {record['event_id']}) no longer matches its stored hash"
                 )
+            if self.sealed_from is not None and seq >= self.sealed_from:
+                seal = record.get("seal")
+                if seal is None:
+                    return self._fail(
+                        seq,
+                        "unsealed",
+                        f"record {seq} (event {record['event_id']}) has no seal; every record from "
+                        f"seq {self.sealed_from} on is sealed",
+                    )
+                if self.key is not None:
+                    if not hmac.compare_digest(seal, seal_of(self.key, record["hash"])):
+                        return self._fail(
+                            seq,
+                            "seal_mismatch",
+                            f"record {seq} (event {record['event_id']}) has a seal the key did not make",
+                        )
+                    self.seals_checked += 1
             if self.prev_hash is not None and record["prev_hash"] != self.prev_hash:
                 return self._fail(
                     seq,

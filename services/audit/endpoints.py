@@ -193,6 +193,11 @@ class VerifyReport(BaseModel):
     checked: int = Field(description="Records checked before the first break (or all of them)")
     last_checked_seq: int | None
     chain_head: ChainPosition = Field(description="The head as the appenders recorded it")
+    sealed_from_seq: int | None = Field(
+        description="The first sealed record: from it on every record must carry the chain key's seal (null: none is)"
+    )
+    seals_checked: int = Field(description="Seals checked against the chain key (0 when the key is not configured)")
+    seal_key_configured: bool = Field(description="Whether this audit holds the chain key (AUDIT_CHAIN_KEY)")
     latest_checkpoint: CheckpointOut | None = Field(description="The newest checkpoint kept outside the table")
     break_: ChainBreakOut | None = Field(alias="break", description="The first break, if any")
 
@@ -220,6 +225,7 @@ async def _verify_report(request: Request, from_seq: int, to_seq: int | None) ->
                 to_seq=to_seq,
                 checkpoints=read_checkpoints(path, end=checkpoints_end),
                 chunk_size=settings.audit_verify_chunk_size,
+                key=service.chain_key(settings),
             ):
                 if step is not None:
                     report = step

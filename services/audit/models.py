@@ -30,6 +30,7 @@ class AuditRecord(Base):
         Index("ix_audit_records_type", "event_type", "seq"),
         Index("ix_audit_records_occurred", "occurred_at", "id"),
         Index("ix_audit_records_client", "client_id", "seq", postgresql_where=text("client_id IS NOT NULL")),
+        Index("ix_audit_records_sealed", "seq", postgresql_where=text("seal IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -57,6 +58,8 @@ class AuditRecord(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of `hash` under AUDIT_CHAIN_KEY (null: written without the key). Not part of the hash.
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChainHead(Base):

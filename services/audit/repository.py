@@ -36,6 +36,7 @@ COLUMNS = (
     "data",
     "changes",
     "client_id",
+    "seal",
     "seq",
     "prev_hash",
     "hash",
@@ -118,6 +119,12 @@ async def any_record_after(session: AsyncSession, seq: int, *, other_than: str) 
 _CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash", *(c for c in COLUMNS if c not in ("seq", "hash"))))
 _CHUNK = text(f"SELECT {_CHAIN_COLUMNS} FROM audit_records WHERE seq >= :start AND seq <= :end ORDER BY seq LIMIT :n")
 _HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
+_FIRST_SEALED = text("SELECT min(seq) FROM audit_records WHERE seal IS NOT NULL")
+
+
+async def first_sealed_seq(connection: AsyncConnection | AsyncSession) -> int | None:
+    """Where sealing began: every record from it on must carry a valid seal."""
+    return await connection.scalar(_FIRST_SEALED)
 
 
 async def hash_at(connection: AsyncConnection | AsyncSession, seq: int) -> str | None:

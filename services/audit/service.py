@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.audit import repository as repo
-from services.audit.chain import GENESIS_HASH, ChainWalker, canonical_json, record_hash
+from services.audit.chain import GENESIS_HASH, ChainWalker, canonical_json, record_hash, seal_of
 from services.audit.models import AuditRecord
 from services.audit.repository import COLUMNS, JSON_COLUMNS
+from services.audit.settings import AuditSettings
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import InvalidInput, NotFound
@@ -121,8 +122,10 @@ def record_values(envelope: Envelope, recorded_at: datetime | None = None) -> di
     }
 
 
-def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str, recorded_at: datetime) -> list[tuple]:
-    """The batch's rows in COLUMNS order, each chained to the one before it."""
+def chain_rows(
+    envelopes: list[Envelope], *, head_seq: int, head_hash: str, recorded_at: datetime, key: bytes | None = None
+) -> list[tuple]:
+    """The batch's rows in COLUMNS order, each chained to the one before it (and sealed with `key`, if given)."""
     rows = []
     seq, prev = head_seq, head_hash
     for envelope in envelopes:
@@ -132,11 +135,18 @@ def chain_rows(envelopes: list[Envelope], *, head_seq: int, head_hash: str, reco
         values["prev_hash"] = prev
         texts = {name: canonical_json(values[name]) for name in JSON_COLUMNS}
         values["hash"] = prev = record_hash(values, json_texts=texts)
+        values["seal"] = seal_of(key, prev) if key is not None else None
         values["data"] = texts["data"]
         # SQL NULL, not JSON null, when an event has no changes.
         values["changes"] = texts["changes"] if values["changes"] is not None else None
         rows.append(tuple(values[name] for name in COLUMNS))
     return rows
+
+
+def chain_key(settings: AuditSettings) -> bytes | None:
+    """The key the chain is sealed with (AUDIT_CHAIN_KEY), as bytes."""
+    secret = settings.audit_chain_key
+    return secret.get_secret_value().encode() if secret is not None else None
 
 
 class ChainAppender:
@@ -150,14 +160,15 @@ class ChainAppender:
     transaction); the unique event id is a second guard that fails the batch rather than leave a gap.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes | None = None) -> None:
         self._head: tuple[int, str] | None = None
+        self._key = key
 
     async def record_events(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         recorded_at = now()
         head = self._head or await repo.chain_head(session)
         for locked in (False, True):
-            rows = chain_rows(envelopes, head_seq=head[0], head_hash=head[1], recorded_at=recorded_at)
+            rows = chain_rows(envelopes, head_seq=head[0], head_hash=head[1], recorded_at=recorded_at, key=self._key)
             if await repo.append_if_head_at(session, rows, head, moved_at=recorded_at) == len(rows):
                 self._head = (rows[-1][-3], rows[-1][-1])
                 await repo.set_scopes(session, scope_rows(envelopes, first_seq=head[0] + 1))
@@ -244,7 +255,13 @@ async def export_chunks(
 
 
 async def verify_chain(
-    connection: AsyncConnection | AsyncSession, *, from_seq: int, to_seq: int | None, checkpoints, chunk_size: int
+    connection: AsyncConnection | AsyncSession,
+    *,
+    from_seq: int,
+    to_seq: int | None,
+    checkpoints,
+    chunk_size: int,
+    key: bytes | None = None,
 ) -> AsyncIterator[dict[str, Any] | None]:
     """Walk records `from_seq`..`to_seq` (default: to the end) in seq order, `chunk_size` at a time,
     and report the first break. Yields None after each chunk (a sign of life), then the report.
@@ -256,7 +273,10 @@ async def verify_chain(
     else:
         # The link into the range is checked against the record before it, if that one is there.
         prev = await repo.hash_at(connection, from_seq - 1)
-    walker = ChainWalker(expected_seq=from_seq, prev_hash=prev, checkpoints=iter(checkpoints))
+    sealed_from = await repo.first_sealed_seq(connection)
+    walker = ChainWalker(
+        expected_seq=from_seq, prev_hash=prev, checkpoints=iter(checkpoints), sealed_from=sealed_from, key=key
+    )
     end = to_seq if to_seq is not None else 2**62
     start = from_seq
     failure = None
@@ -276,6 +296,9 @@ async def verify_chain(
         "checked": walker.checked,
         "last_checked_seq": walker.last_seq,
         "chain_head": {"seq": head_seq, "hash": head_hash},
+        "sealed_from_seq": sealed_from,
+        "seals_checked": walker.seals_checked,
+        "seal_key_configured": key is not None,
         "break": None
         if failure is None
         else {"seq": failure.seq, "reason": failure.reason, "meaning": failure.meaning, "detail": failure.detail},

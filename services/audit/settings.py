@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.contracts.topics import DOMAIN_TOPIC_PATTERN
 from shared.settings import DatabaseSettings
@@ -28,6 +28,14 @@ class AuditSettings(DatabaseSettings):
     audit_checkpoint_file: Path = Field(
         Path("data/audit/checkpoints.jsonl"),
         description="File the chain checkpoints are appended to, one JSON line each (keep it off the database host).",
+    )
+    audit_chain_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Secret the chain's seals are keyed with (HMAC-SHA256 of each record's hash): a record written by "
+            "anyone without it, the database role audit runs as included, fails verify. Keep it out of the "
+            "database; set it in production (without it records are not sealed). Never change it once set."
+        ),
     )
     audit_verify_chunk_size: int = Field(2000, description="Records read at a time when verifying the chain.")
     audit_export_chunk_size: int = Field(1000, description="Records read at a time when streaming an export.")

@@ -3,10 +3,12 @@ appended to the hash chain in batches."""
 
 from __future__ import annotations
 
-from services.audit.service import ChainAppender
+from services.audit.service import ChainAppender, chain_key
 from services.audit.settings import AuditSettings
 from shared.messaging.subscriptions import Consumer
 
 
 def consumers(settings: AuditSettings) -> tuple[Consumer, ...]:
-    return (Consumer("audit", batch=ChainAppender().record_events, pattern=settings.audit_topic_pattern),)
+    return (
+        Consumer("audit", batch=ChainAppender(chain_key(settings)).record_events, pattern=settings.audit_topic_pattern),
+    )

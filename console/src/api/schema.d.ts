@@ -2414,6 +2414,21 @@ export interface components {
             last_checked_seq: number | null;
             /** @description The head as the appenders recorded it */
             chain_head: components["schemas"]["ChainPosition"];
+            /**
+             * Sealed From Seq
+             * @description The first sealed record: from it on every record must carry the chain key's seal (null: none is)
+             */
+            sealed_from_seq: number | null;
+            /**
+             * Seals Checked
+             * @description Seals checked against the chain key (0 when the key is not configured)
+             */
+            seals_checked: number;
+            /**
+             * Seal Key Configured
+             * @description Whether this audit holds the chain key (AUDIT_CHAIN_KEY)
+             */
+            seal_key_configured: boolean;
             /** @description The newest checkpoint kept outside the table */
             latest_checkpoint: components["schemas"]["CheckpointOut"] | null;
             /** @description The first break, if any */
