@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from services.clients.models import Client, ClientContract
-from shared import clock
 from tests import events
 from tests.bus import consumer_bus, consumer_of, handles
+from tests.clients.support import a_client
 
 
 @pytest.fixture
@@ -23,18 +23,7 @@ async def bus(sessionmaker):
 
 @pytest.fixture
 async def client(session) -> Client:
-    row = Client(
-        id=uuid.uuid4(),
-        kind="company",
-        name="Fleet Logistics Ltd",
-        department_id=uuid.uuid4(),
-        status="prospect",
-        created_at=clock.now(),
-        updated_at=clock.now(),
-    )
-    session.add(row)
-    await session.flush()
-    return row
+    return await a_client(session)
 
 
 async def state(session, client: Client) -> tuple[str, int]:

@@ -12,6 +12,7 @@ from services.clients import service
 from services.clients.models import Client
 from shared import clock
 from tests import events
+from tests.clients.support import a_client
 
 
 @pytest.mark.parametrize(
@@ -27,17 +28,7 @@ async def apply(session, data) -> Client | None:
 
 
 async def test_a_client_stays_active_while_any_contract_is_active(session):
-    client = Client(
-        id=uuid.uuid4(),
-        kind="individual",
-        name="Eva",
-        department_id=uuid.uuid4(),
-        status="prospect",
-        created_at=clock.now(),
-        updated_at=clock.now(),
-    )
-    session.add(client)
-    await session.flush()
+    client = await a_client(session, kind="individual", name="Eva")
     one = events.contract_activated(client_id=client.id)
     two = events.contract_activated(client_id=client.id)
     await apply(session, one)

@@ -131,23 +131,11 @@ async def test_a_user_update_with_a_null_name_a_weak_password_and_an_unknown_dep
 @pytest.mark.service("clients")
 async def test_a_client_update_with_a_null_name_a_bad_tax_id_and_an_unknown_parent(session):
     from services.clients import service
-    from services.clients.models import Client
     from services.clients.schemas import ClientUpdate
-    from shared import clock
+    from tests.clients.support import a_client
 
     admin = Principal(uuid.uuid4(), "Admin", uuid.uuid4(), "A", "a@example.com")
-    client = Client(
-        id=uuid.uuid4(),
-        kind="company",
-        name="Before SA",
-        country="GR",
-        department_id=uuid.uuid4(),
-        status="prospect",
-        created_at=clock.now(),
-        updated_at=clock.now(),
-    )
-    session.add(client)
-    await session.flush()
+    client = await a_client(session, name="Before SA", country="GR")
     data = ClientUpdate(name=None, tax_id="123456789", parent_id=uuid.uuid4())
     with pytest.raises(InvalidInput) as refused:
         await service.update_client(session, client.id, data, admin)
