@@ -172,6 +172,8 @@ class ChainBreakOut(BaseModel):
         "head_behind_checkpoint",
         "head_behind_chain_head",
         "checkpoint_mismatch",
+        "unsealed",
+        "seal_mismatch",
     ]
     meaning: str
     detail: str

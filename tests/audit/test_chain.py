@@ -306,3 +306,12 @@ def test_a_checkpoint_taken_while_a_verify_walks_is_not_held_against_it(tmp_path
     # Records removed after a checkpoint the file held when the verify began: named.
     failure = walk(chain[:10], checkpoints=list(read_checkpoints(path, end=checkpoint_file_size(path))))
     assert (failure.seq, failure.reason) == (11, "head_behind_checkpoint")
+
+
+def test_every_reason_a_walk_can_give_is_one_the_verify_answer_may_carry():
+    from typing import get_args
+
+    from services.audit.chain import MEANINGS
+    from services.audit.endpoints import ChainBreakOut
+
+    assert set(get_args(ChainBreakOut.model_fields["reason"].annotation)) == set(MEANINGS)

@@ -141,6 +141,43 @@ async def test_an_altered_record_is_named_by_verify(audit_db, probe_records, ver
     assert (await verify(first, last))["ok"]
 
 
+async def test_records_are_sealed_and_one_rewritten_with_the_public_recipe_is_named_by_its_seal(
+    audit_db, probe_records, verify
+):
+    """The hash is public: whoever may write the table could rewrite a record and its hash consistently. The seal,
+    made with the key audit alone holds, names it (issue 16)."""
+    from services.audit.chain import record_hash
+
+    records = await probe_records(3)
+    first, target = records[0]["seq"], records[-1]
+    report = await verify(first, target["seq"])
+    assert report["ok"] and report["seal_key_configured"]
+    assert report["sealed_from_seq"] is not None and report["seals_checked"] == 3
+    assert all(r["seal"] for r in records)
+
+    forged = {**dict(target), "data": {**json.loads(target["data"]), "probe": "forged"}}
+    forged["changes"] = json.loads(target["changes"]) if target["changes"] is not None else None
+    forged_hash = record_hash(forged)
+    async with triggers_off(audit_db):
+        await audit_db.execute(
+            "UPDATE audit_records SET data = $2::jsonb, hash = $3 WHERE seq = $1",
+            target["seq"],
+            json.dumps(forged["data"]),
+            forged_hash,
+        )
+        try:
+            report = await verify(first, target["seq"])
+        finally:
+            await audit_db.execute(
+                "UPDATE audit_records SET data = $2::jsonb, hash = $3 WHERE seq = $1",
+                target["seq"],
+                target["data"],
+                target["hash"],
+            )
+    assert (report["break"]["seq"], report["break"]["reason"]) == (target["seq"], "seal_mismatch"), report
+    assert (await verify(first, target["seq"]))["ok"]
+
+
 async def test_a_deleted_record_is_named_by_verify(audit_db, probe_records, verify):
     records = await probe_records(5)
     first, target, last = records[0]["seq"], records[2], records[-1]["seq"]
@@ -209,13 +246,16 @@ async def test_numbers_that_jsonb_rewrites_still_verify(probe_records, verify):
 async def test_two_appenders_never_fork_the_chain(stack, audit_db, probe_records, verify):
     """A second appender (as another consumer instance would be) writes batches while the service writes
     its own: the chain stays one line, whoever goes first."""
+    from devstack.secrets import AUDIT_CHAIN_KEY
     from services.audit.service import ChainAppender
     from shared.db import create_engine, create_sessionmaker
 
     start = (await probe_records(1))[0]["seq"]
     engine = create_engine(stack.database_url("audit"), pool_size=5)
     sessionmaker = create_sessionmaker(engine)
-    other = ChainAppender()  # one instance, several transactions at once: its remembered head goes stale
+    # One instance (with the chain key, as every audit has), several transactions at once: its remembered head goes
+    # stale.
+    other = ChainAppender(stack.secrets[AUDIT_CHAIN_KEY].encode())
     marker = uuid.uuid4().hex
 
     async def append_batch(batch: int) -> None:

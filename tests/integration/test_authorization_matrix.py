@@ -352,7 +352,10 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     w.notifications = dict(zip(recipients, found, strict=True))
 
     async def audited(client: dict) -> str | None:
-        page = await w.admin("GET", "/api/v1/audit/records", params={"client_id": client["id"], "limit": 1})
+        # The client's own creation: a record of the client's department alone (a task of the client's may be
+        # worked by another department, whose Manager reads its records too).
+        params = {"aggregate_id": client["id"], "event_type": "clients.client.created", "limit": 1}
+        page = await w.admin("GET", "/api/v1/audit/records", params=params)
         return page["items"][0]["event_id"] if page["items"] else None
 
     w.audit_event_ids = {

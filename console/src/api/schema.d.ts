@@ -2363,7 +2363,7 @@ export interface components {
              * Reason
              * @enum {string}
              */
-            reason: "hash_mismatch" | "prev_hash_mismatch" | "seq_gap" | "head_behind_checkpoint" | "head_behind_chain_head" | "checkpoint_mismatch";
+            reason: "hash_mismatch" | "prev_hash_mismatch" | "seq_gap" | "head_behind_checkpoint" | "head_behind_chain_head" | "checkpoint_mismatch" | "unsealed" | "seal_mismatch";
             /** Meaning */
             meaning: string;
             /** Detail */
