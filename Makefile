@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser \
+.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser pdftools \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -51,6 +51,14 @@ browser:
 	  else echo "$(CHROMIUM) is missing: install Debian's chromium package (apt-get install chromium)" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# The compliance report's tests read its PDF back with poppler's pdftotext and pdftoppm.
+pdftools:
+	@command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || { \
+	  echo "installing Debian's poppler-utils (pdftotext, pdftoppm) for the report's tests ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "pdftotext is missing: install Debian's poppler-utils package" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q poppler-utils; }
+
 ## Start Kafka, PostgreSQL and every service with demo data; Ctrl-C stops everything.
 up: $(STAMP) console
 	$(PY) -m devstack up
@@ -78,7 +86,7 @@ lint: $(STAMP)
 
 ## Every test: the Python lint and type check; the console's lint, type check and unit tests; then unit, integration
 ## and end-to-end (a real Chromium on the console) on the real Kafka and PostgreSQL of a platform of the tests' own.
-test: $(STAMP) lint test-console browser
+test: $(STAMP) lint test-console browser pdftools
 	$(TEST_STACK) $(PY) -m pytest -q
 
 ## Stop the tests' platform if a test session left it running.
@@ -90,7 +98,7 @@ test-console: $(CONSOLE_BUILD)
 
 ## The fast tests (tests/<service>/, tests/shared/, ...): no Kafka, no services; a PostgreSQL of their own
 ## (.run/unit-pg, port 45632), each test's database work rolled back. Under a minute.
-test-fast: $(STAMP)
+test-fast: $(STAMP) pdftools
 	$(PY) -m pytest -q -m "not stack"
 
 test-unit: test-fast

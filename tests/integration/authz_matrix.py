@@ -242,6 +242,7 @@ MATRIX: tuple[Row, ...] = (
     ),
     row("GET", "/api/v1/audit/verify", **ADMIN_ONLY),
     row("GET", "/api/v1/audit/export", **ADMIN_ONLY),
+    row("GET", "/api/v1/audit/reports/compliance", **ADMIN_ONLY),
     # Pipeline configuration: readable by everyone, changed by the Admin ----------------------------
     row("GET", "/api/v1/lines", **EVERYONE),
     row("POST", "/api/v1/lines", **ADMIN_ONLY),

@@ -636,6 +636,11 @@ async def _(w, role, scope):
 
 
 simple("GET", "/api/v1/audit/verify", params={"from_seq": 1, "to_seq": 50})
+simple(
+    "GET",
+    "/api/v1/audit/reports/compliance",
+    params={"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "format": "json"},
+)
 
 
 @builds("GET", "/api/v1/audit/export")

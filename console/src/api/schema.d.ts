@@ -606,6 +606,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/reports/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The compliance report of a period: the chain's verification and latest checkpoint, access changes, SLA performance per department, data-subject requests and dead letters resolved (PDF or JSON) */
+        get: operations["compliance_report_api_v1_audit_reports_compliance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/records/{event_id}": {
         parameters: {
             query?: never;
@@ -6079,6 +6096,61 @@ export interface operations {
                 };
             };
             /** @description Invalid query; `errors` names the parameter */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compliance_report_api_v1_audit_reports_compliance_get: {
+        parameters: {
+            query: {
+                /** @description Start of the period (ISO 8601 with timezone), included */
+                since: string;
+                /** @description End of the period (ISO 8601 with timezone), excluded */
+                until: string;
+                /** @description `pdf` or `json` */
+                format?: "pdf" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report: a PDF to hand an auditor, or the same figures as JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `until` not after `since`, or a period longer than a year */
             422: {
                 headers: {
                     [name: string]: unknown;
