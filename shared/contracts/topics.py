@@ -15,6 +15,7 @@ PIPELINE_CONFIG = "pipeline.config.events"
 TASKS = "tasks.task.events"
 TASKS_CALENDAR = "tasks.calendar.events"
 CONTRACTS = "contracts.contract.events"
+DOCUMENTS = "documents.document.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
@@ -23,6 +24,7 @@ IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 AUDIT_DEAD_LETTERS = "audit.dead_letter.events"
 CLIENTS_DEAD_LETTERS = "clients.dead_letter.events"
 CONTRACTS_DEAD_LETTERS = "contracts.dead_letter.events"
+DOCUMENTS_DEAD_LETTERS = "documents.dead_letter.events"
 NOTIFICATIONS_DEAD_LETTERS = "notifications.dead_letter.events"
 PIPELINE_DEAD_LETTERS = "pipeline.dead_letter.events"
 TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
@@ -31,6 +33,7 @@ DEAD_LETTER_EVENTS = {
     "audit": AUDIT_DEAD_LETTERS,
     "clients": CLIENTS_DEAD_LETTERS,
     "contracts": CONTRACTS_DEAD_LETTERS,
+    "documents": DOCUMENTS_DEAD_LETTERS,
     "notifications": NOTIFICATIONS_DEAD_LETTERS,
     "pipeline": PIPELINE_DEAD_LETTERS,
     "tasks": TASKS_DEAD_LETTERS,
@@ -73,6 +76,7 @@ TOPIC_OWNERS: dict[str, str] = {
     TASKS: "tasks",
     TASKS_CALENDAR: "tasks",
     CONTRACTS: "contracts",
+    DOCUMENTS: "documents",
     AUDIT_CHECKPOINTS: "audit",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",
@@ -90,6 +94,7 @@ READS: dict[str, tuple[str, ...]] = {
     "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "audit": (IDENTITY_USERS,),
     "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),
+    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS),
     "gateway": (IDENTITY_USERS,),
 }
 # The services that read every topic matching a pattern (audit: every domain topic, present and future).

@@ -1,0 +1,48 @@
+"""What the documents API takes and gives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+OwnerType = Literal["client", "deal", "task", "contract"]
+# A document type is a short key: `proof_of_identity`, `signed_proposal`.
+DOCUMENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    filename: str
+    content_type: str = Field(description="Detected from the bytes, not taken from the uploader.")
+    size: int = Field(description="Bytes.")
+    sha256: str = Field(description="Hex SHA-256 of the bytes.")
+    uploaded_by: uuid.UUID
+    uploaded_at: datetime
+
+
+class DocumentOut(BaseModel):
+    """A document and its current version."""
+
+    id: uuid.UUID
+    owner_type: OwnerType
+    owner_id: uuid.UUID
+    client_id: uuid.UUID | None = Field(description="The client the owning record belongs to, when known.")
+    document_type: str
+    version: int = Field(description="The current version.")
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: uuid.UUID = Field(description="Who uploaded the current version.")
+    uploaded_at: datetime
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+class DocumentDetail(DocumentOut):
+    versions: list[VersionOut] = Field(description="Every version, newest first.")
