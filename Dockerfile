@@ -43,7 +43,7 @@ RUN pip install -c constraints.txt . \
 # The processes run from /app (migrations are found next to the code), as an unprivileged user
 # that cannot write the code.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home insureops \
-    && mkdir -p /var/lib/insureops/audit && chown -R insureops:insureops /var/lib/insureops
+    && mkdir -p /var/lib/insureops/audit /var/lib/insureops/documents && chown -R insureops:insureops /var/lib/insureops
 USER insureops
 
 EXPOSE 8000 8001 8002 8003 8004 8005 8006 8007 8008

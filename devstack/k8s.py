@@ -43,7 +43,14 @@ PARTITIONS = 3
 REPLICAS = 3
 
 # Settings that come from Secrets (set by each Deployment's `env`), never from a ConfigMap.
-SECRET_SETTINGS = {"DATABASE_URL", "MIGRATION_DATABASE_URL", "SMTP_USERNAME", "SMTP_PASSWORD"}
+SECRET_SETTINGS = {
+    "DATABASE_URL",
+    "MIGRATION_DATABASE_URL",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "DOCUMENTS_S3_ACCESS_KEY_ID",
+    "DOCUMENTS_S3_SECRET_ACCESS_KEY",
+}
 
 # Values Kubernetes needs instead of the code's defaults (which suit one machine), by ConfigMap.
 OVERRIDES: dict[str, dict[str, str]] = {
@@ -62,6 +69,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     },
     "insureops-audit": {"AUDIT_CHECKPOINT_FILE": "/var/lib/insureops/audit/checkpoints.jsonl"},
     "insureops-notifications": {"SMTP_HOST": "mail"},
+    # Replicas share no disk: the documents' bytes go to an S3-compatible bucket (DOCUMENTS_S3_* in the overlay).
+    "insureops-documents": {"DOCUMENTS_STORAGE": "s3"},
 }
 
 
@@ -347,6 +356,12 @@ def deployment(service: str, port: int) -> dict[str, Any]:
         env += [
             _secret_env("SMTP_USERNAME", "notifications-smtp", "username", optional=True),
             _secret_env("SMTP_PASSWORD", "notifications-smtp", "password", optional=True),
+        ]
+    if service == "documents":
+        # The bucket's keys; without the Secret, the pod's own cloud identity (IRSA, workload identity) is used.
+        env += [
+            _secret_env("DOCUMENTS_S3_ACCESS_KEY_ID", "documents-s3", "access-key-id", optional=True),
+            _secret_env("DOCUMENTS_S3_SECRET_ACCESS_KEY", "documents-s3", "secret-access-key", optional=True),
         ]
     env += kafka_env(service)
     mounts = [

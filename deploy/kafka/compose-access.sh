@@ -95,6 +95,14 @@ acl notifications literal Read Describe Create -- --topic identity.user.events -
 acl notifications literal Read Describe -- --group notifications
 acl notifications prefixed Read Describe -- --group notifications.
 
+echo "insureops: the bus principal documents and its ACLs"
+scram documents "${INSUREOPS_KAFKA_DOCUMENTS_PASSWORD:?}"
+acl documents prefixed Write Create Describe -- --topic documents. --topic deadletter.documents.
+acl documents literal Write Create Describe -- --topic deadletter.documents
+acl documents literal Read Describe Create -- --topic identity.user.events --topic clients.client.events --topic pipeline.opportunity.events --topic tasks.task.events --topic contracts.contract.events
+acl documents literal Read Describe -- --group documents
+acl documents prefixed Read Describe -- --group documents.
+
 echo "insureops: the bus principal gateway and its ACLs"
 scram gateway "${INSUREOPS_KAFKA_GATEWAY_PASSWORD:?}"
 acl gateway prefixed Write Create Describe -- --topic gateway. --topic deadletter.gateway.
