@@ -5,6 +5,8 @@ a soft deletion hides it and, like the upload, reaches the client's audit trail.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 
@@ -22,6 +24,8 @@ from tests.integration.clients_contracts_helpers import (
     tag,
 )
 
+MIB = 1024 * 1024
+
 
 async def _upload(gateway: httpx.AsyncClient, headers, deal_id: str, data: bytes, name: str = "questionnaire.pdf"):
     return await gateway.post(
@@ -30,6 +34,49 @@ async def _upload(gateway: httpx.AsyncClient, headers, deal_id: str, data: bytes
         params={"owner_type": "deal", "owner_id": deal_id, "document_type": "risk_questionnaire"},
         files={"file": (name, data, "application/pdf")},
     )
+
+
+async def _raw_upload(base_url: str, target: str, authorization: str, size: int, *, chunked: bool):
+    """POST a multipart upload of a `size`-byte PDF over a plain socket, as a browser would: with its length
+    declared (only the head is sent: the answer must come before the body) or chunked (sent until the server
+    answers). Returns (status, content type, whether the whole body went)."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    boundary = "insureops-test-boundary"
+    opening = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + b"%PDF-1.4\n"
+    head = (
+        f"POST {target} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {authorization}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+    )
+    head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {len(opening) + size}\r\n\r\n"
+    writer.write(head.encode())
+    answer = asyncio.create_task(reader.readuntil(b"\r\n\r\n"))
+    sent = 0
+    try:
+        if chunked:
+            piece = opening + b"z" * (MIB - len(opening))
+            while sent < size and not answer.done():
+                writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                sent += len(piece)
+                piece = b"z" * MIB
+                with contextlib.suppress(ConnectionError):
+                    await asyncio.wait_for(writer.drain(), 30)
+        answered = await asyncio.wait_for(answer, 30)
+    finally:
+        writer.close()
+    status = int(answered.split(b" ", 2)[1])
+    content_type = next(
+        (
+            line.split(b":", 1)[1].strip().decode()
+            for line in answered.split(b"\r\n")
+            if line.lower().startswith(b"content-type:")
+        ),
+        "",
+    )
+    return status, content_type, sent >= size
 
 
 async def _deal(gateway: httpx.AsyncClient, manager) -> tuple[dict, dict]:
@@ -81,9 +128,19 @@ async def test_upload_version_download_limits_scope_360_and_audit(stack, gateway
     detail = (await gateway.get(f"/api/v1/documents/{document['id']}", headers=employee)).json()
     assert [v["version"] for v in detail["versions"]] == [2, 1]
 
-    # Limits: 30 MB is 413, an executable named .pdf is 415, both problem+json naming the file.
-    too_large = await _upload(gateway, employee, deal["id"], pdf(b"z" * (30 * 1000 * 1000)))
-    assert_problem(too_large, 413)
+    # Limits: 30 MB is 413 (declared, refused before any byte of the body; or chunked, refused as it streams in,
+    # long before its end), an executable named .pdf is 415, each problem+json.
+    token = employee["Authorization"]
+    query = f"owner_type=deal&owner_id={deal['id']}&document_type=risk_questionnaire"
+    declared = await _raw_upload(
+        stack.gateway_url, f"/api/v1/documents?{query}", token, 30 * 1000 * 1000, chunked=False
+    )
+    assert declared[0] == 413 and declared[1].startswith("application/problem+json"), declared
+    streamed = await _raw_upload(stack.gateway_url, f"/api/v1/documents?{query}", token, 30 * 1000 * 1000, chunked=True)
+    assert streamed[0] == 413 and streamed[1].startswith("application/problem+json"), streamed
+    # Passed on as it arrives and cut off at the limit: a 200 MB stream is refused long before its end.
+    endless = await _raw_upload(stack.gateway_url, f"/api/v1/documents?{query}", token, 200 * MIB, chunked=True)
+    assert endless[0] == 413 and not endless[2], endless
     exe = await _upload(gateway, employee, deal["id"], windows_executable(), "invoice.pdf")
     assert_problem(exe, 415, "body.file")
 
