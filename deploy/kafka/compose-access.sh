@@ -58,7 +58,7 @@ echo "insureops: the bus principal pipeline and its ACLs"
 scram pipeline "${INSUREOPS_KAFKA_PIPELINE_PASSWORD:?}"
 acl pipeline prefixed Write Create Describe -- --topic pipeline. --topic deadletter.pipeline.
 acl pipeline literal Write Create Describe -- --topic deadletter.pipeline
-acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events
+acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events --topic documents.document.events --topic documents.checklist.events
 acl pipeline literal Read Describe -- --group pipeline
 acl pipeline prefixed Read Describe -- --group pipeline.
 

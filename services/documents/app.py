@@ -11,7 +11,7 @@ from services.documents.settings import DocumentsSettings
 from services.documents.storage import open_store
 from services.documents.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
-from shared.contracts.topics import DOCUMENTS
+from shared.contracts.topics import DOCUMENTS, DOCUMENTS_CHECKLISTS
 
 
 def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
@@ -24,9 +24,12 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
             "bytes, size limited), versions, download, soft deletion; visible to whoever may see the record.",
             routers=[router],
             tables=messaging,
-            publishes=[DOCUMENTS],
+            publishes=[DOCUMENTS, DOCUMENTS_CHECKLISTS],
             consumers=CONSUMERS,
-            tags=[{"name": "documents", "description": "Documents of clients, deals, tasks and contracts"}],
+            tags=[
+                {"name": "documents", "description": "Documents of clients, deals, tasks and contracts"},
+                {"name": "checklists", "description": "The documents each stage needs"},
+            ],
             multipart_uploads=True,
         )
     )

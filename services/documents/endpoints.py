@@ -12,15 +12,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
 from fastapi.responses import Response, StreamingResponse
 
+from services.documents import checklists, service
 from services.documents import repository as repo
-from services.documents import service
 from services.documents.files import content_disposition
 from services.documents.models import Document, DocumentVersion
-from services.documents.schemas import DOCUMENT_TYPE_PATTERN, DocumentDetail, DocumentOut, OwnerType, VersionOut
+from services.documents.schemas import (
+    DOCUMENT_TYPE_PATTERN,
+    ChecklistOut,
+    ChecklistUpdate,
+    DocumentDetail,
+    DocumentOut,
+    OwnerType,
+    VersionOut,
+)
 from services.documents.settings import DocumentsSettings
 from services.documents.storage import BlobStore
 from shared.db import TransactionalRoute
-from shared.endpoints import Caller, Session, problems
+from shared.endpoints import Admin, Caller, Session, problems
 from shared.pagination import Page, PageParams, page_params
 
 PROBLEMS = problems()
@@ -120,6 +128,27 @@ async def list_documents(
     )
     rows, total = await repo.list_documents(session, page, filters, caller)
     return Page(items=[_out(d, v) for d, v in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/api/v1/documents/checklists",
+    response_model=list[ChecklistOut],
+    tags=["checklists"],
+    summary="Every stage checklist: the documents a deal needs before it leaves the stage",
+)
+async def list_checklists(session: Session, _: Caller):
+    return [ChecklistOut.model_validate(c) for c in await repo.checklists(session)]
+
+
+@router.put(
+    "/api/v1/documents/checklists/{stage_key}",
+    response_model=ChecklistOut,
+    tags=["checklists"],
+    summary="Set a stage's checklist and whether a deal then advances by itself (Admin)",
+    responses={403: PROBLEMS[403]},
+)
+async def update_checklist(stage_key: str, body: ChecklistUpdate, session: Session, admin: Admin):
+    return ChecklistOut.model_validate(await checklists.update_checklist(session, stage_key, body, admin))
 
 
 @router.get(

@@ -1,13 +1,25 @@
 """The documents service's tables: documents and their versions (metadata; the bytes live in the blob store),
-the replica of the records documents belong to (who may see them: department, owner, client), and the
-messaging tables."""
+the stage checklists, the replica of the records documents belong to (who may see them: department, owner,
+client), and the messaging tables."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
@@ -85,3 +97,16 @@ class DocumentVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[uuid.UUID] = mapped_column()
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StageChecklist(Base):
+    """The documents a deal needs before it leaves a stage (each requirement met by any one of its types), and
+    whether the deal then advances by itself."""
+
+    __tablename__ = "stage_checklists"
+
+    stage_key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    requirements: Mapped[list[list[str]]] = mapped_column(JSONB)
+    auto_advance: Mapped[bool] = mapped_column(Boolean)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents.access import ClientRecord, visible_where
-from services.documents.models import Document, DocumentVersion, OwnerRecord
+from services.documents.models import Document, DocumentVersion, OwnerRecord, StageChecklist
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort, total_of
 
@@ -108,3 +108,14 @@ async def list_documents(
     stmt = apply_sort(stmt, page.sort, SORTABLE, "-uploaded_at", Document.id).limit(page.limit).offset(page.offset)
     rows = (await session.execute(stmt)).tuples().all()
     return [(document, version) for document, version in rows], total
+
+
+async def checklists(session: AsyncSession) -> list[StageChecklist]:
+    return list((await session.execute(select(StageChecklist).order_by(StageChecklist.stage_key))).scalars())
+
+
+async def get_checklist(session: AsyncSession, stage_key: str, *, for_update: bool = False) -> StageChecklist | None:
+    stmt = select(StageChecklist).where(StageChecklist.stage_key == stage_key)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()

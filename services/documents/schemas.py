@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 OwnerType = Literal["client", "deal", "task", "contract"]
 # A document type is a short key: `proof_of_identity`, `signed_proposal`.
@@ -46,3 +46,25 @@ class DocumentOut(BaseModel):
 
 class DocumentDetail(DocumentOut):
     versions: list[VersionOut] = Field(description="Every version, newest first.")
+
+
+DocumentType = Annotated[str, StringConstraints(pattern=DOCUMENT_TYPE_PATTERN)]
+
+
+class ChecklistOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    stage_key: str
+    requirements: list[list[str]] = Field(
+        description="What a deal needs before it leaves the stage: each requirement is met by a document of any "
+        "one of its types."
+    )
+    auto_advance: bool = Field(description="Whether the deal advances by itself once every requirement is met.")
+    updated_at: datetime
+
+
+class ChecklistUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requirements: list[Annotated[list[DocumentType], Field(min_length=1, max_length=10)]] = Field(max_length=50)
+    auto_advance: bool

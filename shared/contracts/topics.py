@@ -16,6 +16,7 @@ TASKS = "tasks.task.events"
 TASKS_CALENDAR = "tasks.calendar.events"
 CONTRACTS = "contracts.contract.events"
 DOCUMENTS = "documents.document.events"
+DOCUMENTS_CHECKLISTS = "documents.checklist.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
@@ -77,6 +78,7 @@ TOPIC_OWNERS: dict[str, str] = {
     TASKS_CALENDAR: "tasks",
     CONTRACTS: "contracts",
     DOCUMENTS: "documents",
+    DOCUMENTS_CHECKLISTS: "documents",
     AUDIT_CHECKPOINTS: "audit",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",
@@ -89,7 +91,7 @@ TOPIC_OWNERS: dict[str, str] = {
 READS: dict[str, tuple[str, ...]] = {
     "identity": (IDENTITY_USERS,),
     "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS),
-    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS),
+    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS, DOCUMENTS, DOCUMENTS_CHECKLISTS),
     "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "audit": (IDENTITY_USERS,),

@@ -738,7 +738,11 @@ async def _(w, role, scope):
     return Call(params={"client_id": deal["client_id"], "limit": 200}, listed=deal["id"])
 
 
-for _path in ("/api/v1/opportunities/{opportunity_id}", "/api/v1/opportunities/{opportunity_id}/timeline"):
+for _path in (
+    "/api/v1/opportunities/{opportunity_id}",
+    "/api/v1/opportunities/{opportunity_id}/timeline",
+    "/api/v1/opportunities/{opportunity_id}/checklist",
+):
 
     @builds("GET", _path)
     async def _(w, role, scope):

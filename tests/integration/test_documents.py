@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import time
 
 import httpx
 
@@ -176,3 +177,126 @@ async def test_upload_version_download_limits_scope_360_and_audit(stack, gateway
         return wanted <= types
 
     await wait_until(trail, timeout=20, what="the documents' events in the client's audit trail")
+
+
+async def _checklist_of(gateway: httpx.AsyncClient, headers, deal_id: str) -> dict:
+    response = await gateway.get(f"/api/v1/opportunities/{deal_id}/checklist", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _to_material_gathering(gateway: httpx.AsyncClient, manager) -> tuple[dict, dict]:
+    client, deal = await _deal(gateway, manager)
+    for stage in ("first_contact", "needs_analysis"):
+        moved = await gateway.post(
+            f"/api/v1/opportunities/{deal['id']}/advance", headers=manager, json={"from_stage": stage}
+        )
+        assert moved.status_code == 200, moved.text
+    return client, moved.json()
+
+
+async def _upload_type(gateway: httpx.AsyncClient, headers, deal_id: str, document_type: str) -> dict:
+    response = await gateway.post(
+        "/api/v1/documents",
+        headers=headers,
+        params={"owner_type": "deal", "owner_id": deal_id, "document_type": document_type},
+        files={"file": (f"{document_type}.pdf", pdf(document_type.encode()), "application/pdf")},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _set_auto_advance(gateway: httpx.AsyncClient, admin_headers, checklist: dict, on: bool) -> None:
+    response = await gateway.put(
+        "/api/v1/documents/checklists/material_gathering",
+        headers=admin_headers,
+        json={"requirements": checklist["requirements"], "auto_advance": on},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_the_last_required_document_advances_the_deal_and_routes_its_next_task(stack, gateway, admin_headers):
+    manager = await headers_for(gateway, SALES_MANAGER)
+    employee = await headers_for(gateway, SALES_EMPLOYEE)
+    checklists = (await gateway.get("/api/v1/documents/checklists", headers=employee)).json()
+    original = next(c for c in checklists if c["stage_key"] == "material_gathering")
+    assert original["requirements"] == [
+        ["proof_of_identity", "company_registration"],
+        ["previous_policy"],
+        ["risk_questionnaire"],
+    ]
+    try:
+        await _set_auto_advance(gateway, admin_headers, original, True)
+        _, deal = await _to_material_gathering(gateway, manager)
+
+        # pipeline has the stage's checklist (from documents' event); an Employee may not advance without it.
+        async def auto_advance_known():
+            return (await _checklist_of(gateway, employee, deal["id"]))["auto_advance"]
+
+        await wait_until(auto_advance_known, timeout=20, what="pipeline to learn the checklist's auto_advance")
+        refused = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=employee)
+        assert_problem(refused, 409)
+        assert len(refused.json()["missing_documents"]) == 3
+
+        await _upload_type(gateway, employee, deal["id"], "company_registration")
+        await _upload_type(gateway, employee, deal["id"], "previous_policy")
+
+        async def one_missing():
+            checklist = await _checklist_of(gateway, employee, deal["id"])
+            return checklist["missing"] == [["risk_questionnaire"]] and checklist
+
+        checklist = await wait_until(one_missing, timeout=20, what="pipeline to count the first two documents")
+        assert [r["present"] for r in checklist["requirements"]] == [True, True, False]
+
+        started = time.monotonic()
+        await _upload_type(gateway, employee, deal["id"], "risk_questionnaire")
+
+        async def routed():
+            tasks = await gateway.get(
+                "/api/v1/tasks", headers=admin_headers, params={"opportunity_id": deal["id"], "limit": 50}
+            )
+            by_stage = {t["stage_key"]: t["status"] for t in tasks.json()["items"]}
+            if by_stage.get("technical_assignment") == "open" and by_stage.get("material_gathering") == "done":
+                return time.monotonic() - started
+            return None
+
+        delay = await wait_until(routed, timeout=10, interval=0.02, what="the next stage's task")
+        assert delay < 2.0, f"the next task was routed {delay:.2f} s after the last document"
+        timeline = (await gateway.get(f"/api/v1/opportunities/{deal['id']}/timeline", headers=manager)).json()
+        last = timeline["entries"][-1]
+        assert (last["from_stage"], last["to_stage"], last["actor"]) == (
+            "material_gathering",
+            "technical_assignment",
+            "system:documents",
+        )
+
+        # With auto-advance off, a complete checklist moves nothing; a Manager may advance without documents.
+        await _set_auto_advance(gateway, admin_headers, original, False)
+        _, still = await _to_material_gathering(gateway, manager)
+
+        async def auto_advance_off():
+            return not (await _checklist_of(gateway, employee, still["id"]))["auto_advance"]
+
+        await wait_until(auto_advance_off, timeout=20, what="pipeline to learn auto_advance is off")
+        for document_type in ("proof_of_identity", "previous_policy", "risk_questionnaire"):
+            await _upload_type(gateway, employee, still["id"], document_type)
+
+        async def complete():
+            return (await _checklist_of(gateway, employee, still["id"]))["complete"]
+
+        await wait_until(complete, timeout=20, what="pipeline to count the three documents")
+        await asyncio.sleep(1.0)
+        now = (await gateway.get(f"/api/v1/opportunities/{still['id']}", headers=manager)).json()
+        assert now["stage"]["key"] == "material_gathering"
+
+        _, bare = await _to_material_gathering(gateway, manager)
+        advanced = await gateway.post(
+            f"/api/v1/opportunities/{bare['id']}/advance",
+            headers=manager,
+            json={"reason": "the client brings them to the meeting"},
+        )
+        assert advanced.status_code == 200, advanced.text
+        entries = (await gateway.get(f"/api/v1/opportunities/{bare['id']}/timeline", headers=manager)).json()
+        assert entries["entries"][-1]["reason"].startswith("the client brings them to the meeting (advanced without")
+    finally:
+        await _set_auto_advance(gateway, admin_headers, original, original["auto_advance"])

@@ -757,6 +757,23 @@ export interface paths {
         patch: operations["update_opportunity_api_v1_opportunities__opportunity_id__patch"];
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/checklist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal's checklist for its current stage: each required document, present or missing */
+        get: operations["get_checklist_api_v1_opportunities__opportunity_id__checklist_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunities/{opportunity_id}/advance": {
         parameters: {
             query?: never;
@@ -766,7 +783,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move the deal to the next stage (not from Client Decision or Policy Issuance) */
+        /** Move the deal to the next stage (not from Client Decision or Policy Issuance); an Employee only once the stage's required documents are present */
         post: operations["advance_api_v1_opportunities__opportunity_id__advance_post"];
         delete?: never;
         options?: never;
@@ -1030,6 +1047,40 @@ export interface paths {
         put?: never;
         /** Upload a document for a client, deal, task or contract the caller may see */
         post: operations["upload_document_api_v1_documents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/checklists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every stage checklist: the documents a deal needs before it leaves the stage */
+        get: operations["list_checklists_api_v1_documents_checklists_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/checklists/{stage_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a stage's checklist and whether a deal then advances by itself (Admin) */
+        put: operations["update_checklist_api_v1_documents_checklists__stage_key__put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2496,6 +2547,11 @@ export interface components {
              * @description The stage the caller sees the deal in; if the deal has moved meanwhile the answer is 409.
              */
             from_stage?: string | null;
+            /**
+             * Reason
+             * @description Why a Manager advances a deal whose stage still lacks required documents (kept on the move).
+             */
+            reason?: string | null;
         };
         /** Analytics */
         Analytics: {
@@ -2553,6 +2609,33 @@ export interface components {
             advanced: number;
             /** Rate */
             rate: number | null;
+        };
+        /** DealChecklist */
+        DealChecklist: {
+            /**
+             * Opportunity Id
+             * Format: uuid
+             */
+            opportunity_id: string;
+            /**
+             * Stage Key
+             * @description The deal's current stage, whose checklist this is.
+             */
+            stage_key: string;
+            /** Requirements */
+            requirements: components["schemas"]["RequirementState"][];
+            /**
+             * Missing
+             * @description The requirements no document meets yet.
+             */
+            missing: string[][];
+            /** Complete */
+            complete: boolean;
+            /**
+             * Auto Advance
+             * @description Whether the deal advances by itself once the checklist is complete.
+             */
+            auto_advance: boolean;
         };
         /** DeclineBody */
         DeclineBody: {
@@ -2778,6 +2861,21 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** RequirementState */
+        RequirementState: {
+            /**
+             * Document Types
+             * @description Any one of these types meets the requirement.
+             */
+            document_types: string[];
+            /** Present */
+            present: boolean;
+            /**
+             * Document Ids
+             * @description The deal's documents that meet it.
+             */
+            document_ids: string[];
         };
         /** StageOut */
         StageOut: {
@@ -3054,6 +3152,33 @@ export interface components {
              * @description The file (multipart part `file`); its name is kept, sanitised.
              */
             file: string;
+        };
+        /** ChecklistOut */
+        ChecklistOut: {
+            /** Stage Key */
+            stage_key: string;
+            /**
+             * Requirements
+             * @description What a deal needs before it leaves the stage: each requirement is met by a document of any one of its types.
+             */
+            requirements: string[][];
+            /**
+             * Auto Advance
+             * @description Whether the deal advances by itself once every requirement is met.
+             */
+            auto_advance: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ChecklistUpdate */
+        ChecklistUpdate: {
+            /** Requirements */
+            requirements: string[][];
+            /** Auto Advance */
+            auto_advance: boolean;
         };
         /** DocumentDetail */
         DocumentDetail: {
@@ -6984,6 +7109,55 @@ export interface operations {
             };
         };
     };
+    get_checklist_api_v1_opportunities__opportunity_id__checklist_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealChecklist"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     advance_api_v1_opportunities__opportunity_id__advance_post: {
         parameters: {
             query?: never;
@@ -7890,6 +8064,97 @@ export interface operations {
             };
             /** @description The file's content (detected from its bytes) is not an accepted type (problem+json) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_checklists_api_v1_documents_checklists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_checklist_api_v1_documents_checklists__stage_key__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stage_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChecklistUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
