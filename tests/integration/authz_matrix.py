@@ -254,6 +254,7 @@ MATRIX: tuple[Row, ...] = (
     ),
     row("GET", "/api/v1/opportunities", **DEPARTMENT_OR_MINE, list_of_records=True),
     row("GET", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE),
+    row("GET", "/api/v1/opportunities/{opportunity_id}/checklist", **DEPARTMENT_OR_MINE),
     row("PATCH", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE, variant="edit"),
     row(
         "PATCH",
@@ -376,6 +377,13 @@ MATRIX: tuple[Row, ...] = (
     row("GET", "/api/v1/documents/{document_id}", **DEPARTMENT_OR_MINE),
     row("GET", "/api/v1/documents/{document_id}/content", **DEPARTMENT_OR_MINE),
     row("POST", "/api/v1/documents/{document_id}/versions", **DEPARTMENT_OR_MINE),
+    row("GET", "/api/v1/documents/checklists", **EVERYONE),
+    row(
+        "PUT",
+        "/api/v1/documents/checklists/{stage_key}",
+        **ADMIN_ONLY,
+        note="The Admin's probe writes the checklist back as it was.",
+    ),
     row(
         "DELETE",
         "/api/v1/documents/{document_id}",

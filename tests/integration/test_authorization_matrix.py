@@ -672,6 +672,20 @@ async def _(w, role, scope):
     return Call(path={"document_id": w.document(role, scope)["id"]}, files=_pdf_upload(w))
 
 
+simple("GET", "/api/v1/documents/checklists")
+
+
+@builds("PUT", "/api/v1/documents/checklists/{stage_key}")
+async def _(w, role, scope):
+    current = next(
+        c for c in await w.admin("GET", "/api/v1/documents/checklists") if c["stage_key"] == "policy_issuance"
+    )
+    return Call(
+        path={"stage_key": "policy_issuance"},
+        json={"requirements": current["requirements"], "auto_advance": current["auto_advance"]},
+    )
+
+
 @builds("DELETE", "/api/v1/documents/{document_id}")
 async def _(w, role, scope):
     return Call(path={"document_id": (await w.new_document(role, scope))["id"]}, params={"reason": "authz matrix"})
