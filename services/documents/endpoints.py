@@ -33,6 +33,7 @@ from shared.pagination import Page, PageParams, page_params
 
 PROBLEMS = problems()
 UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not a readable multipart form (problem+json)"},
     404: PROBLEMS[404],
     413: {"description": "The file is larger than the configured maximum (problem+json)"},
     415: {"description": "The file's content (detected from its bytes) is not an accepted type (problem+json)"},

@@ -216,3 +216,21 @@ def test_content_disposition_carries_any_name_safely():
     assert content_disposition("Πρόταση.pdf") == (
         "attachment; filename=\"_______.pdf\"; filename*=UTF-8''%CE%A0%CF%81%CF%8C%CF%84%CE%B1%CF%83%CE%B7.pdf"
     )
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "multipart/form-data"])
+async def test_a_body_that_is_not_a_readable_multipart_form_is_a_documented_400_problem(content_type):
+    import httpx
+
+    from services.documents.app import create_app
+
+    app = create_app(DocumentsSettings())
+    documented = app.openapi()["paths"]["/api/v1/documents/{document_id}/versions"]["post"]["responses"]
+    assert "400" in documented
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://documents") as client:
+        answer = await client.post(
+            f"/api/v1/documents/{uuid.uuid4()}/versions",
+            headers={"content-type": content_type, "authorization": "Bearer unused"},
+            content=b"not a form",
+        )
+    assert answer.status_code == 400 and answer.headers["content-type"] == "application/problem+json"
