@@ -19,6 +19,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# libmagic: the documents service reads an upload's content type from its bytes (python-magic).
+RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, in their own layer, so a code change does not reinstall them.
 # constraints.txt pins the dev packages too; as constraints they are simply not installed.
 COPY pyproject.toml constraints.txt ./
@@ -39,7 +43,7 @@ RUN pip install -c constraints.txt . \
 # The processes run from /app (migrations are found next to the code), as an unprivileged user
 # that cannot write the code.
 RUN useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home insureops \
-    && mkdir -p /var/lib/insureops/audit && chown -R insureops:insureops /var/lib/insureops
+    && mkdir -p /var/lib/insureops/audit /var/lib/insureops/documents && chown -R insureops:insureops /var/lib/insureops
 USER insureops
 
-EXPOSE 8000 8001 8002 8003 8004 8005 8006 8007
+EXPOSE 8000 8001 8002 8003 8004 8005 8006 8007 8008

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser pdftools \
+.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser pdftools libmagic \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -44,6 +44,14 @@ $(CONSOLE_BUILD): $(CONSOLE_STAMP) $(CONSOLE_INPUTS)
 ## Build the console (the gateway serves console/dist at /).
 console: $(CONSOLE_BUILD)
 
+# libmagic, which the documents service reads an upload's content type with (python-magic): Debian's libmagic1.
+libmagic:
+	@ldconfig -p | grep -q 'libmagic\.so\.1' || { \
+	  echo "installing Debian's libmagic1 for the documents service ..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "libmagic is missing: install Debian's libmagic1 package (apt-get install libmagic1)" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q libmagic1; }
+
 browser:
 	@test -x $(CHROMIUM) || { \
 	  echo "installing Debian's chromium for the console's browser tests ..."; \
@@ -60,11 +68,11 @@ pdftools:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q poppler-utils; }
 
 ## Start Kafka, PostgreSQL and every service with demo data; Ctrl-C stops everything.
-up: $(STAMP) console
+up: $(STAMP) libmagic console
 	$(PY) -m devstack up
 
 ## The same, returning once ready (stop with `make down`).
-up-detached: $(STAMP) console
+up-detached: $(STAMP) libmagic console
 	$(PY) -m devstack up --detach
 
 down: $(STAMP)
@@ -86,7 +94,7 @@ lint: $(STAMP)
 
 ## Every test: the Python lint and type check; the console's lint, type check and unit tests; then unit, integration
 ## and end-to-end (a real Chromium on the console) on the real Kafka and PostgreSQL of a platform of the tests' own.
-test: $(STAMP) lint test-console browser pdftools
+test: $(STAMP) libmagic lint test-console browser pdftools
 	$(TEST_STACK) $(PY) -m pytest -q
 
 ## Stop the tests' platform if a test session left it running.
@@ -98,7 +106,7 @@ test-console: $(CONSOLE_BUILD)
 
 ## The fast tests (tests/<service>/, tests/shared/, ...): no Kafka, no services; a PostgreSQL of their own
 ## (.run/unit-pg, port 45632), each test's database work rolled back. Under a minute.
-test-fast: $(STAMP) pdftools
+test-fast: $(STAMP) libmagic pdftools
 	$(PY) -m pytest -q -m "not stack"
 
 test-unit: test-fast

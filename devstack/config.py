@@ -40,6 +40,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("contracts", 5),
     ServiceSpec("audit", 6),
     ServiceSpec("notifications", 7),
+    ServiceSpec("documents", 8),
     ServiceSpec("gateway", 0, has_database=False),
 )
 
@@ -210,6 +211,9 @@ class StackSettings(BaseSettings):
         if service == "notifications":
             env["SMTP_HOST"] = self.host
             env["SMTP_PORT"] = str(self.smtp_server_port)
+        if service == "documents":
+            # The documents' bytes live with the stack's other data.
+            env["DOCUMENTS_STORAGE_DIR"] = str(self.run_dir / "documents")
         if service == "audit":
             # The chain checkpoints live outside the database, with the stack's other data.
             env["AUDIT_CHECKPOINT_FILE"] = str(self.run_dir / "audit" / "checkpoints.jsonl")

@@ -43,7 +43,15 @@ PARTITIONS = 3
 REPLICAS = 3
 
 # Settings that come from Secrets (set by each Deployment's `env`), never from a ConfigMap.
-SECRET_SETTINGS = {"DATABASE_URL", "MIGRATION_DATABASE_URL", "SMTP_USERNAME", "SMTP_PASSWORD", "AUDIT_CHAIN_KEY"}
+SECRET_SETTINGS = {
+    "DATABASE_URL",
+    "MIGRATION_DATABASE_URL",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "DOCUMENTS_S3_ACCESS_KEY_ID",
+    "DOCUMENTS_S3_SECRET_ACCESS_KEY",
+    "AUDIT_CHAIN_KEY",
+}
 
 # Values Kubernetes needs instead of the code's defaults (which suit one machine), by ConfigMap.
 OVERRIDES: dict[str, dict[str, str]] = {
@@ -62,6 +70,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
     },
     "insureops-audit": {"AUDIT_CHECKPOINT_FILE": "/var/lib/insureops/audit/checkpoints.jsonl"},
     "insureops-notifications": {"SMTP_HOST": "mail"},
+    # Replicas share no disk: the documents' bytes go to an S3-compatible bucket (DOCUMENTS_S3_* in the overlay).
+    "insureops-documents": {"DOCUMENTS_STORAGE": "s3"},
 }
 
 
@@ -351,6 +361,12 @@ def deployment(service: str, port: int) -> dict[str, Any]:
     if service == "audit":
         # The key the chain is sealed with, outside the database (deploy/README.md: create it once, keep it).
         env.append(_secret_env("AUDIT_CHAIN_KEY", "audit-chain-key", "key"))
+    if service == "documents":
+        # The bucket's keys; without the Secret, the pod's own cloud identity (IRSA, workload identity) is used.
+        env += [
+            _secret_env("DOCUMENTS_S3_ACCESS_KEY_ID", "documents-s3", "access-key-id", optional=True),
+            _secret_env("DOCUMENTS_S3_SECRET_ACCESS_KEY", "documents-s3", "secret-access-key", optional=True),
+        ]
     env += kafka_env(service)
     mounts = [
         {"name": "tmp", "mountPath": "/tmp"},

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings
 from services.audit.settings import AuditSettings
 from services.clients.settings import ClientsSettings
 from services.contracts.settings import ContractsSettings
+from services.documents.settings import DocumentsSettings
 from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
 from services.notifications.settings import NotificationsSettings
@@ -45,7 +46,7 @@ SECTIONS: tuple[Section, ...] = (
         "Services with a database",
         DatabaseSettings,
         "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
-        "pipeline, tasks, contracts, audit, notifications).",
+        "pipeline, tasks, contracts, audit, notifications, documents).",
     ),
     Section(
         "identity",
@@ -87,6 +88,12 @@ SECTIONS: tuple[Section, ...] = (
         "notifications",
         NotificationsSettings,
         "The notifications service (inbox, live stream, email); it "
+        f"also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "documents",
+        DocumentsSettings,
+        "The documents service (files of clients, deals, tasks and contracts; the blob store, upload limits); it "
         f"also reads the common and database settings. {_REDECLARED}",
     ),
     Section(

@@ -70,6 +70,10 @@ class ServiceParts:
     openapi_url: str | None = "/openapi.json"
     # The OpenAPI document the /docs page shows (the gateway's merged one is served by its own route).
     docs_for: str | None = "/openapi.json"
+    # A service that takes file uploads: multipart bodies pass the NUL check unread (`RefuseNulCharacters`).
+    multipart_uploads: bool = False
+    # Path prefixes whose bodies may be larger than MAX_REQUEST_BYTES, with their own limit (the gateway's uploads).
+    larger_bodies: dict[str, int] = field(default_factory=dict)
 
 
 async def _retry(
@@ -300,9 +304,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
     except Exception:
         log.warning("FastAPI tracing is unavailable", exc_info=True)
     if isinstance(settings, DatabaseSettings):
-        app.add_middleware(RefuseNulCharacters)
+        app.add_middleware(RefuseNulCharacters, pass_multipart=parts.multipart_uploads)
     # Outside the NUL check (which reads the body): the body is counted as it streams in, before anything keeps it.
-    app.add_middleware(LimitRequestBody, max_bytes=settings.max_request_bytes)
+    app.add_middleware(LimitRequestBody, max_bytes=settings.max_request_bytes, larger=parts.larger_bodies)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware)
     return app

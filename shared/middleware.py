@@ -1,11 +1,14 @@
 """ASGI middleware every service runs: a body limit (413 while the body streams in), security headers on every
 answer, and, in the services with a database, requests carrying the NUL character (U+0000), which no
-PostgreSQL text or JSON value can hold, are refused as invalid input (422, problem+json) before any query."""
+PostgreSQL text or JSON value can hold, are refused as invalid input (422, problem+json) before any query
+(in a service that takes uploads, a multipart body, which carries files, is passed on unread: only its path and
+query are checked)."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -67,14 +70,21 @@ class RefuseNulCharacters:
     body) is invalid input, answered 422 naming where, before PostgreSQL refuses to store or even compare it
     (which would be a 500)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, pass_multipart: bool = False) -> None:
         self.app = app
+        self.pass_multipart = pass_multipart
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body = b""
-        if scope["method"] in _WRITES:
+        headers = dict(scope.get("headers", ()))
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        # In a service that takes uploads (`pass_multipart`), a multipart body carries files: their bytes may hold
+        # NUL and are never stored as text, and reading the body here would hold a whole file in memory. The
+        # service checks the text it takes from such a request itself; its path and query are checked here.
+        unread = self.pass_multipart and content_type.startswith("multipart/form-data")
+        if scope["method"] in _WRITES and not unread:
             messages = []
             while True:
                 message = await receive()
@@ -92,12 +102,11 @@ class RefuseNulCharacters:
                 return replay.pop(0) if replay else await upstream()
 
             receive = receive_again
-        headers = dict(scope.get("headers", ()))
         where = nul_location(
             path=scope.get("path", ""),
             raw_path=scope.get("raw_path") or b"",
             query_string=scope.get("query_string", b""),
-            content_type=headers.get(b"content-type", b"").decode("latin-1").lower(),
+            content_type=content_type,
             body=body,
         )
         if where is None:
@@ -116,19 +125,27 @@ class _BodyOverLimit(Exception):
 
 
 class LimitRequestBody:
-    """ASGI middleware: a request body larger than `max_bytes` is answered 413 problem+json.
+    """ASGI middleware: a request body larger than `max_bytes` (or, under a path prefix of `larger`, that prefix's
+    limit) is answered 413 problem+json.
 
     A declared `Content-Length` over the limit is refused before any of the body is read. Otherwise the body
     is counted as it streams in (a chunked body has no length to check): the chunk that passes the limit
     makes `receive` raise, so the app stops reading, nothing more is buffered, and the answer is 413 whatever
     the app was about to say. The connection is then closed by the server (the rest of the body is unread)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.larger.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     def _refuse(self, scope: Scope) -> JSONResponse:
-        problem = PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
+        problem = PayloadTooLarge(f"request bodies are limited to {self._limit(scope.get('path', ''))} bytes")
         return JSONResponse(
             problem.to_dict(scope.get("path")),
             status_code=413,
@@ -139,9 +156,10 @@ class LimitRequestBody:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self._limit(scope.get("path", "")) if self.larger else self.max_bytes
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                if not value.strip().isdigit() or int(value) > self.max_bytes:
+                if not value.strip().isdigit() or int(value) > max_bytes:
                     return await self._refuse(scope)(scope, receive, send)
                 break
         received = 0
@@ -155,7 +173,7 @@ class LimitRequestBody:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     over = True
                     raise _BodyOverLimit
             return message

@@ -83,7 +83,7 @@ async def pg_engines(pg):
         await engine_.dispose()
 
 
-_FAST_TEST_FOLDERS = {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications"}
+_FAST_TEST_FOLDERS = {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents"}
 
 
 @pytest.fixture

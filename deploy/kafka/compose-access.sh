@@ -58,7 +58,7 @@ echo "insureops: the bus principal pipeline and its ACLs"
 scram pipeline "${INSUREOPS_KAFKA_PIPELINE_PASSWORD:?}"
 acl pipeline prefixed Write Create Describe -- --topic pipeline. --topic deadletter.pipeline.
 acl pipeline literal Write Create Describe -- --topic deadletter.pipeline
-acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events
+acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events --topic documents.document.events --topic documents.checklist.events
 acl pipeline literal Read Describe -- --group pipeline
 acl pipeline prefixed Read Describe -- --group pipeline.
 
@@ -94,6 +94,14 @@ acl notifications literal Write Create Describe -- --topic deadletter.notificati
 acl notifications literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic tasks.task.events --topic pipeline.opportunity.events --topic contracts.contract.events
 acl notifications literal Read Describe -- --group notifications
 acl notifications prefixed Read Describe -- --group notifications.
+
+echo "insureops: the bus principal documents and its ACLs"
+scram documents "${INSUREOPS_KAFKA_DOCUMENTS_PASSWORD:?}"
+acl documents prefixed Write Create Describe -- --topic documents. --topic deadletter.documents.
+acl documents literal Write Create Describe -- --topic deadletter.documents
+acl documents literal Read Describe Create -- --topic identity.user.events --topic clients.client.events --topic pipeline.opportunity.events --topic tasks.task.events --topic contracts.contract.events
+acl documents literal Read Describe -- --group documents
+acl documents prefixed Read Describe -- --group documents.
 
 echo "insureops: the bus principal gateway and its ACLs"
 scram gateway "${INSUREOPS_KAFKA_GATEWAY_PASSWORD:?}"

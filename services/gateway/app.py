@@ -28,7 +28,15 @@ from yarl import URL
 from services.gateway import compose
 from services.gateway.console import ConsoleFiles, console_response, is_console_path
 from services.gateway.limits import RateLimitMiddleware, TokenBuckets
-from services.gateway.routes import PUBLIC, QUERY_TOKEN, is_dead_letter_template, service_for, upstream_services
+from services.gateway.routes import (
+    PUBLIC,
+    QUERY_TOKEN,
+    UPLOADS,
+    is_dead_letter_template,
+    is_upload,
+    service_for,
+    upstream_services,
+)
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstream import TransportError, open_session, service_health, with_trace_context
 from shared.app import ServiceParts, create_service_app
@@ -144,9 +152,11 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
         if (request.method, full_path) not in PUBLIC:
             token = _token(request, full_path)
             await request.app.state.token_verifier.verify(token)
-        # At most MAX_REQUEST_BYTES: the app's body limit (`shared.middleware.LimitRequestBody`) stops the read
-        # with a 413 the moment a body passes it, declared length or not.
-        body = await request.body()
+        # At most MAX_REQUEST_BYTES (an upload: UPLOAD_MAX_REQUEST_BYTES): the app's body limit
+        # (`shared.middleware.LimitRequestBody`) stops the read with a 413 the moment a body passes it, declared
+        # length or not. An upload is passed on as it arrives, never whole in memory.
+        body: bytes | AsyncIterator[bytes] | None
+        body = request.stream() if is_upload(request.method, full_path) else (await request.body()) or None
         headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
         headers["x-request-id"] = current().request_id or ""
         headers["x-forwarded-for"] = request.client.host if request.client else ""
@@ -164,7 +174,7 @@ def build_router(settings: GatewaySettings, *, own_routes: Sequence[BaseRoute] =
         try:
             async with asyncio.timeout(settings.upstream_timeout_seconds):
                 upstream = await session.request(
-                    request.method, url, headers=with_trace_context(headers), data=body or None, allow_redirects=False
+                    request.method, url, headers=with_trace_context(headers), data=body, allow_redirects=False
                 )
         except TimeoutError as exc:
             raise GatewayTimeout(f"the {service} service did not answer in time") from exc
@@ -301,6 +311,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             liveness_route=False,
             openapi_url=None,
             clock_control_routes=False,
+            larger_bodies={prefix: settings.upload_max_request_bytes for prefix in UPLOADS},
         )
     )
     install_limits(app, settings)

@@ -1,5 +1,5 @@
-"""Client 360 at the gateway: the client, its place in the hierarchy, contracts, deals, open tasks and latest
-history in one answer. The clients service decides whether the caller sees the client at all."""
+"""Client 360 at the gateway: the client, its place in the hierarchy, contracts, deals, open tasks, documents and
+latest history in one answer. The clients service decides whether the caller sees the client at all."""
 
 from __future__ import annotations
 
@@ -49,6 +49,17 @@ class Client360(BaseModel):
         Annotated[Upstream, upstream("pipeline", "Page_OpportunityOut_", "the client's deals, newest first")] | None
     )
     open_tasks: Annotated[Upstream, upstream("tasks", "Page_TaskOut_", "the client's open tasks, at-risk first")] | None
+    documents: (
+        Annotated[
+            Upstream,
+            upstream(
+                "documents",
+                "Page_DocumentOut_",
+                "the documents of the client and of its deals, tasks and contracts the caller may see, newest first",
+            ),
+        ]
+        | None
+    )
     history: (
         Annotated[
             Upstream,
@@ -81,8 +92,8 @@ def add_client_360(router: APIRouter, composer: Composer) -> None:
                 "sees the client, did not answer in time (problem+json)"
             },
         },
-        summary="Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and "
-        "latest history in one answer; parts that are slow or down are listed in `missing`",
+        summary="Client 360: the client, its place in the hierarchy, contracts, deals, open tasks, documents "
+        "and latest history in one answer; parts that are slow or down are listed in `missing`",
         description=PARTIAL_ANSWERS + "\n\nThe clients service decides whether the caller may see the "
         "client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. "
         "If the clients service does not answer (down, or slower than the deadline), the answer is a 503 "
@@ -100,6 +111,7 @@ def add_client_360(router: APIRouter, composer: Composer) -> None:
             PartCall("contracts", "contracts", "/api/v1/contracts", page(client_id=cid)),
             PartCall("opportunities", "pipeline", "/api/v1/opportunities", page(client_id=cid)),
             PartCall("open_tasks", "tasks", "/api/v1/tasks", page(client_id=cid, active="true", sort="risk")),
+            PartCall("documents", "documents", "/api/v1/documents", page(client_id=cid)),
             # The client's history (the client, its deals, tasks and contracts), newest first: the latest N.
             PartCall("history", "audit", "/api/v1/audit/records", page(client_id=cid, order="desc")),
         ]
@@ -124,6 +136,7 @@ def add_client_360(router: APIRouter, composer: Composer) -> None:
             contracts=parts.get("contracts"),
             opportunities=parts.get("opportunities"),
             open_tasks=parts.get("open_tasks"),
+            documents=parts.get("documents"),
             history=parts.get("history"),
             **composed_fields(outcome),
         )

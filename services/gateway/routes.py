@@ -30,7 +30,12 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/opportunities", "pipeline"),
     Route("/api/v1/pipeline", "pipeline"),
     Route("/api/v1/notifications", "notifications"),
+    Route("/api/v1/documents", "documents"),
 )
+
+# Where files are uploaded: these bodies are passed on to the service as they arrive (never whole in the gateway's
+# memory), up to the gateway's UPLOAD_MAX_REQUEST_BYTES instead of MAX_REQUEST_BYTES.
+UPLOADS = ("/api/v1/documents",)
 
 # `/api/v1/dead-letters/{consumer}/...` goes to the service owning the consumer: the part of its name before the
 # first dot (`tasks.router` -> tasks). `GET /api/v1/dead-letters` itself the gateway composes from them all.
@@ -61,6 +66,11 @@ def service_for(path: str) -> str | None:
         if path == route.prefix or path.startswith(route.prefix + "/"):
             return route.service
     return None
+
+
+def is_upload(method: str, path: str) -> bool:
+    """Whether the request may carry a file (a POST under an upload prefix)."""
+    return method == "POST" and any(path == prefix or path.startswith(prefix + "/") for prefix in UPLOADS)
 
 
 def is_dead_letter_template(path: str) -> bool:

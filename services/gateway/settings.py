@@ -17,6 +17,12 @@ class GatewaySettings(ServiceSettings):
     audit_url: str = Field("http://127.0.0.1:8006", description="Base URL of the audit service.")
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
+    documents_url: str = Field("http://127.0.0.1:8008", description="Base URL of the documents service.")
+    upload_max_request_bytes: int = Field(
+        25 * 1024 * 1024 + 64 * 1024,
+        description="Largest upload body (a document, with its multipart framing) the gateway passes on, streamed; "
+        "413 above. Keep it at the documents service's MAX_REQUEST_BYTES.",
+    )
     upstream_timeout_seconds: float = Field(10.0, description="Longest wait for a service's answer.")
     upstream_connect_timeout_seconds: float = Field(
         2.0, description="Longest wait for a new connection to a service (a service that is down refuses at once)."

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from services.pipeline import access, rules, service
+from services.pipeline import access, checklists, rules, service
 from services.pipeline import repository as repo
 from services.pipeline.board_stream import board_stream
 from services.pipeline.schemas import (
@@ -19,6 +19,7 @@ from services.pipeline.schemas import (
     Board,
     BoardColumn,
     Conversion,
+    DealChecklist,
     DeclineBody,
     LineCreate,
     LineOut,
@@ -28,6 +29,7 @@ from services.pipeline.schemas import (
     OpportunityCreate,
     OpportunityOut,
     OpportunityUpdate,
+    RequirementState,
     SlaState,
     StageOut,
     StageTime,
@@ -209,6 +211,35 @@ async def get_opportunity(opportunity_id: uuid.UUID, request: Request, session: 
     )
 
 
+@router.get(
+    "/api/v1/opportunities/{opportunity_id}/checklist",
+    response_model=DealChecklist,
+    tags=["opportunities"],
+    summary="The deal's checklist for its current stage: each required document, present or missing",
+    responses={404: PROBLEMS[404]},
+)
+async def get_checklist(opportunity_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    deal = await service.visible_opportunity(
+        session, opportunity_id, access.viewer_of(caller), at_risk_share=_share(request)
+    )
+    state = await checklists.state(session, opportunity_id, deal.stage.key)
+    return DealChecklist(
+        opportunity_id=opportunity_id,
+        stage_key=state.stage_key,
+        auto_advance=state.auto_advance,
+        complete=state.complete,
+        requirements=[
+            RequirementState(
+                document_types=types,
+                present=bool(ids := [i for t in types for i in state.present.get(t, [])]),
+                document_ids=ids,
+            )
+            for types in state.requirements
+        ],
+        missing=state.missing,
+    )
+
+
 @router.patch(
     "/api/v1/opportunities/{opportunity_id}",
     response_model=OpportunityOut,
@@ -228,7 +259,8 @@ async def update_opportunity(
     response_model=OpportunityOut,
     tags=["opportunities"],
     responses=MOVE_PROBLEMS,
-    summary="Move the deal to the next stage (not from Client Decision or Policy Issuance)",
+    summary="Move the deal to the next stage (not from Client Decision or Policy Issuance); an Employee only once "
+    "the stage's required documents are present",
 )
 async def advance(
     opportunity_id: uuid.UUID,
@@ -243,6 +275,7 @@ async def advance(
         "advance",
         viewer=access.viewer_of(caller),
         from_stage=body.from_stage if body else None,
+        reason=body.reason if body else None,
     )
     # The mover gets the result even if the deal has now left their scope (e.g. into another department's stage).
     return deal.out(at_risk_share=_share(request))

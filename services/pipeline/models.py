@@ -1,5 +1,6 @@
 """Pipeline's tables: insurance lines, stage definitions, deals (opportunities) and their stage history,
-the replicas of identity's people and of the clients service's clients, and the messaging tables."""
+the replicas of identity's people, of the clients service's clients and of the documents service's stage
+checklists and deal documents, and the messaging tables."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
@@ -134,3 +136,23 @@ class StageMove(Base):
     seconds_in_stage: Mapped[float | None] = mapped_column(Float, nullable=True)  # in the stage left
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     status_after: Mapped[str] = mapped_column(String(10))
+
+
+class KnownChecklist(Base):
+    """A stage's checklist, as the documents service last published it (`documents.checklist.updated`)."""
+
+    __tablename__ = "known_checklists"
+
+    stage_key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    requirements: Mapped[list[list[str]]] = mapped_column(JSONB)
+    auto_advance: Mapped[bool] = mapped_column(Boolean)
+
+
+class DealDocument(Base):
+    """A live document of a deal, from the documents service's events: what a checklist counts."""
+
+    __tablename__ = "deal_documents"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    document_type: Mapped[str] = mapped_column(String(100))

@@ -9,12 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline.access import Viewer, visible_where
-from services.pipeline.models import KnownClient, Line, Opportunity, Stage, StageMove, people
+from services.pipeline.models import (
+    DealDocument,
+    KnownChecklist,
+    KnownClient,
+    Line,
+    Opportunity,
+    Stage,
+    StageMove,
+    people,
+)
 from shared.pagination import PageParams, apply_sort, total_of
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
@@ -390,3 +399,36 @@ async def deal_audience(pool: asyncpg.Pool, opportunity_id: uuid.UUID, sequence:
     """Who may see the deal now (owner, department, its stage's department) and the payload of its event
     `sequence` (which says where it was before); None if there is no such deal."""
     return await pool.fetchrow(_DEAL_AUDIENCE, opportunity_id, sequence)
+
+
+# The documents service's checklists and deal documents (replicas) ------------------------------------------------
+async def upsert_checklist(session: AsyncSession, stage_key: str, requirements: list[list[str]], auto_advance: bool):
+    values = {"requirements": requirements, "auto_advance": auto_advance}
+    await session.execute(
+        pg_insert(KnownChecklist)
+        .values(stage_key=stage_key, **values)
+        .on_conflict_do_update(index_elements=["stage_key"], set_=values)
+    )
+
+
+async def get_checklist(session: AsyncSession, stage_key: str) -> KnownChecklist | None:
+    return await session.get(KnownChecklist, stage_key, populate_existing=True)
+
+
+async def add_deal_document(
+    session: AsyncSession, document_id: uuid.UUID, opportunity_id: uuid.UUID, document_type: str
+) -> None:
+    await session.execute(
+        pg_insert(DealDocument)
+        .values(document_id=document_id, opportunity_id=opportunity_id, document_type=document_type)
+        .on_conflict_do_nothing(index_elements=["document_id"])
+    )
+
+
+async def remove_deal_document(session: AsyncSession, document_id: uuid.UUID) -> None:
+    await session.execute(delete(DealDocument).where(DealDocument.document_id == document_id))
+
+
+async def deal_documents(session: AsyncSession, opportunity_id: uuid.UUID) -> list[DealDocument]:
+    stmt = select(DealDocument).where(DealDocument.opportunity_id == opportunity_id).order_by(DealDocument.document_id)
+    return list((await session.execute(stmt)).scalars())

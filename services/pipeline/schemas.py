@@ -82,6 +82,10 @@ class AdvanceBody(Strict):
     from_stage: str | None = Field(
         None, description="The stage the caller sees the deal in; if the deal has moved meanwhile the answer is 409."
     )
+    reason: Reason | None = Field(
+        None,
+        description="Why a Manager advances a deal whose stage still lacks required documents (kept on the move).",
+    )
 
 
 class MoveBackBody(Strict):
@@ -212,3 +216,18 @@ class Analytics(BaseModel):
     conversion: list[Conversion]
     win_rate_by_line: list[WinRate]
     win_rate_by_specialist: list[WinRate]
+
+
+class RequirementState(BaseModel):
+    document_types: list[str] = Field(description="Any one of these types meets the requirement.")
+    present: bool
+    document_ids: list[uuid.UUID] = Field(description="The deal's documents that meet it.")
+
+
+class DealChecklist(BaseModel):
+    opportunity_id: uuid.UUID
+    stage_key: str = Field(description="The deal's current stage, whose checklist this is.")
+    requirements: list[RequirementState]
+    missing: list[list[str]] = Field(description="The requirements no document meets yet.")
+    complete: bool
+    auto_advance: bool = Field(description="Whether the deal advances by itself once the checklist is complete.")

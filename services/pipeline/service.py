@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.pipeline import access, rules
+from services.pipeline import access, checklists, rules
 from services.pipeline import repository as repo
 from services.pipeline.models import Line, Opportunity, Stage, StageMove, messaging
 from services.pipeline.schemas import (
@@ -469,6 +469,18 @@ async def move(
         )
     except rules.MoveRefused as exc:
         raise Conflict(str(exc)) from exc
+    if kind == "advance" and viewer is not None:
+        # A person's advance: the stage's required documents (`services.pipeline.checklists`).
+        checklist = await checklists.state(session, opp.id, opp.stage_key)
+        if checklist.missing and viewer.role == "Employee":
+            raise Conflict(
+                f"the deal still lacks documents this stage requires ({checklists.describe(checklist.missing)}); "
+                "a Manager may advance it without them, giving a reason",
+                missing_documents=checklist.missing,
+            )
+        if checklist.missing:
+            overridden = f"advanced without {checklists.describe(checklist.missing)}"
+            reason = f"{reason} ({overridden})" if reason else overridden
     if kind == "accept":
         assert terms is not None
         if terms.start_date >= terms.end_date:

@@ -1,5 +1,6 @@
-"""What pipeline consumes: people (identity), clients (names and departments for visibility) and contract
-issuance (which completes the deal)."""
+"""What pipeline consumes: people (identity), clients (names and departments for visibility), contract
+issuance (which completes the deal), and the documents service's stage checklists and deal documents (an
+Employee's advance needs them; a complete checklist may advance the deal)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from services.pipeline import consumers
 from services.pipeline.models import people
 from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.contracts import ContractIssued
+from shared.contracts.documents import ChecklistUpdated, DocumentDeleted, DocumentUploaded, DocumentVersioned
 from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
 
@@ -18,6 +20,10 @@ CONSUMERS = (
             on(ClientCreated, consumers.client_created),
             on(ClientUpdated, consumers.client_updated),
             on(ContractIssued, consumers.contract_issued),
+            on(ChecklistUpdated, consumers.checklist_updated),
+            on(DocumentUploaded, consumers.document_added),
+            on(DocumentVersioned, consumers.document_added),
+            on(DocumentDeleted, consumers.document_deleted),
         ),
     ),
 )

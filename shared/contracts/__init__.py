@@ -10,7 +10,16 @@ The base classes and the registry live in `base.py`; this package imports every 
 
 from __future__ import annotations
 
-from shared.contracts import audit, clients, contracts, dead_letters, identity, pipeline, tasks  # noqa: F401  (they register)
+from shared.contracts import (  # noqa: F401  (they register)
+    audit,
+    clients,
+    contracts,
+    dead_letters,
+    documents,
+    identity,
+    pipeline,
+    tasks,
+)
 from shared.contracts.base import REGISTRY, EventData, FieldChange, event, field_changes, json_value
 
 __all__ = ["REGISTRY", "EventData", "FieldChange", "event", "field_changes", "json_value", "model_for"]

@@ -15,6 +15,8 @@ PIPELINE_CONFIG = "pipeline.config.events"
 TASKS = "tasks.task.events"
 TASKS_CALENDAR = "tasks.calendar.events"
 CONTRACTS = "contracts.contract.events"
+DOCUMENTS = "documents.document.events"
+DOCUMENTS_CHECKLISTS = "documents.checklist.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
@@ -23,6 +25,7 @@ IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 AUDIT_DEAD_LETTERS = "audit.dead_letter.events"
 CLIENTS_DEAD_LETTERS = "clients.dead_letter.events"
 CONTRACTS_DEAD_LETTERS = "contracts.dead_letter.events"
+DOCUMENTS_DEAD_LETTERS = "documents.dead_letter.events"
 NOTIFICATIONS_DEAD_LETTERS = "notifications.dead_letter.events"
 PIPELINE_DEAD_LETTERS = "pipeline.dead_letter.events"
 TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
@@ -31,6 +34,7 @@ DEAD_LETTER_EVENTS = {
     "audit": AUDIT_DEAD_LETTERS,
     "clients": CLIENTS_DEAD_LETTERS,
     "contracts": CONTRACTS_DEAD_LETTERS,
+    "documents": DOCUMENTS_DEAD_LETTERS,
     "notifications": NOTIFICATIONS_DEAD_LETTERS,
     "pipeline": PIPELINE_DEAD_LETTERS,
     "tasks": TASKS_DEAD_LETTERS,
@@ -73,6 +77,8 @@ TOPIC_OWNERS: dict[str, str] = {
     TASKS: "tasks",
     TASKS_CALENDAR: "tasks",
     CONTRACTS: "contracts",
+    DOCUMENTS: "documents",
+    DOCUMENTS_CHECKLISTS: "documents",
     AUDIT_CHECKPOINTS: "audit",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",
@@ -85,11 +91,12 @@ TOPIC_OWNERS: dict[str, str] = {
 READS: dict[str, tuple[str, ...]] = {
     "identity": (IDENTITY_USERS,),
     "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS),
-    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS),
+    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS, DOCUMENTS, DOCUMENTS_CHECKLISTS),
     "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "audit": (IDENTITY_USERS,),
     "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),
+    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS),
     "gateway": (IDENTITY_USERS,),
 }
 # The services that read every topic matching a pattern (audit: every domain topic, present and future).

@@ -22,3 +22,13 @@ def test_notifications_route_and_the_only_query_token_route():
     assert service_for("/api/v1/notificationsX") is None
     assert {("GET", "/api/v1/notifications/stream")} == QUERY_TOKEN
     assert not QUERY_TOKEN & PUBLIC
+
+
+def test_documents_route_and_its_uploads():
+    from services.gateway.routes import is_upload
+
+    assert service_for("/api/v1/documents") == "documents"
+    assert service_for("/api/v1/documents/1/content") == "documents"
+    assert is_upload("POST", "/api/v1/documents") and is_upload("POST", "/api/v1/documents/1/versions")
+    assert not is_upload("GET", "/api/v1/documents") and not is_upload("POST", "/api/v1/documentsX")
+    assert not is_upload("POST", "/api/v1/clients")

@@ -261,6 +261,7 @@ MATRIX: tuple[Row, ...] = (
     ),
     row("GET", "/api/v1/opportunities", **DEPARTMENT_OR_MINE, list_of_records=True),
     row("GET", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE),
+    row("GET", "/api/v1/opportunities/{opportunity_id}/checklist", **DEPARTMENT_OR_MINE),
     row("PATCH", "/api/v1/opportunities/{opportunity_id}", **DEPARTMENT_OR_MINE, variant="edit"),
     row(
         "PATCH",
@@ -377,6 +378,28 @@ MATRIX: tuple[Row, ...] = (
     row("PUT", "/api/v1/notifications/preferences", **EVERYONE),
     row("GET", "/api/v1/notifications/{notification_id}", **ONLY_MINE),
     row("POST", "/api/v1/notifications/{notification_id}/read", **ONLY_MINE),
+    # Documents: whoever may see the owning record (here a deal; `mine` = the caller owns it) sees its documents
+    row("GET", "/api/v1/documents", **DEPARTMENT_OR_MINE, list_of_records=True),
+    row("POST", "/api/v1/documents", **DEPARTMENT_OR_MINE, note="An upload for the scope's deal."),
+    row("GET", "/api/v1/documents/{document_id}", **DEPARTMENT_OR_MINE),
+    row("GET", "/api/v1/documents/{document_id}/content", **DEPARTMENT_OR_MINE),
+    row("POST", "/api/v1/documents/{document_id}/versions", **DEPARTMENT_OR_MINE),
+    row("GET", "/api/v1/documents/checklists", **EVERYONE),
+    row(
+        "PUT",
+        "/api/v1/documents/checklists/{stage_key}",
+        **ADMIN_ONLY,
+        note="The Admin's probe writes the checklist back as it was.",
+    ),
+    row(
+        "DELETE",
+        "/api/v1/documents/{document_id}",
+        E="own:403 other:404 mine:403",
+        M="own:ok other:404 mine:ok",
+        A="own:ok other:ok mine:ok",
+        note="Of a document the caller sees: the Admin, a Manager, or whoever uploaded it (the Admin uploaded "
+        "these, a new one per cell).",
+    ),
     # Dead letters: the Admin's alone (shared/messaging/dead_letters) ------------------------------
     row("GET", "/api/v1/dead-letters", **ADMIN_ONLY, note="Composed at the gateway from every consuming service."),
     row("GET", "/api/v1/dead-letters/{consumer}", **ADMIN_ONLY),

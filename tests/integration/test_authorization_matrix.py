@@ -26,6 +26,7 @@ from devstack.seed import ADMIN, DEMO_USERS
 from services.gateway.routes import PUBLIC, upstream_services
 from shared.contracts.tasks import TaskStale
 from tests.conftest import all_items, event_publisher, wait_until
+from tests.documents.files import pdf
 from tests.integration.authz_matrix import MATRIX, ROLES, Row, cell_count
 
 PASSWORDS = {u.email: u.password for u in DEMO_USERS}
@@ -90,6 +91,7 @@ class Call:
     listed: str | None = None  # list endpoints: the id of the record whose presence is the answer
     stream: bool = False
     cookies: dict[str, str] | None = None
+    files: dict[str, Any] | None = None
 
 
 class World:
@@ -108,6 +110,7 @@ class World:
         self.deals: dict[Any, dict] = {}
         self.contracts: dict[Any, dict] = {}
         self.notifications: dict[Any, str] = {}
+        self.documents: dict[Any, dict] = {}
         self.tasks: dict[Any, dict] = {}
         self.audit_event_ids: dict[str, str] = {}
         self.dead_letter: dict = {}
@@ -153,6 +156,28 @@ class World:
 
     def notification(self, role: str, scope: str) -> str:
         return self.notifications[("mine", role)] if scope == "mine" else self.notifications[scope]
+
+    def document(self, role: str, scope: str) -> dict:
+        return self.documents[("mine", role)] if scope == "mine" else self.documents[scope]
+
+    async def new_document(self, role: str, scope: str) -> dict:
+        """A PDF the Admin uploads for the scope's deal (retried while the documents service has not yet heard
+        of the deal from pipeline's events: 404)."""
+        deal = self.deal(role, scope)
+
+        async def attempt():
+            response = await self.client.post(
+                "/api/v1/documents",
+                headers=self.headers["Admin"],
+                params={"owner_type": "deal", "owner_id": deal["id"], "document_type": "authz_check"},
+                files={"file": ("authz.pdf", pdf(self.tag.encode()), "application/pdf")},
+            )
+            if response.status_code == 404:
+                return None
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        return await wait_until(attempt, timeout=60, interval=0.5, what="the documents service to know the deal")
 
     # New records --------------------------------------------------------------------------------
     async def new_client(self, scope: str, name: str) -> dict:
@@ -319,6 +344,11 @@ async def _make_world(stack, client: httpx.AsyncClient, p: Perspective) -> World
     for i, role in enumerate(ROLES):
         w.deals[("mine", role)], w.contracts[("mine", role)] = made[2 + i], made[7 + i]
     w.tasks["own"], w.tasks["other"], w.tasks[("mine", "Employee")], w.tasks[("mine", "Manager")] = made[10:]
+    document_keys = ["own", "other", *(("mine", role) for role in ROLES)]
+    documents = await asyncio.gather(
+        w.new_document("Admin", "own"), w.new_document("Admin", "other"), *(w.new_document(r, "mine") for r in ROLES)
+    )
+    w.documents = dict(zip(document_keys, documents, strict=True))
 
     # One notification for each caller, for a colleague of theirs and for the outsider.
     recipients = {("mine", role): (w.me[role]["id"], w.headers[role]) for role in ROLES}
@@ -621,6 +651,57 @@ async def _(w, role, scope):
     return Call(path={"contract_id": contract["id"]}, params={"effective_date": contract["start_date"]})
 
 
+# Documents
+def _pdf_upload(w: World) -> dict[str, Any]:
+    return {"file": ("authz.pdf", pdf(w.tag.encode()), "application/pdf")}
+
+
+@builds("GET", "/api/v1/documents")
+async def _(w, role, scope):
+    document = w.document(role, scope)
+    return Call(params={"owner_id": document["owner_id"], "limit": 200}, listed=document["id"])
+
+
+@builds("POST", "/api/v1/documents")
+async def _(w, role, scope):
+    params = {"owner_type": "deal", "owner_id": w.deal(role, scope)["id"], "document_type": "authz_check"}
+    return Call(params=params, files=_pdf_upload(w))
+
+
+@builds("GET", "/api/v1/documents/{document_id}")
+async def _(w, role, scope):
+    return Call(path={"document_id": w.document(role, scope)["id"]})
+
+
+@builds("GET", "/api/v1/documents/{document_id}/content")
+async def _(w, role, scope):
+    return Call(path={"document_id": w.document(role, scope)["id"]}, stream=True)
+
+
+@builds("POST", "/api/v1/documents/{document_id}/versions")
+async def _(w, role, scope):
+    return Call(path={"document_id": w.document(role, scope)["id"]}, files=_pdf_upload(w))
+
+
+simple("GET", "/api/v1/documents/checklists")
+
+
+@builds("PUT", "/api/v1/documents/checklists/{stage_key}")
+async def _(w, role, scope):
+    current = next(
+        c for c in await w.admin("GET", "/api/v1/documents/checklists") if c["stage_key"] == "policy_issuance"
+    )
+    return Call(
+        path={"stage_key": "policy_issuance"},
+        json={"requirements": current["requirements"], "auto_advance": current["auto_advance"]},
+    )
+
+
+@builds("DELETE", "/api/v1/documents/{document_id}")
+async def _(w, role, scope):
+    return Call(path={"document_id": (await w.new_document(role, scope))["id"]}, params={"reason": "authz matrix"})
+
+
 # Audit
 simple("GET", "/api/v1/audit/records", params={"limit": 5})
 
@@ -687,7 +768,11 @@ async def _(w, role, scope):
     return Call(params={"client_id": deal["client_id"], "limit": 200}, listed=deal["id"])
 
 
-for _path in ("/api/v1/opportunities/{opportunity_id}", "/api/v1/opportunities/{opportunity_id}/timeline"):
+for _path in (
+    "/api/v1/opportunities/{opportunity_id}",
+    "/api/v1/opportunities/{opportunity_id}/timeline",
+    "/api/v1/opportunities/{opportunity_id}/checklist",
+):
 
     @builds("GET", _path)
     async def _(w, role, scope):
@@ -882,6 +967,7 @@ async def _answer(client: httpx.AsyncClient, row: Row, call: Call, headers: dict
         data=call.data,
         params=call.params,
         cookies=call.cookies,
+        files=call.files,
     )
     response = await client.send(request, stream=True)
     try:
@@ -957,6 +1043,7 @@ async def test_without_a_token_only_the_public_endpoints_answer(stack, worlds):
                 data=call.data,
                 params=call.params,
                 cookies=call.cookies,
+                files=call.files,
             )
             answered = response.status_code
             if (row.public and not 200 <= answered < 300) or (not row.public and answered != 401):

@@ -104,6 +104,7 @@ async def test_a_forged_event_never_takes_effect_and_is_parked_by_every_reader(
         "pipeline": f"{stack.service_url('pipeline')}/api/v1/lines",
         "tasks": f"{stack.service_url('tasks')}/api/v1/tasks",
         "notifications": f"{stack.service_url('notifications')}/api/v1/notifications",
+        "documents": f"{stack.service_url('documents')}/api/v1/documents",
     }
 
     async with httpx.AsyncClient() as http:

@@ -34,6 +34,7 @@ async def test_token_of_a_deactivated_user_is_refused_at_gateway_and_services(st
         "pipeline": "/api/v1/lines",
         "tasks": "/api/v1/tasks",
         "notifications": "/api/v1/notifications",
+        "documents": "/api/v1/documents",
     }
 
     async with httpx.AsyncClient() as direct:

@@ -109,7 +109,7 @@ async def test_client_360_gathers_the_client_its_tree_contracts_deals_tasks_and_
         return body if wanted <= kinds and body["open_tasks"] and body["open_tasks"]["total"] >= 1 else None
 
     body = await wait_until(whole, timeout=30, what="the 360 with every part and the history in audit")
-    assert body["complete"] is True and body["missing"] == []
+    assert body["complete"] is True and body["missing"] == [], body["missing"]
     assert body["client_id"] == client["id"] and body["client"]["name"] == client["name"]
     assert [a["id"] for a in body["hierarchy"]["ancestors"]] == [family["parent"]["id"]]
     assert [c["id"] for c in body["hierarchy"]["children"]["items"]] == [family["child"]["id"]]
@@ -293,7 +293,7 @@ async def test_dashboards_by_role(stack, gateway, admin_headers):
     body = (await gateway.get("/api/v1/dashboard", headers=admin_headers)).json()
     assert body["role"] == "Admin" and body["complete"] is True, body["missing"]
     assert body["health"]["status"] == "ok"
-    assert {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications"} <= set(
+    assert {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents"} <= set(
         body["health"]["services"]
     )
     users = (await gateway.get("/api/v1/users", params={"limit": 1}, headers=admin_headers)).json()["total"]

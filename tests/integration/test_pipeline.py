@@ -16,6 +16,7 @@ from shared.contracts.clients import ClientCreated
 from shared.contracts.contracts import ContractIssued
 from shared.contracts.pipeline import STAGE_KEYS
 from tests.conftest import all_items, assert_problem, login, superuser_dsn, wait_until
+from tests.documents.files import pdf
 from tests.integration.clients_contracts_helpers import create_client
 
 PASSWORDS = {"Admin": "admin-demo-pass", "Manager": "manager-demo-pass", "Employee": "employee-demo-pass"}
@@ -96,8 +97,27 @@ async def open_deal(gateway, headers, *, client_id: str, line_id: str, title: st
 
 
 async def advance_to(gateway, headers, deal: dict, stage: str) -> dict:
+    """Advance the deal stage by stage as `headers`' user. An Employee needs the documents a stage's checklist
+    names (Material Gathering's): they are uploaded as the Employee would, and the advance tried again once
+    pipeline has counted them."""
     while deal["stage"]["key"] != stage:
         response = await gateway.post(f"/api/v1/opportunities/{deal['id']}/advance", headers=headers)
+        if response.status_code == 409 and "missing_documents" in response.json():
+            for types in response.json()["missing_documents"]:
+                uploaded = await gateway.post(
+                    "/api/v1/documents",
+                    headers=headers,
+                    params={"owner_type": "deal", "owner_id": deal["id"], "document_type": types[0]},
+                    files={"file": (f"{types[0]}.pdf", pdf(types[0].encode()), "application/pdf")},
+                )
+                assert uploaded.status_code == 201, uploaded.text
+
+            async def counted(deal_id=deal["id"]):
+                checklist = await gateway.get(f"/api/v1/opportunities/{deal_id}/checklist", headers=headers)
+                return checklist.json()["complete"]
+
+            await wait_until(counted, timeout=20, what="pipeline to count the stage's documents")
+            continue
         assert response.status_code == 200, response.text
         deal = response.json()
     return deal

@@ -11,7 +11,7 @@ import httpx
 from devstack.config import SERVICES
 from tests.conftest import internal_headers, run_job, superuser_dsn
 
-CONSUMING = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications")
+CONSUMING = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents")
 
 
 async def _inbox_rows(stack, service: str) -> int:

@@ -11,6 +11,7 @@ import time
 
 import uvicorn
 from fastapi import FastAPI, Form, Request
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
@@ -109,6 +110,40 @@ async def test_a_form_over_the_limit_is_413_not_a_parse_error():
 async def test_a_declared_length_over_the_limit_is_refused_before_reading():
     status, _, _, pulled = await _call(make_app(), "/raw", [b"x" * 10], [(b"content-length", str(LIMIT + 1).encode())])
     assert status == 413 and pulled == 0
+
+
+async def test_an_upload_prefix_has_its_own_limit_and_a_multipart_body_is_passed_on_unread_where_asked():
+    """The gateway's uploads (`larger`): a body under the prefix may pass MAX_REQUEST_BYTES up to its own limit,
+    elsewhere not. A service taking uploads (`pass_multipart`) does not read a multipart body for NUL (it would
+    hold the whole file in memory): the app pulls the chunks itself, as they come."""
+    pulls: list[int] = []
+
+    async def upload_app(scope, receive, send):
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))
+            pulls.append(size)
+            if not message.get("more_body"):
+                break
+        await JSONResponse({"size": size})(scope, receive, send)
+
+    app = LimitRequestBody(
+        RefuseNulCharacters(upload_app, pass_multipart=True), max_bytes=LIMIT, larger={"/uploads": 10 * LIMIT}
+    )
+    multipart = [(b"content-type", b"multipart/form-data; boundary=x")]
+    chunks = [b"\x00" * 100] * 50  # 5 kB holding NUL
+    status, _, body, _ = await _call(app, "/uploads", chunks, multipart)
+    assert status == 200 and json.loads(body) == {"size": 5000}
+    assert pulls[:3] == [100, 200, 300]  # chunk by chunk, not the whole body at once
+    status, _, _, _ = await _call(app, "/uploadsX", chunks, multipart)
+    assert status == 413
+    status, _, _, _ = await _call(app, "/uploads", [b"x" * 100] * 101, multipart)
+    assert status == 413
+    # Without `pass_multipart` the NUL check reads the body, and refuses the NUL.
+    strict = LimitRequestBody(RefuseNulCharacters(upload_app), max_bytes=LIMIT, larger={"/uploads": 10 * LIMIT})
+    status, _, body, _ = await _call(strict, "/uploads", chunks, multipart)
+    assert status == 422, body
 
 
 def test_bodies_within_the_limit_pass_and_every_answer_has_the_security_headers():

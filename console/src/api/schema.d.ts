@@ -774,6 +774,23 @@ export interface paths {
         patch: operations["update_opportunity_api_v1_opportunities__opportunity_id__patch"];
         trace?: never;
     };
+    "/api/v1/opportunities/{opportunity_id}/checklist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The deal's checklist for its current stage: each required document, present or missing */
+        get: operations["get_checklist_api_v1_opportunities__opportunity_id__checklist_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunities/{opportunity_id}/advance": {
         parameters: {
             query?: never;
@@ -783,7 +800,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move the deal to the next stage (not from Client Decision or Policy Issuance) */
+        /** Move the deal to the next stage (not from Client Decision or Policy Issuance); an Employee only once the stage's required documents are present */
         post: operations["advance_api_v1_opportunities__opportunity_id__advance_post"];
         delete?: never;
         options?: never;
@@ -1035,6 +1052,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the documents of the records the caller may see (by record, by client, by type) */
+        get: operations["list_documents_api_v1_documents_get"];
+        put?: never;
+        /** Upload a document for a client, deal, task or contract the caller may see */
+        post: operations["upload_document_api_v1_documents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/checklists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every stage checklist: the documents a deal needs before it leaves the stage */
+        get: operations["list_checklists_api_v1_documents_checklists_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/checklists/{stage_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a stage's checklist and whether a deal then advances by itself (Admin) */
+        put: operations["update_checklist_api_v1_documents_checklists__stage_key__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One document with every version */
+        get: operations["get_document_api_v1_documents__document_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a document (soft, audited): the Admin, a Manager, or whoever uploaded it */
+        delete: operations["delete_document_api_v1_documents__document_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/{document_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a document's bytes (the current version, or `version`) */
+        get: operations["download_document_api_v1_documents__document_id__content_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/documents/{document_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a new version of a document (the earlier ones are kept) */
+        post: operations["add_version_api_v1_documents__document_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{client_id}/360": {
         parameters: {
             query?: never;
@@ -1043,7 +1164,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Client 360: the client, its place in the hierarchy, contracts, deals, open tasks and latest history in one answer; parts that are slow or down are listed in `missing`
+         * Client 360: the client, its place in the hierarchy, contracts, deals, open tasks, documents and latest history in one answer; parts that are slow or down are listed in `missing`
          * @description The parts are asked for at once, each from the service that owns it and with the caller's token, so each applies the caller's scope to its own records. The answer comes within a set time (`COMPOSE_DEADLINE_SECONDS`, 2 s by default; each part `COMPOSE_PART_TIMEOUT_SECONDS`, 1.5 s): a part that is slow, whose service is down, or that the service refuses is null, and listed in `missing` with its `reason` (`timeout`, `unavailable`, `forbidden`, `error`) and the service's `status` when it answered. Such a partial answer is still **200**; `complete` is false. Lists hold the first page (`COMPOSE_LIST_LIMIT` items) and their `total`.
          *
          *     The clients service decides whether the caller may see the client at all: its 404 (no such client, or outside the caller's scope) makes the whole answer 404. If the clients service does not answer (down, or slower than the deadline), the answer is a 503 problem with Retry-After: without the client's owner nobody can say whether the caller may see the rest. The history (audit) is for Managers and Admins; for an Employee it is missing as `forbidden`.
@@ -2458,6 +2579,11 @@ export interface components {
              * @description The stage the caller sees the deal in; if the deal has moved meanwhile the answer is 409.
              */
             from_stage?: string | null;
+            /**
+             * Reason
+             * @description Why a Manager advances a deal whose stage still lacks required documents (kept on the move).
+             */
+            reason?: string | null;
         };
         /** Analytics */
         Analytics: {
@@ -2515,6 +2641,33 @@ export interface components {
             advanced: number;
             /** Rate */
             rate: number | null;
+        };
+        /** DealChecklist */
+        DealChecklist: {
+            /**
+             * Opportunity Id
+             * Format: uuid
+             */
+            opportunity_id: string;
+            /**
+             * Stage Key
+             * @description The deal's current stage, whose checklist this is.
+             */
+            stage_key: string;
+            /** Requirements */
+            requirements: components["schemas"]["RequirementState"][];
+            /**
+             * Missing
+             * @description The requirements no document meets yet.
+             */
+            missing: string[][];
+            /** Complete */
+            complete: boolean;
+            /**
+             * Auto Advance
+             * @description Whether the deal advances by itself once the checklist is complete.
+             */
+            auto_advance: boolean;
         };
         /** DeclineBody */
         DeclineBody: {
@@ -2740,6 +2893,21 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** RequirementState */
+        RequirementState: {
+            /**
+             * Document Types
+             * @description Any one of these types meets the requirement.
+             */
+            document_types: string[];
+            /** Present */
+            present: boolean;
+            /**
+             * Document Ids
+             * @description The deal's documents that meet it.
+             */
+            document_ids: string[];
         };
         /** StageOut */
         StageOut: {
@@ -3001,6 +3169,218 @@ export interface components {
             /** Unread */
             unread: number;
         };
+        /** Body_add_version_api_v1_documents__document_id__versions_post */
+        Body_add_version_api_v1_documents__document_id__versions_post: {
+            /**
+             * File
+             * @description The file (multipart part `file`); its name is kept, sanitised.
+             */
+            file: string;
+        };
+        /** Body_upload_document_api_v1_documents_post */
+        Body_upload_document_api_v1_documents_post: {
+            /**
+             * File
+             * @description The file (multipart part `file`); its name is kept, sanitised.
+             */
+            file: string;
+        };
+        /** ChecklistOut */
+        ChecklistOut: {
+            /** Stage Key */
+            stage_key: string;
+            /**
+             * Requirements
+             * @description What a deal needs before it leaves the stage: each requirement is met by a document of any one of its types.
+             */
+            requirements: string[][];
+            /**
+             * Auto Advance
+             * @description Whether the deal advances by itself once every requirement is met.
+             */
+            auto_advance: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ChecklistUpdate */
+        ChecklistUpdate: {
+            /** Requirements */
+            requirements: string[][];
+            /** Auto Advance */
+            auto_advance: boolean;
+        };
+        /** DocumentDetail */
+        DocumentDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Owner Type
+             * @enum {string}
+             */
+            owner_type: "client" | "deal" | "task" | "contract";
+            /**
+             * Owner Id
+             * Format: uuid
+             */
+            owner_id: string;
+            /**
+             * Client Id
+             * @description The client the owning record belongs to, when known.
+             */
+            client_id: string | null;
+            /** Document Type */
+            document_type: string;
+            /**
+             * Version
+             * @description The current version.
+             */
+            version: number;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * Uploaded By
+             * Format: uuid
+             * @description Who uploaded the current version.
+             */
+            uploaded_by: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Versions
+             * @description Every version, newest first.
+             */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /**
+         * DocumentOut
+         * @description A document and its current version.
+         */
+        DocumentOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Owner Type
+             * @enum {string}
+             */
+            owner_type: "client" | "deal" | "task" | "contract";
+            /**
+             * Owner Id
+             * Format: uuid
+             */
+            owner_id: string;
+            /**
+             * Client Id
+             * @description The client the owning record belongs to, when known.
+             */
+            client_id: string | null;
+            /** Document Type */
+            document_type: string;
+            /**
+             * Version
+             * @description The current version.
+             */
+            version: number;
+            /** Filename */
+            filename: string;
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            /**
+             * Uploaded By
+             * Format: uuid
+             * @description Who uploaded the current version.
+             */
+            uploaded_by: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** Page[DocumentOut] */
+        Page_DocumentOut_: {
+            /** Items */
+            items: components["schemas"]["DocumentOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Version */
+            version: number;
+            /** Filename */
+            filename: string;
+            /**
+             * Content Type
+             * @description Detected from the bytes, not taken from the uploader.
+             */
+            content_type: string;
+            /**
+             * Size
+             * @description Bytes.
+             */
+            size: number;
+            /**
+             * Sha256
+             * @description Hex SHA-256 of the bytes.
+             */
+            sha256: string;
+            /**
+             * Uploaded By
+             * Format: uuid
+             */
+            uploaded_by: string;
+            /**
+             * Uploaded At
+             * Format: date-time
+             */
+            uploaded_at: string;
+        };
         /** AdminDashboard */
         AdminDashboard: {
             /**
@@ -3045,6 +3425,8 @@ export interface components {
             opportunities: components["schemas"]["Page_OpportunityOut_"] | null;
             /** Open Tasks */
             open_tasks: components["schemas"]["Page_TaskOut_"] | null;
+            /** Documents */
+            documents: components["schemas"]["Page_DocumentOut_"] | null;
             /** History */
             history: components["schemas"]["AuditPage"] | null;
             /**
@@ -6814,6 +7196,55 @@ export interface operations {
             };
         };
     };
+    get_checklist_api_v1_opportunities__opportunity_id__checklist_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                opportunity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DealChecklist"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     advance_api_v1_opportunities__opportunity_id__advance_post: {
         parameters: {
             query?: never;
@@ -7594,6 +8025,470 @@ export interface operations {
             };
             /** @description No such notification among the caller's own (problem+json) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_documents_api_v1_documents_get: {
+        parameters: {
+            query?: {
+                owner_type?: ("client" | "deal" | "task" | "contract") | null;
+                owner_id?: string | null;
+                /** @description Documents of the client and of its deals, tasks and contracts. */
+                client_id?: string | null;
+                document_type?: string | null;
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Field to sort by; prefix with `-` for descending. */
+                sort?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DocumentOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_document_api_v1_documents_post: {
+        parameters: {
+            query: {
+                /** @description The kind of record the document belongs to. */
+                owner_type: "client" | "deal" | "task" | "contract";
+                /** @description The record's id. */
+                owner_id: string;
+                /** @description What the document is: `proof_of_identity`, ... */
+                document_type: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_document_api_v1_documents_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentOut"];
+                };
+            };
+            /** @description The body is not a readable multipart form (problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file is larger than the configured maximum (problem+json) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file's content (detected from its bytes) is not an accepted type (problem+json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_checklists_api_v1_documents_checklists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_checklist_api_v1_documents_checklists__stage_key__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                stage_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChecklistUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChecklistOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_document_api_v1_documents__document_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_document_api_v1_documents__document_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Why (kept in the audit trail). */
+                reason?: string | null;
+            };
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_document_api_v1_documents__document_id__content_get: {
+        parameters: {
+            query?: {
+                /** @description A version; default: the current. */
+                version?: number | null;
+            };
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with their detected type and `Repr-Digest` (SHA-256) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    add_version_api_v1_documents__document_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_add_version_api_v1_documents__document_id__versions_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentOut"];
+                };
+            };
+            /** @description The body is not a readable multipart form (problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file is larger than the configured maximum (problem+json) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file's content (detected from its bytes) is not an accepted type (problem+json) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,27 @@
+"""What the documents service consumes: the records documents belong to (clients, deals, tasks, contracts), so
+it can tell who may see a record's documents without asking the record's service."""
+
+from __future__ import annotations
+
+from services.documents import service
+from shared.contracts.clients import ClientCreated, ClientUpdated
+from shared.contracts.contracts import ContractCreated
+from shared.contracts.pipeline import OpportunityOpened, OpportunityUpdated, StageAdvanced
+from shared.contracts.tasks import TaskCreated, TaskReassigned
+from shared.messaging.subscriptions import Consumer, on
+
+CONSUMERS = (
+    Consumer(
+        "documents",
+        handlers=(
+            on(ClientCreated, service.on_client_created),
+            on(ClientUpdated, service.on_client_updated),
+            on(OpportunityOpened, service.on_opportunity_opened),
+            on(OpportunityUpdated, service.on_opportunity_updated),
+            on(StageAdvanced, service.on_stage_advanced),
+            on(TaskCreated, service.on_task_created),
+            on(TaskReassigned, service.on_task_reassigned),
+            on(ContractCreated, service.on_contract_created),
+        ),
+    ),
+)
