@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from services.contracts import policy, service, versions
 from services.contracts import repository as repo
-from services.contracts import service
 from services.contracts.schemas import (
     CancellationQuote,
     ContractCancel,
     ContractCreate,
     ContractIssue,
     ContractOut,
+    EndorsementOut,
+    EndorsementRequest,
+    EndorsementWithdraw,
+    Reinstatement,
+    VersionHistory,
+    VersionOut,
 )
-from shared.contracts.contracts import ContractStatus
+from shared.contracts.contracts import CancellationMethod, ContractStatus
 from shared.db import TransactionalRoute
 from shared.endpoints import Caller, Manager, Session, problems
 from shared.pagination import Page, PageParams, page_params
@@ -89,25 +96,120 @@ async def issue_contract(
 @router.get(
     "/api/v1/contracts/{contract_id}/cancellation-quote",
     response_model=CancellationQuote,
-    summary="The refund cancelling on a date would store (nothing changes): shown before confirming a cancel",
+    summary="The refund cancelling by a method on a date would store (nothing changes): shown before confirming",
     responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
 )
 async def quote_cancellation(
     contract_id: uuid.UUID,
-    effective_date: Annotated[
-        date, Query(description="The cancellation's effective date, within the contract's period.")
-    ],
+    request: Request,
     session: Session,
     caller: Caller,
+    effective_date: Annotated[
+        date | None,
+        Query(description="The cancellation's effective date, within the contract's period (not for flat)."),
+    ] = None,
+    method: Annotated[CancellationMethod, Query(description="pro_rata, short_rate or flat.")] = "pro_rata",
 ):
-    return await service.cancellation_quote(session, contract_id, effective_date, caller)
+    return await service.cancellation_quote(
+        session, contract_id, effective_date, method, caller, request.app.state.settings
+    )
 
 
 @router.post(
     "/api/v1/contracts/{contract_id}/cancel",
     response_model=ContractOut,
-    summary="Cancel with a reason and an effective date inside the period; stores the pro-rata refund",
+    summary="Cancel with a reason and a method (pro rata, short rate, flat); the refund is stored as a version",
     responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
 )
-async def cancel_contract(contract_id: uuid.UUID, body: ContractCancel, session: Session, caller: Caller):
-    return ContractOut.model_validate(await service.cancel_contract(session, contract_id, body, caller))
+async def cancel_contract(
+    contract_id: uuid.UUID, body: ContractCancel, request: Request, session: Session, caller: Caller
+):
+    return ContractOut.model_validate(
+        await service.cancel_contract(session, contract_id, body, caller, request.app.state.settings)
+    )
+
+
+@router.post(
+    "/api/v1/contracts/{contract_id}/reinstate",
+    response_model=ContractOut,
+    summary="Reinstate a cancelled contract within the configured window: a new version, cover without a gap",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def reinstate_contract(
+    contract_id: uuid.UUID, body: Reinstatement, request: Request, session: Session, caller: Caller
+):
+    return ContractOut.model_validate(
+        await policy.reinstate(session, contract_id, body, caller, request.app.state.settings)
+    )
+
+
+@router.get(
+    "/api/v1/contracts/{contract_id}/versions",
+    response_model=VersionHistory,
+    summary="The contract's versions (base, endorsements, cancellation, reinstatement) with their deltas",
+    responses={404: PROBLEMS[404]},
+)
+async def contract_versions(contract_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    contract, _ = await policy.for_endorsement(session, contract_id, caller, request.app.state.settings, lock=False)
+    rows = await versions.history(session, contract.id)
+    return VersionHistory(
+        contract_id=contract.id,
+        currency=contract.currency,
+        current_version=contract.version,
+        charged=sum((v.delta for v in rows), start=Decimal("0.00")),
+        versions=[VersionOut.model_validate(v) for v in rows],
+    )
+
+
+@router.post(
+    "/api/v1/contracts/{contract_id}/endorsements",
+    response_model=EndorsementOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Request an endorsement (a change of terms from an effective date); Policy Administration binds it",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def request_endorsement(
+    contract_id: uuid.UUID, body: EndorsementRequest, request: Request, session: Session, caller: Caller
+):
+    return await policy.request_endorsement(session, contract_id, body, caller, request.app.state.settings)
+
+
+@router.get(
+    "/api/v1/contracts/{contract_id}/endorsements",
+    response_model=list[EndorsementOut],
+    summary="The contract's endorsements, oldest first (an open one with the delta binding it now would make)",
+    responses={404: PROBLEMS[404]},
+)
+async def list_endorsements(contract_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    return await policy.list_endorsements(session, contract_id, caller, request.app.state.settings)
+
+
+@router.post(
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/bind",
+    response_model=EndorsementOut,
+    summary="Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def bind_endorsement(
+    contract_id: uuid.UUID, endorsement_id: uuid.UUID, request: Request, session: Session, caller: Caller
+):
+    return await policy.bind_endorsement(session, contract_id, endorsement_id, caller, request.app.state.settings)
+
+
+@router.post(
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/withdraw",
+    response_model=EndorsementOut,
+    summary="Withdraw a requested endorsement, with a reason; the contract is unchanged",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def withdraw_endorsement(
+    contract_id: uuid.UUID,
+    endorsement_id: uuid.UUID,
+    body: EndorsementWithdraw,
+    request: Request,
+    session: Session,
+    caller: Caller,
+):
+    return await policy.withdraw_endorsement(
+        session, contract_id, endorsement_id, body, caller, request.app.state.settings
+    )

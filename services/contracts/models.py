@@ -1,4 +1,5 @@
-"""The contracts service's tables: contracts, the once-only renewal notices, the replica of clients
+"""The contracts service's tables: contracts and their immutable versions, endorsement requests, the once-only
+renewal notices, the replica of clients
 (who exists and which department owns them), the identity replica and the messaging tables."""
 
 from __future__ import annotations
@@ -6,8 +7,24 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Index, Integer, Numeric, String, Text, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
@@ -24,6 +41,9 @@ messaging = define_messaging_tables(Base.metadata)
 people = define_people_tables(Base.metadata)
 
 STATUSES = ("pending_issuance", "issued", "active", "expired", "cancelled")
+VERSION_KINDS = ("base", "endorsement", "cancellation", "reinstatement")
+CANCELLATION_METHODS = ("pro_rata", "short_rate", "flat")
+ENDORSEMENT_STATUSES = ("requested", "bound", "withdrawn")
 
 
 class Contract(Base):
@@ -52,6 +72,14 @@ class Contract(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     insurer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The current terms beside premium and insurer, and the number of the version they come from: written only
+    # when a version is added (`service.add_version`), so always those of the contract's last version.
+    sum_insured: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    deductible: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    covered_items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    cancel_method: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reinstated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     policy_number: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -64,6 +92,79 @@ class Contract(Base):
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ContractVersion(Base):
+    """One version of a contract: base, endorsement, cancellation or reinstatement, with the terms in force from
+    its effective date and its premium delta against the version before. Never changed once written (a trigger
+    refuses UPDATE and DELETE); the contract's current terms are its last version's."""
+
+    __tablename__ = "contract_versions"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "number", name="contract_number"),
+        CheckConstraint("kind IN ('base', 'endorsement', 'cancellation', 'reinstatement')", name="kind"),
+        CheckConstraint("premium > 0", name="premium_positive"),
+        CheckConstraint("sum_insured IS NULL OR sum_insured >= 0", name="sum_insured"),
+        CheckConstraint("deductible IS NULL OR deductible >= 0", name="deductible"),
+        CheckConstraint(
+            "cancellation_method IS NULL OR cancellation_method IN ('pro_rata', 'short_rate', 'flat')",
+            name="cancellation_method",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1 is the base
+    kind: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[date] = mapped_column(Date)
+    # The terms in force from the effective date (annual premium).
+    premium: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    sum_insured: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    deductible: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    covered_items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    insurer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The premium this version charges (+) or returns (-), as computed when it was bound and kept as it was.
+    delta: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    days_remaining: Mapped[int] = mapped_column(Integer)
+    days_in_term: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancellation_method: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    refund: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    # A cancellation: the status it ended (a reinstatement returns to it, or to what the dates make it).
+    status_before: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    endorsement_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Endorsement(Base):
+    """A requested change of terms from an effective date: requested, then bound by a person (a new version) or
+    withdrawn. At most one is open per contract at a time."""
+
+    __tablename__ = "endorsements"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'bound', 'withdrawn')", name="status"),
+        CheckConstraint("premium > 0", name="premium_positive"),
+        Index("uq_endorsements_open", "contract_id", unique=True, postgresql_where=text("status = 'requested'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    premium: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    sum_insured: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    deductible: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    covered_items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    insurer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    based_on_version: Mapped[int] = mapped_column(Integer)
+    version_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the version binding made
+    withdraw_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class RenewalNotice(Base):

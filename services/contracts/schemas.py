@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts.contracts import ContractOrigin, ContractStatus
+from shared.contracts.contracts import CancellationMethod, ContractOrigin, ContractStatus, VersionKind
 from shared.schemas import Strict
 
 Premium = Field(
@@ -17,6 +18,17 @@ Premium = Field(
     decimal_places=2,
     description="Annual premium, a decimal string with at most 2 decimals, greater than 0.",
 )
+
+
+Amount = Field(ge=0, max_digits=16, decimal_places=2)
+
+
+class CoveredItem(Strict):
+    """One covered item: what it is, optionally its own sum insured, and free-form details (e.g. plate, address)."""
+
+    name: str = Field(min_length=1, max_length=300)
+    sum_insured: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    details: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
 def _currency(value: str) -> str:
@@ -48,6 +60,9 @@ class ContractCreate(Strict):
         None, min_length=1, max_length=100, description="With issue_date: the contract is created already issued."
     )
     issue_date: date | None = None
+    sum_insured: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2, description="Or the limit.")
+    deductible: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    covered_items: list[CoveredItem] = Field(default_factory=list, max_length=500)
 
     @field_validator("currency")
     @classmethod
@@ -62,18 +77,110 @@ class ContractIssue(Strict):
 
 class ContractCancel(Strict):
     reason: str = Field(min_length=1, max_length=1000)
-    effective_date: date = Field(description="Within the contract's period [start_date, end_date].")
+    method: CancellationMethod = Field(
+        "pro_rata",
+        description="pro_rata: the unearned premium; short_rate: that less the configured penalty; flat: everything "
+        "charged, as if never in force (only before the start date or within the configured days after it).",
+    )
+    effective_date: date | None = Field(
+        None,
+        description="Within the contract's period [start_date, end_date] and not before its last version's effective "
+        "date; required unless flat (a flat cancellation takes effect on the start date).",
+    )
+
+
+class Reinstatement(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class EndorsementRequest(Strict):
+    """A change of terms from an effective date. Terms left out stay as they are; at least one must change."""
+
+    effective_date: date = Field(
+        description="Inside the period (start_date <= date < end_date) and not before the effective date of the "
+        "contract's last version: out-of-order endorsements are refused."
+    )
+    reason: str = Field(min_length=1, max_length=1000)
+    premium: Decimal | None = Field(
+        None, gt=0, max_digits=16, decimal_places=2, description="The new annual premium, greater than 0."
+    )
+    sum_insured: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    deductible: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    covered_items: list[CoveredItem] | None = Field(None, max_length=500)
+    insurer: str | None = Field(None, min_length=1, max_length=200)
+
+
+class EndorsementWithdraw(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class EndorsementOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    status: str = Field(description="requested, bound or withdrawn")
+    effective_date: date
+    reason: str
+    premium: Decimal
+    sum_insured: Decimal | None
+    deductible: Decimal | None
+    covered_items: list[dict[str, Any]]
+    insurer: str | None
+    based_on_version: int
+    version_number: int | None = Field(description="The version binding made.")
+    delta: Decimal | None = Field(None, description="While requested: the premium change binding it now would make.")
+    withdraw_reason: str | None
+    requested_by: str | None
+    decided_by: str | None
+    requested_at: datetime
+    decided_at: datetime | None
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    kind: VersionKind
+    effective_date: date
+    premium: Decimal = Field(description="The annual premium of the terms in force from the effective date.")
+    sum_insured: Decimal | None
+    deductible: Decimal | None
+    covered_items: list[dict[str, Any]]
+    insurer: str | None
+    delta: Decimal = Field(
+        description="What this version charges (+) or returns (-): (new annual - old annual) x days remaining / "
+        "days in term, half-even to cents, as computed when bound (base: the premium; cancellation: -refund)."
+    )
+    days_remaining: int
+    days_in_term: int
+    reason: str | None
+    cancellation_method: CancellationMethod | None
+    refund: Decimal | None
+    endorsement_id: uuid.UUID | None
+    created_by: str | None
+    created_at: datetime
+
+
+class VersionHistory(BaseModel):
+    contract_id: uuid.UUID
+    currency: str
+    current_version: int
+    charged: Decimal = Field(description="The sum of every version's delta: premium charged net of refunds.")
+    versions: list[VersionOut]
 
 
 class CancellationQuote(BaseModel):
     """What cancelling on `effective_date` would refund, by the same rule the cancellation stores."""
 
     contract_id: uuid.UUID
+    method: CancellationMethod = "pro_rata"
     effective_date: date
     premium: Decimal
     currency: str
     refund: Decimal = Field(
-        description="premium × days from the effective date to the end ÷ days in the term, half-even to cents"
+        description="pro rata: premium × days from the effective date to the end ÷ days in the term, half-even to "
+        "cents; short rate: that less the penalty; flat: everything charged"
     )
     days_remaining: int
     days_in_term: int
@@ -100,7 +207,13 @@ class ContractOut(BaseModel):
     issue_date: date | None
     cancel_reason: str | None
     cancel_effective_date: date | None
-    refund: Decimal | None = Field(description="Pro-rata refund of premium, set when cancelled.")
+    refund: Decimal | None = Field(description="The refund of premium, set when cancelled.")
+    cancel_method: CancellationMethod | None
+    sum_insured: Decimal | None
+    deductible: Decimal | None
+    covered_items: list[dict[str, Any]]
+    version: int = Field(description="The number of the version the current terms come from.")
+    reinstated_at: datetime | None
     created_at: datetime
     updated_at: datetime
     issued_at: datetime | None

@@ -1,5 +1,6 @@
-"""The contracts service's rules: creation (from an accepted deal or by hand), issue, activation,
-expiry, cancellation with a pro-rata refund, and the once-only renewal notice.
+"""The contracts service's rules: creation (from an accepted deal or by hand) with its base version, issue,
+activation, expiry, cancellation (pro rata, short rate or flat; the refund a version), and the once-only renewal
+notice. Endorsements and reinstatement are in policy.py, the versions themselves in versions.py.
 
 Functions flush but never commit; every change writes its event to the outbox in the same transaction.
 "Today" is the business date: `clock.now()` in the configured time zone.
@@ -14,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts import access
+from services.contracts import access, versions
 from services.contracts import repository as repo
 from services.contracts.models import Contract, KnownClient, messaging
-from services.contracts.refund import CENT, pro_rata_refund
+from services.contracts.refund import CENT, flat_refund, pro_rata_refund, short_rate_refund
 from services.contracts.schemas import CancellationQuote, ContractCancel, ContractCreate, ContractIssue
 from services.contracts.settings import ContractsSettings
 from shared import clock, context
@@ -33,6 +34,7 @@ from shared.auth import Principal
 from shared.contracts import FieldChange
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import (
+    CancellationMethod,
     ContractActivated,
     ContractCancelled,
     ContractCreated,
@@ -77,6 +79,9 @@ def snapshot(contract: Contract) -> dict[str, Any]:
         "end_date": contract.end_date,
         "insurer": contract.insurer,
         "policy_number": contract.policy_number,
+        "version_number": contract.version,
+        "sum_insured": contract.sum_insured,
+        "deductible": contract.deductible,
     }
 
 
@@ -177,12 +182,17 @@ async def create_contract(
         start_date=data.start_date,
         end_date=data.end_date,
         insurer=data.insurer,
+        sum_insured=data.sum_insured,
+        deductible=data.deductible,
+        covered_items=[item.model_dump(mode="json") for item in data.covered_items],
+        version=1,
         created_by=str(context.current_actor()),
         created_at=now,
         updated_at=now,
     )
     session.add(contract)
     await _flush(session)
+    await versions.add_base_version(session, contract)
     await _add_contract(session, contract, "manual")
     if data.issue_date is not None and data.policy_number is not None:
         await _issue(session, contract, data.policy_number, data.issue_date, today)
@@ -233,6 +243,7 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
         },
     )
     if contract is not None:
+        await versions.add_base_version(session, contract)
         await _add_contract(session, contract, "deal")
         return
     held = await repo.get_by_opportunity(session, data.opportunity_id)
@@ -315,45 +326,101 @@ async def issue_contract(
 
 
 # Cancellation ---------------------------------------------------------------------------------------
-def _check_cancellable(contract: Contract, effective_date: date, field: str) -> None:
+async def _cancellation(
+    session: AsyncSession,
+    contract: Contract,
+    method: str,
+    effective_date: date | None,
+    settings: ContractsSettings,
+    where: str,
+) -> tuple[date, Decimal]:
+    """The effective date and refund of cancelling `contract` by `method`, or the problem naming the field
+    (`where` is `body` or `query`)."""
     if contract.status not in CANCELLABLE:
-        raise Conflict(f"the contract is already {contract.status}")
+        raise Conflict(
+            f"the contract is already {contract.status}",
+            errors=[{"field": "path.contract_id", "message": f"the contract is {contract.status}"}],
+        )
+    if method == "flat":
+        today = business_today(settings.business_timezone)
+        latest = contract.start_date + timedelta(days=settings.flat_cancellation_days)
+        if today > latest:
+            raise InvalidInput.for_field(
+                f"{where}.method",
+                f"a flat cancellation is allowed only before the start date or within "
+                f"{settings.flat_cancellation_days} days after it (until {latest}); today is {today}",
+            )
+        if effective_date is not None and effective_date != contract.start_date:
+            raise InvalidInput.for_field(
+                f"{where}.effective_date", f"a flat cancellation takes effect on the start date, {contract.start_date}"
+            )
+        return contract.start_date, flat_refund(await versions.charged(session, contract.id))
+    field = f"{where}.effective_date"
+    if effective_date is None:
+        raise InvalidInput.for_field(field, f"required for a {method} cancellation")
     if not contract.start_date <= effective_date <= contract.end_date:
         raise InvalidInput.for_field(
             field, f"must lie within the contract's period, {contract.start_date} to {contract.end_date}"
         )
+    last = await versions.last_version(session, contract)
+    if effective_date < last.effective_date:
+        raise InvalidInput.for_field(
+            field,
+            f"before the effective date of version {last.number} ({last.kind}, {last.effective_date}): "
+            "a cancellation takes effect on or after the last version's",
+        )
+    if method == "short_rate":
+        penalty = settings.short_rate_penalty_percent / 100
+        refund = short_rate_refund(contract.premium, contract.start_date, contract.end_date, effective_date, penalty)
+    else:
+        refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date)
+    return effective_date, refund
 
 
 async def cancellation_quote(
-    session: AsyncSession, contract_id: uuid.UUID, effective_date: date, caller: Principal
+    session: AsyncSession,
+    contract_id: uuid.UUID,
+    effective_date: date | None,
+    method: CancellationMethod,
+    caller: Principal,
+    settings: ContractsSettings,
 ) -> CancellationQuote:
-    """The refund a cancellation on `effective_date` would store, for whoever may cancel; nothing changes."""
+    """The refund a cancellation would store, for whoever may cancel; nothing changes."""
     contract = await get_writable(session, contract_id, caller, for_update=False)
-    _check_cancellable(contract, effective_date, "query.effective_date")
+    effective, refund = await _cancellation(session, contract, method, effective_date, settings, "query")
     return CancellationQuote(
         contract_id=contract.id,
-        effective_date=effective_date,
+        method=method,
+        effective_date=effective,
         premium=contract.premium,
         currency=contract.currency,
-        refund=pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date),
-        days_remaining=(contract.end_date - effective_date).days,
+        refund=refund,
+        days_remaining=(contract.end_date - effective).days,
         days_in_term=(contract.end_date - contract.start_date).days,
     )
 
 
 async def cancel_contract(
-    session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel, caller: Principal
+    session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel, caller: Principal, settings: ContractsSettings
 ) -> Contract:
     contract = await get_writable(session, contract_id, caller)
-    _check_cancellable(contract, data.effective_date, "body.effective_date")
+    effective, refund = await _cancellation(session, contract, data.method, data.effective_date, settings, "body")
     before = contract.status
     now = clock.now()
-    contract.refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, data.effective_date)
-    contract.status, contract.cancel_reason, contract.cancel_effective_date = (
-        "cancelled",
-        data.reason,
-        data.effective_date,
+    await versions.add_version(
+        session,
+        contract,
+        kind="cancellation",
+        effective_date=effective,
+        terms=versions.terms_of(contract),
+        delta=-refund,
+        reason=data.reason,
+        cancellation_method=data.method,
+        refund=refund,
+        status_before=before,
     )
+    contract.refund, contract.cancel_method = refund, data.method
+    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", data.reason, effective
     contract.cancelled_at = contract.updated_at = now
     await session.flush()
     await outbox.add(
@@ -361,11 +428,13 @@ async def cancel_contract(
         ContractCancelled(
             **snapshot(contract),
             reason=data.reason,
-            effective_date=data.effective_date,
-            refund=contract.refund,
+            effective_date=effective,
+            refund=refund,
+            method=data.method,
             changes={
                 **_status_change(before, "cancelled"),
-                "refund": FieldChange(before=None, after=str(contract.refund)),
+                "refund": FieldChange(before=None, after=str(refund)),
+                "version": FieldChange(before=contract.version - 1, after=contract.version),
             },
         ),
         subject=str(contract.id),

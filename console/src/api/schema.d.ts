@@ -405,7 +405,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The refund cancelling on a date would store (nothing changes): shown before confirming a cancel */
+        /** The refund cancelling by a method on a date would store (nothing changes): shown before confirming */
         get: operations["quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get"];
         put?: never;
         post?: never;
@@ -424,8 +424,94 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel with a reason and an effective date inside the period; stores the pro-rata refund */
+        /** Cancel with a reason and a method (pro rata, short rate, flat); the refund is stored as a version */
         post: operations["cancel_contract_api_v1_contracts__contract_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reinstate a cancelled contract within the configured window: a new version, cover without a gap */
+        post: operations["reinstate_contract_api_v1_contracts__contract_id__reinstate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract's versions (base, endorsements, cancellation, reinstatement) with their deltas */
+        get: operations["contract_versions_api_v1_contracts__contract_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract's endorsements, oldest first (an open one with the delta binding it now would make) */
+        get: operations["list_endorsements_api_v1_contracts__contract_id__endorsements_get"];
+        put?: never;
+        /** Request an endorsement (a change of terms from an effective date); Policy Administration binds it */
+        post: operations["request_endorsement_api_v1_contracts__contract_id__endorsements_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/bind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version */
+        post: operations["bind_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__bind_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a requested endorsement, with a reason; the contract is unchanged */
+        post: operations["withdraw_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__withdraw_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1750,6 +1836,12 @@ export interface components {
              */
             contract_id: string;
             /**
+             * Method
+             * @default pro_rata
+             * @enum {string}
+             */
+            method: "pro_rata" | "short_rate" | "flat";
+            /**
              * Effective Date
              * Format: date
              */
@@ -1760,7 +1852,7 @@ export interface components {
             currency: string;
             /**
              * Refund
-             * @description premium × days from the effective date to the end ÷ days in the term, half-even to cents
+             * @description pro rata: premium × days from the effective date to the end ÷ days in the term, half-even to cents; short rate: that less the penalty; flat: everything charged
              */
             refund: string;
             /** Days Remaining */
@@ -1773,11 +1865,17 @@ export interface components {
             /** Reason */
             reason: string;
             /**
-             * Effective Date
-             * Format: date
-             * @description Within the contract's period [start_date, end_date].
+             * Method
+             * @description pro_rata: the unearned premium; short_rate: that less the configured penalty; flat: everything charged, as if never in force (only before the start date or within the configured days after it).
+             * @default pro_rata
+             * @enum {string}
              */
-            effective_date: string;
+            method: "pro_rata" | "short_rate" | "flat";
+            /**
+             * Effective Date
+             * @description Within the contract's period [start_date, end_date] and not before its last version's effective date; required unless flat (a flat cancellation takes effect on the start date).
+             */
+            effective_date?: string | null;
         };
         /**
          * ContractCreate
@@ -1830,6 +1928,15 @@ export interface components {
             policy_number?: string | null;
             /** Issue Date */
             issue_date?: string | null;
+            /**
+             * Sum Insured
+             * @description Or the limit.
+             */
+            sum_insured?: number | string | null;
+            /** Deductible */
+            deductible?: number | string | null;
+            /** Covered Items */
+            covered_items?: components["schemas"]["CoveredItem"][];
         };
         /** ContractIssue */
         ContractIssue: {
@@ -1900,9 +2007,26 @@ export interface components {
             cancel_effective_date: string | null;
             /**
              * Refund
-             * @description Pro-rata refund of premium, set when cancelled.
+             * @description The refund of premium, set when cancelled.
              */
             refund: string | null;
+            /** Cancel Method */
+            cancel_method: ("pro_rata" | "short_rate" | "flat") | null;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Version
+             * @description The number of the version the current terms come from.
+             */
+            version: number;
+            /** Reinstated At */
+            reinstated_at: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1922,6 +2046,114 @@ export interface components {
             /** Cancelled At */
             cancelled_at: string | null;
         };
+        /**
+         * CoveredItem
+         * @description One covered item: what it is, optionally its own sum insured, and free-form details (e.g. plate, address).
+         */
+        CoveredItem: {
+            /** Name */
+            name: string;
+            /** Sum Insured */
+            sum_insured?: number | string | null;
+            /** Details */
+            details?: {
+                [key: string]: string;
+            };
+        };
+        /** EndorsementOut */
+        EndorsementOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Status
+             * @description requested, bound or withdrawn
+             */
+            status: string;
+            /**
+             * Effective Date
+             * Format: date
+             */
+            effective_date: string;
+            /** Reason */
+            reason: string;
+            /** Premium */
+            premium: string;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /** Insurer */
+            insurer: string | null;
+            /** Based On Version */
+            based_on_version: number;
+            /**
+             * Version Number
+             * @description The version binding made.
+             */
+            version_number: number | null;
+            /**
+             * Delta
+             * @description While requested: the premium change binding it now would make.
+             */
+            delta?: string | null;
+            /** Withdraw Reason */
+            withdraw_reason: string | null;
+            /** Requested By */
+            requested_by: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Decided At */
+            decided_at: string | null;
+        };
+        /**
+         * EndorsementRequest
+         * @description A change of terms from an effective date. Terms left out stay as they are; at least one must change.
+         */
+        EndorsementRequest: {
+            /**
+             * Effective Date
+             * Format: date
+             * @description Inside the period (start_date <= date < end_date) and not before the effective date of the contract's last version: out-of-order endorsements are refused.
+             */
+            effective_date: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Premium
+             * @description The new annual premium, greater than 0.
+             */
+            premium?: number | string | null;
+            /** Sum Insured */
+            sum_insured?: number | string | null;
+            /** Deductible */
+            deductible?: number | string | null;
+            /** Covered Items */
+            covered_items?: components["schemas"]["CoveredItem"][] | null;
+            /** Insurer */
+            insurer?: string | null;
+        };
+        /** EndorsementWithdraw */
+        EndorsementWithdraw: {
+            /** Reason */
+            reason: string;
+        };
         /** Page[ContractOut] */
         Page_ContractOut_: {
             /** Items */
@@ -1932,6 +2164,84 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** Reinstatement */
+        Reinstatement: {
+            /** Reason */
+            reason: string;
+        };
+        /** VersionHistory */
+        VersionHistory: {
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /** Currency */
+            currency: string;
+            /** Current Version */
+            current_version: number;
+            /**
+             * Charged
+             * @description The sum of every version's delta: premium charged net of refunds.
+             */
+            charged: string;
+            /** Versions */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Number */
+            number: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "base" | "endorsement" | "cancellation" | "reinstatement";
+            /**
+             * Effective Date
+             * Format: date
+             */
+            effective_date: string;
+            /**
+             * Premium
+             * @description The annual premium of the terms in force from the effective date.
+             */
+            premium: string;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /** Insurer */
+            insurer: string | null;
+            /**
+             * Delta
+             * @description What this version charges (+) or returns (-): (new annual - old annual) x days remaining / days in term, half-even to cents, as computed when bound (base: the premium; cancellation: -refund).
+             */
+            delta: string;
+            /** Days Remaining */
+            days_remaining: number;
+            /** Days In Term */
+            days_in_term: number;
+            /** Reason */
+            reason: string | null;
+            /** Cancellation Method */
+            cancellation_method: ("pro_rata" | "short_rate" | "flat") | null;
+            /** Refund */
+            refund: string | null;
+            /** Endorsement Id */
+            endorsement_id: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** CalendarIn */
         CalendarIn: {
@@ -5138,9 +5448,11 @@ export interface operations {
     };
     quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get: {
         parameters: {
-            query: {
-                /** @description The cancellation's effective date, within the contract's period. */
-                effective_date: string;
+            query?: {
+                /** @description The cancellation's effective date, within the contract's period (not for flat). */
+                effective_date?: string | null;
+                /** @description pro_rata, short_rate or flat. */
+                method?: "pro_rata" | "short_rate" | "flat";
             };
             header?: never;
             path: {
@@ -5228,6 +5540,386 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContractOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reinstate_contract_api_v1_contracts__contract_id__reinstate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reinstatement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    contract_versions_api_v1_contracts__contract_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionHistory"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_endorsements_api_v1_contracts__contract_id__endorsements_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_endorsement_api_v1_contracts__contract_id__endorsements_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    bind_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__bind_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                endorsement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdraw_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__withdraw_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                endorsement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementWithdraw"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
                 };
             };
             /** @description Missing, invalid or expired token (problem+json) */
