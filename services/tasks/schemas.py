@@ -79,6 +79,7 @@ class TaskOut(BaseModel):
     origin: Literal["auto", "manual"]
     opportunity_id: uuid.UUID | None
     client_id: uuid.UUID | None
+    contract_id: uuid.UUID | None = Field(None, description="The contract the work is about (an endorsement).")
     stage_key: str | None
     department_id: uuid.UUID | None
     assignee_id: uuid.UUID | None

@@ -2478,6 +2478,11 @@ export interface components {
             opportunity_id: string | null;
             /** Client Id */
             client_id: string | null;
+            /**
+             * Contract Id
+             * @description The contract the work is about (an endorsement).
+             */
+            contract_id?: string | null;
             /** Stage Key */
             stage_key: string | null;
             /** Department Id */
@@ -5987,6 +5992,7 @@ export interface operations {
                 sla_state?: ("green" | "yellow" | "red")[] | null;
                 opportunity_id?: string | null;
                 client_id?: string | null;
+                contract_id?: string | null;
                 /** @description true: escalated to a manager */
                 escalated?: boolean | null;
                 /** @description Items per page (1-200). */
