@@ -155,7 +155,7 @@ async def test_short_rate_cancellation_then_reinstatement_as_versions(gateway):
     r = await gateway.post(f"/api/v1/contracts/{cid}/reinstate", json={"reason": "kept the building"}, headers=manager)
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["refund"], r.json()["version"]) == ("active", None, 3)
-    base, cancellation, reinstatement = await versions_of(gateway, manager, cid)
+    _, cancellation, reinstatement = await versions_of(gateway, manager, cid)
     assert (cancellation["kind"], Decimal(cancellation["delta"]), cancellation["cancellation_method"]) == (
         "cancellation",
         -refund,
