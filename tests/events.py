@@ -22,8 +22,10 @@ from shared.contracts.contracts import (
     ContractEndorsementWithdrawn,
     ContractExpired,
     ContractIssued,
+    ContractReferred,
     ContractReinstated,
     ContractRenewalDue,
+    FiredRule,
     VersionDelta,
 )
 from shared.contracts.identity import (
@@ -358,6 +360,24 @@ def contract_endorsed(**kw: Any) -> ContractEndorsed:
 def endorsement_withdrawn(**kw: Any) -> ContractEndorsementWithdrawn:
     return ContractEndorsementWithdrawn(
         **_contract(**{"status": "active", "endorsement_id": new_id(), "reason": "not needed", **kw})
+    )
+
+
+def contract_referred(**kw: Any) -> ContractReferred:
+    return ContractReferred(
+        **_contract(
+            **{
+                "referral_id": new_id(),
+                "step": "issuance",
+                "endorsement_id": None,
+                "fired": [
+                    FiredRule(
+                        rule_id=new_id(), name="Big premium", condition="premium_above", detail="1200.00 above 1000.00"
+                    )
+                ],
+                **kw,
+            }
+        )
     )
 
 

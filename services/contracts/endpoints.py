@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.contracts import policy, service, versions
+from services.contracts import policy, referrals, service, versions
 from services.contracts import repository as repo
 from services.contracts.schemas import (
     CancellationQuote,
@@ -20,13 +20,18 @@ from services.contracts.schemas import (
     EndorsementOut,
     EndorsementRequest,
     EndorsementWithdraw,
+    ReferralDecision,
+    ReferralOut,
+    ReferralRuleIn,
+    ReferralRuleOut,
+    ReferralRulePatch,
     Reinstatement,
     VersionHistory,
     VersionOut,
 )
 from shared.contracts.contracts import CancellationMethod, ContractStatus
 from shared.db import TransactionalRoute
-from shared.endpoints import Caller, Manager, Session, problems
+from shared.endpoints import Admin, Caller, Manager, Session, problems
 from shared.pagination import Page, PageParams, page_params
 
 PROBLEMS = problems(s409="The contract's state does not allow it, or a duplicate (problem+json)")
@@ -34,6 +39,77 @@ PROBLEMS = problems(s409="The contract's state does not allow it, or a duplicate
 router = APIRouter(
     route_class=TransactionalRoute, tags=["contracts"], responses={401: PROBLEMS[401], 422: PROBLEMS[422]}
 )
+# Declared before `router` (its `/api/v1/contracts/{contract_id}` would otherwise take these paths).
+referral_router = APIRouter(
+    route_class=TransactionalRoute, tags=["referrals"], responses={401: PROBLEMS[401], 422: PROBLEMS[422]}
+)
+
+
+@referral_router.get(
+    "/api/v1/contracts/referral-rules",
+    response_model=list[ReferralRuleOut],
+    summary="The referral rules (Manager, Admin)",
+)
+async def list_referral_rules(session: Session, caller: Manager):
+    return [ReferralRuleOut.model_validate(r) for r in await referrals.list_rules(session)]
+
+
+@referral_router.post(
+    "/api/v1/contracts/referral-rules",
+    response_model=ReferralRuleOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a referral rule (Admin): premium or sum insured above, deductible below, country in a list",
+    responses={403: PROBLEMS[403]},
+)
+async def create_referral_rule(body: ReferralRuleIn, session: Session, caller: Admin):
+    return ReferralRuleOut.model_validate(await referrals.create_rule(session, body))
+
+
+@referral_router.patch(
+    "/api/v1/contracts/referral-rules/{rule_id}",
+    response_model=ReferralRuleOut,
+    summary="Change a referral rule or switch it off (Admin)",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404]},
+)
+async def update_referral_rule(rule_id: uuid.UUID, body: ReferralRulePatch, session: Session, caller: Admin):
+    return ReferralRuleOut.model_validate(await referrals.update_rule(session, rule_id, body))
+
+
+@referral_router.get(
+    "/api/v1/contracts/referrals",
+    response_model=list[ReferralOut],
+    summary="Referrals of the contracts the caller may see, newest first (at most 500)",
+)
+async def list_referrals(
+    session: Session,
+    caller: Caller,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(pending|approved|declined)$")] = None,
+):
+    return [ReferralOut.model_validate(r) for r in await referrals.list_referrals(session, caller, status_)]
+
+
+@referral_router.post(
+    "/api/v1/contracts/referrals/{referral_id}/approve",
+    response_model=ReferralOut,
+    summary="Approve a referral (a Manager of the contract's department, Admin): the held step goes ahead",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def approve_referral(referral_id: uuid.UUID, request: Request, session: Session, caller: Caller):
+    return ReferralOut.model_validate(await referrals.approve(session, referral_id, caller, request.app.state.settings))
+
+
+@referral_router.post(
+    "/api/v1/contracts/referrals/{referral_id}/decline",
+    response_model=ReferralOut,
+    summary="Decline a referral with a reason: the contract is closed (flat), or the endorsement withdrawn",
+    responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
+)
+async def decline_referral(
+    referral_id: uuid.UUID, body: ReferralDecision, request: Request, session: Session, caller: Caller
+):
+    return ReferralOut.model_validate(
+        await referrals.decline(session, referral_id, body, caller, request.app.state.settings)
+    )
 
 
 @router.get(
@@ -187,7 +263,8 @@ async def list_endorsements(contract_id: uuid.UUID, request: Request, session: S
 @router.post(
     "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/bind",
     response_model=EndorsementOut,
-    summary="Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version",
+    summary="Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version; "
+    "held instead (status still requested, `referral_id` set) when a referral rule fires",
     responses={403: PROBLEMS[403], 404: PROBLEMS[404], 409: PROBLEMS[409]},
 )
 async def bind_endorsement(

@@ -44,6 +44,7 @@ STATUSES = ("pending_issuance", "issued", "active", "expired", "cancelled")
 VERSION_KINDS = ("base", "endorsement", "cancellation", "reinstatement")
 CANCELLATION_METHODS = ("pro_rata", "short_rate", "flat")
 ENDORSEMENT_STATUSES = ("requested", "bound", "withdrawn")
+REFERRAL_CONDITIONS = ("premium_above", "sum_insured_above", "country_in", "deductible_below")
 
 
 class Contract(Base):
@@ -167,6 +168,53 @@ class Endorsement(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ReferralRule(Base):
+    """An Admin-configured condition on terms that holds a step (a deal's contract before issue, an endorsement
+    before binding) for a Manager's approval: premium or sum insured above a threshold, deductible below a floor
+    (of one line, or every line when `line_id` is empty), or the insured's country in a list."""
+
+    __tablename__ = "referral_rules"
+    __table_args__ = (
+        CheckConstraint(
+            "condition IN ('premium_above', 'sum_insured_above', 'country_in', 'deductible_below')", name="condition"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    condition: Mapped[str] = mapped_column(String(30))
+    line_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    threshold: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    countries: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Referral(Base):
+    """A step held because rules fired: pending until a Manager approves (the step goes ahead) or declines it (the
+    contract is closed, or the endorsement withdrawn, with the reason). At most one pending per contract."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint("step IN ('issuance', 'endorsement')", name="step"),
+        CheckConstraint("status IN ('pending', 'approved', 'declined')", name="status"),
+        Index("uq_referrals_pending", "contract_id", unique=True, postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contracts.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    endorsement_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    fired: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class RenewalNotice(Base):
     """One row per contract whose renewal_due event was written: the primary key makes it once only,
     even when two scanner rounds (or two instances) reach the contract at the same moment."""
@@ -189,5 +237,6 @@ class KnownClient(Base):
     name: Mapped[str] = mapped_column(String(300))
     department_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
     status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # the insured's, for referral rules
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

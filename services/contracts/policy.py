@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts import access, versions
+from services.contracts import access, referrals, versions
 from services.contracts import repository as repo
 from services.contracts.models import Contract, Endorsement, people
 from services.contracts.refund import endorsement_delta
@@ -209,6 +209,16 @@ async def bind_endorsement(
         )
     before = versions.terms_of(contract)
     after = versions.terms_of(endorsement)
+    if not await referrals.approved_for(session, endorsement.id):
+        held = await repo.pending_referral(session, contract.id)
+        if held is not None:
+            raise Conflict(
+                "held for a Manager's approval (a referral rule fired)",
+                errors=[{"field": "path.contract_id", "message": f"held by referral {held.id}"}],
+            )
+        referral = await referrals.refer_if_needed(session, contract, "endorsement", after, endorsement.id)
+        if referral is not None:
+            return _out(endorsement).model_copy(update={"referral_id": referral.id})
     delta = endorsement_delta(
         contract.premium, endorsement.premium, contract.start_date, contract.end_date, endorsement.effective_date
     )

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.access import owning_department, visible_where
-from services.contracts.models import Contract, KnownClient, RenewalNotice, people
+from services.contracts.models import Contract, KnownClient, Referral, RenewalNotice, people
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort, total_of
 
@@ -186,3 +186,8 @@ async def contracts_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[
     if not ids:
         return []
     return list((await session.execute(select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id))).scalars())
+
+
+async def pending_referral(session: AsyncSession, contract_id: uuid.UUID) -> Referral | None:
+    stmt = select(Referral).where(Referral.contract_id == contract_id, Referral.status == "pending")
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -9,7 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts.contracts import CancellationMethod, ContractOrigin, ContractStatus, VersionKind
+from shared.contracts.contracts import (
+    CancellationMethod,
+    ContractOrigin,
+    ContractStatus,
+    ReferralCondition,
+    ReferralStep,
+    VersionKind,
+)
 from shared.schemas import Strict
 
 Premium = Field(
@@ -130,6 +137,9 @@ class EndorsementOut(BaseModel):
     based_on_version: int
     version_number: int | None = Field(description="The version binding made.")
     delta: Decimal | None = Field(None, description="While requested: the premium change binding it now would make.")
+    referral_id: uuid.UUID | None = Field(
+        None, description="Binding was held by a referral: a Manager's approval binds it, a decline withdraws it."
+    )
     withdraw_reason: str | None
     requested_by: str | None
     decided_by: str | None
@@ -220,3 +230,76 @@ class ContractOut(BaseModel):
     activated_at: datetime | None
     expired_at: datetime | None
     cancelled_at: datetime | None
+
+
+Country = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class ReferralRuleIn(Strict):
+    """A referral rule. Amounts are compared in the contract's currency; `line_id` empty: every line."""
+
+    name: str = Field(min_length=1, max_length=200)
+    condition: ReferralCondition
+    line_id: uuid.UUID | None = None
+    threshold: Decimal | None = Field(
+        None, ge=0, max_digits=16, decimal_places=2, description="For premium/sum insured above, deductible below."
+    )
+    countries: list[str] = Field(
+        default_factory=list, max_length=250, description="For country_in: ISO 3166-1 alpha-2."
+    )
+    active: bool = True
+
+    @field_validator("countries")
+    @classmethod
+    def _check_countries(cls, value: list[str]) -> list[str]:
+        for country in value:
+            if len(country) != 2 or not country.isascii() or not country.isalpha():
+                raise ValueError("ISO 3166-1 alpha-2 codes, e.g. GR")
+        return [c.upper() for c in value]
+
+
+class ReferralRulePatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    line_id: uuid.UUID | None = None
+    threshold: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    countries: list[str] | None = Field(None, max_length=250)
+    active: bool | None = None
+
+    @field_validator("countries")
+    @classmethod
+    def _check_countries(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else ReferralRuleIn._check_countries(value)
+
+
+class ReferralRuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    condition: ReferralCondition
+    line_id: uuid.UUID | None
+    threshold: Decimal | None
+    countries: list[str]
+    active: bool
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReferralDecision(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReferralOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    contract_id: uuid.UUID
+    step: ReferralStep
+    endorsement_id: uuid.UUID | None
+    fired: list[dict[str, Any]] = Field(description="The rules that fired: rule_id, name, condition, detail.")
+    status: str = Field(description="pending, approved or declined")
+    reason: str | None
+    decided_by: str | None
+    created_at: datetime
+    decided_at: datetime | None

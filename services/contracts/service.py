@@ -199,8 +199,10 @@ async def create_contract(
     return contract
 
 
-async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, data: OpportunityAccepted) -> None:
-    """Handler of pipeline.opportunity.accepted: the deal's contract, from the agreed terms, once per deal."""
+async def create_from_accepted_deal(
+    session: AsyncSession, envelope: Envelope, data: OpportunityAccepted
+) -> Contract | None:
+    """The deal's contract, from the agreed terms, once per deal: the new contract, or None when it exists."""
     terms = data.terms
     problems: list[dict[str, str]] = []
     if terms.premium <= 0:
@@ -245,7 +247,7 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
     if contract is not None:
         await versions.add_base_version(session, contract)
         await _add_contract(session, contract, "deal")
-        return
+        return contract
     held = await repo.get_by_opportunity(session, data.opportunity_id)
     if held is not None and held.origin != "deal":
         # Only a contract made by hand before they were refused a deal (ContractCreate) can hold it: parked for a
@@ -254,6 +256,7 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
             f"accepted deal {data.opportunity_id} is held by hand-made contract {held.id}; its contract was not created",
             errors=[{"field": "opportunity_id", "message": f"held by hand-made contract {held.id}"}],
         )
+    return None
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -318,6 +321,12 @@ async def issue_contract(
     contract = await get_writable(session, contract_id, caller)
     if contract.status != "pending_issuance":
         raise Conflict(f"the contract is {contract.status}; only a contract pending issuance can be issued")
+    held = await repo.pending_referral(session, contract.id)
+    if held is not None:
+        raise Conflict(
+            "the contract is held for a Manager's approval (a referral rule fired); it can be issued once approved",
+            errors=[{"field": "path.contract_id", "message": f"held by referral {held.id}"}],
+        )
     today = business_today(settings.business_timezone)
     _check_issue(data.issue_date, contract.end_date, today)
     await _check_policy_number_free(session, data.policy_number)
@@ -405,6 +414,18 @@ async def cancel_contract(
 ) -> Contract:
     contract = await get_writable(session, contract_id, caller)
     effective, refund = await _cancellation(session, contract, data.method, data.effective_date, settings, "body")
+    return await cancel(session, contract, data.method, effective, refund, data.reason)
+
+
+async def cancel(
+    session: AsyncSession,
+    contract: Contract,
+    method: CancellationMethod,
+    effective: date,
+    refund: Decimal,
+    reason: str,
+) -> Contract:
+    """Close the contract with a cancellation version carrying the refund, and say so."""
     before = contract.status
     now = clock.now()
     await versions.add_version(
@@ -414,23 +435,23 @@ async def cancel_contract(
         effective_date=effective,
         terms=versions.terms_of(contract),
         delta=-refund,
-        reason=data.reason,
-        cancellation_method=data.method,
+        reason=reason,
+        cancellation_method=method,
         refund=refund,
         status_before=before,
     )
-    contract.refund, contract.cancel_method = refund, data.method
-    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", data.reason, effective
+    contract.refund, contract.cancel_method = refund, method
+    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", reason, effective
     contract.cancelled_at = contract.updated_at = now
     await session.flush()
     await outbox.add(
         session,
         ContractCancelled(
             **snapshot(contract),
-            reason=data.reason,
+            reason=reason,
             effective_date=effective,
             refund=refund,
-            method=data.method,
+            method=method,
             changes={
                 **_status_change(before, "cancelled"),
                 "refund": FieldChange(before=None, after=str(refund)),
@@ -473,7 +494,13 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
 
 # The clients replica --------------------------------------------------------------------------------
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
-    values = {"name": data.name, "department_id": data.department_id, "status": data.status, "updated_at": clock.now()}
+    values = {
+        "name": data.name,
+        "department_id": data.department_id,
+        "status": data.status,
+        "country": data.country,
+        "updated_at": clock.now(),
+    }
     await repo.upsert_known_client(session, data.client_id, values)
 
 
@@ -481,7 +508,7 @@ async def on_client_updated(session: AsyncSession, envelope: Envelope, data: Cli
     client = await repo.get_known_client(session, data.client_id)
     if client is None:
         return
-    for field in ("name", "department_id", "archived"):
+    for field in ("name", "department_id", "archived", "country"):
         if field in data.changes:
             value = data.changes[field].after
             setattr(client, field, uuid.UUID(value) if field == "department_id" and value else value)

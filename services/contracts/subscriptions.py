@@ -3,7 +3,7 @@ people (identity) are known so a contract's specialist is a real, active colleag
 
 from __future__ import annotations
 
-from services.contracts import service
+from services.contracts import referrals, service
 from services.contracts.models import people
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.pipeline import OpportunityAccepted
@@ -15,7 +15,7 @@ CONSUMERS = (
         "contracts",
         handlers=(
             *people_subscriptions(people),
-            on(OpportunityAccepted, service.create_from_accepted_deal),
+            on(OpportunityAccepted, referrals.accept_deal),
             on(ClientCreated, service.on_client_created),
             on(ClientUpdated, service.on_client_updated),
             on(ClientStatusChanged, service.on_client_status_changed),

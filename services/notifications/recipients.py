@@ -14,7 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from shared.contracts import EventData
-from shared.contracts.contracts import ContractExpired, ContractRenewalDue
+from shared.contracts.contracts import ContractExpired, ContractReferred, ContractRenewalDue
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened
 from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, TaskSlaChanged, TaskStale
 
@@ -42,6 +42,7 @@ class Kind(StrEnum):
     DECISION_RECORDED = "decision_recorded"
     CONTRACT_RENEWAL_DUE = "contract_renewal_due"
     CONTRACT_EXPIRED = "contract_expired"
+    CONTRACT_REFERRED = "contract_referred"
 
 
 class LinkType(StrEnum):
@@ -62,6 +63,7 @@ SOURCE_EVENT_TYPES = (
     "pipeline.opportunity.declined",
     "contracts.contract.renewal_due",
     "contracts.contract.expired",
+    "contracts.contract.referred",
 )
 
 
@@ -210,6 +212,18 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
             Kind.CONTRACT_EXPIRED,
             f"Contract expired: {policy}",
             f"Policy {policy}{_insurer(data.insurer)} ended on {data.end_date.isoformat()} and has expired.",
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
+    elif isinstance(data, ContractReferred):
+        policy = data.policy_number or "a contract"
+        step = "issue" if data.step == "issuance" else "endorsement"
+        why = "; ".join(f"{f.name}: {f.detail}" for f in data.fired)
+        add(
+            manager_of(data.department_id),
+            Kind.CONTRACT_REFERRED,
+            f"Referral to approve: {policy}",
+            f"The {step} of {policy}{_insurer(data.insurer)} is held for your approval ({why}).",
             LinkType.CONTRACT,
             data.contract_id,
         )

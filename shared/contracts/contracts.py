@@ -25,6 +25,8 @@ ContractStatus = Literal["pending_issuance", "issued", "active", "expired", "can
 ContractOrigin = Literal["deal", "manual"]
 VersionKind = Literal["base", "endorsement", "cancellation", "reinstatement"]
 CancellationMethod = Literal["pro_rata", "short_rate", "flat"]
+ReferralStep = Literal["issuance", "endorsement"]
+ReferralCondition = Literal["premium_above", "sum_insured_above", "country_in", "deductible_below"]
 
 
 class ContractEvent(EventData):
@@ -149,3 +151,62 @@ class ContractRenewalDue(ContractEvent):
     """Published once per contract, a configurable number of days before its end date."""
 
     days_before_end: int
+
+
+class FiredRule(BaseModel):
+    """A referral rule that matched, and why."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    rule_id: UUID
+    name: str
+    condition: ReferralCondition
+    detail: str
+
+
+@event("contracts.contract.referred")
+class ContractReferred(ContractEvent):
+    """Referral rules fired: the step (a deal's contract's issue, an endorsement's binding) is held until a Manager
+    of the contract's department approves or declines it. The snapshot is the contract as it stands."""
+
+    referral_id: UUID
+    step: ReferralStep
+    endorsement_id: UUID | None
+    fired: list[FiredRule]
+
+
+@event("contracts.contract.referral_decided")
+class ContractReferralDecided(ContractEvent):
+    """A Manager approved (the step may go ahead) or declined (the contract is closed, or the endorsement
+    withdrawn, with the reason) a referral."""
+
+    referral_id: UUID
+    step: ReferralStep
+    endorsement_id: UUID | None
+    decision: Literal["approved", "declined"]
+    reason: str | None
+    changes: dict[str, FieldChange]
+
+
+class ReferralRuleEvent(EventData):
+    """A referral rule as it stands after the change. Topic `contracts.referral_rule.events`; key: the rule id."""
+
+    rule_id: UUID
+    name: str
+    condition: ReferralCondition
+    line_id: UUID | None
+    threshold: Decimal | None
+    countries: list[str]
+    active: bool
+
+
+@event("contracts.referral_rule.created")
+class ReferralRuleCreated(ReferralRuleEvent):
+    """An Admin added a referral rule."""
+
+
+@event("contracts.referral_rule.updated")
+class ReferralRuleUpdated(ReferralRuleEvent):
+    """An Admin changed a referral rule (or switched it off)."""
+
+    changes: dict[str, FieldChange]

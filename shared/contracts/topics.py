@@ -15,6 +15,7 @@ PIPELINE_CONFIG = "pipeline.config.events"
 TASKS = "tasks.task.events"
 TASKS_CALENDAR = "tasks.calendar.events"
 CONTRACTS = "contracts.contract.events"
+CONTRACTS_REFERRAL_RULES = "contracts.referral_rule.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
@@ -73,6 +74,7 @@ TOPIC_OWNERS: dict[str, str] = {
     TASKS: "tasks",
     TASKS_CALENDAR: "tasks",
     CONTRACTS: "contracts",
+    CONTRACTS_REFERRAL_RULES: "contracts",
     AUDIT_CHECKPOINTS: "audit",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",

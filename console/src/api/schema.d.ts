@@ -346,6 +346,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contracts/referral-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The referral rules (Manager, Admin) */
+        get: operations["list_referral_rules_api_v1_contracts_referral_rules_get"];
+        put?: never;
+        /** Add a referral rule (Admin): premium or sum insured above, deductible below, country in a list */
+        post: operations["create_referral_rule_api_v1_contracts_referral_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referral-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a referral rule or switch it off (Admin) */
+        patch: operations["update_referral_rule_api_v1_contracts_referral_rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Referrals of the contracts the caller may see, newest first (at most 500) */
+        get: operations["list_referrals_api_v1_contracts_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals/{referral_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a referral (a Manager of the contract's department, Admin): the held step goes ahead */
+        post: operations["approve_referral_api_v1_contracts_referrals__referral_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals/{referral_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a referral with a reason: the contract is closed (flat), or the endorsement withdrawn */
+        post: operations["decline_referral_api_v1_contracts_referrals__referral_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts": {
         parameters: {
             query?: never;
@@ -493,7 +579,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version */
+        /** Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version; held instead (status still requested, `referral_id` set) when a referral rule fires */
         post: operations["bind_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__bind_post"];
         delete?: never;
         options?: never;
@@ -2108,6 +2194,11 @@ export interface components {
              * @description While requested: the premium change binding it now would make.
              */
             delta?: string | null;
+            /**
+             * Referral Id
+             * @description Binding was held by a referral: a Manager's approval binds it, a decline withdraws it.
+             */
+            referral_id?: string | null;
             /** Withdraw Reason */
             withdraw_reason: string | null;
             /** Requested By */
@@ -2164,6 +2255,132 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** ReferralDecision */
+        ReferralDecision: {
+            /** Reason */
+            reason: string;
+        };
+        /** ReferralOut */
+        ReferralOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "issuance" | "endorsement";
+            /** Endorsement Id */
+            endorsement_id: string | null;
+            /**
+             * Fired
+             * @description The rules that fired: rule_id, name, condition, detail.
+             */
+            fired: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Status
+             * @description pending, approved or declined
+             */
+            status: string;
+            /** Reason */
+            reason: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+        };
+        /**
+         * ReferralRuleIn
+         * @description A referral rule. Amounts are compared in the contract's currency; `line_id` empty: every line.
+         */
+        ReferralRuleIn: {
+            /** Name */
+            name: string;
+            /**
+             * Condition
+             * @enum {string}
+             */
+            condition: "premium_above" | "sum_insured_above" | "country_in" | "deductible_below";
+            /** Line Id */
+            line_id?: string | null;
+            /**
+             * Threshold
+             * @description For premium/sum insured above, deductible below.
+             */
+            threshold?: number | string | null;
+            /**
+             * Countries
+             * @description For country_in: ISO 3166-1 alpha-2.
+             */
+            countries?: string[];
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+        };
+        /** ReferralRuleOut */
+        ReferralRuleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Condition
+             * @enum {string}
+             */
+            condition: "premium_above" | "sum_insured_above" | "country_in" | "deductible_below";
+            /** Line Id */
+            line_id: string | null;
+            /** Threshold */
+            threshold: string | null;
+            /** Countries */
+            countries: string[];
+            /** Active */
+            active: boolean;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ReferralRulePatch */
+        ReferralRulePatch: {
+            /** Name */
+            name?: string | null;
+            /** Line Id */
+            line_id?: string | null;
+            /** Threshold */
+            threshold?: number | string | null;
+            /** Countries */
+            countries?: string[] | null;
+            /** Active */
+            active?: boolean | null;
         };
         /** Reinstatement */
         Reinstatement: {
@@ -3184,7 +3401,7 @@ export interface components {
          * @description What a notification is about; preferences are set per kind.
          * @enum {string}
          */
-        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired";
+        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired" | "contract_referred";
         /** LinkOut */
         LinkOut: {
             /**
@@ -5212,6 +5429,335 @@ export interface operations {
                 };
             };
             /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_referral_rules_api_v1_contracts_referral_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_referral_rule_api_v1_contracts_referral_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_referral_rule_api_v1_contracts_referral_rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralRulePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_referrals_api_v1_contracts_referrals_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_referral_api_v1_contracts_referrals__referral_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decline_referral_api_v1_contracts_referrals__referral_id__decline_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
                 headers: {
                     [name: string]: unknown;
