@@ -5,12 +5,15 @@ brings the contract back; bad input is a problem+json naming the field."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from devstack.seed import DEMO_USERS
+from shared.contracts.pipeline import OpportunityAccepted, Terms
 from tests.conftest import assert_problem, wait_until
 from tests.integration.clients_contracts_helpers import (
+    SALES_EMPLOYEE,
     SALES_MANAGER,
     business_today,
     create_client,
@@ -212,3 +215,108 @@ async def test_bad_input_is_a_problem_naming_the_field(gateway, move_clock):
     r = await gateway.post(f"/api/v1/contracts/{cid}/reinstate", json={"reason": "paid late"}, headers=manager)
     body = assert_problem(r, 409, "cancelled_at")
     assert "window" in body["detail"]
+
+
+async def _accepted_contract(gateway, headers, publish_event, client_id: str, owner_id: str, line_id: uuid.UUID):
+    today = business_today()
+    accepted = OpportunityAccepted(
+        opportunity_id=uuid.uuid4(),
+        client_id=uuid.UUID(client_id),
+        line_id=line_id,
+        line_name="Marine",
+        owner_id=uuid.UUID(owner_id),
+        department_id=None,
+        terms=Terms(
+            premium=Decimal("250000.00"),
+            currency="EUR",
+            start_date=today - timedelta(days=1),
+            end_date=today + timedelta(days=364),
+            insurer="Interamerican",
+        ),
+    )
+    await publish_event(accepted, subject=str(accepted.opportunity_id), source="pipeline")
+
+    async def found():
+        r = await gateway.get(
+            "/api/v1/contracts", params={"opportunity_id": str(accepted.opportunity_id)}, headers=headers
+        )
+        return r.json()["items"][0] if r.json()["items"] else None
+
+    return await wait_until(found, what="the accepted deal's contract")
+
+
+async def _pending_referral(gateway, headers, contract_id: str) -> dict:
+    async def found():
+        r = await gateway.get("/api/v1/contracts/referrals", params={"status": "pending"}, headers=headers)
+        assert r.status_code == 200, r.text
+        return next((x for x in r.json() if x["contract_id"] == contract_id), None)
+
+    return await wait_until(found, what=f"the referral of contract {contract_id}")
+
+
+async def test_a_referral_holds_issue_until_a_manager_approves_and_a_decline_closes(
+    gateway, admin_headers, publish_event
+):
+    manager = await headers_for(gateway, SALES_MANAGER)
+    employee = await headers_for(gateway, SALES_EMPLOYEE)
+    employee_id = (await me(gateway, employee))["id"]
+    line_id = uuid.uuid4()  # a line of this test's own, so the rule holds nothing else on the shared stack
+    rule = {"name": f"Large marine risks {line_id.hex[:6]}", "condition": "premium_above", "threshold": "100000.00"}
+    r = await gateway.post("/api/v1/contracts/referral-rules", json={**rule, "line_id": str(line_id)}, headers=employee)
+    assert_problem(r, 403)
+    r = await gateway.post(
+        "/api/v1/contracts/referral-rules", json={**rule, "line_id": str(line_id)}, headers=admin_headers
+    )
+    assert r.status_code == 201, r.text
+    rule_id = r.json()["id"]
+    try:
+        client = await create_client(gateway, employee)
+        contract = await _accepted_contract(gateway, employee, publish_event, client["id"], employee_id, line_id)
+        referral = await _pending_referral(gateway, manager, contract["id"])
+        assert referral["step"] == "issuance" and referral["fired"][0]["rule_id"] == rule_id
+        issue = {"policy_number": f"POL-{uuid.uuid4().hex[:10]}", "issue_date": business_today().isoformat()}
+        r = await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=employee)
+        assert_problem(r, 409, "path.contract_id")
+        # The specialist, an Employee, cannot approve; the department's Manager can, and then it issues.
+        r = await gateway.post(f"/api/v1/contracts/referrals/{referral['id']}/approve", headers=employee)
+        assert_problem(r, 403)
+        r = await gateway.post(f"/api/v1/contracts/referrals/{referral['id']}/approve", headers=manager)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "approved"
+        r = await gateway.post(f"/api/v1/contracts/{contract['id']}/issue", json=issue, headers=employee)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "active"
+
+        # The Manager was told (notifications).
+        async def told():
+            r = await gateway.get("/api/v1/notifications", params={"limit": 100}, headers=manager)
+            assert r.status_code == 200, r.text
+            return next(
+                (
+                    n
+                    for n in r.json()["items"]
+                    if n["kind"] == "contract_referred" and n["link"]["id"] == contract["id"]
+                ),
+                None,
+            )
+
+        await wait_until(told, what="the Manager's referral notification")
+
+        # A second deal on the line: declined with a reason, which closes the contract.
+        second = await _accepted_contract(gateway, employee, publish_event, client["id"], employee_id, line_id)
+        referral = await _pending_referral(gateway, manager, second["id"])
+        r = await gateway.post(
+            f"/api/v1/contracts/referrals/{referral['id']}/decline",
+            json={"reason": "too large for us"},
+            headers=manager,
+        )
+        assert r.status_code == 200, r.text
+        r = await gateway.get(f"/api/v1/contracts/{second['id']}", headers=manager)
+        closed = r.json()
+        assert closed["status"] == "cancelled" and closed["cancel_reason"] == "declined at referral: too large for us"
+        assert closed["cancel_method"] == "flat"
+    finally:
+        r = await gateway.patch(
+            f"/api/v1/contracts/referral-rules/{rule_id}", json={"active": False}, headers=admin_headers
+        )
+        assert r.status_code == 200, r.text
