@@ -41,6 +41,7 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
             tags=[
                 {"name": "contracts", "description": "Contracts and their lifecycle"},
                 {"name": "referrals", "description": "Referral rules and the referrals that hold a step"},
+                {"name": "renewals", "description": "The renewal workbench"},
             ],
         )
     )

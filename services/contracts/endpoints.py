@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from services.contracts import policy, referrals, service, versions
+from services.contracts import policy, referrals, renewals, service, versions
 from services.contracts import repository as repo
 from services.contracts.schemas import (
     CancellationQuote,
@@ -26,6 +26,8 @@ from services.contracts.schemas import (
     ReferralRuleOut,
     ReferralRulePatch,
     Reinstatement,
+    RenewalRow,
+    RenewalStatus,
     VersionHistory,
     VersionOut,
 )
@@ -43,6 +45,37 @@ router = APIRouter(
 referral_router = APIRouter(
     route_class=TransactionalRoute, tags=["referrals"], responses={401: PROBLEMS[401], 422: PROBLEMS[422]}
 )
+
+
+@referral_router.get(
+    "/api/v1/contracts/renewals",
+    response_model=list[RenewalRow],
+    tags=["renewals"],
+    summary="The renewal workbench: contracts ending soon (or just ended) with their renewal status, expiring and "
+    "proposed premium, change, risk flag and owner; sorted by end date (at most 1000)",
+)
+async def renewal_workbench(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    within_days: Annotated[int, Query(ge=0, le=3660, description="Contracts ending up to this many days ahead.")] = 60,
+    ended_days: Annotated[int, Query(ge=0, le=3660, description="And those that ended up to this many days ago.")] = 30,
+    line_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
+    status_: Annotated[RenewalStatus | None, Query(alias="status")] = None,
+):
+    settings = request.app.state.settings
+    filters = renewals.WorkbenchFilters(
+        within_days=within_days,
+        ended_days=ended_days,
+        line_id=line_id,
+        owner_id=owner_id,
+        department_id=department_id,
+        status=status_,
+    )
+    today = service.business_today(settings.business_timezone)
+    return await renewals.workbench(session, caller, filters, settings, today)
 
 
 @referral_router.get(

@@ -81,6 +81,8 @@ class Contract(Base):
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     cancel_method: Mapped[str | None] = mapped_column(String(20), nullable=True)
     reinstated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The next term's contract names the one it renews (from its renewal deal's acceptance).
+    renews_contract_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
     policy_number: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -213,6 +215,20 @@ class Referral(Base):
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Renewal(Base):
+    """Where the renewal deal of a contract stands, from pipeline's events (the workbench reads it)."""
+
+    __tablename__ = "renewals"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the expiring contract
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    stage_key: Mapped[str] = mapped_column(String(40))
+    deal_status: Mapped[str] = mapped_column(String(10))  # open, won, lost
+    proposed_premium: Mapped[Decimal | None] = mapped_column(Numeric(16, 2), nullable=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RenewalNotice(Base):

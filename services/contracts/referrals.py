@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts import access, versions
+from services.contracts import access, renewals, versions
 from services.contracts import repository as repo
 from services.contracts.models import Contract, Endorsement, Referral, ReferralRule
 from services.contracts.refund import flat_refund
@@ -112,10 +112,13 @@ async def approved_for(session: AsyncSession, endorsement_id: uuid.UUID) -> bool
 
 
 async def accept_deal(session: AsyncSession, envelope, data) -> None:
-    """Handler of pipeline.opportunity.accepted: the deal's contract (once), held by a referral if rules fire."""
+    """Handler of pipeline.opportunity.accepted: the deal's contract (once), held by a referral if rules fire; a
+    renewal deal's terms also become its renewal's proposed premium."""
     contract = await create_from_accepted_deal(session, envelope, data)
     if contract is not None:
         await refer_if_needed(session, contract, "issuance", versions.terms_of(contract))
+    if data.renews_contract_id is not None:
+        await renewals.on_accepted(session, data)
 
 
 # Decisions ------------------------------------------------------------------------------------------

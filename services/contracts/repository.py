@@ -191,3 +191,9 @@ async def contracts_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[
 async def pending_referral(session: AsyncSession, contract_id: uuid.UUID) -> Referral | None:
     stmt = select(Referral).where(Referral.contract_id == contract_id, Referral.status == "pending")
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def is_renewed(session: AsyncSession, contract_id: uuid.UUID) -> bool:
+    """Whether a next term's contract (not cancelled) renews this one."""
+    stmt = select(Contract.id).where(Contract.renews_contract_id == contract_id, Contract.status != "cancelled")
+    return (await session.execute(stmt)).first() is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -224,6 +224,7 @@ class ContractOut(BaseModel):
     covered_items: list[dict[str, Any]]
     version: int = Field(description="The number of the version the current terms come from.")
     reinstated_at: datetime | None
+    renews_contract_id: uuid.UUID | None = Field(None, description="The contract this one renews (the next term).")
     created_at: datetime
     updated_at: datetime
     issued_at: datetime | None
@@ -303,3 +304,29 @@ class ReferralOut(BaseModel):
     decided_by: str | None
     created_at: datetime
     decided_at: datetime | None
+
+
+RenewalStatus = Literal["not_started", "in_progress", "quoted", "renewed", "not_taken_up", "lapsed"]
+
+
+class RenewalRow(BaseModel):
+    """One contract on the renewal workbench."""
+
+    contract_id: uuid.UUID
+    policy_number: str | None
+    client_id: uuid.UUID
+    line_id: uuid.UUID | None
+    line_name: str | None
+    department_id: uuid.UUID | None
+    end_date: date
+    days_left: int = Field(description="Days from today to the end date (negative once ended).")
+    contract_status: ContractStatus
+    renewal_status: RenewalStatus
+    currency: str
+    expiring_premium: Decimal
+    proposed_premium: Decimal | None = Field(description="The renewal deal's expected premium, or its agreed terms.")
+    change_percent: Decimal | None = Field(description="(proposed - expiring) / expiring x 100, to 0.1.")
+    at_risk: bool = Field(description="The increase passes RENEWAL_RISK_INCREASE_PERCENT.")
+    owner_id: uuid.UUID | None = Field(description="The renewal deal's owner, else the contract's specialist.")
+    opportunity_id: uuid.UUID | None = Field(description="The renewal deal.")
+    renewed_by_contract_id: uuid.UUID | None = Field(description="The next term's contract.")

@@ -239,6 +239,7 @@ async def create_from_accepted_deal(
             "start_date": terms.start_date,
             "end_date": terms.end_date,
             "insurer": terms.insurer,
+            "renews_contract_id": data.renews_contract_id,
             "created_by": str(envelope.actor) if envelope.actor else None,
             "created_at": now,
             "updated_at": now,
@@ -478,9 +479,10 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
     expired = 0
     for from_status in ("active", "issued"):
         for contract in await repo.expire_ended(session, from_status, today, now, batch_size):
+            lapsed = not await repo.is_renewed(session, contract.id)
             await outbox.add(
                 session,
-                ContractExpired(**snapshot(contract), changes=_status_change(from_status, "expired")),
+                ContractExpired(**snapshot(contract), changes=_status_change(from_status, "expired"), lapsed=lapsed),
                 subject=str(contract.id),
             )
             expired += 1

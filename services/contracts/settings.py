@@ -54,6 +54,12 @@ class ContractsSettings(DatabaseSettings):
         description="A cancelled contract may be reinstated (a new version, cover without a gap) within this many "
         "days of its cancellation.",
     )
+    renewal_risk_increase_percent: Decimal = Field(
+        Decimal("10"),
+        ge=0,
+        description="The renewal workbench flags a renewal at risk when its proposed premium is more than this many "
+        "percent above the expiring one.",
+    )
     policy_admin_department: str = Field(
         "Policy Administration",
         min_length=1,

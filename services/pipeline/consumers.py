@@ -1,4 +1,5 @@
-"""Pipeline's event handlers (declared in `subscriptions.py`): clients, and contract issuance.
+"""Pipeline's event handlers (declared in `subscriptions.py`): clients, contract issuance, and renewal notices
+(which open the renewal deal).
 
 Every handler writes through the consumer's session, so the inbox makes a redelivery a no-op; the
 state guard in `complete_on_contract_issued` is a second defence against a duplicate issuance.
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pipeline import repository as repo
 from services.pipeline import service
 from shared.contracts.clients import ClientCreated, ClientUpdated
-from shared.contracts.contracts import ContractIssued
+from shared.contracts.contracts import ContractIssued, ContractRenewalDue
 from shared.messaging.envelope import Envelope
 
 _CLIENT_FIELDS = {"name", "department_id"}
@@ -39,3 +40,7 @@ async def contract_issued(session: AsyncSession, envelope: Envelope, data: Contr
         await service.complete_on_contract_issued(
             session, data.opportunity_id, data.contract_id, client_id=data.client_id
         )
+
+
+async def renewal_due(session: AsyncSession, envelope: Envelope, data: ContractRenewalDue) -> None:
+    await service.open_renewal(session, data)

@@ -390,3 +390,9 @@ async def deal_audience(pool: asyncpg.Pool, opportunity_id: uuid.UUID, sequence:
     """Who may see the deal now (owner, department, its stage's department) and the payload of its event
     `sequence` (which says where it was before); None if there is no such deal."""
     return await pool.fetchrow(_DEAL_AUDIENCE, opportunity_id, sequence)
+
+
+async def renewal_of(session: AsyncSession, contract_id: uuid.UUID) -> Opportunity | None:
+    """The renewal deal of a contract, if one was opened."""
+    stmt = select(Opportunity).where(Opportunity.renews_contract_id == contract_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

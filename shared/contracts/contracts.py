@@ -75,9 +75,10 @@ class ContractActivated(ContractEvent):
 
 @event("contracts.contract.expired")
 class ContractExpired(ContractEvent):
-    """The day after its end date, the contract expired."""
+    """The day after its end date, the contract expired; `lapsed` when no next term's contract renews it."""
 
     changes: dict[str, FieldChange]
+    lapsed: bool = False
 
 
 @event("contracts.contract.cancelled")

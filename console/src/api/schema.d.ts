@@ -346,6 +346,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contracts/renewals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The renewal workbench: contracts ending soon (or just ended) with their renewal status, expiring and proposed premium, change, risk flag and owner; sorted by end date (at most 1000) */
+        get: operations["renewal_workbench_api_v1_contracts_renewals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts/referral-rules": {
         parameters: {
             query?: never;
@@ -2114,6 +2131,11 @@ export interface components {
             /** Reinstated At */
             reinstated_at: string | null;
             /**
+             * Renews Contract Id
+             * @description The contract this one renews (the next term).
+             */
+            renews_contract_id?: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -2386,6 +2408,84 @@ export interface components {
         Reinstatement: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * RenewalRow
+         * @description One contract on the renewal workbench.
+         */
+        RenewalRow: {
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /** Policy Number */
+            policy_number: string | null;
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /** Line Id */
+            line_id: string | null;
+            /** Line Name */
+            line_name: string | null;
+            /** Department Id */
+            department_id: string | null;
+            /**
+             * End Date
+             * Format: date
+             */
+            end_date: string;
+            /**
+             * Days Left
+             * @description Days from today to the end date (negative once ended).
+             */
+            days_left: number;
+            /**
+             * Contract Status
+             * @enum {string}
+             */
+            contract_status: "pending_issuance" | "issued" | "active" | "expired" | "cancelled";
+            /**
+             * Renewal Status
+             * @enum {string}
+             */
+            renewal_status: "not_started" | "in_progress" | "quoted" | "renewed" | "not_taken_up" | "lapsed";
+            /** Currency */
+            currency: string;
+            /** Expiring Premium */
+            expiring_premium: string;
+            /**
+             * Proposed Premium
+             * @description The renewal deal's expected premium, or its agreed terms.
+             */
+            proposed_premium: string | null;
+            /**
+             * Change Percent
+             * @description (proposed - expiring) / expiring x 100, to 0.1.
+             */
+            change_percent: string | null;
+            /**
+             * At Risk
+             * @description The increase passes RENEWAL_RISK_INCREASE_PERCENT.
+             */
+            at_risk: boolean;
+            /**
+             * Owner Id
+             * @description The renewal deal's owner, else the contract's specialist.
+             */
+            owner_id: string | null;
+            /**
+             * Opportunity Id
+             * @description The renewal deal.
+             */
+            opportunity_id: string | null;
+            /**
+             * Renewed By Contract Id
+             * @description The next term's contract.
+             */
+            renewed_by_contract_id: string | null;
         };
         /** VersionHistory */
         VersionHistory: {
@@ -3177,6 +3277,11 @@ export interface components {
              * @description The deal's contract: set in the same answer as the accept (the contracts service creates the contract under this id from the accepted event, so `GET /contracts/{id}` finds it moments later); null before the accept and for a declined deal.
              */
             contract_id: string | null;
+            /**
+             * Renews Contract Id
+             * @description A renewal deal: the contract it renews (opened at the contract's renewal window).
+             */
+            renews_contract_id?: string | null;
             /** Version */
             version: number;
             /**
@@ -5429,6 +5534,53 @@ export interface operations {
                 };
             };
             /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renewal_workbench_api_v1_contracts_renewals_get: {
+        parameters: {
+            query?: {
+                /** @description Contracts ending up to this many days ahead. */
+                within_days?: number;
+                /** @description And those that ended up to this many days ago. */
+                ended_days?: number;
+                line_id?: string | null;
+                owner_id?: string | null;
+                department_id?: string | null;
+                status?: ("not_started" | "in_progress" | "quoted" | "renewed" | "not_taken_up" | "lapsed") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalRow"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
                 headers: {
                     [name: string]: unknown;
