@@ -2602,6 +2602,12 @@ export interface components {
              * @default false
              */
             always_open: boolean;
+            /**
+             * Public Holidays
+             * @description A country (ISO 3166-1 alpha-2) whose public holidays are days off too, every year, from the `holidays` package (movable feasts included); null for none. Greece's unless said otherwise.
+             * @default GR
+             */
+            public_holidays: string | null;
         };
         /** CalendarOut */
         CalendarOut: {
@@ -2645,6 +2651,12 @@ export interface components {
              * @default false
              */
             always_open: boolean;
+            /**
+             * Public Holidays
+             * @description A country (ISO 3166-1 alpha-2) whose public holidays are days off too, every year, from the `holidays` package (movable feasts included); null for none. Greece's unless said otherwise.
+             * @default GR
+             */
+            public_holidays: string | null;
             /** Updated At */
             updated_at: string | null;
             /** Updated By */
