@@ -24,6 +24,7 @@ from shared.contracts.contracts import (
     ContractIssued,
     ContractReferred,
     ContractReinstated,
+    ContractRenewalAtRisk,
     ContractRenewalDue,
     FiredRule,
     VersionDelta,
@@ -360,6 +361,21 @@ def contract_endorsed(**kw: Any) -> ContractEndorsed:
 def endorsement_withdrawn(**kw: Any) -> ContractEndorsementWithdrawn:
     return ContractEndorsementWithdrawn(
         **_contract(**{"status": "active", "endorsement_id": new_id(), "reason": "not needed", **kw})
+    )
+
+
+def contract_renewal_at_risk(**kw: Any) -> ContractRenewalAtRisk:
+    return ContractRenewalAtRisk(
+        **_contract(
+            **{
+                "status": "active",
+                "days_left": 30,
+                "renewal_status": "not_started",
+                "opportunity_id_of_renewal": None,
+                "owner_id": new_id(),
+                **kw,
+            }
+        )
     )
 
 

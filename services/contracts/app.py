@@ -24,6 +24,7 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
             today=service.business_today(settings.business_timezone),
             renewal_days=settings.renewal_notice_days,
             batch_size=settings.lifecycle_scan_batch_size,
+            at_risk_days=settings.renewal_at_risk_days,
         )
 
     return create_service_app(

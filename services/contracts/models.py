@@ -231,6 +231,17 @@ class Renewal(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class RenewalRiskNotice(Base):
+    """One row per contract whose renewal was flagged at risk (no progress with the configured days left): once."""
+
+    __tablename__ = "renewal_risk_notices"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    days_left: Mapped[int] = mapped_column(Integer)
+    noticed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class RenewalNotice(Base):
     """One row per contract whose renewal_due event was written: the primary key makes it once only,
     even when two scanner rounds (or two instances) reach the contract at the same moment."""

@@ -27,6 +27,7 @@ from services.contracts import access, versions
 from services.contracts import repository as repo
 from services.contracts.models import Contract, KnownClient, messaging
 from services.contracts.refund import CENT, flat_refund, pro_rata_refund, short_rate_refund
+from services.contracts.renewals import QUOTED_STAGES
 from services.contracts.schemas import CancellationQuote, ContractCancel, ContractCreate, ContractIssue
 from services.contracts.settings import ContractsSettings
 from shared import clock, context
@@ -40,6 +41,7 @@ from shared.contracts.contracts import (
     ContractCreated,
     ContractExpired,
     ContractIssued,
+    ContractRenewalAtRisk,
     ContractRenewalDue,
 )
 from shared.contracts.pipeline import OpportunityAccepted
@@ -465,9 +467,12 @@ async def cancel(
 
 
 # The lifecycle scanner ------------------------------------------------------------------------------
-async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: int, batch_size: int) -> dict[str, int]:
-    """One round: activate issued contracts now in force, expire those past their end date, and write
-    the renewal notice of those within `renewal_days` of their end. Idempotent; safe to run concurrently."""
+async def lifecycle_scan(
+    session: AsyncSession, *, today: date, renewal_days: int, batch_size: int, at_risk_days: int | None = None
+) -> dict[str, int]:
+    """One round: activate issued contracts now in force, expire those past their end date (lapsed when nothing
+    renews them), write the renewal notice of those within `renewal_days` of their end and, with `at_risk_days`,
+    flag the renewals without progress that close. Idempotent; safe to run concurrently."""
     now: datetime = clock.now()
     activated = await repo.activate_in_force(session, today, now, batch_size)
     for contract in activated:
@@ -491,7 +496,29 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
         await outbox.add(
             session, ContractRenewalDue(**snapshot(contract), days_before_end=renewal_days), subject=str(contract.id)
         )
-    return {"activated": len(activated), "expired": expired, "renewal_due": len(noticed)}
+    at_risk = []
+    if at_risk_days is not None:
+        at_risk = await repo.claim_renewal_risks(session, today, at_risk_days, QUOTED_STAGES, batch_size)
+        renewals = await repo.renewals_of(session, at_risk)
+        for contract in await repo.contracts_by_ids(session, at_risk):
+            renewal = renewals.get(contract.id)
+            await outbox.add(
+                session,
+                ContractRenewalAtRisk(
+                    **snapshot(contract),
+                    days_left=(contract.end_date - today).days,
+                    renewal_status="not_started" if renewal is None else "in_progress",
+                    opportunity_id_of_renewal=renewal.opportunity_id if renewal else None,
+                    owner_id=renewal.owner_id if renewal and renewal.owner_id else contract.specialist_id,
+                ),
+                subject=str(contract.id),
+            )
+    return {
+        "activated": len(activated),
+        "expired": expired,
+        "renewal_due": len(noticed),
+        "renewal_at_risk": len(at_risk),
+    }
 
 
 # The clients replica --------------------------------------------------------------------------------

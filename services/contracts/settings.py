@@ -60,6 +60,13 @@ class ContractsSettings(DatabaseSettings):
         description="The renewal workbench flags a renewal at risk when its proposed premium is more than this many "
         "percent above the expiring one.",
     )
+    renewal_at_risk_days: int = Field(
+        30,
+        ge=0,
+        le=3660,
+        description="A renewal with no progress (not started, or its deal not yet quoted) this many days before the "
+        "end date is flagged at risk, once (`renewal_at_risk` event; its owner is notified).",
+    )
     policy_admin_department: str = Field(
         "Policy Administration",
         min_length=1,

@@ -14,7 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from shared.contracts import EventData
-from shared.contracts.contracts import ContractExpired, ContractReferred, ContractRenewalDue
+from shared.contracts.contracts import ContractExpired, ContractReferred, ContractRenewalAtRisk, ContractRenewalDue
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened
 from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, TaskSlaChanged, TaskStale
 
@@ -43,6 +43,8 @@ class Kind(StrEnum):
     CONTRACT_RENEWAL_DUE = "contract_renewal_due"
     CONTRACT_EXPIRED = "contract_expired"
     CONTRACT_REFERRED = "contract_referred"
+    RENEWAL_OPENED = "renewal_opened"
+    RENEWAL_AT_RISK = "renewal_at_risk"
 
 
 class LinkType(StrEnum):
@@ -64,6 +66,7 @@ SOURCE_EVENT_TYPES = (
     "contracts.contract.renewal_due",
     "contracts.contract.expired",
     "contracts.contract.referred",
+    "contracts.contract.renewal_at_risk",
 )
 
 
@@ -157,6 +160,15 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
             LinkType.TASK,
             data.task_id,
         )
+    elif isinstance(data, OpportunityOpened) and data.renews_contract_id is not None:
+        add(
+            data.owner_id,
+            Kind.RENEWAL_OPENED,
+            f"Renewal opened: {data.title}",
+            f"The {data.line_name} renewal deal “{data.title}” was opened at {data.stage.name}; you are its specialist.",
+            LinkType.OPPORTUNITY,
+            data.opportunity_id,
+        )
     elif isinstance(data, OpportunityOpened):
         add(
             data.owner_id,
@@ -212,6 +224,18 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
             Kind.CONTRACT_EXPIRED,
             f"Contract expired: {policy}",
             f"Policy {policy}{_insurer(data.insurer)} ended on {data.end_date.isoformat()} and has expired.",
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
+    elif isinstance(data, ContractRenewalAtRisk):
+        policy = data.policy_number or "a contract"
+        progress = "has not started" if data.renewal_status == "not_started" else "is not quoted yet"
+        add(
+            data.owner_id,
+            Kind.RENEWAL_AT_RISK,
+            f"Renewal at risk: {policy}",
+            f"Policy {policy}{_insurer(data.insurer)} ends on {data.end_date.isoformat()} ({data.days_left} days) "
+            f"and its renewal {progress}.",
             LinkType.CONTRACT,
             data.contract_id,
         )

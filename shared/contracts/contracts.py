@@ -154,6 +154,17 @@ class ContractRenewalDue(ContractEvent):
     days_before_end: int
 
 
+@event("contracts.contract.renewal_at_risk")
+class ContractRenewalAtRisk(ContractEvent):
+    """Published once per contract: its renewal shows no progress (not started, or its deal not yet quoted) with
+    the configured number of days left."""
+
+    days_left: int
+    renewal_status: Literal["not_started", "in_progress"]
+    opportunity_id_of_renewal: UUID | None
+    owner_id: UUID | None  # the renewal deal's owner, else the contract's specialist
+
+
 class FiredRule(BaseModel):
     """A referral rule that matched, and why."""
 

@@ -127,3 +127,39 @@ async def test_an_expiring_contract_lapses_unless_renewed(session):
     )
     lapsed = {key: json.loads(payload)["lapsed"] for key, payload in rows}
     assert lapsed[str(ended.id)] is True and lapsed[str(renewed.id)] is False
+
+
+async def test_a_renewal_without_progress_close_to_the_end_is_flagged_once(session):
+    untouched = await _contract(session, end_in=20)
+    in_progress = await _contract(session, end_in=25)
+    quoted = await _contract(session, end_in=25)
+    far = await _contract(session, end_in=40)
+    renewed = await _contract(session, end_in=10)
+    await _contract(session, end_in=375, status="issued", renews=renewed.id)
+    owner = uuid.uuid4()
+    for contract, stage in ((in_progress, "needs_analysis"), (quoted, "proposal_sent")):
+        session.add(
+            Renewal(
+                contract_id=contract.id,
+                opportunity_id=uuid.uuid4(),
+                stage_key=stage,
+                deal_status="open",
+                owner_id=owner,
+            )
+        )
+    await session.flush()
+    for _ in range(2):
+        await service.lifecycle_scan(session, today=TODAY, renewal_days=0, batch_size=1000, at_risk_days=30)
+    rows = await session.execute(
+        text("SELECT key, payload FROM outbox WHERE event_type = 'contracts.contract.renewal_at_risk'")
+    )
+    flagged = {key: json.loads(payload) for key, payload in rows}
+    assert set(flagged) == {str(untouched.id), str(in_progress.id)}
+    assert flagged[str(untouched.id)]["renewal_status"] == "not_started"
+    assert flagged[str(untouched.id)]["owner_id"] == str(untouched.specialist_id)
+    assert (flagged[str(in_progress.id)]["renewal_status"], flagged[str(in_progress.id)]["owner_id"]) == (
+        "in_progress",
+        str(owner),
+    )
+    assert flagged[str(in_progress.id)]["days_left"] == 25
+    assert str(far.id) not in flagged and str(quoted.id) not in flagged

@@ -58,6 +58,11 @@ CASES = {
         title="Renewal due: POL-1",
     ),
     "contracts.contract.expired": Case(lambda p, d: events.contract_expired(specialist_id=p), "contract_expired"),
+    "contracts.contract.renewal_at_risk": Case(
+        lambda p, d: events.contract_renewal_at_risk(owner_id=p, policy_number="POL-3"),
+        "renewal_at_risk",
+        title="Renewal at risk: POL-3",
+    ),
     "contracts.contract.referred": Case(
         lambda p, d: events.contract_referred(department_id=d, policy_number="POL-9"),
         "contract_referred",

@@ -3518,7 +3518,7 @@ export interface components {
          * @description What a notification is about; preferences are set per kind.
          * @enum {string}
          */
-        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired" | "contract_referred";
+        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired" | "contract_referred" | "renewal_opened" | "renewal_at_risk";
         /** LinkOut */
         LinkOut: {
             /**

@@ -1,5 +1,5 @@
-"""renewals: a contract names the one it renews, and where each contract's renewal deal stands (from pipeline's
-events) for the renewal workbench
+"""renewals: a contract names the one it renews, where each contract's renewal deal stands (from pipeline's
+events) for the renewal workbench, and the once-only "renewal at risk" notices
 
 Revision ID: 0007
 Revises: 0006
@@ -30,9 +30,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("contract_id", name=op.f("pk_renewals")),
         sa.UniqueConstraint("opportunity_id", name=op.f("uq_renewals_opportunity_id")),
     )
+    op.create_table(
+        "renewal_risk_notices",
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("days_left", sa.Integer(), nullable=False),
+        sa.Column("noticed_on", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("contract_id", name=op.f("pk_renewal_risk_notices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("renewal_risk_notices")
     op.drop_table("renewals")
     op.drop_index(op.f("ix_contracts_renews_contract_id"), table_name="contracts")
     op.drop_column("contracts", "renews_contract_id")
