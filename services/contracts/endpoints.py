@@ -28,6 +28,7 @@ from services.contracts.schemas import (
     Reinstatement,
     RenewalRow,
     RenewalStatus,
+    RetentionOut,
     VersionHistory,
     VersionOut,
 )
@@ -76,6 +77,24 @@ async def renewal_workbench(
     )
     today = service.business_today(settings.business_timezone)
     return await renewals.workbench(session, caller, filters, settings, today)
+
+
+@referral_router.get(
+    "/api/v1/contracts/renewals/retention",
+    response_model=RetentionOut,
+    tags=["renewals"],
+    summary="The renewal (retention) rate per line and per specialist: of the contracts that ended in the window "
+    "(cancelled ones left out), how many a next term's contract renews",
+)
+async def renewal_retention(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    since_days: Annotated[int, Query(ge=1, le=3660, description="Contracts that ended this many days back.")] = 365,
+):
+    today = service.business_today(request.app.state.settings.business_timezone)
+    by_line, by_specialist = await renewals.retention(session, caller, today=today, since_days=since_days)
+    return RetentionOut(since_days=since_days, by_line=by_line, by_specialist=by_specialist)
 
 
 @referral_router.get(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, Renewal
-from services.contracts.schemas import RenewalRow
+from services.contracts.schemas import RenewalRow, RetentionRow
 from services.contracts.settings import ContractsSettings
 from shared import clock
 from shared.auth import Principal
@@ -196,3 +196,48 @@ async def workbench(
             )
         )
     return rows
+
+
+# Retention ------------------------------------------------------------------------------------------
+async def retention(
+    session: AsyncSession, caller: Principal, *, today: date, since_days: int
+) -> tuple[list[RetentionRow], list[RetentionRow]]:
+    """The renewal (retention) rate of the contracts that ended in the last `since_days` days (cancelled ones did
+    not reach their end and are left out): renewed / ended, per line and per specialist."""
+    successor = aliased(Contract)
+    renewed = (
+        select(successor.id)
+        .where(successor.renews_contract_id == Contract.id, successor.status != "cancelled")
+        .exists()
+    )
+    stmt = (
+        select(Contract.line_id, Contract.line_name, Contract.specialist_id, renewed.label("renewed"))
+        .outerjoin(KnownClient, KnownClient.id == Contract.client_id)
+        .where(
+            visible_where(caller),
+            Contract.status != "cancelled",
+            Contract.end_date < today,
+            Contract.end_date >= today - timedelta(days=since_days),
+        )
+    )
+    by_line: dict[uuid.UUID | None, list] = {}
+    by_specialist: dict[uuid.UUID | None, list] = {}
+    for line_id, line_name, specialist_id, was_renewed in (await session.execute(stmt)).all():
+        for key, name, table in ((line_id, line_name, by_line), (specialist_id, None, by_specialist)):
+            entry = table.setdefault(key, [name, 0, 0])
+            entry[1] += 1
+            entry[2] += int(bool(was_renewed))
+
+    def rows(table: dict) -> list[RetentionRow]:
+        return [
+            RetentionRow(
+                id=key,
+                name=name,
+                ended=ended,
+                renewed=renewed_count,
+                rate_percent=(Decimal(renewed_count) * 100 / ended).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN),
+            )
+            for key, (name, ended, renewed_count) in sorted(table.items(), key=lambda kv: (kv[1][0] or "", str(kv[0])))
+        ]
+
+    return rows(by_line), rows(by_specialist)

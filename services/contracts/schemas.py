@@ -330,3 +330,19 @@ class RenewalRow(BaseModel):
     owner_id: uuid.UUID | None = Field(description="The renewal deal's owner, else the contract's specialist.")
     opportunity_id: uuid.UUID | None = Field(description="The renewal deal.")
     renewed_by_contract_id: uuid.UUID | None = Field(description="The next term's contract.")
+
+
+class RetentionRow(BaseModel):
+    """Renewed / ended contracts of one line or one specialist."""
+
+    id: uuid.UUID | None = Field(description="The line's (or specialist's) id; null: contracts without one.")
+    name: str | None = Field(description="The line's name (lines only).")
+    ended: int
+    renewed: int
+    rate_percent: Decimal = Field(description="renewed / ended x 100, to 0.1.")
+
+
+class RetentionOut(BaseModel):
+    since_days: int
+    by_line: list[RetentionRow]
+    by_specialist: list[RetentionRow]

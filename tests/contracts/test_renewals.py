@@ -163,3 +163,17 @@ async def test_a_renewal_without_progress_close_to_the_end_is_flagged_once(sessi
     )
     assert flagged[str(in_progress.id)]["days_left"] == 25
     assert str(far.id) not in flagged and str(quoted.id) not in flagged
+
+
+async def test_the_retention_rate_per_line_and_specialist(session):
+    marine, motor = uuid.uuid4(), uuid.uuid4()
+    kept = await _contract(session, end_in=-10, status="expired", line_id=marine)
+    await _contract(session, end_in=355, renews=kept.id, line_id=marine)
+    await _contract(session, end_in=-20, status="expired", line_id=marine)
+    await _contract(session, end_in=-5, status="expired", line_id=motor)
+    await _contract(session, end_in=-5, status="cancelled", line_id=motor)  # never reached its end: left out
+    await _contract(session, end_in=-400, status="expired", line_id=motor)  # outside the window
+    by_line, by_specialist = await renewals.retention(session, ADMIN, today=TODAY, since_days=365)
+    rates = {row.id: (row.ended, row.renewed, row.rate_percent) for row in by_line if row.id in (marine, motor)}
+    assert rates == {marine: (2, 1, Decimal("50.0")), motor: (1, 0, Decimal("0.0"))}
+    assert {row.id: row.renewed for row in by_specialist}[kept.specialist_id] == 1

@@ -363,6 +363,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contracts/renewals/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The renewal (retention) rate per line and per specialist: of the contracts that ended in the window (cancelled ones left out), how many a next term's contract renews */
+        get: operations["renewal_retention_api_v1_contracts_renewals_retention_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts/referral-rules": {
         parameters: {
             query?: never;
@@ -2486,6 +2503,40 @@ export interface components {
              * @description The next term's contract.
              */
             renewed_by_contract_id: string | null;
+        };
+        /** RetentionOut */
+        RetentionOut: {
+            /** Since Days */
+            since_days: number;
+            /** By Line */
+            by_line: components["schemas"]["RetentionRow"][];
+            /** By Specialist */
+            by_specialist: components["schemas"]["RetentionRow"][];
+        };
+        /**
+         * RetentionRow
+         * @description Renewed / ended contracts of one line or one specialist.
+         */
+        RetentionRow: {
+            /**
+             * Id
+             * @description The line's (or specialist's) id; null: contracts without one.
+             */
+            id: string | null;
+            /**
+             * Name
+             * @description The line's name (lines only).
+             */
+            name: string | null;
+            /** Ended */
+            ended: number;
+            /** Renewed */
+            renewed: number;
+            /**
+             * Rate Percent
+             * @description renewed / ended x 100, to 0.1.
+             */
+            rate_percent: string;
         };
         /** VersionHistory */
         VersionHistory: {
@@ -5581,6 +5632,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RenewalRow"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renewal_retention_api_v1_contracts_renewals_retention_get: {
+        parameters: {
+            query?: {
+                /** @description Contracts that ended this many days back. */
+                since_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
                 };
             };
             /** @description Missing, invalid or expired token (problem+json) */
