@@ -12,6 +12,7 @@ from services.contracts import service as contracts_service
 from shared.db import create_engine, create_sessionmaker
 from tests.conftest import run_job, wait_until
 from tests.integration.clients_contracts_helpers import (
+    SALES_EMPLOYEE,
     SALES_MANAGER,
     business_today,
     create_client,
@@ -19,6 +20,7 @@ from tests.integration.clients_contracts_helpers import (
     headers_for,
     in_force_terms,
     line_named,
+    me,
     tag,
     wait_client_status,
 )
@@ -92,6 +94,20 @@ async def test_a_renewal_opens_once_is_accepted_and_an_unrenewed_contract_lapses
     finally:
         await pipeline.close()
     assert len(deals) == 1 and str(deals[0]["id"]) == row["opportunity_id"]
+
+    # The line's specialist is told of the renewal opening; the contracts' own specialist (the Manager who made
+    # them) that, with 30 days left and no deal yet when the scanner looked, they are at risk.
+    specialist = await headers_for(gateway, SALES_EMPLOYEE)
+    assert (await me(gateway, specialist))["id"] == line["specialist_id"]
+
+    async def told(headers, kind: str, link_id: str):
+        r = await gateway.get("/api/v1/notifications", params={"limit": 200}, headers=headers)
+        assert r.status_code == 200, r.text
+        return next((n for n in r.json()["items"] if n["kind"] == kind and n["link"]["id"] == link_id), None)
+
+    await wait_until(lambda: told(specialist, "renewal_opened", row["opportunity_id"]), what="renewal opened")
+    assert expiring["specialist_id"] == (await me(gateway, manager))["id"]
+    await wait_until(lambda: told(manager, "renewal_at_risk", alone["id"]), what="the renewal at risk notification")
 
     # The specialist's deal is worked and accepted for the next term, 15 % dearer.
     deal_id = row["opportunity_id"]
