@@ -123,6 +123,8 @@ async def accept_deal(session: AsyncSession, envelope, data) -> None:
 
 # Decisions ------------------------------------------------------------------------------------------
 async def _decidable(session: AsyncSession, referral_id: uuid.UUID, caller: Principal) -> tuple[Referral, Contract]:
+    if caller.role not in ("Manager", "Admin"):
+        raise Forbidden("only a Manager of the contract's department or an Admin decides a referral")
     referral = (
         await session.execute(select(Referral).where(Referral.id == referral_id).with_for_update())
     ).scalar_one_or_none()
