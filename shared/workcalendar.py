@@ -2,6 +2,10 @@
 
 Pure functions over a `Calendar` value (no I/O, no clock). A calendar is a timezone, the working
 weekdays, one daily working period (start and end, local time), a set of holidays, or simply 24/7.
+Besides the dates listed, a calendar may take a country's public holidays from the `holidays` package
+(`public_holidays`, an ISO 3166-1 code): every year's, computed when first asked, so the calendar rolls
+forward by itself (movable feasts too: Orthodox Easter Monday, Clean Monday, Whit Monday in Greece). The
+default calendar takes Greece's.
 
 Working hours are real elapsed hours inside working periods: a local period is turned into two UTC
 instants and the time between them counts. So a 00:00-24:00 day counts 23 hours on the day clocks
@@ -16,9 +20,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_tables
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -51,9 +57,20 @@ def format_clock_time(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+@cache
+def public_holidays_of(country: str) -> holiday_tables.HolidayBase:
+    """The public holidays of `country` (ISO 3166-1 alpha-2), every year on demand; one table per process."""
+    return holiday_tables.country_holidays(country)
+
+
+def is_known_country(country: str) -> bool:
+    return country in holiday_tables.list_supported_countries()
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """When work happens. Defaults: Europe/Athens, Monday to Friday, 09:00-17:00, no holidays."""
+    """When work happens. Defaults: Europe/Athens, Monday to Friday, 09:00-17:00, no holidays (the platform's
+    `DEFAULT_CALENDAR` adds Greece's public holidays)."""
 
     timezone: str = "Europe/Athens"
     working_days: frozenset[int] = frozenset(range(5))  # 0 = Monday ... 6 = Sunday
@@ -61,6 +78,7 @@ class Calendar:
     end_minute: int = 17 * 60  # up to 1440 (24:00)
     holidays: frozenset[date] = field(default_factory=frozenset)
     always_open: bool = False  # 24/7: every hour counts, the other fields are ignored
+    public_holidays: str | None = None  # a country whose public holidays are days off too (ISO 3166-1 alpha-2)
 
     def __post_init__(self) -> None:
         try:
@@ -79,6 +97,14 @@ class Calendar:
             raise CalendarError("working_days", "at least one working day is needed (or a 24/7 calendar)")
         object.__setattr__(self, "working_days", frozenset(self.working_days))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
+        if self.public_holidays is not None and not is_known_country(self.public_holidays):
+            raise CalendarError("public_holidays", f"{self.public_holidays!r} is not a country with known holidays")
+
+    def is_holiday(self, day: date) -> bool:
+        """A listed holiday, or a public holiday of the calendar's country."""
+        if day in self.holidays:
+            return True
+        return self.public_holidays is not None and day in public_holidays_of(self.public_holidays)
 
     @classmethod
     def twenty_four_seven(cls, tz: str = "UTC") -> Calendar:
@@ -95,7 +121,7 @@ class Calendar:
 
     def period_of(self, day: date) -> tuple[datetime, datetime] | None:
         """The working period of local date `day` as UTC instants, or None on a day off."""
-        if day.weekday() not in self.working_days or day in self.holidays:
+        if day.weekday() not in self.working_days or self.is_holiday(day):
             return None
         start = self._local_to_utc(day, self.start_minute)
         end = self._local_to_utc(day, self.end_minute)
@@ -169,6 +195,7 @@ class Calendar:
             "end": format_clock_time(self.end_minute),
             "holidays": [d.isoformat() for d in sorted(self.holidays)],
             "always_open": self.always_open,
+            "public_holidays": self.public_holidays,
         }
 
     @classmethod
@@ -192,10 +219,13 @@ class Calendar:
             end_minute=parse_clock_time(data.get("end", "17:00"), "end"),
             holidays=frozenset(holidays),
             always_open=bool(data.get("always_open", False)),
+            public_holidays=data.get("public_holidays"),
         )
 
 
-DEFAULT_CALENDAR = Calendar()
+# Greece's public holidays (New Year, Epiphany, Clean Monday, 25 March, Orthodox Good Friday and Easter Monday,
+# 1 May, Whit Monday, 15 August, 28 October, Christmas), every year, from the `holidays` package.
+DEFAULT_CALENDAR = Calendar(public_holidays="GR")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -17,9 +17,17 @@ from shared.contracts.contracts import (
     ContractActivated,
     ContractCancelled,
     ContractCreated,
+    ContractEndorsed,
+    ContractEndorsementRequested,
+    ContractEndorsementWithdrawn,
     ContractExpired,
     ContractIssued,
+    ContractReferred,
+    ContractReinstated,
+    ContractRenewalAtRisk,
     ContractRenewalDue,
+    FiredRule,
+    VersionDelta,
 )
 from shared.contracts.identity import (
     DepartmentCreated,
@@ -298,6 +306,110 @@ def contract_cancelled(**kw: Any) -> ContractCancelled:
 
 def contract_renewal_due(**kw: Any) -> ContractRenewalDue:
     return ContractRenewalDue(**_contract(**{"status": "active", "days_before_end": 30, **kw}))
+
+
+def endorsement_requested(**kw: Any) -> ContractEndorsementRequested:
+    return ContractEndorsementRequested(
+        **_contract(
+            **{
+                "status": "active",
+                "policy_number": f"POL-{new_id().hex[:8]}",
+                "endorsement_id": new_id(),
+                "effective_date": date(2030, 7, 1),
+                "reason": "a new vehicle",
+                "proposed": {"premium": "1500.00"},
+                "delta": Decimal("150.00"),
+                "route_department_id": None,
+                "line_name": "Motor",
+                **kw,
+            }
+        )
+    )
+
+
+def _version(**kw: Any) -> VersionDelta:
+    return VersionDelta(
+        **{
+            "number": 2,
+            "kind": "endorsement",
+            "effective_date": date(2030, 7, 1),
+            "delta": Decimal("150.00"),
+            "days_remaining": 184,
+            "days_in_term": 365,
+            **kw,
+        }
+    )
+
+
+def contract_endorsed(**kw: Any) -> ContractEndorsed:
+    return ContractEndorsed(
+        **_contract(
+            **{
+                "status": "active",
+                "premium": Decimal("1500.00"),
+                "version_number": 2,
+                "endorsement_id": new_id(),
+                "added_version": _version(),
+                "reason": "a new vehicle",
+                "changes": changes(premium=("1200.00", "1500.00")),
+                **kw,
+            }
+        )
+    )
+
+
+def endorsement_withdrawn(**kw: Any) -> ContractEndorsementWithdrawn:
+    return ContractEndorsementWithdrawn(
+        **_contract(**{"status": "active", "endorsement_id": new_id(), "reason": "not needed", **kw})
+    )
+
+
+def contract_renewal_at_risk(**kw: Any) -> ContractRenewalAtRisk:
+    return ContractRenewalAtRisk(
+        **_contract(
+            **{
+                "status": "active",
+                "days_left": 30,
+                "renewal_status": "not_started",
+                "opportunity_id_of_renewal": None,
+                "owner_id": new_id(),
+                **kw,
+            }
+        )
+    )
+
+
+def contract_referred(**kw: Any) -> ContractReferred:
+    return ContractReferred(
+        **_contract(
+            **{
+                "referral_id": new_id(),
+                "step": "issuance",
+                "endorsement_id": None,
+                "fired": [
+                    FiredRule(
+                        rule_id=new_id(), name="Big premium", condition="premium_above", detail="1200.00 above 1000.00"
+                    )
+                ],
+                **kw,
+            }
+        )
+    )
+
+
+def contract_reinstated(**kw: Any) -> ContractReinstated:
+    return ContractReinstated(
+        **_contract(
+            **{
+                "status": "active",
+                "version_number": 3,
+                "added_version": _version(number=3, kind="reinstatement", delta=Decimal("500.00")),
+                "reason": "paid",
+                "changes": changes(status=("cancelled", "active")),
+                **kw,
+            }
+        )
+    )
 
 
 # Tasks ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ echo "insureops: the bus principal tasks and its ACLs"
 scram tasks "${INSUREOPS_KAFKA_TASKS_PASSWORD:?}"
 acl tasks prefixed Write Create Describe -- --topic tasks. --topic deadletter.tasks.
 acl tasks literal Write Create Describe -- --topic deadletter.tasks
-acl tasks literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events
+acl tasks literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events --topic contracts.contract.events
 acl tasks literal Read Describe -- --group tasks
 acl tasks prefixed Read Describe -- --group tasks.
 

@@ -23,7 +23,7 @@ from shared import clock
 from shared.auth import Principal
 from shared.contracts import FieldChange, field_changes
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
-from shared.contracts.contracts import ContractEvent
+from shared.contracts.contracts import ContractEndorsed, ContractEvent, ContractReinstated
 from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
@@ -326,4 +326,29 @@ async def on_contract_event(session: AsyncSession, envelope: Envelope, data: Con
     """Handler of contracts.contract.{created,issued,activated,expired,cancelled}."""
     await project_contract(session, data, envelope.time)
     # Recomputed even when the event was stale: the status is a function of the projection alone.
+    await refresh_status(session, data.client_id, contract_id=data.contract_id, cause=envelope.type)
+
+
+async def on_contract_changed_terms(
+    session: AsyncSession, envelope: Envelope, data: ContractEndorsed | ContractReinstated
+) -> None:
+    """Handler of contracts.contract.{endorsed,reinstated}: the contract's current terms (an endorsement's new
+    premium counts in the roll-ups); a reinstatement is the one step back from cancelled, to the status it carries.
+    Events of one contract arrive in order (its id is the key), so the later version wins."""
+    row = await repo.get_projected_contract(session, data.contract_id)
+    if row is None:
+        await project_contract(session, data, envelope.time)
+    else:
+        reinstated = isinstance(data, ContractReinstated) and row.status == "cancelled"
+        if reinstated or row.status == data.status:
+            row.status, row.rank = data.status, STATUS_RANK[data.status]
+            row.held = row.held or data.status in HELD_STATUSES
+            row.premium, row.currency, row.start_date, row.end_date = (
+                data.premium,
+                data.currency,
+                data.start_date,
+                data.end_date,
+            )
+            row.last_event_at, row.updated_at = envelope.time, clock.now()
+            await session.flush()
     await refresh_status(session, data.client_id, contract_id=data.contract_id, cause=envelope.type)

@@ -1,16 +1,19 @@
 """What the clients service consumes: people (identity) and the contract events that change what a client
-holds (and so its status; `renewal_due` changes nothing here)."""
+holds (and so its status; `renewal_due` changes nothing here), and the endorsements and reinstatements that change
+a contract's current terms or bring it back."""
 
 from __future__ import annotations
 
 from services.clients.models import people
-from services.clients.service import on_contract_event
+from services.clients.service import on_contract_changed_terms, on_contract_event
 from shared.contracts.contracts import (
     ContractActivated,
     ContractCancelled,
     ContractCreated,
+    ContractEndorsed,
     ContractExpired,
     ContractIssued,
+    ContractReinstated,
 )
 from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
@@ -24,6 +27,8 @@ CONSUMERS = (
                 on(contract, on_contract_event)
                 for contract in (ContractCreated, ContractIssued, ContractActivated, ContractExpired, ContractCancelled)
             ),
+            on(ContractEndorsed, on_contract_changed_terms),
+            on(ContractReinstated, on_contract_changed_terms),
         ),
     ),
 )

@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Date, Integer, Select, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.contracts.access import owning_department, visible_where
-from services.contracts.models import Contract, KnownClient, RenewalNotice, people
+from services.contracts.models import Contract, KnownClient, Referral, Renewal, RenewalNotice, RenewalRiskNotice, people
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort, total_of
 
@@ -186,3 +187,51 @@ async def contracts_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[
     if not ids:
         return []
     return list((await session.execute(select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id))).scalars())
+
+
+async def pending_referral(session: AsyncSession, contract_id: uuid.UUID) -> Referral | None:
+    stmt = select(Referral).where(Referral.contract_id == contract_id, Referral.status == "pending")
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def is_renewed(session: AsyncSession, contract_id: uuid.UUID) -> bool:
+    """Whether a next term's contract (not cancelled) renews this one."""
+    stmt = select(Contract.id).where(Contract.renews_contract_id == contract_id, Contract.status != "cancelled")
+    return (await session.execute(stmt)).first() is not None
+
+
+async def claim_renewal_risks(
+    session: AsyncSession, today: date, days_left: int, quoted_stages: tuple[str, ...], limit: int
+) -> list[uuid.UUID]:
+    """Record a risk notice for each issued or active contract within `days_left` days of its end whose renewal has
+    made no progress (no deal, or an open deal not yet quoted) and that nothing renews; the ids this call recorded."""
+    nxt = aliased(Contract)  # a next term's contract
+    due = (
+        select(Contract.id, literal(days_left, Integer), literal(today, Date))
+        .outerjoin(Renewal, Renewal.contract_id == Contract.id)
+        .where(
+            Contract.status.in_(("issued", "active")),
+            Contract.end_date <= today + timedelta(days=days_left),
+            Contract.end_date >= today,
+            (Renewal.contract_id.is_(None))
+            | ((Renewal.deal_status == "open") & Renewal.stage_key.notin_(quoted_stages)),
+            ~select(nxt.id).where(nxt.renews_contract_id == Contract.id, nxt.status != "cancelled").exists(),
+            ~select(RenewalRiskNotice.contract_id).where(RenewalRiskNotice.contract_id == Contract.id).exists(),
+        )
+        .order_by(Contract.id)
+        .limit(limit)
+    )
+    stmt = (
+        pg_insert(RenewalRiskNotice)
+        .from_select(["contract_id", "days_left", "noticed_on"], due)
+        .on_conflict_do_nothing(index_elements=["contract_id"])
+        .returning(RenewalRiskNotice.contract_id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def renewals_of(session: AsyncSession, contract_ids: list[uuid.UUID]) -> dict[uuid.UUID, Renewal]:
+    if not contract_ids:
+        return {}
+    rows = await session.execute(select(Renewal).where(Renewal.contract_id.in_(contract_ids)))
+    return {r.contract_id: r for r in rows.scalars()}

@@ -1,5 +1,6 @@
-"""The contracts service's rules: creation (from an accepted deal or by hand), issue, activation,
-expiry, cancellation with a pro-rata refund, and the once-only renewal notice.
+"""The contracts service's rules: creation (from an accepted deal or by hand) with its base version, issue,
+activation, expiry, cancellation (pro rata, short rate or flat; the refund a version), and the once-only renewal
+notice. Endorsements and reinstatement are in policy.py, the versions themselves in versions.py.
 
 Functions flush but never commit; every change writes its event to the outbox in the same transaction.
 "Today" is the business date: `clock.now()` in the configured time zone.
@@ -14,18 +15,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contracts import access
+from services.contracts import access, versions
 from services.contracts import repository as repo
 from services.contracts.models import Contract, KnownClient, messaging
-from services.contracts.refund import CENT, pro_rata_refund
+from services.contracts.refund import CENT, flat_refund, pro_rata_refund, short_rate_refund
+from services.contracts.renewals import QUOTED_STAGES
 from services.contracts.schemas import CancellationQuote, ContractCancel, ContractCreate, ContractIssue
 from services.contracts.settings import ContractsSettings
 from shared import clock, context
@@ -33,11 +35,13 @@ from shared.auth import Principal
 from shared.contracts import FieldChange
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.contracts import (
+    CancellationMethod,
     ContractActivated,
     ContractCancelled,
     ContractCreated,
     ContractExpired,
     ContractIssued,
+    ContractRenewalAtRisk,
     ContractRenewalDue,
 )
 from shared.contracts.pipeline import OpportunityAccepted
@@ -77,6 +81,9 @@ def snapshot(contract: Contract) -> dict[str, Any]:
         "end_date": contract.end_date,
         "insurer": contract.insurer,
         "policy_number": contract.policy_number,
+        "version_number": contract.version,
+        "sum_insured": contract.sum_insured,
+        "deductible": contract.deductible,
     }
 
 
@@ -177,20 +184,27 @@ async def create_contract(
         start_date=data.start_date,
         end_date=data.end_date,
         insurer=data.insurer,
+        sum_insured=data.sum_insured,
+        deductible=data.deductible,
+        covered_items=[item.model_dump(mode="json") for item in data.covered_items],
+        version=1,
         created_by=str(context.current_actor()),
         created_at=now,
         updated_at=now,
     )
     session.add(contract)
     await _flush(session)
+    await versions.add_base_version(session, contract)
     await _add_contract(session, contract, "manual")
     if data.issue_date is not None and data.policy_number is not None:
         await _issue(session, contract, data.policy_number, data.issue_date, today)
     return contract
 
 
-async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, data: OpportunityAccepted) -> None:
-    """Handler of pipeline.opportunity.accepted: the deal's contract, from the agreed terms, once per deal."""
+async def create_from_accepted_deal(
+    session: AsyncSession, envelope: Envelope, data: OpportunityAccepted
+) -> Contract | None:
+    """The deal's contract, from the agreed terms, once per deal: the new contract, or None when it exists."""
     terms = data.terms
     problems: list[dict[str, str]] = []
     if terms.premium <= 0:
@@ -227,14 +241,16 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
             "start_date": terms.start_date,
             "end_date": terms.end_date,
             "insurer": terms.insurer,
+            "renews_contract_id": data.renews_contract_id,
             "created_by": str(envelope.actor) if envelope.actor else None,
             "created_at": now,
             "updated_at": now,
         },
     )
     if contract is not None:
+        await versions.add_base_version(session, contract)
         await _add_contract(session, contract, "deal")
-        return
+        return contract
     held = await repo.get_by_opportunity(session, data.opportunity_id)
     if held is not None and held.origin != "deal":
         # Only a contract made by hand before they were refused a deal (ContractCreate) can hold it: parked for a
@@ -243,6 +259,7 @@ async def create_from_accepted_deal(session: AsyncSession, envelope: Envelope, d
             f"accepted deal {data.opportunity_id} is held by hand-made contract {held.id}; its contract was not created",
             errors=[{"field": "opportunity_id", "message": f"held by hand-made contract {held.id}"}],
         )
+    return None
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -307,6 +324,12 @@ async def issue_contract(
     contract = await get_writable(session, contract_id, caller)
     if contract.status != "pending_issuance":
         raise Conflict(f"the contract is {contract.status}; only a contract pending issuance can be issued")
+    held = await repo.pending_referral(session, contract.id)
+    if held is not None:
+        raise Conflict(
+            "the contract is held for a Manager's approval (a referral rule fired); it can be issued once approved",
+            errors=[{"field": "path.contract_id", "message": f"held by referral {held.id}"}],
+        )
     today = business_today(settings.business_timezone)
     _check_issue(data.issue_date, contract.end_date, today)
     await _check_policy_number_free(session, data.policy_number)
@@ -315,57 +338,127 @@ async def issue_contract(
 
 
 # Cancellation ---------------------------------------------------------------------------------------
-def _check_cancellable(contract: Contract, effective_date: date, field: str) -> None:
+async def _cancellation(
+    session: AsyncSession,
+    contract: Contract,
+    method: str,
+    effective_date: date | None,
+    settings: ContractsSettings,
+    where: str,
+) -> tuple[date, Decimal]:
+    """The effective date and refund of cancelling `contract` by `method`, or the problem naming the field
+    (`where` is `body` or `query`)."""
     if contract.status not in CANCELLABLE:
-        raise Conflict(f"the contract is already {contract.status}")
+        raise Conflict(
+            f"the contract is already {contract.status}",
+            errors=[{"field": "path.contract_id", "message": f"the contract is {contract.status}"}],
+        )
+    if method == "flat":
+        today = business_today(settings.business_timezone)
+        latest = contract.start_date + timedelta(days=settings.flat_cancellation_days)
+        if today > latest:
+            raise InvalidInput.for_field(
+                f"{where}.method",
+                f"a flat cancellation is allowed only before the start date or within "
+                f"{settings.flat_cancellation_days} days after it (until {latest}); today is {today}",
+            )
+        if effective_date is not None and effective_date != contract.start_date:
+            raise InvalidInput.for_field(
+                f"{where}.effective_date", f"a flat cancellation takes effect on the start date, {contract.start_date}"
+            )
+        return contract.start_date, flat_refund(await versions.charged(session, contract.id))
+    field = f"{where}.effective_date"
+    if effective_date is None:
+        raise InvalidInput.for_field(field, f"required for a {method} cancellation")
     if not contract.start_date <= effective_date <= contract.end_date:
         raise InvalidInput.for_field(
             field, f"must lie within the contract's period, {contract.start_date} to {contract.end_date}"
         )
+    last = await versions.last_version(session, contract)
+    if effective_date < last.effective_date:
+        raise InvalidInput.for_field(
+            field,
+            f"before the effective date of version {last.number} ({last.kind}, {last.effective_date}): "
+            "a cancellation takes effect on or after the last version's",
+        )
+    if method == "short_rate":
+        penalty = settings.short_rate_penalty_percent / 100
+        refund = short_rate_refund(contract.premium, contract.start_date, contract.end_date, effective_date, penalty)
+    else:
+        refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date)
+    return effective_date, refund
 
 
 async def cancellation_quote(
-    session: AsyncSession, contract_id: uuid.UUID, effective_date: date, caller: Principal
+    session: AsyncSession,
+    contract_id: uuid.UUID,
+    effective_date: date | None,
+    method: CancellationMethod,
+    caller: Principal,
+    settings: ContractsSettings,
 ) -> CancellationQuote:
-    """The refund a cancellation on `effective_date` would store, for whoever may cancel; nothing changes."""
+    """The refund a cancellation would store, for whoever may cancel; nothing changes."""
     contract = await get_writable(session, contract_id, caller, for_update=False)
-    _check_cancellable(contract, effective_date, "query.effective_date")
+    effective, refund = await _cancellation(session, contract, method, effective_date, settings, "query")
     return CancellationQuote(
         contract_id=contract.id,
-        effective_date=effective_date,
+        method=method,
+        effective_date=effective,
         premium=contract.premium,
         currency=contract.currency,
-        refund=pro_rata_refund(contract.premium, contract.start_date, contract.end_date, effective_date),
-        days_remaining=(contract.end_date - effective_date).days,
+        refund=refund,
+        days_remaining=(contract.end_date - effective).days,
         days_in_term=(contract.end_date - contract.start_date).days,
     )
 
 
 async def cancel_contract(
-    session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel, caller: Principal
+    session: AsyncSession, contract_id: uuid.UUID, data: ContractCancel, caller: Principal, settings: ContractsSettings
 ) -> Contract:
     contract = await get_writable(session, contract_id, caller)
-    _check_cancellable(contract, data.effective_date, "body.effective_date")
+    effective, refund = await _cancellation(session, contract, data.method, data.effective_date, settings, "body")
+    return await cancel(session, contract, data.method, effective, refund, data.reason)
+
+
+async def cancel(
+    session: AsyncSession,
+    contract: Contract,
+    method: CancellationMethod,
+    effective: date,
+    refund: Decimal,
+    reason: str,
+) -> Contract:
+    """Close the contract with a cancellation version carrying the refund, and say so."""
     before = contract.status
     now = clock.now()
-    contract.refund = pro_rata_refund(contract.premium, contract.start_date, contract.end_date, data.effective_date)
-    contract.status, contract.cancel_reason, contract.cancel_effective_date = (
-        "cancelled",
-        data.reason,
-        data.effective_date,
+    await versions.add_version(
+        session,
+        contract,
+        kind="cancellation",
+        effective_date=effective,
+        terms=versions.terms_of(contract),
+        delta=-refund,
+        reason=reason,
+        cancellation_method=method,
+        refund=refund,
+        status_before=before,
     )
+    contract.refund, contract.cancel_method = refund, method
+    contract.status, contract.cancel_reason, contract.cancel_effective_date = "cancelled", reason, effective
     contract.cancelled_at = contract.updated_at = now
     await session.flush()
     await outbox.add(
         session,
         ContractCancelled(
             **snapshot(contract),
-            reason=data.reason,
-            effective_date=data.effective_date,
-            refund=contract.refund,
+            reason=reason,
+            effective_date=effective,
+            refund=refund,
+            method=method,
             changes={
                 **_status_change(before, "cancelled"),
-                "refund": FieldChange(before=None, after=str(contract.refund)),
+                "refund": FieldChange(before=None, after=str(refund)),
+                "version": FieldChange(before=contract.version - 1, after=contract.version),
             },
         ),
         subject=str(contract.id),
@@ -374,9 +467,12 @@ async def cancel_contract(
 
 
 # The lifecycle scanner ------------------------------------------------------------------------------
-async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: int, batch_size: int) -> dict[str, int]:
-    """One round: activate issued contracts now in force, expire those past their end date, and write
-    the renewal notice of those within `renewal_days` of their end. Idempotent; safe to run concurrently."""
+async def lifecycle_scan(
+    session: AsyncSession, *, today: date, renewal_days: int, batch_size: int, at_risk_days: int | None = None
+) -> dict[str, int]:
+    """One round: activate issued contracts now in force, expire those past their end date (lapsed when nothing
+    renews them), write the renewal notice of those within `renewal_days` of their end and, with `at_risk_days`,
+    flag the renewals without progress that close. Idempotent; safe to run concurrently."""
     now: datetime = clock.now()
     activated = await repo.activate_in_force(session, today, now, batch_size)
     for contract in activated:
@@ -388,9 +484,10 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
     expired = 0
     for from_status in ("active", "issued"):
         for contract in await repo.expire_ended(session, from_status, today, now, batch_size):
+            lapsed = not await repo.is_renewed(session, contract.id)
             await outbox.add(
                 session,
-                ContractExpired(**snapshot(contract), changes=_status_change(from_status, "expired")),
+                ContractExpired(**snapshot(contract), changes=_status_change(from_status, "expired"), lapsed=lapsed),
                 subject=str(contract.id),
             )
             expired += 1
@@ -399,12 +496,40 @@ async def lifecycle_scan(session: AsyncSession, *, today: date, renewal_days: in
         await outbox.add(
             session, ContractRenewalDue(**snapshot(contract), days_before_end=renewal_days), subject=str(contract.id)
         )
-    return {"activated": len(activated), "expired": expired, "renewal_due": len(noticed)}
+    at_risk = []
+    if at_risk_days is not None:
+        at_risk = await repo.claim_renewal_risks(session, today, at_risk_days, QUOTED_STAGES, batch_size)
+        renewals = await repo.renewals_of(session, at_risk)
+        for contract in await repo.contracts_by_ids(session, at_risk):
+            renewal = renewals.get(contract.id)
+            await outbox.add(
+                session,
+                ContractRenewalAtRisk(
+                    **snapshot(contract),
+                    days_left=(contract.end_date - today).days,
+                    renewal_status="not_started" if renewal is None else "in_progress",
+                    opportunity_id_of_renewal=renewal.opportunity_id if renewal else None,
+                    owner_id=renewal.owner_id if renewal and renewal.owner_id else contract.specialist_id,
+                ),
+                subject=str(contract.id),
+            )
+    return {
+        "activated": len(activated),
+        "expired": expired,
+        "renewal_due": len(noticed),
+        "renewal_at_risk": len(at_risk),
+    }
 
 
 # The clients replica --------------------------------------------------------------------------------
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
-    values = {"name": data.name, "department_id": data.department_id, "status": data.status, "updated_at": clock.now()}
+    values = {
+        "name": data.name,
+        "department_id": data.department_id,
+        "status": data.status,
+        "country": data.country,
+        "updated_at": clock.now(),
+    }
     await repo.upsert_known_client(session, data.client_id, values)
 
 
@@ -412,7 +537,7 @@ async def on_client_updated(session: AsyncSession, envelope: Envelope, data: Cli
     client = await repo.get_known_client(session, data.client_id)
     if client is None:
         return
-    for field in ("name", "department_id", "archived"):
+    for field in ("name", "department_id", "archived", "country"):
         if field in data.changes:
             value = data.changes[field].after
             setattr(client, field, uuid.UUID(value) if field == "department_id" and value else value)

@@ -1,5 +1,7 @@
 """Settings of the contracts service."""
 
+from decimal import Decimal
+
 from pydantic import Field
 
 from shared.settings import DatabaseSettings
@@ -31,4 +33,43 @@ class ContractsSettings(DatabaseSettings):
         ge=0,
         description="How long creating a contract by hand waits for a just-created client (or the specialist it "
         "names) to reach this service's replica before refusing it as unknown.",
+    )
+    short_rate_penalty_percent: Decimal = Field(
+        Decimal("10"),
+        ge=0,
+        le=100,
+        description="Short-rate cancellation: the share of the pro-rata refund kept as a penalty, in percent.",
+    )
+    flat_cancellation_days: int = Field(
+        14,
+        ge=0,
+        le=3660,
+        description="A flat cancellation (the whole premium back, as if never in force) is allowed before the start "
+        "date or within this many days after it.",
+    )
+    reinstatement_window_days: int = Field(
+        30,
+        ge=0,
+        le=3660,
+        description="A cancelled contract may be reinstated (a new version, cover without a gap) within this many "
+        "days of its cancellation.",
+    )
+    renewal_risk_increase_percent: Decimal = Field(
+        Decimal("10"),
+        ge=0,
+        description="The renewal workbench flags a renewal at risk when its proposed premium is more than this many "
+        "percent above the expiring one.",
+    )
+    renewal_at_risk_days: int = Field(
+        30,
+        ge=0,
+        le=3660,
+        description="A renewal with no progress (not started, or its deal not yet quoted) this many days before the "
+        "end date is flagged at risk, once (`renewal_at_risk` event; its owner is notified).",
+    )
+    policy_admin_department: str = Field(
+        "Policy Administration",
+        min_length=1,
+        description="The department (by name) that binds or withdraws endorsements: tasks routes the work to its "
+        "least-loaded member, and its members may bind any contract's endorsement.",
     )

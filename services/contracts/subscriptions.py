@@ -3,10 +3,16 @@ people (identity) are known so a contract's specialist is a real, active colleag
 
 from __future__ import annotations
 
-from services.contracts import service
+from services.contracts import referrals, renewals, service
 from services.contracts.models import people
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
-from shared.contracts.pipeline import OpportunityAccepted
+from shared.contracts.pipeline import (
+    OpportunityAccepted,
+    OpportunityDeclined,
+    OpportunityOpened,
+    OpportunityUpdated,
+    StageAdvanced,
+)
 from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
 
@@ -15,7 +21,12 @@ CONSUMERS = (
         "contracts",
         handlers=(
             *people_subscriptions(people),
-            on(OpportunityAccepted, service.create_from_accepted_deal),
+            on(OpportunityAccepted, referrals.accept_deal),
+            # Renewal deals, for the renewal workbench.
+            on(OpportunityOpened, renewals.on_opened),
+            on(StageAdvanced, renewals.on_stage_advanced),
+            on(OpportunityUpdated, renewals.on_updated),
+            on(OpportunityDeclined, renewals.on_declined),
             on(ClientCreated, service.on_client_created),
             on(ClientUpdated, service.on_client_updated),
             on(ClientStatusChanged, service.on_client_status_changed),

@@ -14,7 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from shared.contracts import EventData
-from shared.contracts.contracts import ContractExpired, ContractRenewalDue
+from shared.contracts.contracts import ContractExpired, ContractReferred, ContractRenewalAtRisk, ContractRenewalDue
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined, OpportunityOpened
 from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, TaskSlaChanged, TaskStale
 
@@ -42,6 +42,9 @@ class Kind(StrEnum):
     DECISION_RECORDED = "decision_recorded"
     CONTRACT_RENEWAL_DUE = "contract_renewal_due"
     CONTRACT_EXPIRED = "contract_expired"
+    CONTRACT_REFERRED = "contract_referred"
+    RENEWAL_OPENED = "renewal_opened"
+    RENEWAL_AT_RISK = "renewal_at_risk"
 
 
 class LinkType(StrEnum):
@@ -62,6 +65,8 @@ SOURCE_EVENT_TYPES = (
     "pipeline.opportunity.declined",
     "contracts.contract.renewal_due",
     "contracts.contract.expired",
+    "contracts.contract.referred",
+    "contracts.contract.renewal_at_risk",
 )
 
 
@@ -155,6 +160,15 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
             LinkType.TASK,
             data.task_id,
         )
+    elif isinstance(data, OpportunityOpened) and data.renews_contract_id is not None:
+        add(
+            data.owner_id,
+            Kind.RENEWAL_OPENED,
+            f"Renewal opened: {data.title}",
+            f"The {data.line_name} renewal deal “{data.title}” was opened at {data.stage.name}; you are its specialist.",
+            LinkType.OPPORTUNITY,
+            data.opportunity_id,
+        )
     elif isinstance(data, OpportunityOpened):
         add(
             data.owner_id,
@@ -210,6 +224,30 @@ def drafts_for(data: EventData, *, manager_of: Callable[[UUID | None], UUID | No
             Kind.CONTRACT_EXPIRED,
             f"Contract expired: {policy}",
             f"Policy {policy}{_insurer(data.insurer)} ended on {data.end_date.isoformat()} and has expired.",
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
+    elif isinstance(data, ContractRenewalAtRisk):
+        policy = data.policy_number or "a contract"
+        progress = "has not started" if data.renewal_status == "not_started" else "is not quoted yet"
+        add(
+            data.owner_id,
+            Kind.RENEWAL_AT_RISK,
+            f"Renewal at risk: {policy}",
+            f"Policy {policy}{_insurer(data.insurer)} ends on {data.end_date.isoformat()} ({data.days_left} days) "
+            f"and its renewal {progress}.",
+            LinkType.CONTRACT,
+            data.contract_id,
+        )
+    elif isinstance(data, ContractReferred):
+        policy = data.policy_number or "a contract"
+        step = "issue" if data.step == "issuance" else "endorsement"
+        why = "; ".join(f"{f.name}: {f.detail}" for f in data.fired)
+        add(
+            manager_of(data.department_id),
+            Kind.CONTRACT_REFERRED,
+            f"Referral to approve: {policy}",
+            f"The {step} of {policy}{_insurer(data.insurer)} is held for your approval ({why}).",
             LinkType.CONTRACT,
             data.contract_id,
         )

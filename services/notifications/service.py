@@ -17,6 +17,7 @@ from services.notifications.models import Notification, people
 from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
+from shared.contracts.contracts import ContractReferred
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
 from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
 from shared.errors import InvalidInput, NotFound
@@ -64,7 +65,7 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
         return
 
     managers: dict[uuid.UUID, uuid.UUID | None] = {}
-    if any(isinstance(d, (OpportunityAccepted, OpportunityDeclined)) for _, d in events):
+    if any(isinstance(d, (OpportunityAccepted, OpportunityDeclined, ContractReferred)) for _, d in events):
         managers = await repo.department_managers(session)
 
     def manager_of(department_id: uuid.UUID | None) -> uuid.UUID | None:

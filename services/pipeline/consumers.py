@@ -1,5 +1,6 @@
-"""Pipeline's event handlers (declared in `subscriptions.py`): clients, contract issuance, and the documents
-service's stage checklists and deal documents (a document that completes its deal's checklist may advance it).
+"""Pipeline's event handlers (declared in `subscriptions.py`): clients, contract issuance, renewal notices
+(which open the renewal deal), and the documents service's stage checklists and deal documents (a document
+that completes its deal's checklist may advance it).
 
 Every handler writes through the consumer's session, so the inbox makes a redelivery a no-op; the
 state guard in `complete_on_contract_issued` is a second defence against a duplicate issuance.
@@ -16,7 +17,7 @@ from services.pipeline import checklists, service
 from services.pipeline import repository as repo
 from shared.context import Actor, acting_as
 from shared.contracts.clients import ClientCreated, ClientUpdated
-from shared.contracts.contracts import ContractIssued
+from shared.contracts.contracts import ContractIssued, ContractRenewalDue
 from shared.contracts.documents import ChecklistUpdated, DocumentDeleted, DocumentUploaded, DocumentVersioned
 from shared.errors import Conflict
 from shared.messaging.envelope import Envelope
@@ -85,3 +86,7 @@ async def document_added(session: AsyncSession, envelope: Envelope, data: Docume
 async def document_deleted(session: AsyncSession, envelope: Envelope, data: DocumentDeleted) -> None:
     if data.owner_type == "deal":
         await repo.remove_deal_document(session, data.document_id)
+
+
+async def renewal_due(session: AsyncSession, envelope: Envelope, data: ContractRenewalDue) -> None:
+    await service.open_renewal(session, data)

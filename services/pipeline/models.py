@@ -110,6 +110,8 @@ class Opportunity(Base):
     insurer: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     contract_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # A renewal deal: the expiring contract it renews (one renewal deal per contract: unique).
+    renews_contract_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

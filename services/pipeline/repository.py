@@ -432,3 +432,9 @@ async def remove_deal_document(session: AsyncSession, document_id: uuid.UUID) ->
 async def deal_documents(session: AsyncSession, opportunity_id: uuid.UUID) -> list[DealDocument]:
     stmt = select(DealDocument).where(DealDocument.opportunity_id == opportunity_id).order_by(DealDocument.document_id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def renewal_of(session: AsyncSession, contract_id: uuid.UUID) -> Opportunity | None:
+    """The renewal deal of a contract, if one was opened."""
+    stmt = select(Opportunity).where(Opportunity.renews_contract_id == contract_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -140,6 +140,9 @@ class OpportunityOut(BaseModel):
         "contract under this id from the accepted event, so `GET /contracts/{id}` finds it moments later); null "
         "before the accept and for a declined deal."
     )
+    renews_contract_id: uuid.UUID | None = Field(
+        None, description="A renewal deal: the contract it renews (opened at the contract's renewal window)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

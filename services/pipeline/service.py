@@ -30,7 +30,9 @@ from shared import clock, context
 from shared.auth import Principal
 from shared.context import Actor
 from shared.contracts import FieldChange, field_changes
+from shared.contracts.contracts import ContractRenewalDue
 from shared.contracts.pipeline import (
+    NEEDS_ANALYSIS,
     LineCreated,
     LineUpdated,
     OpportunityAccepted,
@@ -238,6 +240,7 @@ def opportunity_out(
         terms=terms,
         decline_reason=opp.decline_reason,
         contract_id=opp.contract_id,
+        renews_contract_id=opp.renews_contract_id,
         version=opp.version,
         created_at=opp.created_at,
         updated_at=opp.updated_at,
@@ -601,6 +604,7 @@ async def move(
                 title=opp.title,
                 opportunity_version=opp.version,
                 contract_id=opp.contract_id,
+                renews_contract_id=opp.renews_contract_id,
                 changes=field_changes(before, {name: getattr(opp, name) for name in decided}),
             ),
             subject=str(opp.id),
@@ -640,3 +644,79 @@ async def complete_on_contract_issued(
         return False
     await move(session, opportunity_id, "complete", viewer=None, contract_id=contract_id)
     return True
+
+
+# Renewals ----------------------------------------------------------------------------------------
+RENEWALS = Actor("system", "pipeline.renewals")
+
+
+async def open_renewal(session: AsyncSession, data: ContractRenewalDue) -> Opportunity | None:
+    """A contract reached its renewal window: open its renewal deal, once per contract — same client and line,
+    linked to the contract, at Needs Analysis, owned by the line's primary specialist (the deal's tasks are routed
+    as usual). A contract with no line, or a line with no active specialist, gets none (logged)."""
+    if await repo.renewal_of(session, data.contract_id) is not None:
+        return None  # already opened (the notice delivered again)
+    line = await repo.get_line(session, data.line_id) if data.line_id else None
+    if line is None or line.specialist_id is None or await repo.active_user(session, line.specialist_id) is None:
+        log.warning("contract %s is due for renewal but its line has no active specialist: no deal", data.contract_id)
+        return None
+    order = await repo.stages(session)
+    stage = next((s for s in order if s.key == NEEDS_ANALYSIS), order[0])
+    now = clock.now()
+    policy = data.policy_number or str(data.contract_id)[:8]
+    opp = Opportunity(
+        id=uuid.uuid4(),
+        client_id=data.client_id,
+        line_id=line.id,
+        title=f"Renewal of {policy}"[:200],
+        expected_premium=data.premium,
+        currency=data.currency,
+        notes=f"Renews policy {policy}, ending {data.end_date.isoformat()}.",
+        owner_id=line.specialist_id,
+        department_id=line.department_id,
+        stage_key=stage.key,
+        stage_entered_at=now,
+        status="open",
+        archived=False,
+        renews_contract_id=data.contract_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(opp)
+    await session.flush()
+    session.add(
+        StageMove(
+            opportunity_id=opp.id,
+            kind="opened",
+            from_stage=None,
+            to_stage=stage.key,
+            actor=str(context.current_actor()),
+            moved_at=now,
+            seconds_in_stage=None,
+            reason=None,
+            status_after="open",
+        )
+    )
+    await outbox.add(
+        session,
+        OpportunityOpened(
+            opportunity_id=opp.id,
+            client_id=opp.client_id,
+            line_id=line.id,
+            line_name=line.name,
+            title=opp.title,
+            expected_premium=opp.expected_premium,
+            currency=opp.currency,
+            notes=opp.notes,
+            owner_id=opp.owner_id,
+            department_id=opp.department_id,
+            stage=stage_ref(stage),
+            status="open",
+            opportunity_version=opp.version,
+            renews_contract_id=data.contract_id,
+        ),
+        subject=str(opp.id),
+    )
+    await session.flush()
+    return opp

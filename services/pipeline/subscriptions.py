@@ -1,13 +1,14 @@
 """What pipeline consumes: people (identity), clients (names and departments for visibility), contract
-issuance (which completes the deal), and the documents service's stage checklists and deal documents (an
-Employee's advance needs them; a complete checklist may advance the deal)."""
+issuance (which completes the deal), renewal notices (which open the renewal deal), and the documents
+service's stage checklists and deal documents (an Employee's advance needs them; a complete checklist may
+advance the deal)."""
 
 from __future__ import annotations
 
 from services.pipeline import consumers
 from services.pipeline.models import people
 from shared.contracts.clients import ClientCreated, ClientUpdated
-from shared.contracts.contracts import ContractIssued
+from shared.contracts.contracts import ContractIssued, ContractRenewalDue
 from shared.contracts.documents import ChecklistUpdated, DocumentDeleted, DocumentUploaded, DocumentVersioned
 from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
@@ -24,6 +25,7 @@ CONSUMERS = (
             on(DocumentUploaded, consumers.document_added),
             on(DocumentVersioned, consumers.document_added),
             on(DocumentDeleted, consumers.document_deleted),
+            on(ContractRenewalDue, consumers.renewal_due),
         ),
     ),
 )

@@ -64,6 +64,7 @@ async def list_tasks(
     sla_state: Annotated[list[SlaState] | None, Query(description="Repeat for several")] = None,
     opportunity_id: uuid.UUID | None = None,
     client_id: uuid.UUID | None = None,
+    contract_id: uuid.UUID | None = None,
     escalated: Annotated[bool | None, Query(description="true: escalated to a manager")] = None,
 ):
     filters = repo.TaskFilters(
@@ -73,6 +74,7 @@ async def list_tasks(
         stage_key=stage,
         sla_states=sla_state,
         opportunity_id=opportunity_id,
+        contract_id=contract_id,
         client_id=client_id,
         escalated=escalated,
         active=active,

@@ -69,6 +69,14 @@ class Task(Base):
             unique=True,
             postgresql_where=text(f"origin = 'auto' AND {_ACTIVE_SQL}"),
         ),
+        # And at most one task per contract and kind of work (an endorsement: one open per contract at a time).
+        Index(
+            "uq_tasks_open_auto_contract",
+            "contract_id",
+            "stage_key",
+            unique=True,
+            postgresql_where=text(f"origin = 'auto' AND contract_id IS NOT NULL AND {_ACTIVE_SQL}"),
+        ),
         Index("ix_tasks_assignee_active", "assignee_id", "priority", postgresql_where=text(_ACTIVE_SQL)),
         Index("ix_tasks_department_number", "department_id", "number"),
         Index("ix_tasks_sla_watch", "yellow_at", "due_at", postgresql_where=text(_ACTIVE_SQL)),
@@ -82,6 +90,8 @@ class Task(Base):
     origin: Mapped[str] = mapped_column(String(10))
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     client_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The contract the work is about (an endorsement to bind), from contracts' events.
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     stage_key: Mapped[str | None] = mapped_column(String(64))
     department_id: Mapped[uuid.UUID | None]
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(index=True)

@@ -82,6 +82,7 @@ class TaskFilters:
     sla_states: Sequence[str] | None = None
     opportunity_id: uuid.UUID | None = None
     client_id: uuid.UUID | None = None
+    contract_id: uuid.UUID | None = None
     escalated: bool | None = None
     active: bool | None = None
 
@@ -108,6 +109,8 @@ async def list_tasks(
         stmt = stmt.where(Task.sla_state.in_(filters.sla_states))
     if filters.opportunity_id is not None:
         stmt = stmt.where(Task.opportunity_id == filters.opportunity_id)
+    if filters.contract_id is not None:
+        stmt = stmt.where(Task.contract_id == filters.contract_id)
     if filters.client_id is not None:
         stmt = stmt.where(Task.client_id == filters.client_id)
     if filters.escalated is not None:

@@ -79,6 +79,7 @@ class TaskOut(BaseModel):
     origin: Literal["auto", "manual"]
     opportunity_id: uuid.UUID | None
     client_id: uuid.UUID | None
+    contract_id: uuid.UUID | None = Field(None, description="The contract the work is about (an endorsement).")
     stage_key: str | None
     department_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
@@ -130,6 +131,13 @@ class CalendarIn(BaseModel):
     end: str = Field("17:00", max_length=5, description="End of the working day, HH:MM (24:00 allowed).")
     holidays: list[date] = Field([], max_length=1000)
     always_open: bool = Field(False, description="24/7: every hour is working time; the fields above are ignored.")
+    public_holidays: str | None = Field(
+        "GR",
+        min_length=2,
+        max_length=2,
+        description="A country (ISO 3166-1 alpha-2) whose public holidays are days off too, every year, from the "
+        "`holidays` package (movable feasts included); null for none. Greece's unless said otherwise.",
+    )
 
 
 class CalendarOut(CalendarIn):

@@ -69,6 +69,7 @@ async def open_task(
     sla_started_at: datetime,
     sla_hours: float | None = None,
     due_at: datetime | None = None,
+    contract_id: uuid.UUID | None = None,
 ) -> Task:
     """Add a task, note the assignment, and publish `tasks.task.created` (written by `write_pending`). A task
     opened by hand records who opened it (the request's actor); one the platform routed has no creator."""
@@ -82,6 +83,7 @@ async def open_task(
         origin=origin,
         opportunity_id=opportunity_id,
         client_id=client_id,
+        contract_id=contract_id,
         stage_key=stage_key,
         department_id=department_id,
         assignee_id=assignment.assignee_id,
@@ -120,6 +122,7 @@ async def open_task(
             status=task.status,
             due_at=task.due_at,
             sla_state=task.sla_state,
+            contract_id=task.contract_id,
         ),
         subject=str(task.id),
     )

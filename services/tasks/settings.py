@@ -25,6 +25,12 @@ class TasksSettings(DatabaseSettings):
         "partitions Kafka gives it, in parallel with the others (more than the topic's partitions is idle).",
     )
     auto_task_priority: Priority = Field("normal", description="Priority of the tasks routing opens on a stage move.")
+    endorsement_sla_hours: float = Field(
+        16.0,
+        gt=0,
+        description="Working hours Policy Administration has to bind or withdraw a requested endorsement (the SLA "
+        "of the task routing opens for it).",
+    )
     overload_threshold: int = Field(
         12, description="A member whose weighted open load is above this is flagged as overloaded in the workload view."
     )

@@ -1,9 +1,10 @@
 """What the tasks service consumes: people (identity), clients' departments (who may link which client to a
-ticket), and the pipeline's deal events that the router turns into tasks."""
+ticket), the pipeline's deal events that the router turns into tasks, and contracts' endorsement requests that
+become Policy Administration's work."""
 
 from __future__ import annotations
 
-from services.tasks import routing, service
+from services.tasks import contract_work, routing, service
 from services.tasks.models import people
 from services.tasks.settings import TasksSettings
 from shared.contracts.clients import ClientCreated, ClientUpdated
@@ -17,6 +18,7 @@ CLIENTS_CONSUMER = "tasks.clients"
 def consumers(settings: TasksSettings) -> tuple[Consumer, ...]:
     return (
         Consumer("tasks.people", handlers=people_subscriptions(people)),
+        Consumer(contract_work.CONSUMER, handlers=contract_work.handlers(settings)),
         Consumer(
             CLIENTS_CONSUMER,
             handlers=(on(ClientCreated, service.on_client_created), on(ClientUpdated, service.on_client_updated)),

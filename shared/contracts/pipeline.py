@@ -95,6 +95,8 @@ class OpportunityOpened(EventData):
     stage: StageRef
     status: OpportunityStatus = "open"
     opportunity_version: int | None = None  # 1; None in events published before it was added
+    # A renewal deal: the contract it renews (opened by pipeline at the renewal window, at Needs Analysis).
+    renews_contract_id: UUID | None = None
 
 
 @event("pipeline.opportunity.updated")
@@ -153,6 +155,7 @@ class OpportunityAccepted(EventData):
     # deal has it at once; the contracts service creates the contract under it (None in events published before:
     # the contract then gets an id of its own, which the deal learns when the contract is issued).
     contract_id: UUID | None = None
+    renews_contract_id: UUID | None = None  # a renewal deal: the next term's contract renews this one
     # The deal's fields the step changed, each before and after, as other aggregates' events carry them (None in
     # events published before it was added).
     changes: dict[str, FieldChange] | None = None

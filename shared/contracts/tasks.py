@@ -37,6 +37,7 @@ class TaskCreated(EventData):
     status: TaskStatus
     due_at: datetime | None
     sla_state: SlaState
+    contract_id: UUID | None = None  # work on a contract (an endorsement to bind); added later, so optional
 
 
 @event("tasks.task.reassigned")

@@ -17,6 +17,7 @@ TASKS_CALENDAR = "tasks.calendar.events"
 CONTRACTS = "contracts.contract.events"
 DOCUMENTS = "documents.document.events"
 DOCUMENTS_CHECKLISTS = "documents.checklist.events"
+CONTRACTS_REFERRAL_RULES = "contracts.referral_rule.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
@@ -79,6 +80,7 @@ TOPIC_OWNERS: dict[str, str] = {
     CONTRACTS: "contracts",
     DOCUMENTS: "documents",
     DOCUMENTS_CHECKLISTS: "documents",
+    CONTRACTS_REFERRAL_RULES: "contracts",
     AUDIT_CHECKPOINTS: "audit",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",
@@ -92,7 +94,7 @@ READS: dict[str, tuple[str, ...]] = {
     "identity": (IDENTITY_USERS,),
     "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS),
     "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS, DOCUMENTS, DOCUMENTS_CHECKLISTS),
-    "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
+    "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES, CONTRACTS),
     "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
     "audit": (IDENTITY_USERS,),
     "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),

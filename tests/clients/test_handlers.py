@@ -110,3 +110,32 @@ async def test_a_contract_event_of_an_unknown_client_is_kept_and_changes_no_clie
     await bus.publish(created, subject=str(created.contract_id))
     assert (await projected(session, created.contract_id)).client_id == created.client_id
     assert not await bus.dead_letters(session)
+
+
+@handles("clients", "contracts.contract.endorsed")
+async def test_an_endorsement_changes_the_premium_the_roll_ups_count(bus, session, client):
+    activated = events.contract_activated(client_id=client.id)
+    await bus.publish(activated, subject=str(activated.contract_id))
+    endorsed = events.contract_endorsed(client_id=client.id, contract_id=activated.contract_id)
+    await bus.publish(endorsed, subject=str(activated.contract_id))
+    row = await projected(session, activated.contract_id)
+    assert (row.status, str(row.premium)) == ("active", "1500.00")
+    assert await state(session, client) == ("active", 1)
+
+
+@handles("clients", "contracts.contract.reinstated")
+async def test_a_reinstated_contract_is_held_again_and_the_client_active(bus, session, client):
+    activated = events.contract_activated(client_id=client.id)
+    await bus.publish(activated, subject=str(activated.contract_id))
+    cancelled = events.contract_cancelled(client_id=client.id, contract_id=activated.contract_id)
+    await bus.publish(cancelled, subject=str(activated.contract_id))
+    assert await state(session, client) == ("inactive", 0)
+    reinstated = events.contract_reinstated(client_id=client.id, contract_id=activated.contract_id)
+    await bus.publish(reinstated, subject=str(activated.contract_id))
+    assert (await projected(session, activated.contract_id)).status == "active"
+    assert await state(session, client) == ("active", 1)
+    assert await status_announcements(bus, session, client) == [
+        ("prospect", "active"),
+        ("active", "inactive"),
+        ("inactive", "active"),
+    ]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.contracts.models import Contract, KnownClient
+from shared.contracts.pipeline import OpportunityUpdated
 from tests import events
 from tests.bus import consumer_bus, consumer_of, handles
 
@@ -186,3 +187,53 @@ async def test_the_contract_of_an_accepted_deal_takes_the_id_pipeline_gave_it(bu
     await bus.publish(accepted, subject=str(accepted.opportunity_id))
     [contract] = await contracts_of_deal(session, accepted.opportunity_id)
     assert contract.id == named
+
+
+@handles(
+    "contracts",
+    "pipeline.opportunity.opened",
+    "pipeline.opportunity.stage_advanced",
+    "pipeline.opportunity.updated",
+    "pipeline.opportunity.declined",
+)
+async def test_a_renewal_deal_is_followed_for_the_workbench(bus, session):
+    expiring = uuid.uuid4()
+    # A new-business deal is not a renewal: nothing kept.
+    await bus.publish(events.opportunity_opened())
+    opened = events.opportunity_opened(
+        renews_contract_id=expiring, stage=events.stage("needs_analysis", position=2), expected_premium=Decimal("900")
+    )
+    await bus.publish(opened, subject=str(opened.opportunity_id))
+    renewal = await renewal_of(session, expiring)
+    assert (renewal.opportunity_id, renewal.stage_key, renewal.deal_status, renewal.proposed_premium) == (
+        opened.opportunity_id,
+        "needs_analysis",
+        "open",
+        Decimal("900.00"),
+    )
+    await bus.publish(
+        events.stage_advanced(
+            opportunity_id=opened.opportunity_id,
+            from_stage=events.stage("quote_preparation", position=5),
+            to_stage=events.stage("proposal_sent", position=6),
+        )
+    )
+    await bus.publish(
+        OpportunityUpdated(
+            opportunity_id=opened.opportunity_id,
+            client_id=opened.client_id,
+            changes=events.changes(expected_premium=("900", "1100.50")),
+        )
+    )
+    renewal = await renewal_of(session, expiring)
+    assert (renewal.stage_key, renewal.proposed_premium) == ("proposal_sent", Decimal("1100.50"))
+    await bus.publish(events.opportunity_declined(opportunity_id=opened.opportunity_id, client_id=opened.client_id))
+    assert (await renewal_of(session, expiring)).deal_status == "lost"
+
+
+async def renewal_of(session, contract_id):
+    from services.contracts.models import Renewal
+
+    return await session.scalar(
+        select(Renewal).where(Renewal.contract_id == contract_id).execution_options(populate_existing=True)
+    )

@@ -109,6 +109,8 @@ class World:
         self.clients: dict[str, dict] = {}
         self.deals: dict[Any, dict] = {}
         self.contracts: dict[Any, dict] = {}
+        self.referral_line: str | None = None
+        self.referral_rule_made = asyncio.Lock()
         self.notifications: dict[Any, str] = {}
         self.documents: dict[Any, dict] = {}
         self.tasks: dict[Any, dict] = {}
@@ -209,7 +211,7 @@ class World:
             deal = await self.admin("POST", f"/api/v1/opportunities/{deal['id']}/advance")
         return deal
 
-    async def new_contract(self, role: str, scope: str) -> dict:
+    async def new_contract(self, role: str, scope: str, *, line_id: str | None = None) -> dict:
         """A contract pending issuance for a client of the scope's department; its specialist is the colleague
         (own), the outsider (other) or the caller (mine). It starts in a month, so issuing it changes no
         client's status."""
@@ -226,8 +228,43 @@ class World:
                 "end_date": (start + timedelta(days=364)).isoformat(),
                 "insurer": "Authz Mutual",
                 "specialist_id": specialist["id"],
+                **({"line_id": line_id} if line_id else {}),
             },
         )
+
+    async def requested_endorsement(self, role: str, scope: str, *, line_id: str | None = None) -> tuple[dict, dict]:
+        """A new contract of the scope with an endorsement requested (by the Admin): a bigger sum insured."""
+        contract = await self.new_contract(role, scope, line_id=line_id)
+        endorsement = await self.admin(
+            "POST",
+            f"/api/v1/contracts/{contract['id']}/endorsements",
+            201,
+            json={"effective_date": contract["start_date"], "reason": "authz", "sum_insured": "5000000.00"},
+        )
+        return contract, endorsement
+
+    async def held_referral(self, role: str, scope: str) -> dict:
+        """A pending referral: an endorsement of a contract on this world's own referral line, held when the Admin
+        binds it by the world's rule (sum insured above 1,000,000 on that line only, so nothing else is held)."""
+        async with self.referral_rule_made:
+            if self.referral_line is None:
+                line_id = str(uuid.uuid4())
+                await self.admin(
+                    "POST",
+                    "/api/v1/contracts/referral-rules",
+                    201,
+                    json={
+                        "name": f"Authz big sums {self.tag}",
+                        "condition": "sum_insured_above",
+                        "threshold": "1000000.00",
+                        "line_id": line_id,
+                    },
+                )
+                self.referral_line = line_id
+        contract, endorsement = await self.requested_endorsement(role, scope, line_id=self.referral_line)
+        held = await self.admin("POST", f"/api/v1/contracts/{contract['id']}/endorsements/{endorsement['id']}/bind")
+        assert held["referral_id"], held
+        return {"id": held["referral_id"]}
 
     def task_body(self, role: str, scope: str) -> dict:
         """A low-priority ticket of the scope's department for the scope's client, given to the colleague
@@ -700,6 +737,92 @@ async def _(w, role, scope):
 @builds("DELETE", "/api/v1/documents/{document_id}")
 async def _(w, role, scope):
     return Call(path={"document_id": (await w.new_document(role, scope))["id"]}, params={"reason": "authz matrix"})
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/reinstate")
+async def _(w, role, scope):
+    contract = await w.new_contract(role, scope)
+    await w.admin(
+        "POST",
+        f"/api/v1/contracts/{contract['id']}/cancel",
+        json={"reason": "authorisation matrix", "effective_date": contract["start_date"]},
+    )
+    return Call(path={"contract_id": contract["id"]}, json={"reason": "authorisation matrix"})
+
+
+for _path in ("/api/v1/contracts/{contract_id}/versions", "/api/v1/contracts/{contract_id}/endorsements"):
+
+    @builds("GET", _path)
+    async def _(w, role, scope):
+        return Call(path={"contract_id": w.contract(role, scope)["id"]})
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/endorsements")
+async def _(w, role, scope):
+    contract = await w.new_contract(role, scope)
+    return Call(
+        path={"contract_id": contract["id"]},
+        json={"effective_date": contract["start_date"], "reason": "authz", "premium": "1300.00"},
+    )
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/bind")
+async def _(w, role, scope):
+    contract, endorsement = await w.requested_endorsement(role, scope)
+    return Call(path={"contract_id": contract["id"], "endorsement_id": endorsement["id"]})
+
+
+@builds("POST", "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/withdraw")
+async def _(w, role, scope):
+    contract, endorsement = await w.requested_endorsement(role, scope)
+    return Call(path={"contract_id": contract["id"], "endorsement_id": endorsement["id"]}, json={"reason": "authz"})
+
+
+simple("GET", "/api/v1/contracts/renewals", params={"within_days": 3660})
+simple("GET", "/api/v1/contracts/renewals/retention")
+simple("GET", "/api/v1/contracts/referral-rules")
+simple("GET", "/api/v1/contracts/referrals", params={"status": "pending"})
+
+
+@builds("POST", "/api/v1/contracts/referral-rules")
+async def _(w, role, scope):
+    # Switched off, on a line of its own: it can hold nothing.
+    return Call(
+        json={
+            "name": f"Authz rule {w.tag}",
+            "condition": "premium_above",
+            "threshold": "1.00",
+            "line_id": str(uuid.uuid4()),
+            "active": False,
+        }
+    )
+
+
+@builds("PATCH", "/api/v1/contracts/referral-rules/{rule_id}")
+async def _(w, role, scope):
+    rule = await w.admin(
+        "POST",
+        "/api/v1/contracts/referral-rules",
+        201,
+        json={
+            "name": f"Authz rule {w.tag}",
+            "condition": "premium_above",
+            "threshold": "1.00",
+            "line_id": str(uuid.uuid4()),
+            "active": False,
+        },
+    )
+    return Call(path={"rule_id": rule["id"]}, json={"threshold": "2.00"})
+
+
+@builds("POST", "/api/v1/contracts/referrals/{referral_id}/approve")
+async def _(w, role, scope):
+    return Call(path={"referral_id": (await w.held_referral(role, scope))["id"]})
+
+
+@builds("POST", "/api/v1/contracts/referrals/{referral_id}/decline")
+async def _(w, role, scope):
+    return Call(path={"referral_id": (await w.held_referral(role, scope))["id"]}, json={"reason": "authz"})
 
 
 # Audit

@@ -220,6 +220,7 @@ async def test_cancellation_stores_the_pro_rata_refund_and_refuses_a_second(gate
     assert quote.status_code == 200, quote.text
     assert quote.json() | {"contract_id": None} == {
         "contract_id": None,
+        "method": "pro_rata",
         "effective_date": effective.isoformat(),
         "premium": "1000.00",
         "currency": "EUR",

@@ -301,6 +301,9 @@ async def test_preferences_default_to_in_app_and_refuse_bad_input(stack, gateway
         "decision_recorded",
         "contract_renewal_due",
         "contract_expired",
+        "contract_referred",
+        "renewal_opened",
+        "renewal_at_risk",
     }
     assert all(channels == ["in_app"] for channels in defaults.values())
 

@@ -172,7 +172,10 @@ async def test_the_calendar_is_admin_configured_and_validated(gateway, admin_hea
     manager_h = await team.manager.headers(gateway)
     current = await gateway.get("/api/v1/calendar", headers=manager_h)
     assert current.status_code == 200
-    original = {k: current.json()[k] for k in ("timezone", "working_days", "start", "end", "holidays", "always_open")}
+    original = {
+        k: current.json()[k]
+        for k in ("timezone", "working_days", "start", "end", "holidays", "always_open", "public_holidays")
+    }
     assert_problem(await gateway.put("/api/v1/calendar", json=original, headers=manager_h), 403)
     for change, field in [
         ({"timezone": "Mars/Olympus_Mons"}, "body.timezone"),
@@ -182,6 +185,7 @@ async def test_the_calendar_is_admin_configured_and_validated(gateway, admin_hea
         ({"working_days": ["mon", "funday"]}, "body.working_days.1"),
         ({"working_days": []}, "body.working_days"),
         ({"holidays": ["2026-01-01", "2026-02-30"]}, "body.holidays.1"),
+        ({"public_holidays": "XX"}, "body.public_holidays"),
     ]:
         assert_problem(
             await gateway.put("/api/v1/calendar", json={**original, **change}, headers=admin_headers), 422, field
@@ -194,6 +198,7 @@ async def test_the_calendar_is_admin_configured_and_validated(gateway, admin_hea
             "end": "16:30",
             "holidays": ["2026-12-25", "2026-12-28"],
             "always_open": False,
+            "public_holidays": None,
         }
         saved = await gateway.put("/api/v1/calendar", json=wanted, headers=admin_headers)
         assert saved.status_code == 200, saved.text

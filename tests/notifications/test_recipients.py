@@ -301,3 +301,23 @@ def test_titles_are_clipped_to_the_column(title):
     d = only(drafts_for(task_created(title=title), manager_of=no_managers))
     assert len(d.title) <= 300
     assert d.title.startswith(f"Task assigned: {title}"[:299])
+
+
+def test_an_opened_renewal_deal_tells_its_specialist_it_is_a_renewal():
+    event = OpportunityOpened(
+        opportunity_id=OPP,
+        client_id=CLIENT,
+        line_id=LINE,
+        line_name="Auto",
+        title="Renewal of POL-1",
+        expected_premium=Decimal("5000"),
+        currency="EUR",
+        notes=None,
+        owner_id=OWNER,
+        department_id=DEPT,
+        stage=STAGE,
+        renews_contract_id=uuid.uuid4(),
+    )
+    d = only(drafts_for(event, manager_of=no_managers))
+    assert (d.recipient_id, d.kind, d.link_id) == (OWNER, Kind.RENEWAL_OPENED, OPP)
+    assert d.title == "Renewal opened: Renewal of POL-1"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from services.pipeline.models import KnownClient
+from services.pipeline.models import KnownClient, Line, Opportunity, people
 from tests import events
 from tests.bus import consumer_bus, consumer_of, handles
 from tests.pipeline.support import a_deal
@@ -122,3 +123,59 @@ async def test_a_contract_of_another_client_never_completes_a_deal(bus, session)
     await bus.publish(own, subject=str(own.contract_id))
     await session.refresh(deal)
     assert (deal.stage_key, deal.status, deal.contract_id) == ("completion", "won", own.contract_id)
+
+
+@handles("pipeline", "contracts.contract.renewal_due")
+async def test_a_renewal_notice_opens_one_renewal_deal_at_needs_analysis_for_the_lines_specialist(bus, session):
+    specialist, department = uuid.uuid4(), uuid.uuid4()
+    await session.execute(
+        people.users.insert().values(
+            id=specialist, name="Eleni", email=f"{specialist.hex}@example.com", role="Employee", active=True
+        )
+    )
+    line = Line(
+        id=uuid.uuid4(), name=f"Marine {uuid.uuid4().hex[:8]}", specialist_id=specialist, department_id=department
+    )
+    session.add(line)
+    await session.flush()
+    due = events.contract_renewal_due(line_id=line.id, policy_number="POL-7", premium=Decimal("5000.00"))
+    envelope = await bus.publish(due, subject=str(due.contract_id))
+
+    [deal] = await renewal_deals(session, due.contract_id)
+    assert (deal.stage_key, deal.owner_id, deal.department_id, deal.client_id) == (
+        "needs_analysis",
+        specialist,
+        department,
+        due.client_id,
+    )
+    assert deal.title == "Renewal of POL-7" and deal.expected_premium == Decimal("5000.00")
+    outbox = bus.tables.outbox
+    [opened] = [
+        json.loads(p)
+        for p in (
+            await session.execute(
+                select(outbox.c.payload).where(
+                    outbox.c.key == str(deal.id), outbox.c.event_type == "pipeline.opportunity.opened"
+                )
+            )
+        ).scalars()
+    ]
+    assert opened["renews_contract_id"] == str(due.contract_id) and opened["stage"]["key"] == "needs_analysis"
+
+    # Delivered again, or noticed again under a new event id (a second scanner): still one deal.
+    await bus.redeliver(envelope)
+    await bus.publish(
+        events.contract_renewal_due(contract_id=due.contract_id, line_id=line.id), subject=str(due.contract_id)
+    )
+    assert len(await renewal_deals(session, due.contract_id)) == 1
+
+
+async def test_a_contract_without_a_line_gets_no_renewal_deal(bus, session):
+    due = events.contract_renewal_due(line_id=None)
+    await bus.publish(due, subject=str(due.contract_id))
+    assert await renewal_deals(session, due.contract_id) == []
+
+
+async def renewal_deals(session, contract_id) -> list[Opportunity]:
+    stmt = select(Opportunity).where(Opportunity.renews_contract_id == contract_id)
+    return list((await session.execute(stmt.execution_options(populate_existing=True))).scalars())

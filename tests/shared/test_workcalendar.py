@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from shared.workcalendar import WEEKDAYS, Calendar, CalendarError
+from shared.workcalendar import DEFAULT_CALENDAR, WEEKDAYS, Calendar, CalendarError
 
 ATHENS = ZoneInfo("Europe/Athens")
 UTC = UTC
@@ -135,6 +135,7 @@ def test_default_calendar_is_athens_office_hours():
         "end": "17:00",
         "holidays": [],
         "always_open": False,
+        "public_holidays": None,
     }
 
 
@@ -220,3 +221,48 @@ def test_a_start_inside_the_spring_gap_is_read_with_the_offset_before_the_jump()
     cal = Calendar(working_days=frozenset({6}), start_minute=3 * 60 + 30, end_minute=6 * 60)
     assert cal.period_of(date(2026, 3, 29)) == (athens(2026, 3, 29, 4, 30), athens(2026, 3, 29, 6))
     assert cal.working_hours_between(athens(2026, 3, 29), athens(2026, 3, 30)) == 1.5
+
+
+# Greece's public holidays (issue 14) ----------------------------------------------------------------
+GREEK_HOLIDAYS_2027 = [
+    date(2027, 1, 1),  # New Year
+    date(2027, 1, 6),  # Epiphany
+    date(2027, 3, 15),  # Clean Monday (Orthodox Lent begins: 48 days before Easter, 2 May)
+    date(2027, 3, 25),  # Independence Day
+    date(2027, 4, 30),  # Orthodox Good Friday
+    date(2027, 5, 3),  # Orthodox Easter Monday
+    date(2027, 6, 21),  # Whit Monday
+    date(2027, 10, 28),  # Ohi Day
+]
+
+
+@pytest.mark.parametrize("day", GREEK_HOLIDAYS_2027, ids=str)
+def test_the_default_calendar_knows_greeces_public_holidays(day):
+    assert DEFAULT_CALENDAR.is_holiday(day) and DEFAULT_CALENDAR.period_of(day) is None
+    assert Calendar().period_of(day) is not None  # a calendar without them works that weekday
+
+
+def test_the_default_calendar_rolls_forward_movable_feasts_included():
+    # Orthodox Easter 2040 is 6 May; 2051 is 7 May: their Mondays, and Clean Mondays 48 days before Easter.
+    for easter in (date(2040, 5, 6), date(2051, 5, 7)):
+        assert DEFAULT_CALENDAR.is_holiday(easter + timedelta(days=1))
+        assert DEFAULT_CALENDAR.is_holiday(easter - timedelta(days=48))
+        assert not DEFAULT_CALENDAR.is_holiday(easter + timedelta(days=2))
+    assert DEFAULT_CALENDAR.is_holiday(date(2045, 8, 15)) and DEFAULT_CALENDAR.is_holiday(date(2045, 10, 28))
+
+
+def test_a_deadline_skips_a_greek_holiday():
+    # Friday 12 March 2027 at 16:00 (Athens) plus 2 working hours: 1 on Friday, Clean Monday off, 1 on Tuesday.
+    athens = ZoneInfo("Europe/Athens")
+    start = datetime(2027, 3, 12, 16, 0, tzinfo=athens)
+    assert DEFAULT_CALENDAR.add_working_hours(start, 2) == datetime(2027, 3, 16, 10, 0, tzinfo=athens)
+    assert Calendar().add_working_hours(start, 2) == datetime(2027, 3, 15, 10, 0, tzinfo=athens)
+
+
+def test_public_holidays_travel_in_the_plain_data_and_an_unknown_country_is_refused():
+    assert DEFAULT_CALENDAR.to_dict()["public_holidays"] == "GR"
+    assert Calendar.from_dict(DEFAULT_CALENDAR.to_dict()) == DEFAULT_CALENDAR
+    assert Calendar.from_dict({}).public_holidays is None  # a calendar stored before keeps meaning what it meant
+    with pytest.raises(CalendarError) as refused:
+        Calendar(public_holidays="XX")
+    assert refused.value.field == "public_holidays"

@@ -346,6 +346,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contracts/renewals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The renewal workbench: contracts ending soon (or just ended) with their renewal status, expiring and proposed premium, change, risk flag and owner; sorted by end date (at most 1000) */
+        get: operations["renewal_workbench_api_v1_contracts_renewals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/renewals/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The renewal (retention) rate per line and per specialist: of the contracts that ended in the window (cancelled ones left out), how many a next term's contract renews */
+        get: operations["renewal_retention_api_v1_contracts_renewals_retention_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referral-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The referral rules (Manager, Admin) */
+        get: operations["list_referral_rules_api_v1_contracts_referral_rules_get"];
+        put?: never;
+        /** Add a referral rule (Admin): premium or sum insured above, deductible below, country in a list */
+        post: operations["create_referral_rule_api_v1_contracts_referral_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referral-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a referral rule or switch it off (Admin) */
+        patch: operations["update_referral_rule_api_v1_contracts_referral_rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Referrals of the contracts the caller may see, newest first (at most 500) */
+        get: operations["list_referrals_api_v1_contracts_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals/{referral_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a referral (a Manager of the contract's department, Admin): the held step goes ahead */
+        post: operations["approve_referral_api_v1_contracts_referrals__referral_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/referrals/{referral_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a referral with a reason: the contract is closed (flat), or the endorsement withdrawn */
+        post: operations["decline_referral_api_v1_contracts_referrals__referral_id__decline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts": {
         parameters: {
             query?: never;
@@ -405,7 +525,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The refund cancelling on a date would store (nothing changes): shown before confirming a cancel */
+        /** The refund cancelling by a method on a date would store (nothing changes): shown before confirming */
         get: operations["quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get"];
         put?: never;
         post?: never;
@@ -424,8 +544,94 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel with a reason and an effective date inside the period; stores the pro-rata refund */
+        /** Cancel with a reason and a method (pro rata, short rate, flat); the refund is stored as a version */
         post: operations["cancel_contract_api_v1_contracts__contract_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reinstate a cancelled contract within the configured window: a new version, cover without a gap */
+        post: operations["reinstate_contract_api_v1_contracts__contract_id__reinstate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract's versions (base, endorsements, cancellation, reinstatement) with their deltas */
+        get: operations["contract_versions_api_v1_contracts__contract_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The contract's endorsements, oldest first (an open one with the delta binding it now would make) */
+        get: operations["list_endorsements_api_v1_contracts__contract_id__endorsements_get"];
+        put?: never;
+        /** Request an endorsement (a change of terms from an effective date); Policy Administration binds it */
+        post: operations["request_endorsement_api_v1_contracts__contract_id__endorsements_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/bind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bind a requested endorsement (Policy Administration, the specialist, a Manager, Admin): a new version; held instead (status still requested, `referral_id` set) when a referral rule fires */
+        post: operations["bind_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__bind_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contracts/{contract_id}/endorsements/{endorsement_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a requested endorsement, with a reason; the contract is unchanged */
+        post: operations["withdraw_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__withdraw_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1888,6 +2094,12 @@ export interface components {
              */
             contract_id: string;
             /**
+             * Method
+             * @default pro_rata
+             * @enum {string}
+             */
+            method: "pro_rata" | "short_rate" | "flat";
+            /**
              * Effective Date
              * Format: date
              */
@@ -1898,7 +2110,7 @@ export interface components {
             currency: string;
             /**
              * Refund
-             * @description premium × days from the effective date to the end ÷ days in the term, half-even to cents
+             * @description pro rata: premium × days from the effective date to the end ÷ days in the term, half-even to cents; short rate: that less the penalty; flat: everything charged
              */
             refund: string;
             /** Days Remaining */
@@ -1911,11 +2123,17 @@ export interface components {
             /** Reason */
             reason: string;
             /**
-             * Effective Date
-             * Format: date
-             * @description Within the contract's period [start_date, end_date].
+             * Method
+             * @description pro_rata: the unearned premium; short_rate: that less the configured penalty; flat: everything charged, as if never in force (only before the start date or within the configured days after it).
+             * @default pro_rata
+             * @enum {string}
              */
-            effective_date: string;
+            method: "pro_rata" | "short_rate" | "flat";
+            /**
+             * Effective Date
+             * @description Within the contract's period [start_date, end_date] and not before its last version's effective date; required unless flat (a flat cancellation takes effect on the start date).
+             */
+            effective_date?: string | null;
         };
         /**
          * ContractCreate
@@ -1968,6 +2186,15 @@ export interface components {
             policy_number?: string | null;
             /** Issue Date */
             issue_date?: string | null;
+            /**
+             * Sum Insured
+             * @description Or the limit.
+             */
+            sum_insured?: number | string | null;
+            /** Deductible */
+            deductible?: number | string | null;
+            /** Covered Items */
+            covered_items?: components["schemas"]["CoveredItem"][];
         };
         /** ContractIssue */
         ContractIssue: {
@@ -2038,9 +2265,31 @@ export interface components {
             cancel_effective_date: string | null;
             /**
              * Refund
-             * @description Pro-rata refund of premium, set when cancelled.
+             * @description The refund of premium, set when cancelled.
              */
             refund: string | null;
+            /** Cancel Method */
+            cancel_method: ("pro_rata" | "short_rate" | "flat") | null;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Version
+             * @description The number of the version the current terms come from.
+             */
+            version: number;
+            /** Reinstated At */
+            reinstated_at: string | null;
+            /**
+             * Renews Contract Id
+             * @description The contract this one renews (the next term).
+             */
+            renews_contract_id?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -2060,6 +2309,119 @@ export interface components {
             /** Cancelled At */
             cancelled_at: string | null;
         };
+        /**
+         * CoveredItem
+         * @description One covered item: what it is, optionally its own sum insured, and free-form details (e.g. plate, address).
+         */
+        CoveredItem: {
+            /** Name */
+            name: string;
+            /** Sum Insured */
+            sum_insured?: number | string | null;
+            /** Details */
+            details?: {
+                [key: string]: string;
+            };
+        };
+        /** EndorsementOut */
+        EndorsementOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Status
+             * @description requested, bound or withdrawn
+             */
+            status: string;
+            /**
+             * Effective Date
+             * Format: date
+             */
+            effective_date: string;
+            /** Reason */
+            reason: string;
+            /** Premium */
+            premium: string;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /** Insurer */
+            insurer: string | null;
+            /** Based On Version */
+            based_on_version: number;
+            /**
+             * Version Number
+             * @description The version binding made.
+             */
+            version_number: number | null;
+            /**
+             * Delta
+             * @description While requested: the premium change binding it now would make.
+             */
+            delta?: string | null;
+            /**
+             * Referral Id
+             * @description Binding was held by a referral: a Manager's approval binds it, a decline withdraws it.
+             */
+            referral_id?: string | null;
+            /** Withdraw Reason */
+            withdraw_reason: string | null;
+            /** Requested By */
+            requested_by: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Decided At */
+            decided_at: string | null;
+        };
+        /**
+         * EndorsementRequest
+         * @description A change of terms from an effective date. Terms left out stay as they are; at least one must change.
+         */
+        EndorsementRequest: {
+            /**
+             * Effective Date
+             * Format: date
+             * @description Inside the period (start_date <= date < end_date) and not before the effective date of the contract's last version: out-of-order endorsements are refused.
+             */
+            effective_date: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Premium
+             * @description The new annual premium, greater than 0.
+             */
+            premium?: number | string | null;
+            /** Sum Insured */
+            sum_insured?: number | string | null;
+            /** Deductible */
+            deductible?: number | string | null;
+            /** Covered Items */
+            covered_items?: components["schemas"]["CoveredItem"][] | null;
+            /** Insurer */
+            insurer?: string | null;
+        };
+        /** EndorsementWithdraw */
+        EndorsementWithdraw: {
+            /** Reason */
+            reason: string;
+        };
         /** Page[ContractOut] */
         Page_ContractOut_: {
             /** Items */
@@ -2070,6 +2432,322 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** ReferralDecision */
+        ReferralDecision: {
+            /** Reason */
+            reason: string;
+        };
+        /** ReferralOut */
+        ReferralOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "issuance" | "endorsement";
+            /** Endorsement Id */
+            endorsement_id: string | null;
+            /**
+             * Fired
+             * @description The rules that fired: rule_id, name, condition, detail.
+             */
+            fired: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Status
+             * @description pending, approved or declined
+             */
+            status: string;
+            /** Reason */
+            reason: string | null;
+            /** Decided By */
+            decided_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+        };
+        /**
+         * ReferralRuleIn
+         * @description A referral rule. Amounts are compared in the contract's currency; `line_id` empty: every line.
+         */
+        ReferralRuleIn: {
+            /** Name */
+            name: string;
+            /**
+             * Condition
+             * @enum {string}
+             */
+            condition: "premium_above" | "sum_insured_above" | "country_in" | "deductible_below";
+            /** Line Id */
+            line_id?: string | null;
+            /**
+             * Threshold
+             * @description For premium/sum insured above, deductible below.
+             */
+            threshold?: number | string | null;
+            /**
+             * Countries
+             * @description For country_in: ISO 3166-1 alpha-2.
+             */
+            countries?: string[];
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+        };
+        /** ReferralRuleOut */
+        ReferralRuleOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Condition
+             * @enum {string}
+             */
+            condition: "premium_above" | "sum_insured_above" | "country_in" | "deductible_below";
+            /** Line Id */
+            line_id: string | null;
+            /** Threshold */
+            threshold: string | null;
+            /** Countries */
+            countries: string[];
+            /** Active */
+            active: boolean;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ReferralRulePatch */
+        ReferralRulePatch: {
+            /** Name */
+            name?: string | null;
+            /** Line Id */
+            line_id?: string | null;
+            /** Threshold */
+            threshold?: number | string | null;
+            /** Countries */
+            countries?: string[] | null;
+            /** Active */
+            active?: boolean | null;
+        };
+        /** Reinstatement */
+        Reinstatement: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * RenewalRow
+         * @description One contract on the renewal workbench.
+         */
+        RenewalRow: {
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /** Policy Number */
+            policy_number: string | null;
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /** Line Id */
+            line_id: string | null;
+            /** Line Name */
+            line_name: string | null;
+            /** Department Id */
+            department_id: string | null;
+            /**
+             * End Date
+             * Format: date
+             */
+            end_date: string;
+            /**
+             * Days Left
+             * @description Days from today to the end date (negative once ended).
+             */
+            days_left: number;
+            /**
+             * Contract Status
+             * @enum {string}
+             */
+            contract_status: "pending_issuance" | "issued" | "active" | "expired" | "cancelled";
+            /**
+             * Renewal Status
+             * @enum {string}
+             */
+            renewal_status: "not_started" | "in_progress" | "quoted" | "renewed" | "not_taken_up" | "lapsed";
+            /** Currency */
+            currency: string;
+            /** Expiring Premium */
+            expiring_premium: string;
+            /**
+             * Proposed Premium
+             * @description The renewal deal's expected premium, or its agreed terms.
+             */
+            proposed_premium: string | null;
+            /**
+             * Change Percent
+             * @description (proposed - expiring) / expiring x 100, to 0.1.
+             */
+            change_percent: string | null;
+            /**
+             * At Risk
+             * @description The increase passes RENEWAL_RISK_INCREASE_PERCENT.
+             */
+            at_risk: boolean;
+            /**
+             * Owner Id
+             * @description The renewal deal's owner, else the contract's specialist.
+             */
+            owner_id: string | null;
+            /**
+             * Opportunity Id
+             * @description The renewal deal.
+             */
+            opportunity_id: string | null;
+            /**
+             * Renewed By Contract Id
+             * @description The next term's contract.
+             */
+            renewed_by_contract_id: string | null;
+        };
+        /** RetentionOut */
+        RetentionOut: {
+            /** Since Days */
+            since_days: number;
+            /** By Line */
+            by_line: components["schemas"]["RetentionRow"][];
+            /** By Specialist */
+            by_specialist: components["schemas"]["RetentionRow"][];
+        };
+        /**
+         * RetentionRow
+         * @description Renewed / ended contracts of one line or one specialist.
+         */
+        RetentionRow: {
+            /**
+             * Id
+             * @description The line's (or specialist's) id; null: contracts without one.
+             */
+            id: string | null;
+            /**
+             * Name
+             * @description The line's name (lines only).
+             */
+            name: string | null;
+            /** Ended */
+            ended: number;
+            /** Renewed */
+            renewed: number;
+            /**
+             * Rate Percent
+             * @description renewed / ended x 100, to 0.1.
+             */
+            rate_percent: string;
+        };
+        /** VersionHistory */
+        VersionHistory: {
+            /**
+             * Contract Id
+             * Format: uuid
+             */
+            contract_id: string;
+            /** Currency */
+            currency: string;
+            /** Current Version */
+            current_version: number;
+            /**
+             * Charged
+             * @description The sum of every version's delta: premium charged net of refunds.
+             */
+            charged: string;
+            /** Versions */
+            versions: components["schemas"]["VersionOut"][];
+        };
+        /** VersionOut */
+        VersionOut: {
+            /** Number */
+            number: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "base" | "endorsement" | "cancellation" | "reinstatement";
+            /**
+             * Effective Date
+             * Format: date
+             */
+            effective_date: string;
+            /**
+             * Premium
+             * @description The annual premium of the terms in force from the effective date.
+             */
+            premium: string;
+            /** Sum Insured */
+            sum_insured: string | null;
+            /** Deductible */
+            deductible: string | null;
+            /** Covered Items */
+            covered_items: {
+                [key: string]: unknown;
+            }[];
+            /** Insurer */
+            insurer: string | null;
+            /**
+             * Delta
+             * @description What this version charges (+) or returns (-): (new annual - old annual) x days remaining / days in term, half-even to cents, as computed when bound (base: the premium; cancellation: -refund).
+             */
+            delta: string;
+            /** Days Remaining */
+            days_remaining: number;
+            /** Days In Term */
+            days_in_term: number;
+            /** Reason */
+            reason: string | null;
+            /** Cancellation Method */
+            cancellation_method: ("pro_rata" | "short_rate" | "flat") | null;
+            /** Refund */
+            refund: string | null;
+            /** Endorsement Id */
+            endorsement_id: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** CalendarIn */
         CalendarIn: {
@@ -2113,6 +2791,12 @@ export interface components {
              * @default false
              */
             always_open: boolean;
+            /**
+             * Public Holidays
+             * @description A country (ISO 3166-1 alpha-2) whose public holidays are days off too, every year, from the `holidays` package (movable feasts included); null for none. Greece's unless said otherwise.
+             * @default GR
+             */
+            public_holidays: string | null;
         };
         /** CalendarOut */
         CalendarOut: {
@@ -2156,6 +2840,12 @@ export interface components {
              * @default false
              */
             always_open: boolean;
+            /**
+             * Public Holidays
+             * @description A country (ISO 3166-1 alpha-2) whose public holidays are days off too, every year, from the `holidays` package (movable feasts included); null for none. Greece's unless said otherwise.
+             * @default GR
+             */
+            public_holidays: string | null;
             /** Updated At */
             updated_at: string | null;
             /** Updated By */
@@ -2306,6 +2996,11 @@ export interface components {
             opportunity_id: string | null;
             /** Client Id */
             client_id: string | null;
+            /**
+             * Contract Id
+             * @description The contract the work is about (an endorsement).
+             */
+            contract_id?: string | null;
             /** Stage Key */
             stage_key: string | null;
             /** Department Id */
@@ -2830,6 +3525,11 @@ export interface components {
              * @description The deal's contract: set in the same answer as the accept (the contracts service creates the contract under this id from the accepted event, so `GET /contracts/{id}` finds it moments later); null before the accept and for a declined deal.
              */
             contract_id: string | null;
+            /**
+             * Renews Contract Id
+             * @description A renewal deal: the contract it renews (opened at the contract's renewal window).
+             */
+            renews_contract_id?: string | null;
             /** Version */
             version: number;
             /**
@@ -3069,7 +3769,7 @@ export interface components {
          * @description What a notification is about; preferences are set per kind.
          * @enum {string}
          */
-        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired";
+        Kind: "task_assigned" | "task_at_risk" | "task_escalated" | "task_stale" | "deal_opened" | "decision_recorded" | "contract_renewal_due" | "contract_expired" | "contract_referred" | "renewal_opened" | "renewal_at_risk";
         /** LinkOut */
         LinkOut: {
             /**
@@ -3274,7 +3974,7 @@ export interface components {
              * Versions
              * @description Every version, newest first.
              */
-            versions: components["schemas"]["VersionOut"][];
+            versions: components["schemas"]["documents_VersionOut"][];
         };
         /**
          * DocumentOut
@@ -3350,7 +4050,7 @@ export interface components {
             offset: number;
         };
         /** VersionOut */
-        VersionOut: {
+        documents_VersionOut: {
             /** Version */
             version: number;
             /** Filename */
@@ -5321,6 +6021,423 @@ export interface operations {
             };
         };
     };
+    renewal_workbench_api_v1_contracts_renewals_get: {
+        parameters: {
+            query?: {
+                /** @description Contracts ending up to this many days ahead. */
+                within_days?: number;
+                /** @description And those that ended up to this many days ago. */
+                ended_days?: number;
+                line_id?: string | null;
+                owner_id?: string | null;
+                department_id?: string | null;
+                status?: ("not_started" | "in_progress" | "quoted" | "renewed" | "not_taken_up" | "lapsed") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewalRow"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    renewal_retention_api_v1_contracts_renewals_retention_get: {
+        parameters: {
+            query?: {
+                /** @description Contracts that ended this many days back. */
+                since_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_referral_rules_api_v1_contracts_referral_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_referral_rule_api_v1_contracts_referral_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_referral_rule_api_v1_contracts_referral_rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralRulePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralRuleOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_referrals_api_v1_contracts_referrals_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve_referral_api_v1_contracts_referrals__referral_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decline_referral_api_v1_contracts_referrals__referral_id__decline_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_contracts_api_v1_contracts_get: {
         parameters: {
             query?: {
@@ -5552,9 +6669,11 @@ export interface operations {
     };
     quote_cancellation_api_v1_contracts__contract_id__cancellation_quote_get: {
         parameters: {
-            query: {
-                /** @description The cancellation's effective date, within the contract's period. */
-                effective_date: string;
+            query?: {
+                /** @description The cancellation's effective date, within the contract's period (not for flat). */
+                effective_date?: string | null;
+                /** @description pro_rata, short_rate or flat. */
+                method?: "pro_rata" | "short_rate" | "flat";
             };
             header?: never;
             path: {
@@ -5691,6 +6810,386 @@ export interface operations {
             };
         };
     };
+    reinstate_contract_api_v1_contracts__contract_id__reinstate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reinstatement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    contract_versions_api_v1_contracts__contract_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionHistory"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_endorsements_api_v1_contracts__contract_id__endorsements_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"][];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_endorsement_api_v1_contracts__contract_id__endorsements_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    bind_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__bind_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                endorsement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdraw_endorsement_api_v1_contracts__contract_id__endorsements__endorsement_id__withdraw_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                contract_id: string;
+                endorsement_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndorsementWithdraw"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndorsementOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or outside the caller's scope (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The contract's state does not allow it, or a duplicate (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_tasks_api_v1_tasks_get: {
         parameters: {
             query?: {
@@ -5709,6 +7208,7 @@ export interface operations {
                 sla_state?: ("green" | "yellow" | "red")[] | null;
                 opportunity_id?: string | null;
                 client_id?: string | null;
+                contract_id?: string | null;
                 /** @description true: escalated to a manager */
                 escalated?: boolean | null;
                 /** @description Items per page (1-200). */

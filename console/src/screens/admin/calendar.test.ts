@@ -9,6 +9,7 @@ const out: CalendarOut = {
   end: '17:00',
   holidays: ['2026-12-25', '2026-01-06', '2026-12-25'],
   always_open: false,
+  public_holidays: 'GR',
   updated_at: '2026-12-02T06:38:05Z',
   updated_by: 'user:1',
 };
@@ -24,6 +25,7 @@ describe('calendar form ↔ API', () => {
       start: '09:00',
       end: '17:00',
       holidays: ['2026-01-06', '2026-12-25'],
+      publicHolidays: 'GR',
     });
   });
 
@@ -35,6 +37,7 @@ describe('calendar form ↔ API', () => {
       start: '09:00',
       end: '24:00',
       holidays: ['2026-12-31', '2027-01-01'],
+      public_holidays: 'GR',
     });
   });
 

@@ -10,6 +10,8 @@ export interface CalendarForm {
   start: string;
   end: string;
   holidays: string[];
+  /** A country whose public holidays are days off too (kept as the API has it; Greece's by default). */
+  publicHolidays: string | null;
 }
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -53,6 +55,7 @@ export function calendarToForm(c: CalendarOut): CalendarForm {
     start: c.start ?? '09:00',
     end: c.end ?? '17:00',
     holidays: sortHolidays(c.holidays ?? []),
+    publicHolidays: c.public_holidays ?? null,
   };
 }
 
@@ -64,6 +67,7 @@ export function formToCalendar(f: CalendarForm): CalendarIn {
     start: f.start.trim(),
     end: f.end.trim(),
     holidays: sortHolidays(f.holidays),
+    public_holidays: f.publicHolidays,
   };
 }
 

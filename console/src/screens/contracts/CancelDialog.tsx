@@ -32,7 +32,8 @@ export function CancelDialog({ contract, onClose, onDone }: { contract: Contract
     },
   });
   const mutation = useMutation({
-    mutationFn: (v: { reason: string; effective_date: string }) => cancelContract(contract.id, v),
+    mutationFn: (v: { reason: string; effective_date: string }) =>
+      cancelContract(contract.id, { ...v, method: 'pro_rata' }),
     meta: { handlesErrors: true },
     onSuccess: (saved) => {
       contractChanged(queryClient, saved);

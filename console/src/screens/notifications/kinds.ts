@@ -11,6 +11,9 @@ const ORDER: Record<NotificationKind, number> = {
   decision_recorded: 6,
   contract_renewal_due: 7,
   contract_expired: 8,
+  contract_referred: 9,
+  renewal_opened: 10,
+  renewal_at_risk: 11,
 };
 
 export const KINDS = (Object.keys(ORDER) as NotificationKind[]).sort((a, b) => ORDER[a] - ORDER[b]);
