@@ -42,6 +42,11 @@ function VerifyResult({ report }: { report: VerifyReport }) {
         <List.Item>{t('audit.verify.checked', { count: report.checked, n: formatNumber(report.checked, lang) })}</List.Item>
         {report.last_checked_seq !== null && <List.Item>{t('audit.verify.lastChecked', { seq: report.last_checked_seq })}</List.Item>}
         <List.Item>
+          {report.sealed_from_seq === null || !report.seal_key_configured
+            ? t('audit.verify.unsealed')
+            : t('audit.verify.seals', { n: formatNumber(report.seals_checked, lang), seq: report.sealed_from_seq })}
+        </List.Item>
+        <List.Item>
           {t('audit.verify.head', { seq: report.chain_head.seq })}
           <Code ml={6}>{report.chain_head.hash.slice(0, 16)}</Code>
         </List.Item>

@@ -18,6 +18,9 @@ function fakeChain(head: number, breakAt?: number) {
       checked,
       last_checked_seq: checked ? last : null,
       chain_head: { seq: head, hash: 'h' },
+      sealed_from_seq: 1,
+      seals_checked: checked,
+      seal_key_configured: true,
       latest_checkpoint: null,
       break: broken ? { seq: breakAt, reason: 'hash_mismatch', meaning: 'changed', detail: `record ${breakAt}` } : null,
     };
@@ -33,6 +36,7 @@ describe('verifying the chain in ranges', () => {
     const r = await verifyInRanges(verify, { steps: 5, minChunk: 100, onProgress: (p) => progress.push(Math.round((100 * p.checked) / p.total)) });
     expect(r.ok).toBe(true);
     expect(r.checked).toBe(4575);
+    expect(r.seals_checked).toBe(4575); // every range's seals, not the last one's
     expect(r.from_seq).toBe(1);
     expect(r.to_seq).toBeNull();
     expect(calls[0]).toEqual([1, 1]);

@@ -41,9 +41,10 @@ export async function verifyInRanges(verify: VerifyRange, options: VerifyOptions
   const end = toSeq ?? first.chain_head.seq;
   const total = Math.max(0, end - fromSeq + 1);
   let checked = first.checked;
+  let seals = first.seals_checked;
   let last = first;
   onProgress?.({ checked, total });
-  const done = (r: VerifyReport): VerifyReport => ({ ...r, from_seq: fromSeq, to_seq: toSeq, checked });
+  const done = (r: VerifyReport): VerifyReport => ({ ...r, from_seq: fromSeq, to_seq: toSeq, checked, seals_checked: seals });
   if (!first.ok) return done(first);
   const chunk = Math.max(minChunk, Math.ceil(total / Math.max(1, steps)));
   let next = fromSeq + 1;
@@ -51,6 +52,7 @@ export async function verifyInRanges(verify: VerifyRange, options: VerifyOptions
   if (next > end && toSeq === null) {
     last = await verify(next, null, signal);
     checked += last.checked;
+    seals += last.seals_checked;
     onProgress?.({ checked, total });
     return done(last);
   }
@@ -60,6 +62,7 @@ export async function verifyInRanges(verify: VerifyRange, options: VerifyOptions
     const final = upTo >= end;
     last = await verify(next, final ? toSeq : upTo, signal);
     checked += last.checked;
+    seals += last.seals_checked;
     onProgress?.({ checked, total: Math.max(total, checked) });
     if (!last.ok || final) break;
     next = upTo + 1;

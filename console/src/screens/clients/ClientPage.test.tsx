@@ -65,6 +65,7 @@ const view: Client360 = {
   contracts: null,
   opportunities: { items: [], total: 0, limit: 20, offset: 0 },
   open_tasks: null,
+  documents: null,
   history: {
     items: [
       {
