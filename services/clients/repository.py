@@ -57,6 +57,9 @@ class ClientFilters:
     include_archived: bool = False
 
 
+_PHONE_LIKE = re.compile(r"[\d\s+().\-/]+")
+
+
 def _search_condition(q: str):
     """Name: fuzzy (pg_trgm similarity or word similarity, both served by the GIN index) or a plain
     substring; email, phone (by digits) and tax id: substring."""
@@ -68,7 +71,9 @@ def _search_condition(q: str):
         func.lower(Client.email).like(like.lower()),
     ]
     digits = re.sub(r"\D", "", q)
-    if len(digits) >= 3:
+    # A phone only when the query reads like one: an email's or a name's stray digits ("coop-a50cfa10@…") are not
+    # a phone number, and matched every client whose phone held them.
+    if len(digits) >= 3 and _PHONE_LIKE.fullmatch(q.strip()):
         conditions.append(Client.phone_digits.like(f"%{digits}%"))
     compact = re.sub(r"[\s.\-/]", "", q).upper()
     if compact:
