@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser \
+.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench faults install clean console node-check browser \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -104,6 +104,13 @@ bench: $(STAMP) console browser
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
 	$(PY) -m bench.console
+
+## The fault matrix: ROUNDS rounds (default 20; the bar is 200) of a real workload with one fault each, every
+## invariant checked after recovery, on a platform of its own (.run/faults); SEED=n repeats a schedule. See README.md.
+ROUNDS ?= 20
+SEED   ?=
+faults: $(STAMP)
+	$(PY) -m devstack.faults --rounds $(ROUNDS) $(if $(SEED),--seed $(SEED))
 
 ## A PNG of each console screen with demo data in docs/screenshots (on a platform of its own: --fresh).
 screenshots: $(STAMP) console browser

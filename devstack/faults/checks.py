@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,7 +214,7 @@ class Checker:
                 if row is None:
                     out.append(f"accepted deal {deal.id} is gone")
                     continue
-                stages = iter(s for s, _ in visits.get(deal.id, []))
+                stages: Iterator[str | None] = iter([s for s, _ in visits.get(deal.id, [])])
                 if not all(stage in stages for stage in deal.answered):
                     out.append(
                         f"an accepted move of deal {deal.id} is gone: answered {deal.answered}, "
@@ -262,7 +262,7 @@ class Checker:
             return "completion", "won"  # the issued contract completes the deal (pipeline consumes the event)
         return deal.stage, deal.status
 
-    async def visits(self, deal_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    async def visits(self, deal_ids: list[str]) -> dict[str, list[tuple[str | None, str]]]:
         """Each deal's stage visits as pipeline holds them: (stage, kind), its opening first."""
         rows = await fetch(
             self.stack,
@@ -271,7 +271,7 @@ class Checker:
             "WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id, moved_at, id",
             deal_ids,
         )
-        visits: dict[str, list[tuple[str, str]]] = {d: [] for d in deal_ids}
+        visits: dict[str, list[tuple[str | None, str]]] = {d: [] for d in deal_ids}
         for r in rows:
             visits[r["id"]].append((r["to_stage"], r["kind"]))
         return visits

@@ -138,6 +138,10 @@ async def run_rounds(
             )
             for v in new:
                 say(f"    {v.invariant}: {v.detail}")
+    # The whole chain at the end, not only each round's stretch of it.
+    whole = await checker.verify(1)
+    if not whole.get("ok"):
+        report.violations.append((rounds, Violation("audit verify ok", f"the whole chain: {str(whole)[:500]}")))
     return report
 
 
