@@ -53,13 +53,16 @@ class Fault:
 
 class Schedule:
     """Which fault each round injects: the kinds in a shuffled order, cycle after cycle (so any six rounds in a
-    row cover every kind), the eight services killed in turn, a random service paused 5-15 s, a random consumer
-    group moved back by a random number of records (sometimes to the start)."""
+    row cover every kind), the eight services killed in turn, a random service paused 5-15 s, the consumer groups
+    moved back in turn (in a shuffled order) by a random number of records (sometimes to the start)."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.cycle: list[str] = []
         self.next_kill = 0
+        self.groups = list(GROUPS)
+        self.rng.shuffle(self.groups)
+        self.next_group = 0
 
     def next(self) -> Fault:
         if not self.cycle:
@@ -76,7 +79,9 @@ class Schedule:
             return Fault(kind, seconds=self.rng.uniform(0.5, 4))
         if kind == "rewind":
             back = None if self.rng.random() < 0.25 else self.rng.randint(20, 400)
-            return Fault(kind, self.rng.choice(GROUPS), back=back)
+            group = self.groups[self.next_group % len(self.groups)]
+            self.next_group += 1
+            return Fault(kind, group, back=back)
         return Fault(kind)
 
 
