@@ -42,6 +42,7 @@ class Report:
     rounds: list[RoundResult] = field(default_factory=list)
     violations: list[tuple[int, Violation]] = field(default_factory=list)  # first seen, by round
     workload: Workload | None = None
+    planned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -52,7 +53,8 @@ class Report:
 
     def totals(self) -> str:
         lines = [
-            f"rounds: {len(self.rounds)} (seed {self.seed}) in {sum(r.seconds for r in self.rounds) / 60:.1f} min, "
+            f"rounds: {len(self.rounds)}{f' of {self.planned}' if self.planned != len(self.rounds) else ''} "
+            f"(seed {self.seed}) in {sum(r.seconds for r in self.rounds) / 60:.1f} min, "
             f"{statistics.median([r.seconds for r in self.rounds]) if self.rounds else 0:.1f} s a round (median)"
         ]
         kinds = self.faults_by_kind()
@@ -106,13 +108,18 @@ async def run_rounds(
     flow: tuple[float, float] = (2.0, 4.0),
     after: float = 3.0,
     timeout: float = 180.0,
+    until: float | None = None,
+    report: Report | None = None,
 ) -> Report:
-    """Run `rounds` rounds on a running, seeded stack and return what they found."""
+    """Run `rounds` rounds on a running, seeded stack and return what they found: fewer if the monotonic time
+    `until` comes first (no round starts after it). `report`, if given, is filled as the rounds go (what was found
+    so far survives an interruption)."""
     from devstack.seed import ADMIN
 
     rng = random.Random(seed)
     schedule = Schedule(random.Random(rng.random()))
-    report = Report(seed)
+    report = report if report is not None else Report(seed)
+    report.planned = rounds
     await wait_all_ready(stack, timeout=timeout)
     run_marks = await Marks.take(stack)
     checker = Checker(stack, supervisor, run_marks, timeout, ADMIN.email, ADMIN.password)
@@ -124,6 +131,9 @@ async def run_rounds(
         workload = Workload(gateway, random.Random(rng.random()), worker.email, worker.password)
         report.workload = workload
         for number in range(1, rounds + 1):
+            if until is not None and time.monotonic() > until:
+                say(f"time is up: {number - 1} of {rounds} rounds run")
+                break
             fault = schedule.next()
             result = await _round(number, fault, stack, supervisor, checker, workload, rng, flow, after, timeout)
             report.rounds.append(result)
