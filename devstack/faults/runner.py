@@ -70,7 +70,7 @@ class Report:
             w = self.workload
             lines.append(
                 f"workload: {w.writes} writes accepted ({', '.join(f'{k} {v}' for k, v in sorted(w.accepted.items()))}),"
-                f" {sum(w.unsure.values())} unsure, {sum(w.refused.values())} refused; "
+                f" {sum(w.unsure.values())} unsure ({_errors(w)}), {sum(w.refused.values())} refused; "
                 f"{len(w.clients)} clients, {len(w.deals)} deals "
                 f"({', '.join(f'{k} {v}' for k, v in sorted(Counter(_outcome(d) for d in w.deals.values()).items()))})"
             )
@@ -84,6 +84,14 @@ class Report:
             if ready or rec:
                 lines.append(f"  {kind:<20} {_stat(ready):>28}   {_stat(rec):>14}")
         return "\n".join(lines)
+
+
+def _errors(workload: Workload) -> str:
+    """The unsure answers by what they were: a status (a 500 is a bug: a dependency away is a 503) or no answer."""
+    kinds = Counter[str]()
+    for what, n in workload.unsure.items():
+        kinds[what.split(": ", 1)[1]] += n
+    return ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"
 
 
 def _outcome(deal: Deal) -> str:

@@ -23,3 +23,6 @@ async def test_ten_seeded_rounds_of_faults_break_no_invariant(stack, supervisor)
     # A real workload went through: clients, deals accepted and issued or declined, edits.
     assert report.workload.accepted["client"] and report.workload.accepted["move"] > 20, totals
     assert report.ok, totals
+    # A write that met a fault was answered 503 (a dependency away: try again) or 502/504 by the gateway, or not
+    # at all — never 500, which is a bug's answer.
+    assert not [what for what in report.workload.unsure if what.endswith(": 500")], totals
