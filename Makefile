@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench install clean console node-check browser pdftools libmagic \
+.PHONY: up up-detached down status lint test test-fast test-unit test-console test-down bench faults install clean console node-check browser pdftools libmagic \
         screenshots
 
 # The console (console/): installed with `npm ci`, built by Vite into console/dist, which the gateway serves.
@@ -112,7 +112,7 @@ test-fast: $(STAMP) libmagic pdftools
 test-unit: test-fast
 
 ## Throughput, latency and memory figures (starts the stack if needed).
-bench: $(STAMP) console browser
+bench: $(STAMP) libmagic console browser
 	$(PY) -m bench
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.tasks
@@ -120,6 +120,13 @@ bench: $(STAMP) console browser
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
 	$(PY) -m bench.console
+
+## The fault matrix: ROUNDS rounds (default 20; the bar is 200) of a real workload with one fault each, every
+## invariant checked after recovery, on a platform of its own (.run/faults); SEED=n repeats a schedule. See README.md.
+ROUNDS ?= 20
+SEED   ?=
+faults: $(STAMP) libmagic console
+	$(PY) -m devstack.faults --rounds $(ROUNDS) $(if $(SEED),--seed $(SEED))
 
 ## A PNG of each console screen with demo data in docs/screenshots (on a platform of its own: --fresh).
 screenshots: $(STAMP) console browser

@@ -42,43 +42,50 @@ def use_defaults(environ: os._Environ[str] | dict[str, str] = os.environ) -> Non
             environ.setdefault(name, value)
 
 
-def _refuse(cfg: StackSettings, what: str) -> NotTheTestsStack:
+def _refuse(cfg: StackSettings, what: str, mark: str = MARK) -> NotTheTestsStack:
     return NotTheTestsStack(
-        f"{what} in {cfg.run_dir}, which the tests did not start (no {MARK} there): the tests never write into a "
+        f"{what} in {cfg.run_dir}, which the tests did not start (no {mark} there): the tests never write into a "
         "platform started with `make up`. Run them with `make test`, or give them a run folder and ports of their "
         "own (INSUREOPS_RUN_DIR, INSUREOPS_HTTP_PORT_BASE, INSUREOPS_KAFKA_PORT, INSUREOPS_KAFKA_CONTROLLER_PORT, "
         "INSUREOPS_POSTGRES_PORT)"
     )
 
 
-def prepare(cfg: StackSettings) -> bool:
+def prepare(cfg: StackSettings, mark: str = MARK) -> bool:
     """Make the run folder ready for the session: True if the session is to start the stack (from empty data),
-    False if it reuses the running test stack. Raises `NotTheTestsStack` for anyone else's folder."""
+    False if it reuses the running test stack. Raises `NotTheTestsStack` for anyone else's folder. (`mark`: the
+    fault matrix, `devstack.faults`, keeps a platform of its own under the same rule with a mark of its own.)"""
     sup = Supervisor(cfg)
-    marked = (cfg.run_dir / MARK).exists()
+    marked = (cfg.run_dir / mark).exists()
     if sup.running():
         if not marked:
-            raise _refuse(cfg, "a platform is running")
+            raise _refuse(cfg, "a platform is running", mark)
         if (cfg.run_dir / SEEDED).exists():
             return False
         sup.shutdown()  # started by a session that failed to seed it: start it again, cleanly
     elif cfg.run_dir.exists() and any(cfg.run_dir.iterdir()) and not marked:
-        raise _refuse(cfg, "a platform's data lies")
+        raise _refuse(cfg, "a platform's data lies", mark)
     if cfg.run_dir.exists():
         shutil.rmtree(cfg.run_dir)
     cfg.run_dir.mkdir(parents=True)
-    (cfg.run_dir / MARK).write_text("this platform was started by the test session; its data is disposable\n")
+    (cfg.run_dir / mark).write_text(
+        f"this platform was started by {mark[len('started-by-') :]}; its data is disposable\n"
+    )
     return True
 
 
 @contextlib.contextmanager
 def session_stack(
-    cfg: StackSettings, start: Callable[[StackSettings], object], seed: Callable[[StackSettings], object]
+    cfg: StackSettings,
+    start: Callable[[StackSettings], object],
+    seed: Callable[[StackSettings], object],
+    mark: str = MARK,
+    keep: bool = False,
 ) -> Iterator[StackSettings]:
     """The test session's platform for the length of the block: reused if the tests' stack runs, else started here
-    (from empty data), seeded, and stopped afterwards. If starting or seeding fails, the stack started here is
-    stopped again (and never marked seeded), so no later session reuses a half-made platform."""
-    started_here = prepare(cfg)
+    (from empty data), seeded, and stopped afterwards (unless `keep`). If starting or seeding fails, the stack
+    started here is stopped again (and never marked seeded), so no later session reuses a half-made platform."""
+    started_here = prepare(cfg, mark)
     sup = Supervisor(cfg)
     try:
         start(cfg)
@@ -92,6 +99,6 @@ def session_stack(
     try:
         yield cfg
     finally:
-        if started_here:
+        if started_here and not keep:
             (cfg.run_dir / SEEDED).unlink(missing_ok=True)
             sup.shutdown()

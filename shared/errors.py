@@ -21,6 +21,54 @@ PROBLEM_BASE = "https://insureops.dev/problems/"
 
 log = logging.getLogger("insureops.errors")
 
+# SQLSTATE classes and codes of a failure that passes by itself: connection (08), resources (53), operator
+# intervention (57: shutdown, "the database system is starting up"), serialization failure, deadlock.
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57")
+TRANSIENT_SQLSTATES = {"40001", "40P01"}
+# asyncpg's own errors of a connection that is gone or cannot be had; InternalClientError ("cannot switch to state
+# 12; another operation is in progress") is a connection left mid-operation when the server went away (the pool's
+# checkout check, `shared.db`, replaces it on the next try).
+_TRANSIENT_ASYNCPG = {
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "ConnectionFailureError",
+    "InterfaceError",
+    "TooManyConnectionsError",
+    "InternalClientError",
+}
+# How long a caller is told to wait when a dependency is away (Retry-After, seconds).
+UNAVAILABLE_RETRY_AFTER = 2
+
+
+def transient_error(exc: BaseException) -> bool:
+    """Whether this one error (its causes aside) says a dependency is away for a moment: the database or the
+    broker unreachable, restarting or out of connections, a serialization conflict or a deadlock."""
+    from aiokafka.errors import KafkaError
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (OSError, TimeoutError, KafkaError, sa_exc.InterfaceError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith(TRANSIENT_SQLSTATE_PREFIXES)
+    ):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and type(exc).__name__ in _TRANSIENT_ASYNCPG
+
+
+def caused_by_outage(exc: BaseException) -> bool:
+    """Whether `exc` or an error it was raised from (as SQLAlchemy wraps asyncpg's) is `transient_error`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if transient_error(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
 
 class Problem(Exception):
     status: int = 400
@@ -262,6 +310,19 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if caused_by_outage(exc):
+            # The database (or Kafka) is away for a moment — restarting, unreachable, out of connections: not a
+            # bug, and the caller may try again. A write may or may not have been made (the commit's answer can
+            # be what was lost), so the caller reads before repeating it.
+            log.warning("%s %s: a dependency is unavailable: %s", request.method, request.url.path, exc)
+            return problem_response(
+                ServiceUnavailable(
+                    "A dependency of this service is unavailable for a moment (its database or the bus); try again "
+                    "shortly. A change asked for may or may not have been made: read before repeating it.",
+                    headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+                ),
+                request,
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem("An unexpected error occurred; it has been logged.")
         problem.status, problem.title, problem.slug = 500, "Internal server error", "internal"

@@ -16,10 +16,8 @@ up`'s) is never written into: the session stops, saying so.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -27,6 +25,7 @@ import httpx
 import pytest
 
 from devstack.config import StackSettings, load
+from devstack.faults.support import superuser_dsn, wait_until  # noqa: F401 (the tests' helpers too)
 from devstack.teststack import use_defaults
 
 # Stack tests run on a platform of their own: without a run folder named in the environment, the tests' folder and
@@ -152,26 +151,6 @@ def supervisor(stack):
     from devstack.supervisor import Supervisor
 
     return Supervisor(stack)
-
-
-async def wait_until(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"
-) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def superuser_dsn(cfg: StackSettings, database: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    return urlunsplit(urlsplit(cfg.admin_dsn)._replace(path=f"/{database}"))
 
 
 @contextlib.asynccontextmanager

@@ -46,7 +46,6 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from sqlalchemy import delete, select, text
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -54,7 +53,7 @@ from shared import context
 from shared.context import Actor
 from shared.contracts import model_for
 from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic, owner_of
-from shared.errors import Problem
+from shared.errors import Problem, transient_error
 from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
 from shared.messaging.outbox import Outbox
 from shared.messaging.subscriptions import Consumer
@@ -70,10 +69,6 @@ STALLED = Gauge("consumer_stalled_partitions", "Partitions paused on a transient
 PERMANENT, TRANSIENT, UNKNOWN = "permanent", "transient", "unknown"
 # How the error of a dead letter refused for its source begins (such a letter can only be discarded).
 FORGED_SOURCE = "ForgedSource"
-# SQLSTATE classes and codes that pass: connection (08), resources (53), operator intervention
-# (57: shutdown, "the database system is starting up"), serialization failure, deadlock.
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57")
-_TRANSIENT_SQLSTATES = {"40001", "40P01"}
 
 
 class UnknownVersion(Exception):
@@ -88,25 +83,7 @@ def failure_kind(exc: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, (MalformedEvent, ValidationError, Problem, UnknownVersion)):
             return PERMANENT
-        if isinstance(current, (OSError, TimeoutError, KafkaError, sa_exc.InterfaceError)):
-            return TRANSIENT
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return TRANSIENT
-        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
-        if isinstance(sqlstate, str) and (
-            sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
-        ):
-            return TRANSIENT
-        # InternalClientError ("cannot switch to state 12; another operation is in progress"): a connection left
-        # mid-operation when the server went away; the pool's checkout check (`shared.db`) replaces it on the next try.
-        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-            "InterfaceError",
-            "TooManyConnectionsError",
-            "InternalClientError",
-        ):
+        if transient_error(current):  # the database or the broker away for a moment (shared.errors)
             return TRANSIENT
         current = current.__cause__ or current.__context__
     return UNKNOWN

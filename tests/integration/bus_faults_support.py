@@ -16,34 +16,29 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import asyncpg
 import httpx
 
-from devstack.config import SERVICES, StackSettings
+from devstack.config import StackSettings
+from devstack.faults.support import (  # noqa: F401 (the fault tests' helpers, from the fault matrix's)
+    DATABASES,
+    database,
+    ensure_running,
+    fetch,
+    in_thread,
+    readyz,
+    wait_all_ready,
+    wait_kafka_back,
+    wait_state,
+)
 from shared.contracts.pipeline import STAGE_KEYS
-from tests.conftest import all_items, superuser_dsn, wait_until
+from tests.conftest import all_items, wait_until
 from tests.integration.clients_contracts_helpers import SALES_MANAGER, headers_for, random_afm, tag
 
-DATABASES = tuple(s.name for s in SERVICES if s.has_database)
 # The services whose events the workload causes: what each has in its outbox since the start is checked downstream.
 SOURCES = ("clients", "pipeline", "tasks")
 # Each deal walks this script, one move per turn; a deal that has finished it is left where it is.
 SCRIPT = ("advance", "advance", "move-back", "advance", "advance")
 REQUEST_TIMEOUT = 10.0
-
-
-@contextlib.asynccontextmanager
-async def database(stack: StackSettings, service: str):
-    conn = await asyncpg.connect(superuser_dsn(stack, service), timeout=10)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-async def fetch(stack: StackSettings, service: str, query: str, *args) -> list[asyncpg.Record]:
-    async with database(stack, service) as conn:
-        return await conn.fetch(query, *args)
 
 
 @dataclass
@@ -221,72 +216,6 @@ class Workload:
         before = self.writes
         await action
         return self.writes - before
-
-
-# Faults -----------------------------------------------------------------------------------------------
-async def in_thread(function, *args):
-    """Supervisor calls block: run them beside the workload, not instead of it."""
-    return await asyncio.to_thread(function, *args)
-
-
-async def wait_state(supervisor, name: str, states: tuple[str, ...], timeout: float = 120) -> None:
-    async def there():
-        return (await in_thread(supervisor.states)).get(name) in states
-
-    await wait_until(there, timeout=timeout, interval=0.2, what=f"{name} {'/'.join(states)}")
-
-
-async def readyz(stack: StackSettings, service: str) -> tuple[int, str]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        try:
-            response = await client.get(f"{stack.service_url(service)}/readyz")
-        except httpx.HTTPError as exc:
-            return 0, repr(exc)
-        return response.status_code, response.text
-
-
-async def wait_all_ready(stack: StackSettings, timeout: float = 180) -> None:
-    not_ready: dict[str, str] = {}
-
-    async def all_ready():
-        not_ready.clear()
-        for s in SERVICES:
-            status, text = await readyz(stack, s.name)
-            if status != 200:
-                not_ready[s.name] = text[:300]
-        return not not_ready
-
-    try:
-        await wait_until(all_ready, timeout=timeout, interval=0.5, what="every service ready (/readyz)")
-    except AssertionError:
-        raise AssertionError(f"not ready after {timeout}s: {not_ready}") from None
-
-
-async def wait_kafka_back(stack: StackSettings, supervisor, timeout: float = 180) -> None:
-    """Kafka answers again (supervisord restarts it if it could not bind its port at once)."""
-    from aiokafka.admin import AIOKafkaAdminClient
-    from aiokafka.errors import KafkaError
-
-    async def answers():
-        admin = AIOKafkaAdminClient(**stack.kafka_client_options(), request_timeout_ms=3000)
-        try:
-            await admin.start()
-            return bool(await admin.list_topics())
-        except (KafkaError, OSError, TimeoutError):
-            return False
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
-
-    await wait_until(answers, timeout=timeout, interval=1.0, what="Kafka to answer again")
-
-
-async def ensure_running(supervisor, name: str) -> None:
-    """Start a program that a failed test may have left stopped (a restart in progress is left alone)."""
-    state = (await in_thread(supervisor.states)).get(name)
-    if state in ("STOPPED", "EXITED", "FATAL"):
-        with contextlib.suppress(Exception):
-            await in_thread(supervisor.start, name)
 
 
 # Checks -----------------------------------------------------------------------------------------------

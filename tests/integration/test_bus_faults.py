@@ -71,7 +71,7 @@ async def test_kafka_stopped_for_20_seconds_mid_flow_loses_and_doubles_nothing(s
         await in_thread(supervisor.stop, "kafka")
         accepted_meanwhile = await workload.accepted_while(asyncio.sleep(KAFKA_DOWN_SECONDS))
         await in_thread(supervisor.start, "kafka")
-        await wait_kafka_back(stack, supervisor)
+        await wait_kafka_back(stack)
         await workload.run_for(3)
     finally:
         await workload.stop()

@@ -2,13 +2,32 @@
 
 from typing import Annotated
 
+import asyncpg
+import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi as adapted
 
 from shared.errors import Conflict, install_problem_handlers
 from shared.middleware import RefuseNulCharacters, nul_location
 from shared.pagination import MAX_OFFSET, PageParams, page_params
+from tests.shared.test_consumer_failure_kind import _as_sqlalchemy_raises, _postgres_error
+
+# How a request meets the database away (seen by the fault matrix: PostgreSQL restarted mid-workload), as SQLAlchemy
+# raises it from a session.
+OUTAGES = {
+    "starting": lambda: _as_sqlalchemy_raises(
+        _postgres_error(asyncpg.CannotConnectNowError, "the database system is starting up")
+    ),
+    "refused": lambda: ConnectionRefusedError(111, "Connection refused"),
+    "shutting-down": lambda: _as_sqlalchemy_raises(
+        _postgres_error(asyncpg.AdminShutdownError, "terminating connection due to administrator command"),
+        adapted.InternalServerError,
+        sa_exc.InternalError,
+    ),
+}
 
 
 class Body(BaseModel):
@@ -33,6 +52,10 @@ def make_app() -> FastAPI:
     @app.get("/boom")
     async def boom():
         raise RuntimeError("secret internals")
+
+    @app.post("/outage/{kind}")
+    async def outage(kind: str):
+        raise OUTAGES[kind]()
 
     return app
 
@@ -61,6 +84,18 @@ def test_unexpected_errors_do_not_leak_internals():
     response = TestClient(make_app(), raise_server_exceptions=False).get("/boom")
     assert response.status_code == 500
     assert "secret" not in response.text and response.json()["type"].endswith("/internal")
+
+
+@pytest.mark.parametrize("kind", sorted(OUTAGES))
+def test_the_database_away_is_a_503_to_try_again_not_a_500(kind):
+    """A request that meets the database restarting or unreachable is told to try again (503, Retry-After),
+    not answered as a bug."""
+    response = TestClient(make_app(), raise_server_exceptions=False).post(f"/outage/{kind}")
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "2"
+    body = response.json()
+    assert body["type"].endswith("/unavailable") and "may or may not have been made" in body["detail"]
 
 
 def test_a_body_that_is_not_even_text_is_invalid_input_naming_the_body():
