@@ -340,11 +340,21 @@ def provision_access(cfg: StackSettings, restart_broker: Callable[[], None]) -> 
 def _run_access_tool(cfg: StackSettings, libs: Path, tool: Path, mechanism: str) -> None:
     import os
 
+    # The tool waits for the broker to answer: the Kafka client's "could not connect" warnings meanwhile are the
+    # normal course of a start, not news. Errors only (the tool prints its own summary line).
+    quiet = cfg.kafka_data / "access-log4j.properties"
+    quiet.write_text(
+        "log4j.rootLogger=ERROR, stderr\n"
+        "log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n"
+        "log4j.appender.stderr.Target=System.err\n"
+        "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"
+        "log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
+    )
     subprocess.run(
         [
             "java",
             "-Xmx128m",
-            f"-Dlog4j.configuration=file:{cfg.kafka_data / 'log4j.properties'}",
+            f"-Dlog4j.configuration=file:{quiet}",
             "-cp",
             f"{libs}/*:{tool}",
             "BusAccess",
