@@ -149,6 +149,7 @@ async def list_records(
     "/api/v1/audit/clients/{client_id}/history",
     response_model=AuditPage,
     summary="A client's full history: the client, its deals, tasks and contracts, oldest first (by `seq`)",
+    responses={404: {"description": "A client of another department than the Manager's (as the client itself)"}},
 )
 async def client_history(
     session: Session,
