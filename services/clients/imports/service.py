@@ -166,7 +166,7 @@ def _running(app: FastAPI) -> dict[uuid.UUID, asyncio.Task[None]]:
     return tasks
 
 
-def launch(app: FastAPI, job_id: uuid.UUID, kind: str, caller: Principal, token: str) -> None:
+async def launch(app: FastAPI, job_id: uuid.UUID, kind: str, caller: Principal, token: str) -> None:
     """Run the commit in the background (after the request's transaction made the job `committing`)."""
     tasks = _running(app)
     task = asyncio.create_task(_run(app, job_id, kind, caller, token), name=f"import-{job_id}")
