@@ -20,6 +20,7 @@ from tests.integration.clients_contracts_helpers import (
     outbox_events,
     random_afm,
 )
+from tests.integration.test_documents import MIB, _raw_upload
 
 pytestmark = pytest.mark.stack
 
@@ -132,7 +133,7 @@ async def test_import_reports_broken_rows_commits_the_rest_once_and_statuses_fol
             gateway.headers.pop(key, None)
 
 
-async def test_bad_files_get_problem_json_naming_the_file(gateway):
+async def test_bad_files_get_problem_json_naming_the_file(gateway, stack):
     manager = await headers_for(gateway, SALES_MANAGER)
     gateway.headers.update(manager)
     try:
@@ -142,8 +143,12 @@ async def test_bad_files_get_problem_json_naming_the_file(gateway):
         assert "kind" in body["detail"]
         assert_problem(await upload(gateway, "contracts", "c.csv", b"external_id,client\n"), 422, "file")
         assert_problem(await upload(gateway, "people", "c.csv", b"a\n"), 422)
-        too_large = b"external_id,name,kind\n" + b"x" * (26 * 1024 * 1024)
-        assert_problem(await upload(gateway, "clients", "big.csv", too_large), 413)
+        # 200 MB: refused before the body when its length is declared, and long before its end when streamed.
+        token = manager["Authorization"]
+        declared = await _raw_upload(stack.gateway_url, "/api/v1/imports/clients", token, 200 * MIB, chunked=False)
+        assert declared[0] == 413 and declared[1].startswith("application/problem+json"), declared
+        streamed = await _raw_upload(stack.gateway_url, "/api/v1/imports/clients", token, 200 * MIB, chunked=True)
+        assert streamed[0] == 413 and not streamed[2], streamed
         response = await gateway.post("/api/v1/imports/clients", content=b"not multipart")
         assert response.status_code in (400, 422) and response.headers["content-type"].startswith(
             "application/problem+json"
