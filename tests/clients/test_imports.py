@@ -273,3 +273,21 @@ async def test_the_dry_run_of_contracts_resolves_clients_and_lines(session):
     assert got[5][1] == {"line": "unknown line"}
     assert "row 2" in got[6][1]["policy_number"]
     assert other.department_id != department
+
+
+def test_a_csv_cell_beyond_the_csv_modules_limit_is_a_named_problem_not_a_crash():
+    with pytest.raises(FileProblem, match="not a readable CSV"):
+        read_table(b"external_id,name,kind\nA," + b"x" * 200_000 + b",company\n", "clients")
+
+
+def test_more_rows_than_allowed_are_refused_before_reading_the_rest():
+    data = csv_bytes(*[f"C-{i},Name {i},company" for i in range(20)], header="external_id,name,kind")
+    with pytest.raises(FileProblem, match="at most 10"):
+        read_table(data, "clients", max_rows=10)
+    xlsx = parsing.write_xlsx(["external_id", "name", "kind"], [[f"C-{i}", "N", "company"] for i in range(20)])
+    with pytest.raises(FileProblem, match="at most 10"):
+        read_table(xlsx, "clients", max_rows=10)
+
+
+def test_overlong_external_ids_are_refused():
+    assert "200" in reasons(client_row(external_id="x" * 201))["external_id"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -106,7 +105,7 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _read_csv(data: bytes) -> list[list[str]]:
+def _read_csv(data: bytes, max_rows: int) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -117,32 +116,49 @@ def _read_csv(data: bytes) -> list[list[str]]:
     if "\x00" in text:
         raise FileProblem("not a spreadsheet: the file holds binary data", status=415)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    table: list[list[str]] = []
+    try:
+        for cells in csv.reader(io.StringIO(text), dialect):
+            table.append(cells)
+            if len(table) > max_rows + 1:
+                raise FileProblem(f"more than {max_rows} rows: at most {max_rows} in one file")
+    except csv.Error as exc:
+        raise FileProblem(f"not a readable CSV file: line {len(table) + 1}: {exc}") from exc
+    return table
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes, max_rows: int) -> list[list[str]]:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign file: all mean the same here
         raise FileProblem(f"not a readable XLSX workbook: {exc}", status=415) from exc
+    table: list[list[str]] = []
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        for row in sheet.iter_rows(values_only=True):
+            table.append([_cell(v) for v in row])
+            if len(table) > max_rows + 1:
+                raise FileProblem(f"more than {max_rows} rows: at most {max_rows} in one file")
+    except FileProblem:
+        raise
+    except Exception as exc:
+        raise FileProblem(f"not a readable XLSX workbook: {exc}", status=415) from exc
     finally:
         workbook.close()
+    return table
 
 
-def read_table(data: bytes, kind: Kind) -> tuple[list[str], list[Row]]:
+def read_table(data: bytes, kind: Kind, max_rows: int = 50_000) -> tuple[list[str], list[Row]]:
     """The file's header and its non-empty data rows; a file that is no spreadsheet or lacks a required column
     raises FileProblem."""
     if not data.strip():
         raise FileProblem("the file is empty")
-    table = _read_xlsx(data) if data.startswith(XLSX_MAGIC) else _read_csv(data)
+    table = _read_xlsx(data, max_rows) if data.startswith(XLSX_MAGIC) else _read_csv(data, max_rows)
     if not table:
         raise FileProblem("the file is empty")
     header = [_header(h) for h in table[0]]
@@ -206,6 +222,8 @@ def check_client_row(row: Row) -> Row:
     raw = row.raw
     values = row.values
     values["external_id"] = raw.get("external_id", "")
+    if len(values["external_id"]) > 200:
+        row.refuse("external_id", "at most 200 characters")
     values["name"] = raw.get("name", "")[:300]
     if len(raw.get("name", "")) > 300:
         row.refuse("name", "at most 300 characters")
@@ -260,6 +278,10 @@ def check_contract_row(row: Row, today: date) -> Row:
     _required(row, CONTRACT_COLUMNS)
     raw, values = row.raw, row.values
     values["external_id"] = raw.get("external_id", "")
+    if len(values["external_id"]) > 200:
+        row.refuse("external_id", "at most 200 characters")
+    if len(raw.get("policy_number", "")) > 100:
+        row.refuse("policy_number", "at most 100 characters")
     values["client"] = raw.get("client", "")
     values["line"] = raw.get("line", "")
     values["insurer"] = raw.get("insurer", "")[:200]

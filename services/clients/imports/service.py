@@ -69,7 +69,7 @@ async def dry_run(
     token: str,
     today: date,
 ) -> ImportJob:
-    _, rows = read_table(data, kind)
+    _, rows = read_table(data, kind, settings.import_max_rows)
     if len(rows) > settings.import_max_rows:
         raise FileProblem(f"{len(rows)} rows: at most {settings.import_max_rows} in one file")
     if not rows:
