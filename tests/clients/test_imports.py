@@ -291,3 +291,57 @@ def test_more_rows_than_allowed_are_refused_before_reading_the_rest():
 
 def test_overlong_external_ids_are_refused():
     assert "200" in reasons(client_row(external_id="x" * 201))["external_id"]
+
+
+# The commit ---------------------------------------------------------------------------------------------------
+async def test_a_commit_stopped_half_way_is_interrupted_and_resumes_without_duplicates(
+    session, sessionmaker, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from sqlalchemy import func, select
+
+    from services.clients import service as clients_service
+    from services.clients.imports import service as imports
+    from services.clients.models import Client, ImportJob, ImportRow
+
+    department = await a_department(session, "Resume")
+    caller = manager(department)
+    settings = SimpleNamespace(import_max_rows=100, import_batch_rows=1)
+    data = csv_bytes("R-1,Resume One,company,,,,,,,", "R-2,Resume Two,company,,,,,,,R-1", "R-3,Resume Three,company")
+    job = await imports.dry_run(session, "clients", "r.csv", data, caller, settings, "", TODAY)  # type: ignore[arg-type]
+    assert (job.to_create, job.refused) == (3, 0)
+    app = SimpleNamespace(state=SimpleNamespace(sessionmaker=sessionmaker, settings=settings))
+
+    real_create = clients_service.create_client
+    calls = []
+
+    async def failing_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return await real_create(*args, **kwargs)
+
+    monkeypatch.setattr(clients_service, "create_client", failing_on_the_second)
+
+    async def state() -> tuple[str, int, dict[str, str], int]:
+        current = (await session.execute(select(ImportJob.state, ImportJob.done).where(ImportJob.id == job.id))).one()
+        rows = await session.execute(select(ImportRow.external_id, ImportRow.state).where(ImportRow.job_id == job.id))
+        made = await session.scalar(select(func.count()).where(Client.name.like("Resume %")))
+        return current.state, current.done, dict(rows.tuples().all()), made or 0
+
+    await imports._run(app, job.id, "clients", caller, "")  # type: ignore[arg-type]
+    got_state, done, rows, made = await state()
+    assert (got_state, done, made) == ("interrupted", 1, 1)
+    assert rows == {"R-1": "done", "R-2": "pending", "R-3": "pending"}
+    error = await session.scalar(select(ImportJob.error).where(ImportJob.id == job.id))
+    assert "the database went away" in (error or "") and "commit again to resume" in (error or "")
+
+    # Committing again resumes from where it stopped: every client once, the child under its parent.
+    await imports._run(app, job.id, "clients", caller, "")  # type: ignore[arg-type]
+    got_state, done, rows, made = await state()
+    assert (got_state, done, made) == ("committed", 3, 3)
+    assert set(rows.values()) == {"done"}
+    parent = await session.scalar(select(Client).where(Client.name == "Resume One"))
+    child = await session.scalar(select(Client).where(Client.name == "Resume Two"))
+    assert parent is not None and child is not None and child.parent_id == parent.id
