@@ -120,6 +120,7 @@ bench: $(STAMP) console browser
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
 	$(PY) -m bench.console
+	$(PY) -m bench.imports
 
 ## A PNG of each console screen with demo data in docs/screenshots (on a platform of its own: --fresh).
 screenshots: $(STAMP) console browser
