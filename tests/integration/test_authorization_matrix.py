@@ -677,8 +677,16 @@ async def _job_of(w: World, role: str, scope: str | None) -> dict:
     return await _import_job(w, "Manager" if role == "Admin" else "Admin")
 
 
-simple("GET", "/api/v1/imports/templates/{kind}", path={"kind": "clients"}, params={"format": "csv"})
-simple("POST", "/api/v1/imports/{kind}", path={"kind": "clients"}, files=_import_file())
+@builds("GET", "/api/v1/imports/templates/{kind}")
+async def _(w, role, scope):
+    return Call(path={"kind": "clients"}, params={"format": "csv"})
+
+
+@builds("POST", "/api/v1/imports/{kind}")
+async def _(w, role, scope):
+    return Call(path={"kind": "clients"}, files=_import_file())
+
+
 simple("GET", "/api/v1/imports")
 
 
