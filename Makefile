@@ -120,6 +120,7 @@ bench: $(STAMP) libmagic console browser
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
 	$(PY) -m bench.console
+	$(PY) -m bench.imports
 
 ## The fault matrix: ROUNDS rounds (default 20; the bar is 200) of a real workload with one fault each, every
 ## invariant checked after recovery, on a platform of its own (.run/faults); SEED=n repeats a schedule. See README.md.

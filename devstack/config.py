@@ -211,6 +211,10 @@ class StackSettings(BaseSettings):
         if service == "notifications":
             env["SMTP_HOST"] = self.host
             env["SMTP_PORT"] = str(self.smtp_server_port)
+        if service == "clients":
+            # Imports create contracts through the contracts service's API and read the lines from the pipeline's.
+            env["CONTRACTS_URL"] = self.service_url("contracts")
+            env["PIPELINE_URL"] = self.service_url("pipeline")
         if service == "documents":
             # The documents' bytes live with the stack's other data.
             env["DOCUMENTS_STORAGE_DIR"] = str(self.run_dir / "documents")

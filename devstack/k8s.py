@@ -68,6 +68,8 @@ OVERRIDES: dict[str, dict[str, str]] = {
         **{f"{spec.name.upper()}_URL": f"http://{spec.name}:{8000 + spec.port_offset}" for spec in SERVICES[:-1]},
         "CONSOLE_DIR": "/app/console/dist",
     },
+    # Imports create contracts through the contracts service's API and read the lines from the pipeline's.
+    "insureops-clients": {"CONTRACTS_URL": "http://contracts:8005", "PIPELINE_URL": "http://pipeline:8003"},
     "insureops-audit": {"AUDIT_CHECKPOINT_FILE": "/var/lib/insureops/audit/checkpoints.jsonl"},
     "insureops-notifications": {"SMTP_HOST": "mail"},
     # Replicas share no disk: the documents' bytes go to an S3-compatible bucket (DOCUMENTS_S3_* in the overlay).

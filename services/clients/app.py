@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.clients.endpoints import router
+from services.clients.imports.endpoints import router as imports_router
+from services.clients.imports.service import interrupt_stale
 from services.clients.models import messaging, people
 from services.clients.settings import ClientsSettings
 from services.clients.subscriptions import CONSUMERS
@@ -21,11 +23,18 @@ def create_app(settings: ClientsSettings | None = None) -> FastAPI:
             title="InsureOps clients",
             description="Client profiles (individual or company), the parent/child corporate tree with roll-ups, "
             "and each client's status, maintained from contract events.",
-            routers=[router],
+            routers=[imports_router, router],
             tables=messaging,
             people=people,
             publishes=[CLIENTS],
             consumers=CONSUMERS,
-            tags=[{"name": "clients", "description": "Client profiles, hierarchy and status"}],
+            tags=[
+                {"name": "clients", "description": "Client profiles, hierarchy and status"},
+                {"name": "imports", "description": "Clients and contracts from spreadsheets: dry run, then commit"},
+            ],
+            on_startup=[interrupt_stale],
+            # Imports take spreadsheets, larger than the usual request body.
+            multipart_uploads=True,
+            larger_bodies={"/api/v1/imports": settings.import_max_bytes + 64 * 1024},
         )
     )

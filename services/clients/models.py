@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import service_metadata
@@ -100,3 +101,71 @@ class ClientContract(Base):
     rank: Mapped[int] = mapped_column(Integer)
     last_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Imports from spreadsheets (services/clients/imports) ------------------------------------------------
+class ImportJob(Base):
+    """One uploaded file: its dry-run report's totals and, once committed, how far the commit got."""
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('clients', 'contracts')", name="import_kind"),
+        CheckConstraint(
+            "state IN ('dry_run', 'committing', 'interrupted', 'committed', 'nothing_to_do')", name="import_state"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), default="dry_run")
+    created_by: Mapped[uuid.UUID] = mapped_column(index=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    to_create: Mapped[int] = mapped_column(Integer, default=0)
+    to_update: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    commit_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ImportRow(Base):
+    """One data row of a file: its values, the dry run's verdict, and its commit state
+    (pending -> sending -> done, or failed with the owning service's answer)."""
+
+    __tablename__ = "import_rows"
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'unchanged', 'refused')", name="import_action"),
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'created', 'done', 'failed', 'skipped')", name="import_row_state"
+        ),
+    )
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    values: Mapped[dict] = mapped_column(JSONB)
+    problems: Mapped[list] = mapped_column(JSONB, default=list)
+    record_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ImportedRecord(Base):
+    """Which record an external id became: what makes a re-import idempotent. Written in the same transaction as
+    the client it names (clients), or right after the contracts service answered (contracts)."""
+
+    __tablename__ = "imported_records"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    job_id: Mapped[uuid.UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -20,6 +20,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/departments", "identity"),
     Route("/.well-known/jwks.json", "identity"),
     Route("/api/v1/clients", "clients"),
+    Route("/api/v1/imports", "clients"),
     Route("/api/v1/contracts", "contracts"),
     Route("/api/v1/tasks", "tasks"),
     Route("/api/v1/workload", "tasks"),
@@ -35,7 +36,7 @@ ROUTES: tuple[Route, ...] = (
 
 # Where files are uploaded: these bodies are passed on to the service as they arrive (never whole in the gateway's
 # memory), up to the gateway's UPLOAD_MAX_REQUEST_BYTES instead of MAX_REQUEST_BYTES.
-UPLOADS = ("/api/v1/documents",)
+UPLOADS = ("/api/v1/documents", "/api/v1/imports")
 
 # `/api/v1/dead-letters/{consumer}/...` goes to the service owning the consumer: the part of its name before the
 # first dot (`tasks.router` -> tasks). `GET /api/v1/dead-letters` itself the gateway composes from them all.

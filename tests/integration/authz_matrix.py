@@ -462,6 +462,21 @@ MATRIX: tuple[Row, ...] = (
         note="Of a document the caller sees: the Admin, a Manager, or whoever uploaded it (the Admin uploaded "
         "these, a new one per cell).",
     ),
+    # Imports (clients service): a Manager's or the Admin's; a job is its importer's (and the Admin's).
+    # `mine` = a job the caller uploaded; `other` = someone else's (the Admin's, or for the Admin a Manager's).
+    row("GET", "/api/v1/imports/templates/{kind}", E="403", M="ok", A="ok"),
+    row("POST", "/api/v1/imports/{kind}", E="403", M="ok", A="ok", note="A dry run: writes a job, no records."),
+    row("GET", "/api/v1/imports", E="403", M="ok", A="ok"),
+    row("GET", "/api/v1/imports/{job_id}", E="other:403 mine:403", M="other:404 mine:ok", A="other:ok mine:ok"),
+    row("GET", "/api/v1/imports/{job_id}/rows", E="other:403 mine:403", M="other:404 mine:ok", A="other:ok mine:ok"),
+    row(
+        "POST",
+        "/api/v1/imports/{job_id}/commit",
+        E="other:403 mine:403",
+        M="other:404 mine:ok",
+        A="other:ok mine:ok",
+        note="Probed on jobs whose only row is refused: the commit has nothing to do.",
+    ),
     # Dead letters: the Admin's alone (shared/messaging/dead_letters) ------------------------------
     row("GET", "/api/v1/dead-letters", **ADMIN_ONLY, note="Composed at the gateway from every consuming service."),
     row("GET", "/api/v1/dead-letters/{consumer}", **ADMIN_ONLY),

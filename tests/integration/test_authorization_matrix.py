@@ -113,6 +113,7 @@ class World:
         self.referral_rule_made = asyncio.Lock()
         self.notifications: dict[Any, str] = {}
         self.documents: dict[Any, dict] = {}
+        self.import_jobs: dict[str, dict] = {}  # by who uploaded it: "Manager" or "Admin"
         self.tasks: dict[Any, dict] = {}
         self.audit_event_ids: dict[str, str] = {}
         self.dead_letter: dict = {}
@@ -686,6 +687,59 @@ async def _(w, role, scope):
 async def _(w, role, scope):
     contract = w.contract(role, scope)
     return Call(path={"contract_id": contract["id"]}, params={"effective_date": contract["start_date"]})
+
+
+# Imports
+# A file whose only row is refused (an unknown kind): its job's commit has nothing to do, creates nothing.
+REFUSED_ROW_FILE = b"external_id,name,kind\r\nAUTHZ-1,Nobody,partnership\r\n"
+
+
+def _import_file() -> dict[str, Any]:
+    return {"file": ("authz.csv", REFUSED_ROW_FILE, "text/csv")}
+
+
+async def _import_job(w: World, uploader: str) -> dict:
+    if uploader not in w.import_jobs:
+        response = await w.client.post("/api/v1/imports/clients", headers=w.headers[uploader], files=_import_file())
+        assert response.status_code == 201, response.text
+        w.import_jobs[uploader] = response.json()
+    return w.import_jobs[uploader]
+
+
+async def _job_of(w: World, role: str, scope: str | None) -> dict:
+    """`mine`: the caller's own job (an Employee may upload none: the Manager's); `other`: the Admin's, or for the
+    Admin the Manager's."""
+    if scope == "mine":
+        return await _import_job(w, "Admin" if role == "Admin" else "Manager")
+    return await _import_job(w, "Manager" if role == "Admin" else "Admin")
+
+
+@builds("GET", "/api/v1/imports/templates/{kind}")
+async def _(w, role, scope):
+    return Call(path={"kind": "clients"}, params={"format": "csv"})
+
+
+@builds("POST", "/api/v1/imports/{kind}")
+async def _(w, role, scope):
+    return Call(path={"kind": "clients"}, files=_import_file())
+
+
+simple("GET", "/api/v1/imports")
+
+
+@builds("GET", "/api/v1/imports/{job_id}")
+async def _(w, role, scope):
+    return Call(path={"job_id": (await _job_of(w, role, scope))["id"]})
+
+
+@builds("GET", "/api/v1/imports/{job_id}/rows")
+async def _(w, role, scope):
+    return Call(path={"job_id": (await _job_of(w, role, scope))["id"]})
+
+
+@builds("POST", "/api/v1/imports/{job_id}/commit")
+async def _(w, role, scope):
+    return Call(path={"job_id": (await _job_of(w, role, scope))["id"]})
 
 
 # Documents
