@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,6 +276,78 @@ async def _wait_for_client(session: AsyncSession, client_id: uuid.UUID, wait_sec
         delay = min(delay * 2, 0.4)
 
 
+async def _open(
+    session: AsyncSession,
+    line: Line,
+    stage: Stage,
+    *,
+    client_id: uuid.UUID,
+    title: str,
+    expected_premium: Decimal | None,
+    currency: str | None,
+    notes: str | None,
+    renews_contract_id: uuid.UUID | None = None,
+) -> Opportunity:
+    """A new deal at `stage`, owned by the line's primary specialist: stored, its opening recorded and announced."""
+    now = clock.now()
+    opp = Opportunity(
+        id=uuid.uuid4(),
+        client_id=client_id,
+        line_id=line.id,
+        title=title,
+        expected_premium=expected_premium,
+        currency=currency,
+        notes=notes,
+        owner_id=line.specialist_id,
+        department_id=line.department_id,
+        stage_key=stage.key,
+        stage_entered_at=now,
+        status="open",
+        archived=False,
+        renews_contract_id=renews_contract_id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(opp)
+    await session.flush()
+    session.add(
+        StageMove(
+            opportunity_id=opp.id,
+            kind="opened",
+            from_stage=None,
+            to_stage=stage.key,
+            actor=str(context.current_actor()),
+            moved_at=now,
+            seconds_in_stage=None,
+            reason=None,
+            status_after="open",
+        )
+    )
+    await outbox.add(
+        session,
+        OpportunityOpened(
+            opportunity_id=opp.id,
+            client_id=opp.client_id,
+            line_id=line.id,
+            line_name=line.name,
+            title=opp.title,
+            expected_premium=opp.expected_premium,
+            currency=opp.currency,
+            notes=opp.notes,
+            owner_id=opp.owner_id,
+            department_id=opp.department_id,
+            stage=stage_ref(stage),
+            status="open",
+            opportunity_version=opp.version,
+            renews_contract_id=renews_contract_id,
+        ),
+        subject=str(opp.id),
+    )
+    await session.flush()
+    return opp
+
+
 async def open_opportunity(
     session: AsyncSession, data: OpportunityCreate, *, client_wait_seconds: float, viewer: access.Viewer | None = None
 ) -> Opportunity:
@@ -301,63 +374,17 @@ async def open_opportunity(
             f"the primary specialist of the {line.name} line is no longer active; an Admin must assign another",
             errors=[{"field": "body.line_id", "message": "specialist inactive"}],
         )
-    order = await repo.stages(session)
-    first = order[0]
-    now = clock.now()
-    opp = Opportunity(
-        id=uuid.uuid4(),
+    first = (await repo.stages(session))[0]
+    return await _open(
+        session,
+        line,
+        first,
         client_id=client.id,
-        line_id=line.id,
         title=data.title,
         expected_premium=data.expected_premium,
         currency=data.currency,
         notes=data.notes,
-        owner_id=line.specialist_id,
-        department_id=line.department_id,
-        stage_key=first.key,
-        stage_entered_at=now,
-        status="open",
-        archived=False,
-        version=1,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(opp)
-    await session.flush()
-    session.add(
-        StageMove(
-            opportunity_id=opp.id,
-            kind="opened",
-            from_stage=None,
-            to_stage=first.key,
-            actor=str(context.current_actor()),
-            moved_at=now,
-            seconds_in_stage=None,
-            reason=None,
-            status_after="open",
-        )
-    )
-    await outbox.add(
-        session,
-        OpportunityOpened(
-            opportunity_id=opp.id,
-            client_id=opp.client_id,
-            line_id=line.id,
-            line_name=line.name,
-            title=opp.title,
-            expected_premium=opp.expected_premium,
-            currency=opp.currency,
-            notes=opp.notes,
-            owner_id=opp.owner_id,
-            department_id=opp.department_id,
-            stage=stage_ref(first),
-            status="open",
-            opportunity_version=opp.version,
-        ),
-        subject=str(opp.id),
-    )
-    await session.flush()
-    return opp
 
 
 @dataclass
@@ -662,61 +689,15 @@ async def open_renewal(session: AsyncSession, data: ContractRenewalDue) -> Oppor
         return None
     order = await repo.stages(session)
     stage = next((s for s in order if s.key == NEEDS_ANALYSIS), order[0])
-    now = clock.now()
     policy = data.policy_number or str(data.contract_id)[:8]
-    opp = Opportunity(
-        id=uuid.uuid4(),
+    return await _open(
+        session,
+        line,
+        stage,
         client_id=data.client_id,
-        line_id=line.id,
         title=f"Renewal of {policy}"[:200],
         expected_premium=data.premium,
         currency=data.currency,
         notes=f"Renews policy {policy}, ending {data.end_date.isoformat()}.",
-        owner_id=line.specialist_id,
-        department_id=line.department_id,
-        stage_key=stage.key,
-        stage_entered_at=now,
-        status="open",
-        archived=False,
         renews_contract_id=data.contract_id,
-        version=1,
-        created_at=now,
-        updated_at=now,
     )
-    session.add(opp)
-    await session.flush()
-    session.add(
-        StageMove(
-            opportunity_id=opp.id,
-            kind="opened",
-            from_stage=None,
-            to_stage=stage.key,
-            actor=str(context.current_actor()),
-            moved_at=now,
-            seconds_in_stage=None,
-            reason=None,
-            status_after="open",
-        )
-    )
-    await outbox.add(
-        session,
-        OpportunityOpened(
-            opportunity_id=opp.id,
-            client_id=opp.client_id,
-            line_id=line.id,
-            line_name=line.name,
-            title=opp.title,
-            expected_premium=opp.expected_premium,
-            currency=opp.currency,
-            notes=opp.notes,
-            owner_id=opp.owner_id,
-            department_id=opp.department_id,
-            stage=stage_ref(stage),
-            status="open",
-            opportunity_version=opp.version,
-            renews_contract_id=data.contract_id,
-        ),
-        subject=str(opp.id),
-    )
-    await session.flush()
-    return opp
