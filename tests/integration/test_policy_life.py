@@ -300,7 +300,7 @@ async def test_a_referral_holds_issue_until_a_manager_approves_and_a_decline_clo
                 None,
             )
 
-        await wait_until(told, what="the Manager's referral notification")
+        await wait_until(told, timeout=60, what="the Manager's referral notification")
 
         # A second deal on the line: declined with a reason, which closes the contract.
         second = await _accepted_contract(gateway, employee, publish_event, client["id"], employee_id, line_id)
