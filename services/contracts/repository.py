@@ -63,6 +63,16 @@ async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, value
     )
 
 
+async def follow_client_department(session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID) -> None:
+    """The client's contracts take its department (the one that owns them), so their events name it: a contract made
+    from a deal before the replica knew its client kept the deal's department, or none."""
+    await session.execute(
+        update(Contract)
+        .where(Contract.client_id == client_id, Contract.department_id.is_distinct_from(department_id))
+        .values(department_id=department_id)
+    )
+
+
 async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient | None:
     return (await session.execute(select(KnownClient).where(KnownClient.id == client_id))).scalar_one_or_none()
 

@@ -531,6 +531,8 @@ async def on_client_created(session: AsyncSession, envelope: Envelope, data: Cli
         "updated_at": clock.now(),
     }
     await repo.upsert_known_client(session, data.client_id, values)
+    if data.department_id is not None:
+        await repo.follow_client_department(session, data.client_id, data.department_id)
 
 
 async def on_client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
@@ -543,6 +545,8 @@ async def on_client_updated(session: AsyncSession, envelope: Envelope, data: Cli
             setattr(client, field, uuid.UUID(value) if field == "department_id" and value else value)
     client.updated_at = clock.now()
     await session.flush()
+    if "department_id" in data.changes and client.department_id is not None:
+        await repo.follow_client_department(session, data.client_id, client.department_id)
 
 
 async def on_client_status_changed(session: AsyncSession, envelope: Envelope, data: ClientStatusChanged) -> None:

@@ -162,6 +162,36 @@ async def test_an_updated_client_changes_name_department_and_archived(bus, sessi
     assert not await bus.dead_letters(session)
 
 
+@handles("contracts", "pipeline.opportunity.accepted", "clients.client.created", "clients.client.updated")
+async def test_a_contract_follows_its_clients_department_so_its_events_name_the_owner(bus, session):
+    # The deal's acceptance arrives before the client's creation (different topics): the contract keeps the deal's
+    # department until the client is known, then takes the client's, and follows it when the client moves.
+    deal_department, client_department, moved_to = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    client = events.client_created(department_id=client_department)
+    accepted = events.opportunity_accepted(client_id=client.client_id, department_id=deal_department)
+    await bus.publish(accepted, subject=str(accepted.opportunity_id))
+    [contract] = await contracts_of_deal(session, accepted.opportunity_id)
+    assert contract.department_id == deal_department
+
+    async def department() -> uuid.UUID | None:
+        return await session.scalar(
+            select(Contract.department_id)
+            .where(Contract.id == contract.id)
+            .execution_options(populate_existing=True)
+        )
+
+    await bus.publish(client, subject=str(client.client_id))
+    assert await department() == client_department
+    moved = events.client_updated(
+        client.client_id, changes=events.changes(department_id=(str(client_department), str(moved_to)))
+    )
+    await bus.publish(moved, subject=str(client.client_id))
+    assert await department() == moved_to
+    renamed = events.client_updated(client.client_id)  # a change that is not a move leaves it
+    await bus.publish(renamed, subject=str(client.client_id))
+    assert await department() == moved_to
+
+
 @handles("contracts", "clients.client.status_changed")
 async def test_a_client_status_change_is_followed(bus, session):
     client = events.client_created(status="prospect")

@@ -217,15 +217,16 @@ async def test_bad_input_is_a_problem_naming_the_field(gateway, move_clock):
     assert "window" in body["detail"]
 
 
-async def _accepted_contract(gateway, headers, publish_event, client_id: str, owner_id: str, line_id: uuid.UUID):
+async def _accepted_contract(gateway, headers, publish_event, client: dict, owner_id: str, line_id: uuid.UUID):
+    """A contract from an accepted deal, the event forged as pipeline writes it (the deal's department included)."""
     today = business_today()
     accepted = OpportunityAccepted(
         opportunity_id=uuid.uuid4(),
-        client_id=uuid.UUID(client_id),
+        client_id=uuid.UUID(client["id"]),
         line_id=line_id,
         line_name="Marine",
         owner_id=uuid.UUID(owner_id),
-        department_id=None,
+        department_id=uuid.UUID(client["department_id"]),
         terms=Terms(
             premium=Decimal("250000.00"),
             currency="EUR",
@@ -271,7 +272,7 @@ async def test_a_referral_holds_issue_until_a_manager_approves_and_a_decline_clo
     rule_id = r.json()["id"]
     try:
         client = await create_client(gateway, employee)
-        contract = await _accepted_contract(gateway, employee, publish_event, client["id"], employee_id, line_id)
+        contract = await _accepted_contract(gateway, employee, publish_event, client, employee_id, line_id)
         referral = await _pending_referral(gateway, manager, contract["id"])
         assert referral["step"] == "issuance" and referral["fired"][0]["rule_id"] == rule_id
         issue = {"policy_number": f"POL-{uuid.uuid4().hex[:10]}", "issue_date": business_today().isoformat()}
@@ -303,7 +304,7 @@ async def test_a_referral_holds_issue_until_a_manager_approves_and_a_decline_clo
         await wait_until(told, timeout=60, what="the Manager's referral notification")
 
         # A second deal on the line: declined with a reason, which closes the contract.
-        second = await _accepted_contract(gateway, employee, publish_event, client["id"], employee_id, line_id)
+        second = await _accepted_contract(gateway, employee, publish_event, client, employee_id, line_id)
         referral = await _pending_referral(gateway, manager, second["id"])
         r = await gateway.post(
             f"/api/v1/contracts/referrals/{referral['id']}/decline",
