@@ -175,9 +175,7 @@ async def test_a_contract_follows_its_clients_department_so_its_events_name_the_
 
     async def department() -> uuid.UUID | None:
         return await session.scalar(
-            select(Contract.department_id)
-            .where(Contract.id == contract.id)
-            .execution_options(populate_existing=True)
+            select(Contract.department_id).where(Contract.id == contract.id).execution_options(populate_existing=True)
         )
 
     await bus.publish(client, subject=str(client.client_id))
