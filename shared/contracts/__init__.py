@@ -18,6 +18,7 @@ from shared.contracts import (  # noqa: F401  (they register)
     documents,
     identity,
     pipeline,
+    privacy,
     tasks,
 )
 from shared.contracts.base import REGISTRY, EventData, FieldChange, event, field_changes, json_value

@@ -19,6 +19,8 @@ DOCUMENTS = "documents.document.events"
 DOCUMENTS_CHECKLISTS = "documents.checklist.events"
 CONTRACTS_REFERRAL_RULES = "contracts.referral_rule.events"
 AUDIT_CHECKPOINTS = "audit.checkpoint.events"
+PRIVACY_SUBJECTS = "privacy.subject.events"
+PRIVACY_REQUESTS = "privacy.request.events"
 
 IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 
@@ -82,6 +84,8 @@ TOPIC_OWNERS: dict[str, str] = {
     DOCUMENTS_CHECKLISTS: "documents",
     CONTRACTS_REFERRAL_RULES: "contracts",
     AUDIT_CHECKPOINTS: "audit",
+    PRIVACY_SUBJECTS: "privacy",
+    PRIVACY_REQUESTS: "privacy",
     **{topic: service for service, topic in DEAD_LETTER_EVENTS.items()},
     BENCH_INGEST: "bench",
 }
