@@ -116,7 +116,11 @@ async def any_record_after(session: AsyncSession, seq: int, *, other_than: str) 
 
 # Verifying ---------------------------------------------------------------------------------------
 
-_CHAIN_COLUMNS = ", ".join(f'"{c}"' for c in ("seq", "hash", *(c for c in COLUMNS if c not in ("seq", "hash"))))
+# data and changes as their stored JSON text: the walker canonicalises the text (`ChainWalker.json_as_text`).
+_CHAIN_COLUMNS = ", ".join(
+    f'"{c}"::text AS "{c}"' if c in JSON_COLUMNS else f'"{c}"'
+    for c in ("seq", "hash", *(c for c in COLUMNS if c not in ("seq", "hash")))
+)
 _CHUNK = text(f"SELECT {_CHAIN_COLUMNS} FROM audit_records WHERE seq >= :start AND seq <= :end ORDER BY seq LIMIT :n")
 _HASH_AT = text("SELECT hash FROM audit_records WHERE seq = :seq")
 _FIRST_SEALED = text("SELECT min(seq) FROM audit_records WHERE seal IS NOT NULL")
@@ -132,7 +136,8 @@ async def hash_at(connection: AsyncConnection | AsyncSession, seq: int) -> str |
 
 
 async def chain_chunk(connection: AsyncConnection | AsyncSession, *, start: int, end: int, limit: int) -> Sequence:
-    """Up to `limit` records from `start` to `end` in seq order, as mappings of every chained column."""
+    """Up to `limit` records from `start` to `end` in seq order, as mappings of every chained column (data and
+    changes as JSON text)."""
     return (await connection.execute(_CHUNK, {"start": start, "end": end, "n": limit})).mappings().all()
 
 

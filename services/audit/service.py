@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -275,18 +276,32 @@ async def verify_chain(
         prev = await repo.hash_at(connection, from_seq - 1)
     sealed_from = await repo.first_sealed_seq(connection)
     walker = ChainWalker(
-        expected_seq=from_seq, prev_hash=prev, checkpoints=iter(checkpoints), sealed_from=sealed_from, key=key
+        expected_seq=from_seq,
+        prev_hash=prev,
+        checkpoints=iter(checkpoints),
+        sealed_from=sealed_from,
+        key=key,
+        json_as_text=True,
     )
     end = to_seq if to_seq is not None else 2**62
-    start = from_seq
     failure = None
-    while failure is None:
-        rows = await repo.chain_chunk(connection, start=start, end=end, limit=chunk_size)
+    rows = await repo.chain_chunk(connection, start=from_seq, end=end, limit=chunk_size)
+    while True:
+        # The next chunk is asked for before this one is checked, so PostgreSQL reads it while Python hashes.
+        ahead = None
+        if len(rows) == chunk_size:
+            ahead = asyncio.ensure_future(
+                repo.chain_chunk(connection, start=rows[-1]["seq"] + 1, end=end, limit=chunk_size)
+            )
+            await asyncio.sleep(0)  # let it send the query
         failure = walker.feed(rows)
-        yield None
-        if len(rows) < chunk_size:
+        if ahead is None:
+            yield None
             break
-        start = rows[-1]["seq"] + 1
+        rows = await ahead  # also after a break: the connection is free again before the report
+        yield None
+        if failure is not None:
+            break
     if failure is None:
         failure = walker.finish(end_seq=to_seq, chain_head_seq=head_seq)
     yield {

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.audit.chain import GENESIS_HASH, ChainWalker, Checkpoint, canonical_bytes, canonical_json, record_hash
+from services.audit.chain import (
+    GENESIS_HASH,
+    ChainWalker,
+    Checkpoint,
+    canonical_bytes,
+    canonical_json,
+    canonical_json_of_text,
+    record_hash,
+)
 from services.audit.checkpoints import (
     append_checkpoint_line,
     checkpoint_file_size,
@@ -144,6 +152,26 @@ def test_canonical_json_survives_a_json_round_trip(value):
     text = canonical_json(value)
     assert canonical_json(json.loads(text)) == text
     assert canonical_json(like_jsonb(json.loads(text))) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values | st.dictionaries(st.text(), json_values, max_size=3))
+def test_the_canonical_text_of_stored_text_is_the_canonical_text_of_its_value(value):
+    """verify canonicalises the stored JSON text itself (orjson, where it writes what canonical_json writes):
+    compact or spaced as PostgreSQL writes jsonb, floats, long integers and any characters included."""
+    for text in (canonical_json(value), json.dumps(value, ensure_ascii=False), json.dumps(value)):
+        assert canonical_json_of_text(text) == canonical_json(json.loads(text))
+    assert canonical_json_of_text(None) == canonical_json(None)
+
+
+def test_a_string_that_looks_like_a_number_or_a_long_integer_takes_the_exact_path():
+    for text in (
+        '{"note": "rate: 1.5", "n": 2}',
+        '{"big": 18446744073709551616}',
+        '{"small": -9223372036854775809, "x": [1, 1e-05]}',
+        '{"t": 1.0, "u": 10000000000000000}',
+    ):
+        assert canonical_json_of_text(text) == canonical_json(json.loads(text))
 
 
 def test_chain_rows_link_each_record_to_the_one_before():
