@@ -34,13 +34,16 @@ def _cpu() -> float:
 
 def _envelopes(n: int, start: int):
     """`n` envelopes shaped like the platform's: (event type, data) cycled over five producers."""
-    from shared.messaging.envelope import Actor, Envelope, topic_for
+    from shared.context import Actor
+    from shared.contracts.base import EventData
+    from shared.messaging.envelope import Envelope, topic_for
     from tests import events
 
-    actor = Actor.parse("user:" + str(uuid.uuid4()))
+    actor = Actor("user", str(uuid.uuid4()))
     base = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(start, start + n):
         kind = i % 5
+        data: EventData
         if kind == 0:
             data = events.client_created(department_id=uuid.uuid4())
             subject, source = data.client_id, "clients"
@@ -50,14 +53,14 @@ def _envelopes(n: int, start: int):
             )
             subject, source = data.client_id, "clients"
         elif kind == 2:
-            data = events.stage_advanced()
-            subject, source = data.opportunity_id, "pipeline"
+            advanced = events.stage_advanced()
+            data, subject, source = advanced, advanced.opportunity_id, "pipeline"
         elif kind == 3:
-            data = events.task_created()
-            subject, source = data.task_id, "tasks"
+            task = events.task_created()
+            data, subject, source = task, task.task_id, "tasks"
         else:
-            data = events.contract_issued()
-            subject, source = data.contract_id, "contracts"
+            issued = events.contract_issued()
+            data, subject, source = issued, issued.contract_id, "contracts"
         yield Envelope(
             id=str(uuid.uuid4()),
             type=data.event_type,
