@@ -119,6 +119,8 @@ bench: $(STAMP) libmagic console browser
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
 	$(PY) -m bench.gateway
+	$(PY) -m bench.idle
+	$(PY) -m bench.audit_verify
 	$(PY) -m bench.console
 	$(PY) -m bench.imports
 

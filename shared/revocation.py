@@ -101,7 +101,8 @@ class DeactivatedUsers:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
+            # Kafka answers a fetch as soon as a record arrives; the wait only decides how often an idle reader asks.
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             isolation_level="read_committed",
         )
         await self._consumer.start()

@@ -27,6 +27,14 @@ class ServiceSettings(BaseSettings):
     )
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma separated.")
+    consumer_fetch_max_wait_ms: int = Field(
+        5000,
+        description=(
+            "How long Kafka may hold a consumer's fetch when it has nothing to return (records that arrive meanwhile "
+            "are returned at once; an idle consumer asks this often). Every consumer, the deactivation reader of "
+            "each process included."
+        ),
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "SASL_PLAINTEXT",
         description=(
@@ -143,15 +151,8 @@ class DatabaseSettings(ServiceSettings):
     )
     consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
     consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
-    consumer_fetch_max_wait_ms: int = Field(
-        500,
-        description=(
-            "How long Kafka may hold a consumer's fetch when it has nothing to return (records that arrive meanwhile "
-            "are returned at once; an idle consumer asks this often)."
-        ),
-    )
     consumer_poll_ms: int = Field(
-        100,
+        1000,
         description=(
             "How long a consumer waits for records before it polls again (an idle consumer wakes this "
             "often; an event that arrives meanwhile is taken at once)."

@@ -19,6 +19,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.security import BaseSecurity, SASLScram512
 from prometheus_client import REGISTRY
 
+from shared.contracts.topics import READS_EVERY_TOPIC
 from shared.settings import ServiceSettings
 
 log = logging.getLogger("insureops.kafka")
@@ -111,8 +112,9 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         security=broker_security(settings),
         client_id=f"{settings.service_name}-consumer",
-        # Pattern subscriptions notice topics created later within this many ms.
-        metadata_max_age_ms=5000,
+        # A pattern subscription (audit's) notices topics created later within this many ms; the others read named
+        # topics and need no early refresh (aiokafka's default, 5 min: each refresh is a request of every consumer).
+        metadata_max_age_ms=5000 if settings.service_name in READS_EVERY_TOPIC else 300_000,
         # Topics are created at start-up by `ensure_topics`, with the platform's partition count.
         allow_auto_create_topics=False,
         # Every message at DEBUG: a log line per event would cost more than handling it.
