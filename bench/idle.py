@@ -26,9 +26,7 @@ def measure(sup, seconds: float) -> dict[str, float]:
     before = memory.cpu_seconds(sup)
     time.sleep(seconds)
     after = memory.cpu_seconds(sup)
-    return {
-        name: round((after[name] - before.get(name, 0.0)) / seconds * 100, 2) for name in after if name != "bench"
-    }
+    return {name: round((after[name] - before.get(name, 0.0)) / seconds * 100, 2) for name in after if name != "bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, pct in sorted(shares.items(), key=lambda kv: -kv[1]):
         print(f"  {name:<{width}}  {pct:6.2f} % of a core")
     within = total <= AIM_PERCENT_OF_A_CORE
-    print(f"  {'whole stack':<{width}}  {total:6.2f} % of a core   aim <= {AIM_PERCENT_OF_A_CORE:g} %   "
-          + ("ok" if within else "MISSED"))
+    print(
+        f"  {'whole stack':<{width}}  {total:6.2f} % of a core   aim <= {AIM_PERCENT_OF_A_CORE:g} %   "
+        + ("ok" if within else "MISSED")
+    )
     write_report(
         {
             "seconds": args.seconds,
