@@ -55,6 +55,7 @@ from shared.contracts import model_for
 from shared.contracts.topics import MALFORMED_EVENT_TYPE, dead_letter_topic, owner_of
 from shared.errors import Problem, transient_error
 from shared.messaging.envelope import Envelope, MalformedEvent, new_event_id
+from shared.messaging.kafka import coordination_failure, restarting
 from shared.messaging.outbox import Outbox
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
@@ -168,6 +169,7 @@ class IdempotentConsumer:
         self.stalled: dict[TopicPartition, str] = {}
         self._backoff: dict[TopicPartition, float] = {}
         self._resumes: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self.subscribers: list[Any] = []  # FastStream's, one per member (`subscribe`)
         # One statement and one round trip for the whole batch: the ids travel as one array parameter.
         self._claim_statement = text(
             f"INSERT INTO {tables.inbox.name} (consumer, event_id) "
@@ -200,17 +202,27 @@ class IdempotentConsumer:
             else:
                 subscriber = broker.subscriber(*self.spec.subscribed_topics, **options)
             subscriber(self._on_batch)
+            self.subscribers.append(subscriber)
 
     def _description(self) -> str:
         if self.spec.handlers:
             return "Handles " + ", ".join(sub.event_type for sub in self.spec.handlers)
         return "Handles every event it reads, in batches"
 
+    def _replacing(self) -> bool:
+        """A member whose Kafka consumer lost its group coordination for good, being replaced (`kafka._restart`)."""
+        return any(
+            restarting(sub) or coordination_failure(getattr(sub, "consumer", None)) is not None
+            for sub in self.subscribers
+        )
+
     @property
     def ready(self) -> bool:
-        return not self.stalled
+        return not self.stalled and not self._replacing()
 
     def health(self) -> str:
+        if self._replacing():
+            return "restarting its Kafka consumer: the group coordination ended"
         if not self.stalled:
             return "ok"
         tp, error = next(iter(self.stalled.items()))

@@ -86,11 +86,78 @@ def _hold_fetch_while_records_wait(consumer: AIOKafkaConsumer) -> None:
         fetcher._prefetch_backoff = HOLD_FETCH_WHILE_RECORDS_WAIT_SECONDS
 
 
+def coordination_failure(consumer: AIOKafkaConsumer | None) -> BaseException | None:
+    """Why the consumer's group coordination ended, if it did while the consumer runs; else None.
+
+    aiokafka runs a group member's coordination (heartbeats, rejoining after a rebalance or a broker restart) in one
+    background task. An error it does not expect ends that task for good (seen once in ~25 Kafka restarts of the
+    fault matrix: uvloop refused a write on a connection closed under it, "unable to perform operation on
+    <TCPTransport closed=True>"): every `getmany` then raises a KafkaError, FastStream logs it and tries again
+    every 5 s forever, Kafka drops the silent member from its group, and nothing is consumed again. Only a new
+    consumer mends that (`_restart`)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    task = getattr(coordinator, "_coordination_task", None)
+    closing = getattr(coordinator, "_closing", None)  # a group member's coordinator only
+    if task is None or closing is None or not task.done() or task.cancelled():
+        return None
+    if closing.done():  # the consumer is being stopped: its coordination ends as it should
+        return None
+    failure: BaseException | None = task.exception()
+    return failure
+
+
+# Subscribers being replaced with a new Kafka consumer, and the tasks doing it (kept here: the subscriber's own
+# tasks are cancelled by its stop()).
+_RESTARTS: dict[int, asyncio.Task[None]] = {}
+RESTART_BACKOFF_SECONDS = (1.0, 30.0)
+
+
+def restarting(subscriber: Any) -> bool:
+    task = _RESTARTS.get(id(subscriber))
+    return task is not None and not task.done()
+
+
+async def _restart(subscriber: Any, failure: BaseException) -> None:
+    """Stop the subscriber (its consume loop and its Kafka consumer, which leaves the group) and start it again with
+    a new consumer, which rejoins and goes on from the group's committed offsets (what was handled and not yet
+    committed comes again, and the inbox makes that a no-op). Retried with backoff while Kafka is away."""
+    group = getattr(subscriber, "group_id", None)
+    log.error("consumer group %s: its Kafka group coordination ended (%r); restarting its consumer", group, failure)
+    delay, longest = RESTART_BACKOFF_SECONDS
+    while True:
+        try:
+            await subscriber.stop()
+            await subscriber.start()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("consumer group %s: restart failed (%r); again in %.0fs", group, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, longest)
+        else:
+            log.warning("consumer group %s: consumer restarted", group)
+            return
+
+
+def _restart_later(subscriber: Any, failure: BaseException) -> None:
+    if not restarting(subscriber):
+        _RESTARTS[id(subscriber)] = asyncio.get_running_loop().create_task(
+            _restart(subscriber, failure), name=f"restart {getattr(subscriber, 'group_id', '?')}"
+        )
+
+
 async def _fetch_batch(self: BatchSubscriber, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
     """FastStream's `BatchSubscriber.get_msg` without its second wait: after an empty `getmany` it sleeps as long
     again, so an event arriving then waited up to `batch_timeout_ms` more (measured: +50 ms a hop on average on the
     routing path). `getmany` already waited for records; it sleeps only when `getmany` came back at once (nothing
-    to fetch: every partition paused or none assigned), so such a consumer does not spin."""
+    to fetch: every partition paused or none assigned), so such a consumer does not spin.
+
+    A consumer whose group coordination has ended (`coordination_failure`) is replaced rather than polled."""
+    failure = coordination_failure(consumer)
+    if failure is not None:
+        _restart_later(self, failure)
+        await asyncio.sleep(self.batch_timeout_ms / 1000)
+        return ()
     _hold_fetch_while_records_wait(consumer)
     loop = asyncio.get_running_loop()
     started = loop.time()
