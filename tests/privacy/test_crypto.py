@@ -19,14 +19,6 @@ from shared.privacy.fields import open_data, reveal, seal_data
 from tests import events
 
 
-@pytest.fixture
-def provider():
-    memory = keys.InMemoryKeyProvider()
-    previous = keys.set_provider(memory)
-    yield memory
-    keys.set_provider(previous)
-
-
 def test_a_value_round_trips_and_any_change_is_refused():
     key, other = crypto.new_key(), crypto.new_key()
     sealed = crypto.seal(key, "client:1", {"a": ["Ελένη", 3]}, event_id="e1", path="name")
@@ -72,7 +64,7 @@ def test_the_contracts_mark_their_personal_fields_and_subjects():
     assert schema["client_id"]["x-data-subject"] == "client" and "x-personal" not in schema["country"]
 
 
-async def test_sealed_fields_open_to_the_values_and_a_destroyed_key_reads_erased(provider):
+async def test_sealed_fields_open_to_the_values_and_a_destroyed_key_reads_erased(key_provider):
     client = events.client_created(kind="individual", name="Μαρία Παπαδοπούλου", tax_id="123456789", email="m@x.gr")
     data = client.model_dump(mode="json")
     sealed = await seal_data(ClientCreated, data, event_id="e1")
@@ -86,7 +78,7 @@ async def test_sealed_fields_open_to_the_values_and_a_destroyed_key_reads_erased
     with pytest.raises(crypto.Tampered):
         await open_data(sealed, event_id="another event", model=ClientCreated)
 
-    provider.destroy(f"client:{client.client_id}")
+    key_provider.destroy(f"client:{client.client_id}")
     erased = await open_data(sealed, event_id="e1", model=ClientCreated)
     assert (erased["name"], erased["tax_id"], erased["email"]) == (ERASED, None, None)
     assert ClientCreated.model_validate(erased).name == ERASED
@@ -95,7 +87,7 @@ async def test_sealed_fields_open_to_the_values_and_a_destroyed_key_reads_erased
     assert (after["name"], after["email"]) == (ERASED, None)
 
 
-async def test_a_company_keeps_its_name_in_clear_and_changes_are_sealed_by_field(provider):
+async def test_a_company_keeps_its_name_in_clear_and_changes_are_sealed_by_field(key_provider):
     company = events.client_created(kind="company", name="Fleet Logistics Ltd", tax_id="EL999", phone="+30 210")
     sealed = await seal_data(ClientCreated, company.model_dump(mode="json"), event_id="e1")
     assert (sealed["name"], sealed["tax_id"]) == ("Fleet Logistics Ltd", "EL999")
@@ -138,7 +130,7 @@ async def test_without_personal_fields_nothing_asks_for_a_key():
         keys.set_provider(previous)
 
 
-async def test_audit_reveals_a_record_or_shows_erased(provider):
+async def test_audit_reveals_a_record_or_shows_erased(key_provider):
     user = UserCreated(
         user_id=uuid.uuid4(), name="Nikos", email="n@x.gr", role="Employee", department_id=None, active=True
     )
@@ -147,7 +139,19 @@ async def test_audit_reveals_a_record_or_shows_erased(provider):
     data, opened = await reveal(sealed, changes, event_id="u1")
     assert data["name"] == "Nikos" and {c["field"]: c["after"] for c in opened}["email"] == "n@x.gr"
     assert crypto.is_sealed(sealed["name"])  # the stored form is left as it is
-    provider.destroy(f"user:{user.user_id}")
+    key_provider.destroy(f"user:{user.user_id}")
     data, opened = await reveal(sealed, changes, event_id="u1")
     assert (data["name"], data["email"]) == (ERASED, ERASED) and data["role"] == "Employee"
     assert {c["field"]: c["after"] for c in opened}["name"] == ERASED
+
+
+async def test_without_a_provider_fields_stay_clear_and_a_sealed_one_cannot_be_read(key_provider):
+    person = events.client_created(kind="individual", name="Anna").model_dump(mode="json")
+    sealed = await seal_data(ClientCreated, person, event_id="e")
+    previous = keys.set_provider(None)  # PRIVACY_URL unset
+    try:
+        assert await seal_data(ClientCreated, person, event_id="e") is person
+        with pytest.raises(RuntimeError, match="no key provider"):
+            await open_data(sealed, event_id="e")
+    finally:
+        keys.set_provider(previous)

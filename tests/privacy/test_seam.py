@@ -17,20 +17,11 @@ from shared.contracts.clients import ClientCreated
 from shared.contracts.privacy import ERASED
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
-from shared.privacy import keys
 from shared.privacy.fields import seal_data
 from tests import events
 from tests.bus import consumer_bus, consumer_of
 
 pytestmark = pytest.mark.usefixtures("acting")
-
-
-@pytest.fixture
-def provider():
-    memory = keys.InMemoryKeyProvider()
-    previous = keys.set_provider(memory)
-    yield memory
-    keys.set_provider(previous)
 
 
 def person(**kw) -> ClientCreated:
@@ -40,7 +31,7 @@ def person(**kw) -> ClientCreated:
 
 
 @pytest.mark.service("clients")
-async def test_the_outbox_writes_a_persons_fields_sealed(provider, session):
+async def test_the_outbox_writes_a_persons_fields_sealed(key_provider, session):
     client = person()
     envelope = await Outbox("clients", clients_messaging.outbox).add(session, client, subject=str(client.client_id))
     outbox = clients_messaging.outbox
@@ -54,7 +45,7 @@ async def test_the_outbox_writes_a_persons_fields_sealed(provider, session):
 
 
 @pytest.mark.service("contracts")
-async def test_a_handler_sees_the_values_then_erased_once_the_key_is_destroyed(provider, session, sessionmaker):
+async def test_a_handler_sees_the_values_then_erased_once_the_key_is_destroyed(key_provider, session, sessionmaker):
     client = person()
     sealed = Envelope(
         id="ev-1",
@@ -74,7 +65,7 @@ async def test_a_handler_sees_the_values_then_erased_once_the_key_is_destroyed(p
         # Another person, whose key is destroyed before the consumer reads the event: "erased", not a failure.
         other = person()
         data = await seal_data(ClientCreated, other.model_dump(mode="json"), event_id="ev-2")
-        provider.destroy(f"client:{other.client_id}")
+        key_provider.destroy(f"client:{other.client_id}")
         await bus.send(
             Envelope(
                 id="ev-2",
