@@ -77,12 +77,20 @@ _DESTROYED = b""
 class HttpKeyProvider:
     """The privacy service's keys, over its internal API, cached for `cache_seconds`."""
 
-    def __init__(self, base_url: str, token: str, *, cache_seconds: float = 300.0, timeout: float = 5.0):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        cache_seconds: float = 300.0,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, bytes]] = {}
-        self._client = httpx.AsyncClient(timeout=timeout, headers={"X-Internal-Token": token})
+        self._client = httpx.AsyncClient(timeout=timeout, headers={"X-Internal-Token": token}, transport=transport)
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def key(self, kid: str, *, create: bool = False) -> bytes:

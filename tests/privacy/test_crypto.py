@@ -155,3 +155,40 @@ async def test_without_a_provider_fields_stay_clear_and_a_sealed_one_cannot_be_r
             await open_data(sealed, event_id="e")
     finally:
         keys.set_provider(previous)
+
+
+async def test_the_http_provider_caches_keys_remembers_a_destroyed_one_and_an_outage_is_transient():
+    import base64
+
+    import httpx
+
+    from shared.messaging.consumer import TRANSIENT, failure_kind
+
+    key = crypto.new_key()
+    calls: list[tuple[str, str, str | None]] = []
+    destroyed = {"/internal/keys/client/gone"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path, request.headers.get("x-internal-token")))
+        if request.url.path in destroyed:
+            return httpx.Response(410, json={"status": 410})
+        return httpx.Response(200, json={"kid": "client:1", "key": base64.b64encode(key).decode()})
+
+    provider = keys.HttpKeyProvider("http://privacy", "secret", transport=httpx.MockTransport(answer))
+    assert await provider.key("client:1", create=True) == key
+    assert await provider.key("client:1") == key  # cached: asked once
+    assert calls == [("POST", "/internal/keys/client/1", "secret")]
+    provider.forget("client:1")  # a privacy.subject.erased event read
+    await provider.key("client:1")
+    assert len(calls) == 2 and calls[-1][0] == "GET"
+    for _ in range(2):
+        with pytest.raises(keys.KeyDestroyed):
+            await provider.key("client:gone")
+    assert len(calls) == 3  # a destroyed key is remembered
+    await provider.close()
+
+    down = keys.HttpKeyProvider("http://127.0.0.1:1", "secret", timeout=1)
+    with pytest.raises(keys.KeyUnavailable) as unavailable:
+        await down.key("client:1")
+    assert failure_kind(unavailable.value) == TRANSIENT  # a consumer waits for it, parks nothing
+    await down.close()
