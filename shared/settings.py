@@ -47,13 +47,14 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(3, description="Partitions of the topics this service creates at start-up.")
     kafka_replication_factor: int = Field(1, description="Replication factor of the topics this service creates.")
     personal_data_topic_retention_days: float = Field(
-        7.0,
+        3.0,
         gt=0,
         description="Retention of the topics whose events carry personal fields (`x-personal` in docs/asyncapi.json: "
-        "identity's users, clients, tasks), set when a service creates them (and in the Kubernetes KafkaTopics): "
-        "how long Kafka keeps those events, sealed, after which only the services' own rows and the audit trail "
-        "hold them. Keep it at or below INBOX_RETENTION_HOURS. An existing topic keeps its retention (change it "
-        "with `kafka-configs --alter`).",
+        "identity's users, clients, tasks), set when a service creates them (and in the Kubernetes KafkaTopics), "
+        "instead of Kafka's week: how long Kafka keeps those events (sealed), after which only the services' own rows "
+        "and the audit trail hold them. A consumer stopped longer than this misses their events: keep it above the "
+        "longest outage you would recover from by replay, and at or below INBOX_RETENTION_HOURS. An existing topic "
+        "keeps its retention (change it with `kafka-configs --alter`).",
     )
 
     jwt_issuer: str = Field("insureops-identity", description="Expected `iss` of access tokens.")

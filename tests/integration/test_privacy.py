@@ -10,6 +10,7 @@ and keeps its key."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 
 import asyncpg
@@ -180,3 +181,40 @@ async def test_a_contract_in_its_retention_restricts_the_erasure(stack, gateway,
     # The key is kept: the person's data still reads.
     assert (await keys_api.get(f"/internal/keys/client/{client['id']}")).status_code == 200
     assert (await get_client(gateway, admin_headers, client["id"]))["id"] == client["id"]
+
+
+async def test_an_export_is_recorded_by_a_service_and_personal_topics_keep_the_personal_data_retention(
+    stack, gateway, admin_headers, keys_api
+):
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from shared.contracts import personal_data_topics
+    from shared.settings import ServiceSettings
+
+    # The gateway's Art. 15 export records each export with the privacy service (a service's call, not a user's).
+    subject = str(uuid.uuid4())
+    body = {"kind": "export", "subject_kind": "client", "subject_id": subject, "reason": "Art. 15 request"}
+    assert_problem(await keys_api.post("/internal/requests", json=body, headers={"X-Internal-Token": "x"}), 401)
+    assert_problem(await gateway.post("/internal/requests", json=body, headers=admin_headers), 404)  # not routed
+    recorded = await keys_api.post("/internal/requests", json=body)
+    assert recorded.status_code == 201, recorded.text
+    listed = await gateway.get("/api/v1/privacy/requests", headers=admin_headers, params={"kind": "export"})
+    assert recorded.json()["id"] in [r["id"] for r in listed.json()["items"]]
+    assert_problem(await keys_api.post("/internal/requests", json={**body, "kind": "erasure"}), 422, "body.kind")
+
+    # The topics carrying personal fields were created with the personal-data retention.
+    days = ServiceSettings.model_fields["personal_data_topic_retention_days"].default
+    admin = AIOKafkaAdminClient(**stack.kafka_client_options())
+    await admin.start()
+    try:
+        topics = personal_data_topics()
+        [answer] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"]) for topic in topics]
+        )
+        # Each entry: name, value, read-only, where it comes from (1: set on the topic itself), ...
+        retention = {resource[3]: {entry[0]: entry[1:4] for entry in resource[4]} for resource in answer.resources}
+    finally:
+        await admin.close()
+    set_on_the_topic = (str(int(days * 24 * 3600 * 1000)), False, 1)
+    assert retention == {topic: {"retention.ms": set_on_the_topic} for topic in topics}
