@@ -60,7 +60,7 @@ from shared.messaging.outbox import Outbox
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
 from shared.privacy import keys
-from shared.privacy.fields import open_data
+from shared.privacy.fields import open_data, warm_keys
 from shared.settings import DatabaseSettings
 
 log = logging.getLogger("insureops.consumer")
@@ -420,6 +420,8 @@ class IdempotentConsumer:
 
     async def dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         """Run the handlers on events already claimed in this session's transaction."""
+        if not self.spec.sealed:
+            await warm_keys([envelope.data for envelope in envelopes])
         if self.spec.batch is not None:
             # A consumer span per event continues each event's trace, however the batch is handled.
             for envelope in envelopes:

@@ -91,6 +91,32 @@ async def seal_data(model: type[BaseModel], data: dict[str, Any], *, event_id: s
     return sealed
 
 
+def sealed_kids(data: Any) -> set[str]:
+    """The subjects whose keys the sealed values of an event's data need."""
+    if not isinstance(data, dict):
+        return set()
+    return {c[n]["kid"] for _, c, n in _all_places(data) if is_sealed(c[n])}
+
+
+async def warm_keys(datas: list[Any], *, concurrency: int = 8) -> None:
+    """Fetch, a few at a time, the keys a batch of events needs, so opening them one by one finds them cached
+    (a batch of new clients is one round trip per `concurrency` clients, not one per client in turn)."""
+    provider = keys.provider()
+    kids = sorted(set().union(*(sealed_kids(d) for d in datas))) if datas else []
+    if provider is None or len(kids) < 2:
+        return
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(kid: str) -> None:
+        async with gate:
+            try:
+                await provider.key(kid)
+            except (keys.KeyDestroyed, LookupError):
+                pass  # opened as erased, or refused, when the event itself is opened
+
+    await asyncio.gather(*(one(kid) for kid in kids))
+
+
 async def _keys_of(values: list[dict[str, Any]]) -> dict[str, bytes | None]:
     """The keys the sealed values need (None: destroyed), each asked once, all at once."""
     provider = keys.provider()

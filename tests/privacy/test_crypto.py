@@ -192,3 +192,34 @@ async def test_the_http_provider_caches_keys_remembers_a_destroyed_one_and_an_ou
         await down.key("client:1")
     assert failure_kind(unavailable.value) == TRANSIENT  # a consumer waits for it, parks nothing
     await down.close()
+
+
+async def test_a_batchs_keys_are_fetched_together_before_its_events_are_opened():
+    import base64
+
+    import httpx
+
+    from shared.privacy.fields import warm_keys
+
+    memory = keys.InMemoryKeyProvider()
+    previous = keys.set_provider(memory)
+    people = [events.client_created(kind="individual", name=f"Person {n}") for n in range(5)]
+    sealed = [await seal_data(ClientCreated, p.model_dump(mode="json"), event_id=f"e{n}") for n, p in enumerate(people)]
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        kid = "client:" + request.url.path.rsplit("/", 1)[1]
+        asked.append(kid)
+        return httpx.Response(200, json={"kid": kid, "key": base64.b64encode(memory.keys[kid]).decode()})
+
+    http = keys.HttpKeyProvider("http://privacy", "t", transport=httpx.MockTransport(answer))
+    keys.set_provider(http)
+    try:
+        await warm_keys([*sealed, {"no": "personal fields"}])
+        assert sorted(asked) == sorted(f"client:{p.client_id}" for p in people)
+        opened = [await open_data(d, event_id=f"e{n}", model=ClientCreated) for n, d in enumerate(sealed)]
+        assert [o["name"] for o in opened] == [f"Person {n}" for n in range(5)]
+        assert len(asked) == 5  # opening found them cached
+    finally:
+        keys.set_provider(previous)
+        await http.close()
