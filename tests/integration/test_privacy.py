@@ -210,11 +210,17 @@ async def test_an_export_is_recorded_by_a_service_and_personal_topics_keep_the_p
     try:
         topics = personal_data_topics()
         [answer] = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"]) for topic in topics]
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None}) for topic in topics]
         )
-        # Each entry: name, value, read-only, where it comes from (1: set on the topic itself), ...
-        retention = {resource[3]: {entry[0]: entry[1:4] for entry in resource[4]} for resource in answer.resources}
+        # A resource: error, message, type, name, entries; an entry: name, value, read-only, then where the value
+        # comes from (1: set on the topic itself; the protocol's first version: whether it is the default).
+        retention = {
+            resource[3]: {entry[0]: (entry[1], entry[3]) for entry in resource[4]} for resource in answer.resources
+        }
     finally:
         await admin.close()
-    set_on_the_topic = (str(int(days * 24 * 3600 * 1000)), False, 1)
-    assert retention == {topic: {"retention.ms": set_on_the_topic} for topic in topics}
+    expected = str(int(days * 24 * 3600 * 1000))
+    assert retention.keys() == set(topics)
+    for topic in topics:
+        value, source = retention[topic]["retention.ms"]
+        assert value == expected and source in (1, False), (topic, value, source)
