@@ -50,9 +50,17 @@ def main() -> None:
     if not args.password:
         parser.error("give --password or BOOTSTRAP_ADMIN_PASSWORD")
     settings = IdentitySettings()
-    # The Admin's name and email are sealed with their key, as the running service seals them (PRIVACY_URL).
-    install_key_provider(settings)
-    created = asyncio.run(ensure_admin(settings, email=args.email, name=args.name, password=args.password))
+
+    async def run() -> bool:
+        # The Admin's name and email are sealed with their key, as the running service seals them (PRIVACY_URL).
+        provider = install_key_provider(settings)
+        try:
+            return await ensure_admin(settings, email=args.email, name=args.name, password=args.password)
+        finally:
+            if provider is not None:
+                await provider.close()
+
+    created = asyncio.run(run())
     print("created" if created else "exists already")
 
 
