@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from devstack.secrets import AUDIT_CHAIN_KEY
+from devstack.secrets import AUDIT_CHAIN_KEY, INTERNAL_SERVICE_TOKEN, PRIVACY_MASTER_KEY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +31,10 @@ class ServiceSpec:
     has_database: bool = True
 
 
-# The services, in start order. The gateway goes last: it routes to the others.
+# The services, in start order. The privacy service goes first: the others ask it for the subjects' keys when they
+# publish or read personal data. The gateway goes last: it routes to the others.
 SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("privacy", 9),
     ServiceSpec("identity", 1),
     ServiceSpec("clients", 2),
     ServiceSpec("pipeline", 3),
@@ -114,7 +116,13 @@ class StackSettings(BaseSettings):
     def secrets(self) -> dict[str, str]:
         from devstack import secrets
 
-        names = ["postgres:postgres", f"kafka:{secrets.KAFKA_ADMIN}", secrets.AUDIT_CHAIN_KEY]
+        names = [
+            "postgres:postgres",
+            f"kafka:{secrets.KAFKA_ADMIN}",
+            secrets.AUDIT_CHAIN_KEY,
+            secrets.PRIVACY_MASTER_KEY,
+            secrets.INTERNAL_SERVICE_TOKEN,
+        ]
         for spec in SERVICES:
             names.append(f"kafka:{spec.name}")
             if spec.has_database:
@@ -200,6 +208,9 @@ class StackSettings(BaseSettings):
             "JWKS_URL": f"{self.service_url('identity')}/.well-known/jwks.json",
             "LOG_FORMAT": "json",
             "CLOCK_CONTROL": "true" if self.clock_control else "false",
+            # Every process may seal or open personal fields with the subjects' keys (`shared.privacy`).
+            "PRIVACY_URL": self.service_url("privacy"),
+            "INTERNAL_SERVICE_TOKEN": self.secrets[INTERNAL_SERVICE_TOKEN],
         }
         if self.kafka_auth:
             env["KAFKA_USERNAME"] = service
@@ -224,6 +235,8 @@ class StackSettings(BaseSettings):
             env["AUDIT_CHAIN_KEY"] = self.secrets[AUDIT_CHAIN_KEY]
             # Small reads, so the tests' exports cross chunk boundaries.
             env["AUDIT_EXPORT_CHUNK_SIZE"] = "100"
+        if service == "privacy":
+            env["PRIVACY_MASTER_KEY"] = self.secrets[PRIVACY_MASTER_KEY]
         if service == "gateway":
             env["RATE_LIMIT_USER_PER_SECOND"] = env["RATE_LIMIT_ADDRESS_PER_SECOND"] = str(
                 self.gateway_rate_limit_per_second

@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings
 from devstack.config import REPO_ROOT, SERVICES
 from devstack.settings_doc import SECTIONS, env_name, own_fields
 from shared.app import ServiceParts
+from shared.contracts import personal_data_topics
 from shared.contracts import topics as topic_names
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -51,6 +52,8 @@ SECRET_SETTINGS = {
     "DOCUMENTS_S3_ACCESS_KEY_ID",
     "DOCUMENTS_S3_SECRET_ACCESS_KEY",
     "AUDIT_CHAIN_KEY",
+    "PRIVACY_MASTER_KEY",
+    "INTERNAL_SERVICE_TOKEN",
 }
 
 # Values Kubernetes needs instead of the code's defaults (which suit one machine), by ConfigMap.
@@ -63,6 +66,7 @@ OVERRIDES: dict[str, dict[str, str]] = {
         "JWKS_URL": "http://identity:8001/.well-known/jwks.json",
         "LOG_FORMAT": "json",
         "CLOCK_CONTROL": "false",
+        "PRIVACY_URL": "http://privacy:8009",
     },
     "insureops-gateway": {
         **{f"{spec.name.upper()}_URL": f"http://{spec.name}:{8000 + spec.port_offset}" for spec in SERVICES[:-1]},
@@ -195,6 +199,8 @@ def k8s_name(topic: str) -> str:
 
 
 def kafka_topics() -> list[dict[str, Any]]:
+    personal = set(personal_data_topics())
+    days = ServiceSettings.model_fields["personal_data_topic_retention_days"].default
     return [
         {
             "apiVersion": "kafka.strimzi.io/v1beta2",
@@ -204,7 +210,12 @@ def kafka_topics() -> list[dict[str, Any]]:
                 "topicName": topic,
                 "partitions": PARTITIONS,
                 "replicas": REPLICAS,
-                "config": {"retention.ms": 7 * 24 * 3600 * 1000, "min.insync.replicas": 2},
+                # Topics carrying personal data: PERSONAL_DATA_TOPIC_RETENTION_DAYS (its default; the overlay may
+                # patch it), the others Kafka's week.
+                "config": {
+                    "retention.ms": int((days if topic in personal else 7) * 24 * 3600 * 1000),
+                    "min.insync.replicas": 2,
+                },
             },
         }
         for topic in declared_topics()
@@ -363,6 +374,11 @@ def deployment(service: str, port: int) -> dict[str, Any]:
     if service == "audit":
         # The key the chain is sealed with, outside the database (deploy/README.md: create it once, keep it).
         env.append(_secret_env("AUDIT_CHAIN_KEY", "audit-chain-key", "key"))
+    if service == "privacy":
+        # The key the subjects' keys are wrapped with: this service's alone (deploy/README.md: create it once, keep it).
+        env.append(_secret_env("PRIVACY_MASTER_KEY", "privacy-master-key", "key"))
+    # What the services present to each other's /internal/* APIs (the privacy service's keys).
+    env.append(_secret_env("INTERNAL_SERVICE_TOKEN", "internal-service-token", "token"))
     if service == "documents":
         # The bucket's keys; without the Secret, the pod's own cloud identity (IRSA, workload identity) is used.
         env += [

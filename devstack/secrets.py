@@ -20,6 +20,8 @@ from pathlib import Path
 FILE_NAME = "secrets.json"
 KAFKA_ADMIN = "admin"
 AUDIT_CHAIN_KEY = "audit:chain_key"  # the key audit seals its chain with (AUDIT_CHAIN_KEY)
+PRIVACY_MASTER_KEY = "privacy:master_key"  # the key the privacy service wraps the subjects' keys with
+INTERNAL_SERVICE_TOKEN = "internal:service_token"  # what the services present to each other's /internal/* APIs
 
 
 def _new() -> str:
@@ -60,6 +62,13 @@ def compose_variables() -> list[tuple[str, str]]:
     for spec in SERVICES:
         names.append((f"INSUREOPS_KAFKA_{spec.name.upper()}_PASSWORD", f"Kafka principal {spec.name}"))
     names.append(("INSUREOPS_AUDIT_CHAIN_KEY", "the key audit seals its hash chain with (never change it once set)"))
+    names.append(
+        (
+            "INSUREOPS_PRIVACY_MASTER_KEY",
+            "the key the privacy service wraps each data subject's key with (never change it once set)",
+        )
+    )
+    names.append(("INSUREOPS_INTERNAL_SERVICE_TOKEN", "what the services present to each other's /internal/* APIs"))
     return names
 
 

@@ -26,6 +26,7 @@ from services.gateway.settings import GatewaySettings
 from services.identity.settings import IdentitySettings
 from services.notifications.settings import NotificationsSettings
 from services.pipeline.settings import PipelineSettings
+from services.privacy.settings import PrivacySettings
 from services.tasks.settings import TasksSettings
 from shared.settings import DatabaseSettings, ServiceSettings
 
@@ -46,7 +47,7 @@ SECTIONS: tuple[Section, ...] = (
         "Services with a database",
         DatabaseSettings,
         "Read, in addition to the common settings, by every service that owns a database (identity, clients, "
-        "pipeline, tasks, contracts, audit, notifications, documents).",
+        "pipeline, tasks, contracts, audit, notifications, documents, privacy).",
     ),
     Section(
         "identity",
@@ -94,6 +95,13 @@ SECTIONS: tuple[Section, ...] = (
         "documents",
         DocumentsSettings,
         "The documents service (files of clients, deals, tasks and contracts; the blob store, upload limits); it "
+        f"also reads the common and database settings. {_REDECLARED}",
+    ),
+    Section(
+        "privacy",
+        PrivacySettings,
+        "The privacy service (each data subject's key, wrapped under the master key, in its own database and role; "
+        "erasure decisions and the data-subject requests); it "
         f"also reads the common and database settings. {_REDECLARED}",
     ),
     Section(

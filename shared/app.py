@@ -36,6 +36,7 @@ from shared.messaging.tables import MessagingTables
 from shared.metrics_platform import consumer_lag, messaging_backlog, refresh
 from shared.middleware import LimitRequestBody, RefuseNulCharacters, SecurityHeaders
 from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
+from shared.privacy.keys import HttpKeyProvider, set_provider
 from shared.projections.identity import PeopleTables
 from shared.revocation import DeactivatedUsers, ProjectedDeactivations
 from shared.settings import DatabaseSettings, ServiceSettings
@@ -127,6 +128,21 @@ def _messaging_retention(settings: DatabaseSettings, tables: MessagingTables) ->
     return PeriodicJob("messaging_retention", settings.retention_interval_seconds, run)
 
 
+def install_key_provider(settings: ServiceSettings) -> HttpKeyProvider | None:
+    """The process's subject keys come from the privacy service (PRIVACY_URL), if it is configured
+    (`shared.privacy.keys`)."""
+    if not settings.privacy_url:
+        return None
+    token = settings.internal_service_token
+    provider = HttpKeyProvider(
+        settings.privacy_url,
+        token.get_secret_value() if token is not None else "",
+        cache_seconds=settings.privacy_key_cache_seconds,
+    )
+    set_provider(provider)
+    return provider
+
+
 def create_service_app(parts: ServiceParts) -> FastAPI:
     settings = parts.settings
     routers = list(parts.routers)
@@ -156,6 +172,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         producer = None
         engine = None
         revocations: DeactivatedUsers | ProjectedDeactivations | None = None
+        key_provider = install_key_provider(settings)
         try:
             if isinstance(settings, DatabaseSettings):
                 engine = create_engine(
@@ -265,6 +282,9 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                     await each.stop()
             if engine is not None:
                 await engine.dispose()
+            if key_provider is not None:
+                with contextlib.suppress(Exception):
+                    await key_provider.close()
 
     app = FastAPI(
         title=parts.title,

@@ -54,6 +54,16 @@ class ServiceSettings(BaseSettings):
     )
     kafka_topic_partitions: int = Field(3, description="Partitions of the topics this service creates at start-up.")
     kafka_replication_factor: int = Field(1, description="Replication factor of the topics this service creates.")
+    personal_data_topic_retention_days: float = Field(
+        3.0,
+        gt=0,
+        description="Retention of the topics whose events carry personal fields (`x-personal` in docs/asyncapi.json: "
+        "identity's users, clients, tasks), set when a service creates them (and in the Kubernetes KafkaTopics), "
+        "instead of Kafka's week: how long Kafka keeps those events (sealed), after which only the services' own rows "
+        "and the audit trail hold them. A consumer stopped longer than this misses their events: keep it above the "
+        "longest outage you would recover from by replay, and at or below INBOX_RETENTION_HOURS. An existing topic "
+        "keeps its retention (change it with `kafka-configs --alter`).",
+    )
 
     jwt_issuer: str = Field("insureops-identity", description="Expected `iss` of access tokens.")
     jwt_audience: str = Field("insureops", description="Expected `aud` of access tokens.")
@@ -93,6 +103,25 @@ class ServiceSettings(BaseSettings):
             "`/internal/jobs/{name}/run` on the service's own port, to an Admin's token; never on the "
             "gateway. Never enable in production."
         ),
+    )
+
+    internal_service_token: SecretStr | None = Field(
+        None,
+        description="Secret the services present to each other's `/internal/*` APIs (header `X-Internal-Token`): "
+        "the privacy service's keys and data-subject requests. The same value in every service; never reachable "
+        "through the gateway. Unset: those APIs refuse every call.",
+    )
+    privacy_url: str | None = Field(
+        None,
+        description="Base URL of the privacy service, which keeps each data subject's key: personal fields of "
+        "events are sealed and opened with it (crypto-shredding). Unset: personal fields are published in clear "
+        "and sealed ones cannot be read; every deployment here sets it.",
+    )
+    privacy_key_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long a subject's key fetched from the privacy service is used before it is asked again "
+        "(a destroyed key is remembered for good; a `privacy.subject.erased` event drops a cached key at once).",
     )
 
     otel_traces_exporter: Literal["none", "console", "otlp"] = Field(

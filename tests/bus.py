@@ -36,6 +36,7 @@ from shared.messaging.envelope import Envelope, new_event_id
 from shared.messaging.kafka import make_broker
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
+from shared.privacy.fields import seal_data
 
 # Filled as test modules are imported: (consumer, event type or topic or pattern) pairs with a handler test.
 COVERED: set[tuple[str, str]] = set()
@@ -94,8 +95,10 @@ class Bus:
     published: list[Envelope] = field(default_factory=list)
 
     async def publish(self, data: EventData, *, subject: str | None = None, **envelope: Any) -> Envelope:
-        """Publish `data` as its producer would; the consumer handles it before this returns."""
+        """Publish `data` as its producer would (its personal fields sealed, if the test installed a key provider:
+        `key_provider`); the consumer handles it before this returns."""
         built = envelope_of(data, subject=subject, **envelope)
+        built.data = await seal_data(type(data), built.data, event_id=built.id)
         await self.send(built)
         return built
 

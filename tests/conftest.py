@@ -82,7 +82,17 @@ async def pg_engines(pg):
         await engine_.dispose()
 
 
-_FAST_TEST_FOLDERS = {"identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents"}
+_FAST_TEST_FOLDERS = {
+    "identity",
+    "clients",
+    "pipeline",
+    "tasks",
+    "contracts",
+    "audit",
+    "notifications",
+    "documents",
+    "privacy",
+}
 
 
 @pytest.fixture
@@ -125,6 +135,23 @@ async def acting():
 @pytest.fixture
 def sessionmaker(db):
     return db.sessionmaker
+
+
+@pytest.fixture(autouse=True)
+def key_provider(request):
+    """Every fast test has the subjects' keys in memory (there is no privacy service): the outbox and the test bus
+    seal personal fields as in production and the consumers open them, so every handler test also shows the
+    services work on sealed events. `key_provider.destroy("client:<id>")` erases a subject. The stack tests keep
+    the process without one (their services get keys from the stack's privacy service)."""
+    from shared.privacy import keys
+
+    if request.node.get_closest_marker("stack") is not None:
+        yield None
+        return
+    memory = keys.InMemoryKeyProvider()
+    previous = keys.set_provider(memory)
+    yield memory
+    keys.set_provider(previous)
 
 
 # The real platform ---------------------------------------------------------------------------------

@@ -38,6 +38,14 @@ acl() {  # principal pattern-type operations... -- resource options...
 
 scram admin "${INSUREOPS_KAFKA_ADMIN_PASSWORD:?}"
 
+echo "insureops: the bus principal privacy and its ACLs"
+scram privacy "${INSUREOPS_KAFKA_PRIVACY_PASSWORD:?}"
+acl privacy prefixed Write Create Describe -- --topic privacy. --topic deadletter.privacy.
+acl privacy literal Write Create Describe -- --topic deadletter.privacy
+acl privacy literal Read Describe Create -- --topic identity.user.events --topic contracts.contract.events
+acl privacy literal Read Describe -- --group privacy
+acl privacy prefixed Read Describe -- --group privacy.
+
 echo "insureops: the bus principal identity and its ACLs"
 scram identity "${INSUREOPS_KAFKA_IDENTITY_PASSWORD:?}"
 acl identity prefixed Write Create Describe -- --topic identity. --topic deadletter.identity.

@@ -33,6 +33,7 @@ GROUPS = (
     "audit",
     "notifications",
     "documents",
+    "privacy",
 )
 KINDS = ("kill", "kafka", "postgres-fast", "postgres-immediate", "pause", "rewind")
 

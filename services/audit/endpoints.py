@@ -26,6 +26,7 @@ from shared.clock import Instant
 from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Session
 from shared.errors import InvalidInput
+from shared.privacy.fields import reveal
 
 router = APIRouter(
     route_class=TransactionalRoute,
@@ -69,6 +70,18 @@ class AuditRecordOut(BaseModel):
     data: dict[str, Any]
     prev_hash: str = Field(description="`hash` of the record at `seq - 1` (64 zeros for seq 1)")
     hash: str = Field(description="SHA-256 (hex) of the record's canonical encoding")
+
+
+async def record_out(record: Any) -> AuditRecordOut:
+    """A record as a reader sees it: personal fields sealed with a subject's key opened, or "erased" where the
+    subject was erased (the stored record, which the chain covers, keeps the sealed form)."""
+    out = AuditRecordOut.model_validate(record)
+    data, changes = await reveal(
+        out.data, [c.model_dump() for c in out.changes] if out.changes is not None else None, event_id=out.event_id
+    )
+    return out.model_copy(
+        update={"data": data, "changes": None if changes is None else [FieldChangeOut(**c) for c in changes]}
+    )
 
 
 class AuditPage(BaseModel):
@@ -142,7 +155,7 @@ async def list_records(
         department_id=service.scope_of(reader),
         **filters.model_dump(),
     )
-    return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
+    return AuditPage(items=[await record_out(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
 
 @router.get(
@@ -159,7 +172,7 @@ async def client_history(
     cursor: Cursor = None,
 ) -> AuditPage:
     rows, next_cursor = await service.client_history(session, reader, client_id, limit=limit, cursor=cursor)
-    return AuditPage(items=[AuditRecordOut.model_validate(r) for r in rows], limit=limit, next_cursor=next_cursor)
+    return AuditPage(items=[await record_out(r) for r in rows], limit=limit, next_cursor=next_cursor)
 
 
 # Verify ------------------------------------------------------------------------------------------
@@ -308,13 +321,20 @@ def csv_cell(name: str, value: Any) -> Any:
     return value
 
 
-def _csv(rows, *, header: bool) -> str:
+_EVENT_ID, _DATA, _CHANGES = (EXPORT_FIELDS.index(name) for name in ("event_id", "data", "changes"))
+
+
+async def _csv(rows, *, header: bool) -> str:
+    """CSV is for people: personal fields opened (or "erased"). JSON lines keep the stored form, so an export
+    still recomputes to the chain's hashes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
         writer.writerow(EXPORT_FIELDS)
     for row in rows:
-        writer.writerow([csv_cell(name, value) for name, value in zip(EXPORT_FIELDS, row, strict=True)])
+        values = list(row)
+        values[_DATA], values[_CHANGES] = await reveal(values[_DATA], values[_CHANGES], event_id=values[_EVENT_ID])
+        writer.writerow([csv_cell(name, value) for name, value in zip(EXPORT_FIELDS, values, strict=True)])
     return buffer.getvalue()
 
 
@@ -330,7 +350,7 @@ async def _export_chunks(request: Request, filters: RecordFilters, fmt: str, new
                 connection, EXPORT_FIELDS, chunk_size=chunk_size, newest_first=newest_first, **filters.model_dump()
             ):
                 if rows or first:
-                    yield _jsonl(rows) if fmt == "jsonl" else _csv(rows, header=first)
+                    yield _jsonl(rows) if fmt == "jsonl" else await _csv(rows, header=first)
                 first = False
 
 
@@ -416,4 +436,4 @@ async def compliance_report(
     responses={404: {"description": "No such event recorded"}},
 )
 async def get_record(event_id: str, session: Session, reader: Auditor) -> AuditRecordOut:
-    return AuditRecordOut.model_validate(await service.record_of_event(session, event_id, reader))
+    return await record_out(await service.record_of_event(session, event_id, reader))

@@ -21,6 +21,7 @@ from services.audit import service
 from services.audit.checkpoints import checkpoint_file_size, latest_checkpoint, read_checkpoints
 from services.audit.models import AuditRecord, AuditScope
 from shared.clock import now
+from shared.privacy.fields import reveal
 
 USER_EVENTS = ("identity.user.created", "identity.user.updated", "identity.user.deactivated")
 DEPARTMENT_EVENTS = ("identity.department.created", "identity.department.updated", "identity.department.deleted")
@@ -33,8 +34,9 @@ def _in_period(since: datetime, until: datetime):
     return and_(AuditRecord.occurred_at >= since, AuditRecord.occurred_at < until)
 
 
-def _access_change(record: AuditRecord, names: dict[str, str]) -> dict[str, Any]:
-    data = record.data or {}
+async def _access_change(record: AuditRecord, names: dict[str, str]) -> dict[str, Any]:
+    # A user's name and email are stored sealed with their key: the report shows them opened, or "erased".
+    data, _ = await reveal(record.data or {}, None, event_id=record.event_id)
     if record.event_type.endswith(".created"):
         fields = {k: data.get(k) for k in ACCESS_FIELDS if k in data}
         what = "created"
@@ -64,17 +66,35 @@ def _access_change(record: AuditRecord, names: dict[str, str]) -> dict[str, Any]
     }
 
 
+async def _requests(session: AsyncSession, period: Any) -> dict[str, Any]:
+    """The data-subject requests the privacy service recorded in the period (each is recorded once handled)."""
+    rows = (
+        await session.execute(
+            select(AuditRecord.data).where(period, AuditRecord.event_type == "privacy.request.recorded")
+        )
+    ).scalars()
+    by: dict[str, int] = {}
+    for data in rows:
+        if isinstance(data, dict):
+            label = f"{data.get('kind')} {data.get('outcome')}"
+            by[label] = by.get(label, 0) + 1
+    total = sum(by.values())
+    note = ", ".join(f"{label}: {n}" for label, n in sorted(by.items())) or "none in the period"
+    return {"received": total, "handled": total, "by_kind_and_outcome": by, "note": note + "."}
+
+
 async def _names(session: AsyncSession) -> dict[str, str]:
     """Users' and departments' names by id, as their events last gave them."""
     rows = await session.execute(
-        select(AuditRecord.aggregate_id, AuditRecord.event_type, AuditRecord.data)
+        select(AuditRecord.aggregate_id, AuditRecord.event_type, AuditRecord.data, AuditRecord.event_id)
         .where(AuditRecord.event_type.in_(USER_EVENTS[:2] + DEPARTMENT_EVENTS[:2]))
         .order_by(AuditRecord.seq)
     )
     names: dict[str, str] = {}
-    for aggregate_id, event_type, data in rows:
-        if not aggregate_id or not isinstance(data, dict):
+    for aggregate_id, event_type, stored, event_id in rows:
+        if not aggregate_id or not isinstance(stored, dict):
             continue
+        data, _ = await reveal(stored, None, event_id=event_id)
         if event_type.endswith(".created") and isinstance(data.get("name"), str):
             names[aggregate_id] = data["name"]
         change = (data.get("changes") or {}).get("name") if isinstance(data.get("changes"), dict) else None
@@ -191,7 +211,7 @@ async def compliance_report(
             if latest is None
             else {"seq": latest.seq, "hash": latest.hash, "checkpointed_at": latest.checkpointed_at},
         },
-        "access_changes": [_access_change(r, names) for r in access],
+        "access_changes": [await _access_change(r, names) for r in access],
         "deactivations": len(deactivations),
         "sla": await _sla(session, since, until, names),
         "dead_letters_resolved": [
@@ -205,11 +225,7 @@ async def compliance_report(
             }
             for r in dead
         ],
-        "data_subject_requests": {
-            "received": 0,
-            "handled": 0,
-            "note": "The platform does not yet take data-subject requests (export, erasure); none can be recorded.",
-        },
+        "data_subject_requests": await _requests(session, period),
     }
 
 

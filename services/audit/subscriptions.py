@@ -10,5 +10,10 @@ from shared.messaging.subscriptions import Consumer
 
 def consumers(settings: AuditSettings) -> tuple[Consumer, ...]:
     return (
-        Consumer("audit", batch=ChainAppender(chain_key(settings)).record_events, pattern=settings.audit_topic_pattern),
+        Consumer(
+            "audit",
+            batch=ChainAppender(chain_key(settings)).record_events,
+            pattern=settings.audit_topic_pattern,
+            sealed=True,
+        ),
     )

@@ -32,6 +32,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/pipeline", "pipeline"),
     Route("/api/v1/notifications", "notifications"),
     Route("/api/v1/documents", "documents"),
+    Route("/api/v1/privacy", "privacy"),
 )
 
 # Where files are uploaded: these bodies are passed on to the service as they arrive (never whole in the gateway's

@@ -18,6 +18,7 @@ class GatewaySettings(ServiceSettings):
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
     documents_url: str = Field("http://127.0.0.1:8008", description="Base URL of the documents service.")
+    privacy_url: str | None = Field("http://127.0.0.1:8009", description="Base URL of the privacy service.")
     upload_max_request_bytes: int = Field(
         25 * 1024 * 1024 + 64 * 1024,
         description="Largest upload body (a document, with its multipart framing) the gateway passes on, streamed; "

@@ -17,6 +17,7 @@ from services.identity.passwords import PasswordPolicy
 from services.identity.schemas import UserCreate
 from services.identity.settings import IdentitySettings
 from shared import context
+from shared.app import install_key_provider
 from shared.context import Actor
 from shared.db import create_engine, create_sessionmaker
 
@@ -48,7 +49,18 @@ def main() -> None:
     args = parser.parse_args()
     if not args.password:
         parser.error("give --password or BOOTSTRAP_ADMIN_PASSWORD")
-    created = asyncio.run(ensure_admin(IdentitySettings(), email=args.email, name=args.name, password=args.password))
+    settings = IdentitySettings()
+
+    async def run() -> bool:
+        # The Admin's name and email are sealed with their key, as the running service seals them (PRIVACY_URL).
+        provider = install_key_provider(settings)
+        try:
+            return await ensure_admin(settings, email=args.email, name=args.name, password=args.password)
+        finally:
+            if provider is not None:
+                await provider.close()
+
+    created = asyncio.run(run())
     print("created" if created else "exists already")
 
 

@@ -5,10 +5,11 @@ Passwords never appear: a password change is reported as `password_changed: true
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from shared.contracts.base import EventData, FieldChange, event
+from shared.contracts.personal import Personal, PersonalChanges, Subject
 
 Role = Literal["Employee", "Manager", "Admin"]
 
@@ -17,9 +18,9 @@ Role = Literal["Employee", "Manager", "Admin"]
 class UserCreated(EventData):
     """A user account was created."""
 
-    user_id: UUID
-    name: str
-    email: str
+    user_id: Annotated[UUID, Subject("user")]
+    name: Annotated[str, Personal()]
+    email: Annotated[str, Personal()]
     role: Role
     department_id: UUID | None
     active: bool
@@ -29,8 +30,8 @@ class UserCreated(EventData):
 class UserUpdated(EventData):
     """Fields of a user changed; `changes` has each changed field before and after."""
 
-    user_id: UUID
-    changes: dict[str, FieldChange]
+    user_id: Annotated[UUID, Subject("user")]
+    changes: Annotated[dict[str, FieldChange], PersonalChanges("name", "email")]
     password_changed: bool = False
 
 

@@ -9,10 +9,11 @@ None in events published before it), so no consumer keeps a copy of task titles.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from shared.contracts.base import EventData, FieldChange, event
+from shared.contracts.personal import Personal, Subject
 
 Priority = Literal["low", "normal", "high", "urgent"]
 TaskStatus = Literal["open", "in_progress", "waiting", "done", "cancelled"]
@@ -67,14 +68,15 @@ class TaskUpdated(EventData):
 
 @event("tasks.task.commented")
 class TaskCommented(EventData):
-    """Someone added to the task's comment thread."""
+    """Someone added to the task's comment thread. Its text is personal data: of the task's client (what a comment
+    usually speaks of), or of its author when the task has no client."""
 
     task_id: UUID
-    client_id: UUID | None
+    client_id: Annotated[UUID | None, Subject("client")]
     opportunity_id: UUID | None
     comment_id: UUID
-    author_id: UUID
-    body: str
+    author_id: Annotated[UUID, Subject("user")]
+    body: Annotated[str, Personal()]
 
 
 @event("tasks.task.sla_changed")

@@ -31,6 +31,7 @@ CONTRACTS_DEAD_LETTERS = "contracts.dead_letter.events"
 DOCUMENTS_DEAD_LETTERS = "documents.dead_letter.events"
 NOTIFICATIONS_DEAD_LETTERS = "notifications.dead_letter.events"
 PIPELINE_DEAD_LETTERS = "pipeline.dead_letter.events"
+PRIVACY_DEAD_LETTERS = "privacy.dead_letter.events"
 TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
 # The services that consume events (so keep dead letters), each with its dead-letter events topic.
 DEAD_LETTER_EVENTS = {
@@ -40,6 +41,7 @@ DEAD_LETTER_EVENTS = {
     "documents": DOCUMENTS_DEAD_LETTERS,
     "notifications": NOTIFICATIONS_DEAD_LETTERS,
     "pipeline": PIPELINE_DEAD_LETTERS,
+    "privacy": PRIVACY_DEAD_LETTERS,
     "tasks": TASKS_DEAD_LETTERS,
 }
 
@@ -103,6 +105,7 @@ READS: dict[str, tuple[str, ...]] = {
     "audit": (IDENTITY_USERS,),
     "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),
     "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS),
+    "privacy": (IDENTITY_USERS, CONTRACTS),
     "gateway": (IDENTITY_USERS,),
 }
 # The services that read every topic matching a pattern (audit: every domain topic, present and future).

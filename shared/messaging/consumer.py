@@ -27,6 +27,7 @@ dispatch as when it came off Kafka, in the caller's transaction, after its inbox
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import traceback
 from collections import defaultdict
@@ -59,6 +60,8 @@ from shared.messaging.kafka import coordination_failure, restarting
 from shared.messaging.outbox import Outbox
 from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
+from shared.privacy import keys
+from shared.privacy.fields import open_data, warm_keys
 from shared.settings import DatabaseSettings
 
 log = logging.getLogger("insureops.consumer")
@@ -68,6 +71,7 @@ HANDLED = Counter("consumer_events_total", "Events taken off Kafka", ["consumer"
 STALLED = Gauge("consumer_stalled_partitions", "Partitions paused on a transient failure", ["consumer"])
 
 PERMANENT, TRANSIENT, UNKNOWN = "permanent", "transient", "unknown"
+SUBJECT_ERASED = "privacy.subject.erased"
 # How the error of a dead letter refused for its source begins (such a letter can only be discarded).
 FORGED_SOURCE = "ForgedSource"
 
@@ -357,6 +361,9 @@ class IdempotentConsumer:
         except MalformedEvent as exc:
             return _Item(record, None, f"MalformedEvent: {exc}")
         owner = owner_of(record.topic)
+        if envelope.type == SUBJECT_ERASED and envelope.source == owner:
+            # A subject was erased: its key, if this process cached it, is dropped now (not at the cache's end).
+            keys.forget(f"{envelope.data.get('subject_kind')}:{envelope.data.get('subject_id')}")
         if envelope.source != owner:
             return _Item(
                 record,
@@ -425,6 +432,8 @@ class IdempotentConsumer:
 
     async def dispatch(self, session: AsyncSession, envelopes: list[Envelope]) -> None:
         """Run the handlers on events already claimed in this session's transaction."""
+        if not self.spec.sealed:
+            await warm_keys([envelope.data for envelope in envelopes])
         if self.spec.batch is not None:
             # A consumer span per event continues each event's trace, however the batch is handled.
             for envelope in envelopes:
@@ -434,6 +443,8 @@ class IdempotentConsumer:
                     kind=SpanKind.CONSUMER,
                     attributes=self._span_attributes(envelope),
                 ).end()
+            if not self.spec.sealed:
+                envelopes = [await self._opened(envelope) for envelope in envelopes]
             token = context.bind(actor=self.actor)
             try:
                 await self.spec.batch(session, envelopes)
@@ -445,6 +456,7 @@ class IdempotentConsumer:
             model = model_for(envelope.type, envelope.dataversion)
             if model is None:
                 raise UnknownVersion(f"{envelope.type} v{envelope.dataversion} has no contract here")
+            envelope = await self._opened(envelope, model)
             data = model.model_validate(envelope.data)
             token = context.bind(
                 actor=self.actor, correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id
@@ -459,6 +471,12 @@ class IdempotentConsumer:
                     await subscription.handler(session, envelope, data)
             finally:
                 context.reset(token)
+
+    async def _opened(self, envelope: Envelope, model: Any = None) -> Envelope:
+        """The envelope with its sealed personal fields opened (`shared.privacy.fields`): handlers see what the
+        event said, or "erased" where its subject was erased."""
+        data = await open_data(envelope.data, event_id=envelope.id, model=model)
+        return envelope if data is envelope.data else dataclasses.replace(envelope, data=data)
 
     # Replaying --------------------------------------------------------------------------------------
     async def replay(self, session: AsyncSession, record: StoredRecord) -> Envelope:

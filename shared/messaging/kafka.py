@@ -19,6 +19,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.security import BaseSecurity, SASLScram512
 from prometheus_client import REGISTRY
 
+from shared.contracts import personal_data_topics
 from shared.contracts.topics import READS_EVERY_TOPIC
 from shared.settings import ServiceSettings
 
@@ -197,7 +198,8 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
 
 
 async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
-    """Create the topics this service owns, if missing, with the configured partition count."""
+    """Create the topics this service owns, if missing, with the configured partition count (and, for those carrying
+    personal data, PERSONAL_DATA_TOPIC_RETENTION_DAYS)."""
     if not topics:
         return
     admin = AIOKafkaAdminClient(**client_options(settings), client_id=f"{settings.service_name}-admin")
@@ -208,8 +210,18 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         if not missing:
             return
         try:
+            personal = set(personal_data_topics())
+            retention = {"retention.ms": str(int(settings.personal_data_topic_retention_days * 24 * 3600 * 1000))}
             await admin.create_topics(
-                [NewTopic(t, settings.kafka_topic_partitions, settings.kafka_replication_factor) for t in missing]
+                [
+                    NewTopic(
+                        t,
+                        settings.kafka_topic_partitions,
+                        settings.kafka_replication_factor,
+                        topic_configs=retention if t in personal else None,
+                    )
+                    for t in missing
+                ]
             )
             log.info("created topics %s", missing)
         except TopicAlreadyExistsError:

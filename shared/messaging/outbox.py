@@ -1,6 +1,6 @@
 """The transactional outbox: an event is written in the same transaction as the change it reports.
 
-`Outbox.add` inserts the event row and a NOTIFY (delivered only if the transaction commits) that
+`Outbox.add` seals the event's personal fields with its subject's key (`shared.privacy.fields`) and inserts the row and a NOTIFY (delivered only if the transaction commits) that
 wakes the relay; nothing talks to Kafka inside a request. `Outbox.collect` lets a consumer handling a
 batch of events write all their rows in one statement.
 """
@@ -21,6 +21,7 @@ from shared import clock, context
 from shared.context import Actor
 from shared.contracts import EventData
 from shared.messaging.envelope import Envelope, new_event_id, topic_for
+from shared.privacy.fields import seal_data
 
 _COLLECTED = "outbox_collected_rows"
 # An outbox row's header (never published) saying its payload is base64 of the record's bytes.
@@ -56,12 +57,15 @@ class Outbox:
         ctx = context.current()
         trace_headers: dict[str, str] = {}
         propagate.inject(trace_headers)
+        event_id = new_event_id()
+        # Personal fields travel sealed with their subject's key (`shared.privacy.fields`), here and in every copy.
+        payload = await seal_data(type(data), data.model_dump(mode="json"), event_id=event_id)
         envelope = Envelope(
-            id=new_event_id(),
+            id=event_id,
             type=data.event_type,
             source=self.service,
             time=clock.now(),
-            data=data.model_dump(mode="json"),
+            data=payload,
             subject=subject,
             dataversion=data.version,
             actor=actor or ctx.actor,

@@ -63,6 +63,9 @@ class Consumer:
     topics: tuple[str, ...] = ()
     pattern: str | None = None
     members: int = 1
+    # Whether the handler takes sealed personal fields as they are (audit: it stores the events as published, so its
+    # chain covers the ciphertext); otherwise they are opened before it sees them (`shared.privacy.fields`).
+    sealed: bool = False
     handler_by_type: dict[str, On] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

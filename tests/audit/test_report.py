@@ -145,3 +145,63 @@ async def test_a_days_report_lists_access_changes_sla_per_department_and_dead_le
         ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")], check=True
     )
     assert (tmp_path / "page-1.png").stat().st_size > 1000
+
+
+async def test_people_are_named_from_their_sealed_events_or_erased_and_requests_are_counted(
+    bus, session, tmp_path, key_provider
+):
+    import uuid
+
+    from sqlalchemy import select
+
+    from services.audit.models import AuditRecord
+    from shared.contracts.privacy import ERASED, RequestRecorded
+
+    def request(kind: str, outcome: str) -> RequestRecorded:
+        return RequestRecorded(
+            request_id=uuid.uuid4(),
+            kind=kind,  # type: ignore[arg-type]
+            subject_kind="client",
+            subject_id=uuid.uuid4(),
+            outcome=outcome,  # type: ignore[arg-type]
+            requested_by=None,
+            kept=[],
+        )
+
+    try:
+        ada = events.user_created(name="Ada Sealed", role="Employee", department_id=None)
+        await at(bus, 1, ada, str(ada.user_id))
+        for hours, (kind, outcome) in enumerate((("erasure", "completed"), ("export", "completed")), start=2):
+            await at(bus, hours, request(kind, outcome), f"r{hours}")
+        await at(bus, 30, request("erasure", "restricted"), "next-day")
+    finally:
+        clock.set_clock(clock.SystemClock())
+    stored = (
+        await session.execute(select(AuditRecord.data).where(AuditRecord.aggregate_id == str(ada.user_id)))
+    ).scalar_one()
+    assert stored["name"]["enc"] == "v1" and "Ada Sealed" not in str(stored)
+
+    async def day():
+        return await report.compliance_report(
+            session,
+            since=DAY,
+            until=DAY + timedelta(days=1),
+            checkpoint_file=tmp_path / "none.jsonl",
+            key=None,
+            chunk_size=100,
+        )
+
+    data = await day()
+    [created] = data["access_changes"]
+    assert (created["subject"], created["fields"]["name"], created["fields"]["email"]) == (
+        "Ada Sealed",
+        "Ada Sealed",
+        ada.email,
+    )
+    requests = data["data_subject_requests"]
+    assert (requests["received"], requests["handled"]) == (2, 2)
+    assert requests["by_kind_and_outcome"] == {"erasure completed": 1, "export completed": 1}
+
+    key_provider.destroy(f"user:{ada.user_id}")
+    [created] = (await day())["access_changes"]
+    assert (created["subject"], created["fields"]["name"], created["fields"]["email"]) == (ERASED, ERASED, ERASED)

@@ -32,3 +32,11 @@ def test_documents_route_and_its_uploads():
     assert is_upload("POST", "/api/v1/documents") and is_upload("POST", "/api/v1/documents/1/versions")
     assert not is_upload("GET", "/api/v1/documents") and not is_upload("POST", "/api/v1/documentsX")
     assert not is_upload("POST", "/api/v1/clients")
+
+
+def test_privacy_route_and_no_internal_route():
+    assert service_for("/api/v1/privacy/requests") == "privacy"
+    assert service_for("/api/v1/privacy/subjects/client/1/erasure") == "privacy"
+    assert service_for("/api/v1/privacyX") is None
+    # The services' own /internal/* APIs (the keys) are never routed.
+    assert service_for("/internal/keys/client/1") is None

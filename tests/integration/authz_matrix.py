@@ -305,6 +305,14 @@ MATRIX: tuple[Row, ...] = (
     row("GET", "/api/v1/audit/verify", **ADMIN_ONLY),
     row("GET", "/api/v1/audit/export", **ADMIN_ONLY),
     row("GET", "/api/v1/audit/reports/compliance", **ADMIN_ONLY),
+    # Data-subject rights (the privacy service): the Admin alone.
+    row(
+        "POST",
+        "/api/v1/privacy/subjects/{kind}/{subject_id}/erasure",
+        **ADMIN_ONLY,
+        note="the erasure of a fresh subject id (nobody's data)",
+    ),
+    row("GET", "/api/v1/privacy/requests", **ADMIN_ONLY),
     # Pipeline configuration: readable by everyone, changed by the Admin ----------------------------
     row("GET", "/api/v1/lines", **EVERYONE),
     row("POST", "/api/v1/lines", **ADMIN_ONLY),

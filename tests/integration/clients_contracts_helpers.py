@@ -116,17 +116,37 @@ async def db(stack, database: str) -> asyncpg.Connection:
     return await asyncpg.connect(superuser_dsn(stack, database))
 
 
-async def outbox_events(stack, database: str, *, key: str, event_type: str) -> list[dict]:
+async def outbox_events(stack, database: str, *, key: str, event_type: str, sealed: bool = False) -> list[dict]:
+    """The payloads of the events the service wrote: their personal fields opened with the subjects' keys, as a
+    consumer reads them (or, `sealed`, as they are stored and published)."""
     import json
 
     conn = await db(stack, database)
     try:
         rows = await conn.fetch(
-            "SELECT payload FROM outbox WHERE key = $1 AND event_type = $2 ORDER BY id", key, event_type
+            "SELECT event_id, payload FROM outbox WHERE key = $1 AND event_type = $2 ORDER BY id", key, event_type
         )
     finally:
         await conn.close()
-    return [json.loads(r["payload"]) for r in rows]
+    payloads = [(r["event_id"], json.loads(r["payload"])) for r in rows]
+    if sealed:
+        return [data for _, data in payloads]
+    return [await opened(stack, data, event_id) for event_id, data in payloads]
+
+
+async def opened(stack, data: dict, event_id: str) -> dict:
+    """An event's data with its sealed personal fields opened, with keys from the stack's privacy service."""
+    from devstack.secrets import INTERNAL_SERVICE_TOKEN
+    from shared.privacy import keys
+    from shared.privacy.fields import open_data
+
+    provider = keys.HttpKeyProvider(stack.service_url("privacy"), stack.secrets[INTERNAL_SERVICE_TOKEN])
+    previous = keys.set_provider(provider)
+    try:
+        return await open_data(data, event_id=event_id)
+    finally:
+        keys.set_provider(previous)
+        await provider.close()
 
 
 def money(value) -> Decimal:

@@ -69,7 +69,12 @@ async def test_department_and_user_creation_are_audited_once_each(gateway, admin
     assert created_user["event_type"] == "identity.user.created"
     assert updated_user["event_type"] == "identity.user.updated"
     assert updated_user["actor_id"] == me["id"]
-    update_changes = json.loads(updated_user["changes"])
+    # A user's name is personal data: the trail stores it sealed with the user's key, its readers see it.
+    stored = json.loads(updated_user["changes"])
+    assert [c["field"] for c in stored] == ["name"] and stored[0]["after"]["enc"] == "v1"
+    assert "Irene" not in updated_user["changes"] and "Irene" not in created_user["data"]
+    shown = await gateway.get(f"/api/v1/audit/records/{updated_user['event_id']}", headers=admin_headers)
+    update_changes = shown.json()["changes"]
     assert update_changes == [{"field": "name", "before": "Irene Claims", "after": "Irene K. Claims"}]
     data = json.loads(updated_user["data"])
     assert data["password_changed"] is True

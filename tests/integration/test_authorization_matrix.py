@@ -894,6 +894,14 @@ async def _(w, role, scope):
 
 
 simple("GET", "/api/v1/audit/verify", params={"from_seq": 1, "to_seq": 50})
+
+
+@builds("POST", "/api/v1/privacy/subjects/{kind}/{subject_id}/erasure")
+async def _(w, role, scope):
+    return Call(path={"kind": "user", "subject_id": str(uuid.uuid4())}, json={"reason": "the authorisation matrix"})
+
+
+simple("GET", "/api/v1/privacy/requests", params={"limit": 5})
 simple(
     "GET",
     "/api/v1/audit/reports/compliance",

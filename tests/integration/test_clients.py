@@ -4,6 +4,7 @@ status that follows contract events (idempotent under redelivery and out-of-orde
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from datetime import timedelta
@@ -126,6 +127,9 @@ async def test_profile_crud_validates_input_and_publishes_changed_fields(gateway
             },
         }
     ]
+    # Published with the personal values sealed (a company's phone may be its contact person's).
+    [sealed] = await outbox_events(stack, "clients", key=client["id"], event_type="clients.client.updated", sealed=True)
+    assert sealed["changes"]["phone"]["after"]["enc"] == "v1" and "2109999999" not in json.dumps(sealed)
     created = await outbox_events(stack, "clients", key=client["id"], event_type="clients.client.created")
     assert created[0]["tax_id"] == afm and created[0]["status"] == "prospect"
 

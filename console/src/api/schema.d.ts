@@ -1464,6 +1464,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/privacy/subjects/{kind}/{subject_id}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase a data subject (GDPR Art. 17): destroy their key and tell every service, or, where the law requires keeping a part (a contract within its retention), restrict processing and say what is kept and why */
+        post: operations["erase_api_v1_privacy_subjects__kind___subject_id__erasure_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/privacy/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The data-subject requests received and handled (exports, erasures), newest first */
+        get: operations["list_requests_api_v1_privacy_requests_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/clients/{client_id}/360": {
         parameters: {
             query?: never;
@@ -4332,6 +4366,108 @@ export interface components {
              * Format: date-time
              */
             uploaded_at: string;
+        };
+        /** ErasureIn */
+        ErasureIn: {
+            /**
+             * Reason
+             * @description Why the subject is erased (their request, ...)
+             */
+            reason: string;
+        };
+        /** ErasureOut */
+        ErasureOut: {
+            /**
+             * Request Id
+             * Format: uuid
+             */
+            request_id: string;
+            /**
+             * Subject Kind
+             * @enum {string}
+             */
+            subject_kind: "client" | "user";
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            /**
+             * Outcome
+             * @description `completed`: the key is destroyed and every service told; `restricted`: something must be kept (`kept`: what, why and until when), so the key is kept and the subject's processing restricted; `already_erased`: nothing to do
+             * @enum {string}
+             */
+            outcome: "completed" | "restricted" | "already_erased";
+            /** Kept */
+            kept: components["schemas"]["KeptPart"][];
+            /** Erased At */
+            erased_at: string | null;
+            /** Restricted At */
+            restricted_at: string | null;
+        };
+        /**
+         * KeptPart
+         * @description A part of the subject's data kept because the law requires it (never erased while `until` is ahead).
+         */
+        KeptPart: {
+            /** What */
+            what: string;
+            /** Record Id */
+            record_id: string | null;
+            /** Reason */
+            reason: string;
+            /** Until */
+            until: string | null;
+        };
+        /** Page[RequestOut] */
+        Page_RequestOut_: {
+            /** Items */
+            items: components["schemas"]["RequestOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** RequestOut */
+        RequestOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "export" | "erasure";
+            /**
+             * Subject Kind
+             * @enum {string}
+             */
+            subject_kind: "client" | "user";
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "completed" | "restricted" | "already_erased";
+            /** Requested By */
+            requested_by: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Kept */
+            kept: components["schemas"]["KeptPart"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** AdminDashboard */
         AdminDashboard: {
@@ -10628,6 +10764,118 @@ export interface operations {
             };
             /** @description The file's content (detected from its bytes) is not an accepted type (problem+json) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erase_api_v1_privacy_subjects__kind___subject_id__erasure_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: "client" | "user";
+                subject_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureOut"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_requests_api_v1_privacy_requests_get: {
+        parameters: {
+            query?: {
+                /** @description Requests about this subject */
+                subject_id?: string | null;
+                /** @description `export` or `erasure` */
+                kind?: ("export" | "erasure") | null;
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Field to sort by; prefix with `-` for descending. */
+                sort?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RequestOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -11,7 +11,7 @@
 # Safe to run again by hand: every step is idempotent.
 set -euo pipefail
 
-SERVICES="${INSUREOPS_DB_SERVICES:-identity clients pipeline tasks contracts audit notifications documents}"
+SERVICES="${INSUREOPS_DB_SERVICES:-identity clients pipeline tasks contracts audit notifications documents privacy}"
 
 for svc in $SERVICES; do
     echo "insureops: provisioning database and roles of ${svc}"

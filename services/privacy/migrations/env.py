@@ -1,0 +1,3 @@
+from shared.db.migrate import run_env
+
+run_env("privacy")

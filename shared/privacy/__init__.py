@@ -1,0 +1,2 @@
+"""Crypto-shredding of personal data: per-subject keys (kept by the privacy service), field encryption of the
+personal fields of events (`fields`), and the key providers services get keys from (`keys`)."""
