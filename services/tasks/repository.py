@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, text
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -287,10 +288,20 @@ async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> Known
     return await session.get(KnownClient, client_id, populate_existing=True)
 
 
-async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
-    values = {"department_id": department_id, "updated_at": func.now()}
+async def upsert_known_client(
+    session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID | None, *, name: str | None = None
+) -> None:
+    values: dict[str, Any] = {"department_id": department_id, "updated_at": func.now()}
+    if name is not None:
+        values["name"] = name
     await session.execute(
         pg_insert(KnownClient).values(id=client_id, **values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+async def rename_known_client(session: AsyncSession, client_id: uuid.UUID, name: str) -> None:
+    await session.execute(
+        update(KnownClient).where(KnownClient.id == client_id).values(name=name, updated_at=func.now())
     )
 
 
