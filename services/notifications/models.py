@@ -57,6 +57,8 @@ class Notification(Base):
     link_id: Mapped[uuid.UUID] = mapped_column()
     source_event_id: Mapped[str] = mapped_column(String(64))
     source_event_type: Mapped[str] = mapped_column(String(200))
+    # The client the notification is about (its source event's `client_id`): an erasure of the person rewrites it.
+    client_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

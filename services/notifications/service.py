@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications import repository as repo
 from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP
 from services.notifications.models import Notification, people
+from services.notifications.privacy import erase_subject
 from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.contracts import ContractReferred
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
-from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
+from shared.contracts.privacy import SubjectErased
+from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, PRIVACY_SUBJECTS, TASKS
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.projections.identity import people_handlers
@@ -27,7 +29,8 @@ from shared.projections.identity import people_handlers
 log = logging.getLogger("insureops.notifications")
 
 SOURCE_TOPICS = [TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS]
-CONSUMED_TOPICS = SOURCE_TOPICS + list(IDENTITY)
+# And the erasure of a data subject (`services.notifications.privacy`).
+CONSUMED_TOPICS = [*SOURCE_TOPICS, *IDENTITY, PRIVACY_SUBJECTS]
 
 _people_handlers = people_handlers(people)
 
@@ -48,8 +51,8 @@ async def handle_events(session: AsyncSession, envelopes: list[Envelope]) -> Non
 async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """The consumer's batch handler (the events are already claimed in the inbox, in this transaction).
 
-    Identity events update the replica; task, deal and contract events become notifications (titled from
-    the events themselves), stored and handed to each recipient's channels.
+    Identity events update the replica; an erasure rewrites what named the person; task, deal and contract events
+    become notifications (titled from the events themselves), stored and handed to each recipient's channels.
     """
     events: list[tuple[Envelope, EventData]] = []
     for envelope in envelopes:
@@ -59,6 +62,8 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
         data = model.model_validate(envelope.data)
         if envelope.type in _people_handlers:
             await _people_handlers[envelope.type](session, envelope, data)
+        elif isinstance(data, SubjectErased):
+            await erase_subject(session, envelope, data)
         else:
             events.append((envelope, data))
     if not events:
@@ -93,6 +98,7 @@ async def store_and_deliver(
             "link_id": draft.link_id,
             "source_event_id": envelope.id,
             "source_event_type": envelope.type,
+            "client_id": _client_id(envelope),
         }
         for envelope, draft in drafts
     ]
@@ -118,6 +124,14 @@ async def store_and_deliver(
         if channel is not None:
             await channel.deliver_many(session, items)
     return stored
+
+
+def _client_id(envelope: Envelope) -> uuid.UUID | None:
+    value = envelope.data.get("client_id") if isinstance(envelope.data, dict) else None
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 # Inbox --------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import get_args
 
 from services.notifications.recipients import SOURCE_EVENT_TYPES
 from services.tasks import routing
+from shared.contracts.privacy import SubjectErased
 from shared.projections.identity import people_handlers
 from tests.bus import COVERED, consumer_groups_of
 
@@ -28,7 +29,7 @@ def _people_tables():
 # What each batch handler acts on (its topics carry other types too, which it claims and ignores).
 BATCH_TYPES = {
     routing.CONSUMER: tuple(contract.event_type for contract in get_args(routing.DealEvent)),
-    "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables())),
+    "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables()), SubjectErased.event_type),
 }
 
 
