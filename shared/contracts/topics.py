@@ -110,7 +110,7 @@ READS: dict[str, tuple[str, ...]] = {
     "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES, PRIVACY_SUBJECTS),
     "audit": (IDENTITY_USERS,),
     "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS, PRIVACY_SUBJECTS),
-    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS),
+    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS, PRIVACY_SUBJECTS),
     "gateway": (IDENTITY_USERS,),
 }
 # The services that read every topic matching a pattern (audit: every domain topic, present and future).
