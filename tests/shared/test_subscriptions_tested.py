@@ -17,7 +17,7 @@ from shared.projections.identity import people_handlers
 from tests.bus import COVERED, consumer_groups_of
 
 TESTS = Path(__file__).resolve().parents[1]
-CONSUMING_SERVICES = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents")
+CONSUMING_SERVICES = ("identity", "clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents")
 
 
 def _people_tables():
