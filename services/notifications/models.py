@@ -63,6 +63,16 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ErasedClient(Base):
+    """A client whose personal data was erased (`privacy.subject.erased`): a notification made afterwards from an
+    event about them that was still on its way is written erased from the start."""
+
+    __tablename__ = "erased_clients"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class NotificationCursor(Base):
     """The last `seq` given to a recipient. Taking the next one locks this row until commit, so a
     recipient's notifications become visible in `seq` order and a stream reading "after N" misses none."""

@@ -3,7 +3,8 @@ erasure does to the rows it holds, and its part of a subject's export.
 
 A client subject: the notifications made from events about the client (their `client_id`) named the person through
 deal titles and the like; their title keeps its kind ("New deal: erased") and their body reads "erased", and so do
-the emails made from them. A user subject (an employee): their inbox is theirs, so it goes (notifications, the
+the emails made from them; and one made later from an event about the client still on its way is written so from
+the start (`erased_clients`). A user subject (an employee): their inbox is theirs, so it goes (notifications, the
 emails to them, their preferences and counter), and the replica of identity's users is pseudonymised. Nothing is
 published (`shared.privacy`).
 """
@@ -14,15 +15,18 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications.models import (
     EmailDelivery,
+    ErasedClient,
     Notification,
     NotificationCursor,
     NotificationPreference,
     people,
 )
+from shared import clock
 from shared.contracts.privacy import ERASED, SubjectErased, SubjectKind
 from shared.messaging.envelope import Envelope
 from shared.privacy import Processing, erase_known_user, privacy_router, record
@@ -45,9 +49,17 @@ PROCESSING = {
 }
 
 
-def _erased_title(title: str) -> str:
+def erased_title(title: str) -> str:
     kind, sep, _ = title.partition(":")
     return f"{kind}: {ERASED}" if sep else ERASED
+
+
+async def erased_among(session: AsyncSession, client_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these clients were erased (their new notifications are written erased)."""
+    if not client_ids:
+        return set()
+    rows = await session.execute(select(ErasedClient.client_id).where(ErasedClient.client_id.in_(client_ids)))
+    return set(rows.scalars())
 
 
 async def erase_subject(session: AsyncSession, envelope: Envelope, data: SubjectErased) -> None:
@@ -60,6 +72,11 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
         await session.execute(delete(NotificationPreference).where(NotificationPreference.user_id == user_id))
         await session.execute(delete(NotificationCursor).where(NotificationCursor.recipient_id == user_id))
         return
+    await session.execute(
+        pg_insert(ErasedClient)
+        .values(client_id=data.subject_id, erased_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["client_id"])
+    )
     rows = (
         await session.execute(
             select(Notification.id, Notification.title).where(
@@ -71,12 +88,12 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
         await session.execute(
             update(Notification)
             .where(Notification.id == notification_id)
-            .values(title=_erased_title(title), body=ERASED)
+            .values(title=erased_title(title), body=ERASED)
         )
         await session.execute(
             update(EmailDelivery)
             .where(EmailDelivery.notification_id == notification_id)
-            .values(subject=_erased_title(title), body=ERASED)
+            .values(subject=erased_title(title), body=ERASED)
         )
 
 

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications import repository as repo
 from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP
 from services.notifications.models import Notification, people
-from services.notifications.privacy import erase_subject
+from services.notifications.privacy import erase_subject, erased_among, erased_title
 from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.contracts import ContractReferred
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
-from shared.contracts.privacy import SubjectErased
+from shared.contracts.privacy import ERASED, SubjectErased
 from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, PRIVACY_SUBJECTS, TASKS
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
@@ -102,6 +102,11 @@ async def store_and_deliver(
         }
         for envelope, draft in drafts
     ]
+    # An event about a client erased meanwhile (still on its way when the erasure came) names no one.
+    erased = await erased_among(session, {row["client_id"] for row in rows if row["client_id"] is not None})
+    for row in rows:
+        if row["client_id"] in erased:
+            row["title"], row["body"] = erased_title(row["title"]), ERASED
     stored = await repo.store_notifications(session, rows, clock.now())
     if len(stored) < len(rows):
         log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))

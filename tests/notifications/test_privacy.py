@@ -82,3 +82,13 @@ async def test_the_export_part_holds_the_notifications_about_the_client(bus, ses
     await bus.publish(events.opportunity_opened(owner_id=uuid.uuid4(), client_id=client_id), subject="d1")
     part = await collect(session, "client", client_id)
     assert [n["title"] for n in part["notifications"]] == ["New deal: Fleet cover"]
+
+
+async def test_an_event_about_an_erased_client_still_on_its_way_makes_an_erased_notification(bus, session):
+    person, client_id = uuid.uuid4(), uuid.uuid4()
+    await bus.publish(events.subject_erased(client_id), subject=str(client_id))
+    await bus.publish(
+        events.opportunity_opened(owner_id=person, client_id=client_id, title="Home cover for Eleni"), subject="d1"
+    )
+    [late] = await inbox(session, person)
+    assert (late.title, late.body, late.client_id) == ("New deal: erased", ERASED, client_id)
