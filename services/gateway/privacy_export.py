@@ -136,6 +136,7 @@ def _value(value: Any) -> str:
 def render_pdf(export: dict[str, Any], *, font: Path | None = None) -> bytes:
     """The export as a PDF a person can read: one section per service, each under the Art. 15 headings."""
     from fpdf import FPDF
+    from fpdf.enums import WrapMode
 
     pdf = FPDF(orientation="portrait", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
@@ -158,7 +159,7 @@ def render_pdf(export: dict[str, Any], *, font: Path | None = None) -> bytes:
         pdf.set_font(family, "", 9)
 
     def line(value: str) -> None:
-        pdf.multi_cell(0, 5, text(value), new_x="LMARGIN", new_y="NEXT", wrapmode="CHAR")
+        pdf.multi_cell(0, 5, text(value), new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
 
     pdf.add_page()
     pdf.set_font(family, "B", 16)

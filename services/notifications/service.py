@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
@@ -87,7 +88,10 @@ async def store_and_deliver(
     notification to the channels its recipient chose for its kind (in-app always)."""
     if not drafts:
         return []
-    rows = [
+    # An event about a client erased meanwhile (still on its way when the erasure came) names no one.
+    about = {id_ for id_ in (_client_id(envelope) for envelope, _ in drafts) if id_ is not None}
+    erased = await erased_among(session, about)
+    rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "recipient_id": draft.recipient_id,
@@ -102,11 +106,9 @@ async def store_and_deliver(
         }
         for envelope, draft in drafts
     ]
-    # An event about a client erased meanwhile (still on its way when the erasure came) names no one.
-    erased = await erased_among(session, {row["client_id"] for row in rows if row["client_id"] is not None})
     for row in rows:
         if row["client_id"] in erased:
-            row["title"], row["body"] = erased_title(row["title"]), ERASED
+            row["title"], row["body"] = erased_title(str(row["title"])), ERASED
     stored = await repo.store_notifications(session, rows, clock.now())
     if len(stored) < len(rows):
         log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))
