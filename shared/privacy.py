@@ -25,7 +25,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
-from sqlalchemy import inspect, update
+from sqlalchemy import ColumnElement, case, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.privacy import ERASED, SubjectErased, SubjectKind
@@ -57,15 +58,24 @@ def scrub(text: str | None, names: Iterable[str | None]) -> str | None:
     return text
 
 
+def unless_erased(column: Any, value: Any) -> ColumnElement[Any]:
+    """SQL for a replica's name column: `value`, unless the name already reads "erased" — an event about the person
+    that was still on its way when the erasure came (another topic, so in no order with it) brings no name back."""
+    return case((column == ERASED, column), else_=value)
+
+
 async def erase_known_user(session: AsyncSession, people: PeopleTables, user_id: uuid.UUID) -> bool:
     """Pseudonymise a user in the service's replica of identity's users (name "erased", an undeliverable email).
     Whether they are active follows identity's own `identity.user.deactivated`, as for anyone. False if there was
     nothing left to erase."""
     users = people.users
+    erased = {"name": ERASED, "email": erased_email(user_id)}
+    # Not known here yet (their creation still on its way): a tombstone, inactive, which the projection's handlers
+    # keep erased (`shared.projections.identity`) when the user's events arrive.
     result = await session.execute(
-        update(users)
-        .where(users.c.id == user_id, users.c.name != ERASED)
-        .values(name=ERASED, email=erased_email(user_id))
+        pg_insert(users)
+        .values(id=user_id, role="Employee", active=False, **erased)
+        .on_conflict_do_update(index_elements=["id"], set_=erased, where=users.c.name != ERASED)
     )
     return bool(getattr(result, "rowcount", 0))
 

@@ -48,8 +48,13 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
         await erase_known_user(session, people, data.subject_id)
         return
     known = await session.get(KnownClient, data.subject_id, with_for_update=True, populate_existing=True)
-    if known is None or known.name == ERASED:
-        return  # unknown here, or erased already
+    if known is None:
+        # Not known here yet (its creation still on its way): a tombstone, so it arrives erased (`unless_erased`).
+        session.add(KnownClient(id=data.subject_id, name=ERASED, department_id=None))
+        await session.flush()
+        return
+    if known.name == ERASED:
+        return  # erased already
     names = [known.name]
     known.name, known.updated_at = ERASED, clock.now()
     kept = kept_ids(data, "task")

@@ -32,6 +32,7 @@ from services.tasks.schemas import Priority
 from shared.auth import Principal
 from shared.errors import InvalidInput
 from shared.pagination import PageParams, total_of
+from shared.privacy import unless_erased
 
 users, departments = people.users, people.departments
 
@@ -294,14 +295,18 @@ async def upsert_known_client(
     values: dict[str, Any] = {"department_id": department_id, "updated_at": func.now()}
     if name is not None:
         values["name"] = name
-    await session.execute(
-        pg_insert(KnownClient).values(id=client_id, **values).on_conflict_do_update(index_elements=["id"], set_=values)
-    )
+    insert = pg_insert(KnownClient).values(id=client_id, **values)
+    changes = dict(values)
+    if "name" in changes:  # an erased client's name stays "erased"
+        changes["name"] = unless_erased(KnownClient.name, insert.excluded.name)
+    await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changes))
 
 
 async def rename_known_client(session: AsyncSession, client_id: uuid.UUID, name: str) -> None:
     await session.execute(
-        update(KnownClient).where(KnownClient.id == client_id).values(name=name, updated_at=func.now())
+        update(KnownClient)
+        .where(KnownClient.id == client_id)
+        .values(name=unless_erased(KnownClient.name, name), updated_at=func.now())
     )
 
 

@@ -124,3 +124,13 @@ async def test_the_export_part_holds_the_profile_hierarchy_and_contracts(session
         insert(people.users).values(id=ADMIN.user_id, name="A", email="a@example.com", role="Admin", active=True)
     )
     assert (await collect(session, "user", ADMIN.user_id))["known_users"][0]["name"] == "A"
+
+
+async def test_a_user_event_still_on_its_way_brings_no_name_or_email_back(bus, session):
+    user = events.user_created(name="Nikos Employee")
+    await bus.publish(events.subject_erased(user.user_id, "user"), subject=str(user.user_id))
+    await bus.publish(user, subject=str(user.user_id))  # its creation, late
+    renamed = events.user_updated(user.user_id, changes=events.changes(name=("Nikos Employee", "Nikos E.")))
+    await bus.publish(renamed, subject=str(user.user_id))
+    row = (await session.execute(select(people.users).where(people.users.c.id == user.user_id))).one()
+    assert (row.name, row.email, row.role) == (ERASED, erased_email(user.user_id), user.role)

@@ -94,3 +94,14 @@ async def test_the_export_part_holds_the_contracts(bus, session):
     assert [c["id"] for c in part["contracts"]] == [str(contract.id)]
     assert part["contracts"][0]["client_name"] == "Eleni Papadopoulou"
     assert len(part["endorsements"]) == 1 and part["versions"] == []
+
+
+async def test_a_client_event_still_on_its_way_brings_no_name_back(bus, session):
+    late = events.client_created(kind="individual", name="Eleni Papadopoulou")
+    await bus.publish(events.subject_erased(late.client_id), subject=str(late.client_id))  # before its creation
+    await bus.publish(late, subject=str(late.client_id))
+    known = await session.get(KnownClient, late.client_id, populate_existing=True)
+    assert (known.name, known.department_id) == (ERASED, late.department_id)
+    renamed = events.client_updated(late.client_id, changes=events.changes(name=("Eleni Papadopoulou", "Eleni P.")))
+    await bus.publish(renamed, subject=str(late.client_id))
+    assert (await session.get(KnownClient, late.client_id, populate_existing=True)).name == ERASED

@@ -90,3 +90,17 @@ async def test_the_export_part_holds_the_deals_and_their_moves(bus, session):
     assert {d["id"] for d in part["deals"]} == {str(d.id) for d in deals}
     assert len(part["stage_moves"]) == 2 and part["client"][0]["name"] == "Eleni Papadopoulou"
     assert await collect(session, "client", uuid.uuid4()) == {"client": [], "deals": [], "stage_moves": []}
+
+
+async def test_a_client_event_still_on_its_way_brings_no_name_back(bus, session):
+    late = events.client_created(kind="individual", name="Eleni Papadopoulou")
+    await bus.publish(events.subject_erased(late.client_id), subject=str(late.client_id))  # before its creation
+    await bus.publish(late, subject=str(late.client_id))
+    known = await session.get(KnownClient, late.client_id, populate_existing=True)
+    assert (known.name, known.department_id) == (ERASED, late.department_id)
+
+    client_id, _ = await a_person_with_deals(bus, session)
+    await bus.publish(events.subject_erased(client_id), subject=str(client_id))
+    renamed = events.client_updated(client_id, changes=events.changes(name=("Eleni Papadopoulou", "Eleni P.")))
+    await bus.publish(renamed, subject=str(client_id))
+    assert (await session.get(KnownClient, client_id, populate_existing=True)).name == ERASED

@@ -101,3 +101,16 @@ async def test_the_export_part_holds_the_tasks_and_comments(bus, session):
     part = await collect(session, "client", client.client_id)
     assert [t["id"] for t in part["tasks"]] == [str(task.id)]
     assert part["comments"][0]["body"] == "Spoke to ELENI PAPADOPOULOU"
+
+
+async def test_a_client_event_still_on_its_way_brings_no_name_back(bus, session):
+    from services.tasks.models import KnownClient
+
+    late = events.client_created(kind="individual", name="Eleni Papadopoulou")
+    await bus.publish(events.subject_erased(late.client_id), subject=str(late.client_id))  # before its creation
+    await bus.publish(late, subject=str(late.client_id))
+    known = await session.get(KnownClient, late.client_id, populate_existing=True)
+    assert (known.name, known.department_id) == (ERASED, late.department_id)
+    renamed = events.client_updated(late.client_id, changes=events.changes(name=("Eleni Papadopoulou", "Eleni P.")))
+    await bus.publish(renamed, subject=str(late.client_id))
+    assert (await session.get(KnownClient, late.client_id, populate_existing=True)).name == ERASED
