@@ -45,6 +45,7 @@ from shared.contracts.pipeline import (
     StageRef,
     Terms,
 )
+from shared.contracts.privacy import KeptPart, SubjectErased
 from shared.contracts.tasks import TaskCreated, TaskEscalated, TaskReassigned, TaskSlaChanged, TaskStale
 
 
@@ -503,3 +504,15 @@ def task_stale(**kw: Any) -> TaskStale:
             **kw,
         }
     )
+
+
+# Privacy -------------------------------------------------------------------------------------------
+
+
+def subject_erased(subject_id: uuid.UUID, kind: str = "client", *, kept: list[KeptPart] | None = None) -> SubjectErased:
+    """`privacy.subject.erased` as the privacy service publishes it (the subject's id is the key)."""
+    return SubjectErased(subject_kind=kind, subject_id=subject_id, request_id=new_id(), kept=kept or [])
+
+
+def kept(what: str, record_id: uuid.UUID) -> KeptPart:
+    return KeptPart(what=what, record_id=record_id, reason="within its retention period", until=date(2036, 12, 31))

@@ -50,7 +50,7 @@ echo "insureops: the bus principal identity and its ACLs"
 scram identity "${INSUREOPS_KAFKA_IDENTITY_PASSWORD:?}"
 acl identity prefixed Write Create Describe -- --topic identity. --topic deadletter.identity.
 acl identity literal Write Create Describe -- --topic deadletter.identity
-acl identity literal Read Describe Create -- --topic identity.user.events
+acl identity literal Read Describe Create -- --topic identity.user.events --topic privacy.subject.events
 acl identity literal Read Describe -- --group identity
 acl identity prefixed Read Describe -- --group identity.
 
@@ -58,7 +58,7 @@ echo "insureops: the bus principal clients and its ACLs"
 scram clients "${INSUREOPS_KAFKA_CLIENTS_PASSWORD:?}"
 acl clients prefixed Write Create Describe -- --topic clients. --topic deadletter.clients.
 acl clients literal Write Create Describe -- --topic deadletter.clients
-acl clients literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic contracts.contract.events
+acl clients literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic contracts.contract.events --topic privacy.subject.events
 acl clients literal Read Describe -- --group clients
 acl clients prefixed Read Describe -- --group clients.
 
@@ -66,7 +66,7 @@ echo "insureops: the bus principal pipeline and its ACLs"
 scram pipeline "${INSUREOPS_KAFKA_PIPELINE_PASSWORD:?}"
 acl pipeline prefixed Write Create Describe -- --topic pipeline. --topic deadletter.pipeline.
 acl pipeline literal Write Create Describe -- --topic deadletter.pipeline
-acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events --topic documents.document.events --topic documents.checklist.events
+acl pipeline literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic contracts.contract.events --topic documents.document.events --topic documents.checklist.events --topic privacy.subject.events
 acl pipeline literal Read Describe -- --group pipeline
 acl pipeline prefixed Read Describe -- --group pipeline.
 
@@ -74,7 +74,7 @@ echo "insureops: the bus principal tasks and its ACLs"
 scram tasks "${INSUREOPS_KAFKA_TASKS_PASSWORD:?}"
 acl tasks prefixed Write Create Describe -- --topic tasks. --topic deadletter.tasks.
 acl tasks literal Write Create Describe -- --topic deadletter.tasks
-acl tasks literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events --topic contracts.contract.events
+acl tasks literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events --topic contracts.contract.events --topic privacy.subject.events
 acl tasks literal Read Describe -- --group tasks
 acl tasks prefixed Read Describe -- --group tasks.
 
@@ -82,7 +82,7 @@ echo "insureops: the bus principal contracts and its ACLs"
 scram contracts "${INSUREOPS_KAFKA_CONTRACTS_PASSWORD:?}"
 acl contracts prefixed Write Create Describe -- --topic contracts. --topic deadletter.contracts.
 acl contracts literal Write Create Describe -- --topic deadletter.contracts
-acl contracts literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events
+acl contracts literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic clients.client.events --topic pipeline.opportunity.events --topic privacy.subject.events
 acl contracts literal Read Describe -- --group contracts
 acl contracts prefixed Read Describe -- --group contracts.
 
@@ -99,7 +99,7 @@ echo "insureops: the bus principal notifications and its ACLs"
 scram notifications "${INSUREOPS_KAFKA_NOTIFICATIONS_PASSWORD:?}"
 acl notifications prefixed Write Create Describe -- --topic notifications. --topic deadletter.notifications.
 acl notifications literal Write Create Describe -- --topic deadletter.notifications
-acl notifications literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic tasks.task.events --topic pipeline.opportunity.events --topic contracts.contract.events
+acl notifications literal Read Describe Create -- --topic identity.user.events --topic identity.department.events --topic tasks.task.events --topic pipeline.opportunity.events --topic contracts.contract.events --topic privacy.subject.events
 acl notifications literal Read Describe -- --group notifications
 acl notifications prefixed Read Describe -- --group notifications.
 
@@ -107,7 +107,7 @@ echo "insureops: the bus principal documents and its ACLs"
 scram documents "${INSUREOPS_KAFKA_DOCUMENTS_PASSWORD:?}"
 acl documents prefixed Write Create Describe -- --topic documents. --topic deadletter.documents.
 acl documents literal Write Create Describe -- --topic deadletter.documents
-acl documents literal Read Describe Create -- --topic identity.user.events --topic clients.client.events --topic pipeline.opportunity.events --topic tasks.task.events --topic contracts.contract.events
+acl documents literal Read Describe Create -- --topic identity.user.events --topic clients.client.events --topic pipeline.opportunity.events --topic tasks.task.events --topic contracts.contract.events --topic privacy.subject.events
 acl documents literal Read Describe -- --group documents
 acl documents prefixed Read Describe -- --group documents.
 

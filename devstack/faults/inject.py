@@ -23,6 +23,7 @@ from devstack.supervisor import Supervisor
 
 # The consumer groups the services declare (subscriptions.py), each run by the service its name begins with.
 GROUPS = (
+    "identity",
     "clients",
     "pipeline",
     "tasks.people",

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.audit.checkpoints import take_checkpoint
 from services.audit.endpoints import router
 from services.audit.models import messaging
+from services.audit.privacy import router as privacy_router
 from services.audit.settings import AuditSettings
 from services.audit.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
@@ -34,7 +35,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
                 "The append-only, hash-chained record of every domain event: query it by aggregate, actor, "
                 "type, time and client; verify the chain; export it for compliance."
             ),
-            routers=[router],
+            routers=[router, privacy_router],
             tables=messaging,
             publishes=[topic_for(CheckpointRecorded.event_type)],
             consumers=consumers(settings),

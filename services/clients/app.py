@@ -8,6 +8,7 @@ from services.clients.endpoints import router
 from services.clients.imports.endpoints import router as imports_router
 from services.clients.imports.service import interrupt_stale
 from services.clients.models import messaging, people
+from services.clients.privacy import router as privacy_router
 from services.clients.settings import ClientsSettings
 from services.clients.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
@@ -23,7 +24,7 @@ def create_app(settings: ClientsSettings | None = None) -> FastAPI:
             title="InsureOps clients",
             description="Client profiles (individual or company), the parent/child corporate tree with roll-ups, "
             "and each client's status, maintained from contract events.",
-            routers=[imports_router, router],
+            routers=[imports_router, router, privacy_router],
             tables=messaging,
             people=people,
             publishes=[CLIENTS],

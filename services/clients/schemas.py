@@ -83,6 +83,11 @@ class ClientOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     status_changed_at: datetime | None
+    erased_at: datetime | None = Field(
+        None,
+        description='When the person\'s data was erased (GDPR Art. 17): the name reads "erased", tax id, email, '
+        "phone and address are null, and they cannot be set again (409)",
+    )
 
 
 class TreeNode(ClientOut):

@@ -38,6 +38,8 @@ STATUS_RANK = {"pending_issuance": 0, "issued": 1, "active": 2, "expired": 3, "c
 # force, it was never held: a new client does not flash "inactive" between issue and activation.
 HELD_STATUSES = {"active", "expired"}
 
+# What erasure clears (the name reads "erased", the rest null) and an edit may never set again.
+PERSONAL_FIELDS = ("name", "tax_id", "email", "phone", "address")
 PROFILE_FIELDS = ("kind", "name", "tax_id", "country", "email", "phone", "address", "department_id", "parent_id")
 
 
@@ -176,6 +178,12 @@ async def update_client(session: AsyncSession, client_id: uuid.UUID, data: Clien
     client = await get_visible(session, client_id, caller, for_update=True)
     if client.archived:
         raise Conflict("the client is archived")
+    erased_fields = [name for name in PERSONAL_FIELDS if name in fields] if client.erased_at is not None else []
+    if erased_fields:
+        raise Conflict(
+            "the client's personal data was erased (GDPR Art. 17); it cannot be set again",
+            errors=[{"field": f"body.{name}", "message": "erased"} for name in erased_fields],
+        )
     if "email" in fields and fields["email"] is not None:
         fields["email"] = str(fields["email"]).lower()
     if fields.get("department_id") is not None and fields["department_id"] != client.department_id:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from services.contracts import service
 from services.contracts.endpoints import referral_router, router
 from services.contracts.models import messaging, people
+from services.contracts.privacy import router as privacy_router
 from services.contracts.settings import ContractsSettings
 from services.contracts.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
@@ -33,7 +34,7 @@ def create_app(settings: ContractsSettings | None = None) -> FastAPI:
             title="InsureOps contracts",
             description="Contracts (premium, currency, dates, policy number, status) and their lifecycle: issue, "
             "activation, expiry, cancellation with pro-rata refund, renewal notice.",
-            routers=[referral_router, router],
+            routers=[referral_router, router, privacy_router],
             tables=messaging,
             people=people,
             publishes=[CONTRACTS, CONTRACTS_REFERRAL_RULES],

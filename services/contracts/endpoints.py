@@ -193,7 +193,9 @@ async def list_contracts(
     responses={403: PROBLEMS[403], 409: PROBLEMS[409]},
 )
 async def create_contract(body: ContractCreate, request: Request, session: Session, caller: Manager):
-    return ContractOut.model_validate(await service.create_contract(session, body, caller, request.app.state.settings))
+    contract = await service.create_contract(session, body, caller, request.app.state.settings)
+    await session.refresh(contract, ["client_name"])  # read with the row, not written with it
+    return ContractOut.model_validate(contract)
 
 
 @router.get(

@@ -22,10 +22,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from shared.db import service_metadata
 from shared.messaging.tables import define_messaging_tables
@@ -267,3 +268,13 @@ class KnownClient(Base):
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # the insured's, for referral rules
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# The client's name as this service knows it ("erased" once the person's data was erased), with every contract read.
+Contract.client_name = column_property(
+    select(KnownClient.name)
+    .where(KnownClient.id == Contract.client_id)
+    .correlate_except(KnownClient)
+    .scalar_subquery(),
+    expire_on_flush=False,  # the client's name is not the contract's: a change of the contract keeps it
+)

@@ -15,6 +15,7 @@ from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, Referral, Renewal, RenewalNotice, RenewalRiskNotice, people
 from shared.auth import Principal
 from shared.pagination import PageParams, apply_sort, total_of
+from shared.privacy.rights import unless_erased
 
 CONTRACT_SORTS = {
     "created_at": Contract.created_at,
@@ -56,11 +57,11 @@ async def get_by_policy_number(session: AsyncSession, policy_number: str) -> Con
 
 async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict) -> None:
     """Add the client to the replica, or overwrite its `values` if it is there."""
-    await session.execute(
-        pg_insert(KnownClient)
-        .values(id=client_id, archived=False, **values)
-        .on_conflict_do_update(index_elements=["id"], set_=values)
-    )
+    insert = pg_insert(KnownClient).values(id=client_id, archived=False, **values)
+    changes = dict(values)
+    if "name" in changes:  # an erased client's name stays "erased"
+        changes["name"] = unless_erased(KnownClient.name, insert.excluded.name)
+    await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changes))
 
 
 async def follow_client_department(session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID) -> None:

@@ -201,6 +201,9 @@ class ContractOut(BaseModel):
 
     id: uuid.UUID
     client_id: uuid.UUID
+    client_name: str | None = Field(
+        None, description='The client\'s name as last known ("erased" once their personal data was erased)'
+    )
     opportunity_id: uuid.UUID | None
     line_id: uuid.UUID | None
     line_name: str | None

@@ -45,6 +45,7 @@ from shared.contracts.contracts import (
     ContractRenewalDue,
 )
 from shared.contracts.pipeline import OpportunityAccepted
+from shared.contracts.privacy import ERASED
 from shared.errors import Conflict, Forbidden, InputErrors, InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
@@ -540,6 +541,8 @@ async def on_client_updated(session: AsyncSession, envelope: Envelope, data: Cli
     if client is None:
         return
     for field in ("name", "department_id", "archived", "country"):
+        if field == "name" and client.name == ERASED:
+            continue  # a rename still on its way when the person was erased brings no name back
         if field in data.changes:
             value = data.changes[field].after
             setattr(client, field, uuid.UUID(value) if field == "department_id" and value else value)

@@ -1,10 +1,11 @@
 """What the contracts service consumes: accepted deals become contracts; clients are known by name and status;
-people (identity) are known so a contract's specialist is a real, active colleague."""
+people (identity) are known so a contract's specialist is a real, active colleague; and the erasure of a data subject (`services.contracts.privacy`)."""
 
 from __future__ import annotations
 
 from services.contracts import referrals, renewals, service
 from services.contracts.models import people
+from services.contracts.privacy import erase_subject
 from shared.contracts.clients import ClientCreated, ClientStatusChanged, ClientUpdated
 from shared.contracts.pipeline import (
     OpportunityAccepted,
@@ -13,6 +14,7 @@ from shared.contracts.pipeline import (
     OpportunityUpdated,
     StageAdvanced,
 )
+from shared.contracts.privacy import SubjectErased
 from shared.messaging.subscriptions import Consumer, on
 from shared.projections.identity import people_subscriptions
 
@@ -30,6 +32,7 @@ CONSUMERS = (
             on(ClientCreated, service.on_client_created),
             on(ClientUpdated, service.on_client_updated),
             on(ClientStatusChanged, service.on_client_status_changed),
+            on(SubjectErased, erase_subject),
         ),
     ),
 )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.documents.endpoints import router
 from services.documents.models import messaging
+from services.documents.privacy import router as privacy_router
 from services.documents.settings import DocumentsSettings
 from services.documents.storage import open_store
 from services.documents.subscriptions import CONSUMERS
@@ -22,7 +23,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
             title="InsureOps documents",
             description="Files attached to clients, deals, tasks and contracts: upload (type detected from the "
             "bytes, size limited), versions, download, soft deletion; visible to whoever may see the record.",
-            routers=[router],
+            routers=[router, privacy_router],
             tables=messaging,
             publishes=[DOCUMENTS, DOCUMENTS_CHECKLISTS],
             consumers=CONSUMERS,

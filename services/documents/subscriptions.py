@@ -1,12 +1,13 @@
 """What the documents service consumes: the records documents belong to (clients, deals, tasks, contracts), so
-it can tell who may see a record's documents without asking the record's service."""
+it can tell who may see a record's documents without asking the record's service; and the erasure of a data subject (`services.documents.privacy`)."""
 
 from __future__ import annotations
 
-from services.documents import service
+from services.documents import privacy, service
 from shared.contracts.clients import ClientCreated, ClientUpdated
 from shared.contracts.contracts import ContractCreated
 from shared.contracts.pipeline import OpportunityOpened, OpportunityUpdated, StageAdvanced
+from shared.contracts.privacy import SubjectErased
 from shared.contracts.tasks import TaskCreated, TaskReassigned
 from shared.messaging.subscriptions import Consumer, on
 
@@ -22,6 +23,7 @@ CONSUMERS = (
             on(TaskCreated, service.on_task_created),
             on(TaskReassigned, service.on_task_reassigned),
             on(ContractCreated, service.on_contract_created),
+            on(SubjectErased, privacy.erase_subject),
         ),
     ),
 )

@@ -1,5 +1,6 @@
-"""Composed reads at the gateway: Client 360 (`client360.py`), the role-aware dashboard (`dashboard.py`) and
-every service's dead letters (`dead_letters.py`), on one router.
+"""Composed reads at the gateway: Client 360 (`client360.py`), the role-aware dashboard (`dashboard.py`),
+every service's dead letters (`dead_letters.py`) and a data subject's export (`privacy_export.py`, whole or
+nothing: unlike the reads below, a part missing makes it a 503), on one router.
 
 A composed read asks several services at once (`parts.py`), each with the caller's own token (every service
 applies the caller's scope to the records it owns), and always answers within a set time: each part has its
@@ -27,6 +28,7 @@ from services.gateway.dashboard import add_dashboard
 from services.gateway.dead_letters import add_dead_letters
 from services.gateway.own_openapi import merge_own_openapi, openapi_fragment, rename_schemas
 from services.gateway.parts import Composer
+from services.gateway.privacy_export import add_privacy_export
 from services.gateway.settings import GatewaySettings
 
 # The gateway's app merges its own paths into the platform's document through these names.
@@ -39,4 +41,5 @@ def build_router(settings: GatewaySettings, upstreams: dict[str, str]) -> APIRou
     add_client_360(router, composer)
     add_dashboard(router, composer)
     add_dead_letters(router, composer)
+    add_privacy_export(router, settings, upstreams)
     return router

@@ -18,7 +18,16 @@ class GatewaySettings(ServiceSettings):
     pipeline_url: str = Field("http://127.0.0.1:8003", description="Base URL of the pipeline service.")
     notifications_url: str = Field("http://127.0.0.1:8007", description="Base URL of the notifications service.")
     documents_url: str = Field("http://127.0.0.1:8008", description="Base URL of the documents service.")
-    privacy_url: str | None = Field("http://127.0.0.1:8009", description="Base URL of the privacy service.")
+    privacy_url: str = Field(
+        "http://127.0.0.1:8009",
+        description="Base URL of the privacy service: its routes, and where each data-subject export is registered "
+        "as a request (`POST /internal/requests`); empty: exports are logged, not registered.",
+    )
+    privacy_export_timeout_seconds: float = Field(
+        30.0,
+        description="A data subject's export (GDPR Art. 15): longest wait for every service's part; a service not in "
+        "by then makes the answer a 503 naming it (never a partial export).",
+    )
     upload_max_request_bytes: int = Field(
         25 * 1024 * 1024 + 64 * 1024,
         description="Largest upload body (a document, with its multipart framing) the gateway passes on, streamed; "

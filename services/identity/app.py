@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from services.identity.endpoints import router
 from services.identity.keys import load_key_ring
 from services.identity.models import messaging
+from services.identity.privacy import router as privacy_router
 from services.identity.settings import IdentitySettings
+from services.identity.subscriptions import CONSUMERS
 from services.identity.throttle import LoginThrottle
 from shared.app import ServiceParts, create_service_app
 from shared.contracts.topics import IDENTITY
@@ -30,9 +32,10 @@ def create_app(settings: IdentitySettings | None = None) -> FastAPI:
             settings=settings,
             title="InsureOps identity",
             description="Users, departments, roles; access tokens (ES256 JWT) and their JWKS.",
-            routers=[router],
+            routers=[router, privacy_router],
             tables=messaging,
             publishes=list(IDENTITY),
+            consumers=CONSUMERS,
             on_startup=[_load_keys],
             key_source=_key_source,
         )

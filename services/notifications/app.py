@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.notifications.endpoints import router, stream_router
 from services.notifications.models import messaging, people
+from services.notifications.privacy import router as privacy_router
 from services.notifications.push import PushHub
 from services.notifications.retention import prune_notifications
 from services.notifications.settings import NotificationsSettings
@@ -63,7 +64,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             description="Each user's notifications (task assigned, at risk, escalated, stale; deal opened; decision "
             "recorded; contract renewal due or expired): inbox, unread count, preferences per kind and "
             "channel (in-app, email), and a live Server-Sent Events stream.",
-            routers=[stream_router, router],
+            routers=[stream_router, router, privacy_router],
             tables=messaging,
             people=people,
             consumers=consumers(settings),

@@ -57,8 +57,20 @@ class Notification(Base):
     link_id: Mapped[uuid.UUID] = mapped_column()
     source_event_id: Mapped[str] = mapped_column(String(64))
     source_event_type: Mapped[str] = mapped_column(String(200))
+    # The client the notification is about (its source event's `client_id`): an erasure of the person rewrites it.
+    client_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ErasedClient(Base):
+    """A client whose personal data was erased (`privacy.subject.erased`): a notification made afterwards from an
+    event about them that was still on its way is written erased from the start."""
+
+    __tablename__ = "erased_clients"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class NotificationCursor(Base):

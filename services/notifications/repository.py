@@ -136,8 +136,9 @@ WITH drafts AS (
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:recipients AS uuid[]), CAST(:ords AS int[]),
                          CAST(:kinds AS text[]), CAST(:titles AS text[]), CAST(:bodies AS text[]),
                          CAST(:link_types AS text[]), CAST(:link_ids AS uuid[]), CAST(:event_ids AS text[]),
-                         CAST(:event_types AS text[]))
-        AS d(id, recipient_id, ord, kind, title, body, link_type, link_id, source_event_id, source_event_type)
+                         CAST(:event_types AS text[]), CAST(:client_ids AS uuid[]))
+        AS d(id, recipient_id, ord, kind, title, body, link_type, link_id, source_event_id, source_event_type,
+             client_id)
 ), counts AS (
     SELECT recipient_id, count(*) AS n FROM drafts GROUP BY recipient_id
 ), cursors AS (
@@ -147,15 +148,16 @@ WITH drafts AS (
     RETURNING recipient_id, last_seq
 )
 INSERT INTO notifications (id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id,
-                           source_event_type, created_at)
+                           source_event_type, client_id, created_at)
 SELECT d.id, d.recipient_id,
        c.last_seq - n.n + row_number() OVER (PARTITION BY d.recipient_id ORDER BY d.ord),
-       d.kind, d.title, d.body, d.link_type, d.link_id, d.source_event_id, d.source_event_type, CAST(:created_at AS timestamptz)
+       d.kind, d.title, d.body, d.link_type, d.link_id, d.source_event_id, d.source_event_type, d.client_id,
+       CAST(:created_at AS timestamptz)
 FROM drafts d JOIN cursors c USING (recipient_id) JOIN counts n USING (recipient_id)
 ORDER BY d.ord
 ON CONFLICT ON CONSTRAINT uq_notifications_source_event_recipient DO NOTHING
 RETURNING id, recipient_id, seq, kind, title, body, link_type, link_id, source_event_id, source_event_type,
-          created_at, read_at
+          client_id, created_at, read_at
 """)
 
 
@@ -176,6 +178,7 @@ async def store_notifications(session: AsyncSession, rows: list[dict], created_a
             ("link_ids", "link_id"),
             ("event_ids", "source_event_id"),
             ("event_types", "source_event_type"),
+            ("client_ids", "client_id"),
         )
     }
     params["ords"] = list(range(len(rows)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from prometheus_client import Counter as MetricCounter
 from prometheus_client import Histogram
@@ -14,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications import repository as repo
 from services.notifications.channels import CHANNEL_NAMES, CHANNELS, DEFAULT_CHANNELS, IN_APP
 from services.notifications.models import Notification, people
+from services.notifications.privacy import erase_subject, erased_among, erased_title
 from services.notifications.recipients import Kind, NotificationDraft, Recipient, drafts_for
 from shared import clock
 from shared.contracts import EventData, model_for
 from shared.contracts.contracts import ContractReferred
 from shared.contracts.pipeline import OpportunityAccepted, OpportunityDeclined
-from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, TASKS
+from shared.contracts.privacy import ERASED, SubjectErased
+from shared.contracts.topics import CONTRACTS, IDENTITY, PIPELINE_OPPORTUNITIES, PRIVACY_SUBJECTS, TASKS
 from shared.errors import InvalidInput, NotFound
 from shared.messaging.envelope import Envelope
 from shared.projections.identity import people_handlers
@@ -27,7 +30,8 @@ from shared.projections.identity import people_handlers
 log = logging.getLogger("insureops.notifications")
 
 SOURCE_TOPICS = [TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS]
-CONSUMED_TOPICS = SOURCE_TOPICS + list(IDENTITY)
+# And the erasure of a data subject (`services.notifications.privacy`).
+CONSUMED_TOPICS = [*SOURCE_TOPICS, *IDENTITY, PRIVACY_SUBJECTS]
 
 _people_handlers = people_handlers(people)
 
@@ -48,8 +52,8 @@ async def handle_events(session: AsyncSession, envelopes: list[Envelope]) -> Non
 async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> None:
     """The consumer's batch handler (the events are already claimed in the inbox, in this transaction).
 
-    Identity events update the replica; task, deal and contract events become notifications (titled from
-    the events themselves), stored and handed to each recipient's channels.
+    Identity events update the replica; an erasure rewrites what named the person; task, deal and contract events
+    become notifications (titled from the events themselves), stored and handed to each recipient's channels.
     """
     events: list[tuple[Envelope, EventData]] = []
     for envelope in envelopes:
@@ -59,6 +63,8 @@ async def _handle_events(session: AsyncSession, envelopes: list[Envelope]) -> No
         data = model.model_validate(envelope.data)
         if envelope.type in _people_handlers:
             await _people_handlers[envelope.type](session, envelope, data)
+        elif isinstance(data, SubjectErased):
+            await erase_subject(session, envelope, data)
         else:
             events.append((envelope, data))
     if not events:
@@ -82,7 +88,10 @@ async def store_and_deliver(
     notification to the channels its recipient chose for its kind (in-app always)."""
     if not drafts:
         return []
-    rows = [
+    # An event about a client erased meanwhile (still on its way when the erasure came) names no one.
+    about = {id_ for id_ in (_client_id(envelope) for envelope, _ in drafts) if id_ is not None}
+    erased = await erased_among(session, about)
+    rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "recipient_id": draft.recipient_id,
@@ -93,9 +102,13 @@ async def store_and_deliver(
             "link_id": draft.link_id,
             "source_event_id": envelope.id,
             "source_event_type": envelope.type,
+            "client_id": _client_id(envelope),
         }
         for envelope, draft in drafts
     ]
+    for row in rows:
+        if row["client_id"] in erased:
+            row["title"], row["body"] = erased_title(str(row["title"])), ERASED
     stored = await repo.store_notifications(session, rows, clock.now())
     if len(stored) < len(rows):
         log.info("%d notifications were already stored for their event and recipient", len(rows) - len(stored))
@@ -118,6 +131,14 @@ async def store_and_deliver(
         if channel is not None:
             await channel.deliver_many(session, items)
     return stored
+
+
+def _client_id(envelope: Envelope) -> uuid.UUID | None:
+    value = envelope.data.get("client_id") if isinstance(envelope.data, dict) else None
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 # Inbox --------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from services.pipeline import service
 from services.pipeline.board_stream import BoardStreams
 from services.pipeline.endpoints import router, stream_router
 from services.pipeline.models import messaging, people
+from services.pipeline.privacy import router as privacy_router
 from services.pipeline.settings import PipelineSettings
 from services.pipeline.subscriptions import CONSUMERS
 from shared.app import ServiceParts, create_service_app
@@ -41,7 +42,7 @@ def create_app(settings: PipelineSettings | None = None) -> FastAPI:
             title="InsureOps pipeline",
             description="Insurance lines and their specialists, the nine stages, deals (opportunities) moving "
             "through them, each deal's timeline, the board and pipeline analytics.",
-            routers=[stream_router, router],
+            routers=[stream_router, router, privacy_router],
             tables=messaging,
             people=people,
             publishes=PUBLISHES,

@@ -25,6 +25,7 @@ from services.pipeline.models import (
     people,
 )
 from shared.pagination import PageParams, apply_sort, total_of
+from shared.privacy.rights import unless_erased
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
 
@@ -113,14 +114,16 @@ async def get_client(session: AsyncSession, client_id: uuid.UUID) -> KnownClient
 
 async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
     """Add the client to the replica, or overwrite its `values` if it is there."""
-    await session.execute(
-        pg_insert(KnownClient)
-        .values(id=client_id, **values)
-        .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()})
-    )
+    insert = pg_insert(KnownClient).values(id=client_id, **values)
+    changes = {**values, "updated_at": func.now()}
+    if "name" in changes:  # an erased client's name stays "erased"
+        changes["name"] = unless_erased(KnownClient.name, insert.excluded.name)
+    await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changes))
 
 
 async def update_known_client(session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]) -> None:
+    if "name" in values:  # an erased client's name stays "erased"
+        values = {**values, "name": unless_erased(KnownClient.name, values["name"])}
     await session.execute(
         update(KnownClient).where(KnownClient.id == client_id).values(**values, updated_at=func.now())
     )

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from services.tasks import calendar, metrics, watch
 from services.tasks.endpoints import router
 from services.tasks.models import messaging, people
+from services.tasks.privacy import router as privacy_router
 from services.tasks.settings import TasksSettings
 from services.tasks.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
@@ -23,7 +24,7 @@ def create_app(settings: TasksSettings | None = None) -> FastAPI:
             title="InsureOps tasks",
             description="Tasks that open and route themselves as deals move, manual tickets, comment threads, "
             "SLA watch and escalation, stale-work reminders, department workload, the working-time calendar.",
-            routers=[router],
+            routers=[router, privacy_router],
             tables=messaging,
             people=people,
             publishes=[TASKS, TASKS_CALENDAR],

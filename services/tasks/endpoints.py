@@ -101,7 +101,9 @@ async def list_tasks(
     responses={403: PROBLEMS[403]},
 )
 async def create_task(body: TaskCreate, session: Session, caller: Caller, settings: Settings):
-    return TaskOut.model_validate(await service.create_manual_task(session, settings, caller, body))
+    task = await service.create_manual_task(session, settings, caller, body)
+    await session.refresh(task, ["client_name"])  # read with the row, not written with it
+    return TaskOut.model_validate(task)
 
 
 @router.get(

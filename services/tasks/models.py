@@ -22,10 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 from services.tasks.schemas import Priority
 from shared.db import service_metadata
@@ -172,6 +173,8 @@ class KnownClient(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     department_id: Mapped[uuid.UUID | None]
+    # Its name ("erased" once the person's data was erased; null if known from before names were kept).
+    name: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -185,3 +188,10 @@ class WorkCalendarRow(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# The client's name as this service knows it ("erased" once the person's data was erased), with every task read.
+Task.client_name = column_property(
+    select(KnownClient.name).where(KnownClient.id == Task.client_id).correlate_except(KnownClient).scalar_subquery(),
+    expire_on_flush=False,  # the client's name is not the task's: a change of the task keeps it
+)

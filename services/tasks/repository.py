@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, text
+from sqlalchemy import BigInteger, Select, and_, bindparam, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from services.tasks.schemas import Priority
 from shared.auth import Principal
 from shared.errors import InvalidInput
 from shared.pagination import PageParams, total_of
+from shared.privacy.rights import unless_erased
 
 users, departments = people.users, people.departments
 
@@ -287,10 +289,24 @@ async def get_known_client(session: AsyncSession, client_id: uuid.UUID) -> Known
     return await session.get(KnownClient, client_id, populate_existing=True)
 
 
-async def upsert_known_client(session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
-    values = {"department_id": department_id, "updated_at": func.now()}
+async def upsert_known_client(
+    session: AsyncSession, client_id: uuid.UUID, department_id: uuid.UUID | None, *, name: str | None = None
+) -> None:
+    values: dict[str, Any] = {"department_id": department_id, "updated_at": func.now()}
+    if name is not None:
+        values["name"] = name
+    insert = pg_insert(KnownClient).values(id=client_id, **values)
+    changes = dict(values)
+    if "name" in changes:  # an erased client's name stays "erased"
+        changes["name"] = unless_erased(KnownClient.name, insert.excluded.name)
+    await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changes))
+
+
+async def rename_known_client(session: AsyncSession, client_id: uuid.UUID, name: str) -> None:
     await session.execute(
-        pg_insert(KnownClient).values(id=client_id, **values).on_conflict_do_update(index_elements=["id"], set_=values)
+        update(KnownClient)
+        .where(KnownClient.id == client_id)
+        .values(name=unless_erased(KnownClient.name, name), updated_at=func.now())
     )
 
 

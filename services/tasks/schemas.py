@@ -79,6 +79,9 @@ class TaskOut(BaseModel):
     origin: Literal["auto", "manual"]
     opportunity_id: uuid.UUID | None
     client_id: uuid.UUID | None
+    client_name: str | None = Field(
+        None, description='The client\'s name as last known ("erased" once their personal data was erased)'
+    )
     contract_id: uuid.UUID | None = Field(None, description="The contract the work is about (an endorsement).")
     stage_key: str | None
     department_id: uuid.UUID | None

@@ -237,13 +237,16 @@ async def _check_links(session: AsyncSession, settings: TasksSettings, caller: P
 
 
 async def on_client_created(session: AsyncSession, envelope: Envelope, data: ClientCreated) -> None:
-    await repo.upsert_known_client(session, data.client_id, data.department_id)
+    await repo.upsert_known_client(session, data.client_id, data.department_id, name=data.name)
 
 
 async def on_client_updated(session: AsyncSession, envelope: Envelope, data: ClientUpdated) -> None:
     change = data.changes.get("department_id")
     if change is not None:
         await repo.upsert_known_client(session, data.client_id, uuid.UUID(str(change.after)) if change.after else None)
+    name = data.changes.get("name")
+    if name is not None and name.after:
+        await repo.rename_known_client(session, data.client_id, str(name.after))
 
 
 async def create_manual_task(

@@ -26,6 +26,7 @@ IDENTITY = (IDENTITY_USERS, IDENTITY_DEPARTMENTS)
 
 # What each consuming service reports about its dead letters (an Admin replayed or discarded one), for audit.
 AUDIT_DEAD_LETTERS = "audit.dead_letter.events"
+IDENTITY_DEAD_LETTERS = "identity.dead_letter.events"
 CLIENTS_DEAD_LETTERS = "clients.dead_letter.events"
 CONTRACTS_DEAD_LETTERS = "contracts.dead_letter.events"
 DOCUMENTS_DEAD_LETTERS = "documents.dead_letter.events"
@@ -36,6 +37,7 @@ TASKS_DEAD_LETTERS = "tasks.dead_letter.events"
 # The services that consume events (so keep dead letters), each with its dead-letter events topic.
 DEAD_LETTER_EVENTS = {
     "audit": AUDIT_DEAD_LETTERS,
+    "identity": IDENTITY_DEAD_LETTERS,
     "clients": CLIENTS_DEAD_LETTERS,
     "contracts": CONTRACTS_DEAD_LETTERS,
     "documents": DOCUMENTS_DEAD_LETTERS,
@@ -97,14 +99,22 @@ TOPIC_OWNERS: dict[str, str] = {
 # topic by pattern (`DOMAIN_TOPIC_PATTERN`), so it may read any topic. A fast test keeps this in step with the
 # services' subscriptions (tests/shared/test_bus_access.py).
 READS: dict[str, tuple[str, ...]] = {
-    "identity": (IDENTITY_USERS,),
-    "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS),
-    "pipeline": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, CONTRACTS, DOCUMENTS, DOCUMENTS_CHECKLISTS),
-    "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES, CONTRACTS),
-    "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES),
+    "identity": (IDENTITY_USERS, PRIVACY_SUBJECTS),
+    "clients": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CONTRACTS, PRIVACY_SUBJECTS),
+    "pipeline": (
+        IDENTITY_USERS,
+        IDENTITY_DEPARTMENTS,
+        CLIENTS,
+        CONTRACTS,
+        DOCUMENTS,
+        DOCUMENTS_CHECKLISTS,
+        PRIVACY_SUBJECTS,
+    ),
+    "tasks": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES, CONTRACTS, PRIVACY_SUBJECTS),
+    "contracts": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, CLIENTS, PIPELINE_OPPORTUNITIES, PRIVACY_SUBJECTS),
     "audit": (IDENTITY_USERS,),
-    "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS),
-    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS),
+    "notifications": (IDENTITY_USERS, IDENTITY_DEPARTMENTS, TASKS, PIPELINE_OPPORTUNITIES, CONTRACTS, PRIVACY_SUBJECTS),
+    "documents": (IDENTITY_USERS, CLIENTS, PIPELINE_OPPORTUNITIES, TASKS, CONTRACTS, PRIVACY_SUBJECTS),
     "privacy": (IDENTITY_USERS, CONTRACTS),
     "gateway": (IDENTITY_USERS,),
 }

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, delete, func, select, text
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, case, delete, func, select, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from shared.contracts.identity import (
     UserDeactivated,
     UserUpdated,
 )
+from shared.contracts.privacy import ERASED
 from shared.messaging.envelope import Envelope
 from shared.messaging.subscriptions import On, on
 
@@ -84,6 +85,15 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
     """Handlers keyed by event type, in the `(session, envelope, data)` form the consumer calls."""
     users, departments = tables.users, tables.departments
 
+    def _keep_erased(values: dict[str, Any], new: Any) -> dict[str, Any]:
+        """An erased user's name and email (`privacy.subject.erased`, `shared.privacy`) stay as erasure left them: a
+        user event still on its way then (another topic, so in no order with it) brings no personal data back."""
+        return {
+            field: case((users.c.name == ERASED, users.c[field]), else_=new[field])
+            for field in ("name", "email")
+            if field in values
+        }
+
     async def announce_active(session: AsyncSession, user_id: object, active: bool) -> None:
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"),
@@ -98,11 +108,9 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
             "department_id": data.department_id,
             "active": data.active,
         }
-        await session.execute(
-            pg_insert(users)
-            .values(id=data.user_id, **values)
-            .on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": func.now()})
-        )
+        insert = pg_insert(users).values(id=data.user_id, **values)
+        changes = {**values, **_keep_erased(values, insert.excluded), "updated_at": func.now()}
+        await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=changes))
         await announce_active(session, data.user_id, data.active)
 
     async def user_changed(session: AsyncSession, envelope: Envelope, data: UserUpdated | UserDeactivated) -> None:
@@ -110,8 +118,9 @@ def people_handlers(tables: PeopleTables) -> dict[str, Callable[..., Awaitable[N
         if isinstance(data, UserDeactivated):
             values["active"] = False
         if values:
+            changes = {**values, **_keep_erased(values, values)}
             await session.execute(
-                users.update().where(users.c.id == data.user_id).values(**values, updated_at=func.now())
+                users.update().where(users.c.id == data.user_id).values(**changes, updated_at=func.now())
             )
         if "active" in values:
             await announce_active(session, data.user_id, bool(values["active"]))

@@ -485,6 +485,13 @@ MATRIX: tuple[Row, ...] = (
         A="other:ok mine:ok",
         note="Probed on jobs whose only row is refused: the commit has nothing to do.",
     ),
+    # Data subjects' rights (GDPR): the Admin's alone -----------------------------------------------
+    row(
+        "GET",
+        "/api/v1/privacy/subjects/{subject_kind}/{subject_id}/export",
+        **ADMIN_ONLY,
+        note="Composed at the gateway from every service's part (services/gateway/privacy_export.py).",
+    ),
     # Dead letters: the Admin's alone (shared/messaging/dead_letters) ------------------------------
     row("GET", "/api/v1/dead-letters", **ADMIN_ONLY, note="Composed at the gateway from every consuming service."),
     row("GET", "/api/v1/dead-letters/{consumer}", **ADMIN_ONLY),

@@ -76,7 +76,11 @@ PERSPECTIVES = {
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 # Answered by the gateway itself (services/gateway/compose.py), composed from the services' answers.
-GATEWAY_OWN = {("GET", "/api/v1/clients/{client_id}/360"), ("GET", "/api/v1/dashboard")}
+GATEWAY_OWN = {
+    ("GET", "/api/v1/clients/{client_id}/360"),
+    ("GET", "/api/v1/dashboard"),
+    ("GET", "/api/v1/privacy/subjects/{subject_kind}/{subject_id}/export"),
+}
 CONCURRENCY = 12
 
 
@@ -1099,6 +1103,11 @@ for _path in ("/api/v1/notifications/{notification_id}", "/api/v1/notifications/
 
 # Dead letters
 simple("GET", "/api/v1/dead-letters", params={"status": "any", "limit": 5})
+
+
+@builds("GET", "/api/v1/privacy/subjects/{subject_kind}/{subject_id}/export")
+async def _(w, role, scope):
+    return Call(path={"subject_kind": "client", "subject_id": w.clients["own"]["id"]}, params={"format": "json"})
 
 
 @builds("GET", "/api/v1/dead-letters/{consumer}")

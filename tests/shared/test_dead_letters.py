@@ -66,7 +66,8 @@ def test_the_gateway_routes_a_consumers_letters_to_the_service_owning_it():
     assert service_for("/api/v1/dead-letters/audit/3") == "audit"
     assert service_for("/api/v1/dead-letters/contracts/replay") == "contracts"
     assert service_for("/api/v1/dead-letters/gateway/1") is None
-    assert service_for("/api/v1/dead-letters/identity.x") is None  # identity consumes nothing
+    assert service_for("/api/v1/dead-letters/identity") == "identity"  # erasures of data subjects
+    assert service_for("/api/v1/dead-letters/documents.x") == "documents"
     assert service_for("/api/v1/dead-letters/nope") is None
     assert service_for("/api/v1/dead-lettersX/audit") is None
     assert service_for("/api/v1/dead-letters") is None  # the gateway's own composed list

@@ -12,11 +12,22 @@ from typing import get_args
 
 from services.notifications.recipients import SOURCE_EVENT_TYPES
 from services.tasks import routing
+from shared.contracts.privacy import SubjectErased
 from shared.projections.identity import people_handlers
 from tests.bus import COVERED, consumer_groups_of
 
 TESTS = Path(__file__).resolve().parents[1]
-CONSUMING_SERVICES = ("clients", "pipeline", "tasks", "contracts", "audit", "notifications", "documents", "privacy")
+CONSUMING_SERVICES = (
+    "identity",
+    "clients",
+    "pipeline",
+    "tasks",
+    "contracts",
+    "audit",
+    "notifications",
+    "documents",
+    "privacy",
+)
 
 
 def _people_tables():
@@ -28,7 +39,7 @@ def _people_tables():
 # What each batch handler acts on (its topics carry other types too, which it claims and ignores).
 BATCH_TYPES = {
     routing.CONSUMER: tuple(contract.event_type for contract in get_args(routing.DealEvent)),
-    "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables())),
+    "notifications": (*SOURCE_EVENT_TYPES, *people_handlers(_people_tables()), SubjectErased.event_type),
 }
 
 

@@ -173,6 +173,91 @@ export interface paths {
         patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/dead-letters/{consumer}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A consumer's dead letters, newest first, by event type, status (parked by default) and time */
+        get: operations["list_letters_api_v1_dead_letters__consumer__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replay several dead letters of a consumer, in the order given, each on its own: what became of each */
+        post: operations["replay_many_api_v1_dead_letters__consumer__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead letter: its record (payload, headers, key, origin), error and what became of it */
+        get: operations["get_letter_api_v1_dead_letters__consumer___dead_letter_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give the letter's event to its consumer again, idempotently: once handled it is `replayed`; if the consumer fails again it stays parked (the attempt recorded) and the answer says why */
+        post: operations["replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve the letter without handling its event, saying why */
+        post: operations["discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/imports/templates/{kind}": {
         parameters: {
             query?: never;
@@ -357,91 +442,6 @@ export interface paths {
         get: operations["rollup_api_v1_clients__client_id__rollup_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dead-letters/{consumer}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A consumer's dead letters, newest first, by event type, status (parked by default) and time */
-        get: operations["list_letters_api_v1_dead_letters__consumer__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dead-letters/{consumer}/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Replay several dead letters of a consumer, in the order given, each on its own: what became of each */
-        post: operations["replay_many_api_v1_dead_letters__consumer__replay_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dead-letters/{consumer}/{dead_letter_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One dead letter: its record (payload, headers, key, origin), error and what became of it */
-        get: operations["get_letter_api_v1_dead_letters__consumer___dead_letter_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Give the letter's event to its consumer again, idempotently: once handled it is `replayed`; if the consumer fails again it stays parked (the attempt recorded) and the answer says why */
-        post: operations["replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dead-letters/{consumer}/{dead_letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Resolve the letter without handling its event, saying why */
-        post: operations["discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1564,6 +1564,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/privacy/subjects/{subject_kind}/{subject_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything the platform holds about a data subject (GDPR Art. 15), as JSON or PDF (Admin)
+         * @description Every service is asked at once for what it holds about the subject (a client who is a person, or a user) and what it declares about that processing: purposes, categories, recipients, retention and source. The answer is whole or nothing: a service that does not answer makes it a 503 naming it. The export is registered as a data-subject request.
+         */
+        get: operations["export_subject_api_v1_privacy_subjects__subject_kind___subject_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1591,6 +1611,173 @@ export interface components {
              * Format: password
              */
             client_secret?: string | null;
+        };
+        /** DeadLetterDetail */
+        DeadLetterDetail: {
+            /** Id */
+            id: number;
+            /**
+             * Consumer
+             * @description The consumer group that parked it
+             */
+            consumer: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "parked" | "replayed" | "discarded";
+            /**
+             * Event Id
+             * @description The parked event's id (null: the record was not an event)
+             */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /**
+             * Kind
+             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
+             */
+            kind: string | null;
+            /**
+             * Error
+             * @description The failure that parked it
+             */
+            error: string;
+            /**
+             * Topic
+             * @description Where the record was read from
+             */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+            /**
+             * Replay Attempts
+             * @description Replays tried, the successful one included
+             */
+            replay_attempts: number;
+            /** Last Replay At */
+            last_replay_at: string | null;
+            /**
+             * Last Replay Error
+             * @description Why the last failed replay failed
+             */
+            last_replay_error: string | null;
+            /**
+             * Resolved At
+             * @description When it was replayed or discarded
+             */
+            resolved_at: string | null;
+            /**
+             * Resolved By
+             * @description Who replayed or discarded it (`user:<id>`)
+             */
+            resolved_by: string | null;
+            /** Discard Reason */
+            discard_reason: string | null;
+            /**
+             * Headers
+             * @description The record's Kafka headers (its CloudEvents attributes)
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Payload Encoding
+             * @description How `payload` shows the record's value: parsed JSON, UTF-8 text, base64 of the bytes, or none (the record had no value)
+             * @enum {string}
+             */
+            payload_encoding: "json" | "text" | "base64" | "none";
+            /**
+             * Payload
+             * @description The record's value, as `payload_encoding` says
+             */
+            payload: unknown;
+            /**
+             * Replayable
+             * @description Whether the record is an event its consumer can be given again
+             */
+            replayable: boolean;
+        };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            /** Id */
+            id: number;
+            /**
+             * Consumer
+             * @description The consumer group that parked it
+             */
+            consumer: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "parked" | "replayed" | "discarded";
+            /**
+             * Event Id
+             * @description The parked event's id (null: the record was not an event)
+             */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /**
+             * Kind
+             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
+             */
+            kind: string | null;
+            /**
+             * Error
+             * @description The failure that parked it
+             */
+            error: string;
+            /**
+             * Topic
+             * @description Where the record was read from
+             */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+            /**
+             * Replay Attempts
+             * @description Replays tried, the successful one included
+             */
+            replay_attempts: number;
+            /** Last Replay At */
+            last_replay_at: string | null;
+            /**
+             * Last Replay Error
+             * @description Why the last failed replay failed
+             */
+            last_replay_error: string | null;
+            /**
+             * Resolved At
+             * @description When it was replayed or discarded
+             */
+            resolved_at: string | null;
+            /**
+             * Resolved By
+             * @description Who replayed or discarded it (`user:<id>`)
+             */
+            resolved_by: string | null;
+            /** Discard Reason */
+            discard_reason: string | null;
         };
         /** DepartmentCreate */
         DepartmentCreate: {
@@ -1631,6 +1818,25 @@ export interface components {
             /** Manager Id */
             manager_id?: string | null;
         };
+        /** DiscardRequest */
+        DiscardRequest: {
+            /**
+             * Reason
+             * @description Why the letter's event will not be handled
+             */
+            reason: string;
+        };
+        /** Page[DeadLetterOut] */
+        Page_DeadLetterOut_: {
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
         /** Page[DepartmentOut] */
         Page_DepartmentOut_: {
             /** Items */
@@ -1669,6 +1875,43 @@ export interface components {
             department_id: string | null;
             /** Active */
             active: boolean;
+        };
+        /** ReplayReport */
+        ReplayReport: {
+            /** Results */
+            results: components["schemas"]["ReplayResult"][];
+            /** Replayed */
+            replayed: number;
+            /**
+             * Failed
+             * @description Letters not replayed, for whatever reason
+             */
+            failed: number;
+        };
+        /** ReplayRequest */
+        ReplayRequest: {
+            /**
+             * Ids
+             * @description The dead letters to replay, in this order (each in its own transaction)
+             */
+            ids: number[];
+        };
+        /** ReplayResult */
+        ReplayResult: {
+            /** Id */
+            id: number;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "replayed" | "failed" | "not_found" | "conflict" | "not_replayable" | "unavailable";
+            /**
+             * Status
+             * @description The status a single replay of this letter would have answered
+             */
+            status: number;
+            /** Detail */
+            detail: string;
         };
         /** TokenOut */
         TokenOut: {
@@ -1877,6 +2120,11 @@ export interface components {
             updated_at: string;
             /** Status Changed At */
             status_changed_at: string | null;
+            /**
+             * Erased At
+             * @description When the person's data was erased (GDPR Art. 17): the name reads "erased", tax id, email, phone and address are null, and they cannot be set again (409)
+             */
+            erased_at?: string | null;
         };
         /** ClientUpdate */
         ClientUpdate: {
@@ -1916,181 +2164,6 @@ export interface components {
             annual_premium: string;
             /** Active Contracts */
             active_contracts: number;
-        };
-        /** DeadLetterDetail */
-        DeadLetterDetail: {
-            /** Id */
-            id: number;
-            /**
-             * Consumer
-             * @description The consumer group that parked it
-             */
-            consumer: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "parked" | "replayed" | "discarded";
-            /**
-             * Event Id
-             * @description The parked event's id (null: the record was not an event)
-             */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /**
-             * Kind
-             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
-             */
-            kind: string | null;
-            /**
-             * Error
-             * @description The failure that parked it
-             */
-            error: string;
-            /**
-             * Topic
-             * @description Where the record was read from
-             */
-            topic: string;
-            /** Partition */
-            partition: number;
-            /** Offset */
-            offset: number;
-            /** Key */
-            key: string | null;
-            /**
-             * Parked At
-             * Format: date-time
-             */
-            parked_at: string;
-            /**
-             * Replay Attempts
-             * @description Replays tried, the successful one included
-             */
-            replay_attempts: number;
-            /** Last Replay At */
-            last_replay_at: string | null;
-            /**
-             * Last Replay Error
-             * @description Why the last failed replay failed
-             */
-            last_replay_error: string | null;
-            /**
-             * Resolved At
-             * @description When it was replayed or discarded
-             */
-            resolved_at: string | null;
-            /**
-             * Resolved By
-             * @description Who replayed or discarded it (`user:<id>`)
-             */
-            resolved_by: string | null;
-            /** Discard Reason */
-            discard_reason: string | null;
-            /**
-             * Headers
-             * @description The record's Kafka headers (its CloudEvents attributes)
-             */
-            headers: {
-                [key: string]: string;
-            };
-            /**
-             * Payload Encoding
-             * @description How `payload` shows the record's value: parsed JSON, UTF-8 text, base64 of the bytes, or none (the record had no value)
-             * @enum {string}
-             */
-            payload_encoding: "json" | "text" | "base64" | "none";
-            /**
-             * Payload
-             * @description The record's value, as `payload_encoding` says
-             */
-            payload: unknown;
-            /**
-             * Replayable
-             * @description Whether the record is an event its consumer can be given again
-             */
-            replayable: boolean;
-        };
-        /** DeadLetterOut */
-        DeadLetterOut: {
-            /** Id */
-            id: number;
-            /**
-             * Consumer
-             * @description The consumer group that parked it
-             */
-            consumer: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "parked" | "replayed" | "discarded";
-            /**
-             * Event Id
-             * @description The parked event's id (null: the record was not an event)
-             */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /**
-             * Kind
-             * @description Why it was parked: `permanent` (a refusal, a payload the contract refuses, an unknown version, not an event) or `unknown` (it kept failing); null for letters parked before this was kept
-             */
-            kind: string | null;
-            /**
-             * Error
-             * @description The failure that parked it
-             */
-            error: string;
-            /**
-             * Topic
-             * @description Where the record was read from
-             */
-            topic: string;
-            /** Partition */
-            partition: number;
-            /** Offset */
-            offset: number;
-            /** Key */
-            key: string | null;
-            /**
-             * Parked At
-             * Format: date-time
-             */
-            parked_at: string;
-            /**
-             * Replay Attempts
-             * @description Replays tried, the successful one included
-             */
-            replay_attempts: number;
-            /** Last Replay At */
-            last_replay_at: string | null;
-            /**
-             * Last Replay Error
-             * @description Why the last failed replay failed
-             */
-            last_replay_error: string | null;
-            /**
-             * Resolved At
-             * @description When it was replayed or discarded
-             */
-            resolved_at: string | null;
-            /**
-             * Resolved By
-             * @description Who replayed or discarded it (`user:<id>`)
-             */
-            resolved_by: string | null;
-            /** Discard Reason */
-            discard_reason: string | null;
-        };
-        /** DiscardRequest */
-        DiscardRequest: {
-            /**
-             * Reason
-             * @description Why the letter's event will not be handled
-             */
-            reason: string;
         };
         /** ImportJobOut */
         ImportJobOut: {
@@ -2214,17 +2287,6 @@ export interface components {
             /** Offset */
             offset: number;
         };
-        /** Page[DeadLetterOut] */
-        Page_DeadLetterOut_: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
-            /** Total */
-            total: number;
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-        };
         /** Page[ImportJobOut] */
         Page_ImportJobOut_: {
             /** Items */
@@ -2246,43 +2308,6 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-        };
-        /** ReplayReport */
-        ReplayReport: {
-            /** Results */
-            results: components["schemas"]["ReplayResult"][];
-            /** Replayed */
-            replayed: number;
-            /**
-             * Failed
-             * @description Letters not replayed, for whatever reason
-             */
-            failed: number;
-        };
-        /** ReplayRequest */
-        ReplayRequest: {
-            /**
-             * Ids
-             * @description The dead letters to replay, in this order (each in its own transaction)
-             */
-            ids: number[];
-        };
-        /** ReplayResult */
-        ReplayResult: {
-            /** Id */
-            id: number;
-            /**
-             * Outcome
-             * @enum {string}
-             */
-            outcome: "replayed" | "failed" | "not_found" | "conflict" | "not_replayable" | "unavailable";
-            /**
-             * Status
-             * @description The status a single replay of this letter would have answered
-             */
-            status: number;
-            /** Detail */
-            detail: string;
         };
         /** Rollup */
         Rollup: {
@@ -2363,6 +2388,11 @@ export interface components {
             updated_at: string;
             /** Status Changed At */
             status_changed_at: string | null;
+            /**
+             * Erased At
+             * @description When the person's data was erased (GDPR Art. 17): the name reads "erased", tax id, email, phone and address are null, and they cannot be set again (409)
+             */
+            erased_at?: string | null;
             /**
              * Depth
              * @description 0 for the client asked about; 1 for its children (or its parent), and so on.
@@ -2505,6 +2535,11 @@ export interface components {
              * Format: uuid
              */
             client_id: string;
+            /**
+             * Client Name
+             * @description The client's name as last known ("erased" once their personal data was erased)
+             */
+            client_name?: string | null;
             /** Opportunity Id */
             opportunity_id: string | null;
             /** Line Id */
@@ -3282,6 +3317,11 @@ export interface components {
             opportunity_id: string | null;
             /** Client Id */
             client_id: string | null;
+            /**
+             * Client Name
+             * @description The client's name as last known ("erased" once their personal data was erased)
+             */
+            client_name?: string | null;
             /**
              * Contract Id
              * @description The contract the work is about (an endorsement).
@@ -4735,6 +4775,96 @@ export interface components {
              */
             detail: string;
         };
+        /**
+         * Processing
+         * @description What a service declares about the personal data it holds of a kind of subject (GDPR Art. 15(1)).
+         */
+        Processing: {
+            /**
+             * Purposes
+             * @description Art. 15(1)(a): why the data is processed
+             */
+            purposes: string[];
+            /**
+             * Categories
+             * @description Art. 15(1)(b): the kinds of personal data held
+             */
+            categories: string[];
+            /**
+             * Recipients
+             * @description Art. 15(1)(c): who the data is disclosed to
+             */
+            recipients: string[];
+            /**
+             * Retention
+             * @description Art. 15(1)(d): how long it is kept, or how that is decided
+             */
+            retention: string;
+            /**
+             * Source
+             * @description Art. 15(1)(g): where the data came from
+             */
+            source: string;
+        };
+        /**
+         * SubjectExport
+         * @description Everything the platform holds about one data subject, service by service (GDPR Art. 15).
+         */
+        SubjectExport: {
+            /**
+             * Subject Kind
+             * @enum {string}
+             */
+            subject_kind: "client" | "user";
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Requested By
+             * Format: uuid
+             */
+            requested_by: string;
+            /**
+             * Services
+             * @description Each service's part, in a fixed order (identity, clients, pipeline, tasks, contracts, documents, notifications, audit): the records it holds about the subject and its purposes, categories, recipients, retention and source (Art. 15(1))
+             */
+            services: components["schemas"]["SubjectPart"][];
+        };
+        /**
+         * SubjectPart
+         * @description One service's part of a subject's export.
+         */
+        SubjectPart: {
+            /** Service */
+            service: string;
+            /**
+             * Subject Kind
+             * @enum {string}
+             */
+            subject_kind: "client" | "user";
+            /**
+             * Subject Id
+             * Format: uuid
+             */
+            subject_id: string;
+            processing: components["schemas"]["Processing"];
+            /**
+             * Records
+             * @description The records held about the subject, by kind
+             */
+            records: {
+                [key: string]: {
+                    [key: string]: unknown;
+                }[];
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -5584,6 +5714,382 @@ export interface operations {
             };
         };
     };
+    list_letters_api_v1_dead_letters__consumer__get: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-200). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description e.g. `pipeline.opportunity.accepted` */
+                event_type?: string | null;
+                /** @description `parked` (the default: those waiting for an Admin), `replayed`, `discarded`, or `any` */
+                status?: "parked" | "replayed" | "discarded" | "any";
+                /** @description Parked at or after (ISO 8601 with timezone) */
+                since?: string | null;
+                /** @description Parked before (ISO 8601 with timezone) */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeadLetterOut_"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_many_api_v1_dead_letters__consumer__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayReport"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_letter_api_v1_dead_letters__consumer___dead_letter_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The consumer's dependency is unavailable; try again (problem+json) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
+                consumer: string;
+                /** @description The dead letter's id (in its service) */
+                dead_letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role may not do this (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_template_api_v1_imports_templates__kind__get: {
         parameters: {
             query?: {
@@ -6401,382 +6907,6 @@ export interface operations {
                 };
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_letters_api_v1_dead_letters__consumer__get: {
-        parameters: {
-            query?: {
-                /** @description Items per page (1-200). */
-                limit?: number;
-                /** @description Items to skip. */
-                offset?: number;
-                /** @description e.g. `pipeline.opportunity.accepted` */
-                event_type?: string | null;
-                /** @description `parked` (the default: those waiting for an Admin), `replayed`, `discarded`, or `any` */
-                status?: "parked" | "replayed" | "discarded" | "any";
-                /** @description Parked at or after (ISO 8601 with timezone) */
-                since?: string | null;
-                /** @description Parked before (ISO 8601 with timezone) */
-                until?: string | null;
-            };
-            header?: never;
-            path: {
-                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
-                consumer: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_DeadLetterOut_"];
-                };
-            };
-            /** @description Missing, invalid or expired token (problem+json) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this (problem+json) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    replay_many_api_v1_dead_letters__consumer__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
-                consumer: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReplayRequest"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReplayReport"];
-                };
-            };
-            /** @description Missing, invalid or expired token (problem+json) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this (problem+json) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_letter_api_v1_dead_letters__consumer___dead_letter_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
-                consumer: string;
-                /** @description The dead letter's id (in its service) */
-                dead_letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterDetail"];
-                };
-            };
-            /** @description Missing, invalid or expired token (problem+json) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this (problem+json) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    replay_letter_api_v1_dead_letters__consumer___dead_letter_id__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
-                consumer: string;
-                /** @description The dead letter's id (in its service) */
-                dead_letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterDetail"];
-                };
-            };
-            /** @description Missing, invalid or expired token (problem+json) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this (problem+json) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The consumer's dependency is unavailable; try again (problem+json) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    discard_letter_api_v1_dead_letters__consumer___dead_letter_id__discard_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A consumer group, e.g. `tasks.router` or `audit`: the part before the first dot names the service that owns it */
-                consumer: string;
-                /** @description The dead letter's id (in its service) */
-                dead_letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DiscardRequest"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterDetail"];
-                };
-            };
-            /** @description Missing, invalid or expired token (problem+json) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The caller's role may not do this (problem+json) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such consumer in this service, or no such dead letter of it (problem+json) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The letter is already replayed or discarded, or its consumer failed on it again (problem+json) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Invalid input, or a letter that is not an event and so cannot be replayed (problem+json) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11042,6 +11172,78 @@ export interface operations {
             };
             /** @description Invalid input; `errors` names each field (problem+json) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_subject_api_v1_privacy_subjects__subject_kind___subject_id__export_get: {
+        parameters: {
+            query?: {
+                /** @description `json` or `pdf` */
+                format?: "json" | "pdf";
+            };
+            header?: never;
+            path: {
+                subject_kind: "client" | "user";
+                subject_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export: JSON (streamed) or a PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectExport"];
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Missing, invalid or expired token (problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller is not an Admin (problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such subject (the owning service does not know them) (problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid input; `errors` names each field (problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A service did not answer; `services` names them (problem+json) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
