@@ -1,8 +1,8 @@
 """Data-subject rights in contracts (see `shared.privacy`): what it declares about its processing, what an erasure
 does to the rows it holds, and its part of a subject's export.
 
-A client subject: the replica's name reads "erased" (every contract shows it as `client_name`); the person's name is
-taken out of the free text of their contracts (cancellation reasons, endorsement and referral reasons) — but of a
+A client subject: the replica's name reads "erased" (every contract shows it as `client_name`) unless a contract
+is kept, which keeps showing its policyholder; the person's name is taken out of the free text of their contracts (cancellation reasons, endorsement and referral reasons) — but of a
 contract the erasure keeps (within its retention period), which is left as it is, restricted. Contract versions are
 never changed (a trigger refuses it): they are the terms the brokerage must be able to show. A user subject: the
 replica of identity's users. Nothing is published (`shared.privacy`).
@@ -64,8 +64,10 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
     if known.name == ERASED:
         return  # erased already
     names = [known.name]
-    known.name, known.updated_at = ERASED, clock.now()
     kept = kept_ids(data, "contract")
+    if not kept:
+        # A kept contract shows its policyholder's name (this replica's): it stays while a contract is kept.
+        known.name, known.updated_at = ERASED, clock.now()
     contracts = (await session.execute(select(Contract).where(Contract.client_id == data.subject_id))).scalars()
     erased = [c for c in contracts if c.id not in kept]
     for contract in erased:

@@ -43,7 +43,7 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
     if data.subject_kind != "client":
         return  # documents hold users' ids only
     kept_documents = kept_ids(data, "document")
-    kept_owners = {("contract", i) for i in kept_ids(data, "contract")} | {("deal", i) for i in kept_ids(data, "deal")}
+    kept_owners = {(owner, i) for owner in ("contract", "deal", "client") for i in kept_ids(data, owner)}
     documents = (await session.execute(select(Document).where(Document.client_id == data.subject_id))).scalars()
     erased = [d.id for d in documents if d.id not in kept_documents and (d.owner_type, d.owner_id) not in kept_owners]
     if not erased:

@@ -163,7 +163,20 @@ async def what_must_be_kept(
         )
     )
     facts = [ContractFacts(contract_id=r[0], status=r[1], end_date=r[2]) for r in rows]
-    return kept_contracts(facts, today=clock.now().date(), retention_years=retention_years)
+    kept = kept_contracts(facts, today=clock.now().date(), retention_years=retention_years)
+    if kept:
+        # A kept contract names its policyholder: the client's profile stays with it (restricted), as long as the
+        # last of them is kept.
+        kept.append(
+            KeptPart(
+                what="client",
+                record_id=subject_id,
+                reason="the policyholder of the contracts kept above: the profile stays with them, its processing "
+                "restricted",
+                until=max(part.until for part in kept if part.until is not None),
+            )
+        )
+    return kept
 
 
 async def erase(
@@ -175,8 +188,9 @@ async def erase(
     requested_by: uuid.UUID | None,
     retention_years: int,
 ) -> dict[str, Any]:
-    """Art. 17: destroy the subject's key and tell every service (`privacy.subject.erased`), unless something must
-    be kept (then restrict processing and say what and why); a subject already erased is a no-op. Every request is
+    """Art. 17: destroy the subject's key and tell every service (`privacy.subject.erased`); if something must be
+    kept, every service erases all but that (named in `kept`, with why and until when), the key stays and processing
+    is restricted; a subject already erased is a no-op. Every request is
     recorded (`privacy.request.recorded`)."""
     await session.execute(
         pg_insert(SubjectKey)
@@ -193,9 +207,19 @@ async def erase(
     else:
         kept = await what_must_be_kept(session, kind, subject_id, retention_years=retention_years)
         if kept:
+            # What the law requires the brokerage to keep blocks the erasure of that part only: every service erases
+            # the rest (`kept` names what it leaves), and the key stays, so the kept part and its trail remain
+            # readable while they must be kept; processing is restricted. An erasure asked again once the last
+            # retention has ended destroys the key.
             outcome = "restricted"
             row.restricted_at = clock.now()
             row.restriction_request_id = request_id
+            await session.flush()
+            await outbox.add(
+                session,
+                SubjectErased(subject_kind=kind, subject_id=subject_id, request_id=request_id, kept=kept),
+                subject=str(subject_id),
+            )
         else:
             outcome = "completed"
             row.wrapped_key = None

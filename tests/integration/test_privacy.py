@@ -4,7 +4,8 @@ A client person created through the gateway: the `clients.client.created` record
 of their personal fields in clear (each is sealed with the person's key), while the clients API and audit's
 history show them. Erased by the Admin: the key is destroyed (a tombstone left, 410 on the internal API), audit's
 history shows "erased" where the person was, the chain still verifies (it hashes the sealed form), a second
-erasure is a no-op. A client with a contract within its retention answers `restricted`, with the contract and why,
+erasure is a no-op. A client with a contract within its retention answers `restricted`, with the contract (and the
+profile that goes with it) and why,
 and keeps its key."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.integration.clients_contracts_helpers import (
     random_afm,
     tag,
 )
+from tests.integration.test_pipeline import open_deal
 
 
 @pytest.fixture
@@ -162,8 +164,17 @@ async def test_a_person_is_sealed_in_the_trail_and_erased_by_destroying_their_ke
 
 
 async def test_a_contract_in_its_retention_restricts_the_erasure(stack, gateway, admin_headers, privacy_db, keys_api):
-    client, _ = await a_person(gateway, admin_headers)
+    client, personal = await a_person(gateway, admin_headers)
     contract = await create_contract(gateway, admin_headers, client["id"])
+    # A deal that never became a contract: not kept, so the person's name leaves its title.
+    lines = (await gateway.get("/api/v1/lines", headers=admin_headers)).json()["items"]
+    deal = await open_deal(
+        gateway,
+        admin_headers,
+        client_id=client["id"],
+        line_id=lines[0]["id"],
+        title=f"Home cover for {personal['name']}",
+    )
 
     async def replicated():
         return await privacy_db.fetchrow("SELECT end_date FROM contracts WHERE contract_id = $1::uuid", contract["id"])
@@ -177,7 +188,8 @@ async def test_a_contract_in_its_retention_restricts_the_erasure(stack, gateway,
     assert restricted.status_code == 200, restricted.text
     answer = restricted.json()
     assert answer["outcome"] == "restricted" and answer["erased_at"] is None and answer["restricted_at"]
-    [kept] = answer["kept"]
+    kept, holder = answer["kept"]  # the contract, and its policyholder's profile with it
+    assert (holder["what"], holder["record_id"], holder["until"]) == ("client", client["id"], kept["until"])
     end = date.fromisoformat(contract["end_date"])
     assert (kept["what"], kept["record_id"], kept["until"]) == (
         "contract",
@@ -185,9 +197,17 @@ async def test_a_contract_in_its_retention_restricts_the_erasure(stack, gateway,
         end.replace(year=end.year + 10).isoformat(),
     )
     assert "10 years after its end" in kept["reason"]
-    # The key is kept: the person's data still reads.
+    # The key is kept: the person's data still reads, the profile kept with the contract too.
     assert (await keys_api.get(f"/internal/keys/client/{client['id']}")).status_code == 200
-    assert (await get_client(gateway, admin_headers, client["id"]))["id"] == client["id"]
+    assert (await get_client(gateway, admin_headers, client["id"]))["name"] == personal["name"]
+
+    # The rest is erased: the deal's title no longer names the person.
+    async def scrubbed():
+        r = await gateway.get(f"/api/v1/opportunities/{deal['id']}", headers=admin_headers)
+        assert r.status_code == 200, r.text
+        return personal["name"] not in r.json()["title"]
+
+    await wait_until(scrubbed, timeout=60, what="the person's name out of the deal that was not kept")
 
 
 async def test_an_export_is_recorded_by_a_service_and_personal_topics_keep_the_personal_data_retention(

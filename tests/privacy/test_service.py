@@ -97,11 +97,17 @@ async def test_a_contract_in_retention_restricts_the_erasure_and_keeps_the_key(s
 
     answer = await service.erase(session, "client", client, reason="asked", requested_by=None, retention_years=10)
     assert answer["outcome"] == "restricted" and answer["restricted_at"] is not None
-    [kept] = answer["kept"]
+    kept, holder = answer["kept"]
     assert (kept.what, kept.record_id, kept.until) == ("contract", created.contract_id, years_after(end, 10))
     assert "expired" in kept.reason  # the replica followed the contract's newest event
+    assert (holder.what, holder.record_id, holder.until) == ("client", client, kept.until)  # the policyholder
     assert await service.read_key(session, MASTER, "client", client) == key  # not destroyed
-    assert await published(session, "privacy.subject.erased") == []
+    # Every service erases the rest: the event names what it keeps.
+    [erased] = await published(session, "privacy.subject.erased")
+    assert [(p["what"], p["record_id"]) for p in erased["kept"]] == [
+        ("contract", str(created.contract_id)),
+        ("client", str(client)),
+    ]
     [recorded] = await published(session, "privacy.request.recorded")
     assert recorded["outcome"] == "restricted" and recorded["kept"][0]["record_id"] == str(created.contract_id)
 
