@@ -308,22 +308,48 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem.slug = problem.title.lower().replace(" ", "-")
         return problem_response(problem, request)
 
+    # The errors an outage raises are answered by the exception middleware (a handler per class) rather than by the
+    # catch-all below, which Starlette runs in its outermost middleware and then re-raises to the server: every
+    # request during a database restart would otherwise leave a full "Exception in ASGI application" traceback in
+    # the log beside the one warning line (the fault matrix counted hundreds per restart).
+    from aiokafka.errors import KafkaError
+    from asyncpg.exceptions import PostgresError
+    from asyncpg.exceptions import _base as asyncpg_base
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import InterfaceError as SAInterfaceError
+
+    for outage_class in (
+        OSError,
+        TimeoutError,
+        KafkaError,
+        DBAPIError,
+        SAInterfaceError,
+        PostgresError,
+        asyncpg_base.InterfaceError,
+    ):
+        app.add_exception_handler(outage_class, _unexpected)
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if caused_by_outage(exc):
-            # The database (or Kafka) is away for a moment — restarting, unreachable, out of connections: not a
-            # bug, and the caller may try again. A write may or may not have been made (the commit's answer can
-            # be what was lost), so the caller reads before repeating it.
-            log.warning("%s %s: a dependency is unavailable: %s", request.method, request.url.path, exc)
-            return problem_response(
-                ServiceUnavailable(
-                    "A dependency of this service is unavailable for a moment (its database or the bus); try again "
-                    "shortly. A change asked for may or may not have been made: read before repeating it.",
-                    headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
-                ),
-                request,
-            )
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        problem = Problem("An unexpected error occurred; it has been logged.")
-        problem.status, problem.title, problem.slug = 500, "Internal server error", "internal"
-        return problem_response(problem, request)
+    async def _unexpected_anywhere(request: Request, exc: Exception) -> JSONResponse:
+        return await _unexpected(request, exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """An outage (`caused_by_outage`) is a 503 the caller may retry; anything else a logged 500."""
+    if caused_by_outage(exc):
+        # The database (or Kafka) is away for a moment — restarting, unreachable, out of connections: not a
+        # bug, and the caller may try again. A write may or may not have been made (the commit's answer can
+        # be what was lost), so the caller reads before repeating it.
+        log.warning("%s %s: a dependency is unavailable: %s", request.method, request.url.path, exc)
+        return problem_response(
+            ServiceUnavailable(
+                "A dependency of this service is unavailable for a moment (its database or the bus); try again "
+                "shortly. A change asked for may or may not have been made: read before repeating it.",
+                headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+            ),
+            request,
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    problem = Problem("An unexpected error occurred; it has been logged.")
+    problem.status, problem.title, problem.slug = 500, "Internal server error", "internal"
+    return problem_response(problem, request)
