@@ -345,3 +345,36 @@ async def test_a_commit_stopped_half_way_is_interrupted_and_resumes_without_dupl
     parent = await session.scalar(select(Client).where(Client.name == "Resume One"))
     child = await session.scalar(select(Client).where(Client.name == "Resume Two"))
     assert parent is not None and child is not None and child.parent_id == parent.id
+
+
+async def test_a_contract_row_waits_for_the_contracts_service_to_know_its_client(monkeypatch):
+    """The contracts service answers "no client" until its copy of the clients has the one this import just
+    created: the row is asked again (not failed) while that lasts, and any other refusal is the row's answer."""
+    import httpx
+
+    from services.clients.imports import service as imports
+
+    monkeypatch.setattr(imports.asyncio, "sleep", _no_sleep)
+    answers = [
+        (422, {"errors": [{"field": "body.client_id", "message": "no client 1"}]}),
+        (422, {"errors": [{"field": "body.client_id", "message": "no client 1"}]}),
+        (201, {"id": str(uuid.uuid4())}),
+    ]
+    asked = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        status, body = answers.pop(0)
+        return httpx.Response(status, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply), base_url="http://contracts") as http:
+        response = await imports._post_contract(http, {"client_id": "1"})
+        assert response.status_code == 201 and asked == ["/api/v1/contracts"] * 3
+
+        answers.append((422, {"errors": [{"field": "body.end_date", "message": "must be after start_date"}]}))
+        response = await imports._post_contract(http, {"client_id": "1"})
+        assert response.status_code == 422 and len(asked) == 4  # a refusal of the row itself: at once
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None

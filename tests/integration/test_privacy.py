@@ -21,7 +21,7 @@ import pytest
 from devstack.secrets import INTERNAL_SERVICE_TOKEN
 from devstack.seed import ADMIN
 from shared.contracts.privacy import ERASED
-from tests.conftest import assert_problem, superuser_dsn, wait_until
+from tests.conftest import all_items, assert_problem, superuser_dsn, wait_until
 from tests.integration.clients_contracts_helpers import (
     SALES_MANAGER,
     create_client,
@@ -167,12 +167,13 @@ async def test_a_contract_in_its_retention_restricts_the_erasure(stack, gateway,
     client, personal = await a_person(gateway, admin_headers)
     contract = await create_contract(gateway, admin_headers, client["id"])
     # A deal that never became a contract: not kept, so the person's name leaves its title.
-    lines = (await gateway.get("/api/v1/lines", headers=admin_headers)).json()["items"]
+    # A demo line: it has a primary specialist to own the deal (other tests add lines without one).
+    line = next(x for x in await all_items(gateway, "/api/v1/lines", admin_headers) if x["name"] == "Property")
     deal = await open_deal(
         gateway,
         admin_headers,
         client_id=client["id"],
-        line_id=lines[0]["id"],
+        line_id=line["id"],
         title=f"Home cover for {personal['name']}",
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -453,6 +454,36 @@ async def _find_sent(http: httpx.AsyncClient, values: dict[str, Any]) -> uuid.UU
             return None
 
 
+# A contract row names a client this service holds (the import may have just created it); the contracts service
+# learns of it from `clients.client.events` and answers "no client" until its copy has it. Under load that copy can
+# be more than its own short wait behind, so the row is asked again for this long before it counts as failed.
+CLIENT_ARRIVAL_SECONDS = 60.0
+
+
+def _client_not_there_yet(response: httpx.Response) -> bool:
+    if response.status_code != 422:
+        return False
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return False
+    return (
+        len(errors) == 1 and errors[0].get("field") == "body.client_id" and "no client" in errors[0].get("message", "")
+    )
+
+
+async def _post_contract(http: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    """POST the contract; while the contracts service does not know the client yet, again after a pause."""
+    deadline = time.monotonic() + CLIENT_ARRIVAL_SECONDS
+    pause = 0.5
+    while True:
+        response = await http.post("/api/v1/contracts", json=body)
+        if not _client_not_there_yet(response) or time.monotonic() + pause > deadline:
+            return response
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 8.0)
+
+
 async def _send_contract(
     http: httpx.AsyncClient, row: ImportRow, today: date
 ) -> tuple[ImportRow, str, uuid.UUID | None, str | None]:
@@ -462,7 +493,7 @@ async def _send_contract(
         if record_id is None and row.state == "sending":
             record_id = await _find_sent(http, values)
         if record_id is None:
-            response = await http.post("/api/v1/contracts", json=_contract_body(values, today))
+            response = await _post_contract(http, _contract_body(values, today))
             _check_answer(response)
             if response.status_code != 201:
                 return row, "failed", None, _answer_error(response)
