@@ -22,8 +22,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _free_base(width: int = 10) -> int:
+    """A port whose next `width` ports are free too (the services listen on base + their offset): on a machine
+    where other stacks run, a random port's neighbours may be taken."""
+    while True:
+        base = _free_port()
+        if base + width > 65535:
+            continue
+        try:
+            for port in range(base, base + width):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+
+
 def _settings(tmp_path, **overrides) -> StackSettings:
-    base = _free_port()
+    base = _free_base()
     values = {
         "run_dir": tmp_path / "run",
         "cache_dir": os.environ.get("INSUREOPS_CACHE_DIR", REPO_ROOT / ".cache"),
