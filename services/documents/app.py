@@ -10,13 +10,14 @@ from services.documents.models import messaging
 from services.documents.privacy import router as privacy_router
 from services.documents.settings import DocumentsSettings
 from services.documents.storage import open_store
-from services.documents.subscriptions import CONSUMERS
+from services.documents.subscriptions import consumers
 from shared.app import ServiceParts, create_service_app
 from shared.contracts.topics import DOCUMENTS, DOCUMENTS_CHECKLISTS
 
 
 def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
     settings = settings or DocumentsSettings()
+    store = open_store(settings)
     app = create_service_app(
         ServiceParts(
             settings=settings,
@@ -26,7 +27,7 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
             routers=[router, privacy_router],
             tables=messaging,
             publishes=[DOCUMENTS, DOCUMENTS_CHECKLISTS],
-            consumers=CONSUMERS,
+            consumers=consumers(settings, store),
             tags=[
                 {"name": "documents", "description": "Documents of clients, deals, tasks and contracts"},
                 {"name": "checklists", "description": "The documents each stage needs"},
@@ -34,5 +35,5 @@ def create_app(settings: DocumentsSettings | None = None) -> FastAPI:
             multipart_uploads=True,
         )
     )
-    app.state.store = open_store(settings)
+    app.state.store = store
     return app

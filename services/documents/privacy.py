@@ -12,12 +12,15 @@ the files out of storage is left to it. Users: documents hold only their ids. No
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents.models import Document, DocumentVersion, OwnerRecord
+from services.documents.storage import BlobStore
+from shared import clock
 from shared.contracts.privacy import ERASED, SubjectErased, SubjectKind
 from shared.messaging.envelope import Envelope
 from shared.privacy.rights import Processing, kept_ids, privacy_router, record
@@ -33,27 +36,48 @@ PROCESSING = {
 }
 
 
+ERASURE_REASON = "erased: the client's data-subject erasure (GDPR Art. 17)"
+
+
 def erased_filename(filename: str) -> str:
     _, dot, extension = filename.rpartition(".")
     return f"{ERASED}.{extension}" if dot and 0 < len(extension) <= 10 else ERASED
 
 
-async def erase_subject(session: AsyncSession, envelope: Envelope, data: SubjectErased) -> None:
-    """Handler of privacy.subject.erased."""
-    if data.subject_kind != "client":
-        return  # documents hold users' ids only
-    kept_documents = kept_ids(data, "document")
-    kept_owners = {(owner, i) for owner in ("contract", "deal", "client") for i in kept_ids(data, owner)}
-    documents = (await session.execute(select(Document).where(Document.client_id == data.subject_id))).scalars()
-    erased = [d.id for d in documents if d.id not in kept_documents and (d.owner_type, d.owner_id) not in kept_owners]
-    if not erased:
-        return
-    versions = await session.execute(select(DocumentVersion).where(DocumentVersion.document_id.in_(erased)))
-    for version in versions.scalars():
-        renamed = erased_filename(version.filename)
-        if version.filename != renamed:  # once only: a second erasure finds them renamed
-            version.filename = renamed
-    await session.flush()
+def erasure_handler(store: BlobStore) -> Callable[[AsyncSession, Envelope, SubjectErased], Awaitable[None]]:
+    """The handler of privacy.subject.erased, deleting the bytes from `store`."""
+
+    async def erase_subject(session: AsyncSession, envelope: Envelope, data: SubjectErased) -> None:
+        """An erased client's documents (but those of what the erasure keeps): every version's file name becomes
+        `erased.<ext>`, the document is deleted (soft: gone from lists and downloads, the reason recorded) and its
+        bytes leave the blob store. The bytes go after the rows are changed, in the same handling: if the
+        transaction then fails, the event comes again and deleting an absent blob is a no-op."""
+        if data.subject_kind != "client":
+            return  # documents hold users' ids only
+        kept_documents = kept_ids(data, "document")
+        kept_owners = {(owner, i) for owner in ("contract", "deal", "client") for i in kept_ids(data, owner)}
+        documents = (await session.execute(select(Document).where(Document.client_id == data.subject_id))).scalars()
+        erased = [d for d in documents if d.id not in kept_documents and (d.owner_type, d.owner_id) not in kept_owners]
+        if not erased:
+            return
+        now = clock.now()
+        for document in erased:
+            if document.deleted_at is None:
+                document.deleted_at, document.delete_reason = now, ERASURE_REASON
+        versions = await session.execute(
+            select(DocumentVersion).where(DocumentVersion.document_id.in_([d.id for d in erased]))
+        )
+        keys = []
+        for version in versions.scalars():
+            renamed = erased_filename(version.filename)
+            if version.filename != renamed:  # once only: a second erasure finds them renamed
+                version.filename = renamed
+            keys.append(version.storage_key)
+        await session.flush()
+        for key in keys:
+            await store.delete(key)
+
+    return erase_subject
 
 
 async def collect(session: AsyncSession, kind: SubjectKind, subject_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
