@@ -5,6 +5,12 @@
   `HTTP_HEADER_TIMEOUT_SECONDS` of opening, or of starting its next request, is closed: uvicorn has no such
   bound of its own, so a slow-header client (one header line now and then) could hold a connection forever.
   `HeaderTimeoutProtocol` adds it to uvicorn's httptools protocol.
+- A connection closed while its client is still sending the request body (a 413 for a body over the limit,
+  answered before the body ends) closes gently ("lingering close", as nginx and Apache do): the answer is
+  sent and the write side shut, then what the client still sends is read and dropped until it stops
+  (`LINGER_IDLE_SECONDS` quiet) or `LINGER_MAX_SECONDS` pass, and only then is the socket closed. Closing at
+  once made the client's next write meet a reset, and a client meeting the reset before reading the answer
+  never saw the 413 (a browser shows "connection reset").
 - No `server: uvicorn` header is sent.
 """
 
@@ -22,15 +28,42 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from shared.settings import ServiceSettings
 
 
+class _LingeringTransport:
+    """The connection's transport as uvicorn's protocol sees it: `close` goes through the protocol, which
+    lingers when the request body is still coming. Everything else is the transport's own."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: HeaderTimeoutProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        self._protocol.close_connection()
+
+
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, closing a connection whose request head is not complete in time."""
+    """uvicorn's httptools protocol, closing a connection whose request head is not complete in time, and
+    lingering before it closes one whose request body is still coming."""
 
     header_timeout_seconds = 10.0
+    linger_idle_seconds = 2.0
+    linger_max_seconds = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
         self._awaiting_head = True
+        self._body_pending = False
+        self.lingering = False
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._linger_until = 0.0
+        self._last_heard = 0.0
+        self._raw_transport: asyncio.Transport | None = None
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
@@ -48,9 +81,64 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._raw_transport = transport
+        self.transport = _LingeringTransport(transport, self)  # type: ignore[assignment]
         self._arm_head_timer()
 
+    def close_connection(self) -> None:
+        raw = self._raw_transport
+        if raw is None or raw.is_closing() or self.lingering:
+            return
+        if not self._body_pending or not raw.can_write_eof():
+            raw.close()
+            return
+        # The answer is written; shut the write side (the client reads the answer, then its end), keep
+        # reading and dropping until the client stops sending.
+        self.lingering = True
+        self._disarm_head_timer()
+        now = self.loop.time()
+        self._linger_until = now + self.linger_max_seconds
+        self._last_heard = now
+        raw.write_eof()
+        raw.resume_reading()
+        self._linger_timer = self.loop.call_later(self.linger_idle_seconds, self._linger_check)
+
+    def _linger_check(self) -> None:
+        self._linger_timer = None
+        now = self.loop.time()
+        if now >= self._linger_until or now - self._last_heard >= self.linger_idle_seconds:
+            self._close_now()
+        else:
+            wait = min(self._last_heard + self.linger_idle_seconds, self._linger_until) - now
+            self._linger_timer = self.loop.call_later(wait, self._linger_check)
+
+    def _close_now(self) -> None:
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+        if self._raw_transport is not None and not self._raw_transport.is_closing():
+            self._raw_transport.close()
+
+    def eof_received(self) -> None:
+        if self.lingering:
+            self._close_now()
+            return
+        super().eof_received()
+
+    def shutdown(self) -> None:
+        if self.lingering:
+            self._close_now()
+            return
+        super().shutdown()
+
+    def on_message_complete(self) -> None:
+        self._body_pending = False
+        super().on_message_complete()
+
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            self._last_heard = self.loop.time()
+            return
         if self._awaiting_head:
             # The first bytes of the next request on a kept-alive connection: its head has the same bound.
             self._arm_head_timer()
@@ -58,6 +146,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
+        self._body_pending = True
         self._disarm_head_timer()
         super().on_headers_complete()
 
@@ -67,6 +156,9 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         super().connection_lost(exc)
 
 

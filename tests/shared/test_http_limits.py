@@ -209,3 +209,49 @@ async def _eof(reader: asyncio.StreamReader) -> bool:
     except TimeoutError:
         return False
     return data == b""
+
+
+async def test_a_body_refused_while_it_streams_in_lingers_so_the_client_reads_its_413():
+    """The server answers 413 mid-body and the client, still sending, must be able to read it: the server
+    shuts its write side and reads and drops the rest of the body until the client stops, instead of closing
+    at once (which made the client's next write meet a reset, and an asyncio or browser client lose the
+    answer: the fresh-clone CI run of 6f97f85 failed so in `test_imports`)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = server_config(make_app(), ServiceSettings(http_port=port))
+    config.http = type("QuickLinger", (config.http,), {"linger_idle_seconds": 0.5})  # type: ignore[arg-type,misc]
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+
+    def client() -> tuple[bytes, float]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"POST /raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            piece = b"z" * 4096
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            time.sleep(0.5)  # the answer is sent by now; without lingering the socket is closed too
+            piece = b"z" * 65536
+            for _ in range(5):  # a client that has not looked at the answer yet goes on sending
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                time.sleep(0.1)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            return answer, time.monotonic()
+
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        answer, stopped = await asyncio.to_thread(client)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b"content-type: application/problem+json" in head.lower()
+        assert json.loads(body)["status"] == 413
+        # Once the client has stopped sending, the server closes the connection after the quiet interval.
+        while server.server_state.connections:
+            assert time.monotonic() - stopped < 5, "the lingering connection was never closed"
+            await asyncio.sleep(0.05)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 10)
