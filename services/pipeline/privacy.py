@@ -16,10 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pipeline.models import KnownClient, Opportunity, StageMove, people
-from shared import clock
 from shared.contracts.privacy import ERASED, SubjectErased, SubjectKind
 from shared.messaging.envelope import Envelope
-from shared.privacy.rights import Processing, erase_known_user, kept_ids, privacy_router, record, scrub
+from shared.privacy.rights import (
+    Processing,
+    erase_client_name,
+    erase_known_user,
+    kept_ids,
+    privacy_router,
+    record,
+    scrub,
+)
 
 PROCESSING = {
     "client": Processing(
@@ -52,21 +59,9 @@ async def erase_subject(session: AsyncSession, envelope: Envelope, data: Subject
     if data.subject_kind == "user":
         await erase_known_user(session, people, data.subject_id)
         return
-    # The profile kept with a contract the law requires (restricted) keeps the client's name here too; the records
-    # not kept lose it from their text.
-    profile_kept = data.subject_id in kept_ids(data, "client")
-    known = await session.get(KnownClient, data.subject_id, with_for_update=True, populate_existing=True)
-    if known is None:
-        if not profile_kept:
-            # Not known here yet (its creation still on its way): a tombstone, so it arrives erased (`unless_erased`).
-            session.add(KnownClient(id=data.subject_id, name=ERASED, department_id=None))
-            await session.flush()
-        return
-    if known.name == ERASED:
-        return  # erased already
-    names = [known.name]
-    if not profile_kept:
-        known.name, known.updated_at = ERASED, clock.now()
+    names = await erase_client_name(session, KnownClient, data)
+    if names is None:
+        return  # erased already, or not known here yet
     kept = kept_ids(data, "deal")
     deals = (await session.execute(select(Opportunity).where(Opportunity.client_id == data.subject_id))).scalars()
     erased = [deal for deal in deals if deal.id not in kept]

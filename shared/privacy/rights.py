@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, case, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock
 from shared.contracts.privacy import ERASED, SubjectErased, SubjectKind
 from shared.db import TransactionalRoute
 from shared.endpoints import Admin, Session, problems
@@ -62,6 +63,26 @@ def unless_erased(column: Any, value: Any) -> ColumnElement[Any]:
     """SQL for a replica's name column: `value`, unless the name already reads "erased" — an event about the person
     that was still on its way when the erasure came (another topic, so in no order with it) brings no name back."""
     return case((column == ERASED, column), else_=value)
+
+
+async def erase_client_name(session: AsyncSession, known_client: type[Any], data: SubjectErased) -> list[str] | None:
+    """A service's copy of an erased client's name (`known_client`: its replica model, with `id`, `name`,
+    `department_id`, `updated_at`): "erased", unless the erasure keeps the client's profile (restricted with a
+    contract). The names to scrub from the service's records that are not kept, or None when there is nothing to
+    scrub (erased already, or not known here yet: then a tombstone, so a late creation arrives erased)."""
+    profile_kept = data.subject_id in kept_ids(data, "client")
+    known = await session.get(known_client, data.subject_id, with_for_update=True, populate_existing=True)
+    if known is None:
+        if not profile_kept:
+            session.add(known_client(id=data.subject_id, name=ERASED, department_id=None))
+            await session.flush()
+        return None
+    if known.name == ERASED:
+        return None
+    names = [known.name]
+    if not profile_kept:
+        known.name, known.updated_at = ERASED, clock.now()
+    return names
 
 
 async def erase_known_user(session: AsyncSession, people: PeopleTables, user_id: uuid.UUID) -> bool:
