@@ -113,6 +113,7 @@ test-unit: test-fast
 
 ## Throughput, latency and memory figures (starts the stack if needed).
 bench: $(STAMP) libmagic console browser
+	$(eval BENCH_SINCE := $(shell date -u +%Y-%m-%dT%H:%M:%S+00:00))
 	$(PY) -m bench
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.tasks
@@ -123,6 +124,7 @@ bench: $(STAMP) libmagic console browser
 	$(PY) -m bench.audit_verify
 	$(PY) -m bench.console
 	$(PY) -m bench.imports
+	$(PY) -m bench.summary --since $(BENCH_SINCE)
 
 ## The fault matrix: ROUNDS rounds (default 20; the bar is 200) of a real workload with one fault each, every
 ## invariant checked after recovery, on a platform of its own (.run/faults); SEED=n repeats a schedule. See README.md.
