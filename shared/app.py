@@ -274,6 +274,11 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             if broker is not None:
+                # Offsets handled since the last commit (CONSUMER_COMMIT_INTERVAL_MS): committed now rather than
+                # redelivered (as no-ops) after the restart.
+                for consumer in getattr(app.state, "consumers", {}).values():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(consumer.flush_commits(), 5)
                 with contextlib.suppress(Exception):
                     await broker.stop()
             relay_producer = getattr(app.state, "relay", None) and app.state.relay.producer

@@ -180,6 +180,15 @@ class DatabaseSettings(ServiceSettings):
     )
     consumer_retry_backoff_seconds: float = Field(0.2, description="First pause between attempts (doubles each time).")
     consumer_batch_size: int = Field(500, description="Most records a consumer takes from Kafka at once.")
+    consumer_commit_interval_ms: int = Field(
+        500,
+        ge=0,
+        description=(
+            "How often a consumer commits the offsets it has handled (0: after every batch). What was handled is "
+            "in the consumer's inbox already, so a restart or rebalance within the interval only redelivers records "
+            "that then have no effect; waiting saves Kafka a commit per batch."
+        ),
+    )
     consumer_poll_ms: int = Field(
         1000,
         description=(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, select
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +22,19 @@ async def get_record(session: AsyncSession, owner_type: str, owner_id: uuid.UUID
     return await session.get(OwnerRecord, (owner_type, owner_id), populate_existing=True)
 
 
+@functools.cache
+def _upsert(columns: frozenset[str]) -> Insert:
+    """One statement per set of columns, its values passed as parameters, so SQLAlchemy compiles it once (with the
+    values in `.values()` it compiled every upsert anew: a fifth of the service's CPU under the routing bench, py-spy)."""
+    insert = pg_insert(OwnerRecord.__table__)  # type: ignore[arg-type]  # a Table, typed as its FromClause
+    return insert.on_conflict_do_update(
+        index_elements=["owner_type", "owner_id"], set_={name: insert.excluded[name] for name in sorted(columns)}
+    )
+
+
 async def upsert_record(session: AsyncSession, owner_type: str, owner_id: uuid.UUID, values: dict[str, Any]) -> None:
     """Add the record to the replica, or overwrite its `values` if it is there."""
-    await session.execute(
-        pg_insert(OwnerRecord)
-        .values(owner_type=owner_type, owner_id=owner_id, **values)
-        .on_conflict_do_update(index_elements=["owner_type", "owner_id"], set_=values)
-    )
+    await session.execute(_upsert(frozenset(values)), {"owner_type": owner_type, "owner_id": owner_id, **values})
 
 
 async def update_record(session: AsyncSession, owner_type: str, owner_id: uuid.UUID, values: dict[str, Any]) -> None:
