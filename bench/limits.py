@@ -549,7 +549,7 @@ def _numbers(text: str) -> list[int]:
     return [int(c) for c in text.split(",") if c.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.limits", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -570,12 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default .run/bench/limits.json)")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_bare is not None:
-        serve_bare(args.serve_bare)
-        return 0
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    args.concurrency = _numbers(args.concurrency)
-    args.commit_connections = _numbers(args.commit_connections)
+    try:
+        args.concurrency = _numbers(args.concurrency)
+        args.commit_connections = _numbers(args.commit_connections)
+    except ValueError:
+        args.concurrency = args.commit_connections = []
     if (
         not args.parts
         or set(args.parts) - set(PARTS)
@@ -584,13 +584,22 @@ def main(argv: list[str] | None = None) -> int:
         or not args.commit_connections
         or min(args.commit_connections) < 1
         or min(args.seconds, args.rate, args.kafka_seconds, args.commit_seconds) <= 0
-        or args.pool_size < 1
+        or min(args.warmup, args.idle_seconds, args.linger_ms) < 0
+        or min(args.pool_size, args.kafka_warmup) < 1
     ):
         parser.error(
             "--parts of bare,kafka,commits; --concurrency and --commit-connections positive numbers; "
-            "--seconds, --rate, --kafka-seconds, --commit-seconds > 0; --pool-size >= 1"
+            "--seconds, --rate, --kafka-seconds, --commit-seconds > 0; --warmup, --idle-seconds, --linger-ms >= 0; "
+            "--pool-size, --kafka-warmup >= 1"
         )
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_bare is not None:
+        serve_bare(args.serve_bare)
+        return 0
     cfg = load()
     stack_up(cfg)
     try:

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event
@@ -109,3 +110,33 @@ async def test_a_page_identity_refuses_is_refused(query):
 def test_the_commit_payload_has_the_size_asked_for():
     for size in (300, 500, 2000):
         assert abs(len(limits._payload(size).encode()) - size) <= 2
+
+
+async def test_the_bare_server_runs_in_its_own_process_and_is_measured(pg):
+    """The real thing on the fast tests' PostgreSQL: uvicorn in a process of its own, its pool on identity's
+    database as identity's role, loaded by bench.gateway's client; its CPU is read from /proc."""
+    args = limits.parse_args(["--concurrency", "2", "--seconds", "0.5", "--warmup", "0.2", "--idle-seconds", "0.2"])
+    report = await limits.measure_bare(pg.cfg, args)
+
+    [run] = report["sweep"]
+    assert run["concurrency"] == 2 and run["requests"] > 0 and run["errors"] == 0 and run["non_200"] == {}, run
+    assert run["p50_ms"] is not None and run["p50_ms"] <= run["p99_ms"]
+    assert run["cpu_ms_per_request"]["bare"] > 0, run  # the process answered, so it spent CPU
+    assert report["statements"] == [limits.COUNT_SQL, limits.PAGE_SQL]
+    assert "httptools" in report["server"]
+
+
+async def test_the_commit_phase_measures_in_a_scratch_database_it_drops(pg):
+    args = limits.parse_args(["--commit-connections", "1,3", "--commit-seconds", "0.3", "--warmup", "0.1"])
+    report = await limits.measure_commits(pg.cfg, args)
+
+    assert [r["connections"] for r in report["runs"]] == [1, 3]
+    assert all(r["commits"] > 0 and r["commits_per_second"] > 0 for r in report["runs"]), report
+    assert report["synchronous_commit"] in {"on", "off", "local", "remote_write", "remote_apply"}
+    assert abs(report["payload_bytes"] - 500) <= 2
+    admin = await asyncpg.connect(pg.cfg.admin_dsn)
+    try:
+        left = await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", report["database"])
+    finally:
+        await admin.close()
+    assert left == 0
