@@ -15,8 +15,9 @@ On the running stack (started and seeded if needed), three figures that no platf
               departments.updated_at FROM departments ORDER BY departments.name ASC, departments.id
               LIMIT $1::INTEGER OFFSET $2::INTEGER
 
-   two prepared statements, two round trips, on one pooled connection without an explicit transaction (at READ
-   COMMITTED a transaction around two reads gives them no common snapshot; it would only add BEGIN and COMMIT),
+   two prepared statements, two round trips, on one pooled connection. Identity runs them inside its request's
+   transaction (BEGIN ... COMMIT); the bare endpoint without one, since at READ COMMITTED a transaction around two
+   reads gives them no common snapshot and would only add two round trips,
    and the connection goes back to the pool without asyncpg's reset round trip (the two reads leave no session
    state to reset). The answer is identity's JSON, byte for byte (`{"items": [...], "total", "limit",
    "offset"}`, timestamps in UTC with a `Z`), encoded with orjson. It is loaded with `bench.gateway`'s client
@@ -303,17 +304,20 @@ async def measure_kafka(cfg: StackSettings, args: argparse.Namespace) -> dict[st
                     received[key] = got
                     committed[key] = done
 
-        padding = b"x" * max(0, args.message_bytes - 40)
-
         async def send(key: bytes) -> asyncio.Future[Any]:
             assert producer is not None
             sent[key] = time.perf_counter()
-            future: asyncio.Future[Any] = await producer.send(topic, key + b":" + padding, key=key)
+            future: asyncio.Future[Any] = await producer.send(
+                topic, (key + b":").ljust(args.message_bytes, b"x"), key=key
+            )
             return future
 
         async def wait_for(keys: list[bytes], timeout: float, label: str) -> None:
             deadline = time.monotonic() + timeout
             while not all(k in committed for k in keys):
+                if reader.done():
+                    reader.result()  # the consumer's error, if it stopped on one
+                    raise BenchError("raw Kafka: the consumer stopped")
                 if time.monotonic() > deadline:
                     missing = sum(1 for k in keys if k not in committed)
                     raise BenchError(
