@@ -119,6 +119,7 @@ bench: $(STAMP) libmagic console browser
 	$(PY) -m bench.tasks
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
+	$(PY) -m bench.limits
 	$(PY) -m bench.gateway
 	$(PY) -m bench.idle
 	$(PY) -m bench.audit_verify
