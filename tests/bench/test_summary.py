@@ -24,7 +24,10 @@ def test_figures_are_held_against_aims_and_against_the_same_runs_limits():
                 {"concurrency": 32, "gateway": {"requests_per_second": 600.0, "p99_ms": 80.0}},
             ],
         },
-        "limits.json": {"sweep": [{"concurrency": 32, "requests_per_second": 1500.0}], "kafka": {"commit_p50_ms": 4.0}},
+        "limits.json": {
+            "bare_endpoint": {"sweep": [{"concurrency": 32, "requests_per_second": 1500.0}]},
+            "kafka": {"committed_p50_ms": 4.0},
+        },
         "loop.json": {"rates": [{"target_rate": 100.0, "task_readable_p50_ms": 60.0, "task_readable_p99_ms": 90.0}]},
         "last.json": {"memory": [{"name": "audit", "rss_mb": 130.0}, {"name": "tasks", "rss_mb": 90.0}]},
     }
