@@ -154,7 +154,10 @@ async def committed(stack: StackSettings, group: str) -> dict[TopicPartition, in
 
 async def move_back(stack: StackSettings, group: str, offsets: dict[TopicPartition, int], back: int | None) -> int:
     """Commit `group`'s offsets `back` records before `offsets` on each partition (None: at its start); the group
-    must have no member. Returns how many records it will read again."""
+    must have no member. Returns how many records it will read again (none for a group that has committed nothing
+    yet: a fresh platform's group whose topic has had no record, e.g. identity's before any erasure)."""
+    if not offsets:
+        return 0
     consumer = AIOKafkaConsumer(**stack.kafka_client_options(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
