@@ -14,7 +14,7 @@ from shared.pagination import PageParams
 from tests.plans import explain, nodes, owner_session, scans_of, shape, statements
 
 ROWS = 20_000
-DEPARTMENTS = 10
+DEPARTMENTS = 50
 
 
 async def _fill(session, department_id: uuid.UUID) -> None:
@@ -62,4 +62,5 @@ async def test_a_departments_tasks_newest_first_are_a_page_read_off_an_index(pg,
             assert scans and not any(s.startswith("Seq Scan") for s in scans), shape(plan)
         plan = await explain(session, page)
         assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes(plan)), shape(plan)
-        assert scans_of(plan, "tasks") == ["Index Scan Backward ix_tasks_department_number"], shape(plan)
+        # Read in the list's order off an index (which one is the planner's choice), a page's worth of rows.
+        assert all(s.startswith("Index Scan") for s in scans_of(plan, "tasks")), shape(plan)
