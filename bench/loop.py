@@ -10,7 +10,7 @@ On the running stack (started and seeded if needed), as the demo Admin, everythi
    The six stages a forward advance enters up to Client Decision (Needs Analysis ... Client Decision) are pointed
    at the bench department for the run (PATCH /api/v1/stages/{key}) and put back afterwards (the seed puts them
    back too, should the run be killed), so every routed task lands in the bench department, whose list holds
-   nothing else. A bench client is created (POST /api/v1/clients) and deals are opened for it on the Auto line at
+   nothing else. A bench client is created in it (POST /api/v1/clients) and deals are opened for it on the Auto line at
    once (the read-your-writes rule: no waiting between; the first open's time after the client's 201 is
    reported), enough for every rate (a deal takes six advances).
 2. Per rate R: advances (POST /api/v1/opportunities/{id}/advance) started at R per second for `--seconds`, open
@@ -26,8 +26,8 @@ On the running stack (started and seeded if needed), as the demo Admin, everythi
    CPU: each process of the stack (services, Kafka, PostgreSQL with its backends) from /proc/<pid>/stat
    (`bench.memory.cpu_seconds`), from the phase's first advance to its last task seen, less what the process
    burns at rest (measured for `--idle-seconds` before the phases), divided by the advances answered 2xx.
-3. Clean-up: every bench deal is declined (its tasks are cancelled; loads stay bounded across runs), and the
-   stages get their departments back.
+3. Clean-up: every bench deal is advanced to Client Decision and declined there (its tasks are cancelled; loads
+   stay bounded across runs), and the stages get their departments back.
 
 A missed aim is a figure (MISSED in the table), not a failure. Figures go to `.run/bench/loop.json`.
 """
@@ -176,6 +176,21 @@ async def _point_stages(client: httpx.AsyncClient, departments: dict[str, str | 
             raise BenchError(f"PATCH /api/v1/stages/{key} failed: {response.status_code} {response.text[:300]}")
 
 
+async def _create_client(client: httpx.AsyncClient, department_id: str) -> tuple[str, float]:
+    """A bench client in the bench department (retried while the clients service has not learnt the department:
+    422); its id and when its 201 arrived (time.perf_counter())."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = await client.post(
+            "/api/v1/clients", json={"kind": "company", "name": "Bench Loop SA", "department_id": department_id}
+        )
+        if response.status_code == 201:
+            return response.json()["id"], time.perf_counter()
+        if response.status_code not in (422, 502, 503, 504) or time.monotonic() > deadline:
+            raise BenchError(f"creating the bench client failed: {response.status_code} {response.text[:300]}")
+        await asyncio.sleep(0.3)
+
+
 async def _advance(client: httpx.AsyncClient, deal: str) -> tuple[int, float, float, str | None]:
     """(status, request ms, the 2xx's arrival as time.time(), the stage entered)."""
     began = time.perf_counter()
@@ -206,10 +221,18 @@ async def _phase(
     count = max(1, round(rate * seconds))
     answered: dict[tuple[str, str], float] = {}  # (deal, stage) -> the 2xx's arrival
     free = asyncio.Event()
+    last_answer = 0.0
 
     async def one(deal: str) -> None:
+        nonlocal last_answer
         try:
-            status, elapsed, arrived, stage = await _advance(client, deal)
+            try:
+                status, elapsed, arrived, stage = await _advance(client, deal)
+            except httpx.HTTPError as exc:  # no answer (a timeout, a dropped connection): a failure like a 5xx
+                phase.failed += 1
+                phase.failures[type(exc).__name__] = phase.failures.get(type(exc).__name__, 0) + 1
+                return
+            last_answer = time.perf_counter()
             if status == 200 and stage:
                 phase.advances += 1
                 phase.advance_ms.append(elapsed)
@@ -243,7 +266,8 @@ async def _phase(
                     await free.wait()
             sends.append(asyncio.create_task(one(ready.popleft())))
         await asyncio.gather(*sends)
-        phase.achieved_rate = count / (time.perf_counter() - started)
+        # Advances answered 2xx per second, from the first send to the last answer.
+        phase.achieved_rate = phase.advances / max(last_answer - started, 1e-9)
         # Until every answered advance's task was listed, or its timeout passed.
         while True:
             pending = [at for key, at in answered.items() if key not in poller.seen]
@@ -279,18 +303,31 @@ async def _phase(
     return phase
 
 
-async def _clean_up(client: httpx.AsyncClient, deals: list[str], department_id: str, open_before: int, say) -> None:
-    say(f"declining the {len(deals)} bench deals so their tasks are cancelled ...")
+async def _clean_up(
+    client: httpx.AsyncClient,
+    deals: list[str],
+    remaining: dict[str, int],
+    department_id: str,
+    open_before: int,
+    say,
+) -> None:
+    """Every bench deal advanced to Client Decision (the only stage a deal is declined at) and declined: their tasks
+    are cancelled."""
+    say(f"declining the {len(deals)} bench deals (advanced to Client Decision first) so their tasks are cancelled ...")
     queue = iter(deals)
     failed: list[str] = []
 
     async def worker() -> None:
         for deal in queue:
+            for _ in range(remaining.get(deal, 0)):
+                response = await client.post(f"/api/v1/opportunities/{deal}/advance")
+                if response.status_code != 200:
+                    break  # e.g. already at Client Decision (an earlier advance's answer was lost): decline it
             response = await client.post(f"/api/v1/opportunities/{deal}/decline", json={"reason": "bench clean-up"})
             if response.status_code != 200:
-                failed.append(f"{deal}: {response.status_code}")
+                failed.append(f"{deal}: {response.status_code} {response.text[:200]}")
 
-    await asyncio.gather(*(worker() for _ in range(8)))
+    await asyncio.gather(*(worker() for _ in range(16)))
     if failed:
         say(f"  {len(failed)} declines failed, e.g. {failed[0]}")
     deadline = time.monotonic() + 60
@@ -326,11 +363,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
         say(f"pointing stages {', '.join(routed)} at the bench department for the run ...")
         await _point_stages(client, dict.fromkeys(routed, department_id), timeout=60)
         try:
-            created = await client.post("/api/v1/clients", json={"kind": "company", "name": "Bench Loop SA"})
-            created_at = time.perf_counter()
-            if created.status_code != 201:
-                raise BenchError(f"creating the bench client failed: {created.status_code} {created.text[:300]}")
-            client_id = created.json()["id"]
+            client_id, created_at = await _create_client(client, department_id)
             say(f"opening {deals_wanted} deals for a client just created ...")
             deals += await open_deals(client, client_id=client_id, line_id=line["id"], count=1, concurrency=1)
             report["client_created_to_first_deal_ms"] = round((time.perf_counter() - created_at) * 1000, 1)
@@ -379,7 +412,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                 phases.append(phase.summary())
             report["phases"] = phases
             report["load_average_after"] = list(os.getloadavg())
-            await _clean_up(client, deals, department_id, open_before, say)
+            await _clean_up(client, deals, remaining, department_id, open_before, say)
         finally:
             say("putting the stages' departments back ...")
             await _point_stages(client, previous, timeout=30)
