@@ -14,7 +14,8 @@ On the running stack (started and seeded if needed), as the demo Admin, everythi
    once (the read-your-writes rule: no waiting between; the first open's time after the client's 201 is
    reported), enough for every rate (a deal takes six advances).
 2. Per rate R: advances (POST /api/v1/opportunities/{id}/advance) started at R per second for `--seconds`, open
-   loop (not waiting for earlier answers; a deal is not advanced again before its previous answer). Each
+   loop (not waiting for earlier answers; a deal is not advanced again before its previous answer: when every
+   deal is waiting for an answer, the platform is that far behind, and the pace slips: counted). Each
    advance is timed from send to its 2xx (the advance request). Meanwhile one poller reads the bench
    department's tasks newest first (`GET /api/v1/tasks?department_id=...&sort=-number&limit=100`) back to
    back; when a page holds only tasks newer than any seen before it reads the next page too, so no task slips
@@ -343,7 +344,8 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
 
     sup = Supervisor(cfg)
     total = WARM_UP + sum(max(1, round(r * args.seconds)) for r in args.rates)
-    deals_wanted = args.deals or math.ceil(total / ADVANCES_PER_DEAL * 1.25) + 20
+    # Six advances a deal, with a margin; and at least two seconds' worth of the top rate in flight at once.
+    deals_wanted = args.deals or max(math.ceil(total / ADVANCES_PER_DEAL * 1.25), math.ceil(2 * max(args.rates))) + 20
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(base_url=cfg.gateway_url, timeout=60, limits=limits) as client:
         await _login(client)
