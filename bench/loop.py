@@ -27,8 +27,11 @@ On the running stack (started and seeded if needed), as the demo Admin, everythi
    CPU: each process of the stack (services, Kafka, PostgreSQL with its backends) from /proc/<pid>/stat
    (`bench.memory.cpu_seconds`), from the phase's first advance to its last task seen, less what the process
    burns at rest (measured for `--idle-seconds` before the phases), divided by the advances answered 2xx.
-3. Clean-up: every bench deal is advanced to Client Decision and declined there (its tasks are cancelled; loads
-   stay bounded across runs), and the stages get their departments back.
+   A failed advance (not 2xx) is counted by its status; a deal whose advance was refused (409, 422) is not
+   advanced again, one whose advance failed otherwise (overload, no answer) may be.
+3. Clean-up (also when the run fails): every bench deal is advanced to Client Decision and declined there (its
+   tasks are cancelled; loads stay bounded across runs), and the stages get their departments back. Open deals of
+   bench clients of an earlier run (killed before its clean-up) are declined so before the run.
 
 A missed aim is a figure (MISSED in the table), not a failure. Figures go to `.run/bench/loop.json`.
 """
@@ -58,6 +61,7 @@ AIM_RATE = 100.0  # the aims hold at this rate
 AIM_P50_MS = 30.0
 AIM_P99_MS = 100.0
 POLL_LIMIT = 100
+CLIENT_NAME = "Bench Loop SA"
 WARM_UP = 5  # advances before the first phase (not measured): connections made, the router's group formed
 
 
@@ -71,6 +75,7 @@ class Phase:
     failed: int = 0  # answered otherwise (status -> count)
     failures: dict[str, int] = field(default_factory=dict)
     starved: int = 0  # times no deal was free when an advance was due (the pace slipped)
+    ran_out: bool = False  # every deal reached Client Decision (or was refused): the phase ended early
     achieved_rate: float = 0.0
     advance_ms: list[float] = field(default_factory=list)
     loop_ms: list[float] = field(default_factory=list)  # 2xx -> task listed
@@ -91,6 +96,7 @@ class Phase:
             "failed": self.failed,
             "failures": self.failures,
             "starved": self.starved,
+            "ran_out_of_deals": self.ran_out,
             "achieved_rate": round(self.achieved_rate, 2),
             "advance_p50_ms": pct(self.advance_ms, 50),
             "advance_p99_ms": pct(self.advance_ms, 99),
@@ -183,7 +189,7 @@ async def _create_client(client: httpx.AsyncClient, department_id: str) -> tuple
     deadline = time.monotonic() + 60
     while True:
         response = await client.post(
-            "/api/v1/clients", json={"kind": "company", "name": "Bench Loop SA", "department_id": department_id}
+            "/api/v1/clients", json={"kind": "company", "name": CLIENT_NAME, "department_id": department_id}
         )
         if response.status_code == 201:
             return response.json()["id"], time.perf_counter()
@@ -211,6 +217,7 @@ async def _phase(
     poller: Poller,
     ready: deque[str],
     remaining: dict[str, int],
+    stages: dict[str, str],
     *,
     rate: float,
     seconds: float,
@@ -229,21 +236,24 @@ async def _phase(
         try:
             try:
                 status, elapsed, arrived, stage = await _advance(client, deal)
+                failure = None if status == 200 and stage else str(status)
             except httpx.HTTPError as exc:  # no answer (a timeout, a dropped connection): a failure like a 5xx
-                phase.failed += 1
-                phase.failures[type(exc).__name__] = phase.failures.get(type(exc).__name__, 0) + 1
-                return
+                status, failure = 0, type(exc).__name__
             last_answer = time.perf_counter()
-            if status == 200 and stage:
+            if failure is None:
+                assert stage is not None
                 phase.advances += 1
                 phase.advance_ms.append(elapsed)
                 answered[(deal, stage)] = arrived
+                stages[deal] = stage
                 remaining[deal] -= 1
                 if remaining[deal]:
                     ready.append(deal)
             else:
                 phase.failed += 1
-                phase.failures[str(status)] = phase.failures.get(str(status), 0) + 1
+                phase.failures[failure] = phase.failures.get(failure, 0) + 1
+                if status not in (409, 422):  # not refused (overload, a lost answer): the deal may be tried again
+                    ready.append(deal)
         finally:
             free.set()  # a deal is free again, or the pacer must look whether any advance is still in flight
 
@@ -260,11 +270,12 @@ async def _phase(
                 await asyncio.sleep(delay)
             if not ready:
                 phase.starved += 1
-                while not ready:
-                    if all(t.done() for t in sends):
-                        raise BenchError("no deal left to advance; raise the deals' margin (--deals)")
+                while not ready and not all(t.done() for t in sends):
                     free.clear()
                     await free.wait()
+                if not ready:  # none in flight and none free: every deal is at Client Decision
+                    phase.ran_out = True
+                    break
             sends.append(asyncio.create_task(one(ready.popleft())))
         await asyncio.gather(*sends)
         # Advances answered 2xx per second, from the first send to the last answer.
@@ -304,26 +315,22 @@ async def _phase(
     return phase
 
 
-async def _clean_up(
-    client: httpx.AsyncClient,
-    deals: list[str],
-    remaining: dict[str, int],
-    department_id: str,
-    open_before: int,
-    say,
-) -> None:
-    """Every bench deal advanced to Client Decision (the only stage a deal is declined at) and declined: their tasks
-    are cancelled."""
-    say(f"declining the {len(deals)} bench deals (advanced to Client Decision first) so their tasks are cancelled ...")
-    queue = iter(deals)
+async def _clean_up(client: httpx.AsyncClient, stages: dict[str, str], last: str, say) -> int:
+    """Every deal given (id -> the stage it is at) advanced to `last` (Client Decision, the only stage a deal is
+    declined at) and declined there: their tasks are cancelled. Returns how many could not be declined."""
+    say(f"declining {len(stages)} bench deals (advanced to Client Decision first) so their tasks are cancelled ...")
+    queue = iter(list(stages.items()))
     failed: list[str] = []
 
     async def worker() -> None:
-        for deal in queue:
-            for _ in range(remaining.get(deal, 0)):
+        for deal, stage in queue:
+            for _ in range(ADVANCES_PER_DEAL):
+                if stage == last:
+                    break
                 response = await client.post(f"/api/v1/opportunities/{deal}/advance")
                 if response.status_code != 200:
                     break  # e.g. already at Client Decision (an earlier advance's answer was lost): decline it
+                stage = response.json()["stage"]["key"]
             response = await client.post(f"/api/v1/opportunities/{deal}/decline", json={"reason": "bench clean-up"})
             if response.status_code != 200:
                 failed.append(f"{deal}: {response.status_code} {response.text[:200]}")
@@ -331,6 +338,33 @@ async def _clean_up(
     await asyncio.gather(*(worker() for _ in range(16)))
     if failed:
         say(f"  {len(failed)} declines failed, e.g. {failed[0]}")
+    return len(failed)
+
+
+async def _leftovers(client: httpx.AsyncClient, department_id: str) -> dict[str, str]:
+    """Open deals of bench clients of earlier runs (one killed before its clean-up): id -> stage."""
+    found: dict[str, str] = {}
+    clients = (await client.get("/api/v1/clients", params={"department_id": department_id, "limit": 200})).json()
+    for bench_client in clients["items"]:
+        if bench_client["name"] != CLIENT_NAME:
+            continue
+        offset = 0
+        while True:
+            page = (
+                await client.get(
+                    "/api/v1/opportunities",
+                    params={"client_id": bench_client["id"], "status": "open", "limit": 200, "offset": offset},
+                )
+            ).json()
+            found.update({d["id"]: d["stage"]["key"] for d in page["items"]})
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                break
+    return found
+
+
+async def _settle(client: httpx.AsyncClient, department_id: str, open_before: int, say) -> None:
+    """Until the bench department has no more open tasks than before the run (the declines routed)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if await count_tasks(client, department_id, active="true") <= open_before:
@@ -359,8 +393,14 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
         line = next((x for x in lines if x["name"] == "Auto"), None)
         if line is None or line["specialist_id"] is None:
             raise BenchError("the Auto line is missing or has no specialist; run the seed (make up)")
+        last = routed[-1]  # Client Decision
+        leftovers = await _leftovers(client, department_id)
+        if leftovers:
+            say("an earlier run left deals open:")
+            await _clean_up(client, leftovers, last, say)
         open_before = await count_tasks(client, department_id, active="true")
         deals: list[str] = []
+        stage_of: dict[str, str] = {}  # each bench deal's stage, as its last advance answered
         report: dict[str, Any] = {"department_id": department_id, "routed_stages": routed}
         say(f"pointing stages {', '.join(routed)} at the bench department for the run ...")
         await _point_stages(client, dict.fromkeys(routed, department_id), timeout=60)
@@ -375,6 +415,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
             report["deals_open_rate"] = round((len(deals) - 1) / (time.perf_counter() - began), 1)
 
             remaining = dict.fromkeys(deals, ADVANCES_PER_DEAL)
+            stage_of.update(dict.fromkeys(deals, stages[0]["key"]))
             ready = deque(deals)
             poller = Poller(client, department_id)
             await poller.poll_once()
@@ -384,6 +425,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                 poller,
                 ready,
                 remaining,
+                stage_of,
                 rate=5,
                 seconds=WARM_UP / 5,
                 timeout=args.timeout,
@@ -405,6 +447,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                     poller,
                     ready,
                     remaining,
+                    stage_of,
                     rate=rate,
                     seconds=args.seconds,
                     timeout=args.timeout,
@@ -414,10 +457,13 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                 phases.append(phase.summary())
             report["phases"] = phases
             report["load_average_after"] = list(os.getloadavg())
-            await _clean_up(client, deals, remaining, department_id, open_before, say)
         finally:
-            say("putting the stages' departments back ...")
-            await _point_stages(client, previous, timeout=30)
+            try:
+                await _clean_up(client, {d: stage_of.get(d, stages[0]["key"]) for d in deals}, last, say)
+                await _settle(client, department_id, open_before, say)
+            finally:
+                say("putting the stages' departments back ...")
+                await _point_stages(client, previous, timeout=30)
     return report
 
 
@@ -439,7 +485,8 @@ def render(report: dict[str, Any]) -> str:
         rows.append(
             (
                 f"{p['target_rate']:g}/s",
-                f"{p['achieved_rate']:.1f}/s ({p['advances']} ok, {p['failed']} failed)",
+                f"{p['achieved_rate']:.1f}/s ({p['advances']} ok, {p['failed']} failed"
+                + (", ran out of deals)" if p["ran_out_of_deals"] else ")"),
                 f"{ms(p['advance_p50_ms'])} / {ms(p['advance_p99_ms'])}",
                 f"{ms(p['loop_p50_ms'])} / {ms(p['loop_p99_ms'])}",
                 f"{p['tasks_missing']}",
