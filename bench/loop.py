@@ -26,7 +26,8 @@ On the running stack (started and seeded if needed), as the demo Admin, everythi
    reported: the task's created_at - the 2xx (the router's side, the tasks service's clock).
    CPU: each process of the stack (services, Kafka, PostgreSQL with its backends) from /proc/<pid>/stat
    (`bench.memory.cpu_seconds`), from the phase's first advance to its last task seen, less what the process
-   burns at rest (measured for `--idle-seconds` before the phases), divided by the advances answered 2xx.
+   burns at rest (measured for `--idle-seconds` before the phases) and less what the phase's polls cost it (the
+   poller alone is measured for `--idle-seconds` too: CPU per poll), divided by the advances answered 2xx.
    A failed advance (not 2xx) is counted by its status; a deal whose advance was refused (409, 422) is not
    advanced again, one whose advance failed otherwise (overload, no answer) may be.
 3. Clean-up (also when the run fails): every bench deal is advanced to Client Decision and declined there (its
@@ -224,6 +225,7 @@ async def _phase(
     timeout: float,
     sup,
     idle_rate: dict[str, float],
+    per_poll: dict[str, float],
 ) -> Phase:
     phase = Phase(target_rate=rate, seconds=seconds)
     count = max(1, round(rate * seconds))
@@ -303,16 +305,32 @@ async def _phase(
             phase.missing += 1
     phase.poll_ms = poller.round_trips[polls_before:]
     if phase.advances:
-        phase.cpu_ms_per_advance = {
-            name: round(
-                max(0.0, cpu_after[name] - cpu_before.get(name, 0.0) - idle_rate.get(name, 0.0) * phase.phase_seconds)
-                / phase.advances
-                * 1000,
-                3,
-            )
-            for name in cpu_after
-        }
+        polls = len(phase.poll_ms)
+
+        def net(name: str) -> float:
+            spent = cpu_after[name] - cpu_before.get(name, 0.0)
+            return spent - idle_rate.get(name, 0.0) * phase.phase_seconds - per_poll.get(name, 0.0) * polls
+
+        phase.cpu_ms_per_advance = {name: round(max(0.0, net(name)) / phase.advances * 1000, 3) for name in cpu_after}
     return phase
+
+
+async def _poll_cost(poller: Poller, sup, seconds: float, idle_rate: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each process spends per poll of the task list (the poller alone, the stack otherwise at rest)."""
+    stop = asyncio.Event()
+    polls_before = len(poller.round_trips)
+    before = _cpu(sup)
+    polling = asyncio.create_task(poller.run(stop))
+    await asyncio.sleep(seconds)
+    stop.set()
+    await polling
+    after = _cpu(sup)
+    polls = max(1, len(poller.round_trips) - polls_before)
+    return {
+        k: max(0.0, after[k] - before.get(k, 0.0) - idle_rate.get(k, 0.0) * seconds) / polls
+        for k in after
+        if k != "bench"
+    }
 
 
 async def _clean_up(client: httpx.AsyncClient, stages: dict[str, str], last: str, say) -> int:
@@ -431,6 +449,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                 timeout=args.timeout,
                 sup=sup,
                 idle_rate={},
+                per_poll={},
             )
             say(f"the stack at rest for {args.idle_seconds:g} s (its idle CPU is left out of the per-advance CPU) ...")
             before = _cpu(sup)
@@ -438,6 +457,9 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
             after = _cpu(sup)
             idle_rate = {k: (after[k] - before.get(k, 0.0)) / args.idle_seconds for k in after}
             report["idle_percent_of_a_core"] = {k: round(v * 100, 2) for k, v in idle_rate.items()}
+            say(f"the poller alone for {args.idle_seconds:g} s (its CPU is left out of the per-advance CPU too) ...")
+            per_poll = await _poll_cost(poller, sup, args.idle_seconds, idle_rate)
+            report["cpu_ms_per_poll"] = {k: round(v * 1000, 3) for k, v in per_poll.items() if v > 0}
             report["load_average_before"] = list(os.getloadavg())
             phases = []
             for rate in args.rates:
@@ -453,6 +475,7 @@ async def run(cfg: StackSettings, args, say) -> dict[str, Any]:
                     timeout=args.timeout,
                     sup=sup,
                     idle_rate=idle_rate,
+                    per_poll=per_poll,
                 )
                 phases.append(phase.summary())
             report["phases"] = phases
@@ -519,6 +542,11 @@ def render(report: dict[str, Any]) -> str:
             f"p99 {ms(p['created_after_2xx_p99_ms'])} ms; poll round trip p99 {ms(p['poll_round_trip_p99_ms'])} ms; "
             f"paced slips {p['starved']}; CPU per advance: " + ", ".join(f"{k} {v:.1f}" for k, v in top if v >= 0.05)
         )
+    per_poll = sorted(report.get("cpu_ms_per_poll", {}).items(), key=lambda kv: -kv[1])
+    lines.append(
+        "CPU per poll of the task list (left out of the CPU per advance): "
+        + ", ".join(f"{k} {v:.1f} ms" for k, v in per_poll if v >= 0.05)
+    )
     lines.append(
         f"client created -> first deal opened: {report['client_created_to_first_deal_ms']:.0f} ms; "
         f"{report['deals']} deals opened at {report['deals_open_rate']:.0f}/s; load average before "
