@@ -117,6 +117,8 @@ bench: $(STAMP) libmagic console browser
 	$(PY) -m bench
 	$(PY) -m bench.pipeline
 	$(PY) -m bench.tasks
+	$(PY) -m bench.loop
+	$(PY) -m bench.scale
 	$(PY) -m bench.contracts
 	$(PY) -m bench.notifications
 	$(PY) -m bench.limits

@@ -78,7 +78,7 @@ async def _announce_client(cfg) -> str:
     return str(client_id)
 
 
-async def _open_deals(
+async def open_deals(
     client: httpx.AsyncClient, *, client_id: str, line_id: str, count: int, concurrency: int = 16
 ) -> list[str]:
     ids: list[str] = []
@@ -198,7 +198,7 @@ async def run(args) -> dict:
         client_id = await _announce_client(cfg)
         print(f"opening {args.deals} deals on the {args.line} line ...", flush=True)
         began = time.perf_counter()
-        deals = await _open_deals(client, client_id=client_id, line_id=line["id"], count=args.deals)
+        deals = await open_deals(client, client_id=client_id, line_id=line["id"], count=args.deals)
         open_rate = len(deals) / (time.perf_counter() - began)
         report = {"deals": len(deals), "open_rate": open_rate, "load_average_before": list(os.getloadavg())}
 

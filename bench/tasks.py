@@ -151,7 +151,7 @@ def _decline(opportunity_id: uuid.UUID, department_id: str) -> OpportunityDeclin
     )
 
 
-async def _ensure_department(client: httpx.AsyncClient) -> str:
+async def ensure_department(client: httpx.AsyncClient) -> str:
     """The bench department and its five employees (created once), known to the tasks service."""
     offset = 0
     department = None
@@ -193,7 +193,7 @@ async def _ensure_department(client: httpx.AsyncClient) -> str:
     raise BenchError("the tasks service did not learn the bench department's members within 60 s")
 
 
-async def _count(client: httpx.AsyncClient, department_id: str, **params) -> int:
+async def count_tasks(client: httpx.AsyncClient, department_id: str, **params) -> int:
     response = await client.get("/api/v1/tasks", params={"department_id": department_id, "limit": 1, **params})
     if response.status_code != 200:
         raise BenchError(f"listing tasks failed: {response.status_code} {response.text[:300]}")
@@ -281,7 +281,7 @@ async def _latency(
 async def _burst(
     client: httpx.AsyncClient, publisher: Publisher, department_id: str, *, events: int, stall_timeout: float, say
 ) -> tuple[float, float, float, list[str]]:
-    base = await _count(client, department_id)
+    base = await count_tasks(client, department_id)
     deals = [uuid.uuid4() for _ in range(events)]
     say(f"  {events} stage advances as fast as the producer takes them ...")
     first = time.time()
@@ -290,7 +290,7 @@ async def _burst(
     published = time.time()
     best, last_progress = -1, time.monotonic()
     while True:
-        n = await _count(client, department_id) - base
+        n = await count_tasks(client, department_id) - base
         now = time.time()
         if n > best:
             best, last_progress = n, time.monotonic()
@@ -315,7 +315,7 @@ async def _clean_up(
     await asyncio.gather(*futures)
     best, last_progress = None, time.monotonic()
     while True:
-        n = await _count(client, department_id, active="true")
+        n = await count_tasks(client, department_id, active="true")
         if n <= open_before:
             return
         if best is None or n < best:
@@ -343,8 +343,8 @@ async def run(
         if token.status_code != 200:
             raise BenchError(f"admin login failed: {token.status_code} {token.text[:300]}")
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-        department_id = await _ensure_department(client)
-        open_before = await _count(client, department_id, active="true")
+        department_id = await ensure_department(client)
+        open_before = await count_tasks(client, department_id, active="true")
         async with Publisher(cfg) as publisher:
             await _wait_for_the_router(client, publisher, department_id, stall_timeout)
             cpu_before, started = _cpu(cfg), time.monotonic()

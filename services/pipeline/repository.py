@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,6 +222,15 @@ async def opportunity_row(session: AsyncSession, opportunity_id: uuid.UUID):
     return (await session.execute(_opportunity_rows().where(Opportunity.id == opportunity_id))).first()
 
 
+def _visible_in(viewer: Viewer, filters: OpportunityFilters) -> ColumnElement[bool]:
+    """The visibility rule, left out when the filters keep to the viewer's own department: every deal of it is
+    visible to them, and the rule's OR (owner, department, stage's department) kept the planner from reading a
+    page off an index (it sorted all the department's deals for each page)."""
+    if filters.department_id is not None and filters.department_id == viewer.department_id:
+        return true()
+    return visible_where(viewer)
+
+
 async def list_opportunities(
     session: AsyncSession,
     viewer: Viewer,
@@ -229,13 +238,14 @@ async def list_opportunities(
     *,
     filters: OpportunityFilters,
 ) -> tuple[list, int]:
-    stmt = _opportunity_rows().where(visible_where(viewer), *filters.clauses())
+    visible = _visible_in(viewer, filters)
+    stmt = _opportunity_rows().where(visible, *filters.clauses())
     total = (
         await session.execute(
             select(func.count()).select_from(
                 select(Opportunity.id)
                 .join(Stage, Stage.key == Opportunity.stage_key)
-                .where(visible_where(viewer), *filters.clauses())
+                .where(visible, *filters.clauses())
                 .subquery()
             )
         )
