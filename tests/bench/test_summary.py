@@ -28,7 +28,13 @@ def test_figures_are_held_against_aims_and_against_the_same_runs_limits():
             "bare_endpoint": {"sweep": [{"concurrency": 32, "requests_per_second": 1500.0}]},
             "kafka": {"committed_p50_ms": 4.0},
         },
-        "loop.json": {"rates": [{"target_rate": 100.0, "task_readable_p50_ms": 60.0, "task_readable_p99_ms": 90.0}]},
+        "loop.json": {
+            "phases": [
+                {"target_rate": 10, "loop_p50_ms": 20.0, "loop_p99_ms": 50.0, "achieved_rate": 10.0},
+                {"target_rate": 100, "loop_p50_ms": 60.0, "loop_p99_ms": 90.0, "achieved_rate": 98.0},
+            ]
+        },
+        "scale.json": {"sizes": [{"rows": 10000, "lists": {"tasks newest first": {"p50_ms": 7.5}}}]},
         "last.json": {"memory": [{"name": "audit", "rss_mb": 130.0}, {"name": "tasks", "rss_mb": 90.0}]},
     }
     rows = summary.summarise(sources, {})
@@ -46,6 +52,10 @@ def test_figures_are_held_against_aims_and_against_the_same_runs_limits():
     assert _row(rows, "audit RSS after load")["met"] is False
     assert _row(rows, "tasks RSS after load")["met"] is True
     assert _row(rows, "documents RSS after load")["met"] is None  # not in the file: not measured
+    curve = _row(rows, "advance -> routed task readable, 10/s, p50")
+    assert (curve["value"], curve["limit"], curve["kind"]) == (20.0, None, "curve")
+    assert _row(rows, "list tasks newest first, 10,000 rows, p50")["value"] == 7.5
+    assert "(curve)" in summary.render(rows)
     relay = _row(rows, "outbox relay")
     assert relay["met"] is None and relay["not_measured"] == "no such figure in the file"
 
