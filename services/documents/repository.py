@@ -32,8 +32,7 @@ def _upsert(columns: frozenset[str]) -> TextClause:
     return text(
         f"INSERT INTO {OwnerRecord.__tablename__} (owner_type, owner_id, {', '.join(names)}) "
         f"VALUES (:owner_type, :owner_id, {', '.join(':' + n for n in names)}) "
-        "ON CONFLICT (owner_type, owner_id) DO UPDATE SET "
-        + ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
+        "ON CONFLICT (owner_type, owner_id) DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
     )
 
 
