@@ -7,10 +7,10 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack.config import StackSettings
@@ -80,6 +80,18 @@ def stack_up(cfg: StackSettings, *, seeded: bool = True) -> Supervisor:
     if seeded:
         seed(cfg)
     return supervisor
+
+
+T = TypeVar("T")
+
+
+def run_on_uvloop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a bench's coroutine on uvloop when it is installed (as the services run), else on asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:

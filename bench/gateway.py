@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import BenchError, percentile, stack_up, write_report
+from bench.common import BenchError, percentile, run_on_uvloop, stack_up, write_report
 from devstack.config import StackSettings, load
 from devstack.seed import DEMO_USERS
 from services.gateway.routes import service_for
@@ -444,12 +444,7 @@ def main(argv: list[str] | None = None) -> None:
 
     cfg = load()
     stack_up(cfg, seeded=False)
-    try:
-        import uvloop
-    except ImportError:
-        report = asyncio.run(run(cfg, args))
-    else:
-        report = uvloop.run(run(cfg, args))
+    report = run_on_uvloop(run(cfg, args))
     print(render(report))
     write_report(report, args.output or cfg.run_dir / "bench" / "gateway.json")
 

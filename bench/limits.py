@@ -69,7 +69,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import memory
-from bench.common import BenchError, admin_dsn_for, percentile, runtime_dsn, stack_up, write_report
+from bench.common import BenchError, admin_dsn_for, percentile, run_on_uvloop, runtime_dsn, stack_up, write_report
 from bench.gateway import idle_cpu, load_run
 from devstack.config import REPO_ROOT, StackSettings, load
 from shared.pagination import MAX_OFFSET
@@ -606,12 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cfg = load()
     stack_up(cfg)
-    try:
-        import uvloop
-    except ImportError:
-        report = asyncio.run(run(cfg, args))
-    else:
-        report = uvloop.run(run(cfg, args))
+    report = run_on_uvloop(run(cfg, args))
     print(render(report))
     write_report(report, args.output or cfg.run_dir / "bench" / "limits.json")
     return 0

@@ -58,40 +58,30 @@ def _path(*keys: str | int) -> Getter:
     return get
 
 
-def _sweep(concurrency: int, *keys: str, within: str | None = None) -> Getter:
-    """A figure of one concurrency's row in a sweep (`bench.gateway`'s list of runs; `bench.limits`' is `within`
-    its `bare_endpoint`)."""
+def _row(list_key: str, match: str, value: Any, *keys: str, within: str | None = None) -> Getter:
+    """A figure of the row of a list whose `match` is `value`: a concurrency's run in a sweep (`bench.gateway`'s;
+    `bench.limits`' is `within` its `bare_endpoint`), a rate's phase of `bench.loop`, a process's memory."""
 
     def get(data: dict[str, Any]) -> float | None:
         part = data.get(within, {}) if within else data
-        for row in part.get("sweep", []) if isinstance(part, dict) else []:
-            if row.get("concurrency") == concurrency:
+        for row in part.get(list_key, []) if isinstance(part, dict) else []:
+            if row.get(match) == value:
                 return _path(*keys)(row)
         return None
 
     return get
+
+
+def _sweep(concurrency: int, *keys: str, within: str | None = None) -> Getter:
+    return _row("sweep", "concurrency", concurrency, *keys, within=within)
 
 
 def _rate_row(rate: float, *keys: str) -> Getter:
-    """A figure of one rate's phase of `bench.loop`."""
-
-    def get(data: dict[str, Any]) -> float | None:
-        for row in data.get("phases", []):
-            if row.get("target_rate") == rate:
-                return _path(*keys)(row)
-        return None
-
-    return get
+    return _row("phases", "target_rate", rate, *keys)
 
 
 def _memory(name: str) -> Getter:
-    def get(data: dict[str, Any]) -> float | None:
-        for proc in data.get("memory", []):
-            if proc.get("name") == name:
-                return _path("rss_mb")(proc)
-        return None
-
-    return get
+    return _row("memory", "name", name, "rss_mb")
 
 
 def _of(source: str, getter: Getter) -> Callable[[dict[str, dict[str, Any]]], float | None]:
