@@ -189,6 +189,15 @@ class DatabaseSettings(ServiceSettings):
             "that then have no effect; waiting saves Kafka a commit per batch."
         ),
     )
+    consumer_linger_ms: int = Field(
+        50,
+        ge=0,
+        description=(
+            "How long a consumer that is not on an interactive path waits, once records arrive, for more before it "
+            "handles them (0: never): the events of that wait are handled in one transaction from one fetch instead "
+            "of one each. The router and pipeline's consumer never wait (`Consumer.urgent`)."
+        ),
+    )
     consumer_poll_ms: int = Field(
         1000,
         description=(

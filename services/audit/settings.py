@@ -18,8 +18,8 @@ class AuditSettings(DatabaseSettings):
     consumer_batch_size: int = Field(
         5000,
         description=(
-            "Most records the audit consumer takes from Kafka at once (one transaction per partition's "
-            "share; larger batches spread each transaction's round trips over more events)."
+            "Most records the audit consumer takes from Kafka at once (one transaction for the batch, or one per "
+            "partition's share when that fails; larger batches spread each transaction's round trips over more events)."
         ),
     )
     audit_checkpoint_interval_seconds: float = Field(

@@ -30,5 +30,7 @@ CONSUMERS = (
             on(ContractRenewalDue, consumers.renewal_due),
             on(SubjectErased, erase_subject),
         ),
+        # A user's next call waits on these (the client just created, the document just uploaded): no lingering.
+        urgent=True,
     ),
 )

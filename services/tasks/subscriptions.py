@@ -36,5 +36,7 @@ def consumers(settings: TasksSettings) -> tuple[Consumer, ...]:
             batch=routing.batch_handler(settings),
             topics=(PIPELINE_OPPORTUNITIES,),
             members=settings.router_consumers,
+            # A stage advance's task is waited for: routed the moment it arrives.
+            urgent=True,
         ),
     )

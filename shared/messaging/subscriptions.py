@@ -66,6 +66,10 @@ class Consumer:
     # Whether the handler takes sealed personal fields as they are (audit: it stores the events as published, so its
     # chain covers the ciphertext); otherwise they are opened before it sees them (`shared.privacy.fields`).
     sealed: bool = False
+    # Whether its events are handled the moment they arrive: someone waits on their effect (a routed task, the deal
+    # a user opens next). Otherwise the consumer lingers up to CONSUMER_LINGER_MS for more records, so that under
+    # load one fetch and one transaction carry several events (`shared.messaging.consumer`).
+    urgent: bool = False
     handler_by_type: dict[str, On] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
