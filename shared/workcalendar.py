@@ -30,6 +30,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 # Far enough for any SLA; a calendar that cannot find working time within it is refused.
 _SEARCH_DAYS = 366 * 30
+# Days whose working period a calendar keeps once worked out (a few years' worth; a search past that starts over).
+_PERIODS_KEPT = 4096
 _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -119,8 +121,25 @@ class Calendar:
         naive = datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
         return naive.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
 
+    @cached_property
+    def _periods(self) -> dict[date, tuple[datetime, datetime] | None]:
+        return {}
+
     def period_of(self, day: date) -> tuple[datetime, datetime] | None:
-        """The working period of local date `day` as UTC instants, or None on a day off."""
+        """The working period of local date `day` as UTC instants, or None on a day off.
+
+        Kept per calendar once worked out (a calendar never changes; a changed one is a new value): every task the
+        router opens asks for the same few days three times (due, at risk, stale), and working them out (the
+        holiday tables, two timezone conversions) was a tenth of the router's CPU (py-spy, a routing burst)."""
+        periods = self._periods
+        if day in periods:
+            return periods[day]
+        if len(periods) >= _PERIODS_KEPT:
+            periods.clear()
+        period = periods[day] = self._work_out_period(day)
+        return period
+
+    def _work_out_period(self, day: date) -> tuple[datetime, datetime] | None:
         if day.weekday() not in self.working_days or self.is_holiday(day):
             return None
         start = self._local_to_utc(day, self.start_minute)

@@ -33,6 +33,8 @@ class CalendarCache:
         return self.calendar if fresh else None
 
     def put(self, calendar: Calendar) -> None:
+        if calendar == self.calendar:  # unchanged: keep the object, with the working periods it has worked out
+            calendar = self.calendar
         self.calendar, self.read_at = calendar, time.monotonic()
 
 

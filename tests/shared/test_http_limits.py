@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import socket
 import time
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from shared.errors import install_problem_handlers
 from shared.middleware import CONTENT_SECURITY_POLICY, LimitRequestBody, RefuseNulCharacters, SecurityHeaders
-from shared.runner import HeaderTimeoutProtocol, server_config
+from shared.runner import HeaderTimeoutProtocol, Server, server_config
 from shared.settings import ServiceSettings
 
 LIMIT = 1000
@@ -252,6 +253,25 @@ async def test_a_body_refused_while_it_streams_in_lingers_so_the_client_reads_it
             assert time.monotonic() - stopped < 5, "the lingering connection was never closed"
             await asyncio.sleep(0.05)
     finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 10)
+
+
+async def test_what_start_up_built_is_frozen_out_of_the_collectors_reach():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gc.unfreeze()
+    server = Server(server_config(make_app(), ServiceSettings(http_port=port)))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        # Everything alive once the app started (this test process's modules and objects among them) is frozen.
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serving, 10)

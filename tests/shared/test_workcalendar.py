@@ -266,3 +266,33 @@ def test_public_holidays_travel_in_the_plain_data_and_an_unknown_country_is_refu
     with pytest.raises(CalendarError) as refused:
         Calendar(public_holidays="XX")
     assert refused.value.field == "public_holidays"
+
+
+def test_working_periods_are_kept_once_worked_out_and_the_store_is_bounded(monkeypatch):
+    import shared.workcalendar as wc
+
+    calendar = Calendar(timezone="Europe/Athens", public_holidays="GR")
+    fresh = Calendar(timezone="Europe/Athens", public_holidays="GR")
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(400)]  # both DST changes, Orthodox Easter
+    assert [calendar.period_of(d) for d in days] == [fresh._work_out_period(d) for d in days]
+    assert [calendar.period_of(d) for d in days] == [fresh.period_of(d) for d in days]  # kept, the same
+    assert calendar == fresh  # what is kept is no part of the calendar's value
+
+    monkeypatch.setattr(wc, "_PERIODS_KEPT", 50)
+    small = Calendar(timezone="UTC")
+    for d in days:
+        small.period_of(d)
+    assert len(small._periods) <= 50
+
+
+def test_a_calendar_read_again_unchanged_keeps_what_it_worked_out():
+    from services.tasks.calendar import CalendarCache
+
+    cache = CalendarCache()
+    first = Calendar.from_dict(DEFAULT_CALENDAR.to_dict())
+    cache.put(first)
+    cache.put(Calendar.from_dict(DEFAULT_CALENDAR.to_dict()))
+    assert cache.calendar is first
+    changed = Calendar.from_dict({**DEFAULT_CALENDAR.to_dict(), "start": "08:00"})
+    cache.put(changed)
+    assert cache.calendar is changed
