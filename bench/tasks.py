@@ -134,6 +134,11 @@ def _advance(department_id: str, opportunity_id: uuid.UUID) -> StageAdvanced:
         reason=None,
         seconds_in_stage=1.0,
         status="open",
+        # As pipeline publishes it (what its readers go by).
+        title=f"Bench deal {opportunity_id}",
+        line_name="Bench line",
+        opportunity_version=2,
+        renewal=False,
     )
 
 

@@ -71,6 +71,8 @@ async def on_opened(session: AsyncSession, envelope: Envelope, data: Opportunity
 
 
 async def on_stage_advanced(session: AsyncSession, envelope: Envelope, data: StageAdvanced) -> None:
+    if data.renewal is False:  # most deals: nothing to follow, and no query to find that out
+        return
     renewal = await _renewal_by_deal(session, data.opportunity_id)
     if renewal is not None:
         renewal.stage_key, renewal.deal_status, renewal.updated_at = data.to_stage.key, data.status, clock.now()

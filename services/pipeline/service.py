@@ -603,6 +603,7 @@ async def move(
             title=opp.title,
             line_name=deal.line_name,
             opportunity_version=opp.version,
+            renewal=opp.renews_contract_id is not None,
             # An accept's terms and contract are the accepted event's changes; a completion may name the contract.
             changes=field_changes(
                 before, {name: getattr(opp, name) for name in (*moved, *(() if kind == "accept" else ("contract_id",)))}

@@ -135,6 +135,9 @@ class StageAdvanced(EventData):
     # The deal's fields the step changed, each before and after, as other aggregates' events carry them (None in
     # events published before it was added).
     changes: dict[str, FieldChange] | None = None
+    # Whether the deal renews a contract (the renewal workbench follows those deals; None in events published before
+    # it was added: a reader that needs to know looks the deal up).
+    renewal: bool | None = None
 
 
 @event("pipeline.opportunity.accepted")

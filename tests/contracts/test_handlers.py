@@ -239,11 +239,31 @@ async def test_a_renewal_deal_is_followed_for_the_workbench(bus, session):
         "open",
         Decimal("900.00"),
     )
+    # An advance published before events said whether the deal is a renewal: looked up, followed.
+    await bus.publish(
+        events.stage_advanced(
+            opportunity_id=opened.opportunity_id,
+            from_stage=events.stage("needs_analysis", position=2),
+            to_stage=events.stage("quote_preparation", position=5),
+        )
+    )
+    assert (await renewal_of(session, expiring)).stage_key == "quote_preparation"
+    # One that says the deal is not a renewal is not looked up at all (this one's word is taken, as pipeline's is).
+    await bus.publish(
+        events.stage_advanced(
+            opportunity_id=opened.opportunity_id,
+            from_stage=events.stage("quote_preparation", position=5),
+            to_stage=events.stage("negotiation", position=6),
+            renewal=False,
+        )
+    )
+    assert (await renewal_of(session, expiring)).stage_key == "quote_preparation"
     await bus.publish(
         events.stage_advanced(
             opportunity_id=opened.opportunity_id,
             from_stage=events.stage("quote_preparation", position=5),
             to_stage=events.stage("proposal_sent", position=6),
+            renewal=True,
         )
     )
     await bus.publish(

@@ -122,3 +122,4 @@ async def test_an_accepted_deal_names_its_contract_at_once_and_the_event_carries
     }
     [advanced] = [e for e in await announced(session, deal) if e["type"] == "pipeline.opportunity.stage_advanced"]
     assert advanced["changes"] == {"stage_key": {"before": "client_decision", "after": "policy_issuance"}}
+    assert advanced["renewal"] is False  # a new-business deal; its readers need not look it up
