@@ -103,6 +103,7 @@ class DeactivatedUsers:
             auto_offset_reset="earliest",
             # Kafka answers a fetch as soon as a record arrives; the wait only decides how often an idle reader asks.
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            consumer_timeout_ms=self.settings.consumer_fetcher_wake_ms,
             isolation_level="read_committed",
         )
         await self._consumer.start()

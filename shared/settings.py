@@ -35,6 +35,15 @@ class ServiceSettings(BaseSettings):
             "each process included."
         ),
     )
+    consumer_fetcher_wake_ms: int = Field(
+        5000,
+        ge=100,
+        description=(
+            "Longest a consumer's background fetcher sleeps with nothing to do (aiokafka's `consumer_timeout_ms`; "
+            "its own default, 200, woke every consumer five times a second at rest). Records arriving, records "
+            "taken, a seek, a resumed partition or a rebalance wake it at once; this is only its safety net."
+        ),
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "SASL_PLAINTEXT",
         description=(
@@ -150,7 +159,10 @@ class DatabaseSettings(ServiceSettings):
 
     outbox_batch_size: int = Field(500, description="Outbox rows the relay publishes per round.")
     outbox_poll_seconds: float = Field(
-        1.0, description="The relay re-reads the outbox this often even without a NOTIFY (fallback)."
+        5.0,
+        description="The relay re-reads the outbox this often even without a NOTIFY (a fallback: every outbox write "
+        "notifies the relay in the same statement, delivered at commit, and the relay reads the outbox whenever it "
+        "(re)connects).",
     )
     outbox_retention_hours: int = Field(72, description="Published outbox rows are deleted after this many hours.")
     inbox_retention_hours: int = Field(
@@ -199,7 +211,7 @@ class DatabaseSettings(ServiceSettings):
         ),
     )
     consumer_poll_ms: int = Field(
-        1000,
+        5000,
         description=(
             "How long a consumer waits for records before it polls again (an idle consumer wakes this "
             "often; an event that arrives meanwhile is taken at once)."

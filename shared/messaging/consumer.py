@@ -212,6 +212,7 @@ class IdempotentConsumer:
             max_poll_records=settings.consumer_batch_size,
             batch_timeout_ms=settings.consumer_poll_ms,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            consumer_timeout_ms=settings.consumer_fetcher_wake_ms,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             # The records as they came: each is read as an event once, here (`Envelope.from_record`); FastStream's

@@ -147,10 +147,15 @@ def _restart_later(subscriber: Any, failure: BaseException) -> None:
         )
 
 
+# How long a consumer with nothing it may fetch (every partition paused on a transient failure, or none assigned yet)
+# waits before it asks again: short, so a resumed or newly assigned partition is taken soon after.
+NOTHING_TO_FETCH_PAUSE_SECONDS = 0.25
+
+
 async def _fetch_batch(self: BatchSubscriber, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
     """FastStream's `BatchSubscriber.get_msg` without its second wait: after an empty `getmany` it sleeps as long
     again, so an event arriving then waited up to `batch_timeout_ms` more (measured: +50 ms a hop on average on the
-    routing path). `getmany` already waited for records; it sleeps only when `getmany` came back at once (nothing
+    routing path). `getmany` already waited for records; it pauses only when `getmany` came back at once (nothing
     to fetch: every partition paused or none assigned), so such a consumer does not spin.
 
     A consumer whose group coordination has ended (`coordination_failure`) is replaced rather than polled."""
@@ -165,7 +170,7 @@ async def _fetch_batch(self: BatchSubscriber, consumer: AIOKafkaConsumer) -> tup
     messages = await consumer.getmany(timeout_ms=self.batch_timeout_ms, max_records=self.max_records)
     if not messages:
         if loop.time() - started < self.batch_timeout_ms / 2000:
-            await asyncio.sleep(self.batch_timeout_ms / 1000)
+            await asyncio.sleep(NOTHING_TO_FETCH_PAUSE_SECONDS)
         return ()
     return tuple(chain(*messages.values()))
 

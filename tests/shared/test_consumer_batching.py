@@ -167,3 +167,15 @@ def test_the_router_and_pipeline_are_urgent_and_the_readers_of_deal_events_linge
         if c.urgent
     }
     assert urgent == {"tasks.router", "pipeline"}
+
+
+async def test_the_kafka_consumers_fetcher_sleeps_long_at_rest_and_polls_at_the_configured_pace(sessionmaker):
+    # aiokafka's fetcher woke five times a second by default (consumer_timeout_ms=200), every consumer of every
+    # process; records, seeks, resumes and rebalances wake it anyway.
+    settings = settings_of("contracts")
+    spec = Consumer("batching-test", handlers=(on(ClientCreated, Handler()),))
+    async with consumer_bus("contracts", spec, sessionmaker, settings=settings) as bus:
+        for subscriber in bus.consumer.subscribers:
+            args = subscriber._connection_args
+            assert args["consumer_timeout_ms"] == settings.consumer_fetcher_wake_ms == 5000
+            assert args["fetch_max_wait_ms"] == settings.consumer_fetch_max_wait_ms
