@@ -102,7 +102,7 @@ class RecordFilters(BaseModel):
     until: datetime | None = None
 
 
-def record_filters(
+async def record_filters(
     aggregate_type: Annotated[str | None, Query(max_length=100, description="e.g. `identity.user`")] = None,
     aggregate_id: Annotated[str | None, Query(max_length=200)] = None,
     actor_id: Annotated[str | None, Query(max_length=200, description="A user id, or a system component")] = None,

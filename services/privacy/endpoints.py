@@ -33,12 +33,12 @@ router = APIRouter(route_class=TransactionalRoute, tags=["privacy"], responses={
 internal = APIRouter(route_class=TransactionalRoute, tags=["internal"], include_in_schema=False)
 
 
-def _settings(request: Request) -> PrivacySettings:
+async def _settings(request: Request) -> PrivacySettings:
     settings: PrivacySettings = request.app.state.settings
     return settings
 
 
-def _master(request: Request) -> bytes:
+async def _master(request: Request) -> bytes:
     master: bytes = request.app.state.master_key
     return master
 

@@ -37,7 +37,7 @@ PROBLEMS = problems(s409="Conflicts with the task's state (problem+json)")
 router = APIRouter(route_class=TransactionalRoute, responses={401: PROBLEMS[401], 422: PROBLEMS[422]})
 
 
-def settings_of(request: Request) -> TasksSettings:
+async def settings_of(request: Request) -> TasksSettings:
     return request.app.state.settings
 
 

@@ -110,7 +110,7 @@ class ReplayReport(BaseModel):
     failed: int = Field(description="Letters not replayed, for whatever reason")
 
 
-def letter_filters(
+async def letter_filters(
     event_type: Annotated[str | None, Query(max_length=200, description="e.g. `pipeline.opportunity.accepted`")] = None,
     status: Annotated[
         Status,
