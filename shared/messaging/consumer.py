@@ -274,7 +274,11 @@ class IdempotentConsumer:
         and COMMIT were half of documents' and notifications' CPU); waiting a moment lets one of each carry several.
         Meanwhile aiokafka's fetcher holds what arrives (it does not fetch again a partition whose records wait)."""
         await asyncio.sleep(self.linger)
-        more = await kafka.getmany(timeout_ms=0, max_records=self.batch_size - len(records))
+        try:
+            more = await kafka.getmany(timeout_ms=0, max_records=self.batch_size - len(records))
+        except Exception as exc:  # the records in hand are handled all the same (their positions are passed already)
+            log.info("%s: no more records after lingering (%s)", self.name, describe(exc))
+            return list(records)
         return [*records, *(record for share in more.values() for record in share)]
 
     async def handle_records(self, records: Iterable[Any], kafka: Any) -> None:

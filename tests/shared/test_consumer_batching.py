@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
@@ -179,3 +180,15 @@ async def test_the_kafka_consumers_fetcher_sleeps_long_at_rest_and_polls_at_the_
             args = subscriber._connection_args
             assert args["consumer_timeout_ms"] == settings.consumer_fetcher_wake_ms == 5000
             assert args["fetch_max_wait_ms"] == settings.consumer_fetch_max_wait_ms
+
+
+async def test_a_failing_fetch_after_lingering_leaves_the_records_in_hand_to_be_handled(sessionmaker):
+    class Away(FakeKafka):
+        async def getmany(self, *partitions, timeout_ms=0, max_records=None):  # type: ignore[override]
+            raise KafkaConnectionError("the broker is away")
+
+    settings = settings_of("contracts").model_copy(update={"consumer_linger_ms": 5})
+    spec = Consumer("batching-test", handlers=(on(ClientCreated, Handler()),))
+    async with consumer_bus("contracts", spec, sessionmaker, settings=settings) as bus:
+        first = _record(P0, 0, "first")
+        assert await bus.consumer._lingered(Away(), (first,)) == [first]
