@@ -37,7 +37,7 @@ from shared.messaging.envelope import Envelope, new_event_id, topic_for
 from shared.sse import EventStreamParser
 
 BENCH_EMAIL = "bench-notifications@insureops.example.com"
-BENCH_PASSWORD = "bench-notifications-pass"
+BENCH_PASSWORD = "quartz-lantern-orbit-5528"  # passes identity's password policy (not made of the name or email)
 AIM_P99_MS = 200.0
 
 
