@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import TestKafkaBroker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -174,6 +175,22 @@ async def consumer_bus(
     consumer.subscribe(broker, settings)
     async with TestKafkaBroker(broker) as test_broker:
         yield Bus(test_broker, consumer, tables)
+
+
+class RecordingKafka(AIOKafkaConsumer):
+    """A Kafka consumer that is never started: it records the commits asked of it."""
+
+    def __init__(self) -> None:  # no connection, no loop needed
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    async def commit(self, offsets=None) -> None:  # type: ignore[override]
+        self.commits.append(dict(offsets or {}))
+
+    def seek(self, partition, offset) -> None:  # type: ignore[override]
+        pass
+
+    def assignment(self):  # type: ignore[override]
+        return set()
 
 
 def consumer_named(consumers: Any, name: str) -> Consumer:

@@ -239,33 +239,25 @@ async def test_a_renewal_deal_is_followed_for_the_workbench(bus, session):
         "open",
         Decimal("900.00"),
     )
-    # An advance published before events said whether the deal is a renewal: looked up, followed.
-    await bus.publish(
-        events.stage_advanced(
-            opportunity_id=opened.opportunity_id,
-            from_stage=events.stage("needs_analysis", position=2),
-            to_stage=events.stage("quote_preparation", position=5),
+
+    async def advance(from_stage: tuple[str, int], to_stage: tuple[str, int], **kw) -> None:
+        """Publish the deal's advance from one (key, position) stage to another."""
+        await bus.publish(
+            events.stage_advanced(
+                opportunity_id=opened.opportunity_id,
+                from_stage=events.stage(from_stage[0], position=from_stage[1]),
+                to_stage=events.stage(to_stage[0], position=to_stage[1]),
+                **kw,
+            )
         )
-    )
+
+    # An advance published before events said whether the deal is a renewal: looked up, followed.
+    await advance(("needs_analysis", 2), ("quote_preparation", 5))
     assert (await renewal_of(session, expiring)).stage_key == "quote_preparation"
     # One that says the deal is not a renewal is not looked up at all (this one's word is taken, as pipeline's is).
-    await bus.publish(
-        events.stage_advanced(
-            opportunity_id=opened.opportunity_id,
-            from_stage=events.stage("quote_preparation", position=5),
-            to_stage=events.stage("negotiation", position=6),
-            renewal=False,
-        )
-    )
+    await advance(("quote_preparation", 5), ("negotiation", 6), renewal=False)
     assert (await renewal_of(session, expiring)).stage_key == "quote_preparation"
-    await bus.publish(
-        events.stage_advanced(
-            opportunity_id=opened.opportunity_id,
-            from_stage=events.stage("quote_preparation", position=5),
-            to_stage=events.stage("proposal_sent", position=6),
-            renewal=True,
-        )
-    )
+    await advance(("quote_preparation", 5), ("proposal_sent", 6), renewal=True)
     await bus.publish(
         OpportunityUpdated(
             opportunity_id=opened.opportunity_id,

@@ -5,10 +5,11 @@ that is not urgent lingers CONSUMER_LINGER_MS once records arrive, taking what c
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
@@ -16,35 +17,27 @@ from sqlalchemy import select
 from services.contracts.models import KnownClient
 from shared.contracts.clients import ClientCreated
 from shared.contracts.topics import CLIENTS
+from shared.messaging.consumer import IdempotentConsumer
 from shared.messaging.subscriptions import Consumer, on
 from tests import events
-from tests.bus import consumer_bus, envelope_of, settings_of
+from tests.bus import RecordingKafka, consumer_bus, envelope_of, settings_of
 
 pytestmark = pytest.mark.service("contracts")
 P0, P1 = TopicPartition(CLIENTS, 0), TopicPartition(CLIENTS, 1)
 
 
-class FakeKafka(AIOKafkaConsumer):
-    """A Kafka consumer that is never started: it records commits and serves `buffered` to getmany."""
+class FakeKafka(RecordingKafka):
+    """A `RecordingKafka` that also serves `buffered` to getmany."""
 
     def __init__(self, buffered: dict[TopicPartition, list[ConsumerRecord]] | None = None) -> None:
-        self.commits: list[dict[TopicPartition, int]] = []
+        super().__init__()
         self.buffered = buffered or {}
         self.asked: list[tuple[int, int]] = []  # (timeout_ms, max_records) of each getmany
-
-    async def commit(self, offsets=None) -> None:  # type: ignore[override]
-        self.commits.append(dict(offsets or {}))
 
     async def getmany(self, *partitions, timeout_ms=0, max_records=None):  # type: ignore[override]
         self.asked.append((timeout_ms, max_records))
         served, self.buffered = self.buffered, {}
         return served
-
-    def seek(self, partition, offset) -> None:  # type: ignore[override]
-        pass
-
-    def assignment(self):  # type: ignore[override]
-        return set()
 
 
 def _record(tp: TopicPartition, offset: int, name: str) -> ConsumerRecord:
@@ -88,14 +81,21 @@ def counting(consumer) -> list[int]:
     return opened
 
 
-async def test_the_shares_of_several_partitions_are_handled_in_one_transaction(sessionmaker):
-    handler = Handler()
+@asynccontextmanager
+async def committing_at_once(
+    sessionmaker, handler: Handler
+) -> AsyncIterator[tuple[IdempotentConsumer, list[int], FakeKafka]]:
+    """A consumer of `handler` that commits after every batch, the transactions it opens (`counting`), a FakeKafka."""
     spec = Consumer("batching-test", handlers=(on(ClientCreated, handler),))
     async with consumer_bus("contracts", spec, sessionmaker) as bus:
         consumer = bus.consumer
         consumer.commit_interval = 0
-        opened = counting(consumer)
-        kafka = FakeKafka()
+        yield consumer, counting(consumer), FakeKafka()
+
+
+async def test_the_shares_of_several_partitions_are_handled_in_one_transaction(sessionmaker):
+    handler = Handler()
+    async with committing_at_once(sessionmaker, handler) as (consumer, opened, kafka):
         tag = uuid.uuid4().hex[:8]
         records = [_record(P0, 0, f"a{tag}"), _record(P1, 7, f"b{tag}"), _record(P0, 1, f"c{tag}")]
 
@@ -111,12 +111,7 @@ async def test_the_shares_of_several_partitions_are_handled_in_one_transaction(s
 async def test_a_failing_partition_stalls_alone_and_the_others_are_handled(sessionmaker):
     tag = uuid.uuid4().hex[:8]
     handler = Handler(failing=f"bad{tag}")
-    spec = Consumer("batching-test", handlers=(on(ClientCreated, handler),))
-    async with consumer_bus("contracts", spec, sessionmaker) as bus:
-        consumer = bus.consumer
-        consumer.commit_interval = 0
-        opened = counting(consumer)
-        kafka = FakeKafka()
+    async with committing_at_once(sessionmaker, handler) as (consumer, opened, kafka):
         records = [_record(P0, 0, f"a{tag}"), _record(P0, 1, f"bad{tag}"), _record(P1, 3, f"b{tag}")]
 
         await consumer.handle_records(records, kafka)

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from services.contracts.models import KnownClient
@@ -17,26 +17,10 @@ from shared.contracts.clients import ClientCreated
 from shared.contracts.topics import CLIENTS
 from shared.messaging.subscriptions import Consumer, on
 from tests import events
-from tests.bus import consumer_bus, envelope_of
+from tests.bus import RecordingKafka, consumer_bus, envelope_of
 
 pytestmark = pytest.mark.service("contracts")
 TP = TopicPartition(CLIENTS, 0)
-
-
-class RecordingKafka(AIOKafkaConsumer):
-    """A Kafka consumer that is never started: it records the commits asked of it."""
-
-    def __init__(self) -> None:  # no connection, no loop needed
-        self.commits: list[dict[TopicPartition, int]] = []
-
-    async def commit(self, offsets=None) -> None:  # type: ignore[override]
-        self.commits.append(dict(offsets or {}))
-
-    def seek(self, partition, offset) -> None:  # type: ignore[override]
-        pass
-
-    def assignment(self):  # type: ignore[override]
-        return set()
 
 
 def _record(offset: int, envelope) -> ConsumerRecord:
