@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import JWKSKeySource, KeySource, TokenVerifier
 from shared.contracts.topics import DEAD_LETTER_EVENTS, IDENTITY_USERS, dead_letter_topic
-from shared.db import asyncpg_dsn, create_engine, create_sessionmaker
+from shared.db import asyncpg_dsn, create_engine, create_read_sessionmaker, create_sessionmaker
 from shared.docs import add_docs_routes
 from shared.errors import NotFound, document_problem_responses, install_problem_handlers
 from shared.jobs import JobRunner, PeriodicJob
@@ -35,7 +35,7 @@ from shared.messaging.subscriptions import Consumer
 from shared.messaging.tables import MessagingTables
 from shared.metrics_platform import consumer_lag, messaging_backlog, refresh
 from shared.middleware import LimitRequestBody, RefuseNulCharacters, SecurityHeaders
-from shared.observability import RequestContextMiddleware, setup_logging, setup_tracing
+from shared.observability import RequestContextMiddleware, TraceContext, setup_logging, setup_tracing
 from shared.privacy.keys import HttpKeyProvider, set_provider
 from shared.projections.identity import PeopleTables
 from shared.revocation import DeactivatedUsers, ProjectedDeactivations
@@ -182,6 +182,7 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 )
                 app.state.engine = engine
                 app.state.sessionmaker = create_sessionmaker(engine)
+                app.state.read_sessionmaker = create_read_sessionmaker(engine)
                 if parts.tables is not None:
                     app.state.metrics_refreshers["messaging"] = messaging_backlog(
                         engine.connect, [c.name for c in parts.consumers]
@@ -291,7 +292,12 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
                 with contextlib.suppress(Exception):
                     await key_provider.close()
 
+    # Spans go somewhere: OpenTelemetry's FastAPI instrumentation records the request's. Else only the trace
+    # context is kept (`TraceContext`), and FastAPI's own telemetry (which would make the same unrecorded span,
+    # and metrics nobody reads, once a tracer provider is set) is off.
+    exported = settings.otel_traces_exporter != "none"
     app = FastAPI(
+        telemetry=None if exported else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         title=parts.title,
         description=parts.description,
         version="1.0.0",
@@ -318,22 +324,26 @@ def create_service_app(parts: ServiceParts) -> FastAPI:
         _add_clock_control_routes(app)
     for router in routers:
         app.include_router(router)
-    try:
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    if exported:
+        try:
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        # No span per ASGI message (`http send`/`receive`): three extra spans a request, a third of a proxied
-        # request's CPU at the gateway, and nothing a trace reader needs beyond the request's own span.
-        FastAPIInstrumentor.instrument_app(
-            app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
-        )
-    except Exception:
-        log.warning("FastAPI tracing is unavailable", exc_info=True)
+            # No span per ASGI message (`http send`/`receive`): three extra spans a request, a third of a proxied
+            # request's CPU at the gateway, and nothing a trace reader needs beyond the request's own span.
+            FastAPIInstrumentor.instrument_app(
+                app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+            )
+        except Exception:
+            log.warning("FastAPI tracing is unavailable", exc_info=True)
     if isinstance(settings, DatabaseSettings):
         app.add_middleware(RefuseNulCharacters, pass_multipart=parts.multipart_uploads)
     # Outside the NUL check (which reads the body): the body is counted as it streams in, before anything keeps it.
     app.add_middleware(LimitRequestBody, max_bytes=settings.max_request_bytes, larger=parts.larger_bodies)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware)
+    if not exported:
+        # Outermost, where the instrumentation's span would be: the request's own middleware logs within it.
+        app.add_middleware(TraceContext)
     return app
 
 

@@ -155,7 +155,9 @@ class DatabaseSettings(ServiceSettings):
     migration_database_url: str | None = Field(
         None, description="SQLAlchemy URL migrations run with (the schema owner's role); defaults to DATABASE_URL."
     )
-    database_pool_size: int = Field(10, description="Connections kept in the pool.")
+    database_pool_size: int = Field(
+        20, description="Connections to the database at most (opened as needed, then kept; no overflow)."
+    )
 
     outbox_batch_size: int = Field(500, description="Outbox rows the relay publishes per round.")
     outbox_poll_seconds: float = Field(

@@ -4,10 +4,18 @@ One transaction per request and per handled event, opened and closed here: servi
 but never commits. `TransactionalRoute` commits after the endpoint (and the response model) have
 succeeded and before the response leaves, so a client never sees a 2xx for a write that did not
 commit; an error rolls everything back, outbox rows included.
+
+A GET (or HEAD) only reads, so it runs without a transaction: each statement on its own, in autocommit.
+At READ COMMITTED a transaction around a list's two reads gives them no common snapshot anyway, and
+its BEGIN and COMMIT were two of a list call's four round trips (py-spy, an identity list under load:
+a fifth of the service's CPU, and as much again in PostgreSQL). A GET that tries to write is refused
+(`ReadOnlyRequest`, a 500): by HTTP a GET is safe, and without a transaction its writes would not be
+atomic with each other or with their outbox rows.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,9 +70,14 @@ def _check_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
             raise DisconnectionError(f"ping failed: {exc}") from exc
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, traced: bool = False) -> AsyncEngine:
-    """The service's engine. `traced`: a span per statement (only worth its cost when spans are exported)."""
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, echo=echo, pool_recycle=1800)
+def create_engine(url: str, *, pool_size: int = 20, echo: bool = False, traced: bool = False) -> AsyncEngine:
+    """The service's engine. `traced`: a span per statement (only worth its cost when spans are exported).
+
+    At most `pool_size` connections, opened as they are needed and then kept: no overflow beyond the pool,
+    whose connections SQLAlchemy closes as soon as they are returned. Under a load wider than the pool
+    (C=32 on a list) that opened and closed connections all the time (py-spy: asyncpg's connect and close
+    in every profile, and a PostgreSQL backend started for each)."""
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, echo=echo, pool_recycle=1800)
     event.listen(engine.sync_engine.pool, "checkin", _checked_in)
     event.listen(engine.sync_engine.pool, "checkout", _check_out)
     if not traced:
@@ -82,6 +95,37 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class ReadOnlyRequest(RuntimeError):
+    """A GET (or HEAD) request tried to write: it runs without a transaction, so it may only read."""
+
+
+# What a statement of a reading request may begin with.
+_READING = ("SELECT", "WITH", "SHOW", "VALUES", "TABLE", "EXPLAIN")
+
+
+def _refuse_writes(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    head = statement.lstrip(" \t\n(").split(None, 1)[:1]
+    if not head or head[0].upper() not in _READING or (head[0].upper() == "WITH" and _writes_in_with(statement)):
+        raise ReadOnlyRequest(f"a GET request may only read, and ran: {statement[:120]!r}")
+
+
+_DATA_MODIFYING = re.compile(r"\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\S+\s+SET\b", re.IGNORECASE)
+
+
+def _writes_in_with(statement: str) -> bool:
+    """A data-modifying common table expression (`WITH moved AS (UPDATE ... RETURNING ...) SELECT ...`)."""
+    return _DATA_MODIFYING.search(statement) is not None
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that only read: autocommit (no BEGIN, no COMMIT; the asyncpg dialect sets
+    it on the connection without a round trip), on the engine's own pool, refusing any statement that
+    is not a read (`ReadOnlyRequest`)."""
+    reading = engine.execution_options(isolation_level="AUTOCOMMIT")
+    event.listen(reading.sync_engine, "before_cursor_execute", _refuse_writes)
+    return async_sessionmaker(reading, expire_on_commit=False, autoflush=False)
+
+
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
     """The same URL for plain asyncpg (LISTEN/NOTIFY and advisory locks need a raw connection)."""
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -94,7 +138,10 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
-            sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(request.app.state, "sessionmaker", None)
+            state = request.app.state
+            sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(state, "sessionmaker", None)
+            if request.method in ("GET", "HEAD"):
+                sessionmaker = getattr(state, "read_sessionmaker", sessionmaker)
             if sessionmaker is None:
                 return await handler(request)
             session = sessionmaker()
