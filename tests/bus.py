@@ -183,13 +183,13 @@ class RecordingKafka(AIOKafkaConsumer):
     def __init__(self) -> None:  # no connection, no loop needed
         self.commits: list[dict[TopicPartition, int]] = []
 
-    async def commit(self, offsets=None) -> None:  # type: ignore[override]
+    async def commit(self, offsets=None) -> None:
         self.commits.append(dict(offsets or {}))
 
-    def seek(self, partition, offset) -> None:  # type: ignore[override]
+    def seek(self, partition, offset) -> None:
         pass
 
-    def assignment(self):  # type: ignore[override]
+    def assignment(self):
         return set()
 
 
