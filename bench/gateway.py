@@ -38,10 +38,10 @@ from devstack.config import StackSettings, load
 from devstack.seed import DEMO_USERS
 from services.gateway.routes import service_for
 
-# The issue's aims.
-AIM_REQUESTS_PER_SECOND = 800.0
+# The issue's aims (issue 13: >= 1,000 req/s at C=32, p99 <= 50 ms; overhead <= 1.5 ms at p50), as in `bench.summary`.
+AIM_REQUESTS_PER_SECOND = 1000.0
 AIM_P99_MS = 50.0
-AIM_OVERHEAD_P50_MS = 3.0
+AIM_OVERHEAD_P50_MS = 1.5
 SOURCE_ADDRESSES = tuple(f"127.0.0.{n}" for n in range(2, 10))
 
 
@@ -343,10 +343,10 @@ async def run(cfg: StackSettings, args) -> dict:
             "aim": AIM_REQUESTS_PER_SECOND,
             "met": report["best_gateway_requests_per_second"] >= AIM_REQUESTS_PER_SECOND,
         },
-        "p99_ms": {"aim": AIM_P99_MS, "met": (best["gateway"]["p99_ms"] or 1e9) < AIM_P99_MS},
+        "p99_ms": {"aim": AIM_P99_MS, "met": (best["gateway"]["p99_ms"] or 1e9) <= AIM_P99_MS},
         "overhead_p50_ms": {
             "aim": AIM_OVERHEAD_P50_MS,
-            "met": report["overhead_p50_ms"] is not None and report["overhead_p50_ms"] < AIM_OVERHEAD_P50_MS,
+            "met": report["overhead_p50_ms"] is not None and report["overhead_p50_ms"] <= AIM_OVERHEAD_P50_MS,
         },
     }
     return report
@@ -402,12 +402,12 @@ def render(report: dict) -> str:
             "",
             f"Best gateway throughput  {report['best_gateway_requests_per_second']:.0f} req/s at C={report['best_at_concurrency']}"
             f" (aim >= {aims['requests_per_second']['aim']:g}: {verdict(aims['requests_per_second']['met'])}),"
-            f" p99 {_fmt(report['gateway_p99_ms_at_best'])} (aim < {aims['p99_ms']['aim']:g} ms:"
+            f" p99 {_fmt(report['gateway_p99_ms_at_best'])} (aim <= {aims['p99_ms']['aim']:g} ms:"
             f" {verdict(aims['p99_ms']['met'])})",
             f"Gateway overhead at p50  {_fmt(report['overhead_p50_ms'])}: {_fmt(report['overhead']['gateway_p50_ms'])} "
             f"through the gateway against {_fmt(report['overhead']['direct_p50_ms'])} direct, "
             f"{report['overhead']['pairs']} alternating pairs one at a time"
-            f" (aim < {aims['overhead_p50_ms']['aim']:g} ms: {verdict(aims['overhead_p50_ms']['met'])})",
+            f" (aim <= {aims['overhead_p50_ms']['aim']:g} ms: {verdict(aims['overhead_p50_ms']['met'])})",
             f"CPU per request          gateway {_fmt(report['gateway_cpu_ms_per_request'])} (one core carries about "
             f"{report['gateway_requests_per_core_second']:.0f} req/s), {report['service']} "
             f"{_fmt(report['service_cpu_ms_per_request'])} (about {report['service_requests_per_core_second']:.0f} req/s "
