@@ -102,8 +102,10 @@ async def list_clients(
     if filters.root_only:
         stmt = stmt.where(Client.parent_id.is_(None))
     if filters.q:
+        # For the connection, not only the transaction: a list (a GET) runs without one (`shared.db`), where a
+        # transaction-local setting would be gone by the next statement. Every search sets it before it matches.
         await session.execute(
-            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(similarity_threshold)}
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, false)"), {"t": str(similarity_threshold)}
         )
         stmt = stmt.where(_search_condition(filters.q))
     total = await total_of(session, stmt)
