@@ -8,18 +8,17 @@ On the running stack (started and seeded if needed), three figures that no platf
    bare Starlette app (no FastAPI, no middleware of ours, no token check) under uvicorn with httptools, and
    uvloop when installed, as the services run, in a process of its own on a free port. It runs the statements
    identity runs for that list (`services.identity.repository.list_departments`), on a raw asyncpg pool (10
-   connections, as `DATABASE_POOL_SIZE`) against identity's database as identity's runtime role:
+   connections by default, `--pool-size`) against identity's database as identity's runtime role:
 
-       SELECT count(*) AS count_1 FROM departments
        SELECT departments.id, departments.name, departments.manager_id, departments.created_at,
               departments.updated_at FROM departments ORDER BY departments.name ASC, departments.id
               LIMIT $1::INTEGER OFFSET $2::INTEGER
+       SELECT count(*) AS count_1 FROM (SELECT departments.id, ... FROM departments) AS anon_1
 
-   two prepared statements, two round trips, on one pooled connection. Identity runs them inside its request's
-   transaction (BEGIN ... COMMIT); the bare endpoint without one, since at READ COMMITTED a transaction around two
-   reads gives them no common snapshot and would only add two round trips,
-   and the connection goes back to the pool without asyncpg's reset round trip (the two reads leave no session
-   state to reset). The answer is identity's JSON, byte for byte (`{"items": [...], "total", "limit",
+   the page, then the total only when the page cannot tell it (a full page, or an empty one past the start;
+   `shared.pagination.page_total`), prepared statements on one pooled connection and no transaction, as
+   identity runs a GET (`shared.db`), and the connection goes back to the pool without asyncpg's reset round
+   trip (the reads leave no session state to reset). The answer is identity's JSON, byte for byte (`{"items": [...], "total", "limit",
    "offset"}`, timestamps in UTC with a `Z`), encoded with orjson. It is loaded with `bench.gateway`'s client
    (its `load_run`: C keep-alive connections, each sending the call as soon as the previous answer is in, for
    `--seconds` after `--warmup`) at each C of `--concurrency`: requests/s, p50/p99 latency, and the CPU the bare
@@ -78,11 +77,14 @@ PATH = "/api/v1/departments?limit=20"  # bench.gateway's default call
 SERVICE = "identity"
 PARTS = ("bare", "kafka", "commits")
 # What identity runs for GET /api/v1/departments (services.identity.repository.list_departments, default sort
-# `name` with `id` to break ties): the total, then the page.
-COUNT_SQL = "SELECT count(*) AS count_1 FROM departments"
-PAGE_SQL = (
-    "SELECT departments.id, departments.name, departments.manager_id, departments.created_at, departments.updated_at "
-    "FROM departments ORDER BY departments.name ASC, departments.id LIMIT $1::INTEGER OFFSET $2::INTEGER"
+# `name` with `id` to break ties): the page, then the total only when the page cannot tell it
+# (shared.pagination.page_total: a full page, or an empty one past the start).
+_COLUMNS = "departments.id, departments.name, departments.manager_id, departments.created_at, departments.updated_at"
+PAGE_SQL = f"SELECT {_COLUMNS} FROM departments ORDER BY departments.name ASC, departments.id LIMIT $1::INTEGER OFFSET $2::INTEGER"
+COUNT_SQL = (
+    "SELECT count(*) AS count_1 FROM (SELECT departments.id AS id, departments.name AS name, departments.manager_id "
+    "AS manager_id, departments.created_at AS created_at, departments.updated_at AS updated_at FROM departments) "
+    "AS anon_1"
 )
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200  # shared.pagination.page_params
 DSN_VARIABLE = "INSUREOPS_BENCH_BARE_DSN"
@@ -112,8 +114,9 @@ async def _departments(request: Request) -> Response:
     except ValueError:
         return Response(b'{"detail":"bad limit or offset"}', status_code=422, media_type="application/json")
     async with request.app.state.pool.acquire() as conn:
-        total = await conn.fetchval(COUNT_SQL)
         rows = await conn.fetch(PAGE_SQL, limit, offset)
+        short = len(rows) < limit and (rows or not offset)
+        total = offset + len(rows) if short else await conn.fetchval(COUNT_SQL)
     body = {"items": [dict(row) for row in rows], "total": total, "limit": limit, "offset": offset}
     # asyncpg's UUID is a subclass orjson does not take as one: `default=str` writes it as uuid.UUID would be.
     return Response(orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z), media_type="application/json")
@@ -219,8 +222,9 @@ async def measure_bare(cfg: StackSettings, args: argparse.Namespace) -> dict[str
         report: dict[str, Any] = {
             "path": PATH,
             "database": SERVICE,
-            "statements": [COUNT_SQL, PAGE_SQL],
-            "transaction": "none: two prepared statements on one pooled connection, no reset on release",
+            "statements": [PAGE_SQL, COUNT_SQL],
+            "transaction": "none: the page, then the count for a full page only, on one pooled connection, "
+            "no reset on release",
             "server": "Starlette under uvicorn (httptools" + (", uvloop)" if _has_uvloop() else ", asyncio)"),
             "pool_size": args.pool_size,
             "idle_cpu_per_second": idle,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clients.access import visible_where
 from services.clients.models import Client, ClientContract, people
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort, total_of
+from shared.pagination import PageParams, apply_sort, page_total
 
 CLIENT_SORTS = {
     "name": Client.name,
@@ -108,15 +108,14 @@ async def list_clients(
             text("SELECT set_config('pg_trgm.similarity_threshold', :t, false)"), {"t": str(similarity_threshold)}
         )
         stmt = stmt.where(_search_condition(filters.q))
-    total = await total_of(session, stmt)
     if filters.q and not page.sort:
         # Best match first: the closer of whole-name and best-word similarity.
         relevance = func.greatest(func.similarity(Client.name, filters.q), func.word_similarity(filters.q, Client.name))
-        stmt = stmt.order_by(relevance.desc(), Client.name, Client.id)
+        ordered = stmt.order_by(relevance.desc(), Client.name, Client.id)
     else:
-        stmt = apply_sort(stmt, page.sort, CLIENT_SORTS, "name", Client.id)
-    rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()
-    return list(rows), total
+        ordered = apply_sort(stmt, page.sort, CLIENT_SORTS, "name", Client.id)
+    rows = list((await session.execute(ordered.limit(page.limit).offset(page.offset))).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 # The tree ------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from services.contracts.access import owning_department, visible_where
 from services.contracts.models import Contract, KnownClient, Referral, Renewal, RenewalNotice, RenewalRiskNotice, people
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort, total_of
+from shared.pagination import PageParams, apply_sort, page_total
 from shared.privacy.rights import unless_erased
 
 CONTRACT_SORTS = {
@@ -104,9 +104,11 @@ async def list_contracts(
         stmt = stmt.where(Contract.opportunity_id == filters.opportunity_id)
     if filters.specialist_id:
         stmt = stmt.where(Contract.specialist_id == filters.specialist_id)
-    total = await total_of(session, stmt)
-    stmt = apply_sort(stmt, page.sort, CONTRACT_SORTS, "-created_at", Contract.id)
-    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+    paged = (
+        apply_sort(stmt, page.sort, CONTRACT_SORTS, "-created_at", Contract.id).limit(page.limit).offset(page.offset)
+    )
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 async def insert_contract_once(session: AsyncSession, values: dict) -> Contract | None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.documents.access import ClientRecord, visible_where
 from services.documents.models import Document, DocumentVersion, OwnerRecord, StageChecklist
 from shared.auth import Principal
-from shared.pagination import PageParams, apply_sort, total_of
+from shared.pagination import PageParams, apply_sort, page_total
 
 
 async def get_record(session: AsyncSession, owner_type: str, owner_id: uuid.UUID) -> OwnerRecord | None:
@@ -116,9 +116,9 @@ async def list_documents(
         stmt = stmt.where(Document.client_id == filters.client_id)
     if filters.document_type is not None:
         stmt = stmt.where(Document.document_type == filters.document_type)
-    total = await total_of(session, stmt)
-    stmt = apply_sort(stmt, page.sort, SORTABLE, "-uploaded_at", Document.id).limit(page.limit).offset(page.offset)
-    rows = (await session.execute(stmt)).tuples().all()
+    paged = apply_sort(stmt, page.sort, SORTABLE, "-uploaded_at", Document.id).limit(page.limit).offset(page.offset)
+    rows = (await session.execute(paged)).tuples().all()
+    total = await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
     return [(document, version) for document, version in rows], total
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity.models import Department, RefreshToken, SigningKey, User
-from shared.pagination import PageParams, apply_sort, total_of
+from shared.pagination import PageParams, apply_sort, page_total
 
 USER_SORTS = {"name": User.name, "email": User.email, "role": User.role, "created_at": User.created_at}
 DEPARTMENT_SORTS = {"name": Department.name, "created_at": Department.created_at}
@@ -49,9 +49,9 @@ async def list_users(
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
-    total = await total_of(session, stmt)
-    stmt = apply_sort(stmt, page.sort, USER_SORTS, "name", User.id).limit(page.limit).offset(page.offset)
-    return list((await session.execute(stmt)).scalars()), total
+    paged = apply_sort(stmt, page.sort, USER_SORTS, "name", User.id).limit(page.limit).offset(page.offset)
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 async def users_by_ids(session: AsyncSession, user_ids: list[uuid.UUID]) -> list[User]:
@@ -84,9 +84,9 @@ async def get_department_by_name(session: AsyncSession, name: str) -> Department
 
 
 async def list_departments(session: AsyncSession, page: PageParams) -> tuple[list[Department], int]:
-    total = (await session.execute(select(func.count()).select_from(Department))).scalar_one()
     stmt = apply_sort(select(Department), page.sort, DEPARTMENT_SORTS, "name", Department.id)
-    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+    rows = list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars())
+    return rows, await page_total(session, select(Department), found=len(rows), limit=page.limit, offset=page.offset)
 
 
 async def get_refresh_token(session: AsyncSession, token_id: uuid.UUID) -> RefreshToken | None:

@@ -20,7 +20,7 @@ from services.notifications.models import (
     people,
 )
 from services.notifications.recipients import Recipient
-from shared.pagination import total_of
+from shared.pagination import page_total
 
 
 # Inbox ----------------------------------------------------------------------------------------------
@@ -40,13 +40,13 @@ async def list_inbox(
 ) -> tuple[list[Notification], int]:
     """The user's notifications: unread first, then newest first."""
     stmt = _inbox(user_id, unread=unread, kind=kind)
-    total = await total_of(session, stmt)
-    stmt = (
+    paged = (
         stmt.order_by(Notification.read_at.is_(None).desc(), Notification.created_at.desc(), Notification.seq.desc())
         .limit(limit)
         .offset(offset)
     )
-    return list((await session.execute(stmt)).scalars()), total
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=limit, offset=offset)
 
 
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:

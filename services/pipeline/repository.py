@@ -24,7 +24,7 @@ from services.pipeline.models import (
     StageMove,
     people,
 )
-from shared.pagination import PageParams, apply_sort, total_of
+from shared.pagination import PageParams, apply_sort, page_total
 from shared.privacy.rights import unless_erased
 
 DEFAULT_CURRENCY = "EUR"  # a deal's expected premium without a currency is in euros
@@ -56,9 +56,9 @@ STAGE_SORTS = {"position": Stage.position, "name": Stage.name, "key": Stage.key}
 
 
 async def _page(session: AsyncSession, stmt: Select[Any], page: PageParams, sorts, default: str, tiebreak):
-    total = await total_of(session, stmt)
-    stmt = apply_sort(stmt, page.sort, sorts, default, tiebreak)
-    return list((await session.execute(stmt.limit(page.limit).offset(page.offset))).scalars()), total
+    paged = apply_sort(stmt, page.sort, sorts, default, tiebreak).limit(page.limit).offset(page.offset)
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 async def line_page(session: AsyncSession, page: PageParams) -> tuple[list[Line], int]:
@@ -240,19 +240,11 @@ async def list_opportunities(
 ) -> tuple[list, int]:
     visible = _visible_in(viewer, filters)
     stmt = _opportunity_rows().where(visible, *filters.clauses())
-    total = (
-        await session.execute(
-            select(func.count()).select_from(
-                select(Opportunity.id)
-                .join(Stage, Stage.key == Opportunity.stage_key)
-                .where(visible, *filters.clauses())
-                .subquery()
-            )
-        )
-    ).scalar_one()
     stmt = apply_sort(stmt, page.sort, OPPORTUNITY_SORTS, "-created_at", Opportunity.id)
-    rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()
-    return list(rows), total
+    rows = list((await session.execute(stmt.limit(page.limit).offset(page.offset))).all())
+    # Counted (when it must be) on the deals' ids alone: the same rows, without the columns of the page.
+    counted = select(Opportunity.id).join(Stage, Stage.key == Opportunity.stage_key).where(visible, *filters.clauses())
+    return rows, await page_total(session, counted, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 async def board(

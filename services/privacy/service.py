@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from shared.contracts.privacy import KeptPart, RequestRecorded, SubjectErased
 from shared.errors import Problem
 from shared.messaging.envelope import Envelope
 from shared.messaging.outbox import Outbox
+from shared.pagination import page_total
 from shared.privacy.crypto import new_key, unwrap_key, wrap_key
 
 outbox = Outbox("privacy", messaging.outbox)
@@ -141,11 +142,9 @@ async def list_requests(
         stmt = stmt.where(DataSubjectRequest.subject_id == subject_id)
     if kind is not None:
         stmt = stmt.where(DataSubjectRequest.kind == kind)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.execute(
-        stmt.order_by(DataSubjectRequest.created_at.desc(), DataSubjectRequest.id).limit(limit).offset(offset)
-    )
-    return list(rows.scalars()), int(total)
+    paged = stmt.order_by(DataSubjectRequest.created_at.desc(), DataSubjectRequest.id).limit(limit).offset(offset)
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=limit, offset=offset)
 
 
 # Erasure -----------------------------------------------------------------------------------------

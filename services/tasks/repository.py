@@ -31,7 +31,7 @@ from services.tasks.routing_guard import DealPosition
 from services.tasks.schemas import Priority
 from shared.auth import Principal
 from shared.errors import InvalidInput
-from shared.pagination import PageParams, total_of
+from shared.pagination import PageParams, page_total
 from shared.privacy.rights import unless_erased
 
 users, departments = people.users, people.departments
@@ -131,9 +131,9 @@ async def list_tasks(
         stmt = stmt.where(Task.client_id == filters.client_id)
     if filters.escalated is not None:
         stmt = stmt.where(Task.escalated_at.isnot(None) if filters.escalated else Task.escalated_at.is_(None))
-    total = await total_of(session, stmt)
-    stmt = _order(stmt, page.sort).limit(page.limit).offset(page.offset)
-    return list((await session.execute(stmt)).scalars()), total
+    paged = _order(stmt, page.sort).limit(page.limit).offset(page.offset)
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 # Routing reads these for every batch of events: built once, with parameters (saves CPU per batch).
@@ -152,18 +152,13 @@ async def active_tasks_of_deals(session: AsyncSession, opportunity_ids: list[uui
 
 # Comments ---------------------------------------------------------------------------------------
 async def list_comments(session: AsyncSession, task_id: uuid.UUID, page: PageParams) -> tuple[list[TaskComment], int]:
-    total = (await session.execute(select(func.count()).where(TaskComment.task_id == task_id))).scalar_one()
     order = TaskComment.created_at.desc() if page.sort == "-created_at" else TaskComment.created_at.asc()
     if page.sort not in (None, "created_at", "-created_at"):
         raise InvalidInput.for_field("query.sort", "comments sort by created_at or -created_at")
-    stmt = (
-        select(TaskComment)
-        .where(TaskComment.task_id == task_id)
-        .order_by(order, TaskComment.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return list((await session.execute(stmt)).scalars()), total
+    stmt = select(TaskComment).where(TaskComment.task_id == task_id)
+    paged = stmt.order_by(order, TaskComment.id).limit(page.limit).offset(page.offset)
+    rows = list((await session.execute(paged)).scalars())
+    return rows, await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset)
 
 
 # Routing ----------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ async def _planned(pg, role: str, q: str | None) -> list[dict]:
 async def test_the_clients_by_name_are_a_page_read_off_an_index(pg, role):
     """`GET /api/v1/clients` (by name): before, the Admin's page sorted every client after a Seq Scan, a Manager's
     every client of the department."""
-    count, page = await _planned(pg, role, None)
+    page, count = await _planned(pg, role, None)  # the page, then its total (a full page: counted)
     assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes(page)), shape(page)
     assert scans_of(page, "clients") and all(s.startswith("Index Scan") for s in scans_of(page, "clients")), shape(page)
     if role != "Admin":  # the Admin's total counts every client: reading them all is the plan for that

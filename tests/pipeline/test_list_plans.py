@@ -57,7 +57,7 @@ async def test_a_departments_deals_newest_first_are_a_page_read_off_an_index(pg,
                 filters=repo.OpportunityFilters(department_id=department_id),
             )
         assert total == ROWS // DEPARTMENTS and len(rows) == 50
-        count, page = ran  # the total, then the page
+        page, count = ran  # the page, then the total (a full page: counted)
         for statement in (count, page):
             plan = await explain(session, statement)
             scans = scans_of(plan, "opportunities")

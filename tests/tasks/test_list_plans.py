@@ -55,7 +55,7 @@ async def test_a_departments_tasks_newest_first_are_a_page_read_off_an_index(pg,
             )
         assert total == ROWS // DEPARTMENTS and len(items) == 50
         assert [t.number for t in items] == sorted((t.number for t in items), reverse=True)
-        count, page = ran  # the total, then the page
+        page, count = ran  # the page, then the total (a full page: counted)
         for statement in (count, page):
             plan = await explain(session, statement)
             scans = scans_of(plan, "tasks")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Query, Request, UploadFile, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.clients.imports import parsing, service
 from services.clients.models import ImportJob, ImportRow
@@ -20,7 +20,7 @@ from shared.auth import bearer_token
 from shared.db import TransactionalRoute
 from shared.endpoints import Manager, Session, problems
 from shared.errors import InvalidInput, Problem
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, page_params, page_total
 
 PROBLEMS = problems(s409="The import is being committed already (problem+json)")
 
@@ -148,13 +148,15 @@ class UnsupportedFile(Problem):
 @router.get("/api/v1/imports", response_model=Page[ImportJobOut], summary="Your imports, newest first (Admin: all)")
 async def list_jobs(session: Session, caller: Manager, page: Annotated[PageParams, Depends(page_params)]):
     where = [] if caller.is_admin else [ImportJob.created_by == caller.user_id]
-    total = await session.scalar(select(func.count()).select_from(ImportJob).where(*where)) or 0
-    result = await session.execute(
-        select(ImportJob).where(*where).order_by(ImportJob.created_at.desc()).limit(page.limit).offset(page.offset)
+    stmt = select(ImportJob).where(*where)
+    jobs = list(
+        (
+            await session.execute(stmt.order_by(ImportJob.created_at.desc()).limit(page.limit).offset(page.offset))
+        ).scalars()
     )
     return Page(
-        items=[ImportJobOut.model_validate(j) for j in result.scalars()],
-        total=total,
+        items=[ImportJobOut.model_validate(j) for j in jobs],
+        total=await page_total(session, stmt, found=len(jobs), limit=page.limit, offset=page.offset),
         limit=page.limit,
         offset=page.offset,
     )
@@ -190,13 +192,13 @@ async def list_rows(
         where.append(ImportRow.action == action)
     if state:
         where.append(ImportRow.state == state)
-    total = await session.scalar(select(func.count()).select_from(ImportRow).where(*where)) or 0
-    result = await session.execute(
-        select(ImportRow).where(*where).order_by(ImportRow.row_number).limit(page.limit).offset(page.offset)
+    stmt = select(ImportRow).where(*where)
+    rows = list(
+        (await session.execute(stmt.order_by(ImportRow.row_number).limit(page.limit).offset(page.offset))).scalars()
     )
     return Page(
-        items=[ImportRowOut.model_validate(r) for r in result.scalars()],
-        total=total,
+        items=[ImportRowOut.model_validate(r) for r in rows],
+        total=await page_total(session, stmt, found=len(rows), limit=page.limit, offset=page.offset),
         limit=page.limit,
         offset=page.offset,
     )
