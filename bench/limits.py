@@ -71,7 +71,7 @@ from bench import memory
 from bench.common import BenchError, admin_dsn_for, percentile, run_on_uvloop, runtime_dsn, stack_up, write_report
 from bench.gateway import idle_cpu, load_run
 from devstack.config import REPO_ROOT, StackSettings, load
-from shared.pagination import MAX_OFFSET
+from shared.pagination import MAX_OFFSET, known_total
 
 PATH = "/api/v1/departments?limit=20"  # bench.gateway's default call
 SERVICE = "identity"
@@ -115,8 +115,9 @@ async def _departments(request: Request) -> Response:
         return Response(b'{"detail":"bad limit or offset"}', status_code=422, media_type="application/json")
     async with request.app.state.pool.acquire() as conn:
         rows = await conn.fetch(PAGE_SQL, limit, offset)
-        short = len(rows) < limit and (rows or not offset)
-        total = offset + len(rows) if short else await conn.fetchval(COUNT_SQL)
+        total = known_total(found=len(rows), limit=limit, offset=offset)
+        if total is None:
+            total = await conn.fetchval(COUNT_SQL)
     body = {"items": [dict(row) for row in rows], "total": total, "limit": limit, "offset": offset}
     # asyncpg's UUID is a subclass orjson does not take as one: `default=str` writes it as uuid.UUID would be.
     return Response(orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z), media_type="application/json")

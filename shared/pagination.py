@@ -69,6 +69,12 @@ async def total_of(session: AsyncSession, stmt: Select[Any]) -> int:
     return int((await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one())
 
 
+def known_total(*, found: int, limit: int, offset: int) -> int | None:
+    """A list's total as its page tells it (`found` rows at `offset`, at most `limit`), or None when it cannot:
+    a page short of `limit` is the list's last, unless it is empty past the start (the list may end before)."""
+    return offset + found if found < limit and (found or not offset) else None
+
+
 async def page_total(session: AsyncSession, stmt: Select[Any], *, found: int, limit: int, offset: int) -> int:
     """A list's `total`, once its page (`found` rows at `offset`, at most `limit`) has been read from `stmt`
     (unsorted, unpaged).
@@ -78,6 +84,5 @@ async def page_total(session: AsyncSession, stmt: Select[Any], *, found: int, li
     lists people open (a deal's tasks, a client's contracts, the departments) fit one page, and their count was
     a second statement for each (py-spy, an identity list under load: a third of the service's database time).
     A GET runs without a transaction (`shared.db`), so the page and a count were never one snapshot anyway."""
-    if found < limit and (found or not offset):
-        return offset + found
-    return await total_of(session, stmt)
+    known = known_total(found=found, limit=limit, offset=offset)
+    return known if known is not None else await total_of(session, stmt)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import gc
 import socket
 import sys
@@ -225,6 +226,7 @@ MMAP_THRESHOLD_BYTES = 1 << 20
 ARENA_MAX = 2
 
 
+@functools.cache
 def _libc() -> Any | None:
     try:
         libc = ctypes.CDLL(None)
