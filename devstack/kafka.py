@@ -138,6 +138,15 @@ def write_config(cfg: StackSettings, *, admin_plain: bool | None = None) -> Path
                 "default.replication.factor=1",
                 # A new consumer group starts at once instead of waiting 3 s for more members.
                 "group.initial.rebalance.delay.ms=0",
+                # At rest the broker's own housekeeping was most of the stack's CPU. The controller appends a no-op
+                # record to the metadata log when it has written nothing for this long (Kafka's default: 500 ms),
+                # each one written, flushed and read back by the broker; the broker stays registered by its own
+                # heartbeats, not by these.
+                "metadata.max.idle.interval.ms=10000",
+                # Request handlers and network threads each wake every 300 ms with nothing to do; Kafka's defaults
+                # (8 and 3 per listener) are for many cores. Two of each keep this machine's two cores busy.
+                "num.io.threads=2",
+                "num.network.threads=2",
                 "log.retention.hours=168",
                 "log.segment.bytes=67108864",
                 "",

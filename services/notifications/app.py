@@ -22,6 +22,8 @@ from shared.app import ServiceParts, create_service_app
 from shared.db import asyncpg_dsn
 from shared.jobs import PeriodicJob
 
+EMAIL_SENDER = "email_sender"
+
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
@@ -43,7 +45,13 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     async def start_push(app: FastAPI) -> None:
         dsn = asyncpg_dsn(settings.database_url)
         app.state.stream_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=settings.stream_pool_size)
-        hub = PushHub(dsn, keepalive_seconds=settings.sse_heartbeat_seconds)
+
+        def wake_email_sender() -> None:
+            runner = getattr(app.state, "jobs", None)  # absent where this process runs no jobs
+            if runner is not None:
+                runner.wake(EMAIL_SENDER)
+
+        hub = PushHub(dsn, keepalive_seconds=settings.sse_heartbeat_seconds, on_email=wake_email_sender)
         app.state.push_hub = hub
         app.state.push_task = asyncio.create_task(hub.run(), name="push-listener")
 
@@ -69,7 +77,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             people=people,
             consumers=consumers(settings),
             jobs=[
-                PeriodicJob("email_sender", settings.email_send_interval_seconds, send_emails),
+                PeriodicJob(EMAIL_SENDER, settings.email_send_interval_seconds, send_emails, wakes=True),
                 PeriodicJob("notification_retention", settings.retention_interval_seconds, prune),
             ],
             on_startup=[start_push],

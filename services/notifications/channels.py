@@ -3,7 +3,8 @@
 A channel's `deliver` runs inside the transaction that stores the notification and only records
 what must happen; the effect outside the database follows the commit. In-app: the row is the inbox
 entry, and a NOTIFY (sent by PostgreSQL at commit) wakes the recipient's live streams. Email: an
-`email_deliveries` row, which the email sender job sends over SMTP with retries and marks sent, so
+`email_deliveries` row and a NOTIFY that wakes the email sender job, which sends it over SMTP with retries
+and marks it sent, so
 a crash at any point neither loses an email nor sends it more than at-least-once allows (smtp.py).
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import repository as repo
 from services.notifications.models import Notification
-from services.notifications.push import notify_recipients
+from services.notifications.push import notify_email_sender, notify_recipients
 from services.notifications.recipients import Recipient
 from shared import clock
 
@@ -72,6 +73,7 @@ class EmailChannel(Channel):
             body=email_body(notification, recipient),
             at=clock.now(),
         )
+        await notify_email_sender(session)
 
 
 CHANNELS: dict[str, Channel] = {IN_APP: InAppChannel(), EMAIL: EmailChannel()}

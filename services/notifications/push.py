@@ -5,6 +5,10 @@ PostgreSQL delivers it only at commit, to every listening process. Each process 
 connection and wakes the streams of that recipient, which then read their new rows from the
 database. The notice carries no data: a lost notice delays a stream until its next heartbeat,
 when it reads the database anyway, and never loses a notification.
+
+The same channel wakes the email sender: a transaction that queues an email sends the notice `email`
+(`notify_email_sender`), and every process's sender looks for due emails at once. A lost notice delays
+an email until the sender's next round (`EMAIL_SEND_INTERVAL_SECONDS`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +29,8 @@ log = logging.getLogger("insureops.notifications.push")
 PUSH_CHANNEL = "notifications_push"
 LISTENER_NAME = "notifications-push-listener"  # application_name of the LISTEN connection (pg_stat_activity)
 _NOTIFY = text(f"SELECT pg_notify('{PUSH_CHANNEL}', r) FROM unnest(CAST(:recipients AS text[])) AS r")
+EMAIL_NOTICE = "email"
+_NOTIFY_EMAIL = text(f"SELECT pg_notify('{PUSH_CHANNEL}', '{EMAIL_NOTICE}')")
 
 
 async def notify_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID]) -> None:
@@ -31,6 +38,12 @@ async def notify_recipients(session: AsyncSession, recipient_ids: list[uuid.UUID
     ids = sorted({str(r) for r in recipient_ids})
     if ids:
         await session.execute(_NOTIFY, {"recipients": ids})
+
+
+async def notify_email_sender(session: AsyncSession) -> None:
+    """Wake the email sender when the session's transaction commits (one notice, however many emails it queues:
+    PostgreSQL folds identical notices of a transaction into one)."""
+    await session.execute(_NOTIFY_EMAIL)
 
 
 class Subscription:
@@ -48,17 +61,24 @@ class Subscription:
 class PushHub:
     """One LISTEN connection per process, fanning notices out to that process's streams."""
 
-    def __init__(self, dsn: str, *, keepalive_seconds: float = 15.0):
+    def __init__(
+        self, dsn: str, *, keepalive_seconds: float = 15.0, on_email: Callable[[], None] = lambda: None
+    ) -> None:
         self._subscribers: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
-        # After a reconnection, every stream looks for itself: notices sent meanwhile are gone.
+        self._on_email = on_email
+        # After a reconnection, every stream (and the email sender) looks for itself: notices sent meanwhile are gone.
         self._listener = NoticeListener(
             dsn,
             PUSH_CHANNEL,
             self._on_notice,
             application_name=LISTENER_NAME,
-            on_connected=self.wake_all,
+            on_connected=self._reconnected,
             keepalive_seconds=keepalive_seconds,
         )
+
+    def _reconnected(self) -> None:
+        self.wake_all()
+        self._on_email()
 
     def subscribe(self, recipient_id: uuid.UUID) -> Subscription:
         subscription = Subscription(self, recipient_id)
@@ -86,6 +106,9 @@ class PushHub:
                 subscription.event.set()
 
     def _on_notice(self, payload: str) -> None:
+        if payload == EMAIL_NOTICE:
+            self._on_email()
+            return
         try:
             recipient_id = uuid.UUID(payload)
         except ValueError:

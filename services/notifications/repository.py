@@ -260,6 +260,13 @@ async def queue_email(
     )
 
 
+async def next_email_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending email falls due (None: nothing pending)."""
+    return await session.scalar(
+        select(func.min(EmailDelivery.next_attempt_at)).where(EmailDelivery.status == "pending")
+    )
+
+
 async def due_emails(session: AsyncSession, now: datetime, limit: int) -> list[EmailDelivery]:
     """Up to `limit` pending emails due by `now`, oldest due first, locked for this transaction; rows another
     transaction holds are skipped (SKIP LOCKED), so two senders never send the same email at once."""

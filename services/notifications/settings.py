@@ -36,7 +36,11 @@ class NotificationsSettings(DatabaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password, with SMTP_USERNAME.")
     smtp_timeout_seconds: float = Field(10.0, description="Longest wait for the SMTP server in one send.")
     email_send_interval_seconds: float = Field(
-        1.0, description="How often the email sender looks for pending deliveries."
+        60.0,
+        description=(
+            "Longest pause between the email sender's rounds. A queued email wakes it at once (a NOTIFY at commit) "
+            "and a retry falling due does too; this round only catches what a lost notice left behind."
+        ),
     )
     email_batch_size: int = Field(50, description="Most emails the sender sends in one round.")
     email_max_attempts: int = Field(

@@ -16,6 +16,7 @@ from services.notifications import repository as repo
 from services.notifications.models import EmailDelivery
 from services.notifications.settings import NotificationsSettings
 from shared import clock
+from shared.jobs import NEXT_ROUND_IN
 
 log = logging.getLogger("insureops.notifications.channels")
 EMAILS = Counter("notifications_email_attempts_total", "Attempts to send notification emails", ["outcome"])
@@ -60,7 +61,8 @@ def retry_delay(attempts: int) -> timedelta:
 async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_size: int, max_attempts: int) -> dict:
     """One round of the email sender: send what is due, mark it sent, or schedule the next attempt.
 
-    Rows are locked (SKIP LOCKED) for the round, so two replicas never send the same email at once.
+    Rows are locked (SKIP LOCKED) for the round, so two replicas never send the same email at once. The result says
+    when the next round is due (`NEXT_ROUND_IN`): the earliest retry, or at once if the batch was full.
     """
     now = clock.now()
     rows = await repo.due_emails(session, now, batch_size)
@@ -100,4 +102,23 @@ async def send_due_emails(session: AsyncSession, sender: SmtpSender, *, batch_si
             sent += 1
             EMAILS.labels("sent").inc()
         await session.flush()
-    return {"sent": sent, "failed": failed, "retrying": len(rows) - sent - failed}
+    return {
+        "sent": sent,
+        "failed": failed,
+        "retrying": len(rows) - sent - failed,
+        NEXT_ROUND_IN: await _next_round_in(session, full_batch=len(rows) >= batch_size),
+    }
+
+
+# Pending emails due now that this round did not take are another sender's (SKIP LOCKED): look again this soon.
+LOCKED_ELSEWHERE_PAUSE_SECONDS = 1.0
+
+
+async def _next_round_in(session: AsyncSession, *, full_batch: bool) -> float | None:
+    """Seconds until the sender's next round should run (None: nothing pending; a queued email wakes it)."""
+    if full_batch:
+        return 0.0  # more may be due already
+    due = await repo.next_email_due(session)
+    if due is None:
+        return None
+    return max((due - clock.now()).total_seconds(), LOCKED_ELSEWHERE_PAUSE_SECONDS)

@@ -275,3 +275,35 @@ async def test_what_start_up_built_is_frozen_out_of_the_collectors_reach():
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(serving, 10)
+
+
+async def test_the_servers_housekeeping_ticks_once_a_second_and_an_exit_is_taken_at_once():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Server(server_config(make_app(), ServiceSettings(http_port=port)))
+    ticks: list[int] = []
+    on_tick = server.on_tick
+
+    async def counting(counter: int) -> bool:
+        ticks.append(counter)
+        return await on_tick(counter)
+
+    server.on_tick = counting  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        first = len(ticks)
+        await asyncio.sleep(2.5)
+        # uvicorn's own loop ticks ten times a second; this one once, and each tick refreshes the date header.
+        assert 2 <= len(ticks) - first <= 3, ticks
+        assert all(counter % 10 == 0 for counter in ticks), ticks
+        date = dict(server.server_state.default_headers)[b"date"]
+        assert date.endswith(b" GMT")
+    finally:
+        asked = time.monotonic()
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+    # The exit did not wait for the next tick.
+    assert time.monotonic() - asked < 0.5
