@@ -16,15 +16,20 @@ and Java's `ZonedDateTime` do; a repeated local time (autumn) is its first occur
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
+from holidays.registry import COUNTRIES, IMPORT_LOCK, EntityLoader
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -61,12 +66,47 @@ def format_clock_time(minutes: int) -> str:
 
 @cache
 def public_holidays_of(country: str) -> holiday_tables.HolidayBase:
-    """The public holidays of `country` (ISO 3166-1 alpha-2), every year on demand; one table per process."""
-    return holiday_tables.country_holidays(country)
+    """The public holidays of `country` (ISO 3166-1 alpha-2), every year on demand; one table per process.
+
+    The same table as `holidays.country_holidays(country)`, without what that costs: it imports the package of all
+    the ~250 countries (some 280 modules, 8 MB of every process that asks) to reach one. Here the country's own
+    module is loaded alone (it needs only holidays' base classes); a later import of the whole package finds it
+    loaded and uses it."""
+    for module, (class_name, *codes) in COUNTRIES.items():
+        if codes[0] == country:
+            return _country_module(module).__dict__[class_name]()  # type: ignore[no-any-return]
+    raise CalendarError("public_holidays", f"{country!r} is not a country with known holidays")
+
+
+def _country_module(module: str) -> ModuleType:
+    name = f"holidays.countries.{module}"
+    with IMPORT_LOCK:
+        loaded = sys.modules.get(name)
+        if loaded is not None:
+            return loaded
+        spec = importlib.util.spec_from_file_location(
+            name, Path(holiday_tables.__file__).parent / "countries" / f"{module}.py"
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError(name)
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[name] = loaded
+        try:
+            spec.loader.exec_module(loaded)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return loaded
+
+
+@cache
+def _known_countries() -> frozenset[str]:
+    # The registry's codes: `holidays.list_supported_countries` would import every country to list subdivisions.
+    return frozenset(EntityLoader.get_country_codes(include_aliases=False))
 
 
 def is_known_country(country: str) -> bool:
-    return country in holiday_tables.list_supported_countries()
+    return country in _known_countries()
 
 
 @dataclass(frozen=True)

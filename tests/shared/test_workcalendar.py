@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from shared.workcalendar import DEFAULT_CALENDAR, WEEKDAYS, Calendar, CalendarError
+from shared.workcalendar import DEFAULT_CALENDAR, WEEKDAYS, Calendar, CalendarError, is_known_country
 
 ATHENS = ZoneInfo("Europe/Athens")
 UTC = UTC
@@ -296,3 +298,24 @@ def test_a_calendar_read_again_unchanged_keeps_what_it_worked_out():
     changed = Calendar.from_dict({**DEFAULT_CALENDAR.to_dict(), "start": "08:00"})
     cache.put(changed)
     assert cache.calendar is changed
+
+
+def _holidays_in_a_fresh_process(expression: str) -> str:
+    probe = (
+        "import sys; from shared.workcalendar import public_holidays_of; import holidays; "
+        f"table = {expression}; "
+        "print(sorted((d.isoformat(), n) for y in (2025, 2026, 2031) for d, n in table.__class__(years=y).items())); "
+        "print(sum(1 for m in sys.modules if m.startswith('holidays.countries.')), file=sys.stderr)"
+    )
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+
+@pytest.mark.parametrize("country", ["GR", "CY", "DE", "US", "GB"])
+def test_a_countrys_table_is_the_one_holidays_gives_and_comes_alone(country):
+    # holidays.country_holidays imports all ~250 countries (8 MB of a process) to reach one; a calendar loads its own.
+    ours = _holidays_in_a_fresh_process(f"public_holidays_of({country!r})")
+    theirs = _holidays_in_a_fresh_process(f"holidays.country_holidays({country!r})")
+    assert ours.stdout == theirs.stdout and len(ours.stdout) > 100
+    assert int(ours.stderr) == 1 and int(theirs.stderr) > 200
+    assert is_known_country(country)
+    assert not is_known_country(country.lower()) and not is_known_country("XX")
