@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import latency, memory, throughput
+from bench import idle, latency, memory, throughput
 from bench.common import BenchError, stack_up, write_report
 from devstack.config import REPO_ROOT, load
 
@@ -289,10 +289,7 @@ async def _quiet(sup) -> dict:
     """Wait until the stack is quiet (or the timeout passes); how long it took and how busy it was at the end."""
     began = time.monotonic()
     while True:
-        before = memory.cpu_seconds(sup)
-        await asyncio.sleep(1.0)
-        after = memory.cpu_seconds(sup)
-        busy = sum(after[n] - before.get(n, 0.0) for n in after if n != "bench") * 100
+        busy = sum((await asyncio.to_thread(idle.measure, sup, 1.0)).values())
         waited = time.monotonic() - began
         if busy < QUIET_PERCENT_OF_A_CORE or waited >= QUIET_TIMEOUT_SECONDS:
             say(

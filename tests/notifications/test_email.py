@@ -16,6 +16,7 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.smtp import SmtpSender, retry_delay, send_due_emails
 from shared import clock
 from shared.jobs import NEXT_ROUND_IN
+from tests.notifications.test_retention import _notification as stored_notification
 
 
 def test_the_pause_doubles_from_two_seconds_up_to_ten_minutes():
@@ -61,22 +62,8 @@ class _FailingSender:
 
 
 async def _notification(session) -> Notification:
-    notification = Notification(
-        id=uuid.uuid4(),
-        recipient_id=uuid.uuid4(),
-        seq=1,
-        kind="task_stale",
-        title="t",
-        body="b",
-        link_type="task",
-        link_id=uuid.uuid4(),
-        source_event_id=uuid.uuid4().hex,
-        source_event_type="tasks.task.stale",
-        created_at=clock.now(),
-    )
-    session.add(notification)
-    await session.flush()
-    return notification
+    made = await stored_notification(session, timedelta(0), seq=1)
+    return await session.get(Notification, made)
 
 
 async def _pending_email(session) -> None:
